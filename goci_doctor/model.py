@@ -1,0 +1,399 @@
+"""Plain data shared by every layer of goci-doctor.
+
+Everything here is a frozen dataclass (or an exception). Nothing in this module imports
+another goci-doctor module, Textual, Rich or the Docker SDK: the rest of the core depends on
+it, never the other way round.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+SCHEMA_VERSION = 1
+"""Version of the JSON documents goci-doctor writes (see docs/schema.json)."""
+
+
+class ExitCode(enum.IntEnum):
+    """Documented, stable process exit codes."""
+
+    OK = 0
+    """Nothing wrong found: the artifact runs, the log shows no known failure, the gate passes."""
+    PROBLEM = 1
+    """A crash was predicted or observed, a known failure was recognised, or a policy was violated."""
+    BAD_INPUT = 2
+    """Bad usage or unreadable input: missing file, unknown target, no Docker engine where one is needed."""
+    INTERRUPTED = 130
+    """Interrupted by Ctrl-C (containers and temporary files are cleaned up first)."""
+
+
+class GociError(Exception):
+    """An error with a one-line, user-facing message. The CLI prints it and exits with ``exit_code``."""
+
+    exit_code: int = ExitCode.BAD_INPUT
+
+    def __init__(self, message: str, *, exit_code: int | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        if exit_code is not None:
+            self.exit_code = exit_code
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class BadInputError(GociError):
+    """The user gave us something we cannot read or do not understand."""
+
+
+class EngineUnavailableError(GociError):
+    """No container engine can be reached (not installed, stopped, permission denied, died mid-run)."""
+
+
+# --------------------------------------------------------------------------------------------
+# Facts
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """One fact that supports a conclusion, with where it came from."""
+
+    fact: str
+    """What the fact is about, e.g. "highest GLIBC version required"."""
+    value: str
+    """The value observed, e.g. "2.34 (pthread_create@GLIBC_2.34)"."""
+    source: str
+    """Where it was read: "ELF .gnu.version_r of ./app", "targets.toml: centos:7 (CentOS 7 release notes)"."""
+
+
+@dataclass(frozen=True)
+class VersionNeed:
+    """Symbol versions an ELF file needs from one shared library (from .gnu.version_r)."""
+
+    library: str
+    versions: tuple[str, ...]
+    """All version names needed from that library, e.g. ("GLIBC_2.2.5", "GLIBC_2.34")."""
+
+
+@dataclass(frozen=True)
+class GoBuildInfo:
+    """Build information the Go linker embeds in every binary (what ``go version -m`` prints)."""
+
+    go_version: str
+    """e.g. "go1.22.3"."""
+    path: str = ""
+    """Package path of the main package."""
+    main_module: str = ""
+    main_version: str = ""
+    deps: tuple[tuple[str, str], ...] = ()
+    """(module path, version) of each dependency."""
+    settings: tuple[tuple[str, str], ...] = ()
+    """Build settings in order: ("CGO_ENABLED", "1"), ("GOOS", "linux"), ("-tags", "netgo"), ..."""
+
+    def setting(self, key: str, default: str = "") -> str:
+        for k, v in self.settings:
+            if k == key:
+                return v
+        return default
+
+    @property
+    def cgo_enabled(self) -> bool | None:
+        value = self.setting("CGO_ENABLED")
+        return None if value == "" else value == "1"
+
+    @property
+    def tags(self) -> tuple[str, ...]:
+        raw = self.setting("-tags")
+        return tuple(t for t in raw.replace(",", " ").split() if t)
+
+    def has_dep(self, module: str) -> bool:
+        return any(path == module for path, _ in self.deps)
+
+
+ArtifactKind = Literal[
+    "elf", "pe", "macho", "script", "archive", "empty", "text", "html", "lfs-pointer", "unknown"
+]
+
+
+@dataclass(frozen=True)
+class ArtifactFacts:
+    """What static inspection learned about one file. Never obtained by running it."""
+
+    path: str
+    size: int
+    kind: ArtifactKind
+    description: str
+    """One human line, e.g. "ELF 64-bit x86-64 executable, dynamically linked (glibc)"."""
+    os: str = ""
+    """Go GOOS naming: linux, windows, darwin, freebsd, ... ("" when not an executable)."""
+    arch: str = ""
+    """Go GOARCH naming: amd64, arm64, 386, arm, riscv64, ppc64le, s390x, ..."""
+    bits: int = 0
+    elf_type: str = ""
+    """EXEC, DYN (PIE or shared object), REL, CORE."""
+    linkage: Literal["static", "static-pie", "dynamic", ""] = ""
+    interpreter: str = ""
+    """PT_INTERP, e.g. /lib64/ld-linux-x86-64.so.2 or /lib/ld-musl-x86_64.so.1."""
+    libc: Literal["glibc", "musl", "none", "msvcrt", "ucrt", "darwin", ""] = ""
+    """The C library the binary expects at run time ("none" for a fully static Go binary)."""
+    needed: tuple[str, ...] = ()
+    rpath: tuple[str, ...] = ()
+    runpath: tuple[str, ...] = ()
+    version_needs: tuple[VersionNeed, ...] = ()
+    glibc_required: str = ""
+    """Highest GLIBC_x.y symbol version needed, e.g. "2.34" ("" when none)."""
+    glibc_floor_symbols: tuple[str, ...] = ()
+    """The symbols that set that floor, e.g. ("pthread_create@GLIBC_2.34",)."""
+    glibcxx_required: str = ""
+    cxxabi_required: str = ""
+    pe_subsystem: str = ""
+    """"gui" or "console" (others by name) for PE files."""
+    pe_machine: str = ""
+    pe_imports: tuple[str, ...] = ()
+    go: GoBuildInfo | None = None
+    problems: tuple[str, ...] = ()
+    """Why the file is corrupt, truncated or not what a build should produce. Empty when fine."""
+    shebang: str = ""
+
+    @property
+    def is_executable_format(self) -> bool:
+        return self.kind in ("elf", "pe", "macho")
+
+    @property
+    def is_corrupt(self) -> bool:
+        return bool(self.problems)
+
+
+@dataclass(frozen=True)
+class Target:
+    """A deploy or build target from the knowledge base (targets.toml)."""
+
+    name: str
+    """Canonical name, e.g. "centos:7"."""
+    title: str
+    aliases: tuple[str, ...] = ()
+    os: str = "linux"
+    archs: tuple[str, ...] = ("amd64", "arm64")
+    libc: Literal["glibc", "musl", "none"] = "glibc"
+    libc_version: str = ""
+    image: str = ""
+    """Default image reference."""
+    kernel: str = ""
+    """Kernel version the distribution ships (the host's kernel rules in containers)."""
+    shell: str = "/bin/sh"
+    """"" for images without a shell (scratch, distroless)."""
+    libraries: tuple[str, ...] = ()
+    """Shared libraries present in the base image beyond libc ("*" = a full distribution)."""
+    gcompat: bool = False
+    build_image: bool = False
+    """True for golang:* images used to build, not to deploy."""
+    eol: str = ""
+    source: str = ""
+    notes: str = ""
+
+
+@dataclass(frozen=True)
+class HostTool:
+    name: str
+    path: str = ""
+    version: str = ""
+    target: str = ""
+    """For compilers: the triple they produce code for (gcc -dumpmachine)."""
+
+
+@dataclass(frozen=True)
+class EnvFacts:
+    """The environment a build runs in (``goci-doctor env``). Secrets are already redacted."""
+
+    os: str
+    arch: str
+    kernel: str
+    os_release: dict[str, str] = field(default_factory=dict)
+    libc: str = ""
+    libc_version: str = ""
+    go: dict[str, str] = field(default_factory=dict)
+    """Selected ``go env -json`` values; empty when go is not installed."""
+    go_path: str = ""
+    compilers: tuple[HostTool, ...] = ()
+    binfmt: tuple[str, ...] = ()
+    """Registered binfmt_misc handlers (qemu-aarch64, ...)."""
+    ci_provider: str = ""
+    ci_details: dict[str, str] = field(default_factory=dict)
+    docker: dict[str, str] = field(default_factory=dict)
+    """{"reachable": "yes"/"no", "version": ..., "host": ..., "error": ...}."""
+    env: dict[str, str] = field(default_factory=dict)
+    """Build-relevant environment variables (CGO_*, GO*, CC, CXX, DOCKER_HOST, ...), redacted."""
+
+
+# --------------------------------------------------------------------------------------------
+# Runs
+
+
+@dataclass(frozen=True)
+class RunResult:
+    """What happened when an artifact ran in a container (or what a recording says happened)."""
+
+    target: str
+    image: str
+    """The image reference really used."""
+    libc: str
+    """The libc really found in that image, e.g. "glibc 2.31", "musl 1.2.3", "none"."""
+    outcome: Literal["runs", "crashes", "error"]
+    """"error" means the engine could not run it (no image, daemon died); not a verdict."""
+    exit_code: int | None = None
+    stdout: str = ""
+    stderr: str = ""
+    signal: str = ""
+    timed_out: bool = False
+    emulated: bool = False
+    platform: str = ""
+    duration_s: float = 0.0
+    error: str = ""
+    variant: str = ""
+    """For diagnostic builds: which rebuilt variant ran ("" for the user's own artifact)."""
+    missing: tuple[str, ...] = ()
+    """Loader or libraries found missing in the image's filesystem before running."""
+
+    @property
+    def message(self) -> str:
+        """The most telling line of output: what a user would paste into an issue."""
+        if self.error:
+            return self.error
+        text = (self.stderr or "").strip() or (self.stdout or "").strip()
+        lines = [ln for ln in text.splitlines() if ln.strip()]
+        if self.outcome == "crashes" and lines:
+            for ln in lines:
+                if "not found" in ln or "error" in ln.lower() or "No such file" in ln:
+                    return ln.strip()
+            return lines[-1].strip()
+        if self.timed_out:
+            return "timed out"
+        return lines[0].strip() if lines else ""
+
+
+@dataclass(frozen=True)
+class BuildResult:
+    """One diagnostic build variant: the command, its output and the artifact it produced."""
+
+    variant: str
+    title: str
+    env: tuple[tuple[str, str], ...]
+    command: tuple[str, ...]
+    ok: bool
+    output: str = ""
+    artifact: str = ""
+    image: str = ""
+    duration_s: float = 0.0
+    facts: ArtifactFacts | None = None
+
+
+# --------------------------------------------------------------------------------------------
+# Diagnosis
+
+NodeKind = Literal["symptom", "mechanism", "cause", "fix", "note"]
+
+
+@dataclass(frozen=True)
+class ChainNode:
+    """One node of a crash chain: symptom ← mechanism ← root cause, with fixes under the cause.
+
+    The chain is a single recursive structure that every renderer (text, JSON, Markdown,
+    SARIF, the Textual tree) walks.
+    """
+
+    id: str
+    """Stable id, e.g. "glibc-too-new/cause"; fixes "glibc-too-new/fix/zig"."""
+    kind: NodeKind
+    title: str
+    detail: str = ""
+    evidence: tuple[Evidence, ...] = ()
+    commands: tuple[str, ...] = ()
+    """Copyable commands or diff lines (fixes)."""
+    children: tuple[ChainNode, ...] = ()
+    proven_in: tuple[str, ...] = ()
+    """For fixes: where a rebuilt variant really ran, e.g. "debian:bullseye (glibc 2.31)"."""
+    failed_in: tuple[str, ...] = ()
+    """For fixes: where a rebuilt variant was tried and still crashed."""
+    variant: str = ""
+    """For fixes: the diagnostic build variant that proves it ("cgo-off", "zig-2.17", ...)."""
+
+    def walk(self) -> list[ChainNode]:
+        nodes = [self]
+        for child in self.children:
+            nodes.extend(child.walk())
+        return nodes
+
+
+Outcome = Literal["runs", "crashes", "unknown"]
+Confidence = Literal["certain", "likely", "possible"]
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """Static prediction for one (artifact, target) pair, possibly confirmed by a real run."""
+
+    artifact: str
+    target: str
+    outcome: Outcome
+    message: str = ""
+    """The exact text the loader or kernel would print, e.g. ``/app: ... version `GLIBC_2.34' not found``."""
+    confidence: Confidence = "likely"
+    family: str = ""
+    """Failure family id from patterns.toml ("" when it runs)."""
+    reason: str = ""
+    observed: RunResult | None = None
+
+
+@dataclass(frozen=True)
+class Finding:
+    """A recognised failure: a family and the facts extracted for it (from an artifact, log or config)."""
+
+    family: str
+    facts: tuple[tuple[str, str], ...] = ()
+    evidence: tuple[Evidence, ...] = ()
+    line: str = ""
+    """The log line or message that matched."""
+    line_no: int = 0
+
+    def fact(self, key: str, default: str = "") -> str:
+        for k, v in self.facts:
+            if k == key:
+                return v
+        return default
+
+
+@dataclass(frozen=True)
+class Diagnosis:
+    """The result of ``check``, ``explain`` or a session: verdicts plus one crash chain per failure."""
+
+    subject: str
+    kind: Literal["artifact", "log", "session", "build"]
+    chains: tuple[ChainNode, ...] = ()
+    verdicts: tuple[Verdict, ...] = ()
+    findings: tuple[Finding, ...] = ()
+    artifacts: tuple[ArtifactFacts, ...] = ()
+    runs: tuple[RunResult, ...] = ()
+    builds: tuple[BuildResult, ...] = ()
+    notes: tuple[str, ...] = ()
+
+    @property
+    def has_problem(self) -> bool:
+        return bool(self.chains) or any(v.outcome == "crashes" for v in self.verdicts)
+
+
+def to_jsonable(obj: Any) -> Any:
+    """Turn dataclasses (recursively) into JSON-ready dicts, lists and scalars."""
+    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+        out: dict[str, Any] = {}
+        for f in dataclasses.fields(obj):
+            out[f.name] = to_jsonable(getattr(obj, f.name))
+        return out
+    if isinstance(obj, dict):
+        return {str(k): to_jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [to_jsonable(v) for v in obj]
+    if isinstance(obj, enum.Enum):
+        return obj.value
+    return obj
