@@ -1,0 +1,37 @@
+"""Shared fixtures: real Go binaries built at test time (cached), and the files broken builds leave."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parent / "fixtures"))
+
+import build as fixture_build  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def fixture_bins() -> dict[str, fixture_build.Built]:
+    """name -> Built for every fixture in tests/fixtures/build.py (SPECS)."""
+    return fixture_build.build_all()
+
+
+@pytest.fixture(scope="session")
+def bin_path(fixture_bins):
+    """bin_path("cgo-host") -> Path, or a skip that names the missing toolchain."""
+
+    def get(name: str) -> Path:
+        built = fixture_bins[name]
+        if built.path is None:
+            pytest.skip(f"fixture {name} unavailable: {built.reason}")
+        return built.path
+
+    return get
+
+
+@pytest.fixture(scope="session")
+def bad_files(tmp_path_factory) -> dict[str, Path]:
+    """empty, random, truncated, truncated-half, truncated-pe, script, html, lfs."""
+    return fixture_build.make_bad_files(tmp_path_factory.mktemp("bad"))
