@@ -27,7 +27,7 @@ HANDLERS: dict[str, tuple[str, str]] = {
     "explain": ("goci_doctor.commands", "cmd_explain"),
     "targets": ("goci_doctor.commands", "cmd_targets"),
     "run": ("goci_doctor.lab", "cmd_run"),
-    "build": ("goci_doctor.lab", "cmd_build"),
+    "build": ("goci_doctor.builds", "cmd_build"),
     "images": ("goci_doctor.lab", "cmd_images"),
     "lint": ("goci_doctor.lint", "cmd_lint"),
     "demo": ("goci_doctor.commands", "cmd_demo"),
