@@ -397,3 +397,67 @@ def to_jsonable(obj: Any) -> Any:
     if isinstance(obj, enum.Enum):
         return obj.value
     return obj
+
+
+@dataclass(frozen=True)
+class Report:
+    """A saved session: what a bug report carries, and what ``--report FILE`` replays elsewhere."""
+
+    diagnosis: Diagnosis
+    env: EnvFacts | None = None
+    created: str = ""
+    tool_version: str = ""
+    targets: tuple[str, ...] = ()
+    title: str = ""
+
+
+def from_jsonable(cls: Any, data: Any) -> Any:
+    """Rebuild a dataclass (recursively) from what ``to_jsonable`` produced.
+
+    Unknown keys are ignored and missing ones take their defaults, so reports written by a newer or
+    older goci-doctor still load. Raises ValueError/TypeError on data of the wrong shape.
+    """
+    import types
+    import typing
+
+    def convert(tp: Any, value: Any) -> Any:
+        origin = typing.get_origin(tp)
+        args = typing.get_args(tp)
+        if value is None:
+            return None
+        if origin in (typing.Union, types.UnionType):
+            non_none = [a for a in args if a is not type(None)]
+            return convert(non_none[0], value) if len(non_none) == 1 else value
+        if origin is Literal:
+            if value not in args:
+                raise ValueError(f"unexpected value {value!r}")
+            return value
+        if origin is tuple:
+            if not isinstance(value, list | tuple):
+                raise TypeError(f"expected a list, got {type(value).__name__}")
+            if len(args) == 2 and args[1] is Ellipsis:
+                return tuple(convert(args[0], v) for v in value)
+            return tuple(convert(a, v) for a, v in zip(args, value, strict=False))
+        if origin is dict:
+            if not isinstance(value, dict):
+                raise TypeError(f"expected an object, got {type(value).__name__}")
+            return {str(k): convert(args[1], v) for k, v in value.items()}
+        if dataclasses.is_dataclass(tp):
+            return build(tp, value)
+        if tp is float and isinstance(value, int):
+            return float(value)
+        if tp in (str, int, float, bool) and not isinstance(value, tp):
+            raise TypeError(f"expected {tp.__name__}, got {type(value).__name__}")
+        return value
+
+    def build(klass: Any, value: Any) -> Any:
+        if not isinstance(value, dict):
+            raise TypeError(f"expected an object for {klass.__name__}, got {type(value).__name__}")
+        hints = typing.get_type_hints(klass)
+        kwargs = {}
+        for f in dataclasses.fields(klass):
+            if f.name in value:
+                kwargs[f.name] = convert(hints[f.name], value[f.name])
+        return klass(**kwargs)
+
+    return build(cls, data)
