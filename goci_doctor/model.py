@@ -225,6 +225,8 @@ class EnvFacts:
     """{"reachable": "yes"/"no", "version": ..., "host": ..., "error": ...}."""
     env: dict[str, str] = field(default_factory=dict)
     """Build-relevant environment variables (CGO_*, GO*, CC, CXX, DOCKER_HOST, ...), redacted."""
+    notes: tuple[str, ...] = ()
+    """Why a fact is missing (go not found, a probe timed out, ...): context, not problems."""
 
 
 # --------------------------------------------------------------------------------------------
