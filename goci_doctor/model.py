@@ -289,6 +289,8 @@ class BuildResult:
     image: str = ""
     duration_s: float = 0.0
     facts: ArtifactFacts | None = None
+    reason: str = ""
+    """Why the build failed or was skipped, in one line ("module x@v1 is not in the module cache ...")."""
 
 
 # --------------------------------------------------------------------------------------------
