@@ -1,0 +1,778 @@
+"""The diagnosis engine: verdicts for (artifact, target) pairs and crash chains.
+
+Inputs are facts (``ArtifactFacts`` from static inspection, ``Target`` from the knowledge base,
+``RunResult``/``BuildResult`` from the container lab, or the text of a log). The output is a
+``Diagnosis``: verdicts plus one crash chain per failure family, where each chain is the single
+recursive ``ChainNode`` structure every renderer walks. The failure families themselves —
+their messages, explanations and fixes — are data in ``data/families.toml``.
+"""
+
+from __future__ import annotations
+
+import functools
+import platform
+import re
+import tomllib
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import PurePosixPath
+
+from goci_doctor.model import (
+    ArtifactFacts,
+    BuildResult,
+    ChainNode,
+    Confidence,
+    Diagnosis,
+    Evidence,
+    Finding,
+    GociError,
+    Outcome,
+    RunResult,
+    Target,
+    Verdict,
+)
+
+# --------------------------------------------------------------------------------------------
+# Failure families (data)
+
+
+@dataclass(frozen=True)
+class FixSpec:
+    id: str
+    title: str
+    detail: str = ""
+    commands: tuple[str, ...] = ()
+    diff: tuple[str, ...] = ()
+    variant: str = ""
+
+
+@dataclass(frozen=True)
+class Family:
+    id: str
+    title: str
+    severity: str
+    symptom: str
+    mechanism: str
+    cause: str
+    source: str
+    patterns: tuple[re.Pattern[str], ...] = ()
+    group: str = ""
+    context: tuple[re.Pattern[str], ...] = ()
+    generic: bool = False
+    fixes: tuple[FixSpec, ...] = ()
+
+
+_FAMILY_KEYS = {"id", "title", "severity", "patterns", "group", "context", "generic", "symptom", "mechanism",
+                "cause", "source", "fix"}
+_FIX_KEYS = {"id", "title", "detail", "commands", "diff", "variant"}
+
+
+def load_families(text: str, origin: str = "families.toml") -> dict[str, Family]:
+    """Parse and validate a families file. A broken file raises GociError naming the entry."""
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise GociError(f"{origin}: {exc}") from None
+    out: dict[str, Family] = {}
+    for i, raw in enumerate(data.get("family", [])):
+        where = f"{origin}: family #{i + 1} ({raw.get('id', '?')})"
+        unknown = set(raw) - _FAMILY_KEYS
+        if unknown:
+            raise GociError(f"{where}: unknown keys {sorted(unknown)}")
+        for key in ("id", "title", "symptom", "mechanism", "cause", "source"):
+            if not isinstance(raw.get(key), str) or not raw[key]:
+                raise GociError(f"{where}: '{key}' must be a non-empty string")
+        if raw["id"] in out:
+            raise GociError(f"{where}: duplicate id")
+        fixes = []
+        for fx in raw.get("fix", []):
+            bad = set(fx) - _FIX_KEYS
+            if bad or "id" not in fx or "title" not in fx:
+                raise GociError(f"{where}: fix {fx.get('id', '?')} is malformed (keys {sorted(fx)})")
+            fixes.append(FixSpec(id=fx["id"], title=fx["title"], detail=fx.get("detail", ""),
+                                 commands=tuple(fx.get("commands", ())), diff=tuple(fx.get("diff", ())),
+                                 variant=fx.get("variant", "")))
+        try:
+            patterns = tuple(re.compile(p, re.IGNORECASE) for p in raw.get("patterns", ()))
+            context = tuple(re.compile(p, re.IGNORECASE) for p in raw.get("context", ()))
+        except re.error as exc:
+            raise GociError(f"{where}: bad regular expression: {exc}") from None
+        out[raw["id"]] = Family(
+            id=raw["id"], title=raw["title"], severity=raw.get("severity", "error"), symptom=raw["symptom"],
+            mechanism=raw["mechanism"], cause=raw["cause"], source=raw["source"], patterns=patterns,
+            group=raw.get("group", ""), context=context, generic=bool(raw.get("generic", False)),
+            fixes=tuple(fixes),
+        )
+    return out
+
+
+@functools.cache
+def families() -> dict[str, Family]:
+    """The failure families shipped in the package (loaded once)."""
+    text = resources.files("goci_doctor").joinpath("data/families.toml").read_text(encoding="utf-8")
+    return load_families(text)
+
+
+# --------------------------------------------------------------------------------------------
+# Helpers
+
+_ARCH_TRIPLE = {"amd64": "x86_64", "arm64": "aarch64", "386": "i386", "arm": "arm", "riscv64": "riscv64",
+                "ppc64le": "powerpc64le", "s390x": "s390x"}
+_MACHINE_TO_GOARCH = {"x86_64": "amd64", "amd64": "amd64", "aarch64": "arm64", "arm64": "arm64", "i686": "386",
+                      "i386": "386", "armv7l": "arm", "armv6l": "arm", "riscv64": "riscv64", "ppc64le": "ppc64le",
+                      "s390x": "s390x"}
+_CROSS_CC = {"arm64": "aarch64-linux-gnu-gcc", "arm": "arm-linux-gnueabihf-gcc", "386": "i686-linux-gnu-gcc",
+             "amd64": "x86_64-linux-gnu-gcc", "riscv64": "riscv64-linux-gnu-gcc",
+             "ppc64le": "powerpc64le-linux-gnu-gcc", "s390x": "s390x-linux-gnu-gcc"}
+_RHEL_LIKE = ("centos", "rhel", "rocky", "alma", "amazonlinux", "ubi", "fedora", "oraclelinux")
+# Libraries every glibc system has (they ship in the libc6 / glibc package itself).
+_GLIBC_CORE = {"libc.so.6", "libm.so.6", "libpthread.so.0", "libdl.so.2", "librt.so.1", "libresolv.so.2",
+               "libutil.so.1", "libnsl.so.1", "libanl.so.1", "libBrokenLocale.so.1", "libcrypt.so.1"}
+_FULL_DISTRO_EXTRA = {"libgcc_s.so.1", "libstdc++.so.6", "libz.so.1"}
+
+
+def host_arch() -> str:
+    """This machine's CPU architecture in Go naming."""
+    return _MACHINE_TO_GOARCH.get(platform.machine().lower(), platform.machine().lower())
+
+
+def version_tuple(text: str) -> tuple[int, ...]:
+    parts = re.findall(r"\d+", text)
+    return tuple(int(p) for p in parts)
+
+
+class _Defaults(dict[str, str]):
+    """Template values: unknown names stay visible as <name> rather than raising."""
+
+    def __missing__(self, key: str) -> str:
+        return f"<{key}>"
+
+
+_DEFAULTS = {
+    "binary": "the program",
+    "binary_name": "app",
+    "binary_stem": "app",
+    "have": "an older glibc",
+    "target": "the target",
+    "interpreter": "its dynamic loader",
+    "goos": "linux",
+    "goarch": "amd64",
+    "target_arch": "amd64",
+    "host_arch": "the host's",
+    "arch": "another architecture",
+    "module_note": "",
+    "library": "a library",
+    "go_version": "a newer Go",
+    "requirement": "see the Go release notes",
+    "level": "v2+",
+    "first_line": "not shell code",
+    "problem": "not a complete executable",
+}
+
+
+def fill(template: str, facts: Mapping[str, str]) -> str:
+    """Fill a family template with facts, deriving the handy names (binary_name, arch_triple, ...)."""
+    values = _Defaults(_DEFAULTS)
+    values.update({k: v for k, v in facts.items() if v})
+    binary = values.get("binary", "app")
+    name = PurePosixPath(binary.replace("\\", "/")).name if binary != "the program" else "app"
+    name = name or "app"
+    values.setdefault("binary_name", name)
+    if facts.get("binary"):
+        values["binary_name"] = name
+    values["binary_stem"] = name[:-4] if name.lower().endswith(".exe") else name
+    goarch = values["goarch"]
+    values.setdefault("arch_triple", _ARCH_TRIPLE.get(values.get("arch", ""), "x86_64"))
+    if values["arch_triple"] not in _ARCH_TRIPLE.values():
+        values["arch_triple"] = "x86_64"
+    goos = values["goos"]
+    values.setdefault("cross_cc", "x86_64-w64-mingw32-gcc" if goos == "windows" else _CROSS_CC.get(goarch, "CC"))
+    zig_os = "windows-gnu" if goos == "windows" else "linux-gnu"
+    values.setdefault("zig_target", f"{_ARCH_TRIPLE.get(goarch, 'x86_64')}-{zig_os}")
+    values.setdefault("cross_hint", "windows.h and Windows flags" if goos == "windows" else f"{goarch} assembly")
+    try:
+        return template.format_map(values)
+    except (ValueError, IndexError):
+        return template
+
+
+# --------------------------------------------------------------------------------------------
+# Static prediction
+
+
+@dataclass
+class _Case:
+    """One failure of one family, with the facts its templates need."""
+
+    family: str
+    facts: dict[str, str]
+    evidence: list[Evidence] = field(default_factory=list)
+    targets: list[str] = field(default_factory=list)
+    message: str = ""
+
+
+def _libc_path(target: Target, arch: str) -> str:
+    if target.name.split(":")[0].split("/")[0] in _RHEL_LIKE or any(
+        target.name.startswith(p) for p in _RHEL_LIKE
+    ):
+        return "/lib64/libc.so.6"
+    return f"/lib/{_ARCH_TRIPLE.get(arch, 'x86_64')}-linux-gnu/libc.so.6"
+
+
+def _target_desc(target: Target) -> str:
+    if target.libc == "none":
+        return f"{target.name} (no libc)"
+    ver = f" {target.libc_version}" if target.libc_version else ""
+    return f"{target.name} ({target.libc}{ver})"
+
+
+def _kb_evidence(target: Target, what: str, value: str) -> Evidence:
+    return Evidence(what, value, f"knowledge base: {target.name} ({target.source or 'targets.toml'})")
+
+
+def predict(
+    facts: ArtifactFacts,
+    target: Target,
+    *,
+    arch: str | None = None,
+    binfmt: Sequence[str] = (),
+    run_path: str | None = None,
+) -> tuple[Verdict, _Case | None]:
+    """Predict whether ``facts`` runs on ``target`` (a machine of CPU ``arch``), without running it.
+
+    Returns the verdict and, when it crashes, the case a crash chain is built from.
+    """
+    arch = arch or host_arch()
+    path = run_path or f"./{PurePosixPath(facts.path).name or 'app'}"
+    src = f"inspection of {facts.path}"
+    base = {"binary": path, "target": target.name, "goarch": facts.arch or "amd64", "goos": facts.os or "linux",
+            "arch": facts.arch, "target_arch": arch, "host_arch": arch, "interpreter": facts.interpreter}
+
+    def crash(family: str, message: str, confidence: Confidence, reason: str,
+              evidence: Iterable[Evidence], **extra: str) -> tuple[Verdict, _Case]:
+        case = _Case(family, {**base, **extra}, list(evidence), [target.name], message)
+        return Verdict(facts.path, target.name, "crashes", message, confidence, family, reason), case
+
+    def runs(reason: str, confidence: Confidence = "likely") -> tuple[Verdict, None]:
+        return Verdict(facts.path, target.name, "runs", "", confidence, "", reason), None
+
+    if facts.kind == "empty" or (facts.is_corrupt and facts.kind in ("elf", "pe", "macho", "unknown")):
+        problem = facts.problems[0] if facts.problems else "not an executable"
+        msg = (f"{path} is not a valid Win32 application" if target.os == "windows"
+               else f"exec {path}: exec format error")
+        return crash("empty-output", msg, "certain", problem,
+                     [Evidence("artifact", problem, src)], problem=problem)
+    if facts.kind in ("html", "lfs-pointer", "text", "script", "archive"):
+        if facts.kind == "script":
+            return Verdict(facts.path, target.name, "unknown", "", "possible", "",
+                           f"a script ({facts.shebang or 'no shebang'}); its interpreter decides"), None
+        first = facts.problems[0] if facts.problems else facts.description
+        msg = f"{path}: line 1: syntax error near unexpected token `newline'"
+        return crash("not-a-binary", msg, "likely", first, [Evidence("artifact", facts.description, src)],
+                     first_line=facts.description)
+    if facts.kind == "unknown":
+        return crash("empty-output", f"exec {path}: exec format error", "certain", "unrecognised format",
+                     [Evidence("artifact", facts.description, src)], problem="unrecognised file format")
+
+    # Windows targets
+    if target.os == "windows":
+        if facts.kind != "pe":
+            return crash("elf-on-windows", f"{path} is not a valid Win32 application", "certain",
+                         f"{facts.kind.upper()} file on Windows",
+                         [Evidence("format", facts.description, src)])
+        if facts.arch not in target.archs:
+            return crash("windows-386-mismatch",
+                         f"This version of {path} is not compatible with the version of Windows you're running",
+                         "likely", f"{facts.arch} executable", [Evidence("PE machine", facts.pe_machine, src)])
+        return runs("PE executable for Windows", "likely")
+
+    # Linux targets from here on
+    if facts.kind == "pe":
+        return crash("pe-on-linux", f"exec {path}: exec format error", "certain",
+                     "Windows PE executable on Linux",
+                     [Evidence("format", facts.description, src),
+                      Evidence("PE subsystem", facts.pe_subsystem or "?", src)])
+    if facts.kind == "macho":
+        return crash("macho-on-linux", f"exec {path}: exec format error", "certain", "Mach-O executable on Linux",
+                     [Evidence("format", facts.description, src)])
+    if facts.os not in ("linux", "") and facts.kind == "elf":
+        return crash("wrong-arch", f"exec {path}: exec format error", "likely", f"ELF for {facts.os}",
+                     [Evidence("ELF OS/ABI", facts.os, src)])
+    if facts.arch and facts.arch != arch:
+        emulated = any(_ARCH_TRIPLE.get(facts.arch, facts.arch) in h for h in binfmt)
+        ev = [Evidence("binary architecture", facts.arch, src), Evidence("machine architecture", arch, "host")]
+        if emulated:
+            ev.append(Evidence("binfmt_misc", ", ".join(binfmt), "/proc/sys/fs/binfmt_misc"))
+        return crash("wrong-arch", f"exec {path}: exec format error", "certain",
+                     f"{facts.arch} binary on an {arch} machine"
+                     + (" (runs here only under qemu emulation)" if emulated else ""), ev)
+    if facts.arch and target.archs and facts.arch not in target.archs:
+        return crash("wrong-arch", f"exec {path}: exec format error", "likely",
+                     f"{target.name} is not published for {facts.arch}",
+                     [Evidence("binary architecture", facts.arch, src),
+                      _kb_evidence(target, "architectures", ", ".join(target.archs))])
+
+    # Kernel / Go release minimums (issue: beyond glibc)
+    kernel_case = _kernel_check(facts, target, path, base)
+    if kernel_case is not None:
+        return kernel_case
+
+    if facts.linkage in ("static", "static-pie") or not facts.interpreter:
+        verdict, case = _cgo_stub_check(facts, target, path, base)
+        if verdict is not None:
+            return verdict, case
+        return runs(f"{facts.linkage or 'static'} binary: needs no libc", "certain")
+
+    # Dynamic binary: loader first, then symbol versions, then libraries.
+    interp_ev = Evidence("PT_INTERP", facts.interpreter, src)
+    if target.libc == "none":
+        return crash("dynamic-on-no-libc", f"exec {path}: no such file or directory", "certain",
+                     f"{target.name} has no libc and no {facts.interpreter}",
+                     [interp_ev, _kb_evidence(target, "libc", "none")])
+    if facts.libc == "glibc" and target.libc == "musl":
+        return crash("glibc-on-musl", f"exec {path}: no such file or directory", "certain",
+                     f"{target.name} uses musl; {facts.interpreter} does not exist there",
+                     [interp_ev, _kb_evidence(target, "libc", f"musl {target.libc_version}")])
+    if facts.libc == "musl" and target.libc == "glibc":
+        return crash("musl-on-glibc", f"exec {path}: no such file or directory", "certain",
+                     f"{target.name} uses glibc; {facts.interpreter} does not exist there",
+                     [interp_ev, _kb_evidence(target, "libc", f"glibc {target.libc_version}")])
+
+    if facts.libc == "glibc" and target.libc == "glibc" and facts.glibc_required and target.libc_version:
+        need = version_tuple(facts.glibc_required)
+        have = version_tuple(target.libc_version)
+        if need > have:
+            libc = _libc_path(target, facts.arch)
+            missing = sorted(
+                {v for vn in facts.version_needs if vn.library == "libc.so.6" for v in vn.versions
+                 if v.startswith("GLIBC_2") and version_tuple(v) > have},
+                key=version_tuple,
+            ) or [f"GLIBC_{facts.glibc_required}"]
+            lines = [f"{path}: {libc}: version `{v}' not found (required by {path})" for v in missing]
+            floor = ", ".join(facts.glibc_floor_symbols[:4]) or f"GLIBC_{facts.glibc_required}"
+            return crash(
+                "glibc-too-new", lines[-1], "certain",
+                f"needs glibc {facts.glibc_required}, {target.name} has {target.libc_version}",
+                [Evidence("highest GLIBC version required", f"{facts.glibc_required} ({floor})",
+                          f"ELF .gnu.version_r of {facts.path}"),
+                 _kb_evidence(target, "glibc version", target.libc_version)],
+                wanted=facts.glibc_required, have=target.libc_version, all_lines="\n".join(lines),
+            )
+    # Shared libraries beyond libc
+    present = set(target.libraries)
+    for lib in facts.needed:
+        if facts.libc == "glibc" and lib in _GLIBC_CORE:
+            continue
+        if facts.libc == "musl" and (lib.startswith("libc.") or lib.startswith("ld-musl")):
+            continue
+        if lib.startswith("ld-linux") or lib in present or ("*" in present and lib in _FULL_DISTRO_EXTRA):
+            continue
+        confidence: Confidence = "likely" if "*" not in present else "possible"
+        return crash("missing-shared-lib",
+                     f"{path}: error while loading shared libraries: {lib}: cannot open shared object file: "
+                     "No such file or directory", confidence,
+                     f"{lib} is not part of the {target.name} base image",
+                     [Evidence("DT_NEEDED", ", ".join(facts.needed), src),
+                      _kb_evidence(target, "base image libraries", ", ".join(target.libraries) or "libc only")],
+                     library=lib)
+    verdict, case = _cgo_stub_check(facts, target, path, base)
+    if verdict is not None:
+        return verdict, case
+    have_txt = f"{target.libc} {target.libc_version}".strip()
+    need_txt = f"glibc ≥ {facts.glibc_required}" if facts.glibc_required else facts.libc
+    return runs(f"needs {need_txt}; {target.name} has {have_txt}", "certain" if facts.glibc_required else "likely")
+
+
+def _cgo_stub_check(facts: ArtifactFacts, target: Target, path: str,
+                    base: dict[str, str]) -> tuple[Verdict | None, _Case | None]:
+    go = facts.go
+    if go is None or go.cgo_enabled is not False:
+        return None, None
+    try:
+        from goci_doctor import lint
+
+        cgo_only = lint.cgo_only_modules()
+    except (ImportError, AttributeError):
+        cgo_only = {"github.com/mattn/go-sqlite3": "modernc.org/sqlite"}
+    for mod, _ in go.deps:
+        if mod in cgo_only:
+            msg = ("Binary was compiled with 'CGO_ENABLED=0', go-sqlite3 requires cgo to work. This is a stub"
+                   if "go-sqlite3" in mod else f"{mod} requires cgo")
+            case = _Case("cgo-required-disabled", {**base, "module_note": f" ({mod})"},
+                         [Evidence("build setting CGO_ENABLED", "0", f"Go build info of {facts.path}"),
+                          Evidence("dependency", mod, f"Go build info of {facts.path}")], [target.name], msg)
+            return Verdict(facts.path, target.name, "crashes", msg, "likely", "cgo-required-disabled",
+                           f"{mod} is a cgo-only module and cgo was off"), case
+    return None, None
+
+
+def _kernel_check(facts: ArtifactFacts, target: Target, path: str,
+                  base: dict[str, str]) -> tuple[Verdict, _Case] | None:
+    if facts.go is None or not target.kernel:
+        return None
+    try:
+        from goci_doctor import knowledge
+
+        release = knowledge.go_release(facts.go.go_version)
+    except (ImportError, AttributeError, GociError):
+        return None
+    minimum = getattr(release, "min_linux_kernel", "") if release else ""
+    if not minimum or version_tuple(target.kernel) >= version_tuple(minimum):
+        return None
+    msg = "FATAL: kernel too old"
+    case = _Case("kernel-too-old", {**base, "go_version": facts.go.go_version,
+                                    "requirement": f"Linux kernel ≥ {minimum}"},
+                 [Evidence("Go version", facts.go.go_version, f"Go build info of {facts.path}"),
+                  Evidence("minimum kernel", minimum, "knowledge base: go_releases.toml"),
+                  _kb_evidence(target, "kernel", target.kernel)], [target.name], msg)
+    return (Verdict(facts.path, target.name, "crashes", msg, "possible", "kernel-too-old",
+                    f"{facts.go.go_version} needs kernel ≥ {minimum}; {target.name} ships {target.kernel} "
+                    "(in a container the host kernel decides)"), case)
+
+
+# --------------------------------------------------------------------------------------------
+# Log explanation
+
+_PREFILTER = re.compile(
+    r"GLIBC_|exec format|not found|no such file|required file|cannot execute|Error relocating|Win32|"
+    r"can.t run on your PC|not compatible with the version|not a valid application|requires cgo|"
+    r"build constraints exclude|gcc_\w+\.S|command-line option|windows\.h|incompatible with|"
+    r"C compiler|executable file not found|statically linked applications|shared libraries|"
+    r"cannot find|syntax error near|user: |no such host|kernel too old|epoll|asmstdcall|0xc0000005|"
+    r"microarchitecture|illegal instruction|undefined reference|__isoc23",
+    re.IGNORECASE,
+)
+MAX_LINE = 4000
+MAX_FINDINGS_PER_FAMILY = 50
+
+
+def _line_facts(match: re.Match[str], line: str) -> dict[str, str]:
+    facts = {k: v for k, v in match.groupdict().items() if v}
+    libpath = facts.pop("libpath", "")
+    libdir = facts.pop("libdir", "")
+    if libdir or libpath:
+        triple = libdir or ("aarch64" if "aarch64" in libpath else "")
+        if triple:
+            facts["arch"] = _MACHINE_TO_GOARCH.get(triple, triple)
+    facts["line"] = line.strip()
+    return facts
+
+
+def scan_lines(lines: Iterable[str]) -> list[Finding]:
+    """Match log lines against every family's patterns (cheap prefilter first: logs can be huge)."""
+    fams = families()
+    found: dict[str, list[Finding]] = {}
+    for no, raw in enumerate(lines, start=1):
+        line = raw[:MAX_LINE]
+        if not _PREFILTER.search(line):
+            continue
+        for fam in fams.values():
+            if len(found.get(fam.id, ())) >= MAX_FINDINGS_PER_FAMILY:
+                continue
+            for pat in fam.patterns:
+                m = pat.search(line)
+                if m:
+                    facts = _line_facts(m, line)
+                    found.setdefault(fam.id, []).append(
+                        Finding(fam.id, tuple(sorted(facts.items())), (), line.strip(), no))
+                    break
+    return [f for items in found.values() for f in items]
+
+
+def _context_hits(text: str) -> set[str]:
+    hits = set()
+    for fam in families().values():
+        if fam.group and any(p.search(text) for p in fam.context):
+            hits.add(fam.id)
+    return hits
+
+
+def _resolve_groups(findings: list[Finding], text: str) -> list[Finding]:
+    """Where several families share a symptom, keep the one the rest of the log points at."""
+    fams = families()
+    context = _context_hits(text)
+    by_line: dict[int, list[Finding]] = {}
+    for f in findings:
+        by_line.setdefault(f.line_no, []).append(f)
+    kept: list[Finding] = []
+    for _no, items in sorted(by_line.items()):
+        groups: dict[str, list[Finding]] = {}
+        for f in items:
+            groups.setdefault(fams[f.family].group or f.family, []).append(f)
+        for gname, members in groups.items():
+            if len(members) == 1 and not fams[members[0].family].group:
+                kept.append(members[0])
+                continue
+            # Families with a specific match for this line win over shared ones (e.g. "Error relocating").
+            chosen = [m for m in members if m.family in context and not fams[m.family].generic]
+            if not chosen:
+                generic = [m for m in members if fams[m.family].generic]
+                chosen = generic or members[:1]
+            if gname == "exec-format" and "empty-output" in {m.family for m in members}:
+                chosen = [c for c in chosen if c.family != "empty-output"] or chosen
+            kept.append(chosen[0])
+    # empty-output is only a reading of "exec format error" when inspection says so; drop it from logs.
+    return [f for f in kept if f.family != "empty-output"]
+
+
+_FROM = re.compile(r"^\s*FROM\s+(?:--platform=\S+\s+)?(?P<image>\S+)", re.IGNORECASE | re.MULTILINE)
+
+
+def explain_text(text: str, source: str = "log") -> Diagnosis:
+    """Recognise the failure families in a pasted crash or CI log and build their crash chains."""
+    return explain_lines(text.splitlines(), source)
+
+
+@functools.cache
+def _context_any() -> re.Pattern[str]:
+    parts = [p.pattern for fam in families().values() for p in fam.context]
+    return re.compile("|".join(f"(?:{p})" for p in parts) or "$^", re.IGNORECASE)
+
+
+MAX_CONTEXT_LINES = 2000
+
+
+def explain_lines(lines: Iterable[str], source: str = "log") -> Diagnosis:
+    """Like explain_text, over an iterable of lines, in one pass and bounded memory (for huge CI logs)."""
+    context_lines: list[str] = []
+    images: list[str] = []
+    ctx = _context_any()
+
+    def tap(it: Iterable[str]) -> Iterator[str]:
+        for line in it:
+            line = line[:MAX_LINE]
+            if len(context_lines) < MAX_CONTEXT_LINES and ("GOARCH=" in line or "GOOS=" in line or ctx.search(line)):
+                context_lines.append(line)
+            if "FROM" in line or "from" in line:
+                m = _FROM.match(line)
+                if m:
+                    images.append(m.group("image"))
+                    del images[:-20]
+            yield line
+
+    found = scan_lines(tap(lines))
+    text = "\n".join(context_lines + [f.line for f in found])
+    findings = _resolve_groups(found, text)
+    chains: list[ChainNode] = []
+    seen: set[str] = set()
+    merged: list[Finding] = []
+    for f in findings:
+        if f.family in seen:
+            continue
+        seen.add(f.family)
+        merged.append(f)
+        facts = dict(f.facts)
+        if images and "target" not in facts:
+            facts["target"] = images[-1]
+        if f.family == "cgo-cross-no-cc":
+            _cross_facts(facts, text)
+        count = sum(1 for g in findings if g.family == f.family)
+        ev = [Evidence("log line", f.line, f"{source}:{f.line_no}")]
+        if count > 1:
+            ev.append(Evidence("occurrences", str(count), source))
+        chains.append(build_chain(f.family, facts, ev, symptom_text=f.line))
+    notes = () if chains else ("no known failure recognised in the log",)
+    return Diagnosis(subject=source, kind="log", chains=tuple(chains), findings=tuple(merged), notes=notes)
+
+
+def _cross_facts(facts: dict[str, str], text: str) -> None:
+    if "windows.h" in facts.get("line", "") or "windows.h" in text:
+        facts.setdefault("goos", "windows")
+        facts.setdefault("goarch", "amd64")
+    m = re.search(r"GOARCH=(\w+)", text)
+    if m and "goarch" not in facts:
+        facts["goarch"] = m.group(1)
+    if facts.get("bits") == "64" and "goarch" not in facts:
+        facts["goarch"] = "amd64"
+
+
+# --------------------------------------------------------------------------------------------
+# Crash chains
+
+
+def build_chain(
+    family_id: str,
+    facts: Mapping[str, str],
+    evidence: Sequence[Evidence] = (),
+    *,
+    symptom_text: str = "",
+    targets: Sequence[str] = (),
+    proof: Sequence[RunResult] = (),
+) -> ChainNode:
+    """symptom ← mechanism ← cause, with fixes under the cause; fixes marked with the proof runs."""
+    fam = families()[family_id]
+    fixes = []
+    for fx in fam.fixes:
+        proven, failed = _proof_for(fx.variant, proof, targets)
+        commands = tuple(fill(c, facts) for c in fx.commands) + tuple(fx.diff)
+        fixes.append(ChainNode(
+            id=f"{fam.id}/fix/{fx.id}", kind="fix", title=fill(fx.title, facts), detail=fill(fx.detail, facts),
+            commands=commands, proven_in=proven, failed_in=failed, variant=fx.variant,
+        ))
+    # Proven fixes first: they are the ones a user should reach for.
+    fixes.sort(key=lambda n: (not n.proven_in, bool(n.failed_in)))
+    cause = ChainNode(id=f"{fam.id}/cause", kind="cause", title=fill(fam.cause, facts),
+                      detail=f"Source: {fam.source}", children=tuple(fixes))
+    mech_ev = tuple(e for e in evidence if e.fact != "log line")
+    mechanism = ChainNode(id=f"{fam.id}/mechanism", kind="mechanism", title=fam.title,
+                          detail=fill(fam.mechanism, facts), evidence=mech_ev, children=(cause,))
+    title = symptom_text or fill(fam.symptom, facts)
+    detail = ""
+    if targets:
+        detail = "Seen on: " + ", ".join(targets)
+    return ChainNode(id=f"{fam.id}/symptom", kind="symptom", title=title, detail=detail,
+                     evidence=tuple(e for e in evidence if e.fact == "log line"), children=(mechanism,))
+
+
+def _proof_for(variant: str, proof: Sequence[RunResult],
+               targets: Sequence[str]) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    if not variant:
+        return (), ()
+    proven: list[str] = []
+    failed: list[str] = []
+    for r in proof:
+        if not r.variant or not (r.variant == variant or r.variant.startswith(variant + ":")):
+            continue
+        if targets and r.target not in targets:
+            continue
+        where = f"{r.target} [{r.image}, {r.libc}]" if r.image and r.image != r.target else f"{r.target} ({r.libc})"
+        if r.outcome == "runs":
+            proven.append(where)
+        elif r.outcome == "crashes":
+            failed.append(f"{where}: {r.message}")
+    return tuple(dict.fromkeys(proven)), tuple(dict.fromkeys(failed))
+
+
+def classify_message(message: str, facts: ArtifactFacts | None = None) -> str:
+    """The family an observed error message belongs to, using artifact facts to break ties."""
+    if facts is not None:
+        if facts.kind == "pe" and "exec format" in message:
+            return "pe-on-linux"
+        if facts.kind == "macho" and "exec format" in message:
+            return "macho-on-linux"
+        if (facts.kind in ("empty", "unknown") or facts.is_corrupt) and "exec format" in message:
+            return "empty-output"
+    found = _resolve_groups(scan_lines(message.splitlines()), message)
+    return found[0].family if found else ""
+
+
+def _artifact_notes(facts: ArtifactFacts) -> list[ChainNode]:
+    """Chains that follow from the artifact alone, whatever the target."""
+    out = []
+    src = f"inspection of {facts.path}"
+    base = {"binary": facts.path, "goarch": facts.arch, "goos": facts.os}
+    if facts.kind == "pe" and facts.pe_subsystem == "gui":
+        out.append(build_chain("gui-subsystem", base,
+                               [Evidence("PE subsystem", "GUI (2)", f"PE optional header of {facts.path}")]))
+    if facts.kind == "empty" or (facts.is_corrupt and facts.kind in ("elf", "pe", "macho")):
+        problem = facts.problems[0] if facts.problems else "empty"
+        out.append(build_chain("empty-output", {**base, "problem": problem},
+                               [Evidence("artifact", problem, src)]))
+    return out
+
+
+def check_artifact(
+    facts: ArtifactFacts,
+    targets: Sequence[Target],
+    runs: Sequence[RunResult] = (),
+    builds: Sequence[BuildResult] = (),
+    *,
+    arch: str | None = None,
+    binfmt: Sequence[str] = (),
+) -> Diagnosis:
+    """Verdicts for one artifact on each target, confirmed or corrected by real runs, and the chains.
+
+    ``runs`` may hold runs of the artifact itself (variant "") and of rebuilt variants; the latter
+    prove (or disprove) the fixes of each chain.
+    """
+    own_runs = {r.target: r for r in runs if not r.variant}
+    proof = [r for r in runs if r.variant]
+    verdicts: list[Verdict] = []
+    cases: dict[str, _Case] = {}
+    for target in targets:
+        verdict, case = predict(facts, target, arch=arch, binfmt=binfmt)
+        observed = own_runs.get(target.name)
+        if observed is not None and observed.outcome in ("runs", "crashes"):
+            if observed.outcome == "crashes" and (verdict.outcome != "crashes" or not case):
+                fam = classify_message(observed.message, facts) or "loader-missing"
+                case = _Case(fam, {"binary": facts.path, "target": target.name, "goarch": facts.arch,
+                                   "goos": facts.os, "arch": facts.arch}, [], [target.name], observed.message)
+                verdict = Verdict(facts.path, target.name, "crashes", observed.message, "certain", fam,
+                                  "observed in a container (not predicted)", observed)
+            elif observed.outcome == "runs" and verdict.outcome == "crashes":
+                verdict = Verdict(facts.path, target.name, "runs", "", "certain", "",
+                                  f"observed running (predicted: {verdict.message})", observed)
+                case = None
+            else:
+                verdict = Verdict(verdict.artifact, verdict.target, verdict.outcome,
+                                  observed.message if observed.outcome == "crashes" else verdict.message,
+                                  "certain", verdict.family, verdict.reason + " — confirmed by a real run",
+                                  observed)
+        verdicts.append(verdict)
+        if case is not None:
+            key = case.family
+            if key in cases:
+                cases[key].targets.append(target.name)
+                cases[key].evidence.extend(e for e in case.evidence if e not in cases[key].evidence)
+            else:
+                cases[key] = case
+    chains = _artifact_notes(facts)
+    chain_ids = {c.id for c in chains}
+    for case in cases.values():
+        if f"{case.family}/symptom" in chain_ids:
+            continue
+        tdesc = []
+        by_name = {t.name: t for t in targets}
+        for name in case.targets:
+            t = by_name.get(name)
+            obs = own_runs.get(name)
+            label = _target_desc(t) if t else name
+            if obs is not None and obs.outcome != "error":
+                label += f" — observed in {obs.image} ({obs.libc})"
+            tdesc.append(label)
+        ev = list(case.evidence)
+        for name in case.targets:
+            obs = own_runs.get(name)
+            if obs is not None and obs.outcome == "crashes":
+                ev.append(Evidence(f"real run on {name}", obs.message, f"container {obs.image} ({obs.libc})"))
+        chains.append(build_chain(case.family, case.facts, ev, symptom_text=case.message, targets=tdesc,
+                                  proof=proof))
+    notes = []
+    if facts.go is None and facts.kind == "elf":
+        notes.append("no Go build info found: not a Go binary, or built with an unusual linker")
+    for b in builds:
+        if not b.ok:
+            notes.append(f"variant {b.variant} did not build: {b.output.strip().splitlines()[-1] if b.output else '?'}")
+    return Diagnosis(subject=facts.path, kind="artifact", chains=tuple(chains), verdicts=tuple(verdicts),
+                     artifacts=(facts,), runs=tuple(runs), builds=tuple(builds), notes=tuple(notes))
+
+
+def merge(diagnoses: Sequence[Diagnosis], subject: str = "", kind: str = "session") -> Diagnosis:
+    """Combine several diagnoses (several artifacts, or an artifact plus a log) into one."""
+    seen: set[str] = set()
+    chains = []
+    for d in diagnoses:
+        for c in d.chains:
+            key = c.id + c.title
+            if key not in seen:
+                seen.add(key)
+                chains.append(c)
+    return Diagnosis(
+        subject=subject or ", ".join(d.subject for d in diagnoses),
+        kind=kind,  # type: ignore[arg-type]
+        chains=tuple(chains),
+        verdicts=tuple(v for d in diagnoses for v in d.verdicts),
+        findings=tuple(f for d in diagnoses for f in d.findings),
+        artifacts=tuple(a for d in diagnoses for a in d.artifacts),
+        runs=tuple(r for d in diagnoses for r in d.runs),
+        builds=tuple(b for d in diagnoses for b in d.builds),
+        notes=tuple(n for d in diagnoses for n in d.notes),
+    )
+
+
+def outcome_counts(verdicts: Sequence[Verdict]) -> dict[Outcome, int]:
+    counts: dict[Outcome, int] = {"runs": 0, "crashes": 0, "unknown": 0}
+    for v in verdicts:
+        counts[v.outcome] += 1
+    return counts
