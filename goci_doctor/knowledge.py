@@ -201,6 +201,8 @@ class _TargetIndex:
     """Normalised name/alias/image → canonical name."""
     version_tags: dict[str, list[tuple[tuple[int, ...], str]]]
     """Image repository → [(bare version tag, canonical name)], e.g. "golang" → [((1, 22), ...)]."""
+    any_tag: dict[str, str]
+    """Image repository whose every tag is this target (aliases "repo:*"), e.g. "ubi9/ubi-minimal"."""
 
 
 def load_targets(path: str | Path | None = None) -> dict[str, Target]:
@@ -217,6 +219,7 @@ def _load_index(path: Path) -> _TargetIndex:
     out: dict[str, Target] = {}
     keys: dict[str, str] = {}
     version_tags: dict[str, list[tuple[tuple[int, ...], str]]] = {}
+    any_tag: dict[str, str] = {}
     for i, e in enumerate(_entries(path, doc, "target")):
         label = f"target '{e.get('name', f'#{i + 1}')}'"
         _check_keys(path, label, e, _TARGET_REQUIRED, _TARGET_OPTIONAL)
@@ -250,10 +253,16 @@ def _load_index(path: Path) -> _TargetIndex:
         )
         # The image reference is a key too, unless another entry claims it as an alias.
         for key in (name, *t.aliases):
-            nk = normalize_ref(key)
+            # "repo:*": every tag of that repository (the repository name carries the release).
+            wildcard = key.endswith(":*")
+            nk = normalize_ref(key[:-2] if wildcard else key, keep_registry=True)
             if nk in keys and keys[nk] != name:
                 raise GociError(f"{path}: {label}: name/alias '{key}' is already used by target '{keys[nk]}'")
             keys[nk] = name
+            if wildcard:
+                if any_tag.get(nk, name) != name:
+                    raise GociError(f"{path}: {label}: alias '{key}' is already used by target '{any_tag[nk]}'")
+                any_tag[nk] = name
         if name in out:
             raise GociError(f"{path}: {label}: duplicate target name")
         out[name] = t
@@ -262,8 +271,9 @@ def _load_index(path: Path) -> _TargetIndex:
             version_tags.setdefault(repo, []).append((version_tuple(vt), name))
     for t in out.values():
         if t.image:
+            keys.setdefault(normalize_ref(t.image, keep_registry=True), t.name)
             keys.setdefault(normalize_ref(t.image), t.name)
-    return _TargetIndex(out, keys, version_tags)
+    return _TargetIndex(out, keys, version_tags, any_tag)
 
 
 @functools.cache
@@ -282,22 +292,28 @@ def targets() -> dict[str, Target]:
 _REGISTRY_LIBRARY = re.compile(r"^(?:docker\.io/|index\.docker\.io/|registry-1\.docker\.io/)?library/")
 
 
-def normalize_ref(ref: str) -> str:
+def normalize_ref(ref: str, *, keep_registry: bool = False) -> str:
     """Canonical lookup form of a target name or image reference.
 
     Lower-cases, drops a digest (``@sha256:...``), a ``:latest`` tag, Docker Hub's registry
-    prefix and ``library/``, and any other registry host (``gcr.io/``, ``mcr.microsoft.com/``,
-    ``registry.access.redhat.com/``).
+    prefix and ``library/``. Other registry hosts (``gcr.io/``, ``mcr.microsoft.com/``,
+    ``registry.access.redhat.com/``) are dropped too unless ``keep_registry`` is set.
     """
     s = ref.strip().lower()
     s = s.split("@", 1)[0]
     s = _REGISTRY_LIBRARY.sub("", s)
+    s = re.sub(r"^(?:docker\.io|index\.docker\.io|registry-1\.docker\.io)/", "", s)
     first, sep, rest = s.partition("/")
-    if sep and ("." in first or ":" in first or first == "localhost"):
+    if not keep_registry and sep and ("." in first or ":" in first or first == "localhost"):
         s = _REGISTRY_LIBRARY.sub("", rest)
     if s.endswith(":latest"):
         s = s[: -len(":latest")]
     return s
+
+
+def _has_registry(ref: str) -> bool:
+    first, sep, _ = normalize_ref(ref, keep_registry=True).partition("/")
+    return bool(sep) and ("." in first or ":" in first or first == "localhost")
 
 
 def find_target(name: str) -> Target | None:
@@ -308,17 +324,27 @@ def find_target(name: str) -> Target | None:
     ``golang:1.22`` → the default variant for that Go version.
     """
     idx = _index()
-    for key in _candidates(normalize_ref(name), idx):
+    if not name or not name.strip():
+        return None
+    # A key spelled with its registry host wins: "gcr.io/distroless/base" (the deprecated
+    # unversioned image, Debian 11) is not the "distroless/base" target (Debian 12).
+    full = normalize_ref(name, keep_registry=True)
+    keys = [full] if _has_registry(name) else []
+    keys += _candidates(normalize_ref(name), idx)
+    for key in keys:
         canonical = idx.keys.get(key)
         if canonical is not None:
             return idx.targets[canonical]
     return None
 
 
-_VERSION = re.compile(r"^v?\d+(?:\.\d+)*$")
+_VERSION = re.compile(r"^v?\d+(?:\.\d+)*(?:rc\d*|beta\d*)?$")
 _DATE = re.compile(r"^\d{8}(?:\.\d+)?$")
-# Tag words that do not change the libc or the base: size/user variants of the same release.
-_NEUTRAL_WORDS = ("slim", "nonroot", "minimal", "curl", "scm", "browsers")
+# Tag words that do not change the libc or the base: size/user variants of the same release,
+# and per-architecture tags ("latest-amd64", "nonroot-arm64").
+_NEUTRAL_WORDS = frozenset(
+    ("slim", "nonroot", "minimal", "curl", "scm", "browsers", "latest", *GO_ARCHS, "arm32v7", "arm64v8")
+)
 
 
 def _candidates(ref: str, idx: _TargetIndex) -> list[str]:
@@ -342,17 +368,39 @@ def _candidates(ref: str, idx: _TargetIndex) -> list[str]:
         if m:
             out.append(f"{repo}:{m.group(1)}")
     elif versions:
-        # "3.19.1" → 3.19 → 3; "12.5" → 12; "centos7" is an alias in the data.
-        parts = versions[0].lstrip("v").split(".")
-        for n in range(len(parts) - 1, 0, -1):
-            out.append(f"{repo}:{'.'.join(parts[:n])}")
-        vt = version_tuple(versions[0])
-        for prefix, canonical in sorted(idx.version_tags.get(repo, []), reverse=True):
-            if vt[: len(prefix)] == prefix:
-                out.append(canonical)
-                break
-    elif not kept:
+        out.extend(_version_candidates(repo, versions[0], idx))
+    else:
         out.append(repo)
+    if repo in idx.any_tag:
+        out.append(idx.any_tag[repo])
+    return out
+
+
+def _version_candidates(repo: str, version: str, idx: _TargetIndex) -> list[str]:
+    """Keys for a bare version tag: "3.19.1" → alpine:3.19; "12.5" → debian:12; golang:1.22 → bookworm."""
+    out: list[str] = []
+    parts = [str(p) for p in version_tuple(version)]
+    # Repositories with version_tags (golang) say per version which target a tag is, instead.
+    truncations = range(len(parts) - 1, 0, -1) if repo not in idx.version_tags else range(0)
+    for n in truncations:
+        prefix = f"{repo}:{'.'.join(parts[:n])}"
+        # The data lists releases of this series (alpine:3.16, alpine:3.17, ...) but not this
+        # one: it is a release we do not know, not the series' latest.
+        if any(k.startswith(prefix + ".") for k in idx.keys):
+            break
+        if prefix in idx.keys:
+            out.append(prefix)
+            break
+    vt = version_tuple(version)
+    tags = sorted(idx.version_tags.get(repo, []), reverse=True)
+    for prefix_tuple, canonical in tags:
+        if vt[: len(prefix_tuple)] == prefix_tuple:
+            out.append(canonical)
+            break
+    else:
+        # A release newer than the table (golang:1.30) gets the newest listed variant.
+        if tags and vt > tags[0][0]:
+            out.append(tags[0][1])
     return out
 
 
