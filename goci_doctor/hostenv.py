@@ -11,7 +11,6 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import glob
-import http.client
 import importlib.util
 import json
 import os
@@ -20,7 +19,6 @@ import re
 import shutil
 import signal
 import socket
-import ssl
 import subprocess
 import sys
 from collections.abc import Callable, Mapping
@@ -451,6 +449,7 @@ def docker_endpoint(environ: Mapping[str, str]) -> tuple[str, str]:
 
 def _http_get(sock: socket.socket, host: str, path: str) -> tuple[int, dict[str, Any] | None, str]:
     """One HTTP/1.1 GET on a connected socket; returns (status, JSON body or None, status line)."""
+    import http.client  # lazily, like ssl below: only `env` and the lab need them
     sock.sendall(f"GET {path} HTTP/1.1\r\nHost: {host}\r\nUser-Agent: goci-doctor\r\n"
                  "Connection: close\r\n\r\n".encode())
     response = http.client.HTTPResponse(sock)  # type: ignore[arg-type]
@@ -466,6 +465,8 @@ def _http_get(sock: socket.socket, host: str, path: str) -> tuple[int, dict[str,
 def probe_docker(environ: Mapping[str, str], timeout: float = DOCKER_TIMEOUT) -> dict[str, str]:
     """Ask the engine for GET /version over its socket; a dict with "reachable" "yes"/"no" and
     either the engine's version, API version, os/arch or the exact reason it is unreachable."""
+    import http.client
+
     endpoint, source = docker_endpoint(environ)
     info: dict[str, str] = {"reachable": "no", "host": endpoint, "source": source}
     path_var = environ.get("PATH", "")
@@ -493,6 +494,8 @@ def probe_docker(environ: Mapping[str, str], timeout: float = DOCKER_TIMEOUT) ->
                                            timeout=timeout)
             sock = raw
             if use_tls:
+                import ssl
+
                 ctx = ssl.create_default_context()
                 cert_dir = Path(environ.get("DOCKER_CERT_PATH") or Path.home() / ".docker")
                 if (cert_dir / "ca.pem").is_file():
@@ -520,7 +523,7 @@ def probe_docker(environ: Mapping[str, str], timeout: float = DOCKER_TIMEOUT) ->
     except TimeoutError:
         info["error"] = f"timed out after {timeout:g} s waiting for {where}"
         return info
-    except (OSError, ssl.SSLError, http.client.HTTPException, ValueError) as exc:
+    except (OSError, http.client.HTTPException, ValueError) as exc:  # ssl.SSLError is an OSError
         info["error"] = f"{where}: {exc.__class__.__name__}: {exc}"
         return info
     finally:
