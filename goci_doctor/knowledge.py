@@ -26,12 +26,15 @@ from goci_doctor.model import BadInputError, GociError, Target
 __all__ = [
     "CpuLevel",
     "GoRelease",
+    "TargetCatalog",
+    "catalog",
     "cpu_level",
     "cpu_levels",
     "find_target",
     "glibc_of",
     "go_release",
     "go_releases",
+    "load_catalog",
     "load_cpu_levels",
     "load_go_releases",
     "load_targets",
@@ -195,7 +198,10 @@ _TARGET_OPTIONAL: dict[str, type] = {
 
 
 @dataclass(frozen=True)
-class _TargetIndex:
+class TargetCatalog:
+    """A validated set of targets plus the lookup tables built from it (see ``load_catalog``)."""
+
+    path: Path
     targets: dict[str, Target]
     keys: dict[str, str]
     """Normalised name/alias/image → canonical name."""
@@ -204,6 +210,14 @@ class _TargetIndex:
     any_tag: dict[str, str]
     """Image repository whose every tag is this target (aliases "repo:*"), e.g. "ubi9/ubi-minimal"."""
 
+    def find(self, name: str) -> Target | None:
+        """The target a name or image reference means in this catalog, or None."""
+        return _find(self, name)
+
+    def resolve(self, name: str) -> Target:
+        """Like ``find`` but raises BadInputError with close suggestions when unknown."""
+        return _resolve(self, name)
+
 
 def load_targets(path: str | Path | None = None) -> dict[str, Target]:
     """Load and validate a targets file (default: the shipped targets.toml), keyed by canonical name.
@@ -211,10 +225,15 @@ def load_targets(path: str | Path | None = None) -> dict[str, Target]:
     Raises GociError naming the file and the entry on unknown keys, a missing source, a bad
     libc value or arch, or a name/alias used twice.
     """
-    return _load_index(Path(path) if path is not None else _data_path("targets.toml")).targets
+    return load_catalog(path).targets
 
 
-def _load_index(path: Path) -> _TargetIndex:
+def load_catalog(path: str | Path | None = None) -> TargetCatalog:
+    """Load and validate a targets file into a catalog that can ``find`` and ``resolve`` names.
+
+    ``None`` means the shipped targets.toml (use ``catalog()`` for the cached one).
+    """
+    path = Path(path) if path is not None else _data_path("targets.toml")
     doc = _read_toml(path)
     out: dict[str, Target] = {}
     keys: dict[str, str] = {}
@@ -273,17 +292,18 @@ def _load_index(path: Path) -> _TargetIndex:
         if t.image:
             keys.setdefault(normalize_ref(t.image, keep_registry=True), t.name)
             keys.setdefault(normalize_ref(t.image), t.name)
-    return _TargetIndex(out, keys, version_tags, any_tag)
+    return TargetCatalog(path, out, keys, version_tags, any_tag)
 
 
 @functools.cache
-def _index() -> _TargetIndex:
-    return _load_index(_data_path("targets.toml"))
+def catalog() -> TargetCatalog:
+    """The shipped targets catalog (validated once, cached)."""
+    return load_catalog()
 
 
 def targets() -> dict[str, Target]:
     """All shipped targets keyed by canonical name (validated once, cached)."""
-    return _index().targets
+    return catalog().targets
 
 
 # --------------------------------------------------------------------------------------------
@@ -323,19 +343,39 @@ def find_target(name: str) -> Target | None:
     ``golang:1.22-bookworm`` → golang:bookworm, ``debian:bookworm-slim`` → debian:12,
     ``golang:1.22`` → the default variant for that Go version.
     """
-    idx = _index()
+    return catalog().find(name)
+
+
+def resolve_target(name: str) -> Target:
+    """The target for a canonical name, alias or image reference; BadInputError when unknown."""
+    return catalog().resolve(name)
+
+
+def _find(cat: TargetCatalog, name: str) -> Target | None:
     if not name or not name.strip():
         return None
     # A key spelled with its registry host wins: "gcr.io/distroless/base" (the deprecated
     # unversioned image, Debian 11) is not the "distroless/base" target (Debian 12).
-    full = normalize_ref(name, keep_registry=True)
-    keys = [full] if _has_registry(name) else []
-    keys += _candidates(normalize_ref(name), idx)
+    keys = [normalize_ref(name, keep_registry=True)] if _has_registry(name) else []
+    keys += _candidates(normalize_ref(name), cat)
     for key in keys:
-        canonical = idx.keys.get(key)
+        canonical = cat.keys.get(key)
         if canonical is not None:
-            return idx.targets[canonical]
+            return cat.targets[canonical]
     return None
+
+
+def _resolve(cat: TargetCatalog, name: str) -> Target:
+    t = _find(cat, name)
+    if t is not None:
+        return t
+    wanted = normalize_ref(name)
+    names: list[str] = []
+    for c in difflib.get_close_matches(wanted, list(cat.keys), n=5, cutoff=0.5):
+        if cat.keys[c] not in names:
+            names.append(cat.keys[c])
+    hint = f"did you mean {', '.join(names[:3])}? " if names else ""
+    raise BadInputError(f"unknown target '{name}'; {hint}(goci-doctor targets lists them)")
 
 
 _VERSION = re.compile(r"^v?\d+(?:\.\d+)*(?:rc\d*|beta\d*)?$")
@@ -347,7 +387,7 @@ _NEUTRAL_WORDS = frozenset(
 )
 
 
-def _candidates(ref: str, idx: _TargetIndex) -> list[str]:
+def _candidates(ref: str, idx: TargetCatalog) -> list[str]:
     """Lookup keys to try for a normalised reference, most specific first."""
     out = [ref]
     repo, sep, tag = ref.partition(":")
@@ -376,7 +416,7 @@ def _candidates(ref: str, idx: _TargetIndex) -> list[str]:
     return out
 
 
-def _version_candidates(repo: str, version: str, idx: _TargetIndex) -> list[str]:
+def _version_candidates(repo: str, version: str, idx: TargetCatalog) -> list[str]:
     """Keys for a bare version tag: "3.19.1" → alpine:3.19; "12.5" → debian:12; golang:1.22 → bookworm."""
     out: list[str] = []
     parts = [str(p) for p in version_tuple(version)]
@@ -402,23 +442,6 @@ def _version_candidates(repo: str, version: str, idx: _TargetIndex) -> list[str]
         if tags and vt > tags[0][0]:
             out.append(tags[0][1])
     return out
-
-
-def resolve_target(name: str) -> Target:
-    """The target for a canonical name, alias or image reference; BadInputError when unknown."""
-    t = find_target(name)
-    if t is not None:
-        return t
-    idx = _index()
-    wanted = normalize_ref(name)
-    close = difflib.get_close_matches(wanted, list(idx.keys), n=3, cutoff=0.5)
-    names: list[str] = []
-    for c in close:
-        canonical = idx.keys[c]
-        if canonical not in names:
-            names.append(canonical)
-    hint = f"did you mean {', '.join(names)}? " if names else ""
-    raise BadInputError(f"unknown target '{name}'; {hint}(goci-doctor targets lists them)")
 
 
 # --------------------------------------------------------------------------------------------
