@@ -1099,7 +1099,8 @@ def _inspect_macho(buf: Buffer, name: str) -> ArtifactFacts:
                 break
         archs = [_MACHO_CPUS.get(cpu, (f"cpu {cpu:#x}", ""))for cpu, _o, _s in slices]
         m = _MachO.parse(buf, slices[0][1])
-        head = f"Mach-O universal binary with {len(slices)} architectures: [{', '.join(a[0] for a in archs)}]"
+        plural = "s" if len(slices) != 1 else ""
+        head = f"Mach-O universal binary with {len(slices)} architecture{plural}: [{', '.join(a[0] for a in archs)}]"
         # Several GOARCH values: comma-joined, in slice order.
         goarch = ",".join(dict.fromkeys(a[1] for a in archs if a[1]))
     else:

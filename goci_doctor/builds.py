@@ -681,6 +681,10 @@ def short_error(run: RunResult) -> str:
     """The cell text for a run: "runs", or the telling part of the error ("GLIBC_2.34 not found")."""
     if run.outcome == "runs":
         return "runs"
+    if run.outcome == "error":
+        # The engine could not run it (no image, engine died): not a verdict about the binary.
+        why = run.error or run.message or "not run"
+        return "not run: " + (why if len(why) <= 38 else why[:35] + "...")
     text = f"{run.stderr}\n{run.stdout}\n{run.error}"
     glibc = _GLIBC_RE.findall(text)
     if glibc:
@@ -821,13 +825,19 @@ RENDERERS: dict[str, Callable[[BuildMatrix], str]] = {
 }
 
 
+def unrun(matrix: BuildMatrix) -> list[RunResult]:
+    """Runs the engine could not carry out (image missing and not pullable, engine died...)."""
+    return [r for r in matrix.runs if r.outcome == "error"]
+
+
 def exit_code(matrix: BuildMatrix) -> int:
-    """0 when the user's own build runs everywhere; 1 when it fails to build or a crash was observed."""
+    """1 when the user's own build fails or a crash was observed (even if a variant fixes it);
+    2 when runs could not happen, so nothing was proven; 0 when the build runs everywhere."""
     own = matrix.build("as-configured")
-    if own is not None and not own.ok:
+    if (own is not None and not own.ok) or matrix.crash_observed:
         return int(ExitCode.PROBLEM)
-    if matrix.crash_observed:
-        return int(ExitCode.PROBLEM)
+    if unrun(matrix):
+        return int(ExitCode.BAD_INPUT)
     return int(ExitCode.OK)
 
 
@@ -840,9 +850,10 @@ def cmd_build(args: argparse.Namespace) -> int:
     from goci_doctor import config as config_module
 
     config = config_module.load_config(getattr(args, "config", None))
+    targets = list(getattr(args, "target", None) or []) or list(config.default_targets)
     matrix = prove(
         project,
-        list(getattr(args, "target", None) or []),
+        targets,
         names,
         build_image=getattr(args, "build_image", None),
         allow_network=bool(getattr(args, "allow_network", False)),
@@ -857,6 +868,10 @@ def cmd_build(args: argparse.Namespace) -> int:
             raise BadInputError(f"cannot write {output}: {exc.strerror}") from exc
     else:
         sys.stdout.write(text)
+    failed = unrun(matrix)
+    if failed:
+        print(f"goci-doctor: {len(failed)} run(s) could not start: {failed[0].error or failed[0].message}",
+              file=sys.stderr)
     return exit_code(matrix)
 
 
@@ -878,5 +893,6 @@ __all__ = [
     "render_sarif",
     "render_text",
     "short_error",
+    "unrun",
     "variant",
 ]

@@ -470,13 +470,16 @@ def scan_lines(lines: Iterable[str]) -> list[Finding]:
         for fam in fams.values():
             if len(found.get(fam.id, ())) >= MAX_FINDINGS_PER_FAMILY:
                 continue
-            for pat in fam.patterns:
+            facts: dict[str, str] = {}
+            matched = False
+            for pat in fam.patterns:  # every pattern of the family may add facts (e.g. the libc path's arch)
                 m = pat.search(line)
                 if m:
-                    facts = _line_facts(m, line)
-                    found.setdefault(fam.id, []).append(
-                        Finding(fam.id, tuple(sorted(facts.items())), (), line.strip(), no))
-                    break
+                    matched = True
+                    for k, v in _line_facts(m, line).items():
+                        facts.setdefault(k, v)
+            if matched:
+                found.setdefault(fam.id, []).append(Finding(fam.id, tuple(sorted(facts.items())), (), line.strip(), no))
     return [f for items in found.values() for f in items]
 
 

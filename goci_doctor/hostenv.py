@@ -702,24 +702,32 @@ def _version_tuple(s: str) -> tuple[int, ...]:
     return tuple(int(p) for p in m.group(0).split(".")) if m else ()
 
 
-def _older_glibc_targets(host: tuple[int, ...]) -> list[str]:
-    """Deploy targets from the knowledge base whose glibc is older than the host's ([] if unknown)."""
+def _older_glibc_targets(host: tuple[int, ...]) -> str:
+    """Deploy targets from the knowledge base whose glibc is older than the host's, summarised
+    as "a (2.35), b (2.34), c (2.31) and 5 older down to d (2.17)"; "" when unknown."""
     try:
         from goci_doctor import knowledge  # lazily: the knowledge base loads data files
 
         known = knowledge.targets()
     except Exception:
         # The knowledge base is optional context for this warning, never a reason to fail `env`.
-        return []
-    older = []
+        return ""
+    by_version: dict[tuple[int, ...], list[str]] = {}
     for t in known.values():
         if t.libc == "glibc" and t.libc_version and not t.build_image:
             v = _version_tuple(t.libc_version)
             if v and v < host:
-                older.append((v, f"{t.name} ({t.libc_version})"))
+                by_version.setdefault(v, []).append(f"{t.name} ({t.libc_version})")
+    if not by_version:
+        return ""
     # Newest first: those are the targets people expect to be safe (bullseye, 22.04).
-    older.sort(reverse=True)
-    return [label for _, label in older]
+    versions = sorted(by_version, reverse=True)
+    shown = [sorted(by_version[v])[0] for v in versions[:3]]
+    rest = sum(len(by_version[v]) for v in versions) - len(shown)
+    text = ", ".join(shown)
+    if rest > 0:
+        text += f" and {rest} older, down to {sorted(by_version[versions[-1]])[0]}"
+    return text
 
 
 def problems(facts: EnvFacts) -> list[str]:
@@ -779,11 +787,9 @@ def problems(facts: EnvFacts) -> list[str]:
     if facts.libc == "glibc" and facts.libc_version:
         host = _version_tuple(facts.libc_version)
         older = _older_glibc_targets(host)
-        line = (f"host glibc {facts.libc_version}: binaries built here with cgo need glibc ≥ the newest "
-                f"symbol version they link (up to {facts.libc_version}) and fail with "
-                "version `GLIBC_2.xx' not found on older systems")
-        if older:
-            line += f" such as {', '.join(older[:4])}"
+        line = (f"host glibc {facts.libc_version}: binaries built here with cgo can need glibc up to "
+                f"{facts.libc_version} and then fail with version `GLIBC_2.xx' not found on "
+                f"{older or 'systems with an older glibc'}")
         if go and not cgo_on:
             line += " (cgo is off here, so pure-Go builds are not affected)"
         out.append(line)

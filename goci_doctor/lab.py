@@ -1,0 +1,950 @@
+"""The container lab: run an artifact in real target containers and report what really happens.
+
+``DockerRunner`` implements ``runner.Runner`` on the Docker Engine API (Docker, or Podman's
+docker-compatible socket). Each cell of a matrix gets one container, created but not started,
+which serves first as a read-only view of the image's filesystem — to find the libc it really
+holds and the loader or libraries the artifact will miss, lddtree-style, without executing
+anything — and then as the sandbox the artifact runs in: no network, no capabilities, a numeric
+non-root user, memory/pid/cpu limits. Every container is labelled and removed in every case.
+
+The Docker SDK is imported lazily: importing this module stays cheap.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import io
+import json
+import os
+import platform as host_platform
+import posixpath
+import re
+import shlex
+import signal
+import sys
+import tarfile
+import threading
+import time
+import uuid
+from collections.abc import Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+from goci_doctor.model import (
+    SCHEMA_VERSION,
+    ArtifactFacts,
+    BadInputError,
+    EngineUnavailableError,
+    ExitCode,
+    RunResult,
+    to_jsonable,
+)
+from goci_doctor.runner import EventCallback, Phase, RunEvent, summarize
+
+LABEL = "goci-doctor"
+"""Every container the lab creates carries ``goci-doctor=1``."""
+SESSION_LABEL = "goci-doctor.session"
+MOUNT_DIR = "/goci"
+RUN_USER = "65534:65534"
+"""nobody:nogroup by number: works on images without /etc/passwd (scratch, distroless)."""
+DEFAULT_MEMORY = "512m"
+DEFAULT_PIDS = 256
+DEFAULT_CPUS = 1.0
+_OUTPUT_LIMIT = 64 * 1024
+_DEFAULT_SOCKET = "unix:///var/run/docker.sock"
+
+# Go GOARCH → (multiarch triple, ELF machine name used by musl's loader, qemu binfmt name).
+_ARCH = {
+    "amd64": ("x86_64-linux-gnu", "x86_64", "x86_64"),
+    "arm64": ("aarch64-linux-gnu", "aarch64", "aarch64"),
+    "386": ("i386-linux-gnu", "i386", "i386"),
+    "arm": ("arm-linux-gnueabihf", "armhf", "arm"),
+    "riscv64": ("riscv64-linux-gnu", "riscv64", "riscv64"),
+    "ppc64le": ("powerpc64le-linux-gnu", "powerpc64le", "ppc64le"),
+    "s390x": ("s390x-linux-gnu", "s390x", "s390x"),
+}
+_MACHINE_TO_GOARCH = {"x86_64": "amd64", "aarch64": "arm64", "i686": "386", "i386": "386", "armv7l": "arm",
+                      "riscv64": "riscv64", "ppc64le": "ppc64le", "s390x": "s390x"}
+
+
+# --------------------------------------------------------------------------------------------
+# Connecting to the engine
+
+
+def _context_host() -> tuple[str, str]:
+    """(endpoint, context name) of the current Docker context, or ("", "") for the default one.
+
+    docker-py honours DOCKER_HOST but not ``docker context use``; read the CLI's config ourselves.
+    """
+    config_dir = Path(os.environ.get("DOCKER_CONFIG", Path.home() / ".docker"))
+    name = os.environ.get("DOCKER_CONTEXT", "")
+    if not name:
+        try:
+            name = json.loads((config_dir / "config.json").read_text()).get("currentContext", "")
+        except (OSError, ValueError):
+            name = ""
+    if not name or name == "default":
+        return "", ""
+    import hashlib
+
+    meta = config_dir / "contexts" / "meta" / hashlib.sha256(name.encode()).hexdigest() / "meta.json"
+    try:
+        host = json.loads(meta.read_text())["Endpoints"]["docker"]["Host"]
+    except (OSError, ValueError, KeyError, TypeError):
+        raise EngineUnavailableError(
+            f"Docker context '{name}' is selected but {meta} is missing or unreadable "
+            "(run `docker context use default` or set DOCKER_HOST)"
+        ) from None
+    return str(host), name
+
+
+def engine_host() -> str:
+    """The engine endpoint we will talk to: DOCKER_HOST, else the current context, else the socket."""
+    if os.environ.get("DOCKER_HOST"):
+        return os.environ["DOCKER_HOST"]
+    host, _ = _context_host()
+    if host:
+        return host
+    if not Path("/var/run/docker.sock").exists():
+        # Rootless Podman serves the Docker API here (``systemctl --user start podman.socket``).
+        runtime = os.environ.get("XDG_RUNTIME_DIR", f"/run/user/{os.getuid()}")
+        for sock in (Path(runtime) / "podman" / "podman.sock", Path("/run/podman/podman.sock")):
+            if sock.exists():
+                return f"unix://{sock}"
+    return _DEFAULT_SOCKET
+
+
+def _engine_error(host: str, exc: BaseException) -> EngineUnavailableError:
+    """One clear line for a failure to reach the engine."""
+    chain: list[BaseException] = []
+    seen: BaseException | None = exc
+    while seen is not None and len(chain) < 10:
+        chain.append(seen)
+        seen = seen.__cause__ or seen.__context__
+    text = " ".join(str(e) for e in chain)
+    if any(isinstance(e, PermissionError) for e in chain) or "Permission denied" in text:
+        why = "permission denied (add yourself to the docker group or set DOCKER_HOST)"
+    elif any(isinstance(e, FileNotFoundError) for e in chain) or "No such file or directory" in text:
+        why = "no engine socket there (is Docker or Podman installed and running? set DOCKER_HOST otherwise)"
+    elif any(isinstance(e, ConnectionRefusedError) for e in chain) or "Connection refused" in text:
+        why = "connection refused (is the daemon running?)"
+    else:
+        last = str(chain[-1]).strip() or type(chain[-1]).__name__
+        why = last.splitlines()[0][:200]
+    return EngineUnavailableError(f"cannot reach the Docker engine at {host}: {why}")
+
+
+def connect(timeout: float = 60.0) -> Any:
+    """A docker-py client for the current engine, checked with a ping; EngineUnavailableError if none."""
+    host = engine_host()
+    try:
+        import docker
+    except ImportError:
+        raise EngineUnavailableError("the Docker SDK is not installed (pip install docker)") from None
+    try:
+        if os.environ.get("DOCKER_HOST"):
+            client = docker.from_env(timeout=int(timeout))
+        else:
+            client = docker.DockerClient(base_url=host, timeout=int(timeout))
+        client.ping()
+    except Exception as exc:  # docker-py raises DockerException, requests errors or OSError here
+        raise _engine_error(host, exc) from None
+    return client
+
+
+def _is_connection_error(exc: BaseException) -> bool:
+    import requests
+
+    return isinstance(exc, (requests.exceptions.ConnectionError, ConnectionError, OSError)) and not isinstance(
+        exc, requests.exceptions.ReadTimeout
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# Reading an image's filesystem through a created (never started) container
+
+
+class ContainerFS:
+    """Read-only access to a created container's filesystem through the archive API."""
+
+    def __init__(self, client: Any, container_id: str) -> None:
+        self.client = client
+        self.cid = container_id
+
+    def stat(self, path: str) -> dict[str, Any] | None:
+        """The engine's lstat of ``path`` (name, size, mode, linkTarget), or None when absent."""
+        import docker.errors
+
+        api = self.client.api
+        try:
+            # HEAD /containers/{id}/archive answers with the stat header only: no tar is sent.
+            res = api.head(api._url("/containers/{0}/archive", self.cid), params={"path": path})
+        except docker.errors.DockerException:
+            return None
+        if res.status_code != 200:
+            return None
+        header = res.headers.get("X-Docker-Container-Path-Stat", "")
+        try:
+            return dict(json.loads(base64.b64decode(header)))
+        except (ValueError, TypeError):
+            return None
+
+    def exists(self, path: str) -> bool:
+        """True when ``path`` exists after following symlinks (a dangling link does not count)."""
+        return self.resolve(path) is not None
+
+    def resolve(self, path: str, depth: int = 0) -> str | None:
+        """The real path ``path`` leads to inside the image, or None when it leads nowhere."""
+        if depth > 16:
+            return None
+        st = self.stat(path)
+        if st is None:
+            return None
+        mode = int(st.get("mode", 0))
+        is_link = bool(mode & (1 << 27))  # Go's os.ModeSymlink
+        if not is_link:
+            return path
+        target = str(st.get("linkTarget") or "")
+        if not target:
+            return None
+        if not target.startswith("/"):
+            target = posixpath.normpath(posixpath.join(posixpath.dirname(path), target))
+        return self.resolve(target, depth + 1)
+
+    def read(self, path: str, limit: int = 16 * 1024 * 1024) -> bytes | None:
+        """The bytes of the regular file ``path`` leads to (symlinks followed), or None."""
+        import docker.errors
+
+        real = self.resolve(path)
+        if real is None:
+            return None
+        st = self.stat(real)
+        if st is None or int(st.get("size", 0)) > limit or int(st.get("mode", 0)) & (1 << 31):
+            return None  # too large, or a directory
+        try:
+            stream, _ = self.client.api.get_archive(self.cid, real)
+            raw = b"".join(stream)
+        except docker.errors.DockerException:
+            return None
+        with tarfile.open(fileobj=io.BytesIO(raw)) as tar:
+            for member in tar:
+                if member.isfile():
+                    f = tar.extractfile(member)
+                    return f.read() if f else None
+        return None
+
+
+_GLIBC_BANNER = re.compile(rb"GNU C Library[^\n\x00]*?version (\d+\.\d+(?:\.\d+)?)")
+_GLIBC_SYMVER = re.compile(rb"GLIBC_(\d+)\.(\d+)(?:\.(\d+))?\x00")
+_MUSL_VERSION = re.compile(rb"\x00(1\.\d+\.\d+)\x00")
+_APK_MUSL = re.compile(r"^P:musl\nV:([^\n]+)", re.M)
+
+
+def glibc_version_from_bytes(data: bytes) -> str:
+    """The glibc release of a libc.so.6 image ("2.31"), from its banner or its symbol versions."""
+    m = _GLIBC_BANNER.search(data)
+    if m:
+        return m.group(1).decode()
+    versions = [tuple(int(x or 0) for x in v) for v in _GLIBC_SYMVER.findall(data)]
+    if versions:
+        best = max(versions)
+        return ".".join(str(x) for x in (best if best[2] else best[:2]))
+    return ""
+
+
+def musl_version_from_bytes(data: bytes) -> str:
+    """musl's version string (musl embeds it for ``ldd --version``), or ""."""
+    m = _MUSL_VERSION.search(data)
+    return m.group(1).decode() if m else ""
+
+
+def _arch_order(preferred: str) -> list[str]:
+    return [preferred] + [a for a in _ARCH if a != preferred]
+
+
+def probe_libc(fs: ContainerFS, arch: str = "amd64") -> str:
+    """The libc an image really holds: "glibc 2.31", "musl 1.2.3", "musl (version unknown)" or "none"."""
+    glibc_paths: list[str] = []
+    for a in _arch_order(arch):
+        triple = _ARCH[a][0]
+        glibc_paths += [f"/lib/{triple}/libc.so.6", f"/usr/lib/{triple}/libc.so.6"]
+    glibc_paths += ["/lib64/libc.so.6", "/usr/lib64/libc.so.6", "/lib/libc.so.6", "/usr/lib/libc.so.6"]
+    for path in glibc_paths:
+        if fs.exists(path):
+            data = fs.read(path) or b""
+            version = glibc_version_from_bytes(data)
+            return f"glibc {version}" if version else "glibc (version unknown)"
+    for a in _arch_order(arch):
+        machine = _ARCH[a][1]
+        for path in (f"/lib/ld-musl-{machine}.so.1", f"/lib/libc.musl-{machine}.so.1"):
+            if fs.exists(path):
+                version = musl_version_from_bytes(fs.read(path) or b"")
+                if not version:
+                    apk = (fs.read("/lib/apk/db/installed") or b"").decode("utf-8", "replace")
+                    m = _APK_MUSL.search(apk)
+                    version = m.group(1).split("-r")[0] if m else ""
+                return f"musl {version}" if version else "musl (version unknown)"
+    return "none"
+
+
+def _search_dirs(facts: ArtifactFacts, fs: ContainerFS) -> list[str]:
+    """Where the loader looks for DT_NEEDED libraries, in order (ld.so.cache is not consulted)."""
+    origin = MOUNT_DIR
+
+    def expand(paths: Sequence[str]) -> list[str]:
+        out = []
+        for p in paths:
+            for part in p.split(":"):
+                if part:
+                    out.append(part.replace("$ORIGIN", origin).replace("${ORIGIN}", origin))
+        return out
+
+    dirs = [] if facts.runpath else expand(facts.rpath)
+    dirs += expand(facts.runpath)
+    triple, machine, _ = _ARCH.get(facts.arch, _ARCH["amd64"])
+    if "ld-musl" in facts.interpreter:
+        path_file = fs.read(f"/etc/ld-musl-{machine}.path") or b""
+        listed = [p for p in re.split(r"[:\n]", path_file.decode("utf-8", "replace")) if p.strip()]
+        dirs += listed or ["/lib", "/usr/local/lib", "/usr/lib"]
+    else:
+        dirs += [f"/lib/{triple}", f"/usr/lib/{triple}"]
+        if facts.bits == 64:
+            dirs += ["/lib64", "/usr/lib64"]
+        dirs += ["/lib", "/usr/lib"]
+    return dirs
+
+
+# musl's loader answers for these itself (dynlink.c refuses to load another copy of libc).
+_MUSL_BUILTIN = re.compile(r"^lib(c|pthread|rt|m|dl|util|xnet)\.so(\.\d+)*$")
+
+
+def find_missing(fs: ContainerFS, facts: ArtifactFacts) -> tuple[str, ...]:
+    """The loader or DT_NEEDED libraries the artifact will not find in the image, without running it.
+
+    Only direct dependencies are resolved; when the loader itself is missing, that is the whole
+    answer (the kernel fails before any library is looked up).
+    """
+    if facts.kind != "elf" or not facts.interpreter:
+        return ()
+    if not fs.exists(facts.interpreter):
+        return (facts.interpreter,)
+    musl = "ld-musl" in facts.interpreter
+    dirs = _search_dirs(facts, fs)
+    missing = []
+    for lib in facts.needed:
+        if musl and _MUSL_BUILTIN.match(lib):
+            continue
+        if "/" in lib:
+            found = fs.exists(lib)
+        else:
+            found = any(fs.exists(posixpath.join(d, lib)) for d in dirs)
+        if not found:
+            missing.append(lib)
+    return tuple(missing)
+
+
+_LIBC_CACHE: dict[str, str] = {}
+_LIBC_LOCK = threading.Lock()
+
+
+def _image_arch(image: Any) -> str:
+    return str(image.attrs.get("Architecture", "") or "amd64")
+
+
+def _libc_cached(client: Any, image: Any, fs: ContainerFS) -> str:
+    """Probe the image's libc once per image id (the cache is per process)."""
+    with _LIBC_LOCK:
+        known = _LIBC_CACHE.get(image.id)
+    if known is not None:
+        return known
+    libc = probe_libc(fs, _image_arch(image))
+    with _LIBC_LOCK:
+        _LIBC_CACHE[image.id] = libc
+    return libc
+
+
+def probe_image_libc(client: Any, ref: str) -> str:
+    """The libc image ``ref`` really holds (cached per image id); nothing in the image is run."""
+    image = client.images.get(ref)
+    with _LIBC_LOCK:
+        known = _LIBC_CACHE.get(image.id)
+    if known is not None:
+        return known
+    with _created(client, image.id, labels={LABEL: "1", SESSION_LABEL: "probe"}) as cid:
+        return _libc_cached(client, image, ContainerFS(client, cid))
+
+
+class _created:
+    """Context manager: a created, never started container, removed on exit."""
+
+    def __init__(self, client: Any, image: str, labels: dict[str, str]) -> None:
+        self.client, self.image, self.labels = client, image, labels
+        self.cid = ""
+
+    def __enter__(self) -> str:
+        # No CMD on scratch-like images: give one; it never starts.
+        res = self.client.api.create_container(self.image, command=["/goci-probe"], labels=self.labels,
+                                               network_disabled=True)
+        self.cid = res["Id"]
+        return self.cid
+
+    def __exit__(self, *exc: object) -> None:
+        _remove(self.client, self.cid)
+
+
+def _remove(client: Any, cid: str) -> None:
+    if not cid:
+        return
+    try:
+        client.api.remove_container(cid, force=True, v=True)
+    except Exception:  # already gone, or the engine died: cleanup_containers sweeps later
+        pass
+
+
+def cleanup_containers(client: Any, session: str | None = None) -> int:
+    """Remove leftover lab containers (all of them, or one session's). Returns how many were removed."""
+    filters = {"label": [f"{SESSION_LABEL}={session}"] if session else [f"{LABEL}=1"]}
+    removed = 0
+    for c in client.api.containers(all=True, filters=filters):
+        _remove(client, c["Id"])
+        removed += 1
+    return removed
+
+
+# --------------------------------------------------------------------------------------------
+# The runner
+
+
+def _binfmt_handler(arch: str) -> bool:
+    qemu = _ARCH.get(arch, ("", "", arch))[2]
+    return Path(f"/proc/sys/fs/binfmt_misc/qemu-{qemu}").exists()
+
+
+def host_goarch() -> str:
+    """The host's architecture in Go naming."""
+    machine = host_platform.machine()
+    return _MACHINE_TO_GOARCH.get(machine, machine)
+
+
+def _signal_name(exit_code: int | None) -> str:
+    if exit_code is None or exit_code <= 128:
+        return ""
+    try:
+        return signal.Signals(exit_code - 128).name
+    except ValueError:
+        return ""
+
+
+def _tail(data: bytes) -> str:
+    return data[-_OUTPUT_LIMIT:].decode("utf-8", "replace")
+
+
+def _artifact_tar(artifact: Path, name: str) -> bytes:
+    """A tar holding /goci/<name>, read-only and executable (0555), owned by root."""
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w") as tar:
+        d = tarfile.TarInfo(MOUNT_DIR.strip("/"))
+        d.type, d.mode = tarfile.DIRTYPE, 0o755
+        tar.addfile(d)
+        info = tarfile.TarInfo(f"{MOUNT_DIR.strip('/')}/{name}")
+        info.size, info.mode, info.mtime = artifact.stat().st_size, 0o555, int(time.time())
+        with open(artifact, "rb") as f:
+            tar.addfile(info, f)
+    return buf.getvalue()
+
+
+def _safe_name(artifact: Path) -> str:
+    name = re.sub(r"[^A-Za-z0-9._-]", "_", artifact.name) or "artifact"
+    return name.lstrip(".") or "artifact"
+
+
+_START_EXEC = re.compile(
+    r"exec[: ]+\"?(/[^\s\"]+)\"?: (exec format error|no such file or directory|permission denied)"
+)
+
+
+class DockerRunner:
+    """Runs artifacts in real containers through the Docker Engine API (thread-safe ``cancel``)."""
+
+    def __init__(self, config: Any = None, client: Any = None, max_workers: int = 4) -> None:
+        if config is None:
+            config = _load_config()
+        self.config = config
+        self._client = client
+        self.max_workers = max(1, max_workers)
+        self.session = uuid.uuid4().hex[:12]
+        self._live: set[str] = set()
+        self._lock = threading.Lock()
+        self._cancelled = threading.Event()
+        self._engine_dead = ""
+        self._image_locks: dict[str, threading.Lock] = {}
+
+    # -- configuration --------------------------------------------------------------------
+
+    @property
+    def client(self) -> Any:
+        """The engine client, connected on first use."""
+        if self._client is None:
+            self._client = connect()
+        return self._client
+
+    def _run_setting(self, name: str, default: Any) -> Any:
+        run = getattr(self.config, "run", None)
+        value = getattr(run, name, None) if run is not None else None
+        if value in (None, ""):
+            value = getattr(self.config, f"run_{name}", None)
+        return default if value in (None, "") else value
+
+    def image_for(self, target: str) -> str:
+        """The image reference a target runs in: the config map wins, then the knowledge base.
+
+        A name the knowledge base does not know is taken as an image reference itself.
+        """
+        images: dict[str, str] = dict(getattr(self.config, "images", None) or {})
+        if target in images:
+            return images[target]
+        from goci_doctor import knowledge
+
+        known = knowledge.find_target(target)
+        if known is None:
+            return target
+        default = known.image or target
+        if hasattr(self.config, "image_for"):
+            return str(self.config.image_for(known.name, default))
+        return images.get(known.name, default)
+
+    def _ensure_image(self, ref: str, platform: str | None) -> Any:
+        """The local image for ``ref``, pulled when allowed; BadInputError-free: raises _CellError."""
+        import docker.errors
+
+        with self._lock:
+            lock = self._image_locks.setdefault(ref, threading.Lock())
+        with lock:
+            try:
+                return self.client.images.get(ref)
+            except docker.errors.ImageNotFound:
+                pass
+            if not self._run_setting("pull", True):
+                raise _CellError(f"image {ref} not found locally and pulling is disabled in the config "
+                                 "(goci-doctor images build makes local ones)")
+            try:
+                return self.client.images.pull(ref, platform=platform)
+            except docker.errors.DockerException as exc:
+                why = getattr(exc, "explanation", None) or str(exc)
+                raise _CellError(f"image {ref} not found locally and cannot be pulled: "
+                                 f"{str(why).splitlines()[0][:200]}") from None
+
+    # -- the matrix -----------------------------------------------------------------------
+
+    def cancel(self) -> None:
+        """Stop the matrix: unstarted cells are skipped, running containers are removed."""
+        self._cancelled.set()
+        with self._lock:
+            live = list(self._live)
+        for cid in live:
+            _remove(self.client, cid)
+
+    def run_matrix(
+        self,
+        artifact: Path,
+        targets: Sequence[str],
+        *,
+        args: Sequence[str] = (),
+        timeout: float = 20.0,
+        platform: str | None = None,
+        variant: str = "",
+        on_event: EventCallback | None = None,
+        facts: ArtifactFacts | None = None,
+    ) -> list[RunResult]:
+        """Run ``artifact`` on every target in parallel; results in the order of ``targets``."""
+        artifact = Path(artifact)
+        if not artifact.is_file():
+            raise BadInputError(f"{artifact} is not a file")
+        if facts is None:
+            from goci_doctor.artifact import inspect_path
+
+            facts = inspect_path(artifact)
+        self._cancelled.clear()
+        self._engine_dead = ""
+        emit = _safe_emit(on_event)
+        self.client  # noqa: B018 — connect (or raise EngineUnavailableError) before any cell starts
+        for t in targets:
+            emit(RunEvent(t, "queued", "queued", variant=variant))
+        cell = _Cell(artifact=artifact, facts=facts, args=tuple(args), timeout=timeout, platform=platform,
+                     variant=variant)
+        pool = ThreadPoolExecutor(max_workers=min(self.max_workers, max(1, len(targets))),
+                                  thread_name_prefix="goci-lab")
+        try:
+            futures = [pool.submit(self._run_cell, cell, t, emit) for t in targets]
+            return [f.result() for f in futures]
+        except BaseException:
+            # Ctrl-C (or any failure in the caller's thread): stop and remove everything we started.
+            self.cancel()
+            raise
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
+            with self._lock:
+                leftover = list(self._live)
+            for cid in leftover:
+                _remove(self.client, cid)
+
+    def _run_cell(self, cell: _Cell, target: str, emit: EventCallback) -> RunResult:
+        start = time.monotonic()
+        image_ref = target
+        libc = ""
+        missing: tuple[str, ...] = ()
+
+        def finish(phase: Phase, result: RunResult) -> RunResult:
+            emit(RunEvent(target, phase, result.message or result.outcome, result, cell.variant))
+            return result
+
+        def failed(error: str) -> RunResult:
+            res = RunResult(target, image_ref, libc, "error", error=error, variant=cell.variant,
+                            platform=cell.platform or "", duration_s=_since(start), missing=missing)
+            return finish("cancelled" if error == "cancelled" else "error", res)
+
+        if self._cancelled.is_set():
+            return failed("cancelled")
+        if self._engine_dead:
+            return failed(self._engine_dead)
+        cid = ""
+        try:
+            image_ref = self.image_for(target)
+            emit(RunEvent(target, "preparing", f"preparing {image_ref}", variant=cell.variant))
+            image = self._ensure_image(image_ref, cell.platform)
+            cid = self._create(image_ref, cell)
+            if self._cancelled.is_set():
+                return failed("cancelled")
+            fs = ContainerFS(self.client, cid)
+            libc = _libc_cached(self.client, image, fs)
+            self.client.api.put_archive(cid, "/", _artifact_tar(cell.artifact, cell.name))
+            missing = find_missing(fs, cell.facts)
+            emulated = self._emulated(cell, image)
+            emit(RunEvent(target, "running", f"running in {image_ref} ({libc})", variant=cell.variant))
+            exit_code, timed_out, start_error = self._start_and_wait(cid, cell.timeout)
+            if self._cancelled.is_set():
+                return failed("cancelled")
+            if start_error:
+                # Older runc reports a failed execve as an API error at start instead of in the logs.
+                stdout, stderr, exit_code = "", start_error + "\n", 127 if "no such file" in start_error else 126
+            else:
+                stdout = _tail(self.client.api.logs(cid, stdout=True, stderr=False))
+                stderr = _tail(self.client.api.logs(cid, stdout=False, stderr=True))
+            outcome = "runs" if exit_code == 0 or timed_out else "crashes"
+            result = RunResult(
+                target, image_ref, libc, outcome, exit_code=exit_code, stdout=stdout, stderr=stderr,
+                signal="" if timed_out else _signal_name(exit_code), timed_out=timed_out, emulated=emulated,
+                platform=cell.platform or "", duration_s=_since(start), variant=cell.variant, missing=missing,
+            )
+            return finish("done", result)
+        except _CellError as exc:
+            return failed(str(exc))
+        except Exception as exc:
+            if self._cancelled.is_set():
+                return failed("cancelled")
+            if _is_connection_error(exc):
+                self._engine_dead = f"the Docker engine stopped answering ({type(exc).__name__})"
+                return failed(self._engine_dead)
+            why = getattr(exc, "explanation", None) or str(exc) or type(exc).__name__
+            return failed(f"engine error: {str(why).splitlines()[0][:300]}")
+        finally:
+            if cid:
+                _remove(self.client, cid)
+                with self._lock:
+                    self._live.discard(cid)
+
+    def _create(self, image_ref: str, cell: _Cell) -> str:
+        api = self.client.api
+        host_config = api.create_host_config(
+            network_mode="none",
+            mem_limit=self._run_setting("memory", DEFAULT_MEMORY),
+            pids_limit=int(self._run_setting("pids", DEFAULT_PIDS)),
+            nano_cpus=int(float(self._run_setting("cpus", DEFAULT_CPUS)) * 1e9),
+            security_opt=["no-new-privileges"],
+            cap_drop=["ALL"],
+        )
+        res = api.create_container(
+            image_ref,
+            command=[f"{MOUNT_DIR}/{cell.name}", *cell.args],
+            entrypoint=[],
+            user=RUN_USER,
+            working_dir="/",
+            labels={LABEL: "1", SESSION_LABEL: self.session},
+            host_config=host_config,
+            network_disabled=True,
+            platform=cell.platform,
+        )
+        cid = str(res["Id"])
+        with self._lock:
+            self._live.add(cid)
+        if self._cancelled.is_set():
+            _remove(self.client, cid)
+        return cid
+
+    def _start_and_wait(self, cid: str, timeout: float) -> tuple[int | None, bool, str]:
+        """(exit code, timed out, exec error reported at start)."""
+        import docker.errors
+        import requests
+
+        api = self.client.api
+        try:
+            api.start(cid)
+        except docker.errors.APIError as exc:
+            m = _START_EXEC.search(str(exc.explanation or exc))
+            if m:
+                return None, False, f"exec {m.group(1)}: {m.group(2)}"
+            raise
+        try:
+            status = api.wait(cid, timeout=timeout)
+            return int(status.get("StatusCode", -1)), False, ""
+        except (requests.exceptions.ReadTimeout, requests.exceptions.ConnectionError) as exc:
+            if self._cancelled.is_set():
+                return None, False, ""
+            state = api.inspect_container(cid)["State"]  # raises if the engine itself is gone
+            if not state.get("Running"):
+                if isinstance(exc, requests.exceptions.ReadTimeout):
+                    return int(state.get("ExitCode", -1)), False, ""
+                raise
+            api.kill(cid)
+            return None, True, ""
+
+    def _emulated(self, cell: _Cell, image: Any) -> bool:
+        arch = (cell.platform or "").split("/")[1] if cell.platform and "/" in cell.platform else cell.facts.arch
+        if not arch or arch == host_goarch():
+            return False
+        return _binfmt_handler(arch)
+
+
+class _CellError(Exception):
+    """A cell that cannot run for a reason worth one line in the table (not an engine crash)."""
+
+
+class _Cell:
+    """What every cell of one matrix shares."""
+
+    def __init__(self, artifact: Path, facts: ArtifactFacts, args: tuple[str, ...], timeout: float,
+                 platform: str | None, variant: str) -> None:
+        self.artifact = artifact
+        self.facts = facts
+        self.args = args
+        self.timeout = timeout
+        self.platform = platform
+        self.variant = variant
+        self.name = _safe_name(artifact)
+
+
+def _since(start: float) -> float:
+    return round(time.monotonic() - start, 3)
+
+
+def _safe_emit(on_event: EventCallback | None) -> EventCallback:
+    """Events come from worker threads; a failing callback must not kill a cell."""
+    lock = threading.Lock()
+
+    def emit(event: RunEvent) -> None:
+        if on_event is None:
+            return
+        with lock:
+            try:
+                on_event(event)
+            except Exception:  # a UI bug must not leave containers behind
+                pass
+
+    return emit
+
+
+def _load_config(path: str | None = None) -> Any:
+    from goci_doctor import config as config_module
+
+    return config_module.load_config(path)
+
+
+# --------------------------------------------------------------------------------------------
+# Commands
+
+
+def run_artifact(
+    path: str | Path,
+    targets: Sequence[str],
+    *,
+    args: Sequence[str] = (),
+    timeout: float = 20.0,
+    platform: str | None = None,
+    config: Any = None,
+    runner: Any = None,
+    on_event: EventCallback | None = None,
+) -> tuple[ArtifactFacts, list[RunResult]]:
+    """Inspect an artifact and run it on ``targets`` (real containers unless ``runner`` is given)."""
+    from goci_doctor.artifact import inspect_path
+
+    p = Path(path)
+    if not p.exists():
+        raise BadInputError(f"{p} does not exist")
+    if not p.is_file():
+        raise BadInputError(f"{p} is not a file (give the binary, not a folder)")
+    facts = inspect_path(p)
+    if not targets:
+        raise BadInputError("no targets given (use --target, or set default_targets in the config)")
+    if runner is None:
+        runner = DockerRunner(config=config)
+    if isinstance(runner, DockerRunner):
+        results = runner.run_matrix(p, targets, args=args, timeout=timeout, platform=platform,
+                                    on_event=on_event, facts=facts)
+    else:
+        results = runner.run_matrix(p, targets, args=args, timeout=timeout, platform=platform,
+                                    on_event=on_event)
+    return facts, results
+
+
+def _cell_message(r: RunResult) -> str:
+    msg = r.message
+    if r.missing and r.outcome != "runs":
+        msg = f"{msg} [missing: {', '.join(r.missing)}]" if msg else f"missing: {', '.join(r.missing)}"
+    return msg
+
+
+def _table(rows: list[list[str]]) -> list[str]:
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    out = []
+    for n, row in enumerate(rows):
+        out.append("  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row)).rstrip())
+        if n == 0:
+            out.append("  ".join("-" * w for w in widths))
+    return out
+
+
+def render_runs_text(facts: ArtifactFacts, results: Sequence[RunResult]) -> str:
+    """The ``run`` report as a plain text table."""
+    rows = [["target", "image", "libc", "outcome", "exit", "message"]]
+    for r in results:
+        exit_text = "" if r.exit_code is None else str(r.exit_code)
+        if r.signal:
+            exit_text += f" ({r.signal})"
+        outcome = r.outcome + (" (emulated)" if r.emulated else "")
+        rows.append([r.target, r.image, r.libc or "?", outcome, exit_text, _cell_message(r)])
+    lines = [f"{facts.path}: {facts.description}", "", *_table(rows), "", summarize(results)]
+    return "\n".join(lines) + "\n"
+
+
+def render_runs_markdown(facts: ArtifactFacts, results: Sequence[RunResult]) -> str:
+    """The ``run`` report as a Markdown table."""
+
+    def cell(s: str) -> str:
+        return s.replace("|", "\\|").replace("\n", " ")
+
+    lines = [f"**{cell(facts.path)}**: {cell(facts.description)}", "",
+             "| target | image | libc | outcome | exit | message |", "|---|---|---|---|---|---|"]
+    for r in results:
+        exit_text = "" if r.exit_code is None else str(r.exit_code)
+        lines.append(f"| {cell(r.target)} | `{cell(r.image)}` | {cell(r.libc)} | {r.outcome} | {exit_text} | "
+                     f"{cell(_cell_message(r))} |")
+    lines += ["", summarize(results)]
+    return "\n".join(lines) + "\n"
+
+
+def render_runs_sarif(facts: ArtifactFacts, results: Sequence[RunResult]) -> str:
+    """The ``run`` report as SARIF 2.1.0: one result per target the artifact crashed on."""
+    sarif_results = [
+        {
+            "ruleId": "goci-run-crash",
+            "level": "error",
+            "message": {"text": f"{facts.path} crashes on {r.target} ({r.image}, {r.libc}): {_cell_message(r)}"},
+            "locations": [{"physicalLocation": {"artifactLocation": {"uri": facts.path}}}],
+        }
+        for r in results
+        if r.outcome == "crashes"
+    ]
+    from goci_doctor import __version__
+
+    doc = {
+        "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
+        "version": "2.1.0",
+        "runs": [{
+            "tool": {"driver": {"name": "goci-doctor", "version": __version__, "rules": [
+                {"id": "goci-run-crash", "shortDescription": {"text": "artifact crashes in a target container"}},
+            ]}},
+            "results": sarif_results,
+        }],
+    }
+    return json.dumps(doc, indent=2) + "\n"
+
+
+def _write(text: str, output: str | None) -> None:
+    if output:
+        try:
+            Path(output).write_text(text, encoding="utf-8")
+        except OSError as exc:
+            raise BadInputError(f"cannot write {output}: {exc.strerror}") from None
+    else:
+        sys.stdout.write(text)
+
+
+def _progress_printer(stream: Any = None) -> EventCallback:
+    stream = stream or sys.stderr
+
+    def show(event: RunEvent) -> None:
+        if event.phase in ("done", "error", "cancelled") and stream.isatty():
+            stream.write(f"  {event.target}: {event.message}\n")
+
+    return show
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    """``goci-doctor run PATH -t T ...``: run an artifact in target containers and print what happened."""
+    config = _load_config(getattr(args, "config", None))
+    targets = list(getattr(args, "target", None) or []) or list(getattr(config, "default_targets", None) or [])
+    run_args = shlex.split(getattr(args, "run_args", "") or "")
+    facts, results = run_artifact(args.path, targets, args=run_args, timeout=float(args.timeout),
+                                  platform=getattr(args, "platform", None), config=config,
+                                  on_event=_progress_printer())
+    fmt = getattr(args, "format", "text") or "text"
+    if fmt == "json":
+        text = json.dumps({"schema_version": SCHEMA_VERSION, "artifact": to_jsonable(facts),
+                           "runs": to_jsonable(results)}, indent=2) + "\n"
+    elif fmt == "markdown":
+        text = render_runs_markdown(facts, results)
+    elif fmt == "sarif":
+        text = render_runs_sarif(facts, results)
+    else:
+        text = render_runs_text(facts, results)
+    _write(text, getattr(args, "output", None))
+    if any(r.outcome == "crashes" for r in results):
+        return int(ExitCode.PROBLEM)
+    # A cell the engine could not run (image missing, daemon died) proves nothing: not "fine".
+    return int(ExitCode.BAD_INPUT) if any(r.outcome == "error" for r in results) else int(ExitCode.OK)
+
+
+def cmd_images(args: argparse.Namespace) -> int:
+    """``goci-doctor images build|list``: local target images, no registry needed."""
+    from goci_doctor import images
+
+    action = getattr(args, "images_command", None) or "list"
+    if action == "build":
+        names = [] if getattr(args, "all", False) else list(getattr(args, "names", []) or [])
+        built = images.build_images(names or None, force=bool(getattr(args, "force", False)),
+                                    on_progress=lambda line: print(line, file=sys.stderr))
+        for info in built:
+            print(f"{info.ref:28} {info.libc or '-':16} {'present' if info.present else 'missing'}")
+        if getattr(args, "write_config", False):
+            path = images.write_config_images(getattr(args, "config", None))
+            print(f"wrote the local image map to {path}")
+        return int(ExitCode.OK)
+    infos = images.list_images()
+    if getattr(args, "format", "text") == "json":
+        _write(json.dumps({"schema_version": SCHEMA_VERSION, "images": to_jsonable(infos)}, indent=2) + "\n",
+               getattr(args, "output", None))
+        return int(ExitCode.OK)
+    rows = [["image", "libc", "size", "present", "what"]]
+    for info in infos:
+        rows.append([info.ref, info.libc or "-", f"{info.size / 1e6:.0f} MB" if info.present else "-",
+                     "yes" if info.present else "no", info.description])
+    _write("\n".join(_table(rows)) + "\n", getattr(args, "output", None))
+    return int(ExitCode.OK)
+
+
+def iter_lab_containers(client: Any) -> Iterator[dict[str, Any]]:
+    """Containers the lab created that still exist (for diagnostics and tests)."""
+    yield from client.api.containers(all=True, filters={"label": [f"{LABEL}=1"]})
+

@@ -1,0 +1,759 @@
+"""The interactive session: a thin Textual layer over the goci-doctor core.
+
+The app holds the session's state and hands every question to the core (``hostenv``,
+``artifact``, ``diagnosis``, ``render``, the runner); it draws the answers. Long work (gathering
+the environment, container runs, diagnostic builds) runs in thread workers, so the UI never
+freezes; cancelling or quitting calls the runner's ``cancel``, which removes its containers.
+
+The runner is passed in (``GociApp(runner=...)``): the demo and the tests hand it a
+``ReplayRunner``; otherwise a ``DockerRunner`` is created only when the matrix step first runs,
+so the Docker SDK is never imported for static analysis and a missing engine only costs step 4.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterable
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, ClassVar
+
+from textual.app import App, SystemCommand
+from textual.binding import Binding, BindingType
+from textual.message import Message
+from textual.screen import Screen
+from textual.widgets import TabbedContent
+from textual.worker import Worker, WorkerState
+
+from goci_doctor.model import (
+    ArtifactFacts,
+    BadInputError,
+    BuildResult,
+    ChainNode,
+    Diagnosis,
+    EnvFacts,
+    GociError,
+    Report,
+    RunResult,
+)
+from goci_doctor.tui.screens import FilePickerScreen, HelpScreen, HistoryScreen, SessionScreen
+from goci_doctor.tui.widgets import (
+    STEPS,
+    ChainPane,
+    EnvironmentPane,
+    ExportPane,
+    FactsPane,
+    MatrixPane,
+    SourcePane,
+)
+
+DEFAULT_TARGETS = ("debian:bullseye", "debian:bookworm", "alpine:3.20", "distroless/static")
+"""Targets when the user config cannot be read: each has a local image."""
+
+
+@dataclass
+class Session:
+    """What one troubleshooting session has gathered so far (mutable, owned by the app)."""
+
+    env: EnvFacts | None = None
+    env_origin: str = ""
+    artifact_path: str = ""
+    facts: ArtifactFacts | None = None
+    log_text: str = ""
+    log_source: str = ""
+    project: str = ""
+    targets: list[str] = field(default_factory=list)
+    runs: list[RunResult] = field(default_factory=list)
+    builds: list[BuildResult] = field(default_factory=list)
+    static: Diagnosis | None = None
+    """The static prediction (no runs), for the matrix's Predicted column."""
+    diagnosis: Diagnosis | None = None
+    demo: str = ""
+    """Name of the demo scenario, when the session is one."""
+    replayed_from: str = ""
+    """Path of the report this session replays."""
+    runs_recorded: bool = False
+    """The runs shown come from a report, not from this machine."""
+    created: str = ""
+    title: str = ""
+
+
+class RunProgress(Message):
+    """A container run or a diagnostic build moved on (posted from a worker thread)."""
+
+    def __init__(self, event: Any) -> None:
+        super().__init__()
+        self.event = event
+
+
+class GociApp(App[int]):
+    """goci-doctor's guided troubleshooting session."""
+
+    CSS_PATH = "app.tcss"
+    TITLE = "goci-doctor"
+    ENABLE_COMMAND_PALETTE = True
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("n", "next_step", "Next"),
+        Binding("b", "prev_step", "Back"),
+        Binding("m", "run_matrix", "Run matrix"),
+        Binding("escape", "cancel", "Cancel", show=False),
+        Binding("h", "history", "History"),
+        Binding("f1,question_mark", "help", "Help"),
+        *[Binding(str(i), f"step({i})", f"Step {i}", show=False) for i in range(1, 7)],
+    ]
+
+    def __init__(
+        self,
+        *,
+        path: str | Path | None = None,
+        log: str | None = None,
+        log_source: str = "log",
+        project: str | Path | None = None,
+        report: Report | None = None,
+        report_path: str = "",
+        demo_scenario: str | None = None,
+        runner: Any = None,
+        env: EnvFacts | None = None,
+        gather_env: bool = True,
+        targets: Iterable[str] | None = None,
+        history_dir: Path | None = None,
+    ) -> None:
+        super().__init__()
+        self._start_path = str(path) if path else ""
+        self._start_log = log
+        self._start_log_source = log_source
+        self._start_project = str(project) if project else ""
+        self._start_report = report
+        self._start_report_path = report_path
+        self._start_demo = demo_scenario
+        self._runner = runner
+        self._runner_given = runner is not None
+        self._gather_env = gather_env
+        self._history_dir = history_dir
+        self._work: Worker[Any] | None = None
+        self.session = Session(env=env, env_origin="This machine" if env else "")
+        self.session.targets = self.canonical_targets(targets) if targets else self._configured_targets()
+        cfg = self._config()
+        if cfg is not None and getattr(cfg, "theme", "") in self.available_themes:
+            self.theme = cfg.theme
+        self.exported: dict[str, Path] = {}
+        """Format -> the last file written by export (tests and the status line read it)."""
+
+    # ---------------------------------------------------------------------------------------
+    # Set-up
+
+    @staticmethod
+    def _config() -> Any:
+        from goci_doctor.config import load_config
+
+        try:
+            return load_config()
+        except GociError:
+            return None
+
+    @staticmethod
+    def canonical_targets(names: Iterable[str]) -> list[str]:
+        """Knowledge-base names for targets ("debian:bullseye" -> "debian:11"), unknown ones as given.
+
+        Verdicts and runs then share one name per target, so the matrix lines them up.
+        """
+        from goci_doctor import knowledge
+
+        out: list[str] = []
+        for name in names:
+            known = knowledge.find_target(name)
+            canonical = known.name if known is not None else name
+            if canonical not in out:
+                out.append(canonical)
+        return out
+
+    def _configured_targets(self) -> list[str]:
+        cfg = self._config()
+        configured = getattr(cfg, "default_targets", None) if cfg is not None else None
+        return self.canonical_targets(configured or DEFAULT_TARGETS)
+
+    def get_default_screen(self) -> Screen[Any]:
+        from goci_doctor import demo
+
+        try:
+            scenarios = demo.scenarios()
+        except GociError:
+            scenarios = []
+        return SessionScreen(scenarios)
+
+    def start_session(self) -> None:
+        """Called by the session screen once its panes exist: open what the command line named."""
+        self.theme_changed_signal.subscribe(self, lambda _theme: self._refresh_chain())
+        if self.session.env is not None:
+            self._show_env()
+        elif self._gather_env and not (self._start_demo or self._start_report):
+            self.run_worker(self._gather, thread=True, name="env", group="env", exit_on_error=False)
+        else:
+            self._show_env()
+        if self._start_demo:
+            self.open_demo(self._start_demo)
+        elif self._start_report is not None:
+            self.open_report(self._start_report, self._start_report_path)
+        elif self._start_path:
+            self.open_artifact(self._start_path)
+        elif self._start_log is not None:
+            self.explain_log(self._start_log, self._start_log_source)
+        elif self._start_project:
+            self.open_project(self._start_project)
+
+    def _gather(self) -> tuple[EnvFacts, list[str]]:
+        from goci_doctor import hostenv
+
+        facts = hostenv.gather(docker=True)
+        return facts, hostenv.problems(facts)
+
+    # ---------------------------------------------------------------------------------------
+    # Helpers
+
+    def _pane(self, kind: type[Any]) -> Any:
+        return self.screen.query_one(kind)
+
+    def goto(self, step: str) -> None:
+        """Show one step (a pane id from STEPS)."""
+        self.screen.query_one("#steps", TabbedContent).active = step
+
+    @property
+    def current_step(self) -> str:
+        return self.screen.query_one("#steps", TabbedContent).active
+
+    def kind_colours(self) -> dict[str, str]:
+        """Colours of chain-node kinds in the current theme (readable in light and dark)."""
+        t = self.current_theme
+        return {
+            "symptom": t.error or "red",
+            "mechanism": t.warning or "yellow",
+            "cause": t.accent or t.primary,
+            "fix": t.success or "green",
+            "note": t.secondary or t.primary,
+        }
+
+    def _redact(self, text: str) -> str:
+        from goci_doctor import hostenv
+
+        return hostenv.redact(text)
+
+    def _show_env(self, problems: list[str] | None = None) -> None:
+        env = self.session.env
+        if problems is None and env is not None:
+            from goci_doctor import hostenv
+
+            problems = hostenv.problems(env)
+        self._pane(EnvironmentPane).show(env, problems or [], self._redact, self.session.env_origin)
+
+    def _refresh_chain(self) -> None:
+        if self.screen.query(ChainPane):
+            self._pane(ChainPane).show(self.session.diagnosis)
+
+    def _refresh_all(self) -> None:
+        s = self.session
+        verdicts = s.static.verdicts if s.static else ()
+        note = ""
+        if s.facts is None and s.log_text:
+            note = "This session started from a log: there is no artifact to inspect."
+        self._pane(FactsPane).show(s.facts, verdicts, note)
+        matrix = self._pane(MatrixPane)
+        matrix.reset(s.targets if s.facts else [], verdicts, s.runs, recorded=s.runs_recorded)
+        if s.facts is None:
+            matrix.set_status("No artifact to run: pick a binary in step 2." if not s.log_text
+                              else "This session explains a log: there is nothing to run.")
+        elif s.demo:
+            matrix.set_status("[b]DEMO[/b]: press [b]m[/b] to replay the recorded real runs.")
+        elif s.replayed_from and s.runs:
+            matrix.set_status("Recorded runs from the report. Press [b]m[/b] to re-run them on this machine.")
+        else:
+            matrix.set_status("Press [b]m[/b] (or Run matrix) to run the artifact in the target containers.")
+        self._refresh_chain()
+        self._refresh_export()
+
+    def _diagnose(self) -> None:
+        """Ask the core for the diagnosis of what the session holds now."""
+        from goci_doctor import diagnosis, knowledge
+
+        s = self.session
+        if s.facts is not None:
+            targets = [knowledge.resolve_target(t) for t in s.targets]
+            s.static = diagnosis.check_artifact(s.facts, targets)
+            s.diagnosis = diagnosis.check_artifact(s.facts, targets, runs=s.runs, builds=s.builds)
+        elif s.log_text:
+            s.static = None
+            s.diagnosis = diagnosis.explain_text(s.log_text, source=s.log_source or "log")
+
+    def _reset(self) -> None:
+        self.action_cancel()
+        s = self.session
+        s.facts, s.artifact_path, s.log_text, s.log_source, s.project = None, "", "", "", ""
+        s.runs, s.builds, s.static, s.diagnosis = [], [], None, None
+        s.demo, s.replayed_from, s.created, s.title = "", "", "", ""
+        s.runs_recorded = False
+
+    def _fail(self, exc: BaseException) -> None:
+        message = exc.message if isinstance(exc, GociError) else f"{type(exc).__name__}: {exc}"
+        self.notify(message, severity="error", timeout=8)
+
+    # ---------------------------------------------------------------------------------------
+    # Opening what failed (step 2)
+
+    def open_artifact(self, path: str, *, keep_runs: bool = False) -> None:
+        """Inspect a binary statically and predict the targets; then show its facts."""
+        from goci_doctor import artifact
+
+        if not path:
+            self.notify("Type or browse to the binary first.", severity="warning")
+            return
+        try:
+            facts = artifact.inspect_path(Path(path).expanduser())
+        except GociError as exc:
+            self._fail(exc)
+            return
+        targets = list(self.session.targets)
+        replayed = self.session.replayed_from
+        self._reset()
+        self.session.targets = targets
+        self.session.replayed_from = replayed if keep_runs else ""
+        self.session.artifact_path, self.session.facts = str(Path(path).expanduser()), facts
+        self._after_open("facts")
+
+    def explain_log(self, text: str, source: str = "log") -> None:
+        """Explain a pasted or loaded crash/CI log; then show its chain."""
+        if not text.strip():
+            self.notify("Paste a log (or load one) first.", severity="warning")
+            return
+        targets = list(self.session.targets)
+        self._reset()
+        self.session.targets = targets
+        self.session.log_text, self.session.log_source = text, source
+        self._after_open("chain")
+
+    def open_demo(self, name: str) -> None:
+        """Open a demo scenario: the recorded environment, artifact or log, and a replay runner."""
+        from goci_doctor import demo
+
+        try:
+            sc = demo.scenario(name)
+        except GociError as exc:
+            self._fail(exc)
+            return
+        self._reset()
+        s = self.session
+        s.demo, s.created, s.title = sc.name, sc.recorded, f"demo: {sc.title}"
+        s.env, s.env_origin = sc.env, f"DEMO — recorded on {sc.recorded_on} ({sc.recorded}), not this machine"
+        s.targets = self.canonical_targets(sc.targets)
+        if sc.artifact is not None:
+            s.facts, s.artifact_path = sc.artifact, sc.artifact.path
+        else:
+            s.log_text, s.log_source = sc.log, sc.log_source or sc.name
+        if not self._runner_given:
+            from goci_doctor.runner import ReplayRunner
+
+            # Short pauses between phases so the replay reads like the live run it was.
+            self._runner = ReplayRunner(list(sc.runs), delay=0.15)
+        self.sub_title = f"DEMO: {sc.title}"
+        self._show_env()
+        self._after_open("facts" if sc.artifact is not None else "chain")
+
+    def open_report(self, report: Report, origin: str = "") -> None:
+        """Replay a saved session: its environment, artifact facts, runs and chains."""
+        self._reset()
+        s = self.session
+        d = report.diagnosis
+        s.replayed_from, s.created, s.title = origin or "report", report.created, report.title
+        s.env, s.env_origin = report.env, f"Recorded in the report ({report.created or 'undated'}), not this machine"
+        s.runs, s.builds, s.runs_recorded = list(d.runs), list(d.builds), True
+        s.targets = self.canonical_targets(list(report.targets) or sorted({r.target for r in d.runs})) \
+            or s.targets
+        if d.artifacts:
+            s.facts, s.artifact_path = d.artifacts[0], d.artifacts[0].path
+        elif d.kind == "log":
+            s.log_source = d.subject
+        s.diagnosis = d
+        if s.facts is not None:
+            try:
+                from goci_doctor import diagnosis, knowledge
+
+                s.static = diagnosis.check_artifact(s.facts, [knowledge.resolve_target(t) for t in s.targets])
+            except GociError as exc:
+                self._fail(exc)
+        self.sub_title = f"replaying {Path(origin).name}" if origin else "replaying a report"
+        self._show_env()
+        self._refresh_all()
+        self.goto("chain")
+
+    def open_project(self, directory: str) -> None:
+        """Rebuild a Go project as diagnostic variants and run them on the targets (a worker)."""
+        if not directory:
+            self.notify("Type the Go project directory first.", severity="warning")
+            return
+        if not Path(directory).expanduser().is_dir():
+            self.notify(f"{directory} is not a directory", severity="error")
+            return
+        targets = list(self.session.targets)
+        self._reset()
+        self.session.targets, self.session.project = targets, str(Path(directory).expanduser())
+        self._pane(SourcePane).set_values(project=directory)
+        matrix = self._pane(MatrixPane)
+        matrix.reset([], [])
+        matrix.set_status(f"Building diagnostic variants of {directory}…  (escape cancels)")
+        self.goto("matrix")
+        self._start_work("project", self._work_project)
+
+    def _after_open(self, step: str) -> None:
+        try:
+            self._diagnose()
+        except GociError as exc:
+            self._fail(exc)
+        s = self.session
+        self._pane(SourcePane).set_values(artifact=s.artifact_path if not s.demo else "", log=s.log_text)
+        self._refresh_all()
+        self.goto(step)
+
+    def pick_file(self, purpose: str) -> None:
+        """Open the file picker for a binary ("artifact") or a log ("log")."""
+
+        def chosen(path: Path | None) -> None:
+            if path is None:
+                return
+            if purpose == "artifact":
+                self.open_artifact(str(path), keep_runs=False)
+                return
+            try:
+                text = path.read_text(encoding="utf-8", errors="replace")
+            except OSError as exc:
+                self._fail(BadInputError(f"cannot read {path}: {exc.strerror}"))
+                return
+            self.explain_log(text, source=str(path))
+
+        title = "Pick the binary that failed" if purpose == "artifact" else "Load a crash or CI log"
+        self.push_screen(FilePickerScreen(title), chosen)
+
+    # ---------------------------------------------------------------------------------------
+    # Long work: workers
+
+    def _get_runner(self) -> Any:
+        if self._runner is None:
+            from goci_doctor import lab
+
+            self._runner = lab.DockerRunner()
+        return self._runner
+
+    def _start_work(self, name: str, func: Any) -> None:
+        if self._work is not None and self._work.state in (WorkerState.PENDING, WorkerState.RUNNING):
+            self.notify("Still working: press escape to cancel first.", severity="warning")
+            return
+        self._work = self.run_worker(func, thread=True, name=name, group="work", exit_on_error=False)
+
+    @property
+    def work(self) -> Worker[Any] | None:
+        """The running (or last) long job: the matrix, a project build or a proof."""
+        return self._work
+
+    def _emit(self, event: Any) -> None:
+        # Called on worker threads: post_message is thread-safe and never blocks the run.
+        self.post_message(RunProgress(event))
+
+    def _work_matrix(self) -> list[RunResult]:
+        s = self.session
+        runner = self._get_runner()
+        return list(runner.run_matrix(Path(s.artifact_path), list(s.targets), on_event=self._emit))
+
+    def _work_project(self) -> Any:
+        from goci_doctor import builds
+
+        s = self.session
+        return builds.prove(Path(s.project), list(s.targets), runner=self._get_runner(), on_event=self._emit)
+
+    def _work_prove(self, node: ChainNode) -> Any:
+        s = self.session
+        if s.project:
+            from goci_doctor import builds
+
+            return builds.prove(Path(s.project), list(s.targets), [node.variant], runner=self._get_runner(),
+                                on_event=self._emit)
+        # A demo: the variant's runs were recorded from real rebuilt binaries; replay them.
+        runner = self._get_runner()
+        return list(runner.run_matrix(Path(s.artifact_path), list(s.targets), variant=node.variant,
+                                      on_event=self._emit))
+
+    def on_run_progress(self, message: RunProgress) -> None:
+        ev = message.event
+        matrix = self._pane(MatrixPane)
+        if hasattr(ev, "target"):
+            if ev.result is not None:
+                matrix.show_result(ev.result)
+            else:
+                matrix.show_phase(ev.target, ev.phase, ev.message, ev.variant)
+        else:
+            # A diagnostic build started or finished.
+            result = getattr(ev, "result", None)
+            state = ("built" if result.ok else "build failed") if result is not None else "building"
+            detail = (result.reason or "") if result is not None else ev.message
+            matrix.show_phase("(build)", state, detail, ev.variant)
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        worker = event.worker
+        if worker.group == "env":
+            if event.state == WorkerState.SUCCESS and worker.result is not None:
+                facts, problems = worker.result
+                self.session.env, self.session.env_origin = facts, "This machine"
+                self._show_env(problems)
+            elif event.state == WorkerState.ERROR:
+                self._pane(EnvironmentPane).show(None, [], self._redact, f"Could not gather: {worker.error}")
+            return
+        if worker.group != "work":
+            return
+        matrix = self._pane(MatrixPane)
+        if event.state == WorkerState.ERROR:
+            err = worker.error
+            text = err.message if isinstance(err, GociError) else f"{type(err).__name__}: {err}"
+            matrix.set_status(f"[$error]✖ {text}[/]  Static analysis (steps 3 and 5) still holds.")
+            self._fail(err) if err is not None else None
+            return
+        if event.state == WorkerState.CANCELLED:
+            matrix.set_status("Cancelled.")
+            return
+        if event.state != WorkerState.SUCCESS:
+            return
+        self._finish(worker.name, worker.result)
+
+    def _finish(self, name: str, result: Any) -> None:
+        from goci_doctor.runner import summarize
+
+        s = self.session
+        s.runs_recorded = False
+        matrix = self._pane(MatrixPane)
+        if name == "project":
+            s.builds, s.runs = list(result.builds), list(result.runs)
+            own = result.build("as-configured") or next((b for b in result.builds if b.ok), None)
+            if own is not None and own.facts is not None:
+                s.facts, s.artifact_path = own.facts, own.artifact
+        elif name == "matrix":
+            s.runs = [r for r in s.runs if r.variant] + list(result)
+        else:
+            new = list(result.runs) if hasattr(result, "runs") else list(result)
+            variants = {r.variant for r in new}
+            s.runs = [r for r in s.runs if r.variant not in variants] + new
+            if hasattr(result, "builds"):
+                s.builds = [b for b in s.builds if b.variant not in variants] + list(result.builds)
+        cancelled = any(r.error == "cancelled" for r in s.runs)
+        try:
+            self._diagnose()
+        except GociError as exc:
+            self._fail(exc)
+        self._refresh_all()
+        shown = s.runs if name != "matrix" else list(result)
+        matrix.set_status(("Cancelled: " if cancelled else "Done: ") + summarize(shown)
+                          + ("" if cancelled else ".  Step 5 shows the crash chain."))
+
+    def action_run_matrix(self) -> None:
+        """Run the artifact on every target (step 4)."""
+        s = self.session
+        if s.facts is None:
+            self.notify("Pick a binary (step 2) before running the matrix.", severity="warning")
+            return
+        if not (s.demo or self._runner_given) and not Path(s.artifact_path).is_file():
+            self._pane(MatrixPane).set_status(
+                f"[$error]The artifact {s.artifact_path} is not on this machine.[/] "
+                "Pick it in step 2 to re-run the checks here."
+            )
+            self.goto("matrix")
+            return
+        matrix = self._pane(MatrixPane)
+        matrix.reset(s.targets, s.static.verdicts if s.static else ())
+        matrix.set_status("Running… (escape cancels; containers are removed)")
+        self.goto("matrix")
+        self._start_work("matrix", self._work_matrix)
+
+    def prove_fix(self, node: ChainNode) -> None:
+        """Rebuild with the fix's variant and run it on the targets ("prove this fix")."""
+        s = self.session
+        if not s.project and not s.demo:
+            self.notify("Proving a fix rebuilds the project: choose the Go project in step 2.", severity="warning")
+            return
+        self._pane(MatrixPane).set_status(f"Proving {node.variant}… (escape cancels)")
+        self.goto("matrix")
+        self._start_work("prove", lambda: self._work_prove(node))
+
+    def action_cancel(self) -> None:
+        """Cancel running work: the runner stops and removes its containers."""
+        if self._work is None or self._work.state not in (WorkerState.PENDING, WorkerState.RUNNING):
+            return
+        if self._runner is not None:
+            self._runner.cancel()
+        self._pane(MatrixPane).set_status("Cancelling… (removing containers)")
+
+    async def action_quit(self) -> None:
+        """Quit, after cancelling running work so no container is left behind."""
+        work = self._work
+        if work is not None and work.state in (WorkerState.PENDING, WorkerState.RUNNING):
+            self.action_cancel()
+            try:
+                await asyncio.wait_for(work.wait(), timeout=30)
+            except Exception:
+                pass
+        self.exit(0)
+
+    # ---------------------------------------------------------------------------------------
+    # Export and history (step 6)
+
+    def build_report(self) -> Report:
+        """The session as a report: what Markdown/JSON export and the history hold."""
+        from goci_doctor import __version__
+
+        s = self.session
+        d = s.diagnosis or Diagnosis(subject=s.artifact_path or s.log_source or "session", kind="session")
+        if s.runs or s.builds:
+            d = replace(d, runs=tuple(s.runs), builds=tuple(s.builds))
+        if s.facts is not None and not d.artifacts:
+            d = replace(d, artifacts=(s.facts,))
+        created = s.created or datetime.now(UTC).isoformat(timespec="seconds")
+        return Report(diagnosis=d, env=s.env, created=created, tool_version=__version__,
+                      targets=tuple(s.targets), title=s.title or Path(d.subject).name)
+
+    def _refresh_export(self) -> None:
+        from goci_doctor import render
+
+        s = self.session
+        text = ""
+        if s.diagnosis is not None:
+            try:
+                text = render.render(self.build_report(), "markdown")
+            except GociError as exc:
+                text = f"(cannot render: {exc.message})"
+        self._pane(ExportPane).show(text)
+
+    def export(self, fmt: str, directory: str = "") -> Path | None:
+        """Write the session as ``goci-report.md`` or ``goci-report.json`` into ``directory``."""
+        from goci_doctor import render
+
+        if self.session.diagnosis is None:
+            self.notify("Nothing to export yet.", severity="warning")
+            return None
+        folder = Path(directory or ".").expanduser()
+        if not folder.is_dir():
+            self._fail(BadInputError(f"{folder} is not a directory"))
+            return None
+        report = self.build_report()
+        if fmt == "json":
+            target, text = folder / "goci-report.json", render.report_to_json(report)
+        else:
+            target, text = folder / "goci-report.md", render.render(report, "markdown")
+        try:
+            tmp = target.with_name(f".{target.name}.tmp")
+            tmp.write_text(text, encoding="utf-8")
+            tmp.replace(target)
+        except OSError as exc:
+            self._fail(BadInputError(f"cannot write {target}: {exc.strerror}"))
+            return None
+        self.exported[fmt] = target
+        self._pane(ExportPane).show(render.render(report, "markdown"), f"Wrote {target}")
+        self.notify(f"Wrote {target}")
+        return target
+
+    def action_save_history(self) -> None:
+        """Keep the session in the history (user data directory)."""
+        from goci_doctor import history
+
+        if self.session.diagnosis is None:
+            self.notify("Nothing to save yet.", severity="warning")
+            return
+        try:
+            path = history.save_session(self.build_report(), self._history_dir)
+        except (GociError, OSError) as exc:
+            self._fail(exc)
+            return
+        self.exported["history"] = path
+        self.notify(f"Saved to the history as {path.stem}")
+
+    def action_history(self) -> None:
+        """List saved sessions and re-open one."""
+        from goci_doctor import history
+
+        def chosen(session_id: str | None) -> None:
+            if not session_id:
+                return
+            try:
+                report = history.load_session(session_id, self._history_dir)
+            except GociError as exc:
+                self._fail(exc)
+                return
+            self.open_report(report, session_id)
+
+        self.push_screen(HistoryScreen(history.list_sessions(self._history_dir)), chosen)
+
+    # ---------------------------------------------------------------------------------------
+    # Navigation, help, palette
+
+    def action_step(self, number: int) -> None:
+        self.goto(STEPS[max(1, min(number, len(STEPS))) - 1][0])
+
+    def _step_index(self) -> int:
+        return [p for p, _ in STEPS].index(self.current_step)
+
+    def action_next_step(self) -> None:
+        self.goto(STEPS[min(self._step_index() + 1, len(STEPS) - 1)][0])
+
+    def action_prev_step(self) -> None:
+        self.goto(STEPS[max(self._step_index() - 1, 0)][0])
+
+    def action_help(self) -> None:
+        self.push_screen(HelpScreen())
+
+    def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
+        yield from super().get_system_commands(screen)
+        for i, (_pane, title) in enumerate(STEPS, start=1):
+            yield SystemCommand(f"Step {title}", f"Go to step {i}", lambda i=i: self.action_step(i))
+        yield SystemCommand("Run container matrix", "Run the artifact in every target container",
+                            self.action_run_matrix)
+        yield SystemCommand("Cancel running work", "Stop runs and remove their containers", self.action_cancel)
+        yield SystemCommand("Export Markdown", "Write goci-report.md here", lambda: self.export("markdown"))
+        yield SystemCommand("Export JSON", "Write goci-report.json here (replay with --report)",
+                            lambda: self.export("json"))
+        yield SystemCommand("Save to history", "Keep this session in the history", self.action_save_history)
+        yield SystemCommand("Open history", "Re-open a saved session", self.action_history)
+        try:
+            from goci_doctor import demo
+
+            for sc in demo.scenarios():
+                yield SystemCommand(f"Demo: {sc.title}", sc.summary, lambda n=sc.name: self.open_demo(n))
+        except GociError:
+            return
+
+
+def run_app(
+    *,
+    path: str | None = None,
+    log: str | None = None,
+    project: str | None = None,
+    report: str | None = None,
+    demo_scenario: str | None = None,
+    runner: Any = None,
+) -> int:
+    """Open the session (``goci-doctor``, ``tui``, ``demo``). Bad inputs fail before the UI starts."""
+    log_text: str | None = None
+    if log is not None:
+        try:
+            log_text = Path(log).read_text(encoding="utf-8", errors="replace")
+        except OSError as exc:
+            raise BadInputError(f"cannot read log {log}: {exc.strerror}") from None
+    if path is not None and not Path(path).exists():
+        raise BadInputError(f"{path} does not exist")
+    if project is not None and not Path(project).is_dir():
+        raise BadInputError(f"{project} is not a directory")
+    loaded: Report | None = None
+    if report is not None:
+        from goci_doctor import render
+
+        loaded = render.load_report(report)
+    if demo_scenario is not None:
+        from goci_doctor import demo
+
+        demo.scenario(demo_scenario)  # unknown name: one clear line before the UI opens
+    app = GociApp(path=path, log=log_text, log_source=log or "log", project=project, report=loaded,
+                  report_path=report or "", demo_scenario=demo_scenario, runner=runner)
+    result = app.run()
+    return int(result or 0)

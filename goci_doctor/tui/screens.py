@@ -1,0 +1,183 @@
+"""Screens: the session (six steps as tabs), help, the file picker and the history."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical
+from textual.screen import ModalScreen, Screen
+from textual.widgets import (
+    Button,
+    DirectoryTree,
+    Footer,
+    Header,
+    Input,
+    Label,
+    Markdown,
+    OptionList,
+    TabbedContent,
+    TabPane,
+)
+from textual.widgets.option_list import Option
+
+from goci_doctor.tui.widgets import (
+    STEPS,
+    ChainPane,
+    EnvironmentPane,
+    ExportPane,
+    FactsPane,
+    MatrixPane,
+    SourcePane,
+)
+
+if TYPE_CHECKING:
+    from goci_doctor.demo import Scenario
+    from goci_doctor.history import HistoryEntry
+
+
+class SessionScreen(Screen[None]):
+    """The guided session: six steps a person moves through and back."""
+
+    def __init__(self, demo_scenarios: Sequence[Scenario] = (), **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._scenarios = demo_scenarios
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        with TabbedContent(id="steps", initial="environment"):
+            panes: dict[str, Any] = {
+                "environment": EnvironmentPane(id="environment-pane"),
+                "source": SourcePane(self._scenarios, id="source-pane"),
+                "facts": FactsPane(id="facts-pane"),
+                "matrix": MatrixPane(id="matrix-pane"),
+                "chain": ChainPane(id="chain-pane"),
+                "export": ExportPane(id="export-pane"),
+            }
+            for pane_id, title in STEPS:
+                with TabPane(title, id=pane_id):
+                    yield panes[pane_id]
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.app.start_session()  # type: ignore[attr-defined]
+
+
+HELP_TEXT = """\
+# goci-doctor — guided troubleshooting
+
+Walk through the steps with **n** (next) and **b** (back), or jump with **1**–**6**.
+Click a tab with the mouse, or press **ctrl+p** for every command.
+
+| Step | What it shows |
+|---|---|
+| 1 Environment | The machine's Go, C compilers, libc, CI and Docker; problems first, secrets redacted |
+| 2 What failed | Pick a binary, paste or load a log, choose a Go project, or a demo scenario |
+| 3 Artifact | What static inspection read from the file (never executed on this machine) |
+| 4 Matrix | The artifact run in each target container: image and libc really used, the exact error |
+| 5 Crash chain | Symptom → mechanism → root cause, the evidence, fixes; **p** proves a fix, **c** copies it |
+| 6 Export | Markdown for a bug report or PR, JSON to replay with `--report`, the history |
+
+| Key | Action |
+|---|---|
+| m | Run the container matrix |
+| escape | Cancel running work (containers are removed) |
+| h | Saved sessions |
+| F1 / ? | This help |
+| ctrl+q | Quit (running containers are removed first) |
+"""
+
+
+class HelpScreen(ModalScreen[None]):
+    """Keys and steps at a glance."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape,q,f1,question_mark", "dismiss", "Close")]
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="help-dialog", classes="dialog"):
+            yield Markdown(HELP_TEXT, id="help-text")
+            yield Button("Close", id="help-close", variant="primary")
+
+    @on(Button.Pressed, "#help-close")
+    def _close(self) -> None:
+        self.dismiss(None)
+
+
+class FilePickerScreen(ModalScreen[Path | None]):
+    """Pick a file: browse a directory tree or type a path. Returns the path, or None."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", "Cancel")]
+
+    def __init__(self, title: str, start: Path | None = None, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._title = title
+        self._start = start if start is not None and start.is_dir() else Path.cwd()
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="picker-dialog", classes="dialog"):
+            yield Label(self._title, id="picker-title")
+            yield DirectoryTree(self._start, id="picker-tree")
+            yield Input(str(self._start), id="picker-path")
+            with Horizontal(classes="row"):
+                yield Button("Open", id="picker-open", variant="primary")
+                yield Button("Cancel", id="picker-cancel")
+
+    @on(DirectoryTree.FileSelected, "#picker-tree")
+    def _file(self, event: DirectoryTree.FileSelected) -> None:
+        self.query_one("#picker-path", Input).value = str(event.path)
+        self.dismiss(event.path)
+
+    @on(DirectoryTree.DirectorySelected, "#picker-tree")
+    def _dir(self, event: DirectoryTree.DirectorySelected) -> None:
+        self.query_one("#picker-path", Input).value = str(event.path)
+
+    @on(Button.Pressed, "#picker-open")
+    @on(Input.Submitted, "#picker-path")
+    def _open(self) -> None:
+        path = Path(self.query_one("#picker-path", Input).value.strip()).expanduser()
+        if path.is_file():
+            self.dismiss(path)
+        else:
+            self.notify(f"{path} is not a file", severity="warning")
+
+    @on(Button.Pressed, "#picker-cancel")
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+
+class HistoryScreen(ModalScreen[str | None]):
+    """Saved sessions, newest first. Returns the chosen session id, or None."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", "Cancel")]
+
+    def __init__(self, entries: Iterable[HistoryEntry], **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._entries = list(entries)
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="history-dialog", classes="dialog"):
+            yield Label(f"Saved sessions ({len(self._entries)})", id="history-title")
+            options = [
+                Option(
+                    f"{e.created[:19] or e.id}  {e.title or Path(e.subject).name}  "
+                    f"[dim]{e.problems} problem{'s' if e.problems != 1 else ''}[/dim]",
+                    id=e.id,
+                )
+                for e in self._entries
+            ]
+            yield OptionList(*options, id="history-list")
+            if not self._entries:
+                yield Label("No saved sessions yet: export one with “Save to history” in step 6.")
+            yield Button("Close", id="history-close")
+
+    @on(OptionList.OptionSelected, "#history-list")
+    def _chosen(self, event: OptionList.OptionSelected) -> None:
+        self.dismiss(event.option.id)
+
+    @on(Button.Pressed, "#history-close")
+    def action_cancel(self) -> None:
+        self.dismiss(None)

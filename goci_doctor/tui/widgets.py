@@ -1,0 +1,484 @@
+"""The panes of the session, one per step, and the crash-chain tree.
+
+Widgets only display what the core computed (facts, verdicts, runs, chains) and forward the
+user's choices to the app; they hold no diagnosis logic.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar, cast
+
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.content import Content
+from textual.markup import escape
+from textual.widgets import (
+    Button,
+    DataTable,
+    Input,
+    Label,
+    OptionList,
+    Static,
+    TextArea,
+    Tree,
+)
+from textual.widgets.option_list import Option
+from textual.widgets.tree import TreeNode
+
+from goci_doctor.model import ArtifactFacts, ChainNode, Diagnosis, EnvFacts, RunResult, Verdict
+
+if TYPE_CHECKING:
+    from goci_doctor.demo import Scenario
+    from goci_doctor.tui.app import GociApp
+
+STEPS: tuple[tuple[str, str], ...] = (
+    ("environment", "1 Environment"),
+    ("source", "2 What failed"),
+    ("facts", "3 Artifact"),
+    ("matrix", "4 Matrix"),
+    ("chain", "5 Crash chain"),
+    ("export", "6 Export"),
+)
+"""(pane id, tab label) in the order a person walks through them."""
+
+KIND_LABEL = {"symptom": "symptom", "mechanism": "why", "cause": "root cause", "fix": "fix", "note": "note"}
+
+
+def _app(widget: Any) -> GociApp:
+    return cast("GociApp", widget.app)
+
+
+def _kv_table(table: DataTable[str], rows: Iterable[tuple[str, str]]) -> None:
+    table.clear(columns=True)
+    table.add_columns("Fact", "Value")
+    for key, value in rows:
+        table.add_row(key, value)
+
+
+# --------------------------------------------------------------------------------------------
+# 1 Environment
+
+
+def env_rows(env: EnvFacts, redact: Any) -> list[tuple[str, str]]:
+    """Flatten EnvFacts into (fact, value) rows; every value goes through ``redact`` again."""
+    rows: list[tuple[str, str]] = [
+        ("OS / arch", f"{env.os}/{env.arch}"),
+        ("Kernel", env.kernel),
+        ("Distribution", env.os_release.get("PRETTY_NAME", "") or env.os_release.get("NAME", "")),
+        ("libc", f"{env.libc} {env.libc_version}".strip()),
+        ("Go", env.go.get("GOVERSION", "") or ("not installed" if not env.go else "")),
+    ]
+    rows.extend((f"go env {k}", v) for k, v in sorted(env.go.items()) if k != "GOVERSION")
+    rows.extend(
+        (f"C compiler {t.name}", " ".join(x for x in (t.version, t.target, t.path) if x)) for t in env.compilers
+    )
+    rows.append(("binfmt handlers", ", ".join(env.binfmt) or "none"))
+    rows.append(("CI", env.ci_provider or "not in CI"))
+    rows.extend((f"CI {k}", v) for k, v in sorted(env.ci_details.items()))
+    rows.extend((f"Docker {k}", v) for k, v in sorted(env.docker.items()))
+    rows.extend((f"${k}", v) for k, v in sorted(env.env.items()))
+    rows.extend(("note", n) for n in getattr(env, "notes", ()) or ())
+    return [(k, redact(str(v))) for k, v in rows if str(v) != ""]
+
+
+class EnvironmentPane(Vertical):
+    """Step 1: the gathered environment, problems first."""
+
+    def compose(self) -> ComposeResult:
+        yield Static("Gathering the environment…", id="env-problems", classes="problems")
+        yield DataTable(id="env-table", cursor_type="row", zebra_stripes=True)
+
+    def show(self, env: EnvFacts | None, problems: Sequence[str], redact: Any, origin: str = "") -> None:
+        """Display ``env``; ``origin`` says whose environment it is (demo, report, this machine)."""
+        box = self.query_one("#env-problems", Static)
+        head = f"[b]{escape(origin)}[/b]\n" if origin else ""
+        if env is None:
+            box.update(head + "No environment recorded.")
+            box.set_class(False, "has-problems")
+        elif problems:
+            box.update(head + "\n".join(f"[$error]✖[/] {escape(redact(p))}" for p in problems))
+            box.set_class(True, "has-problems")
+        else:
+            box.update(head + "[$success]✔[/] No environment problems found.")
+            box.set_class(False, "has-problems")
+        _kv_table(self.query_one("#env-table", DataTable), env_rows(env, redact) if env else [])
+
+
+# --------------------------------------------------------------------------------------------
+# 2 What failed
+
+
+class SourcePane(VerticalScroll):
+    """Step 2: a binary, a log, a Go project or a demo scenario."""
+
+    def __init__(self, demo_scenarios: Sequence[Scenario] = (), **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._scenarios = list(demo_scenarios)
+
+    def compose(self) -> ComposeResult:
+        yield Label("[b]A binary[/b] that crashed or will be deployed")
+        with Horizontal(classes="row"):
+            yield Input(placeholder="path to the binary", id="artifact-path")
+            yield Button("Browse…", id="browse-artifact")
+            yield Button("Inspect", id="inspect", variant="primary")
+        yield Label("[b]A log[/b]: paste the crash or CI output, or load a file")
+        yield TextArea(id="log-text", soft_wrap=True, show_line_numbers=False)
+        with Horizontal(classes="row"):
+            yield Button("Load log…", id="browse-log")
+            yield Button("Explain", id="explain", variant="primary")
+        yield Label("[b]A Go project[/b]: rebuild it as diagnostic variants (needs Docker)")
+        with Horizontal(classes="row"):
+            yield Input(placeholder="project directory", id="project-dir")
+            yield Button("Build variants", id="build-project")
+        yield Label("[b]A demo scenario[/b] (recorded evidence, no Docker or Go needed)")
+        yield OptionList(
+            *[Option(f"{s.title}  [dim]{s.name}[/dim]", id=s.name) for s in self._scenarios],
+            id="demo-list",
+        )
+
+    @on(Button.Pressed, "#inspect")
+    @on(Input.Submitted, "#artifact-path")
+    def _inspect(self) -> None:
+        _app(self).open_artifact(self.query_one("#artifact-path", Input).value.strip())
+
+    @on(Button.Pressed, "#explain")
+    def _explain(self) -> None:
+        _app(self).explain_log(self.query_one("#log-text", TextArea).text, source="pasted log")
+
+    @on(Button.Pressed, "#build-project")
+    @on(Input.Submitted, "#project-dir")
+    def _project(self) -> None:
+        _app(self).open_project(self.query_one("#project-dir", Input).value.strip())
+
+    @on(Button.Pressed, "#browse-artifact")
+    def _browse_artifact(self) -> None:
+        _app(self).pick_file("artifact")
+
+    @on(Button.Pressed, "#browse-log")
+    def _browse_log(self) -> None:
+        _app(self).pick_file("log")
+
+    @on(OptionList.OptionSelected, "#demo-list")
+    def _demo(self, event: OptionList.OptionSelected) -> None:
+        if event.option.id:
+            _app(self).open_demo(event.option.id)
+
+    def set_values(self, *, artifact: str = "", log: str = "", project: str = "") -> None:
+        """Reflect the session's current input (so going back shows what was chosen)."""
+        if artifact:
+            self.query_one("#artifact-path", Input).value = artifact
+        if log:
+            self.query_one("#log-text", TextArea).text = log
+        if project:
+            self.query_one("#project-dir", Input).value = project
+
+
+# --------------------------------------------------------------------------------------------
+# 3 Artifact facts
+
+
+def fact_rows(f: ArtifactFacts) -> list[tuple[str, str]]:
+    """Flatten ArtifactFacts into (fact, value) rows, skipping what does not apply."""
+    rows = [
+        ("File", f.path),
+        ("Size", f"{f.size} bytes"),
+        ("Format", f.description),
+        ("OS / arch", f"{f.os}/{f.arch}" if f.os or f.arch else ""),
+        ("Linkage", f.linkage),
+        ("Interpreter", f.interpreter),
+        ("libc", f.libc),
+        ("GLIBC floor", f.glibc_required + (f" ({', '.join(f.glibc_floor_symbols[:3])})"
+                                            if f.glibc_floor_symbols else "")),
+        ("GLIBCXX floor", f.glibcxx_required),
+        ("Needed libraries", ", ".join(f.needed)),
+        ("RPATH / RUNPATH", ", ".join(f.rpath + f.runpath)),
+        ("PE subsystem", f.pe_subsystem),
+        ("PE imports", ", ".join(f.pe_imports[:8])),
+        ("Shebang", f.shebang),
+    ]
+    if f.go is not None:
+        rows.append(("Go version", f.go.go_version))
+        rows.append(("Main module", f.go.main_module or f.go.path))
+        rows.extend((f"build {k}", v) for k, v in f.go.settings)
+        rows.extend(("dependency", f"{p} {v}") for p, v in f.go.deps)
+    rows.extend(("PROBLEM", p) for p in f.problems)
+    return [(k, v) for k, v in rows if v]
+
+
+class FactsPane(Vertical):
+    """Step 3: what static inspection learned, and the static prediction per target."""
+
+    def compose(self) -> ComposeResult:
+        yield Static("No artifact yet: pick one in step 2.", id="facts-summary")
+        yield DataTable(id="facts-table", cursor_type="row", zebra_stripes=True)
+
+    def show(self, facts: ArtifactFacts | None, verdicts: Sequence[Verdict], note: str = "") -> None:
+        """Display the facts; ``note`` explains an absence (a session started from a log)."""
+        summary = self.query_one("#facts-summary", Static)
+        if facts is None:
+            summary.update(escape(note or "No artifact yet: pick one in step 2."))
+            _kv_table(self.query_one("#facts-table", DataTable), [])
+            return
+        crashes = [v for v in verdicts if v.outcome == "crashes"]
+        head = f"[b]{escape(Path(facts.path).name)}[/b] — {escape(facts.description)}"
+        if facts.problems:
+            head += "\n[$error]✖ " + escape("; ".join(facts.problems)) + "[/]"
+        if crashes:
+            head += "\n[$error]Predicted to crash on: " + escape(", ".join(v.target for v in crashes)) + "[/]"
+        elif verdicts:
+            head += "\n[$success]Predicted to run on every chosen target.[/]"
+        summary.update(head)
+        _kv_table(self.query_one("#facts-table", DataTable), fact_rows(facts))
+
+
+# --------------------------------------------------------------------------------------------
+# 4 Container matrix
+
+MATRIX_COLUMNS = ("Target", "Predicted", "Observed", "Exact message", "Image", "libc")
+
+
+class MatrixPane(Vertical):
+    """Step 4: live per-target runs, then diagnostic build variants as they finish."""
+
+    def compose(self) -> ComposeResult:
+        yield Static("Press [b]m[/b] (or Run) to run the artifact in the target containers.", id="matrix-status")
+        with Horizontal(classes="row"):
+            yield Button("Run matrix", id="run-matrix", variant="primary")
+            yield Button("Cancel", id="cancel-work", variant="error")
+        yield DataTable(id="matrix-table", cursor_type="row", zebra_stripes=True)
+        yield Static("", id="matrix-detail")
+
+    def on_mount(self) -> None:
+        self._messages: dict[str, str] = {}
+        table = self.query_one("#matrix-table", DataTable)
+        for col in MATRIX_COLUMNS:
+            table.add_column(col, key=col)
+
+    @on(Button.Pressed, "#run-matrix")
+    def _run(self) -> None:
+        _app(self).action_run_matrix()
+
+    @on(Button.Pressed, "#cancel-work")
+    def _cancel(self) -> None:
+        _app(self).action_cancel()
+
+    def set_status(self, text: str) -> None:
+        """One line above the table: what is happening, or why nothing can run."""
+        self.query_one("#matrix-status", Static).update(text)
+
+    @staticmethod
+    def row_key(target: str, variant: str = "") -> str:
+        return f"{variant}@{target}" if variant else target
+
+    def reset(self, targets: Sequence[str], verdicts: Sequence[Verdict], runs: Sequence[RunResult] = (),
+              *, recorded: bool = False) -> None:
+        """One row per target with its static prediction, and any runs already known."""
+        table = self.query_one("#matrix-table", DataTable)
+        table.clear()
+        self._messages = {}
+        by_target = {v.target: v for v in verdicts}
+        for t in targets:
+            v = by_target.get(t)
+            table.add_row(t, v.outcome if v else "?", "", v.message if v else "", "", "", key=self.row_key(t))
+            self._messages[self.row_key(t)] = f"{t}: predicted {v.outcome}: {v.message}" if v else ""
+        for r in runs:
+            self.show_result(r, recorded=recorded)
+        self._show_detail(self.row_key(targets[0]) if targets else "")
+
+    def _show_detail(self, key: str) -> None:
+        self.query_one("#matrix-detail", Static).update(escape(self._messages.get(key, "")))
+
+    @on(DataTable.RowHighlighted, "#matrix-table")
+    def _row(self, event: DataTable.RowHighlighted) -> None:
+        self._show_detail(event.row_key.value or "")
+
+    def _ensure_row(self, target: str, variant: str) -> str:
+        table = self.query_one("#matrix-table", DataTable)
+        key = self.row_key(target, variant)
+        if key not in table.rows:
+            label = f"{target} ({variant})" if variant else target
+            table.add_row(label, "", "", "", "", "", key=key)
+        return key
+
+    def show_phase(self, target: str, phase: str, message: str, variant: str = "") -> None:
+        """A run in progress: show its phase in the Observed column."""
+        key = self._ensure_row(target, variant)
+        table = self.query_one("#matrix-table", DataTable)
+        table.update_cell(key, "Observed", f"… {phase}")
+        if message:
+            table.update_cell(key, "Exact message", message)
+
+    def show_result(self, r: RunResult, recorded: bool = False) -> None:
+        """A finished run: outcome, the image and libc really used, the exact message."""
+        key = self._ensure_row(r.target, r.variant)
+        table = self.query_one("#matrix-table", DataTable)
+        observed = r.outcome + (" (recorded)" if recorded else "")
+        if r.timed_out:
+            observed += " (timeout)"
+        table.update_cell(key, "Observed", observed)
+        table.update_cell(key, "Image", r.image)
+        table.update_cell(key, "libc", r.libc)
+        message = r.message or (f"exit {r.exit_code}" if r.exit_code is not None else "")
+        table.update_cell(key, "Exact message", message)
+        where = f"{r.target} ({r.variant})" if r.variant else r.target
+        self._messages[key] = f"{where} in {r.image or '?'} [{r.libc or '?'}]: {r.outcome}: {message}"
+        if table.cursor_row >= 0 and table.ordered_rows and table.ordered_rows[table.cursor_row].key.value == key:
+            self._show_detail(key)
+
+
+# --------------------------------------------------------------------------------------------
+# 5 Crash chain
+
+
+class ChainTree(Tree[ChainNode]):
+    """The crash chains as a tree: symptom → mechanism → root cause → fixes."""
+
+    def show(self, diagnosis: Diagnosis | None, colours: dict[str, str]) -> None:
+        """Rebuild the tree from ``diagnosis`` (``colours``: node kind -> colour for the theme)."""
+        self.clear()
+        if diagnosis is None:
+            self.root.set_label("No diagnosis yet")
+            return
+        label = Path(diagnosis.subject).name or diagnosis.kind
+        count = len(diagnosis.chains)
+        self.root.set_label(f"{label}: {count} failure{'s' if count != 1 else ''} explained" if count
+                            else f"{label}: no known failure found")
+        for chain in diagnosis.chains:
+            self._add(self.root, chain, colours)
+        self.root.expand_all()
+
+    def _add(self, parent: TreeNode[ChainNode], node: ChainNode, colours: dict[str, str]) -> None:
+        from rich.text import Text
+
+        text = Text()
+        text.append(f"{KIND_LABEL.get(node.kind, node.kind)}: ", style=f"bold {colours.get(node.kind, '')}".strip())
+        text.append(node.title)
+        if node.proven_in:
+            text.append("  ✔ proven", style=colours.get("fix", ""))
+        elif node.failed_in:
+            text.append("  ✖ still fails", style=colours.get("symptom", ""))
+        if node.children:
+            branch = parent.add(text, data=node, expand=True)
+            for child in node.children:
+                self._add(branch, child, colours)
+        else:
+            parent.add_leaf(text, data=node)
+
+
+def node_detail(node: ChainNode) -> str:
+    """Content markup describing one chain node: explanation, evidence, where a fix was proven."""
+    out = [f"[b]{escape(node.title)}[/b]  [dim]({escape(node.kind)} · {escape(node.id)})[/dim]"]
+    if node.detail:
+        out.append(escape(node.detail))
+    if node.evidence:
+        out.append("\n[b]Evidence[/b]")
+        out.extend(f"• {escape(e.fact)}: [b]{escape(e.value)}[/b]\n  [dim]{escape(e.source)}[/dim]"
+                   for e in node.evidence)
+    if node.proven_in:
+        out.append("\n[$success]✔ Proven: the rebuilt variant runs in " + escape(", ".join(node.proven_in)) + "[/]")
+    if node.failed_in:
+        out.append("\n[$error]✖ Still crashes in " + escape(", ".join(node.failed_in)) + "[/]")
+    if node.kind == "fix" and node.variant and not node.proven_in:
+        out.append(f"\nPress [b]p[/b] to prove this fix (variant [b]{escape(node.variant)}[/b]).")
+    return "\n".join(out)
+
+
+class ChainPane(Horizontal):
+    """Step 5: the tree on the left, the selected node's explanation and commands on the right."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("c", "copy", "Copy fix"),
+        Binding("p", "prove", "Prove fix"),
+    ]
+
+    def compose(self) -> ComposeResult:
+        yield ChainTree("No diagnosis yet", id="chain-tree")
+        with Vertical(id="chain-side"):
+            with VerticalScroll(id="chain-detail-scroll"):
+                yield Static("Select a node to see why.", id="chain-detail")
+            yield TextArea("", id="chain-commands", read_only=True, soft_wrap=False, show_line_numbers=False)
+            with Horizontal(classes="row"):
+                yield Button("Copy", id="copy-fix")
+                yield Button("Prove this fix", id="prove-fix", variant="primary")
+
+    def show(self, diagnosis: Diagnosis | None) -> None:
+        tree = self.query_one(ChainTree)
+        tree.show(diagnosis, _app(self).kind_colours())
+        first = diagnosis.chains[0] if diagnosis and diagnosis.chains else None
+        self._select(first)
+        if first is not None:
+            tree.move_cursor(tree.root.children[0])
+
+    def selected(self) -> ChainNode | None:
+        node = self.query_one(ChainTree).cursor_node
+        return node.data if node is not None else None
+
+    def _select(self, node: ChainNode | None) -> None:
+        detail = self.query_one("#chain-detail", Static)
+        commands = self.query_one("#chain-commands", TextArea)
+        if node is None:
+            detail.update("Select a node to see why.")
+            commands.text = ""
+            return
+        detail.update(Content.from_markup(node_detail(node)))
+        fixes = [node] if node.kind == "fix" else [c for c in node.children if c.kind == "fix"]
+        commands.text = "\n".join(c for f in fixes[:1] for c in f.commands)
+
+    @on(Tree.NodeHighlighted, "#chain-tree")
+    def _highlighted(self, event: Tree.NodeHighlighted[ChainNode]) -> None:
+        self._select(event.node.data)
+
+    @on(Button.Pressed, "#copy-fix")
+    def action_copy(self) -> None:
+        text = self.query_one("#chain-commands", TextArea).text
+        if text:
+            self.app.copy_to_clipboard(text)
+            self.notify("Fix commands copied to the clipboard.")
+        else:
+            self.notify("This node has no commands to copy.", severity="warning")
+
+    @on(Button.Pressed, "#prove-fix")
+    def action_prove(self) -> None:
+        node = self.selected()
+        if node is None or node.kind != "fix" or not node.variant:
+            self.notify("Select a fix that names a build variant to prove it.", severity="warning")
+            return
+        _app(self).prove_fix(node)
+
+
+# --------------------------------------------------------------------------------------------
+# 6 Export
+
+
+class ExportPane(Vertical):
+    """Step 6: Markdown for an issue or PR comment, JSON to replay elsewhere, the history."""
+
+    def compose(self) -> ComposeResult:
+        with Horizontal(classes="row"):
+            yield Input(placeholder="folder to write the report to", id="export-dir")
+            yield Button("Markdown", id="export-markdown", variant="primary")
+            yield Button("JSON", id="export-json")
+            yield Button("Save to history", id="export-history")
+        yield Static("", id="export-status")
+        yield TextArea("", id="export-preview", read_only=True, language="markdown", soft_wrap=True)
+
+    @on(Button.Pressed, "#export-markdown")
+    def _md(self) -> None:
+        _app(self).export("markdown", self.query_one("#export-dir", Input).value.strip())
+
+    @on(Button.Pressed, "#export-json")
+    def _json(self) -> None:
+        _app(self).export("json", self.query_one("#export-dir", Input).value.strip())
+
+    @on(Button.Pressed, "#export-history")
+    def _history(self) -> None:
+        _app(self).action_save_history()
+
+    def show(self, markdown: str, status: str = "") -> None:
+        self.query_one("#export-preview", TextArea).text = markdown
+        if status:
+            self.query_one("#export-status", Static).update(status)
