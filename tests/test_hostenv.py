@@ -507,6 +507,15 @@ def test_glibc_floor_warning_names_the_host_version(facts: EnvFacts) -> None:
     found = [p for p in hostenv.problems(facts) if p.startswith("host glibc")]
     assert len(found) == 1
     assert f"up to {facts.libc_version}" in found[0]
+    from goci_doctor import knowledge
+
+    host = knowledge.version_tuple(facts.libc_version)
+    older = [(knowledge.version_tuple(t.libc_version), t.name) for t in knowledge.targets().values()
+             if t.libc == "glibc" and t.libc_version and not t.build_image
+             and knowledge.version_tuple(t.libc_version) < host]
+    if older:
+        newest = max(v for v, _ in older)
+        assert any(f"{name} (" in found[0] for v, name in older if v == newest)
     musl = dataclasses.replace(facts, libc="musl", libc_version="1.2.4")
     assert not any(p.startswith("host glibc") for p in hostenv.problems(musl))
 
