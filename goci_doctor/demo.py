@@ -155,7 +155,8 @@ def _walk_one(s: Scenario) -> str:
         lines.append("Observed (real container runs, replayed):")
         for r in s.runs:
             what = r.message or r.outcome
-            lines.append(f"  {r.target:18} {r.image} [{r.libc}] {r.outcome}: {what}")
+            where = f"{r.target} ({r.variant} rebuild)" if r.variant else r.target
+            lines.append(f"  {where:28} {r.image} [{r.libc}] {r.outcome}: {what}")
     if s.predicted:
         lines.append("Predicted statically (not run): " + ", ".join(s.predicted))
     if s.kind == "log":
