@@ -106,6 +106,19 @@ def local_image_map() -> dict[str, str]:
     }
 
 
+def write_config_images(path: str | os.PathLike[str] | None = None) -> Path:
+    """Add ``local_image_map()`` to the user config's ``[images]`` (existing entries for other
+    targets are kept) and return the file written."""
+    import dataclasses
+
+    from goci_doctor import config as config_module
+
+    file = config_module.config_path(path)
+    current = config_module.load_config(path) if file.exists() else config_module.Config()
+    merged = {**current.images, **local_image_map()}
+    return config_module.save_config(dataclasses.replace(current, images=merged), file)
+
+
 def cache_dir() -> Path:
     """Where root filesystem tarballs are kept between builds."""
     override = os.environ.get("GOCI_IMAGE_CACHE")

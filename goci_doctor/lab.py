@@ -395,12 +395,28 @@ class _created:
 
 
 def _remove(client: Any, cid: str) -> None:
+    """Force-remove a container; returns once it is really gone (or the engine stops answering)."""
     if not cid:
         return
+    import docker.errors
+
     try:
         client.api.remove_container(cid, force=True, v=True)
-    except Exception:  # already gone, or the engine died: cleanup_containers sweeps later
+        return
+    except docker.errors.NotFound:
+        return
+    except Exception:  # e.g. 409 "removal already in progress": cancel() got there first
         pass
+    # Someone else is removing it: wait for that to finish, so "returned" means "no leftovers".
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline:
+        try:
+            client.api.inspect_container(cid)
+        except docker.errors.NotFound:
+            return
+        except Exception:  # the engine died: cleanup_containers sweeps later
+            return
+        time.sleep(0.1)
 
 
 def cleanup_containers(client: Any, session: str | None = None) -> int:
@@ -498,22 +514,23 @@ class DockerRunner:
         return default if value in (None, "") else value
 
     def image_for(self, target: str) -> str:
-        """The image reference a target runs in: the config map wins, then the knowledge base.
+        """The image reference a target runs in: the config's map wins, then the knowledge base.
 
-        A name the knowledge base does not know is taken as an image reference itself.
+        The map is consulted for the name as typed, then for the knowledge base's canonical name;
+        a name the knowledge base does not know is taken as an image reference itself.
         """
-        images: dict[str, str] = dict(getattr(self.config, "images", None) or {})
-        if target in images:
-            return images[target]
         from goci_doctor import knowledge
 
         known = knowledge.find_target(target)
-        if known is None:
-            return target
-        default = known.image or target
-        if hasattr(self.config, "image_for"):
-            return str(self.config.image_for(known.name, default))
-        return images.get(known.name, default)
+        default = known.image if known is not None and known.image else target
+        mapper = getattr(self.config, "image_for", None)
+        if callable(mapper):
+            mapped = str(mapper(target, "") or "")
+            if not mapped and known is not None:
+                mapped = str(mapper(known.name, "") or "")
+            return mapped or default
+        images: dict[str, str] = dict(getattr(self.config, "images", None) or {})
+        return images.get(target) or (images.get(known.name, "") if known else "") or default
 
     def _ensure_image(self, ref: str, platform: str | None) -> Any:
         """The local image for ``ref``, pulled when allowed; BadInputError-free: raises _CellError."""
@@ -526,7 +543,7 @@ class DockerRunner:
                 return self.client.images.get(ref)
             except docker.errors.ImageNotFound:
                 pass
-            if not self._run_setting("pull", True):
+            if not self._run_setting("allow_pull", True):
                 raise _CellError(f"image {ref} not found locally and pulling is disabled in the config "
                                  "(goci-doctor images build makes local ones)")
             try:

@@ -1,0 +1,356 @@
+"""The container lab against a real Docker engine, real fixture binaries and locally built images.
+
+Every (fixture, image) cell runs for real; the expected outcome and the exact line the loader or
+kernel prints are asserted. Tests that need the engine skip (with the reason) only when no engine
+can be reached; CI guarantees one.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from goci_doctor import cli, lab
+from goci_doctor.artifact import inspect_path
+from goci_doctor.config import Config, RunSettings
+from goci_doctor.images import IMAGE_SPECS, build_images, list_images, local_image_map
+from goci_doctor.model import EngineUnavailableError, RunResult
+from goci_doctor.runner import RunEvent
+
+GLIBC_TARGETS = ("debian:bullseye", "debian:bookworm", "debian:trixie")
+OTHER_TARGETS = ("alpine:3.20", "scratch", "distroless/static")
+ALL_TARGETS = GLIBC_TARGETS + OTHER_TARGETS
+IMAGE_LIBC = {"debian:bullseye": "2.31", "debian:bookworm": "2.36", "debian:trixie": "2.41"}
+FIXTURES = ("cgo-host", "cgo-zig217", "cgo-musl", "cgo-musl-static", "static", "arm64", "windows")
+
+
+# --------------------------------------------------------------------------------------------
+# Pure helpers over real files on this host (no engine needed)
+
+
+def test_glibc_version_read_from_the_hosts_libc_bytes():
+    libc = Path("/lib/x86_64-linux-gnu/libc.so.6")
+    if not libc.exists():
+        pytest.skip("host has no x86-64 glibc at /lib/x86_64-linux-gnu/libc.so.6")
+    host_version = os.confstr("CS_GNU_LIBC_VERSION").split()[-1]
+    assert lab.glibc_version_from_bytes(libc.read_bytes()) == host_version
+
+
+def test_musl_version_read_from_the_hosts_musl_bytes():
+    libc = Path("/lib/x86_64-linux-musl/libc.so")
+    if not libc.exists():
+        pytest.skip("musl is not installed on the host (apt-get install musl)")
+    dpkg = subprocess.run(["dpkg-query", "-W", "-f=${Version}", "musl"], capture_output=True, text=True,
+                          check=False).stdout
+    assert lab.musl_version_from_bytes(libc.read_bytes()) == dpkg.split("-")[0]
+
+
+def test_binary_without_a_libc_banner_has_no_glibc_version(bin_path):
+    assert lab.glibc_version_from_bytes(bin_path("static").read_bytes()) == ""
+
+
+# --------------------------------------------------------------------------------------------
+# Engine fixtures
+
+
+@pytest.fixture(scope="session")
+def engine():
+    try:
+        return lab.connect()
+    except EngineUnavailableError as exc:
+        pytest.skip(f"no Docker engine: {exc}")
+
+
+@pytest.fixture(scope="session")
+def local_images(engine):
+    """Build (or reuse: idempotent) every local image once per session."""
+    return {info.ref: info for info in build_images(on_progress=lambda _line: None, client=engine)}
+
+
+@pytest.fixture(scope="session")
+def lab_config():
+    return Config(images=local_image_map(), run=RunSettings(allow_pull=False))
+
+
+@pytest.fixture(scope="session")
+def matrix(engine, local_images, lab_config, bin_path):
+    """fixture name -> {target: RunResult}, each fixture run once on every target."""
+    cache: dict[str, dict[str, RunResult]] = {}
+
+    def get(name: str) -> dict[str, RunResult]:
+        if name not in cache:
+            runner = lab.DockerRunner(config=lab_config, client=engine, max_workers=6)
+            results = runner.run_matrix(bin_path(name), ALL_TARGETS, timeout=30)
+            cache[name] = {r.target: r for r in results}
+        return cache[name]
+
+    return get
+
+
+def _session_containers(engine, runner: lab.DockerRunner) -> list[dict]:
+    return engine.api.containers(all=True, filters={"label": [f"{lab.SESSION_LABEL}={runner.session}"]})
+
+
+# --------------------------------------------------------------------------------------------
+# Images
+
+
+@pytest.mark.docker
+def test_every_local_image_reports_the_libc_it_really_holds(local_images, engine):
+    for spec in IMAGE_SPECS:
+        info = local_images[spec.ref]
+        assert info.present, spec.ref
+        if spec.expected_libc.startswith("glibc"):
+            assert info.libc == spec.expected_libc, spec.ref
+        elif spec.expected_libc == "musl":
+            assert re.fullmatch(r"musl \d+\.\d+\.\d+", info.libc), info.libc
+        else:
+            assert info.libc == "none", spec.ref
+    # list_images agrees with what build_images returned, and building again changes nothing.
+    listed = {i.ref: i for i in list_images(client=engine)}
+    assert {r: i.libc for r, i in listed.items()} == {r: i.libc for r, i in local_images.items()}
+    lines: list[str] = []
+    again = build_images(on_progress=lines.append, client=engine)
+    assert [i.created for i in again] == [local_images[i.ref].created for i in again]
+    assert all(line.endswith("present, skipped") for line in lines)
+
+
+# --------------------------------------------------------------------------------------------
+# The (fixture, image) table
+
+
+def _expected(name: str, target: str, facts) -> tuple[str, str]:
+    """(outcome, the exact line expected) for one cell."""
+    exe = f"/goci/{facts.path.rsplit('/', 1)[-1]}"
+    if name in ("arm64", "windows"):
+        if name == "arm64" and lab._binfmt_handler("arm64"):
+            return "runs", "goci-fixture hello linux/arm64"
+        return "crashes", f"exec {exe}: exec format error"
+    if name in ("static", "cgo-musl-static"):
+        return "runs", "goci-fixture hello linux/amd64" if name == "static" else "goci-fixture cgoapp 42"
+    no_loader = f"exec {exe}: no such file or directory"
+    if name == "cgo-musl":
+        return ("runs", "goci-fixture cgoapp 42") if target == "alpine:3.20" else ("crashes", no_loader)
+    # glibc-linked: runs where the image's glibc is at least the artifact's floor.
+    if target not in GLIBC_TARGETS:
+        return "crashes", no_loader
+    floor = tuple(int(x) for x in facts.glibc_required.split("."))
+    have = tuple(int(x) for x in IMAGE_LIBC[target].split("."))
+    if have >= floor:
+        return "runs", "goci-fixture cgoapp 42"
+    # The loader's own words, as on a real host.
+    return "crashes", (f"{exe}: /lib/x86_64-linux-gnu/libc.so.6: version `GLIBC_{facts.glibc_required}' "
+                       f"not found (required by {exe})")
+
+
+@pytest.mark.docker
+@pytest.mark.parametrize("target", ALL_TARGETS)
+@pytest.mark.parametrize("name", FIXTURES)
+def test_fixture_on_image(name, target, matrix, bin_path, lab_config):
+    facts = inspect_path(bin_path(name))
+    result = matrix(name)[target]
+    outcome, line = _expected(name, target, facts)
+    assert result.image == lab_config.images[target]
+    assert result.outcome == outcome, (result.message, result.error)
+    if outcome == "runs":
+        assert result.exit_code == 0
+        assert result.stdout.strip() == line
+    elif "GLIBC_" in line:
+        # The loader names every missing version, one per line; the floor is among them.
+        assert line in result.stderr.splitlines(), result.stderr
+        assert result.exit_code == 1
+    else:
+        assert result.message == line
+        assert result.exit_code not in (0, None)
+    if target in IMAGE_LIBC:
+        assert result.libc == f"glibc {IMAGE_LIBC[target]}"
+    elif target == "alpine:3.20":
+        assert result.libc.startswith("musl 1.")
+    else:
+        assert result.libc == "none"
+
+
+@pytest.mark.docker
+@pytest.mark.parametrize("target", OTHER_TARGETS)
+def test_missing_loader_is_named_before_running(target, engine, local_images, lab_config, bin_path, matrix):
+    facts = inspect_path(bin_path("cgo-host"))
+    image = lab_config.images[target]
+    # A created, never started container: the filesystem is read, nothing is executed.
+    with lab._created(engine, image, labels={lab.LABEL: "1", lab.SESSION_LABEL: "test-missing"}) as cid:
+        fs = lab.ContainerFS(engine, cid)
+        assert lab.find_missing(fs, facts) == ("/lib64/ld-linux-x86-64.so.2",)
+        assert engine.api.inspect_container(cid)["State"]["Status"] == "created"
+    assert matrix("cgo-host")[target].missing == ("/lib64/ld-linux-x86-64.so.2",)
+
+
+@pytest.mark.docker
+def test_nothing_is_missing_where_the_artifact_runs(matrix):
+    for target in GLIBC_TARGETS:
+        assert matrix("cgo-zig217")[target].missing == ()
+    assert matrix("cgo-musl")["alpine:3.20"].missing == ()
+    assert matrix("cgo-musl")["debian:bookworm"].missing == ("/lib/ld-musl-x86_64.so.1",)
+
+
+# --------------------------------------------------------------------------------------------
+# Timeouts, cancel, exceptions: no container is ever left behind
+
+
+@pytest.mark.docker
+def test_success_leaves_no_container(engine, local_images, lab_config, bin_path):
+    runner = lab.DockerRunner(config=lab_config, client=engine)
+    events: list[RunEvent] = []
+    results = runner.run_matrix(bin_path("static"), ["debian:bookworm", "scratch"], on_event=events.append)
+    assert [r.outcome for r in results] == ["runs", "runs"]
+    assert _session_containers(engine, runner) == []
+    for target in ("debian:bookworm", "scratch"):
+        phases = [e.phase for e in events if e.target == target]
+        assert phases == ["queued", "preparing", "running", "done"]
+
+
+@pytest.mark.docker
+def test_timeout_kills_and_removes(engine, local_images, lab_config, bin_path):
+    runner = lab.DockerRunner(config=lab_config, client=engine)
+    start = time.monotonic()
+    (result,) = runner.run_matrix(bin_path("sleeper"), ["debian:bookworm"], timeout=2)
+    assert time.monotonic() - start < 15
+    assert result.timed_out
+    assert result.message == "timed out"
+    assert result.stdout.strip() == "goci-fixture sleeper started"
+    assert _session_containers(engine, runner) == []
+
+
+@pytest.mark.docker
+def test_cancel_mid_matrix_removes_everything(engine, local_images, lab_config, bin_path):
+    runner = lab.DockerRunner(config=lab_config, client=engine, max_workers=2)
+    targets = ["debian:bullseye", "debian:bookworm", "debian:trixie", "alpine:3.20"]
+    running = threading.Event()
+
+    def on_event(e: RunEvent) -> None:
+        if e.phase == "running":
+            running.set()
+
+    def cancel_when_running() -> None:
+        running.wait(30)
+        time.sleep(0.5)
+        runner.cancel()
+
+    threading.Thread(target=cancel_when_running, daemon=True).start()
+    start = time.monotonic()
+    results = runner.run_matrix(bin_path("sleeper"), targets, timeout=120, on_event=on_event)
+    assert time.monotonic() - start < 60
+    assert [r.outcome for r in results] == ["error"] * 4
+    assert {r.error for r in results} == {"cancelled"}
+    assert _session_containers(engine, runner) == []
+
+
+@pytest.mark.docker
+def test_exception_in_a_cell_removes_its_container(engine, local_images, lab_config, bin_path):
+    runner = lab.DockerRunner(config=lab_config, client=engine)
+
+    def on_event(e: RunEvent) -> None:
+        if e.phase == "running":
+            raise KeyboardInterrupt  # escapes the event guard, as Ctrl-C in a UI callback would
+
+    with pytest.raises(KeyboardInterrupt):
+        runner.run_matrix(bin_path("sleeper"), ["debian:bookworm", "debian:trixie"], timeout=60,
+                          on_event=on_event)
+    assert _session_containers(engine, runner) == []
+
+
+@pytest.mark.docker
+def test_ctrl_c_in_the_caller_removes_running_containers(engine, local_images, lab_config, bin_path):
+    runner = lab.DockerRunner(config=lab_config, client=engine)
+    running = threading.Event()
+    seen_live: list[int] = []
+
+    def on_event(e: RunEvent) -> None:
+        if e.phase == "running":
+            running.set()
+
+    def interrupt() -> None:
+        running.wait(30)
+        time.sleep(0.5)
+        seen_live.append(len(_session_containers(engine, runner)))
+        os.kill(os.getpid(), signal.SIGINT)
+
+    threading.Thread(target=interrupt, daemon=True).start()
+    with pytest.raises(KeyboardInterrupt):
+        runner.run_matrix(bin_path("sleeper"), ["debian:bookworm", "scratch"], timeout=60, on_event=on_event)
+    assert seen_live and seen_live[0] >= 1  # the containers really existed while running
+    assert _session_containers(engine, runner) == []
+
+
+@pytest.mark.docker
+def test_cleanup_containers_sweeps_a_session(engine, local_images):
+    session = "test-sweep"
+    for _ in range(2):
+        engine.api.create_container("goci/scratch", command=["/x"],
+                                    labels={lab.LABEL: "1", lab.SESSION_LABEL: session})
+    assert lab.cleanup_containers(engine, session=session) == 2
+    assert engine.api.containers(all=True, filters={"label": [f"{lab.SESSION_LABEL}={session}"]}) == []
+
+
+# --------------------------------------------------------------------------------------------
+# Parallelism, errors
+
+
+@pytest.mark.docker
+def test_matrix_runs_cells_in_parallel(engine, local_images, lab_config, bin_path):
+    targets = ["debian:bullseye", "debian:bookworm", "debian:trixie", "alpine:3.20"]
+    sleeper = bin_path("sleeper")
+    singles = 0.0
+    for t in targets:
+        start = time.monotonic()
+        (r,) = lab.DockerRunner(config=lab_config, client=engine).run_matrix(sleeper, [t], args=["1"])
+        singles += time.monotonic() - start
+        assert r.outcome == "runs" and not r.timed_out
+    start = time.monotonic()
+    results = lab.DockerRunner(config=lab_config, client=engine, max_workers=4).run_matrix(
+        sleeper, targets, args=["1"])
+    wall = time.monotonic() - start
+    assert [r.outcome for r in results] == ["runs"] * 4
+    assert wall < 0.8 * singles, (wall, singles)
+
+
+@pytest.mark.docker
+def test_image_that_cannot_be_found_is_an_error_cell(engine, local_images, bin_path):
+    runner = lab.DockerRunner(config=Config(run=RunSettings(allow_pull=False)), client=engine)
+    (r,) = runner.run_matrix(bin_path("static"), ["goci/no-such-image:1"])
+    assert r.outcome == "error"
+    assert r.error.startswith("image goci/no-such-image:1 not found locally")
+    pulling = lab.DockerRunner(config=Config(run=RunSettings(allow_pull=True)), client=engine)
+    (r,) = pulling.run_matrix(bin_path("static"), ["goci/no-such-image:1"])
+    assert r.outcome == "error"
+    assert r.error.startswith("image goci/no-such-image:1 not found locally and cannot be pulled: ")
+
+
+def test_unreachable_engine_is_one_line_and_exit_2(monkeypatch, capsys, bin_path):
+    monkeypatch.setenv("DOCKER_HOST", "unix:///nonexistent")
+    code = cli.main(["run", str(bin_path("static")), "--target", "debian:bookworm"])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert err.count("\n") == 1
+    assert err.startswith("goci-doctor: cannot reach the Docker engine at unix:///nonexistent: ")
+
+
+@pytest.mark.docker
+def test_cmd_run_table_and_exit_codes(engine, local_images, bin_path, capsys):
+    images = local_image_map()
+    args = ["run", str(bin_path("cgo-host")), "-t", images["debian:bullseye"], "-t", images["debian:bookworm"]]
+    assert cli.main(args) == 1
+    out = capsys.readouterr().out
+    assert re.search(r"goci/debian:bullseye\s+goci/debian:bullseye\s+glibc 2\.31\s+crashes\s+1\s+.*GLIBC_", out)
+    assert re.search(r"goci/debian:bookworm\s+goci/debian:bookworm\s+glibc 2\.36\s+runs\s+0\s+", out)
+    assert cli.main(["run", str(bin_path("static")), "-t", images["scratch"], "--json"]) == 0
+    import json
+
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["schema_version"] >= 1
+    assert doc["runs"][0]["libc"] == "none" and doc["runs"][0]["outcome"] == "runs"
