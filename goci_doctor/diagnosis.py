@@ -602,12 +602,17 @@ def build_chain(
     symptom_text: str = "",
     targets: Sequence[str] = (),
     proof: Sequence[RunResult] = (),
+    proof_targets: Sequence[str] = (),
 ) -> ChainNode:
-    """symptom ← mechanism ← cause, with fixes under the cause; fixes marked with the proof runs."""
+    """symptom ← mechanism ← cause, with fixes under the cause; fixes marked with the proof runs.
+
+    ``targets`` are display labels of where the symptom was seen; ``proof_targets`` the target names
+    whose variant runs count as proof (all of ``proof`` when empty).
+    """
     fam = families()[family_id]
     fixes = []
     for fx in fam.fixes:
-        proven, failed = _proof_for(fx.variant, proof, targets)
+        proven, failed = _proof_for(fx.variant, proof, proof_targets)
         commands = tuple(fill(c, facts) for c in fx.commands) + tuple(fx.diff)
         fixes.append(ChainNode(
             id=f"{fam.id}/fix/{fx.id}", kind="fix", title=fill(fx.title, facts), detail=fill(fx.detail, facts),
@@ -740,7 +745,7 @@ def check_artifact(
             if obs is not None and obs.outcome == "crashes":
                 ev.append(Evidence(f"real run on {name}", obs.message, f"container {obs.image} ({obs.libc})"))
         chains.append(build_chain(case.family, case.facts, ev, symptom_text=case.message, targets=tdesc,
-                                  proof=proof))
+                                  proof=proof, proof_targets=case.targets))
     notes = []
     if facts.go is None and facts.kind == "elf":
         notes.append("no Go build info found: not a Go binary, or built with an unusual linker")

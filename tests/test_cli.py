@@ -1,0 +1,210 @@
+"""The CLI: exit codes, one clear line on bad input (never a traceback), and import hygiene."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from goci_doctor.cli import main
+
+PY = sys.executable
+
+
+def run_cli(*args: str, stdin: str | bytes | None = None, env: dict[str, str] | None = None,
+            cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    data = stdin.encode() if isinstance(stdin, str) else stdin
+    proc = subprocess.run([PY, "-m", "goci_doctor", *args], input=data, capture_output=True,
+                          env={**os.environ, **(env or {})}, cwd=cwd, timeout=120, check=False)
+    return subprocess.CompletedProcess(proc.args, proc.returncode, proc.stdout.decode(errors="replace"),
+                                       proc.stderr.decode(errors="replace"))
+
+
+def assert_one_clear_line(proc: subprocess.CompletedProcess[str], code: int = 2) -> None:
+    assert proc.returncode == code, (proc.returncode, proc.stderr)
+    assert "Traceback" not in proc.stderr
+    lines = [ln for ln in proc.stderr.splitlines() if ln.strip()]
+    assert len(lines) == 1 and lines[0].startswith("goci-doctor: "), proc.stderr
+
+
+def test_version() -> None:
+    proc = run_cli("--version")
+    assert proc.returncode == 0 and proc.stdout.startswith("goci-doctor ")
+
+
+@pytest.mark.parametrize("kind", ["missing", "directory-empty"])
+def test_inspect_bad_paths(tmp_path, kind) -> None:
+    path = tmp_path / "nope" if kind == "missing" else tmp_path
+    proc = run_cli("inspect", str(path))
+    assert_one_clear_line(proc)
+
+
+@pytest.mark.parametrize("name", ["empty", "random", "truncated", "truncated-pe", "html", "lfs"])
+def test_inspect_broken_files_exit_1_with_reason(bad_files, name) -> None:
+    proc = run_cli("inspect", "--json", str(bad_files[name]))
+    assert proc.returncode == 1, proc.stderr
+    doc = json.loads(proc.stdout)
+    assert doc["schema_version"] == 1
+    assert doc["artifacts"][0]["problems"]
+
+
+def test_inspect_permission_denied(tmp_path, bad_files) -> None:
+    if os.geteuid() == 0:
+        # root reads anything; use a path we cannot open for another reason the OS reports as EACCES
+        target = tmp_path / "locked"
+        target.mkdir()
+        (target / "app").write_bytes(b"\x7fELF")
+        target.chmod(0)
+        proc = run_cli("inspect", str(target / "app"), env={"GOCI_TEST": "1"})
+        target.chmod(0o755)
+        # as root the file is readable: a clean result, not a traceback
+        assert "Traceback" not in proc.stderr
+    else:
+        locked = tmp_path / "locked"
+        locked.write_bytes(b"\x7fELF")
+        locked.chmod(0)
+        assert_one_clear_line(run_cli("inspect", str(locked)))
+
+
+def test_inspect_real_binary_json(bin_path) -> None:
+    proc = run_cli("inspect", "--json", str(bin_path("cgo-host")))
+    assert proc.returncode == 0
+    facts = json.loads(proc.stdout)["artifacts"][0]
+    assert facts["glibc_required"] == "2.34"
+    assert facts["go"]["go_version"].startswith("go1.")
+
+
+def test_inspect_folder_like_goreleaser_dist(tmp_path, bin_path) -> None:
+    dist = tmp_path / "dist"
+    (dist / "app_linux_amd64_v1").mkdir(parents=True)
+    (dist / "app_windows_amd64_v1").mkdir(parents=True)
+    (dist / "app_linux_amd64_v1" / "app").write_bytes(bin_path("static").read_bytes())
+    (dist / "app_windows_amd64_v1" / "app.exe").write_bytes(bin_path("windows").read_bytes())
+    (dist / "checksums.txt").write_text("abc  app\n")
+    proc = run_cli("inspect", "--json", str(dist))
+    assert proc.returncode == 0, proc.stderr
+    kinds = sorted(a["kind"] for a in json.loads(proc.stdout)["artifacts"])
+    assert kinds == ["elf", "pe"]
+
+
+def test_check_exit_codes(bin_path) -> None:
+    crash = run_cli("check", str(bin_path("cgo-host")), "--target", "centos:7")
+    assert crash.returncode == 1
+    assert "version `GLIBC_2.34' not found" in crash.stdout
+    ok = run_cli("check", str(bin_path("static")), "-t", "centos:7", "-t", "scratch")
+    assert ok.returncode == 0, ok.stdout
+    assert "No crash predicted" in ok.stdout
+
+
+def test_check_unknown_target_suggests(bin_path) -> None:
+    proc = run_cli("check", str(bin_path("static")), "--target", "centos:77")
+    assert_one_clear_line(proc)
+    assert "did you mean" in proc.stderr
+
+
+def test_check_needs_a_path() -> None:
+    assert_one_clear_line(run_cli("check"))
+
+
+def test_check_sarif(bin_path) -> None:
+    proc = run_cli("check", str(bin_path("arm64")), "-t", "debian:bookworm", "--format", "sarif")
+    assert proc.returncode == 1
+    doc = json.loads(proc.stdout)
+    assert doc["version"] == "2.1.0"
+    assert doc["runs"][0]["results"][0]["ruleId"] == "wrong-arch"
+
+
+def test_explain_stdin_and_file(tmp_path) -> None:
+    msg = "exec /app: exec format error\n"
+    proc = run_cli("explain", stdin=msg)
+    assert proc.returncode == 1 and "exec format error" in proc.stdout
+    log = tmp_path / "ci.log"
+    log.write_text("all good\nPASS\n")
+    clean = run_cli("explain", str(log))
+    assert clean.returncode == 0 and "No known failure" in clean.stdout
+
+
+@pytest.mark.parametrize("content", [b"", b"\x00\x01\x02\xff" * 1000, "üñí ok\n".encode("latin-1")])
+def test_explain_odd_input_never_tracebacks(tmp_path, content) -> None:
+    log = tmp_path / "odd.log"
+    log.write_bytes(content)
+    proc = run_cli("explain", "--json", str(log))
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout)["diagnosis"]["chains"] == []
+
+
+def test_explain_missing_file_and_directory(tmp_path) -> None:
+    assert_one_clear_line(run_cli("explain", str(tmp_path / "missing.log")))
+    assert_one_clear_line(run_cli("explain", str(tmp_path)))
+
+
+def test_output_file_is_written_atomically(tmp_path, bin_path) -> None:
+    out = tmp_path / "report.md"
+    proc = run_cli("check", str(bin_path("cgo-host")), "-t", "alpine:3.20", "-f", "markdown", "-o", str(out))
+    assert proc.returncode == 1
+    assert out.read_text().startswith("# goci-doctor")
+    assert not [p for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
+
+
+def test_output_to_unwritable_place(tmp_path, bin_path) -> None:
+    proc = run_cli("check", str(bin_path("static")), "-t", "scratch", "-o", str(tmp_path / "no" / "dir" / "r.txt"))
+    assert_one_clear_line(proc)
+
+
+def test_targets_lists_knowledge_base() -> None:
+    proc = run_cli("targets", "--json")
+    names = {t["name"] for t in json.loads(proc.stdout)["targets"]}
+    assert {"centos:7", "scratch", "distroless/static"} <= names
+
+
+def test_unknown_command_is_usage_error() -> None:
+    proc = run_cli("frobnicate")
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+
+
+def test_tui_without_terminal_is_a_clear_error() -> None:
+    assert_one_clear_line(run_cli("tui"))
+
+
+def test_main_in_process_returns_codes(bin_path, capsys) -> None:
+    assert main(["check", str(bin_path("windows")), "-t", "debian:bookworm"]) == 1
+    assert "exec format error" in capsys.readouterr().out
+
+
+HEAVY = ("textual", "rich", "docker", "requests", "urllib3")
+
+
+@pytest.mark.parametrize("argv", [["inspect", "{bin}"], ["check", "{bin}", "-t", "centos:7"],
+                                  ["explain", "{log}"], ["targets"]])
+def test_core_commands_never_import_ui_or_docker(argv, bin_path, tmp_path) -> None:
+    """`inspect` must start fast: no Textual, Rich or Docker SDK in the process (subprocess check)."""
+    log = tmp_path / "x.log"
+    log.write_text("exec /app: exec format error\n")
+    args = [a.format(bin=bin_path("cgo-host"), log=log) for a in argv]
+    code = (
+        "import sys, io, contextlib\n"
+        "from goci_doctor.cli import main\n"
+        "with contextlib.redirect_stdout(io.StringIO()):\n"
+        f"    main({args!r})\n"
+        f"bad = [m for m in sys.modules if m.split('.')[0] in {HEAVY!r}]\n"
+        "print(','.join(sorted(set(m.split('.')[0] for m in bad))))\n"
+    )
+    proc = subprocess.run([PY, "-c", code], capture_output=True, text=True, timeout=60, check=False)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "", f"heavy modules imported: {proc.stdout}"
+
+
+def test_core_modules_import_nothing_heavy() -> None:
+    code = (
+        "import sys\n"
+        "import goci_doctor.model, goci_doctor.artifact, goci_doctor.knowledge, goci_doctor.diagnosis,"
+        " goci_doctor.render, goci_doctor.hostenv, goci_doctor.commands, goci_doctor.runner\n"
+        f"print(','.join(sorted({{m.split('.')[0] for m in sys.modules}} & set({HEAVY!r}))))\n"
+    )
+    proc = subprocess.run([PY, "-c", code], capture_output=True, text=True, timeout=60, check=False)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == ""
