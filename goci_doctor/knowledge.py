@@ -192,7 +192,7 @@ _TARGET_OPTIONAL: dict[str, type] = {
     "eol": str,
     "notes": str,
     # Knowledge-base only (not on model.Target): bare version tags of this image's repository
-    # that point at this target, e.g. golang:bookworm has "1.21"..."1.24" (golang:1.22 is bookworm).
+    # that point at this target, e.g. golang:bookworm has "1.20".."1.23" (golang:1.22 is bookworm).
     "version_tags": list,
 }
 
@@ -270,7 +270,6 @@ def load_catalog(path: str | Path | None = None) -> TargetCatalog:
             source=e["source"],
             notes=e.get("notes", ""),
         )
-        # The image reference is a key too, unless another entry claims it as an alias.
         for key in (name, *t.aliases):
             # "repo:*": every tag of that repository (the repository name carries the release).
             wildcard = key.endswith(":*")
@@ -288,6 +287,7 @@ def load_catalog(path: str | Path | None = None) -> TargetCatalog:
         repo = normalize_ref(t.image or name).partition(":")[0]
         for vt in e.get("version_tags", []):
             version_tags.setdefault(repo, []).append((version_tuple(vt), name))
+    # Each image reference is a key too, unless an entry claims it as a name or alias.
     for t in out.values():
         if t.image:
             keys.setdefault(normalize_ref(t.image, keep_registry=True), t.name)
@@ -387,7 +387,7 @@ _NEUTRAL_WORDS = frozenset(
 )
 
 
-def _candidates(ref: str, idx: TargetCatalog) -> list[str]:
+def _candidates(ref: str, cat: TargetCatalog) -> list[str]:
     """Lookup keys to try for a normalised reference, most specific first."""
     out = [ref]
     repo, sep, tag = ref.partition(":")
@@ -408,31 +408,33 @@ def _candidates(ref: str, idx: TargetCatalog) -> list[str]:
         if m:
             out.append(f"{repo}:{m.group(1)}")
     elif versions:
-        out.extend(_version_candidates(repo, versions[0], idx))
+        out.extend(_version_candidates(repo, versions[0], cat))
     else:
         out.append(repo)
-    if repo in idx.any_tag:
-        out.append(idx.any_tag[repo])
+    if repo in cat.any_tag:
+        out.append(cat.any_tag[repo])
     return out
 
 
-def _version_candidates(repo: str, version: str, idx: TargetCatalog) -> list[str]:
+def _version_candidates(repo: str, version: str, cat: TargetCatalog) -> list[str]:
     """Keys for a bare version tag: "3.19.1" → alpine:3.19; "12.5" → debian:12; golang:1.22 → bookworm."""
     out: list[str] = []
-    parts = [str(p) for p in version_tuple(version)]
+    # Split the text, not version_tuple(): "22.04" must stay "22.04", not become "22.4".
+    m = re.match(r"v?(\d+(?:\.\d+)*)", version)
+    parts = m.group(1).split(".") if m else []
     # Repositories with version_tags (golang) say per version which target a tag is, instead.
-    truncations = range(len(parts) - 1, 0, -1) if repo not in idx.version_tags else range(0)
+    truncations = range(len(parts) - 1, 0, -1) if repo not in cat.version_tags else range(0)
     for n in truncations:
         prefix = f"{repo}:{'.'.join(parts[:n])}"
         # The data lists releases of this series (alpine:3.16, alpine:3.17, ...) but not this
         # one: it is a release we do not know, not the series' latest.
-        if any(k.startswith(prefix + ".") for k in idx.keys):
+        if any(k.startswith(prefix + ".") for k in cat.keys):
             break
-        if prefix in idx.keys:
+        if prefix in cat.keys:
             out.append(prefix)
             break
     vt = version_tuple(version)
-    tags = sorted(idx.version_tags.get(repo, []), reverse=True)
+    tags = sorted(cat.version_tags.get(repo, []), reverse=True)
     for prefix_tuple, canonical in tags:
         if vt[: len(prefix_tuple)] == prefix_tuple:
             out.append(canonical)

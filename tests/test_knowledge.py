@@ -196,6 +196,7 @@ def test_resolve_target_names_and_aliases(name, expected):
         ("golang:1.23-bullseye", "golang:bullseye"),
         ("ubuntu:22.04@sha256:" + "0" * 64, "ubuntu:22.04"),
         ("ubuntu:jammy-20240111", "ubuntu:22.04"),
+        ("ubuntu:22.04.3", "ubuntu:22.04"),
         ("debian:bookworm-slim", "debian:12"),
         ("debian:bookworm-20240110-slim", "debian:12"),
         ("debian:12.5", "debian:12"),
@@ -239,6 +240,7 @@ def test_find_target_maps_image_references(ref, expected):
         "",
         "node:20",
         "ubuntu:25.04",
+        "ubuntu:22.10",
         # Alpine releases the table does not list are unknown, not "the latest alpine".
         "alpine:3.15",
         "golang:1.15",
