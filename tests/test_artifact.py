@@ -269,6 +269,29 @@ def test_c_binary_has_no_go_buildinfo():
     assert "Go " not in facts.description
 
 
+def test_cxx_binary_reports_glibcxx_and_cxxabi_floors(tmp_path):
+    """A real C++ program (what a cgo build linking a C++ library pulls in): libstdc++ floors."""
+    cxx = shutil.which("g++")
+    if cxx is None:
+        pytest.skip("g++ is not installed: needed to build a C++ binary")
+    src = tmp_path / "main.cpp"
+    src.write_text('#include <iostream>\n#include <stdexcept>\n#include <string>\n'
+                   'int main(int argc, char**) { try { if (argc > 5) throw std::runtime_error("x"); }'
+                   ' catch (const std::exception& e) { std::cerr << e.what(); }'
+                   ' std::cout << std::to_string(argc) << std::endl; }\n')
+    exe = tmp_path / "cxxapp"
+    subprocess.run([cxx, "-O1", "-o", str(exe), str(src)], check=True, capture_output=True)
+    facts = inspect_path(exe)
+    versions = readelf(exe, "-V")
+    for prefix, got in (("GLIBCXX_", facts.glibcxx_required), ("CXXABI_", facts.cxxabi_required),
+                        ("GLIBC_", facts.glibc_required)):
+        found = re.findall(rf"Name: {prefix}([0-9][0-9.]*)\b", versions)
+        assert got == (max(found, key=_version_key) if found else ""), prefix
+    assert facts.glibcxx_required
+    assert "libstdc++.so.6" in facts.needed
+    assert facts.go is None
+
+
 # --------------------------------------------------------------------------------------------
 # Go build info: deps, replacements, quoting, and the pre-1.18 pointer layout
 
@@ -630,26 +653,18 @@ def pe_sample(bin_path) -> tuple[bytes, int]:
     return data, pe.get_offset_from_rva(rva)
 
 
-def test_mutated_elf_never_raises(elf_sample):
-    data, hot = elf_sample
-
-    @_MUTATION_SETTINGS
-    @given(_mutations(hot))
-    def run(mutation):
-        _check_never_raises(_mutate(data, *mutation))
-
-    run()
+@_MUTATION_SETTINGS
+@given(st.data())
+def test_mutated_elf_never_raises(elf_sample, data):
+    raw, hot = elf_sample
+    _check_never_raises(_mutate(raw, *data.draw(_mutations(hot))))
 
 
-def test_mutated_pe_never_raises(pe_sample):
-    data, hot = pe_sample
-
-    @_MUTATION_SETTINGS
-    @given(_mutations(hot))
-    def run(mutation):
-        _check_never_raises(_mutate(data, *mutation))
-
-    run()
+@_MUTATION_SETTINGS
+@given(st.data())
+def test_mutated_pe_never_raises(pe_sample, data):
+    raw, hot = pe_sample
+    _check_never_raises(_mutate(raw, *data.draw(_mutations(hot))))
 
 
 def test_inspect_bytes_accepts_memory_buffers(bin_path):
