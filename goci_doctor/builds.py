@@ -20,13 +20,13 @@ import hashlib
 import importlib
 import json
 import os
-import platform as host_platform
 import re
 import shlex
 import shutil
 import subprocess
 import sys
 import time
+import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -190,6 +190,8 @@ class BuildMatrix:
     targets: list[str] = field(default_factory=list)
     project: str = ""
     build_image: str = ""
+    not_run: dict[str, str] = field(default_factory=dict)
+    """Built variants whose binary cannot run in these containers, and why (a windows PE, no qemu)."""
 
     def build(self, variant_name: str) -> BuildResult | None:
         """The build of ``variant_name``, if it was attempted."""
@@ -215,11 +217,21 @@ class BuildMatrix:
         """Where the variant was tried and still crashed, same wording as ``proven_in``."""
         return [_where(r) for r in self.runs if r.variant == variant_name and r.outcome == "crashes"]
 
+    def _subject_runs(self) -> list[RunResult]:
+        """The user's own build (as-configured) when it was built, else every variant."""
+        if self.build("as-configured") is None:
+            return list(self.runs)
+        return [r for r in self.runs if r.variant == "as-configured"]
+
     @property
     def crash_observed(self) -> bool:
         """A real crash of the user's own build (as-configured), or of any variant when that was not built."""
-        subject = "as-configured" if self.build("as-configured") is not None else None
-        return any(r.outcome == "crashes" and (subject is None or r.variant == subject) for r in self.runs)
+        return any(r.outcome == "crashes" for r in self._subject_runs())
+
+    @property
+    def unrun(self) -> list[RunResult]:
+        """Runs of the subject the engine could not carry out (image missing and not pullable...)."""
+        return [r for r in self._subject_runs() if r.outcome == "error"]
 
 
 def _where(run: RunResult) -> str:
@@ -591,9 +603,12 @@ def _run_container(
     import requests
 
     container = None
+    # A known name lets the cleanup find the container even if Ctrl-C lands inside create().
+    name = f"goci-build-{uuid.uuid4().hex[:12]}"
     try:
         container = client.containers.create(
             image,
+            name=name,
             command=["/bin/sh", "-c", script],
             environment=env,
             volumes=volumes,
@@ -616,25 +631,31 @@ def _run_container(
     except docker.errors.APIError as exc:
         raise EngineUnavailableError(f"container engine error: {_first_line(exc)}") from exc
     finally:
-        if container is not None:
-            try:
-                container.remove(force=True)
-            except docker.errors.APIError:
-                # Already gone (the engine removed it, or it died): nothing left to clean.
-                pass
+        try:
+            (container or client.containers.get(name)).remove(force=True)
+        except (docker.errors.APIError, requests.exceptions.ConnectionError):
+            # Never created, already gone, or the engine died: nothing left we can clean.
+            pass
 
 
 # --------------------------------------------------------------------------------------------
 # Proving: run each built variant on each target
 
 
-def _platform_for(build: BuildResult) -> str | None:
+def _platform_for(build: BuildResult) -> tuple[str | None, str]:
+    """(container platform to run the build's binary on, or why it cannot run here at all)."""
+    from goci_doctor import lab
+
     env = dict(build.env)
-    goarch = env.get("GOARCH", "")
-    native = {"x86_64": "amd64", "aarch64": "arm64", "arm64": "amd64"}.get(host_platform.machine(), "")
-    if env.get("GOOS", "linux") != "linux" or not goarch or goarch == native:
-        return None
-    return f"linux/{goarch}"
+    goos, goarch = env.get("GOOS", "linux"), env.get("GOARCH", "")
+    if goos != "linux":
+        return None, f"a {goos}/{goarch} binary does not run in Linux containers"
+    if not goarch or goarch == lab.host_goarch():
+        return None, ""
+    if not lab._binfmt_handler(goarch):
+        return None, (f"no emulator for linux/{goarch} on this host (no qemu handler in binfmt_misc); "
+                      f"run it on a linux/{goarch} machine or install qemu-user-static")
+    return f"linux/{goarch}", ""
 
 
 def prove(
@@ -661,13 +682,18 @@ def prove(
 
         runner = lab.DockerRunner(config=config)
     runs: list[RunResult] = []
+    not_run: dict[str, str] = {}
     for b in builds:
         if not b.ok or not targets:
             continue
+        platform, why_not = _platform_for(b)
+        if why_not:
+            not_run[b.variant] = why_not
+            continue
         runs.extend(runner.run_matrix(Path(b.artifact), list(targets), timeout=timeout,
-                                      platform=_platform_for(b), variant=b.variant, on_event=on_event))
+                                      platform=platform, variant=b.variant, on_event=on_event))
     return BuildMatrix(builds=builds, runs=runs, targets=list(targets), project=str(check_project(project)),
-                       build_image=builds[0].image if builds else (build_image or ""))
+                       build_image=builds[0].image if builds else (build_image or ""), not_run=not_run)
 
 
 # --------------------------------------------------------------------------------------------
@@ -683,8 +709,7 @@ def short_error(run: RunResult) -> str:
         return "runs"
     if run.outcome == "error":
         # The engine could not run it (no image, engine died): not a verdict about the binary.
-        why = run.error or run.message or "not run"
-        return "not run: " + (why if len(why) <= 38 else why[:35] + "...")
+        return "not run"
     text = f"{run.stderr}\n{run.stdout}\n{run.error}"
     glibc = _GLIBC_RE.findall(text)
     if glibc:
@@ -716,7 +741,10 @@ def _rows(matrix: BuildMatrix) -> tuple[list[str], list[list[str]]]:
         cells = [b.variant, _build_cell(b)]
         for t in matrix.targets:
             r = matrix.run(b.variant, t)
-            cells.append(short_error(r) if r is not None else "-")
+            if r is not None:
+                cells.append(short_error(r))
+            else:
+                cells.append("not run" if b.variant in matrix.not_run else "-")
         rows.append(cells)
     return header, rows
 
@@ -741,17 +769,28 @@ def render_text(matrix: BuildMatrix) -> str:
     out.append("")
     for r in [header, *rows]:
         out.append("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip())
+    notes = _notes(matrix)
+    if notes:
+        out += ["", "notes:", *(f"  {n}" for n in notes)]
+    return "\n".join(out) + "\n"
+
+
+def _notes(matrix: BuildMatrix) -> list[str]:
+    """Why builds failed or were skipped, why runs did not happen, and what the winners prove."""
     notes = []
     for b in matrix.builds:
         if not b.ok:
-            notes.append(f"  {b.variant}: {b.reason}")
-        elif b.variant != "as-configured" and matrix.works_on(b.variant):
-            if len(matrix.works_on(b.variant)) == len(matrix.targets):
-                v = variant(b.variant)
-                notes.append(f"  {b.variant} runs on every target: {v.proves}")
-    if notes:
-        out += ["", "notes:", *notes]
-    return "\n".join(out) + "\n"
+            notes.append(f"{b.variant}: {b.reason}")
+        elif b.variant in matrix.not_run:
+            notes.append(f"{b.variant} not run: {matrix.not_run[b.variant]}")
+        elif b.variant != "as-configured" and matrix.targets and matrix.works_on(b.variant) == matrix.targets:
+            notes.append(f"{b.variant} runs on every target: {variant(b.variant).proves}")
+    seen = set()
+    for r in matrix.runs:
+        if r.outcome == "error" and r.target not in seen:
+            seen.add(r.target)
+            notes.append(f"{r.target} not run: {r.error or r.message}")
+    return notes
 
 
 def render_markdown(matrix: BuildMatrix) -> str:
@@ -761,9 +800,9 @@ def render_markdown(matrix: BuildMatrix) -> str:
     out += [f"- `{line.strip()}`" for line in _target_lines(matrix)]
     out += ["", "| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     out += ["| " + " | ".join(c.replace("|", "\\|") for c in r) + " |" for r in rows]
-    failed = [b for b in matrix.builds if not b.ok]
-    if failed:
-        out += ["", *[f"- **{b.variant}**: {b.reason}" for b in failed]]
+    notes = _notes(matrix)
+    if notes:
+        out += ["", *[f"- {n}" for n in notes]]
     return "\n".join(out) + "\n"
 
 
@@ -777,6 +816,7 @@ def render_json(matrix: BuildMatrix) -> str:
         "targets": matrix.targets,
         "builds": to_jsonable(matrix.builds),
         "runs": to_jsonable(matrix.runs),
+        "not_run": matrix.not_run,
     }
     return json.dumps(doc, indent=2) + "\n"
 
@@ -825,18 +865,13 @@ RENDERERS: dict[str, Callable[[BuildMatrix], str]] = {
 }
 
 
-def unrun(matrix: BuildMatrix) -> list[RunResult]:
-    """Runs the engine could not carry out (image missing and not pullable, engine died...)."""
-    return [r for r in matrix.runs if r.outcome == "error"]
-
-
 def exit_code(matrix: BuildMatrix) -> int:
     """1 when the user's own build fails or a crash was observed (even if a variant fixes it);
     2 when runs could not happen, so nothing was proven; 0 when the build runs everywhere."""
     own = matrix.build("as-configured")
     if (own is not None and not own.ok) or matrix.crash_observed:
         return int(ExitCode.PROBLEM)
-    if unrun(matrix):
+    if matrix.unrun:
         return int(ExitCode.BAD_INPUT)
     return int(ExitCode.OK)
 
@@ -868,7 +903,7 @@ def cmd_build(args: argparse.Namespace) -> int:
             raise BadInputError(f"cannot write {output}: {exc.strerror}") from exc
     else:
         sys.stdout.write(text)
-    failed = unrun(matrix)
+    failed = matrix.unrun
     if failed:
         print(f"goci-doctor: {len(failed)} run(s) could not start: {failed[0].error or failed[0].message}",
               file=sys.stderr)
@@ -893,6 +928,5 @@ __all__ = [
     "render_sarif",
     "render_text",
     "short_error",
-    "unrun",
     "variant",
 ]
