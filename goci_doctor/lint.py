@@ -510,7 +510,8 @@ def scan_shell(script: str, env: dict[str, str]) -> ShellScan:
                         out.go_env_w[k] = v
                         exported[k] = v
             elif argv[1] in ("build", "install"):
-                out.builds.append(ShellBuild(offset, {**exported, **assigns}, argv[1:], shlex.join(argv)))
+                raw = shlex.join([*(f"{k}={v}" for k, v in assigns.items()), *argv])
+                out.builds.append(ShellBuild(offset, {**exported, **assigns}, argv[1:], raw))
     out.exported = exported
     return out
 
@@ -673,14 +674,35 @@ def _libc_problem(build_libc: tuple[str, str], run_libc: tuple[str, str]) -> str
 # Checks shared by every kind of config
 
 
-def _with_env(command: str, key: str, value: str) -> str:
-    """The command with KEY=value set in front (replacing an existing KEY=...)."""
-    try:
-        parts = shlex.split(command)
-    except ValueError:
-        parts = command.split()
-    parts = [p for p in parts if not p.startswith(key + "=")]
-    return shlex.join([f"{key}={value}", *parts]) if parts else f"{key}={value}"
+def _source_command(text: str, offset: int, fallback: str) -> str:
+    """The line of the config that holds a go command, as the user wrote it (for fixes)."""
+    lines = text.split("\n")
+    line = lines[offset].strip() if 0 <= offset < len(lines) else ""
+    line = line.removesuffix("\\").strip().removesuffix("&&").strip()
+    if line.upper().startswith("RUN "):
+        line = line[4:].strip()
+    return line if re.search(r"\bgo (build|install)\b", line) else fallback
+
+
+def _prefix_env(command: str, key: str, value: str) -> str:
+    """``command`` (source text) with KEY=value in front of its go command, replacing KEY=... if set."""
+    m = re.search(rf"(?<![A-Za-z0-9_]){key}=\S*", command)
+    if m:
+        return command[: m.start()] + f"{key}={value}" + command[m.end():]
+    m = re.search(r"(?:^|[\s;&|(])(go (?:build|install))\b", command)
+    if m:
+        return command[: m.start(1)] + f"{key}={value} " + command[m.start(1):]
+    return f"{key}={value} {command}"
+
+
+def _exe_fix(b: GoBuild) -> str:
+    m = re.search(r"(?:^|\s)-o[= ]\s*(\S+)", b.command)
+    written = m.group(1) if m else b.output
+    if "${{" in written:
+        return f"-o {written}${{{{ matrix.goos == 'windows' && '.exe' || '' }}}}"
+    if "$" in written:
+        return f"-o {written}$EXT   (with EXT=.exe for GOOS=windows and empty otherwise)"
+    return f"-o {written}.exe"
 
 
 def _check_build(ctx: _Ctx, b: GoBuild) -> None:
@@ -690,7 +712,7 @@ def _check_build(ctx: _Ctx, b: GoBuild) -> None:
             and not b.output.endswith(UNKNOWN):
         ctx.add("GOCI002", b.file, b.line,
                 f"GOOS=windows build{ctxt} writes '{b.output}' without .exe; Windows will not run it by name",
-                f"-o {b.output}.exe", [f"go {' '.join(b.args)}"], b.column)
+                _exe_fix(b), [f"go {' '.join(b.args)}"], b.column)
     if b.cgo_setting == "1" and b.is_cross and not b.cc:
         target = f"{goos}/{goarch}"
         cross_cc = {"arm64": "aarch64-linux-gnu-gcc", "arm": "arm-linux-gnueabihf-gcc",
@@ -701,7 +723,7 @@ def _check_build(ctx: _Ctx, b: GoBuild) -> None:
         ctx.add("GOCI005", b.file, b.line,
                 f"CGO_ENABLED=1 cross build for {target}{ctxt} on a {b.host_os}/{b.host_arch} builder with no CC "
                 "set: the host C compiler cannot produce code for the target",
-                f"{suggestion} {b.command}" if b.command else suggestion,
+                _prefix_env(b.command, "CC", suggestion.split("=", 1)[1]) if b.command else suggestion,
                 [f"CGO_ENABLED=1, GOOS={goos}, GOARCH={goarch}, CC unset"], b.column)
     _check_build_policy(ctx, b)
 
@@ -718,7 +740,7 @@ def _check_build_policy(ctx: _Ctx, b: GoBuild) -> None:
             state = f"CGO_ENABLED={b.cgo_setting}" if b.cgo_setting else "CGO_ENABLED unset (cgo on by default)"
             ctx.add("GOCI101", b.file, b.line,
                     f"policy {pol.name} requires CGO_ENABLED={want}; this build{ctxt} has {state}",
-                    _with_env(b.command, "CGO_ENABLED", want) if b.command else f"CGO_ENABLED={want}",
+                    _prefix_env(b.command, "CGO_ENABLED", want) if b.command else f"CGO_ENABLED={want}",
                     [f"policy file: {pol.source}"], b.column)
     if pol.goos and known(b.goos) and b.goos and b.goos not in pol.goos:
         ctx.add("GOCI102", b.file, b.line,
@@ -753,7 +775,7 @@ def _check_image_ref(ctx: _Ctx, file: str, line: int, ref: str, column: int = 1)
     if why:
         repo_name = ref.rsplit(":", 1)[0] if ":" in ref.rsplit("/", 1)[-1] else ref
         level: Level | None = "error" if ctx.policy and ctx.policy.require_pinned_images else None
-        ctx.add("GOCI007", file, line, f"image {ref} {why}: the Go version and libc change without notice",
+        ctx.add("GOCI007", file, line, f"image {ref} {why}: its contents (Go version, libc) change without notice",
                 f"{repo_name}:<version>@sha256:<digest>", [], column, level)
     elif ctx.policy and ctx.policy.require_pinned_images and "@sha256:" not in ref:
         ctx.add("GOCI007", file, line,
@@ -781,8 +803,8 @@ class _Stage:
     parent: _Stage | None = None
     builds: list[tuple[GoBuild, str]] = field(default_factory=list)
     """(build, absolute output path or "" when unknown)."""
-    copies: list[tuple[int, str, list[str]]] = field(default_factory=list)
-    """(line, --from value, sources)."""
+    copies: list[tuple[int, str, list[str], str]] = field(default_factory=list)
+    """(line, --from value, sources, destination)."""
     runs: list[tuple[int, str]] = field(default_factory=list)
 
 
@@ -869,7 +891,7 @@ def _scan_dockerfile(ctx: _Ctx, path: Path) -> list[_Stage]:
             src_from = next((w.split("=", 1)[1] for w in words if w.startswith("--from=")), "")
             plain = [w for w in words if not w.startswith("--")]
             if src_from and len(plain) >= 2:
-                st.copies.append((line, expand_vars(src_from, st.env), plain[:-1]))
+                st.copies.append((line, expand_vars(src_from, st.env), plain[:-1], plain[-1]))
         elif instr == "RUN":
             _scan_run(ctx, rel, st, line, value, str(ins["content"]))
     _check_stages(ctx, rel, stages)
@@ -904,7 +926,8 @@ def _scan_run(ctx: _Ctx, rel: str, st: _Stage, line: int, value: str, content: s
         cc_avail = st.cc_available
         if cc_avail is None and root_libc and root_libc[0] == "musl":
             cc_avail = False  # golang:*-alpine ships no gcc unless the Dockerfile installs one
-        b = GoBuild(rel, bline, sb.env, tuple(sb.args), sb.raw, host_os="linux",
+        command = _source_command(content, bline - line, sb.raw)
+        b = GoBuild(rel, bline, sb.env, tuple(sb.args), command, host_os="linux",
                     host_arch=_platform_arch(st.platform) if st.platform else "amd64",
                     image=st.root_image, context=f"stage {st.name or st.index}", cc_available=cc_avail)
         output = ""
@@ -952,7 +975,7 @@ def _check_stages(ctx: _Ctx, rel: str, stages: list[_Stage]) -> None:
         run_libc = image_libc(st.root_image)
         run_os = _image_os(st.root_image)
         run_arch = _platform_arch(st.platform)
-        for copy_line, src_from, sources in st.copies:
+        for copy_line, src_from, sources, dest in st.copies:
             src_stage = by_name.get(src_from.lower())
             if src_stage is None and src_from.isdigit() and int(src_from) < len(stages):
                 src_stage = stages[int(src_from)]
@@ -961,7 +984,7 @@ def _check_stages(ctx: _Ctx, rel: str, stages: list[_Stage]) -> None:
             for b, output in _stage_builds(src_stage):
                 if not _copy_matches(output, sources):
                     continue
-                _check_shipped(ctx, rel, b, st, copy_line, run_libc, run_os, run_arch)
+                _check_shipped(ctx, rel, b, st, copy_line, dest, run_libc, run_os, run_arch)
         # A binary built in this same stage and executed here (RUN ./app).
         for b, output in _stage_builds(st):
             if b.goos == "windows" and output and not output.endswith("/"):
@@ -977,7 +1000,17 @@ def _check_stages(ctx: _Ctx, rel: str, stages: list[_Stage]) -> None:
         ctx.runtime_images.append((rel, final.line, final.root_image))
 
 
-def _check_shipped(ctx: _Ctx, rel: str, b: GoBuild, st: _Stage, copy_line: int,
+def _crash_text(run_libc: tuple[str, str], build_libc: tuple[str, str], dest: str, b: GoBuild) -> str:
+    """What the container prints when it starts the binary."""
+    exe = dest
+    if dest.endswith("/") and b.output:
+        exe = posixpath.join(dest, posixpath.basename(b.output))
+    if run_libc[0] == build_libc[0] == "glibc":
+        return f"\"{exe}: ... version `GLIBC_{build_libc[1]}' not found\" (or an older GLIBC_2.x symbol)"
+    return f"\"exec {exe}: no such file or directory\" (the dynamic loader is missing)"
+
+
+def _check_shipped(ctx: _Ctx, rel: str, b: GoBuild, st: _Stage, copy_line: int, dest: str,
                    run_libc: tuple[str, str] | None, run_os: str, run_arch: str) -> None:
     """Checks for a build whose output is copied into stage ``st``."""
     image = st.root_image
@@ -985,7 +1018,7 @@ def _check_shipped(ctx: _Ctx, rel: str, b: GoBuild, st: _Stage, copy_line: int,
         ctx.add("GOCI003", rel, copy_line,
                 f"COPY puts a GOOS=windows binary (built at line {b.line}) into the Linux image {image}: "
                 "the kernel cannot execute a PE file (exec format error)",
-                _with_env(b.command, "GOOS", "linux"), [b.command, f"runtime stage: {image} (line {st.line})"])
+                _prefix_env(b.command, "GOOS", "linux"), [b.command, f"runtime stage: {image} (line {st.line})"])
     if b.goos == "linux" and known(b.goarch) and b.goarch and run_arch and b.goarch != run_arch:
         ctx.add("GOCI004", rel, copy_line,
                 f"the binary is built for GOARCH={b.goarch} (line {b.line}) but the stage it is copied into "
@@ -1000,11 +1033,10 @@ def _check_shipped(ctx: _Ctx, rel: str, b: GoBuild, st: _Stage, copy_line: int,
         if not problem:
             return
         state = "CGO_ENABLED=1" if b.cgo_setting == "1" else "CGO_ENABLED is not set (cgo defaults to on)"
-        fix = _with_env(b.command, "CGO_ENABLED", "0")
+        fix = _prefix_env(b.command, "CGO_ENABLED", "0")
         ctx.add("GOCI001", b.file, b.line,
                 f"{state} in {b.image} ({_libc_text(build_libc)}), and the binary is copied (line {copy_line}) "
-                f"into {image}: {problem}. The container fails with 'exec /app: no such file or directory' "
-                "or 'GLIBC_x.y not found'",
+                f"into {image}: {problem}. The container fails with {_crash_text(run_libc, build_libc, dest, b)}",
                 f"RUN {fix}",
                 [f"build: {b.command} in {b.image} ({_libc_text(build_libc)})",
                  f"runtime: FROM {st.image} (line {st.line}) → {_libc_text(run_libc)}"])
@@ -1133,7 +1165,8 @@ def _scan_github(ctx: _Ctx, path: Path) -> None:
                 carried.update(scan.github_env)
                 base_line = step.value_lines["run"]
                 for sb in scan.builds:
-                    b = GoBuild(rel, base_line + sb.offset, sb.env, tuple(sb.args), sb.raw, host_os=host_os,
+                    command = _source_command(step["run"], sb.offset, sb.raw)
+                    b = GoBuild(rel, base_line + sb.offset, sb.env, tuple(sb.args), command, host_os=host_os,
                                 host_arch=host_arch, image=image, context=context)
                     ctx.builds.append(b)
                     _check_build(ctx, b)
@@ -1210,7 +1243,8 @@ def _scan_gitlab(ctx: _Ctx, path: Path) -> None:
                     scan = scan_shell(item, carried)
                     carried = scan.exported
                     for sb in scan.builds:
-                        b = GoBuild(rel, line + sb.offset, sb.env, tuple(sb.args), sb.raw, host_os="linux",
+                        command = _source_command(item, sb.offset, sb.raw)
+                        b = GoBuild(rel, line + sb.offset, sb.env, tuple(sb.args), command, host_os="linux",
                                     host_arch="amd64", image=img, context=context)
                         ctx.builds.append(b)
                         _check_build(ctx, b)
@@ -1312,7 +1346,7 @@ def parse_makefile(text: str) -> Makefile:
         raw = lines[i]
         while raw.endswith("\\") and i + 1 < len(lines):
             i += 1
-            raw = raw[:-1] + " " + lines[i].lstrip()
+            raw = raw[:-1].rstrip() + " " + lines[i].lstrip()
         i += 1
         if raw.startswith("\t"):
             if target:
@@ -1371,7 +1405,8 @@ def _scan_makefile(ctx: _Ctx, path: Path) -> None:
         text = rl.text.lstrip("@-+ \t")
         scan = scan_shell(mk.expand(text), dict(env))
         for sb in scan.builds:
-            b = GoBuild(rel, rl.line + sb.offset, sb.env, tuple(sb.args), sb.raw, host_os="linux",
+            command = _source_command(text, sb.offset, sb.raw)
+            b = GoBuild(rel, rl.line + sb.offset, sb.env, tuple(sb.args), command, host_os="linux",
                         host_arch="amd64", context=f"target {rl.target}")
             ctx.builds.append(b)
             _check_build(ctx, b)
@@ -1719,8 +1754,8 @@ def render_text(findings: Sequence[LintFinding], files: Sequence[str], header: s
             out.append(f"    evidence: {ev}")
     errors = sum(f.level == "error" for f in findings)
     warnings = sum(f.level == "warning" for f in findings)
-    out.append(f"{len(files)} file(s) checked: {errors} error(s), {warnings} warning(s), "
-               f"{len(findings) - errors - warnings} note(s)")
+    checked = f"{len(files)} file(s) checked: " if files else ""
+    out.append(f"{checked}{errors} error(s), {warnings} warning(s), {len(findings) - errors - warnings} note(s)")
     return "\n".join(out) + "\n"
 
 

