@@ -73,6 +73,10 @@ class Session:
     """Name of the demo scenario, when the session is one."""
     replayed_from: str = ""
     """Path of the report this session replays."""
+    demo_runs: list[RunResult] = field(default_factory=list)
+    """A demo's recorded runs (its own and its rebuilt variants'), for "prove this fix"."""
+    predicted_only: list[str] = field(default_factory=list)
+    """Targets a demo only predicts (no recording): shown, never run."""
     runs_recorded: bool = False
     """The runs shown come from a report, not from this machine."""
     created: str = ""
@@ -258,7 +262,8 @@ class GociApp(App[int]):
             note = "This session started from a log: there is no artifact to inspect."
         self._pane(FactsPane).show(s.facts, verdicts, note)
         matrix = self._pane(MatrixPane)
-        matrix.reset(s.targets if s.facts else [], verdicts, s.runs, recorded=s.runs_recorded)
+        matrix.reset(s.targets if s.facts else [], verdicts, s.runs, recorded=s.runs_recorded,
+                     predicted_only=s.predicted_only)
         if s.facts is None:
             matrix.set_status("No artifact to run: pick a binary in step 2." if not s.log_text
                               else "This session explains a log: there is nothing to run.")
@@ -291,6 +296,7 @@ class GociApp(App[int]):
         s.runs, s.builds, s.static, s.diagnosis = [], [], None, None
         s.demo, s.replayed_from, s.created, s.title = "", "", "", ""
         s.runs_recorded = False
+        s.predicted_only, s.demo_runs = [], []
 
     def _fail(self, exc: BaseException) -> None:
         message = exc.message if isinstance(exc, GociError) else f"{type(exc).__name__}: {exc}"
@@ -344,6 +350,8 @@ class GociApp(App[int]):
         s.demo, s.created, s.title = sc.name, sc.recorded, f"demo: {sc.title}"
         s.env, s.env_origin = sc.env, f"DEMO — recorded on {sc.recorded_on} ({sc.recorded}), not this machine"
         s.targets = self.canonical_targets(sc.targets)
+        s.predicted_only = self.canonical_targets(sc.predicted)
+        s.demo_runs = list(sc.runs)
         if sc.artifact is not None:
             s.facts, s.artifact_path = sc.artifact, sc.artifact.path
         else:
@@ -452,6 +460,10 @@ class GociApp(App[int]):
         """The running (or last) long job: the matrix, a project build or a proof."""
         return self._work
 
+    def run_targets(self) -> list[str]:
+        """The targets the matrix really runs (a demo's predicted-only targets are left out)."""
+        return [t for t in self.session.targets if t not in self.session.predicted_only]
+
     def _emit(self, event: Any) -> None:
         # Called on worker threads: post_message is thread-safe and never blocks the run.
         self.post_message(RunProgress(event))
@@ -459,7 +471,7 @@ class GociApp(App[int]):
     def _work_matrix(self) -> list[RunResult]:
         s = self.session
         runner = self._get_runner()
-        return list(runner.run_matrix(Path(s.artifact_path), list(s.targets), on_event=self._emit))
+        return list(runner.run_matrix(Path(s.artifact_path), self.run_targets(), on_event=self._emit))
 
     def _work_project(self) -> Any:
         from goci_doctor import builds
@@ -476,8 +488,8 @@ class GociApp(App[int]):
                                 on_event=self._emit)
         # A demo: the variant's runs were recorded from real rebuilt binaries; replay them.
         runner = self._get_runner()
-        return list(runner.run_matrix(Path(s.artifact_path), list(s.targets), variant=node.variant,
-                                      on_event=self._emit))
+        targets = sorted({r.target for r in s.demo_runs if r.variant == node.variant}) or self.run_targets()
+        return list(runner.run_matrix(Path(s.artifact_path), targets, variant=node.variant, on_event=self._emit))
 
     def on_run_progress(self, message: RunProgress) -> None:
         ev = message.event
@@ -563,7 +575,7 @@ class GociApp(App[int]):
             self.goto("matrix")
             return
         matrix = self._pane(MatrixPane)
-        matrix.reset(s.targets, s.static.verdicts if s.static else ())
+        matrix.reset(s.targets, s.static.verdicts if s.static else (), predicted_only=s.predicted_only)
         matrix.set_status("Running… (escape cancels; containers are removed)")
         self.goto("matrix")
         self._start_work("matrix", self._work_matrix)

@@ -275,7 +275,7 @@ class MatrixPane(Vertical):
         return f"{variant}@{target}" if variant else target
 
     def reset(self, targets: Sequence[str], verdicts: Sequence[Verdict], runs: Sequence[RunResult] = (),
-              *, recorded: bool = False) -> None:
+              *, recorded: bool = False, predicted_only: Sequence[str] = ()) -> None:
         """One row per target with its static prediction, and any runs already known."""
         table = self.query_one("#matrix-table", DataTable)
         table.clear()
@@ -283,7 +283,8 @@ class MatrixPane(Vertical):
         by_target = {v.target: v for v in verdicts}
         for t in targets:
             v = by_target.get(t)
-            table.add_row(t, v.outcome if v else "?", "", v.message if v else "", "", "", key=self.row_key(t))
+            observed = "not run: predicted only" if t in predicted_only else ""
+            table.add_row(t, v.outcome if v else "?", observed, v.message if v else "", "", "", key=self.row_key(t))
             self._messages[self.row_key(t)] = f"{t}: predicted {v.outcome}: {v.message}" if v else ""
         for r in runs:
             self.show_result(r, recorded=recorded)
@@ -355,12 +356,12 @@ class ChainTree(Tree[ChainNode]):
         from rich.text import Text
 
         text = Text()
-        text.append(f"{KIND_LABEL.get(node.kind, node.kind)}: ", style=f"bold {colours.get(node.kind, '')}".strip())
-        text.append(node.title)
+        text.append(KIND_LABEL.get(node.kind, node.kind), style=f"bold {colours.get(node.kind, '')}".strip())
         if node.proven_in:
-            text.append("  ✔ proven", style=colours.get("fix", ""))
+            text.append(" ✔ proven", style=f"bold {colours.get('fix', '')}".strip())
         elif node.failed_in:
-            text.append("  ✖ still fails", style=colours.get("symptom", ""))
+            text.append(" ✖ still fails", style=f"bold {colours.get('symptom', '')}".strip())
+        text.append(": " + node.title)
         if node.children:
             branch = parent.add(text, data=node, expand=True)
             for child in node.children:
@@ -430,7 +431,9 @@ class ChainPane(Horizontal):
 
     @on(Tree.NodeHighlighted, "#chain-tree")
     def _highlighted(self, event: Tree.NodeHighlighted[ChainNode]) -> None:
-        self._select(event.node.data)
+        # The root carries no node: keep showing the last explanation rather than blanking it.
+        if event.node.data is not None:
+            self._select(event.node.data)
 
     @on(Button.Pressed, "#copy-fix")
     def action_copy(self) -> None:

@@ -1,0 +1,365 @@
+"""Pilot tests: each flow of the session driven end to end through the real app.
+
+Binaries are the real fixtures; container runs come from the demo's recorded real runs
+(ReplayRunner) or, in the tests marked docker, from the real engine.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import functools
+import json
+import time
+
+import pytest
+from textual.worker import WorkerFailed
+
+from goci_doctor import demo, render
+from goci_doctor.runner import ReplayRunner
+from goci_doctor.tui.app import GociApp
+from goci_doctor.tui.screens import HelpScreen, HistoryScreen
+from goci_doctor.tui.widgets import ChainTree, EnvironmentPane
+
+SIZE = (100, 34)
+
+
+def sync(coro_fn):
+    """Run an async Pilot test with asyncio.run (no async pytest plugin is installed)."""
+
+    @functools.wraps(coro_fn)
+    def wrapper(*args, **kwargs):
+        return asyncio.run(coro_fn(*args, **kwargs))
+
+    return wrapper
+
+
+def recorded_runner() -> ReplayRunner:
+    """The real runs recorded for the GLIBC demo (cgo-host on debian:11 and its rebuilt variants)."""
+    return ReplayRunner(list(demo.scenario("glibc-centos7").runs))
+
+
+def cell(app: GociApp, row: str, column: str) -> str:
+    table = app.screen.query_one("#matrix-table")
+    return str(table.get_cell(row, column))
+
+
+def tree_nodes(app: GociApp) -> list:
+    tree = app.screen.query_one(ChainTree)
+    out, stack = [], list(tree.root.children)
+    while stack:
+        node = stack.pop(0)
+        out.append(node.data)
+        stack[:0] = list(node.children)
+    return out
+
+
+@sync
+async def test_binary_matrix_chain_export(bin_path, tmp_path):
+    binary = bin_path("cgo-host")
+    app = GociApp(path=binary, runner=recorded_runner(), gather_env=False, targets=["debian:bullseye", "centos:7"],
+                  history_dir=tmp_path / "history")
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        # Step 3: the real binary's facts; the alias was mapped to the knowledge base's name.
+        assert app.current_step == "facts"
+        assert app.session.facts is not None and app.session.facts.glibc_required
+        assert app.session.targets == ["debian:11", "centos:7"]
+        # Step 4: run the matrix (keyboard), wait for the worker.
+        await pilot.press("m")
+        await app.work.wait()
+        await pilot.pause()
+        assert "crashes" in cell(app, "debian:11", "Observed")
+        assert "GLIBC_2.3" in cell(app, "debian:11", "Exact message")
+        assert cell(app, "debian:11", "Image") == "goci/debian:bullseye"
+        # Step 5: the chain tree holds symptom -> mechanism -> cause -> fixes.
+        await pilot.press("n")
+        assert app.current_step == "chain"
+        kinds = [n.kind for n in tree_nodes(app)]
+        assert kinds[:3] == ["symptom", "mechanism", "cause"] and "fix" in kinds
+        # Step 6: export Markdown and JSON into tmp_path through the buttons.
+        await pilot.press("n")
+        assert app.current_step == "export"
+        app.screen.query_one("#export-dir").value = str(tmp_path)
+        await pilot.click("#export-markdown")
+        await pilot.click("#export-json")
+        await pilot.pause()
+        md = (tmp_path / "goci-report.md").read_text()
+        assert binary.name in md and "GLIBC" in md
+        report = render.load_report(tmp_path / "goci-report.json")
+        assert [c.id for c in report.diagnosis.chains] == [c.id for c in app.session.diagnosis.chains]
+        assert {r.target for r in report.diagnosis.runs} >= {"debian:11"}
+        assert report.targets == ("debian:11", "centos:7")
+        # And into the history.
+        await pilot.click("#export-history")
+        await pilot.pause()
+        assert list((tmp_path / "history").glob("*.json"))
+
+
+@sync
+async def test_log_to_chain(fixture_bins):
+    log = fixture_bins["fail-arm64-hostgcc"].path
+    if log is None:
+        pytest.skip(f"failing-build log fixture unavailable: {fixture_bins['fail-arm64-hostgcc'].reason}")
+    app = GociApp(log=log.read_text(), log_source=str(log), gather_env=False)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        assert app.current_step == "chain"
+        assert app.session.diagnosis is not None and app.session.diagnosis.chains
+        nodes = tree_nodes(app)
+        assert nodes[0].kind == "symptom"
+        detail = str(app.screen.query_one("#chain-detail").render())
+        assert nodes[0].title.split()[0] in detail
+        # No artifact: the matrix says so instead of running anything.
+        await pilot.press("4")
+        await pilot.press("m")
+        assert app.work is None
+
+
+@sync
+async def test_paste_log_in_step_two(fixture_bins):
+    log = fixture_bins["fail-no-cc"].path
+    if log is None:
+        pytest.skip(f"failing-build log fixture unavailable: {fixture_bins['fail-no-cc'].reason}")
+    app = GociApp(gather_env=False)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("2")
+        app.screen.query_one("#log-text").text = log.read_text()
+        await pilot.pause()
+        app.screen.query_one("#explain").press()
+        await pilot.pause()
+        assert app.current_step == "chain"
+        assert app.session.diagnosis.chains
+
+
+@sync
+async def test_report_replay_and_rerun(bin_path, tmp_path):
+    binary = bin_path("cgo-host")
+    first = GociApp(path=binary, runner=recorded_runner(), gather_env=False, targets=["debian:11"])
+    async with first.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        await pilot.press("m")
+        await first.work.wait()
+        await pilot.pause()
+        saved = first.export("json", str(tmp_path))
+    assert saved is not None
+    report = render.load_report(saved)
+    app = GociApp(report=report, report_path=str(saved), runner=recorded_runner(), gather_env=False)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        assert app.current_step == "chain"
+        assert app.session.runs_recorded
+        assert "(recorded)" in cell(app, "debian:11", "Observed")
+        assert [n.id for n in tree_nodes(app) if n] == [n.id for c in report.diagnosis.chains for n in c.walk()]
+        # Re-run the report's container checks here.
+        await pilot.press("m")
+        await app.work.wait()
+        await pilot.pause()
+        assert not app.session.runs_recorded
+        assert cell(app, "debian:11", "Observed") == "crashes"
+
+
+@sync
+async def test_report_whose_artifact_is_elsewhere(bin_path, tmp_path):
+    binary = bin_path("cgo-host")
+    first = GociApp(path=binary, gather_env=False, targets=["debian:11"])
+    async with first.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        saved = first.export("json", str(tmp_path))
+    doc = json.loads(saved.read_text())
+    doc["diagnosis"]["artifacts"][0]["path"] = str(tmp_path / "not-on-this-machine")
+    saved.write_text(json.dumps(doc))
+    app = GociApp(report=render.load_report(saved), gather_env=False)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        await pilot.press("m")
+        await pilot.pause()
+        assert app.work is None
+        assert "not on this machine" in str(app.screen.query_one("#matrix-status").render())
+
+
+@sync
+async def test_demo_prove_fix():
+    app = GociApp(demo_scenario="glibc-centos7")
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        assert "DEMO" in app.sub_title
+        origin = str(app.screen.query_one(EnvironmentPane).query_one("#env-problems").render())
+        assert "DEMO" in origin
+        await pilot.press("m")
+        await app.work.wait()
+        await pilot.pause()
+        assert cell(app, "centos:7", "Observed") == "not run: predicted only"
+        await pilot.press("5")
+        tree = app.screen.query_one(ChainTree)
+        fix = next(n for n in tree.root.children[0].children[0].children[0].children
+                   if n.data.variant == "zig-2.17")
+        tree.focus()
+        tree.move_cursor(fix)
+        await pilot.press("p")
+        await app.work.wait()
+        await pilot.pause()
+        proven = [n for c in app.session.diagnosis.chains for n in c.walk() if n.variant == "zig-2.17"]
+        assert proven and all(n.proven_in for n in proven)
+
+
+@sync
+async def test_every_demo_scenario_opens():
+    for sc in demo.scenarios():
+        app = GociApp(demo_scenario=sc.name)
+        async with app.run_test(size=(80, 24)) as pilot:
+            await pilot.pause()
+            assert app.session.diagnosis is not None, sc.name
+            if sc.runs:
+                await pilot.press("m")
+                await app.work.wait()
+                await pilot.pause()
+                observed = {r.target: r.outcome for r in app.session.runs if not r.variant}
+                assert observed == {r.target: r.outcome for r in sc.runs if not r.variant}, sc.name
+
+
+@sync
+async def test_help_history_and_navigation(tmp_path):
+    app = GociApp(demo_scenario="windows-on-linux", history_dir=tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        await pilot.press("1")
+        assert app.current_step == "environment"
+        await pilot.press("b")
+        assert app.current_step == "environment"
+        for expected in ("source", "facts", "matrix", "chain", "export", "export"):
+            await pilot.press("n")
+            assert app.current_step == expected
+        await pilot.press("f1")
+        assert isinstance(app.screen, HelpScreen)
+        await pilot.press("escape")
+        app.action_save_history()
+        await pilot.press("h")
+        await pilot.pause()
+        assert isinstance(app.screen, HistoryScreen)
+        await pilot.press("down", "enter")  # focus the list, choose the saved session
+        await pilot.pause()
+        assert app.session.replayed_from and app.current_step == "chain"
+
+
+@sync
+async def test_no_engine_keeps_static_analysis(bin_path, monkeypatch):
+    # A daemon socket nobody listens on: the matrix step says so, facts and chain stay.
+    monkeypatch.setenv("DOCKER_HOST", "unix:///nonexistent/goci-no-docker.sock")
+    app = GociApp(path=bin_path("cgo-host"), gather_env=False, targets=["debian:11"])
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        await pilot.press("m")
+        with pytest.raises(WorkerFailed):
+            await app.work.wait()
+        await pilot.pause()
+        status = str(app.screen.query_one("#matrix-status").render())
+        assert "cannot reach the Docker engine" in status and "Static analysis" in status
+        assert app.session.runs == []
+        assert app.session.diagnosis is not None and app.session.diagnosis.chains
+
+
+# ---------------------------------------------------------------------------------------------
+# Real engine
+
+
+def _engine():
+    try:
+        from goci_doctor import lab
+
+        client = lab.connect(timeout=5)
+        client.ping()
+    except Exception as exc:
+        pytest.skip(f"no Docker engine reachable: {exc}")
+    return client
+
+
+def _require_image(client, ref: str) -> None:
+    import docker.errors
+
+    try:
+        client.images.get(ref)
+    except docker.errors.ImageNotFound:
+        pytest.skip(f"local image {ref} missing (run `goci-doctor images build`)")
+
+
+@pytest.mark.docker
+@sync
+async def test_docker_binary_matrix(bin_path):
+    client = _engine()
+    _require_image(client, "goci/debian:bullseye")
+    from goci_doctor import images
+    from goci_doctor.config import load_config
+    from goci_doctor.lab import DockerRunner
+
+
+    cfg = dataclasses.replace(load_config(), images=images.local_image_map())
+    app = GociApp(path=bin_path("cgo-host"), runner=DockerRunner(config=cfg), gather_env=False,
+                  targets=["debian:bullseye"])
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        await pilot.press("m")
+        await app.work.wait()
+        await pilot.pause()
+        (run,) = app.session.runs
+        assert run.outcome == "crashes" and run.image == "goci/debian:bullseye"
+        assert run.libc.startswith("glibc 2.31")
+        assert "GLIBC_2." in cell(app, "debian:11", "Exact message")
+        await pilot.press("5")
+        assert any(n.kind == "symptom" for n in tree_nodes(app))
+
+
+@pytest.mark.docker
+@sync
+async def test_cancel_mid_matrix_removes_containers(bin_path):
+    client = _engine()
+    for ref in ("goci/debian:bullseye", "goci/debian:bookworm", "goci/debian:trixie"):
+        _require_image(client, ref)
+    from goci_doctor import images
+    from goci_doctor.config import load_config
+    from goci_doctor.lab import SESSION_LABEL, DockerRunner
+
+
+    cfg = dataclasses.replace(load_config(), images=images.local_image_map())
+    runner = DockerRunner(config=cfg)
+    app = GociApp(path=bin_path("sleeper"), runner=runner, gather_env=False,
+                  targets=["debian:bullseye", "debian:bookworm", "debian:trixie"])
+    mine = {"label": [f"{SESSION_LABEL}={runner.session}"]}
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        await pilot.press("m")
+        deadline = time.monotonic() + 60
+        while not client.api.containers(all=True, filters=mine):
+            assert time.monotonic() < deadline, "no container started within 60 s"
+            await asyncio.sleep(0.1)
+        await pilot.press("escape")
+        await app.work.wait()
+        await pilot.pause()
+        assert any(r.error == "cancelled" or r.outcome == "error" for r in app.session.runs)
+        assert "Cancelled" in str(app.screen.query_one("#matrix-status").render())
+    assert client.api.containers(all=True, filters=mine) == []
+
+
+@pytest.mark.docker
+@sync
+async def test_quit_mid_matrix_removes_containers(bin_path):
+    client = _engine()
+    _require_image(client, "goci/debian:bookworm")
+    from goci_doctor import images
+    from goci_doctor.config import load_config
+    from goci_doctor.lab import SESSION_LABEL, DockerRunner
+
+
+    cfg = dataclasses.replace(load_config(), images=images.local_image_map())
+    runner = DockerRunner(config=cfg)
+    app = GociApp(path=bin_path("sleeper"), runner=runner, gather_env=False, targets=["debian:bookworm"])
+    mine = {"label": [f"{SESSION_LABEL}={runner.session}"]}
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        await pilot.press("m")
+        deadline = time.monotonic() + 60
+        while not client.api.containers(all=True, filters=mine):
+            assert time.monotonic() < deadline, "no container started within 60 s"
+            await asyncio.sleep(0.1)
+        await app.action_quit()
+    assert client.api.containers(all=True, filters=mine) == []
