@@ -398,7 +398,10 @@ def _failure_reason(output: str, allow_network: bool) -> str:
         except GociError:
             explained = None
         if explained is not None and explained.chains:
-            return explained.chains[0].title
+            chain = explained.chains[0]
+            nodes = chain.walk()
+            why = next((n.title for n in nodes if n.kind == "mechanism"), "")
+            return f"{why}: {chain.title}" if why else chain.title
     lines = [ln.strip() for ln in output.splitlines() if ln.strip() and not ln.startswith("#")]
     for ln in lines:
         if "error" in ln.lower() or "not found" in ln or "cannot" in ln:

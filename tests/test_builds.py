@@ -359,6 +359,21 @@ def test_binaries_that_cannot_run_here_are_not_run_and_say_why(engine):
 
 
 @pytest.mark.docker
+def test_arm64_cgo_with_host_gcc_fails_and_zig_cross_compiles_it(engine):
+    """The classic cgo cross-compile failure, captured with go's output, next to the zig fix."""
+    _go()
+    netgo, zig = builds.build_variants(CGOAPP, ["netgo", "zig-2.17"], build_image=BUILD_IMAGE, arch="arm64")
+    assert not netgo.ok and dict(netgo.env)["GOARCH"] == "arm64"
+    assert "no such instruction" in netgo.output  # x86-64 gcc fed arm64 assembly
+    # Worded by the log diagnosis: the mechanism, then go's own line.
+    assert netgo.reason.startswith("A cgo cross-compile used the host C compiler: ")
+    assert "no such instruction" in netgo.reason
+    assert zig.ok, zig.output
+    assert zig.facts is not None and (zig.facts.arch, zig.facts.libc) == ("arm64", "glibc")
+    assert _glibc(zig.facts.glibc_required) <= (2, 17)
+
+
+@pytest.mark.docker
 def test_timed_out_build_is_a_result_and_its_container_is_removed(engine):
     _go()
     (b,) = builds.build_variants(CGOAPP, ["cgo-off"], build_image=BUILD_IMAGE, timeout=0.01)
