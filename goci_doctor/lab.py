@@ -30,7 +30,7 @@ import uuid
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from goci_doctor.model import (
     SCHEMA_VERSION,
@@ -155,11 +155,14 @@ def connect(timeout: float = 60.0) -> Any:
 
 
 def _is_connection_error(exc: BaseException) -> bool:
+    """True when the engine itself stopped answering (not an API error about one request)."""
+    import docker.errors
     import requests
 
-    return isinstance(exc, (requests.exceptions.ConnectionError, ConnectionError, OSError)) and not isinstance(
-        exc, requests.exceptions.ReadTimeout
-    )
+    if isinstance(exc, (docker.errors.APIError, requests.exceptions.ReadTimeout)):
+        return False
+    # requests' exceptions derive from OSError, so name the transport-level ones explicitly.
+    return isinstance(exc, (requests.exceptions.ConnectionError, ConnectionError, FileNotFoundError))
 
 
 # --------------------------------------------------------------------------------------------
@@ -539,19 +542,23 @@ class DockerRunner:
         with self._lock:
             lock = self._image_locks.setdefault(ref, threading.Lock())
         with lock:
+            why = f"image {ref} not found locally"
             try:
-                return self.client.images.get(ref)
+                image = self.client.images.get(ref)
+                have = f"{image.attrs.get('Os', 'linux')}/{image.attrs.get('Architecture', '')}"
+                if not platform or have == platform:
+                    return image
+                why = f"image {ref} is {have} here, not {platform},"
             except docker.errors.ImageNotFound:
                 pass
             if not self._run_setting("allow_pull", True):
-                raise _CellError(f"image {ref} not found locally and pulling is disabled in the config "
+                raise _CellError(f"{why} and pulling is disabled in the config "
                                  "(goci-doctor images build makes local ones)")
             try:
                 return self.client.images.pull(ref, platform=platform)
             except docker.errors.DockerException as exc:
-                why = getattr(exc, "explanation", None) or str(exc)
-                raise _CellError(f"image {ref} not found locally and cannot be pulled: "
-                                 f"{str(why).splitlines()[0][:200]}") from None
+                detail = str(getattr(exc, "explanation", None) or exc).splitlines()[0][:200]
+                raise _CellError(f"{why} and cannot be pulled: {detail}") from None
 
     # -- the matrix -----------------------------------------------------------------------
 
@@ -649,7 +656,8 @@ class DockerRunner:
             else:
                 stdout = _tail(self.client.api.logs(cid, stdout=True, stderr=False))
                 stderr = _tail(self.client.api.logs(cid, stdout=False, stderr=True))
-            outcome = "runs" if exit_code == 0 or timed_out else "crashes"
+            # Still running at the deadline (a server, a long job) means it started: not a crash.
+            outcome: Literal["runs", "crashes"] = "runs" if exit_code == 0 or timed_out else "crashes"
             result = RunResult(
                 target, image_ref, libc, outcome, exit_code=exit_code, stdout=stdout, stderr=stderr,
                 signal="" if timed_out else _signal_name(exit_code), timed_out=timed_out, emulated=emulated,
@@ -662,7 +670,9 @@ class DockerRunner:
             if self._cancelled.is_set():
                 return failed("cancelled")
             if _is_connection_error(exc):
-                self._engine_dead = f"the Docker engine stopped answering ({type(exc).__name__})"
+                base = getattr(self.client.api, "base_url", "") or engine_host()
+                self._engine_dead = (f"the Docker engine stopped answering during the run ({base}: "
+                                     f"{type(exc).__name__}); the remaining targets were not run")
                 return failed(self._engine_dead)
             why = getattr(exc, "explanation", None) or str(exc) or type(exc).__name__
             return failed(f"engine error: {str(why).splitlines()[0][:300]}")

@@ -354,3 +354,185 @@ def test_cmd_run_table_and_exit_codes(engine, local_images, bin_path, capsys):
     doc = json.loads(capsys.readouterr().out)
     assert doc["schema_version"] >= 1
     assert doc["runs"][0]["libc"] == "none" and doc["runs"][0]["outcome"] == "runs"
+
+
+@pytest.mark.docker
+def test_platform_the_local_image_lacks_is_a_clear_error(engine, local_images, lab_config, bin_path):
+    runner = lab.DockerRunner(config=lab_config, client=engine)
+    (r,) = runner.run_matrix(bin_path("arm64"), ["scratch"], platform="linux/arm64")
+    assert r.outcome == "error"
+    assert r.error == ("image goci/scratch is linux/amd64 here, not linux/arm64, and pulling is disabled in "
+                       "the config (goci-doctor images build makes local ones)")
+
+
+# --------------------------------------------------------------------------------------------
+# Reaching the engine: contexts, refused sockets, a daemon that dies mid-matrix
+
+
+def _write_context(config_dir: Path, name: str, host: str) -> None:
+    import hashlib
+    import json
+
+    config_dir.mkdir(parents=True, exist_ok=True)
+    (config_dir / "config.json").write_text(json.dumps({"currentContext": name}))
+    meta = config_dir / "contexts" / "meta" / hashlib.sha256(name.encode()).hexdigest()
+    meta.mkdir(parents=True, exist_ok=True)
+    (meta / "meta.json").write_text(json.dumps({"Name": name, "Endpoints": {"docker": {"Host": host}}}))
+
+
+@pytest.mark.docker
+def test_current_docker_context_is_honoured(engine, tmp_path, monkeypatch):
+    real_host = lab.engine_host()
+    if not real_host.startswith("unix://"):
+        pytest.skip(f"engine is not on a local socket ({real_host}); the context test needs one")
+    monkeypatch.delenv("DOCKER_HOST", raising=False)
+    monkeypatch.delenv("DOCKER_CONTEXT", raising=False)
+    monkeypatch.setenv("DOCKER_CONFIG", str(tmp_path / "docker"))
+    _write_context(tmp_path / "docker", "goci-test", real_host)
+    assert lab.engine_host() == real_host
+    assert lab.connect().ping()
+    _write_context(tmp_path / "docker", "goci-test", "unix:///nonexistent-context.sock")
+    with pytest.raises(EngineUnavailableError) as info:
+        lab.connect()
+    assert str(info.value) == ("cannot reach the Docker engine at unix:///nonexistent-context.sock: no engine "
+                               "socket there (is Docker or Podman installed and running? set DOCKER_HOST otherwise)")
+
+
+def test_socket_nobody_listens_on_is_connection_refused(tmp_path, monkeypatch):
+    import socket
+
+    path = tmp_path / "dead.sock"
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.bind(str(path))
+    s.close()  # the socket file stays, nobody listens: what a stopped daemon leaves behind
+    monkeypatch.setenv("DOCKER_HOST", f"unix://{path}")
+    with pytest.raises(EngineUnavailableError) as info:
+        lab.connect()
+    assert str(info.value) == f"cannot reach the Docker engine at unix://{path}: connection refused " \
+        "(is the daemon running?)"
+
+
+class _SocketProxy:
+    """A unix-socket relay in front of the real engine that can be killed, like a dying daemon."""
+
+    def __init__(self, path: Path, upstream: str) -> None:
+        import socket
+
+        self.upstream = upstream
+        self.server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.server.bind(str(path))
+        self.server.listen(16)
+        self.conns: list = []
+        self.lock = threading.Lock()
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        import socket
+
+        while True:
+            try:
+                client, _ = self.server.accept()
+            except OSError:
+                return
+            up = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            up.connect(self.upstream)
+            with self.lock:
+                self.conns += [client, up]
+            for a, b in ((client, up), (up, client)):
+                threading.Thread(target=self._pump, args=(a, b), daemon=True).start()
+
+    @staticmethod
+    def _pump(src, dst) -> None:
+        try:
+            while data := src.recv(65536):
+                dst.sendall(data)
+        except OSError:
+            pass
+        finally:
+            for s in (src, dst):
+                try:
+                    s.close()
+                except OSError:
+                    pass
+
+    def kill(self) -> None:
+        import socket
+
+        self.server.close()
+        with self.lock:
+            for c in self.conns:
+                try:
+                    c.shutdown(socket.SHUT_RDWR)
+                    c.close()
+                except OSError:
+                    pass
+
+
+@pytest.mark.docker
+def test_engine_dying_mid_matrix_turns_remaining_cells_into_errors(engine, local_images, lab_config, bin_path,
+                                                                   tmp_path):
+    import docker
+
+    real_host = lab.engine_host()
+    if not real_host.startswith("unix://"):
+        pytest.skip(f"engine is not on a local socket ({real_host}); the relay needs one")
+    proxy = _SocketProxy(tmp_path / "relay.sock", real_host[len("unix://"):])
+    client = docker.DockerClient(base_url=f"unix://{tmp_path / 'relay.sock'}", timeout=30)
+    runner = lab.DockerRunner(config=lab_config, client=client, max_workers=2)
+
+    def on_event(e: RunEvent) -> None:
+        if e.phase == "running":
+            threading.Thread(target=proxy.kill).start()
+
+    targets = ["debian:bullseye", "debian:bookworm", "debian:trixie", "alpine:3.20"]
+    try:
+        start = time.monotonic()
+        results = runner.run_matrix(bin_path("sleeper"), targets, timeout=60, on_event=on_event)
+        assert time.monotonic() - start < 45
+        assert [r.outcome for r in results] == ["error"] * 4
+        for r in results:
+            assert r.error.startswith("the Docker engine stopped answering during the run"), r.error
+    finally:
+        # The real engine is alive: what the dead relay could not remove is swept by session label.
+        lab.cleanup_containers(engine, session=runner.session)
+    assert _session_containers(engine, runner) == []
+
+
+# --------------------------------------------------------------------------------------------
+# images command
+
+
+@pytest.mark.docker
+def test_images_list_json_reports_real_libc(local_images, capsys):
+    import json
+
+    assert cli.main(["images", "list", "--json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    by_ref = {i["ref"]: i for i in doc["images"]}
+    assert by_ref["goci/debian:bookworm"]["libc"] == "glibc 2.36"
+    assert by_ref["goci/scratch"]["libc"] == "none" and by_ref["goci/scratch"]["present"] is True
+
+
+@pytest.mark.docker
+def test_images_build_is_idempotent_from_the_cli(local_images, capsys):
+    assert cli.main(["images", "build", "musl", "scratch"]) == 0
+    captured = capsys.readouterr()
+    assert "goci/musl: present, skipped" in captured.err
+    assert re.search(r"^goci/musl\s+musl \d+\.\d+\.\d+\s+present$", captured.out, re.M)
+
+
+def test_unknown_image_name_is_bad_input(capsys):
+    assert cli.main(["images", "build", "fedora"]) == 2
+    assert capsys.readouterr().err.startswith("goci-doctor: unknown local image 'fedora' (known: ")
+
+
+def test_write_config_images_merges_into_the_user_config(tmp_path):
+    from goci_doctor.config import load_config, save_config
+    from goci_doctor.images import write_config_images
+
+    path = tmp_path / "config.toml"
+    save_config(Config(images={"centos:7": "mirror.local/centos:7"}), path)
+    assert write_config_images(path) == path
+    cfg = load_config(path)
+    assert cfg.images["centos:7"] == "mirror.local/centos:7"
+    assert cfg.image_for("debian:bullseye", "debian:bullseye") == "goci/debian:bullseye"
