@@ -266,10 +266,9 @@ class RunResult:
         text = (self.stderr or "").strip() or (self.stdout or "").strip()
         lines = [ln for ln in text.splitlines() if ln.strip()]
         if self.outcome == "crashes" and lines:
-            for ln in lines:
-                if "not found" in ln or "error" in ln.lower() or "No such file" in ln:
-                    return ln.strip()
-            return lines[-1].strip()
+            # The loader prints one line per missing symbol version, lowest first: the last is the floor.
+            telling = [ln for ln in lines if "not found" in ln or "error" in ln.lower() or "No such file" in ln]
+            return (telling[-1] if telling else lines[-1]).strip()
         if self.timed_out:
             return "timed out"
         return lines[0].strip() if lines else ""

@@ -145,10 +145,13 @@ def chain_lines(node: ChainNode, prefix: str = "", last: bool = True, root: bool
         title += "   [proven]"
     child_prefix = prefix + ("" if root else ("   " if last else "│  "))
     body = child_prefix + ("│  " if node.children else "   ")
-    head = textwrap.wrap(f"{label}: {title}", width=max(40, WIDTH - len(prefix) - len(branch)),
-                         break_long_words=False, break_on_hyphens=False) or [f"{label}:"]
+    first_width = max(40, WIDTH - len(prefix) - len(branch))
+    head = textwrap.wrap(f"{label}: {title}", width=first_width, break_long_words=False,
+                         break_on_hyphens=False) or [f"{label}:"]
     lines.append(f"{prefix}{branch}{head[0]}")
-    lines.extend(f"{body}{more}" for more in head[1:])
+    rest = " ".join(head[1:])
+    if rest:
+        lines.extend(_wrap(rest, body))
     if node.detail:
         lines.extend(_wrap(node.detail, body))
     for ev in node.evidence:
