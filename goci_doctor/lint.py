@@ -1204,14 +1204,15 @@ def _scan_gitlab(ctx: _Ctx, path: Path) -> None:
     doc = _load_yaml_file(ctx, path)
     if not isinstance(doc, YMap):
         return
-    default = doc.get("default") if isinstance(doc.get("default"), YMap) else YMap()
+    default_raw = doc.get("default")
+    default: YMap = default_raw if isinstance(default_raw, YMap) else YMap()
     top_vars = _env_map(doc.get("variables"))
     for key, job in doc.items():
         if key in _GITLAB_RESERVED or str(key).startswith(".") or not isinstance(job, YMap):
             continue
         job = _gitlab_extends(doc, job)
-        holder, img_key = (job, "image") if "image" in job else (default, "image") if "image" in default \
-            else (doc, "image")
+        img_key = "image"
+        holder: YMap = job if "image" in job else default if "image" in default else doc
         image = _gitlab_image(holder.get(img_key, ""))
         combos: list[dict[str, Any]] = [{}]
         parallel = job.get("parallel")
@@ -1225,7 +1226,7 @@ def _scan_gitlab(ctx: _Ctx, path: Path) -> None:
             env.update({k: _scalar(v) for k, v in combo.items()})
             env = {k: expand_vars(v, env) for k, v in env.items()}
             img = expand_vars(image, env)
-            if img and isinstance(holder, YMap) and img_key in holder:
+            if img and img_key in holder:
                 _check_image_ref(ctx, rel, holder.value_lines[img_key], img)
             label = ", ".join(f"{k}={_scalar(v)}" for k, v in combo.items())
             context = f"job {key}" + (f", {label}" if label else "")
@@ -1452,7 +1453,8 @@ def _scan_goreleaser(ctx: _Ctx, path: Path) -> None:
         ldflags = " ".join(_scalar(x) for x in ldflags_raw) if isinstance(ldflags_raw, list) else \
             _scalar(ldflags_raw)
         targets = _goreleaser_targets(bdef)
-        overrides = bdef.get("overrides") if isinstance(bdef.get("overrides"), list) else []
+        overrides_raw = bdef.get("overrides")
+        overrides: list[Any] = overrides_raw if isinstance(overrides_raw, list) else []
         bid = _scalar(bdef.get("id", "")) or _scalar(bdef.get("binary", "")) or "default"
         cross_no_cc: list[str] = []
         for goos, goarch in targets:
@@ -1493,7 +1495,8 @@ def _goreleaser_targets(bdef: YMap) -> list[tuple[str, str]]:
         return out
     goos = [_scalar(x) for x in bdef.get("goos") or _GORELEASER_DEFAULT_GOOS]
     goarch = [_scalar(x) for x in bdef.get("goarch") or _GORELEASER_DEFAULT_GOARCH]
-    ignore = bdef.get("ignore") if isinstance(bdef.get("ignore"), list) else [{"goos": "darwin", "goarch": "386"}]
+    ignore_raw = bdef.get("ignore")
+    ignore: list[Any] = ignore_raw if isinstance(ignore_raw, list) else [{"goos": "darwin", "goarch": "386"}]
     pairs = []
     for o in goos:
         for a in goarch:
