@@ -536,7 +536,10 @@ class DockerRunner:
         return images.get(target) or (images.get(known.name, "") if known else "") or default
 
     def _ensure_image(self, ref: str, platform: str | None) -> Any:
-        """The local image for ``ref``, pulled when allowed; BadInputError-free: raises _CellError."""
+        """The local image for ``ref`` (for ``platform`` when given), pulled when the config allows.
+
+        Raises _CellError with one line when it is neither here nor pullable.
+        """
         import docker.errors
 
         with self._lock:
@@ -593,7 +596,7 @@ class DockerRunner:
         self._cancelled.clear()
         self._engine_dead = ""
         emit = _safe_emit(on_event)
-        self.client  # noqa: B018 — connect (or raise EngineUnavailableError) before any cell starts
+        _ = self.client  # connect (or raise EngineUnavailableError) before any cell starts
         for t in targets:
             emit(RunEvent(t, "queued", "queued", variant=variant))
         cell = _Cell(artifact=artifact, facts=facts, args=tuple(args), timeout=timeout, platform=platform,
