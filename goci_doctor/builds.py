@@ -57,7 +57,7 @@ SKIPPED_EXIT = 97
 C_GOROOT = "/usr/local/go"
 C_SRC = "/src"
 C_OUT = "/out"
-C_GOCACHE = "/root/.cache/go-build"
+C_GOCACHE = "/var/cache/go-build"
 C_GOMODCACHE = "/go/pkg/mod"
 C_TOOLS = "/opt/goci"
 C_ZIG = "/opt/ziglang"
@@ -533,7 +533,7 @@ def build_variants(
         }
         container_env = dict(env)
         container_env.update({"GOCACHE": C_GOCACHE, "GOMODCACHE": C_GOMODCACHE, "GOTOOLCHAIN": "local",
-                              "HOME": "/root"})
+                              "HOME": "/tmp"})
         if zig_dir is not None and v.cc == "zig":
             volumes[str(zig_dir)] = {"bind": C_ZIG, "mode": "ro"}
             volumes[str(zig_cache)] = {"bind": C_ZIGCACHE, "mode": "rw"}
@@ -618,7 +618,8 @@ def _run_container(
             working_dir=C_SRC,
             network_mode="bridge" if network else "none",
             labels=LABEL,
-            user="0:0",
+            # Same uid as the host user: files it adds to the shared GOCACHE stay theirs.
+            user=f"{os.getuid()}:{os.getgid()}",
             detach=True,
         )
         container.start()
