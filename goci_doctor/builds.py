@@ -8,7 +8,10 @@ resolver, the right GOOS/GOARCH) and says what a success proves.
 The build container gets the host's Go toolchain (GOROOT, read-only, at /usr/local/go), the
 host's build cache (writable, so rebuilds are fast) and module cache (read-only when offline),
 the project (read-only) and an output directory. Builds are offline by default
-(``network_mode="none"``, ``GOPROXY=off``); a missing module is named, not raised.
+(``network_mode="none"``, ``GOPROXY=off``); a missing module is named, not raised. Containers
+run as the host user (so what they add to the shared build cache stays the user's), carry the
+``goci-doctor=1`` label and are removed in every case. Each variant's binary is written to
+``<user cache>/goci-doctor/builds/<project>-<hash>/<variant>/app``, replaced by the next build.
 
 The Docker SDK is imported lazily, inside functions, so importing this module stays cheap.
 """
