@@ -658,16 +658,28 @@ def _libc_text(libc: tuple[str, str]) -> str:
     return f"{name} {version}".strip()
 
 
-def _libc_problem(build_libc: tuple[str, str], run_libc: tuple[str, str]) -> str:
-    """Why a dynamically linked cgo binary from one libc does not run on another ("" if it does)."""
+# glibc 2.34 moved __libc_start_main (and libpthread) to new symbol versions: every cgo binary
+# linked against glibc >= 2.34 needs GLIBC_2.34 (seen in the cgo-host test fixture).
+_GLIBC_START_MAIN = (2, 34)
+
+
+def _libc_problem(build_libc: tuple[str, str], run_libc: tuple[str, str]) -> tuple[str, Level]:
+    """Why a dynamically linked cgo binary from one libc does not run on another, and how sure that is.
+
+    ("", "note") when it runs. A newer build glibc is an error when the runtime is below 2.34 and
+    the builder at or above it (certain), a warning otherwise (depends on the symbols used).
+    """
     b, r = build_libc, run_libc
     if r[0] == "none":
-        return "the runtime image has no C library and no dynamic loader"
+        return "the runtime image has no C library and no dynamic loader", "error"
     if b[0] != r[0]:
-        return f"it is linked against {_libc_text(b)} but the runtime image has {_libc_text(r)}"
+        return f"it is linked against {_libc_text(b)} but the runtime image has {_libc_text(r)}", "error"
     if b[0] == "glibc" and b[1] and r[1] and _vt(b[1]) > _vt(r[1]):
-        return f"it may need symbols up to GLIBC_{b[1]} but the runtime image has glibc {r[1]}"
-    return ""
+        if _vt(b[1]) >= _GLIBC_START_MAIN > _vt(r[1]):
+            return (f"it needs at least GLIBC_2.34 (__libc_start_main) but the runtime image has glibc {r[1]}",
+                    "error")
+        return f"it may need symbols up to GLIBC_{b[1]} but the runtime image has glibc {r[1]}", "warning"
+    return "", "note"
 
 
 # --------------------------------------------------------------------------------------------
@@ -1006,7 +1018,8 @@ def _crash_text(run_libc: tuple[str, str], build_libc: tuple[str, str], dest: st
     if dest.endswith("/") and b.output:
         exe = posixpath.join(dest, posixpath.basename(b.output))
     if run_libc[0] == build_libc[0] == "glibc":
-        return f"\"{exe}: ... version `GLIBC_{build_libc[1]}' not found\" (or an older GLIBC_2.x symbol)"
+        needed = "2.34" if _vt(build_libc[1]) >= _GLIBC_START_MAIN > _vt(run_libc[1]) else build_libc[1]
+        return f"\"{exe}: ... version `GLIBC_{needed}' not found\""
     return f"\"exec {exe}: no such file or directory\" (the dynamic loader is missing)"
 
 
@@ -1029,17 +1042,18 @@ def _check_shipped(ctx: _Ctx, rel: str, b: GoBuild, st: _Stage, copy_line: int, 
         build_libc = image_libc(b.image)
         if build_libc is None:
             return
-        problem = _libc_problem(build_libc, run_libc)
+        problem, level = _libc_problem(build_libc, run_libc)
         if not problem:
             return
         state = "CGO_ENABLED=1" if b.cgo_setting == "1" else "CGO_ENABLED is not set (cgo defaults to on)"
         fix = _prefix_env(b.command, "CGO_ENABLED", "0")
         ctx.add("GOCI001", b.file, b.line,
                 f"{state} in {b.image} ({_libc_text(build_libc)}), and the binary is copied (line {copy_line}) "
-                f"into {image}: {problem}. The container fails with {_crash_text(run_libc, build_libc, dest, b)}",
+                f"into {image}: {problem}. The container "
+                f"{'fails' if level == 'error' else 'can fail'} with {_crash_text(run_libc, build_libc, dest, b)}",
                 f"RUN {fix}",
                 [f"build: {b.command} in {b.image} ({_libc_text(build_libc)})",
-                 f"runtime: FROM {st.image} (line {st.line}) → {_libc_text(run_libc)}"])
+                 f"runtime: FROM {st.image} (line {st.line}) → {_libc_text(run_libc)}"], level=level)
 
 
 # --------------------------------------------------------------------------------------------

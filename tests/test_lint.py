@@ -91,7 +91,8 @@ def test_cross_docker_findings_exactly():
         ("GOCI002", ".gitlab-ci.yml", 12),  # parallel:matrix GOOS=windows via extends, no .exe
     }
     centos = next(f for f in by_rule("cross-docker", "GOCI001") if f.file == "Dockerfile.centos7")
-    assert "2.36" in centos.message and "2.17" in centos.message and "GLIBC_2.36" in centos.message
+    assert "2.36" in centos.message and "2.17" in centos.message and "GLIBC_2.34" in centos.message
+    assert centos.level == "error"
     arm = by_rule("cross-docker", "GOCI004")[0]
     assert "GOARCH=amd64" in arm.message and "linux/arm64" in arm.message
 
@@ -315,3 +316,19 @@ def test_cli_lint_with_policy(capsys):
     assert {f["rule_id"] for f in doc["findings"]} >= {"GOCI101", "GOCI102", "GOCI103", "GOCI104"}
     assert main(["lint", str(REPOS / "good"), "--policy", "staging"]) == 2
     assert "defined: dev, prod" in capsys.readouterr().err
+
+
+def test_newer_glibc_builder_is_certain_below_234_and_a_warning_above(tmp_path):
+    # bookworm (2.36) → ubuntu:22.04 (2.35): only breaks if the code uses 2.35+ symbols.
+    (tmp_path / "Dockerfile").write_text(
+        "FROM golang:1.22-bookworm AS build\nWORKDIR /src\nCOPY . .\nRUN go build -o /app .\n"
+        "FROM ubuntu:22.04\nCOPY --from=build /app /app\n")
+    (f,) = lint_repo(tmp_path).findings
+    assert (f.rule_id, f.level, f.line) == ("GOCI001", "warning", 4)
+    assert "can fail" in f.message
+    # bookworm → debian:11 (2.31): __libc_start_main@GLIBC_2.34 is always needed.
+    (tmp_path / "Dockerfile").write_text(
+        "FROM golang:1.22-bookworm AS build\nRUN go build -o /app .\nFROM debian:11\nCOPY --from=build /app /app\n")
+    (f,) = lint_repo(tmp_path).findings
+    assert (f.rule_id, f.level, f.line) == ("GOCI001", "error", 2)
+    assert "GLIBC_2.34" in f.message
