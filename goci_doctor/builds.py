@@ -11,7 +11,8 @@ the project (read-only) and an output directory. Builds are offline by default
 (``network_mode="none"``, ``GOPROXY=off``); a missing module is named, not raised. Containers
 run as the host user (so what they add to the shared build cache stays the user's), carry the
 ``goci-doctor=1`` label and are removed in every case. Each variant's binary is written to
-``<user cache>/goci-doctor/builds/<project>-<hash>/<variant>/app``, replaced by the next build.
+``<user cache>/goci-doctor/builds/<project>-<hash>/<time>-<id>/<variant>/app`` (one directory
+per call, pruned after a day).
 
 The Docker SDK is imported lazily, inside functions, so importing this module stays cheap.
 """
@@ -28,6 +29,7 @@ import shlex
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
 from collections.abc import Callable, Sequence
@@ -305,8 +307,11 @@ def _zig_wrappers(tools: Path, arch: str) -> None:
         script = tools / f"{name}-{arch}"
         text = f'#!/bin/sh\nexec {C_ZIG}/zig {mode} -target {triple} "$@"\n'
         if not script.exists() or script.read_text() != text:
-            script.write_text(text)
-            script.chmod(0o755)
+            # Write beside and rename: a concurrent build never sees a half-written script.
+            tmp = script.with_name(f".{script.name}.{os.getpid()}")
+            tmp.write_text(text)
+            tmp.chmod(0o755)
+            os.replace(tmp, script)
 
 
 # --------------------------------------------------------------------------------------------
@@ -438,10 +443,27 @@ def _configured_build_image(config: Any = None) -> str:
     return str(image) if image else DEFAULT_BUILD_IMAGE
 
 
-def _out_dir(project: Path, v: Variant) -> Path:
+KEEP_BUILDS_S = 24 * 3600.0
+"""Earlier builds of a project are pruned once they are this old."""
+
+
+def _new_build_dir(project: Path) -> Path:
+    """A fresh directory for one ``build_variants`` call; prunes that project's day-old ones.
+
+    Each call gets its own directory, so concurrent sessions building the same project (the TUI
+    and the CLI, parallel test runs) never overwrite each other's binaries.
+    """
     key = hashlib.sha256(str(project).encode()).hexdigest()[:12]
-    safe = re.sub(r"[^A-Za-z0-9._-]+", "-", v.name)
-    return _cache_dir() / "builds" / f"{project.name}-{key}" / safe
+    root = _cache_dir() / "builds" / f"{project.name}-{key}"
+    root.mkdir(parents=True, exist_ok=True)
+    now = time.time()
+    for old in root.iterdir():
+        try:
+            if old.is_dir() and now - old.stat().st_mtime > KEEP_BUILDS_S:
+                shutil.rmtree(old, ignore_errors=True)
+        except OSError:
+            continue
+    return Path(tempfile.mkdtemp(prefix=time.strftime("%Y%m%d-%H%M%S-"), dir=root))
 
 
 def _env_for(v: Variant, arch: str, vendor: bool, allow_network: bool, proxy: str) -> dict[str, str]:
@@ -465,7 +487,7 @@ def _env_for(v: Variant, arch: str, vendor: bool, allow_network: bool, proxy: st
     return env
 
 
-def _script(v: Variant, image: str, command: Sequence[str], out_name: str) -> str:
+def _script(v: Variant, image: str, command: Sequence[str]) -> str:
     check = ""
     if v.cc == "zig":
         check = (f'[ -x {C_ZIG}/zig ] || '
@@ -476,7 +498,6 @@ def _script(v: Variant, image: str, command: Sequence[str], out_name: str) -> st
     return (
         f"export PATH={C_GOROOT}/bin:$PATH\n"
         f"{check}"
-        f"rm -f {C_OUT}/{out_name}\n"
         f"exec {shlex.join(command)}\n"
     )
 
@@ -518,11 +539,12 @@ def build_variants(
     host.gomodcache.mkdir(parents=True, exist_ok=True)
     vendor = (project / "vendor" / "modules.txt").exists()
     package = _main_package(project)
+    build_dir = _new_build_dir(project)
 
     results: list[BuildResult] = []
     for v in chosen:
-        out_dir = _out_dir(project, v)
-        out_dir.mkdir(parents=True, exist_ok=True)
+        out_dir = build_dir / re.sub(r"[^A-Za-z0-9._-]+", "-", v.name)
+        out_dir.mkdir()
         env = _env_for(v, arch, vendor, allow_network, host.goproxy)
         out_name = "app.exe" if env["GOOS"] == "windows" else "app"
         command = ("go", "build", *v.flags, "-o", f"{C_OUT}/{out_name}", package)
@@ -545,7 +567,7 @@ def build_variants(
             on_event(BuildEvent(v.name, "start", f"building {v.name} in {image}"))
         started = time.monotonic()
         status, output = _run_container(
-            docker_client, image, _script(v, image, command, out_name), container_env, volumes,
+            docker_client, image, _script(v, image, command), container_env, volumes,
             network=allow_network, timeout=timeout,
         )
         duration = time.monotonic() - started

@@ -280,11 +280,12 @@ def test_text_and_markdown_show_the_matrix(matrix):
 
 
 @pytest.mark.docker
-def test_cli_build_json_and_exit_code(engine, tmp_path):
+def test_cli_build_json_and_exit_code(engine, tmp_path, capsys):
     out = tmp_path / "report.json"
     code = cli.main(["build", str(CGOAPP), "-t", BULLSEYE, "--variant", "as-configured",
                      "--variant", "zig-2.17", "--build-image", BUILD_IMAGE, "--json", "-o", str(out)])
-    assert code == 1  # the as-configured crash is real even though zig-2.17 fixes it
+    # The as-configured crash is real even though zig-2.17 fixes it.
+    assert code == 1, capsys.readouterr().err
     doc = json.loads(out.read_text())
     assert doc["schema_version"] == SCHEMA_VERSION
     assert [b["variant"] for b in doc["builds"]] == ["as-configured", "zig-2.17"]
