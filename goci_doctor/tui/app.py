@@ -745,7 +745,10 @@ def run_app(
     demo_scenario: str | None = None,
     runner: Any = None,
 ) -> int:
-    """Open the session (``goci-doctor``, ``tui``, ``demo``). Bad inputs fail before the UI starts."""
+    """Open the session (``goci-doctor``, ``tui``, ``demo``). Bad inputs fail before the UI starts.
+
+    ``demo_scenario=""`` opens the demo at its first scenario; None is not a demo.
+    """
     log_text: str | None = None
     if log is not None:
         try:
@@ -764,6 +767,12 @@ def run_app(
     if demo_scenario is not None:
         from goci_doctor import demo
 
+        if demo_scenario == "":
+            # `goci-doctor demo` without --scenario starts at the first classic failure.
+            first = demo.scenarios()
+            if not first:
+                raise BadInputError(f"no demo recordings found in {demo.demo_dir()}")
+            demo_scenario = first[0].name
         demo.scenario(demo_scenario)  # unknown name: one clear line before the UI opens
     app = GociApp(path=path, log=log_text, log_source=log or "log", project=project, report=loaded,
                   report_path=report or "", demo_scenario=demo_scenario, runner=runner)

@@ -1,0 +1,124 @@
+"""Snapshot tests for every screen of the session (pytest-textual-snapshot).
+
+Deterministic by construction: a fixed demo scenario (real recorded evidence), a ReplayRunner
+without delays, fixed terminal sizes. Update with ``pytest tests/test_snapshots.py --snapshot-update``
+after checking the new SVGs by eye.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from goci_doctor import demo, history
+from goci_doctor.runner import ReplayRunner
+from goci_doctor.tui.app import GociApp
+from goci_doctor.tui.screens import FilePickerScreen
+from goci_doctor.tui.widgets import ChainTree
+
+SIZE = (100, 34)
+
+
+def demo_app(name: str = "glibc-centos7", **kwargs) -> GociApp:
+    return GociApp(demo_scenario=name, runner=ReplayRunner(list(demo.scenario(name).runs)), **kwargs)
+
+
+def go_to(step: str):
+    async def run_before(pilot) -> None:
+        await pilot.pause()
+        await pilot.press(step)
+        await pilot.pause()
+
+    return run_before
+
+
+async def _run_matrix(pilot) -> None:
+    await pilot.pause()
+    await pilot.press("m")
+    await pilot.app.work.wait()
+    await pilot.pause()
+
+
+@pytest.mark.parametrize("step", ["1", "2", "3", "6"])
+def test_step(snap_compare, step):
+    assert snap_compare(demo_app(), terminal_size=SIZE, run_before=go_to(step))
+
+
+def test_matrix_after_run(snap_compare):
+    assert snap_compare(demo_app(), terminal_size=SIZE, run_before=_run_matrix)
+
+
+def test_chain(snap_compare):
+    async def run_before(pilot) -> None:
+        await _run_matrix(pilot)
+        await pilot.press("5")
+        await pilot.pause()
+
+    assert snap_compare(demo_app(), terminal_size=SIZE, run_before=run_before)
+
+
+def test_chain_fix_proven(snap_compare):
+    async def run_before(pilot) -> None:
+        await _run_matrix(pilot)
+        await pilot.press("5")
+        tree = pilot.app.screen.query_one(ChainTree)
+        fix = next(n for n in tree.root.children[0].children[0].children[0].children
+                   if n.data.variant == "zig-2.17")
+        tree.focus()
+        tree.move_cursor(fix)
+        await pilot.press("p")
+        await pilot.app.work.wait()
+        await pilot.pause()
+        await pilot.press("5")
+        tree = pilot.app.screen.query_one(ChainTree)
+        tree.move_cursor(tree.root.children[0].children[0].children[0].children[0])
+        await pilot.pause()
+
+    assert snap_compare(demo_app(), terminal_size=SIZE, run_before=run_before)
+
+
+def test_log_chain(snap_compare):
+    assert snap_compare(demo_app("cgo-cross-no-cc"), terminal_size=SIZE, run_before=go_to("5"))
+
+
+def test_help(snap_compare):
+    assert snap_compare(demo_app(), terminal_size=SIZE, press=["f1"])
+
+
+def test_history(snap_compare, tmp_path):
+    history.save_session(demo.scenario_report(demo.scenario("glibc-centos7")), tmp_path)
+    assert snap_compare(demo_app("windows-on-linux", history_dir=tmp_path), terminal_size=SIZE, press=["h"])
+
+
+def test_file_picker(snap_compare, tmp_path, monkeypatch):
+    # A folder of fixed names, opened by a relative path: the picture does not depend on the machine.
+    for name in ("app", "app.exe", "build.log"):
+        (tmp_path / name).write_text(name)
+    (tmp_path / "dist").mkdir()
+    monkeypatch.chdir(tmp_path)
+
+    async def run_before(pilot) -> None:
+        await pilot.press("2")
+        await pilot.app.push_screen(FilePickerScreen("Pick the binary that failed", Path(".")))
+        tree = pilot.app.screen.query_one("#picker-tree")
+        for _ in range(200):  # the directory tree loads in a worker
+            await pilot.pause(0.02)
+            if len(tree.root.children) == 4:
+                break
+        await pilot.pause()
+
+    assert snap_compare(demo_app(), terminal_size=SIZE, run_before=run_before)
+
+
+def test_small_terminal_chain(snap_compare):
+    # 80×24 stays readable: the tree and the explanation share the width.
+    assert snap_compare(demo_app("glibc-on-alpine"), terminal_size=(80, 24), run_before=go_to("5"))
+
+
+def test_light_theme_matrix(snap_compare):
+    async def run_before(pilot) -> None:
+        pilot.app.theme = "textual-light"
+        await _run_matrix(pilot)
+
+    assert snap_compare(demo_app("sqlite-cgo-off"), terminal_size=SIZE, run_before=run_before)
