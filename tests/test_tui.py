@@ -363,3 +363,30 @@ async def test_quit_mid_matrix_removes_containers(bin_path):
             await asyncio.sleep(0.1)
         await app.action_quit()
     assert client.api.containers(all=True, filters=mine) == []
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"log": "/nonexistent/ci.log"}, "cannot read log"),
+        ({"path": "/nonexistent/app"}, "does not exist"),
+        ({"project": "/nonexistent/proj"}, "not a directory"),
+        ({"demo_scenario": "no-such-scenario"}, "no demo scenario"),
+    ],
+)
+def test_run_app_rejects_bad_input_before_the_ui(kwargs, message):
+    from goci_doctor.model import BadInputError
+    from goci_doctor.tui.app import run_app
+
+    with pytest.raises(BadInputError, match=message):
+        run_app(**kwargs)
+
+
+def test_run_app_rejects_a_file_that_is_not_a_report(tmp_path):
+    from goci_doctor.model import BadInputError
+    from goci_doctor.tui.app import run_app
+
+    bad = tmp_path / "report.json"
+    bad.write_text("[1, 2]")
+    with pytest.raises(BadInputError):
+        run_app(report=str(bad))
