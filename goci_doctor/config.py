@@ -70,7 +70,21 @@ class Config:
     def image_for(self, target_name: str, default_image: str) -> str:
         """The image to run for a target: ``$GOCI_DOCTOR_IMAGES``, then ``[images]``, then the
         knowledge base's ``default_image``."""
-        return self.env_images.get(target_name) or self.images.get(target_name) or default_image
+        for table in (self.env_images, self.images):
+            if target_name in table:
+                return table[target_name]
+            # Keys may be written as any alias of the target ("debian:bullseye" for "debian:11").
+            for key, image in table.items():
+                if _same_target(key, target_name):
+                    return image
+        return default_image
+
+
+def _same_target(key: str, target_name: str) -> bool:
+    from goci_doctor import knowledge
+
+    found = knowledge.find_target(key)
+    return found is not None and found.name == target_name
 
 
 def config_path(path: str | os.PathLike[str] | None = None, environ: Mapping[str, str] | None = None) -> Path:
