@@ -19,6 +19,7 @@ Root filesystem tarballs are cached under the user cache directory, so rebuildin
 
 from __future__ import annotations
 
+import hashlib
 import io
 import os
 import shutil
@@ -65,8 +66,8 @@ IMAGE_SPECS: tuple[ImageSpec, ...] = (
     ImageSpec("distroless-static", "goci/distroless-static", "distroless", "", (), "none",
               "passwd, group, /tmp and CA certificates (like distroless/static)"),
     ImageSpec("build-trixie", "goci/build:trixie", "debian", "trixie",
-              ("gcc", "libc6-dev", "ca-certificates"), "glibc 2.41",
-              "Debian 13 with gcc and libc6-dev, for diagnostic builds"),
+              ("gcc", "libc6-dev", "ca-certificates", "musl-tools"), "glibc 2.41",
+              "Debian 13 with gcc, libc6-dev and musl-tools, for diagnostic builds"),
 )
 
 
@@ -82,6 +83,17 @@ class ImageInfo:
     created: str = ""
     present: bool = False
     description: str = ""
+
+
+def spec_id(spec: ImageSpec) -> str:
+    """Fingerprint of how an image is made: a changed recipe rebuilds the image and its rootfs."""
+    recipe = repr((spec.kind, spec.suite, spec.include)).encode()
+    return hashlib.sha256(recipe).hexdigest()[:12]
+
+
+def _up_to_date(image: Any, spec: ImageSpec) -> bool:
+    labels = (image.attrs.get("Config") or {}).get("Labels") or {}
+    return bool(labels.get("goci-doctor.spec") == spec_id(spec))
 
 
 def local_image_map() -> dict[str, str]:
@@ -102,7 +114,6 @@ def local_image_map() -> dict[str, str]:
         "scratch": "goci/scratch",
         "distroless/static": "goci/distroless-static",
         "golang:trixie": "goci/build:trixie",
-        "golang:bookworm": "goci/build:trixie",
     }
 
 
@@ -163,7 +174,8 @@ def build_images(
     client = client or _client()
     out: list[ImageInfo] = []
     for spec in specs:
-        if not force and _image_present(client, spec.ref) is not None:
+        existing = _image_present(client, spec.ref)
+        if not force and existing is not None and _up_to_date(existing, spec):
             on_progress(f"{spec.ref}: present, skipped")
         else:
             start = time.monotonic()
@@ -200,7 +212,8 @@ def _info(client: Any, spec: ImageSpec) -> ImageInfo:
 
 
 def _import(client: Any, spec: ImageSpec, tarball: Path) -> None:
-    changes = [f"ENV {_PATH_ENV}", f"LABEL goci-doctor.image={spec.name}"]
+    changes = [f"ENV {_PATH_ENV}", f"LABEL goci-doctor.image={spec.name}",
+               f"LABEL goci-doctor.spec={spec_id(spec)}"]
     if spec.kind == "debian":
         changes.append('CMD ["/bin/bash"]')
     elif spec.kind == "musl":
@@ -220,7 +233,7 @@ def _rootfs_tarball(spec: ImageSpec, force: bool, on_progress: Callable[[str], N
     """The cached root filesystem tarball for ``spec``, made if missing (or forced)."""
     cache = cache_dir()
     cache.mkdir(parents=True, exist_ok=True)
-    tarball = cache / f"{spec.name}.tar"
+    tarball = cache / f"{spec.name}-{spec_id(spec)}.tar"
     if tarball.exists() and not force:
         on_progress(f"{spec.ref}: using cached root filesystem {tarball}")
         return tarball
