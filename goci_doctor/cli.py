@@ -33,6 +33,7 @@ HANDLERS: dict[str, tuple[str, str]] = {
     "demo": ("goci_doctor.commands", "cmd_demo"),
     "tui": ("goci_doctor.commands", "cmd_tui"),
     "history": ("goci_doctor.commands", "cmd_history"),
+    "completion": ("goci_doctor.completion", "cmd_completion"),
 }
 
 FORMATS = ("text", "json", "markdown", "sarif")
@@ -128,6 +129,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("history", help="list or show saved sessions")
     p.add_argument("entry", nargs="?", metavar="ID", help="session to show")
     _add_format(p, ("text", "json", "markdown"))
+
+    p = sub.add_parser("completion", help="print a shell completion script (bash, zsh or fish)")
+    p.add_argument("shell", choices=["bash", "zsh", "fish"], metavar="SHELL", help="bash, zsh or fish")
     return parser
 
 
