@@ -708,7 +708,8 @@ def _prefix_env(command: str, key: str, value: str) -> str:
 
 
 def _exe_fix(b: GoBuild) -> str:
-    m = re.search(r"(?:^|\s)-o[= ]\s*(\S+)", b.command)
+    # GitHub expressions (${{ matrix.goos }}) contain spaces: keep them whole.
+    m = re.search(r"(?:^|\s)-o[= ]\s*((?:\$\{\{[^}]*\}\}|\S)+)", b.command)
     written = m.group(1) if m else b.output
     if "${{" in written:
         return f"-o {written}${{{{ matrix.goos == 'windows' && '.exe' || '' }}}}"

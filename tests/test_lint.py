@@ -62,7 +62,8 @@ def test_bad_alpine_messages_explain_and_fix():
     f002 = next(f for f in report.findings if f.rule_id == "GOCI002")
     assert "goos=windows" in f002.message and "dist/server-windows-amd64" in f002.message
     # The fix keeps the matrix template and adds .exe for windows only.
-    assert "matrix.goos == 'windows'" in f002.fix
+    assert f002.fix == ("-o dist/server-${{ matrix.goos }}-${{ matrix.goarch }}"
+                        "${{ matrix.goos == 'windows' && '.exe' || '' }}")
     make = next(f for f in report.findings if f.rule_id == "GOCI005" and f.file == "Makefile")
     assert "linux/arm64" in make.message
     assert "CC=aarch64-linux-gnu-gcc" in make.fix and "GOARCH=arm64" in make.fix
