@@ -249,6 +249,10 @@ def _rootfs_tarball(spec: ImageSpec, force: bool, on_progress: Callable[[str], N
                 _distroless_rootfs(tar)
             # scratch: an empty archive.
     tmp.replace(tarball)
+    # Root filesystems of older recipes of this image are dead weight now.
+    for stale in [cache / f"{spec.name}.tar", *cache.glob(f"{spec.name}-*.tar")]:
+        if stale != tarball and stale.exists():
+            stale.unlink()
     return tarball
 
 

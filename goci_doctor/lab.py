@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import base64
+import dataclasses
 import io
 import json
 import os
@@ -36,9 +37,11 @@ from goci_doctor.model import (
     SCHEMA_VERSION,
     ArtifactFacts,
     BadInputError,
+    Diagnosis,
     EngineUnavailableError,
     ExitCode,
     RunResult,
+    Target,
     to_jsonable,
 )
 from goci_doctor.runner import EventCallback, Phase, RunEvent, summarize
@@ -858,49 +861,6 @@ def render_runs_text(facts: ArtifactFacts, results: Sequence[RunResult]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def render_runs_markdown(facts: ArtifactFacts, results: Sequence[RunResult]) -> str:
-    """The ``run`` report as a Markdown table."""
-
-    def cell(s: str) -> str:
-        return s.replace("|", "\\|").replace("\n", " ")
-
-    lines = [f"**{cell(facts.path)}**: {cell(facts.description)}", "",
-             "| target | image | libc | outcome | exit | message |", "|---|---|---|---|---|---|"]
-    for r in results:
-        exit_text = "" if r.exit_code is None else str(r.exit_code)
-        lines.append(f"| {cell(r.target)} | `{cell(r.image)}` | {cell(r.libc)} | {r.outcome} | {exit_text} | "
-                     f"{cell(_cell_message(r))} |")
-    lines += ["", summarize(results)]
-    return "\n".join(lines) + "\n"
-
-
-def render_runs_sarif(facts: ArtifactFacts, results: Sequence[RunResult]) -> str:
-    """The ``run`` report as SARIF 2.1.0: one result per target the artifact crashed on."""
-    sarif_results = [
-        {
-            "ruleId": "goci-run-crash",
-            "level": "error",
-            "message": {"text": f"{facts.path} crashes on {r.target} ({r.image}, {r.libc}): {_cell_message(r)}"},
-            "locations": [{"physicalLocation": {"artifactLocation": {"uri": facts.path}}}],
-        }
-        for r in results
-        if r.outcome == "crashes"
-    ]
-    from goci_doctor import __version__
-
-    doc = {
-        "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
-        "version": "2.1.0",
-        "runs": [{
-            "tool": {"driver": {"name": "goci-doctor", "version": __version__, "rules": [
-                {"id": "goci-run-crash", "shortDescription": {"text": "artifact crashes in a target container"}},
-            ]}},
-            "results": sarif_results,
-        }],
-    }
-    return json.dumps(doc, indent=2) + "\n"
-
-
 def _write(text: str, output: str | None) -> None:
     if output:
         try:
@@ -930,20 +890,50 @@ def cmd_run(args: argparse.Namespace) -> int:
                                   platform=getattr(args, "platform", None), config=config,
                                   on_event=_progress_printer())
     fmt = getattr(args, "format", "text") or "text"
+    from goci_doctor import render
+
+    diag = run_diagnosis(facts, results)
     if fmt == "json":
-        text = json.dumps({"schema_version": SCHEMA_VERSION, "artifact": to_jsonable(facts),
-                           "runs": to_jsonable(results)}, indent=2) + "\n"
+        text = json.dumps({"schema_version": SCHEMA_VERSION, "kind": "run", "artifact": to_jsonable(facts),
+                           "runs": to_jsonable(results), "diagnosis": to_jsonable(diag)}, indent=2) + "\n"
     elif fmt == "markdown":
-        text = render_runs_markdown(facts, results)
+        text = render.render_markdown(diag)
     elif fmt == "sarif":
-        text = render_runs_sarif(facts, results)
+        text = render.render(diag, "sarif")
     else:
-        text = render_runs_text(facts, results)
+        chains = [ln for chain in diag.chains for ln in ["", *render.chain_lines(chain)]]
+        text = render_runs_text(facts, results) + "\n".join(chains) + ("\n" if chains else "")
     _write(text, getattr(args, "output", None))
     if any(r.outcome == "crashes" for r in results):
         return int(ExitCode.PROBLEM)
     # A cell the engine could not run (image missing, daemon died) proves nothing: not "fine".
     return int(ExitCode.BAD_INPUT) if any(r.outcome == "error" for r in results) else int(ExitCode.OK)
+
+
+def run_diagnosis(facts: ArtifactFacts, results: Sequence[RunResult]) -> Diagnosis:
+    """Verdicts and crash chains for real runs, judged against the libc each image really held.
+
+    A target the knowledge base knows keeps its facts but takes the image and libc that really ran
+    (a local stand-in may differ); a raw image reference becomes a target described by its probe.
+    """
+    from goci_doctor import diagnosis, knowledge
+
+    targets: list[Target] = []
+    for r in results:
+        known = knowledge.find_target(r.target)
+        family, _, version = r.libc.partition(" ")
+        libc = family if family in ("glibc", "musl", "none") else ""
+        if known is None:
+            base = Target(name=r.target, title=r.target, image=r.image, source=f"probed from image {r.image}")
+        else:
+            base = known
+        if libc:
+            source = base.source if known is None else f"probed from image {r.image}; {base.source}"
+            base = dataclasses.replace(base, libc=libc, libc_version=version if libc != "none" else "",
+                                       image=r.image, source=source)
+        targets.append(base)
+    runs = [dataclasses.replace(r, target=t.name) for r, t in zip(results, targets, strict=True)]
+    return diagnosis.check_artifact(facts, targets, runs)
 
 
 def cmd_images(args: argparse.Namespace) -> int:

@@ -9,7 +9,19 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent / "fixtures"))
 
-import build as fixture_build  # noqa: E402
+import build as fixture_build
+
+
+def pytest_configure(config) -> None:
+    """Isolate the suite from the user's own config and history (subprocesses inherit this)."""
+    import os
+    import tempfile
+
+    home = Path(tempfile.mkdtemp(prefix="goci-test-home-"))
+    (home / "config.toml").write_text("# goci-doctor test config: defaults\n")
+    os.environ["GOCI_DOCTOR_CONFIG"] = str(home / "config.toml")
+    os.environ["GOCI_DOCTOR_DATA_DIR"] = str(home / "data")
+    os.environ.pop("GOCI_DOCTOR_IMAGES", None)
 
 
 @pytest.fixture(scope="session")
