@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import enum
 from dataclasses import dataclass, field
+from pathlib import PurePath
 from typing import Any, Literal
 
 SCHEMA_VERSION = 1
@@ -399,6 +400,8 @@ def to_jsonable(obj: Any) -> Any:
         return [to_jsonable(v) for v in obj]
     if isinstance(obj, enum.Enum):
         return obj.value
+    if isinstance(obj, PurePath):
+        return str(obj)
     return obj
 
 

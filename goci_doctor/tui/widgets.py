@@ -238,7 +238,7 @@ class FactsPane(Vertical):
 # --------------------------------------------------------------------------------------------
 # 4 Container matrix
 
-MATRIX_COLUMNS = ("Target", "Predicted", "Observed", "Exact message", "Image", "libc")
+MATRIX_COLUMNS = ("Target", "Image", "libc", "Predicted", "Observed", "Exact message")
 
 
 class MatrixPane(Vertical):
@@ -284,7 +284,7 @@ class MatrixPane(Vertical):
         for t in targets:
             v = by_target.get(t)
             observed = "not run: predicted only" if t in predicted_only else ""
-            table.add_row(t, v.outcome if v else "?", observed, v.message if v else "", "", "", key=self.row_key(t))
+            table.add_row(t, "", "", v.outcome if v else "?", observed, v.message if v else "", key=self.row_key(t))
             self._messages[self.row_key(t)] = f"{t}: predicted {v.outcome}: {v.message}" if v else ""
         for r in runs:
             self.show_result(r, recorded=recorded)
