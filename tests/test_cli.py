@@ -208,3 +208,17 @@ def test_core_modules_import_nothing_heavy() -> None:
     proc = subprocess.run([PY, "-c", code], capture_output=True, text=True, timeout=60, check=False)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip() == ""
+
+
+def test_history_json_lists_saved_sessions(tmp_path, bin_path) -> None:
+    from goci_doctor import artifact, diagnosis, history, knowledge
+    from goci_doctor.model import Report
+
+    diag = diagnosis.check_artifact(artifact.inspect_path(bin_path("arm64")),
+                                    [knowledge.resolve_target("debian:bookworm")], arch="amd64")
+    saved = history.save_session(Report(diagnosis=diag, title="arm64 on bookworm"), tmp_path / "sessions")
+    proc = run_cli("history", "--json", env={"GOCI_DOCTOR_DATA_DIR": str(tmp_path)})
+    assert proc.returncode == 0, proc.stderr
+    sessions = json.loads(proc.stdout)["sessions"]
+    assert [s["title"] for s in sessions] == ["arm64 on bookworm"]
+    assert Path(sessions[0]["path"]) == saved
