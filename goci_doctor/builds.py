@@ -20,6 +20,7 @@ The Docker SDK is imported lazily, inside functions, so importing this module st
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import hashlib
 import importlib
 import json
@@ -41,6 +42,7 @@ from goci_doctor.model import (
     SCHEMA_VERSION,
     BadInputError,
     BuildResult,
+    Diagnosis,
     EngineUnavailableError,
     ExitCode,
     GociError,
@@ -889,8 +891,50 @@ def render_sarif(matrix: BuildMatrix) -> str:
     return json.dumps(sarif.sarif_log("goci-doctor", __version__, rules, results), indent=2) + "\n"
 
 
+def matrix_diagnosis(matrix: BuildMatrix) -> Diagnosis | None:
+    """The crash chain of the project's own build, with each fix marked by the variants that proved it.
+
+    None when the as-configured build produced nothing to judge (it failed or was not built).
+    """
+    from goci_doctor.lab import run_diagnosis
+
+    own = matrix.build("as-configured")
+    if own is None or own.facts is None:
+        return None
+    own_runs = [dataclasses.replace(r, variant="") for r in matrix.runs if r.variant == "as-configured"]
+    if not own_runs:
+        return None
+    proof = [r for r in matrix.runs if r.variant and r.variant != "as-configured"]
+    return run_diagnosis(own.facts, own_runs, proof, matrix.builds)
+
+
+def _with_chain(render: Callable[[BuildMatrix], str], fmt: str) -> Callable[[BuildMatrix], str]:
+    def rendered(matrix: BuildMatrix) -> str:
+        from goci_doctor import render as renderers
+
+        text = render(matrix)
+        diag = matrix_diagnosis(matrix)
+        if diag is None or not diag.chains:
+            return text
+        if fmt == "markdown":
+            chains = [ln for chain in diag.chains for ln in ["", *renderers._md_chain(chain)]]
+            return text + "\n### Crash chain\n" + "\n".join(chains) + "\n"
+        chains = [ln for chain in diag.chains for ln in ["", *renderers.chain_lines(chain)]]
+        return text + "\nCrash chain (fixes marked [proven] really ran on the targets)\n" + "\n".join(chains) + "\n"
+
+    return rendered
+
+
+def _json_with_chain(matrix: BuildMatrix) -> str:
+    doc = json.loads(render_json(matrix))
+    diag = matrix_diagnosis(matrix)
+    doc["diagnosis"] = to_jsonable(diag) if diag is not None else None
+    return json.dumps(doc, indent=2) + "\n"
+
+
 RENDERERS: dict[str, Callable[[BuildMatrix], str]] = {
-    "text": render_text, "markdown": render_markdown, "json": render_json, "sarif": render_sarif,
+    "text": _with_chain(render_text, "text"), "markdown": _with_chain(render_markdown, "markdown"),
+    "json": _json_with_chain, "sarif": render_sarif,
 }
 
 

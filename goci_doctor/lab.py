@@ -37,6 +37,7 @@ from goci_doctor.model import (
     SCHEMA_VERSION,
     ArtifactFacts,
     BadInputError,
+    BuildResult,
     Diagnosis,
     EngineUnavailableError,
     ExitCode,
@@ -910,11 +911,13 @@ def cmd_run(args: argparse.Namespace) -> int:
     return int(ExitCode.BAD_INPUT) if any(r.outcome == "error" for r in results) else int(ExitCode.OK)
 
 
-def run_diagnosis(facts: ArtifactFacts, results: Sequence[RunResult]) -> Diagnosis:
+def run_diagnosis(facts: ArtifactFacts, results: Sequence[RunResult], proof: Sequence[RunResult] = (),
+                  builds: Sequence[BuildResult] = ()) -> Diagnosis:
     """Verdicts and crash chains for real runs, judged against the libc each image really held.
 
     A target the knowledge base knows keeps its facts but takes the image and libc that really ran
     (a local stand-in may differ); a raw image reference becomes a target described by its probe.
+    ``proof`` holds runs of rebuilt variants (RunResult.variant set): they mark fixes proven.
     """
     from goci_doctor import diagnosis, knowledge
 
@@ -932,8 +935,10 @@ def run_diagnosis(facts: ArtifactFacts, results: Sequence[RunResult]) -> Diagnos
             base = dataclasses.replace(base, libc=libc, libc_version=version if libc != "none" else "",
                                        image=r.image, source=source)
         targets.append(base)
-    runs = [dataclasses.replace(r, target=t.name) for r, t in zip(results, targets, strict=True)]
-    return diagnosis.check_artifact(facts, targets, runs)
+    names = {r.target: t.name for r, t in zip(results, targets, strict=True)}
+    runs = [dataclasses.replace(r, target=names[r.target]) for r in results]
+    runs += [dataclasses.replace(r, target=names.get(r.target, r.target)) for r in proof]
+    return diagnosis.check_artifact(facts, targets, runs, builds)
 
 
 def cmd_images(args: argparse.Namespace) -> int:
