@@ -18,8 +18,11 @@ from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import PurePosixPath
 
+from goci_doctor import knowledge
+from goci_doctor.knowledge import version_tuple
 from goci_doctor.model import (
     ArtifactFacts,
+    BadInputError,
     BuildResult,
     ChainNode,
     Confidence,
@@ -137,11 +140,6 @@ def host_arch() -> str:
     return _MACHINE_TO_GOARCH.get(platform.machine().lower(), platform.machine().lower())
 
 
-def version_tuple(text: str) -> tuple[int, ...]:
-    parts = re.findall(r"\d+", text)
-    return tuple(int(p) for p in parts)
-
-
 class _Defaults(dict[str, str]):
     """Template values: unknown names stay visible as <name> rather than raising."""
 
@@ -168,6 +166,10 @@ _DEFAULTS = {
     "level": "v2+",
     "first_line": "not shell code",
     "problem": "not a complete executable",
+    "level_title": "a newer CPU level",
+    "requires": "instructions older CPUs lack",
+    "cpu_note": "",
+    "vm_note": "",
 }
 
 
@@ -238,12 +240,19 @@ def predict(
     arch: str | None = None,
     binfmt: Sequence[str] = (),
     run_path: str | None = None,
+    cpu: str | None = None,
 ) -> tuple[Verdict, _Case | None]:
     """Predict whether ``facts`` runs on ``target`` (a machine of CPU ``arch``), without running it.
 
-    Returns the verdict and, when it crashes, the case a crash chain is built from.
+    ``cpu`` is the machine's CPU level when known ("v2", "x86-64-v3", "armv6", "armv6l"); an ARM
+    ``arch`` spelled as uname prints it ("armv6l") gives it too. Returns the verdict and, when it
+    crashes (or may), the case a crash chain is built from.
     """
     arch = arch or host_arch()
+    if arch.lower() in _ARM_MACHINE_LEVEL:
+        cpu = cpu or f"armv{_ARM_MACHINE_LEVEL[arch.lower()]}"
+        arch = "arm"
+    machine_cpu = parse_cpu(cpu) if cpu else None
     path = run_path or f"./{PurePosixPath(facts.path).name or 'app'}"
     src = f"inspection of {facts.path}"
     base = {"binary": path, "target": target.name, "goarch": facts.arch or "amd64", "goos": facts.os or "linux",
@@ -268,9 +277,13 @@ def predict(
             return Verdict(facts.path, target.name, "unknown", "", "possible", "",
                            f"a script ({facts.shebang or 'no shebang'}); its interpreter decides"), None
         first = facts.problems[0] if facts.problems else facts.description
-        msg = f"{path}: line 1: syntax error near unexpected token `newline'"
-        return crash("not-a-binary", msg, "likely", first, [Evidence("artifact", facts.description, src)],
-                     first_line=facts.description)
+        # What bash prints when it falls back to running the file as a script (bash 5.2, reproduced).
+        msg = (f"{path}: line 1: version: command not found" if facts.kind == "lfs-pointer"
+               else f"{path}: line 1: syntax error near unexpected token `newline'")
+        return crash("not-a-binary", msg, "likely", first,
+                     [Evidence("artifact", facts.description, src),
+                      *(Evidence("problem", p, src) for p in facts.problems)],
+                     first_line=facts.description, problem=first)
     if facts.kind == "unknown":
         return crash("empty-output", f"exec {path}: exec format error", "certain", "unrecognised format",
                      [Evidence("artifact", facts.description, src)], problem="unrecognised file format")
@@ -284,7 +297,16 @@ def predict(
         if facts.arch not in target.archs:
             return crash("windows-386-mismatch",
                          f"This version of {path} is not compatible with the version of Windows you're running",
-                         "likely", f"{facts.arch} executable", [Evidence("PE machine", facts.pe_machine, src)])
+                         "certain" if target.kernel else "likely",
+                         f"{facts.arch} executable; {target.name} runs {', '.join(target.archs)} executables",
+                         [Evidence("PE machine", facts.pe_machine, src),
+                          _kb_evidence(target, "executable architectures", ", ".join(target.archs))])
+        cpu_case = _cpu_check(facts, target, machine_cpu, base, src)
+        if cpu_case is not None:
+            return cpu_case
+        windows_case = _windows_check(facts, target, base, src)
+        if windows_case is not None:
+            return windows_case
         return runs("PE executable for Windows", "likely")
 
     # Linux targets from here on
@@ -313,7 +335,10 @@ def predict(
                      [Evidence("binary architecture", facts.arch, src),
                       _kb_evidence(target, "architectures", ", ".join(target.archs))])
 
-    # Kernel / Go release minimums (issue: beyond glibc)
+    cpu_case = _cpu_check(facts, target, machine_cpu, base, src)
+    if cpu_case is not None:
+        return cpu_case
+    # Kernel minimum of the Go release that built it
     kernel_case = _kernel_check(facts, target, path, base)
     if kernel_case is not None:
         return kernel_case
@@ -326,6 +351,17 @@ def predict(
 
     # Dynamic binary: loader first, then symbol versions, then libraries.
     interp_ev = Evidence("PT_INTERP", facts.interpreter, src)
+    go = facts.go
+    if (go is not None and go.cgo_enabled is False and not facts.needed
+            and (target.libc == "none" or (facts.libc == "glibc" and target.libc == "musl"))):
+        # A cgo-free -buildmode=pie binary: nothing to load but the loader itself.
+        return crash("pie-needs-loader", f"exec {path}: no such file or directory", "certain",
+                     f"CGO_ENABLED=0 -buildmode={go.setting('-buildmode') or '?'} still names {facts.interpreter}; "
+                     f"{target.name} has no such loader",
+                     [interp_ev, Evidence("DT_NEEDED", "none", src),
+                      Evidence("build settings", f"CGO_ENABLED=0 -buildmode={go.setting('-buildmode')}",
+                               f"Go build info of {facts.path}"),
+                      _kb_evidence(target, "libc", f"{target.libc} {target.libc_version}".strip())])
     if target.libc == "none":
         return crash("dynamic-on-no-libc", f"exec {path}: no such file or directory", "certain",
                      f"{target.name} has no libc and no {facts.interpreter}",
@@ -409,26 +445,159 @@ def _cgo_stub_check(facts: ArtifactFacts, target: Target, path: str,
 
 def _kernel_check(facts: ArtifactFacts, target: Target, path: str,
                   base: dict[str, str]) -> tuple[Verdict, _Case] | None:
-    if facts.go is None or not target.kernel:
+    """A Linux target whose kernel is older than the minimum of the Go release that built the binary."""
+    if facts.go is None or not target.kernel or target.os != "linux":
         return None
-    try:
-        from goci_doctor import knowledge
-
-        release = knowledge.go_release(facts.go.go_version)
-    except (ImportError, AttributeError, GociError):
-        return None
-    minimum = getattr(release, "min_linux_kernel", "") if release else ""
+    release = knowledge.go_release(facts.go.go_version)
+    minimum = release.min_linux_kernel if release else ""
     if not minimum or version_tuple(target.kernel) >= version_tuple(minimum):
         return None
-    msg = "FATAL: kernel too old"
-    case = _Case("kernel-too-old", {**base, "go_version": facts.go.go_version,
-                                    "requirement": f"Linux kernel ≥ {minimum}"},
-                 [Evidence("Go version", facts.go.go_version, f"Go build info of {facts.path}"),
-                  Evidence("minimum kernel", minimum, "knowledge base: go_releases.toml"),
+    assert release is not None
+    go_version = facts.go.go_version
+    msg = f"{go_version} needs Linux kernel ≥ {minimum}; {target.name} has {target.kernel}"
+    case = _Case("kernel-too-old", {**base, "go_version": go_version,
+                                    "requirement": f"Linux kernel ≥ {minimum} for Go {release.version}"},
+                 [Evidence("Go version", go_version, f"Go build info of {facts.path}"),
+                  Evidence("minimum Linux kernel", minimum, f"knowledge base: go_releases.toml ({release.source})"),
                   _kb_evidence(target, "kernel", target.kernel)], [target.name], msg)
+    # "possible": in a container the host's kernel runs the program, not the one the distribution ships.
     return (Verdict(facts.path, target.name, "crashes", msg, "possible", "kernel-too-old",
-                    f"{facts.go.go_version} needs kernel ≥ {minimum}; {target.name} ships {target.kernel} "
+                    f"needs kernel ≥ {minimum} (Go {release.version}); {target.name} ships {target.kernel} "
                     "(in a container the host kernel decides)"), case)
+
+
+# Go 1.21.5 is the first release whose binaries crash at start-up on Windows 7 / Server 2008 R2
+# (golang/go#64622); 1.21.0–1.21.4 were unsupported there but still started.
+_WIN7_CRASH_FROM = (1, 21, 5)
+WIN7_CRASH_MESSAGE = "Exception 0xc0000005 0x8 0x0 0x0 PC=0x0 runtime.asmstdcall()"
+
+
+def _windows_check(facts: ArtifactFacts, target: Target, base: dict[str, str],
+                   src: str) -> tuple[Verdict, _Case] | None:
+    """A Windows target older than the minimum Windows of the Go release that built the binary."""
+    if facts.go is None or not target.kernel:
+        return None
+    release = knowledge.go_release(facts.go.go_version)
+    minimum = release.min_windows_version if release else ""
+    have = version_tuple(target.kernel)
+    if release is None or not minimum or have >= version_tuple(minimum):
+        return None
+    go_version = facts.go.go_version
+    evidence = [Evidence("Go version", go_version, f"Go build info of {facts.path}"),
+                Evidence("minimum Windows", f"{release.min_windows} (NT {minimum})",
+                         f"knowledge base: go_releases.toml ({release.source})"),
+                _kb_evidence(target, "Windows NT version", target.kernel)]
+    facts_ = {**base, "go_version": go_version, "requirement": f"{release.min_windows} or later"}
+    unsupported = f"{go_version} requires {release.min_windows} (NT {minimum}); {target.name} is NT {target.kernel}"
+    if have[:2] <= (6, 1) and version_tuple(go_version)[:3] >= _WIN7_CRASH_FROM:
+        case = _Case("windows-too-old", facts_, evidence, [target.name], WIN7_CRASH_MESSAGE)
+        return (Verdict(facts.path, target.name, "crashes", WIN7_CRASH_MESSAGE, "likely", "windows-too-old",
+                        unsupported + ": crashes at start-up"), case)
+    # Unsupported, but no crash at start-up is documented for this pair: say so, do not invent one.
+    case = _Case("windows-too-old", facts_, evidence, [target.name], f"unsupported: {unsupported}")
+    return (Verdict(facts.path, target.name, "unknown", "", "possible", "windows-too-old",
+                    unsupported + ": unsupported, may fail"), case)
+
+
+# uname -m of 32-bit ARM machines → their GOARM level.
+_ARM_MACHINE_LEVEL = {"armv5l": "5", "armv5tel": "5", "armv5tejl": "5", "armv6l": "6", "armv7l": "7", "armv8l": "7"}
+
+
+def parse_cpu(cpu: str) -> tuple[str, str]:
+    """A machine's CPU level as a build setting.
+
+    "x86-64-v3" or "v3" → ("GOAMD64", "v3"); "armv6l" or "armv6" → ("GOARM", "6").
+    Raises BadInputError for anything else.
+    """
+    c = cpu.strip().lower()
+    m = re.fullmatch(r"(?:x86[-_]64-|amd64-|goamd64=)?v([1-4])", c)
+    if m:
+        return "GOAMD64", f"v{m.group(1)}"
+    m = re.fullmatch(r"(?:armv|goarm=)?([5-7])(?:l|tel|tejl)?", c)
+    if m:
+        return "GOARM", m.group(1)
+    raise BadInputError(f"unknown CPU level {cpu!r}: use v1-v4 (x86-64-v1..v4) or armv5, armv6, armv7")
+
+
+def cpu_requirement(facts: ArtifactFacts) -> tuple[str, str] | None:
+    """The CPU level the binary was built for, from its Go build info: ("GOAMD64", "v3"), ("GOARM", "7")."""
+    go = facts.go
+    if go is None:
+        return None
+    if facts.arch == "amd64":
+        return "GOAMD64", (go.setting("GOAMD64") or "v1").lower()
+    if facts.arch == "arm":
+        # Go 1.22+ may record "7,softfloat" / "6,hardfloat": the digit is the architecture level.
+        m = re.match(r"\d", go.setting("GOARM"))
+        return ("GOARM", m.group(0)) if m else None
+    return None
+
+
+def _level_number(value: str) -> int:
+    m = re.search(r"\d", value)
+    return int(m.group(0)) if m else 0
+
+
+def _level_facts(variable: str, value: str, name: str = "app") -> dict[str, str]:
+    """Template facts for a CPU level, from cpu_levels.toml (``name``: the binary's file name)."""
+    lvl = knowledge.cpu_level(variable, value)
+    out = {"variable": variable, "level": value}
+    if variable == "GOAMD64":
+        out["level_title"] = lvl.title if lvl else f"x86-64-{value}"
+        out["vm_note"] = " (or a virtual machine on QEMU's default qemu64/kvm64 CPU model)"
+        out["baseline_command"] = f"GOAMD64=v1 go build -o {name} .   # or unset GOAMD64"
+        out["cpu_check_command"] = ("/lib64/ld-linux-x86-64.so.2 --help | grep x86-64-v   "
+                                    f"# on the deploy machine (glibc ≥ 2.33): x86-64-{value} must say 'supported'")
+    else:
+        out["level_title"] = lvl.title if lvl else f"ARMv{value}"
+        out["baseline_command"] = f"GOOS=linux GOARCH=arm GOARM=6 go build -o {name} ."
+        out["cpu_check_command"] = "uname -m   # on the deploy machine: armv6l needs GOARM=6, armv7l runs GOARM=7"
+    if lvl is not None:
+        out["requires"] = ", ".join(lvl.requires)
+        out["message"] = lvl.message
+        out["level_source"] = lvl.source
+    return out
+
+
+def _cpu_check(facts: ArtifactFacts, target: Target, machine: tuple[str, str] | None, base: dict[str, str],
+               src: str) -> tuple[Verdict, _Case] | None:
+    """The binary's GOAMD64/GOARM level against the machine's CPU level, when the caller knows it."""
+    need = cpu_requirement(facts)
+    if need is None or machine is None or machine[0] != need[0]:
+        return None
+    if _level_number(need[1]) <= _level_number(machine[1]):
+        return None
+    variable, value = need
+    lf = _level_facts(variable, value, PurePosixPath(facts.path).name or "app")
+    have = f"{'x86-64-' if variable == 'GOAMD64' else 'ARMv'}{machine[1]}"
+    lf["cpu_note"] = f" (the machine is {have})"
+    ev = [Evidence(f"build setting {variable}", value, f"Go build info of {facts.path}"),
+          Evidence("CPU features required", lf.get("requires", "?"), "knowledge base: cpu_levels.toml"),
+          Evidence("machine CPU level", have, "given for this check")]
+    if variable == "GOAMD64":
+        # The Go runtime checks the CPU itself and prints exactly this (src/runtime/asm_amd64.s).
+        msg, family, confidence = lf.get("message", ""), "cpu-level", "certain"
+    else:
+        msg, family, confidence = "Illegal instruction", "arm-level", "likely"
+    case = _Case(family, {**base, **lf}, ev, [target.name], msg)
+    reason = f"built with {variable}={value} ({lf['level_title']}); the machine is {have}"
+    return Verdict(facts.path, target.name, "crashes", msg, confidence, family, reason), case
+
+
+_BUILD_MACHINE_DIRS = ("/home/", "/root/", "/tmp/", "/build/", "/builds/", "/go/", "/Users/", "/github/workspace",
+                       "/__w/", "/runner/", "/var/lib/jenkins/", "/workspace/", "/src/", "/opt/hostedtoolcache/")
+
+
+def build_machine_paths(facts: ArtifactFacts) -> list[tuple[str, str]]:
+    """(DT_RPATH or DT_RUNPATH, directory) entries that point into a build machine (home, CI workspace, /tmp)."""
+    out = []
+    for tag, paths in (("DT_RUNPATH", facts.runpath), ("DT_RPATH", facts.rpath)):
+        for p in paths:
+            if "$ORIGIN" in p or "${ORIGIN}" in p:
+                continue
+            if any((p + "/").startswith(d) or p == d.rstrip("/") for d in _BUILD_MACHINE_DIRS):
+                out.append((tag, p))
+    return out
 
 
 # --------------------------------------------------------------------------------------------
@@ -440,7 +609,8 @@ _PREFILTER = re.compile(
     r"build constraints exclude|gcc_\w+\.S|command-line option|windows\.h|incompatible with|"
     r"C compiler|executable file not found|statically linked applications|shared libraries|"
     r"cannot find|syntax error near|user: |no such host|kernel too old|epoll|asmstdcall|0xc0000005|"
-    r"microarchitecture|illegal instruction|undefined reference|__isoc23",
+    r"microarchitecture|illegal instruction|undefined reference|__isoc23|git-lfs|command not found|"
+    r"line 1: .<|Syntax error: newline|version: not found",
     re.IGNORECASE,
 )
 MAX_LINE = 4000
@@ -545,7 +715,8 @@ def explain_lines(lines: Iterable[str], source: str = "log") -> Diagnosis:
     def tap(it: Iterable[str]) -> Iterator[str]:
         for line in it:
             line = line[:MAX_LINE]
-            if len(context_lines) < MAX_CONTEXT_LINES and ("GOARCH=" in line or "GOOS=" in line or ctx.search(line)):
+            wanted = "GOARCH=" in line or "GOOS=" in line or "GOARM=" in line or ctx.search(line)
+            if len(context_lines) < MAX_CONTEXT_LINES and wanted:
                 context_lines.append(line)
             if "FROM" in line or "from" in line:
                 m = _FROM.match(line)
@@ -566,10 +737,16 @@ def explain_lines(lines: Iterable[str], source: str = "log") -> Diagnosis:
         seen.add(f.family)
         merged.append(f)
         facts = dict(f.facts)
+        # Later lines of the same failure add what the first lacks (bash names the HTML line second).
+        for g in findings:
+            if g.family == f.family and g is not f:
+                for k, v in g.facts:
+                    facts.setdefault(k, v)
         if images and "target" not in facts:
             facts["target"] = images[-1]
         if f.family == "cgo-cross-no-cc":
             _cross_facts(facts, text)
+        _log_level_facts(f.family, facts, text)
         count = sum(1 for g in findings if g.family == f.family)
         ev = [Evidence("log line", f.line, f"{source}:{f.line_no}")]
         if count > 1:
@@ -577,6 +754,21 @@ def explain_lines(lines: Iterable[str], source: str = "log") -> Diagnosis:
         chains.append(build_chain(f.family, facts, ev, symptom_text=f.line))
     notes = () if chains else ("no known failure recognised in the log",)
     return Diagnosis(subject=source, kind="log", chains=tuple(chains), findings=tuple(merged), notes=notes)
+
+
+def _log_level_facts(family: str, facts: dict[str, str], text: str) -> None:
+    """CPU-level facts for chains explained from a log: the runtime's level, or GOARM from the log."""
+    if family == "cpu-level" and facts.get("level"):
+        for k, v in _level_facts("GOAMD64", facts["level"]).items():
+            facts.setdefault(k, v)
+    elif family == "arm-level":
+        m = re.search(r"GOARM=(\d)", text)
+        level = m.group(1) if m else "7"
+        lf = _level_facts("GOARM", level)
+        if not m:
+            lf["level_title"] += " (GOARM=7 is the default when cross-compiling to GOARCH=arm)"
+        for k, v in lf.items():
+            facts.setdefault(k, v)
 
 
 def _cross_facts(facts: dict[str, str], text: str) -> None:
@@ -665,11 +857,26 @@ def classify_message(message: str, facts: ArtifactFacts | None = None) -> str:
     return found[0].family if found else ""
 
 
-def _artifact_notes(facts: ArtifactFacts) -> list[ChainNode]:
-    """Chains that follow from the artifact alone, whatever the target."""
+def _artifact_notes(facts: ArtifactFacts, cpu_known: bool = False) -> list[ChainNode]:
+    """Chains that follow from the artifact alone, whatever the target.
+
+    ``cpu_known``: the deploy CPU level was given, so CPU levels are verdicts, not warnings.
+    """
     out = []
     src = f"inspection of {facts.path}"
     base = {"binary": facts.path, "goarch": facts.arch, "goos": facts.os}
+    need = cpu_requirement(facts)
+    if need and need[0] == "GOAMD64" and _level_number(need[1]) >= 2 and not cpu_known:
+        lf = _level_facts(*need, PurePosixPath(facts.path).name or "app")
+        out.append(build_chain("cpu-baseline", {**base, **lf}, [
+            Evidence("build setting GOAMD64", need[1], f"Go build info of {facts.path}"),
+            Evidence("CPU features required", lf.get("requires", "?"), "knowledge base: cpu_levels.toml"),
+            Evidence("runtime message on older CPUs", lf.get("message", ""), lf.get("level_source", "cpu_levels.toml")),
+        ]))
+    bad_paths = build_machine_paths(facts)
+    if bad_paths:
+        out.append(build_chain("rpath-build-machine", {**base, "rpath": ", ".join(p for _, p in bad_paths)},
+                               [Evidence(tag, p, f"ELF dynamic section of {facts.path}") for tag, p in bad_paths]))
     if facts.kind == "pe" and facts.pe_subsystem == "gui":
         out.append(build_chain("gui-subsystem", base,
                                [Evidence("PE subsystem", "GUI (2)", f"PE optional header of {facts.path}")]))
@@ -688,18 +895,20 @@ def check_artifact(
     *,
     arch: str | None = None,
     binfmt: Sequence[str] = (),
+    cpu: str | None = None,
 ) -> Diagnosis:
     """Verdicts for one artifact on each target, confirmed or corrected by real runs, and the chains.
 
     ``runs`` may hold runs of the artifact itself (variant "") and of rebuilt variants; the latter
-    prove (or disprove) the fixes of each chain.
+    prove (or disprove) the fixes of each chain. ``cpu`` is the deploy machines' CPU level when
+    known (see ``predict``); without it, a GOAMD64 level above v1 is a warning chain.
     """
     own_runs = {r.target: r for r in runs if not r.variant}
     proof = [r for r in runs if r.variant]
     verdicts: list[Verdict] = []
     cases: dict[str, _Case] = {}
     for target in targets:
-        verdict, case = predict(facts, target, arch=arch, binfmt=binfmt)
+        verdict, case = predict(facts, target, arch=arch, binfmt=binfmt, cpu=cpu)
         observed = own_runs.get(target.name)
         if observed is not None and observed.outcome in ("runs", "crashes"):
             if observed.outcome == "crashes" and (verdict.outcome != "crashes" or not case):
@@ -725,7 +934,8 @@ def check_artifact(
                 cases[key].evidence.extend(e for e in case.evidence if e not in cases[key].evidence)
             else:
                 cases[key] = case
-    chains = _artifact_notes(facts)
+    cpu_known = bool(cpu) or (arch or "").lower() in _ARM_MACHINE_LEVEL
+    chains = _artifact_notes(facts, cpu_known)
     chain_ids = {c.id for c in chains}
     for case in cases.values():
         if f"{case.family}/symptom" in chain_ids:
@@ -749,6 +959,11 @@ def check_artifact(
     notes = []
     if facts.go is None and facts.kind == "elf":
         notes.append("no Go build info found: not a Go binary, or built with an unusual linker")
+    need = cpu_requirement(facts)
+    if need and need[0] == "GOARM" and _level_number(need[1]) >= 7 and not cpu_known:
+        # GOARM=7 is the cross-compile default: a note, not a problem, unless the board is known.
+        notes.append(f"built with GOARM={need[1]}: needs an ARMv7 CPU; on ARMv6 boards (Raspberry Pi Zero, Zero W, 1) "
+                     "it dies with 'Illegal instruction' (build with GOARM=6 for those)")
     for b in builds:
         if not b.ok:
             notes.append(f"variant {b.variant} did not build: {b.output.strip().splitlines()[-1] if b.output else '?'}")

@@ -86,6 +86,10 @@ def test_image_contents_match_their_kind():
     assert {t.name for t in ts.values() if t.os == "windows"} == {
         "windows/servercore:ltsc2022",
         "windows/nanoserver:ltsc2022",
+        # Windows machines, kernel = NT version (compared with go_releases.toml min_windows_version)
+        "windows:7", "windows:7-x86", "windows-server:2008r2", "windows:8.1", "windows-server:2012r2",
+        "windows:10", "windows:10-x86", "windows:11", "windows-server:2016", "windows-server:2019",
+        "windows-server:2022",
     }
 
 

@@ -1,0 +1,391 @@
+"""Beyond glibc: Go runtime OS minimums, CPU levels, foreign formats and loader edge cases.
+
+Every verdict is over a real binary built here (tests/fixtures/build.py), every expected value is
+read from the knowledge base (go_releases.toml, cpu_levels.toml, targets.toml) rather than typed
+in, and every log message is one users really saw (public issues) or this host really printed.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import shutil
+import subprocess
+
+import build as fixture_build  # tests/fixtures, on sys.path through conftest
+import pytest
+
+from goci_doctor import artifact, diagnosis, knowledge
+from goci_doctor.model import BadInputError, ChainNode, Diagnosis
+
+DEBIAN = "debian:12"
+
+
+@pytest.fixture(scope="module")
+def facts_of(bin_path):
+    cache: dict[str, object] = {}
+
+    def get(name: str):
+        if name not in cache:
+            cache[name] = artifact.inspect_path(bin_path(name))
+        return cache[name]
+
+    return get
+
+
+def _families(d: Diagnosis) -> list[str]:
+    return [c.id.split("/")[0] for c in d.chains]
+
+
+def _chain(d: Diagnosis, family: str) -> ChainNode:
+    return next(c for c in d.chains if c.id == f"{family}/symptom")
+
+
+def _text(chain: ChainNode) -> str:
+    return "\n".join(f"{n.title}\n{n.detail}\n" + "\n".join(n.commands) + "\n"
+                     + "\n".join(f"{e.fact}={e.value}" for e in n.evidence) for n in chain.walk())
+
+
+# --------------------------------------------------------------------------------------------
+# GOAMD64
+
+
+def test_goamd64_v3_is_a_warning_with_the_runtimes_own_message(facts_of, bin_path) -> None:
+    facts = facts_of("amd64v3")
+    assert facts.go.setting("GOAMD64") == "v3"
+    level = knowledge.cpu_level("GOAMD64", "v3")
+    # The message in the data is the one the Go runtime really carries (and prints on older CPUs).
+    assert level.message.encode() in bin_path("amd64v3").read_bytes()
+    result = diagnosis.check_artifact(facts, [knowledge.resolve_target(DEBIAN)], arch="amd64")
+    assert result.verdicts[0].outcome == "runs"
+    assert _families(result) == ["cpu-baseline"]
+    chain = _chain(result, "cpu-baseline")
+    assert diagnosis.families()["cpu-baseline"].severity == "warning"
+    assert level.message in chain.children[0].detail
+    assert all(req in chain.children[0].detail for req in level.requires)
+    assert "GOAMD64=v1 go build -o amd64v3 ." in _text(chain)
+    # The default level is no warning at all.
+    plain = diagnosis.check_artifact(facts_of("static"), [knowledge.resolve_target(DEBIAN)], arch="amd64")
+    assert plain.chains == ()
+
+
+@pytest.mark.parametrize(("cpu", "outcome"), [("v1", "crashes"), ("x86-64-v2", "crashes"), ("v3", "runs"),
+                                               ("x86-64-v4", "runs")])
+def test_goamd64_v3_against_a_known_cpu_level(facts_of, cpu: str, outcome: str) -> None:
+    verdict, _case = diagnosis.predict(facts_of("amd64v3"), knowledge.resolve_target(DEBIAN), arch="amd64", cpu=cpu)
+    assert verdict.outcome == outcome
+    if outcome == "crashes":
+        assert verdict.family == "cpu-level" and verdict.confidence == "certain"
+        assert verdict.message == knowledge.cpu_level("GOAMD64", "v3").message
+        result = diagnosis.check_artifact(facts_of("amd64v3"), [knowledge.resolve_target(DEBIAN)], arch="amd64",
+                                          cpu=cpu)
+        # A known CPU turns the warning into the crash chain (not both).
+        assert _families(result) == ["cpu-level"]
+        assert "GOAMD64=v1 go build" in _text(result.chains[0])
+
+
+def test_cpu_level_input_is_validated() -> None:
+    assert diagnosis.parse_cpu("armv6l") == ("GOARM", "6")
+    assert diagnosis.parse_cpu("X86-64-V3") == ("GOAMD64", "v3")
+    with pytest.raises(BadInputError, match="unknown CPU level"):
+        diagnosis.parse_cpu("pentium4")
+
+
+# --------------------------------------------------------------------------------------------
+# GOARM
+
+
+def test_goarm7_crashes_on_an_armv6_board_and_goarm6_runs(facts_of) -> None:
+    v7, v6 = facts_of("armv7"), facts_of("armv6")
+    assert (v7.go.setting("GOARM"), v6.go.setting("GOARM")) == ("7", "6")
+    target = knowledge.resolve_target(DEBIAN)
+    # uname -m of a Raspberry Pi Zero/1 is armv6l: the machine arch alone says which level it is.
+    verdict, _ = diagnosis.predict(v7, target, arch="armv6l")
+    assert (verdict.outcome, verdict.family, verdict.message) == ("crashes", "arm-level", "Illegal instruction")
+    assert knowledge.cpu_level("GOARM", "7").title in verdict.reason
+    assert diagnosis.predict(v6, target, arch="armv6l")[0].outcome == "runs"
+    assert diagnosis.predict(v7, target, arch="armv7l")[0].outcome == "runs"
+    result = diagnosis.check_artifact(v7, [target], arch="armv6l")
+    chain = _chain(result, "arm-level")
+    assert "GOARCH=arm GOARM=6 CGO_ENABLED=0 go build -o armv7 ." in _text(chain)
+    # Board unknown: GOARM=7 is the cross-compile default, so a note rather than a problem chain.
+    unknown = diagnosis.check_artifact(v7, [target], arch="arm")
+    assert unknown.chains == () and any("GOARM=7" in n and "Illegal instruction" in n for n in unknown.notes)
+
+
+# --------------------------------------------------------------------------------------------
+# Windows: OS version and 32-bit systems
+
+
+def test_go121_plus_on_windows7_crashes_in_asmstdcall(facts_of) -> None:
+    facts = facts_of("windows")
+    release = knowledge.go_release(facts.go.go_version)
+    win7 = knowledge.resolve_target("windows:7")
+    assert knowledge.version_tuple(win7.kernel) < knowledge.version_tuple(release.min_windows_version)
+    verdict, _case = diagnosis.predict(facts, win7)
+    assert (verdict.outcome, verdict.family) == ("crashes", "windows-too-old")
+    assert verdict.message.startswith("Exception 0xc0000005 0x8 0x0 0x0") and "runtime.asmstdcall" in verdict.message
+    assert release.min_windows in verdict.reason
+    result = diagnosis.check_artifact(facts, [win7, knowledge.resolve_target("windows-server:2008r2")])
+    chain = _chain(result, "windows-too-old")
+    minimum = next(e for e in chain.children[0].evidence if e.fact == "minimum Windows")
+    assert minimum.value == f"{release.min_windows} (NT {release.min_windows_version})"
+    assert "windows:7" in chain.detail and "windows-server:2008r2" in chain.detail
+    # The message the chain's symptom names is recognised by explain too.
+    assert diagnosis.classify_message(verdict.message) == "windows-too-old"
+
+
+@pytest.mark.parametrize("target", ["windows:10", "windows:11", "windows-server:2016", "windows-server:2019",
+                                    "windows-server:2022"])
+def test_supported_windows_versions_run(facts_of, target: str) -> None:
+    t = knowledge.resolve_target(target)
+    release = knowledge.go_release(facts_of("windows").go.go_version)
+    assert knowledge.version_tuple(t.kernel) >= knowledge.version_tuple(release.min_windows_version)
+    assert diagnosis.predict(facts_of("windows"), t)[0].outcome == "runs"
+
+
+def test_windows_8_is_unsupported_but_no_crash_is_invented(facts_of) -> None:
+    verdict, case = diagnosis.predict(facts_of("windows"), knowledge.resolve_target("windows:8.1"))
+    assert (verdict.outcome, verdict.family, verdict.message) == ("unknown", "windows-too-old", "")
+    assert case is not None and "unsupported" in case.message
+
+
+def test_amd64_exe_on_32bit_windows_and_386_everywhere(facts_of) -> None:
+    x86 = knowledge.resolve_target("windows:10-x86")
+    verdict, _ = diagnosis.predict(facts_of("windows"), x86)
+    assert verdict.family == "windows-386-mismatch" and verdict.outcome == "crashes"
+    assert verdict.message == ("This version of ./windows.exe is not compatible with the version of Windows "
+                               "you're running")
+    assert diagnosis.predict(facts_of("windows-386"), x86)[0].outcome == "runs"
+    assert diagnosis.predict(facts_of("windows-386"), knowledge.resolve_target("windows:10"))[0].outcome == "runs"
+
+
+# --------------------------------------------------------------------------------------------
+# Linux kernel minimum
+
+
+def test_go124_plus_on_centos6_needs_kernel_3_2(facts_of) -> None:
+    facts = facts_of("static")
+    release = knowledge.go_release(facts.go.go_version)
+    centos6 = knowledge.resolve_target("centos:6")
+    verdict, _ = diagnosis.predict(facts, centos6, arch="amd64")
+    assert (verdict.outcome, verdict.family) == ("crashes", "kernel-too-old")
+    assert f"needs Linux kernel ≥ {release.min_linux_kernel}" in verdict.message
+    assert f"centos:6 has {centos6.kernel}" in verdict.message
+    # In a container the host kernel runs the binary: not certain.
+    assert verdict.confidence == "possible"
+    assert diagnosis.predict(facts, knowledge.resolve_target("centos:7"), arch="amd64")[0].outcome == "runs"
+
+
+# --------------------------------------------------------------------------------------------
+# Foreign formats and files that are not binaries
+
+
+@pytest.mark.parametrize("fixture", ["darwin", "darwin-amd64"])
+def test_macho_on_linux(facts_of, fixture: str) -> None:
+    facts = facts_of(fixture)
+    assert facts.kind == "macho" and facts.os == "darwin"
+    # darwin/amd64 on an amd64 host: the format, not the CPU, is the problem.
+    verdict, _ = diagnosis.predict(facts, knowledge.resolve_target(DEBIAN), arch="amd64")
+    assert (verdict.outcome, verdict.family, verdict.confidence) == ("crashes", "macho-on-linux", "certain")
+
+
+@pytest.mark.parametrize(("bad", "message", "mentions"), [
+    ("html", "line 1: syntax error near unexpected token `newline'", "404 Not Found"),
+    ("lfs", "line 1: version: command not found", "Git LFS pointer"),
+])
+def test_error_page_and_lfs_pointer_are_not_binaries(bad_files, bad: str, message: str, mentions: str) -> None:
+    facts = artifact.inspect_path(bad_files[bad])
+    result = diagnosis.check_artifact(facts, [knowledge.resolve_target(DEBIAN)], arch="amd64")
+    verdict = result.verdicts[0]
+    assert (verdict.outcome, verdict.family) == ("crashes", "not-a-binary")
+    assert message in verdict.message
+    assert mentions in verdict.reason
+    chain = _chain(result, "not-a-binary")
+    assert facts.description in chain.children[0].detail
+    assert facts.problems[0] in _text(chain)
+
+
+def test_bash_running_an_error_page_is_explained(bad_files, tmp_path) -> None:
+    """bash really runs a saved HTML page as a script (its first line is a syntax error, nothing executes)."""
+    bash = shutil.which("bash")
+    if bash is None:
+        pytest.skip("bash is not installed")
+    app = tmp_path / "app"
+    shutil.copy(bad_files["html"], app)
+    app.chmod(0o755)
+    proc = subprocess.run([bash, "-c", "./app"], cwd=tmp_path, capture_output=True, text=True, timeout=10,
+                          check=False)
+    assert proc.returncode != 0 and "syntax error near unexpected token" in proc.stderr
+    result = diagnosis.explain_text(proc.stderr, source="bash")
+    assert _families(result) == ["not-a-binary"]
+    # The page's first line (bash prints it on the second line of the error) reaches the chain.
+    assert "(<!DOCTYPE html>)" in result.chains[0].children[0].detail
+
+
+# --------------------------------------------------------------------------------------------
+# Loader edge cases
+
+
+def test_rpath_into_the_build_machine_is_a_warning(facts_of) -> None:
+    facts = facts_of("cgo-rpath")
+    assert "/home/builder/lib" in facts.runpath + facts.rpath
+    result = diagnosis.check_artifact(facts, [knowledge.resolve_target(DEBIAN)], arch="amd64")
+    assert result.verdicts[0].outcome == "runs"
+    chain = _chain(result, "rpath-build-machine")
+    assert "/home/builder/lib" in chain.title
+    assert [(e.fact, e.value) for e in chain.children[0].evidence] == [("DT_RUNPATH", "/home/builder/lib")]
+    # $ORIGIN-relative and system paths are what a deployable binary should carry.
+    fine = dataclasses.replace(facts, runpath=("$ORIGIN/../lib", "/usr/lib/x86_64-linux-gnu"), rpath=())
+    assert diagnosis.build_machine_paths(fine) == []
+    assert _families(diagnosis.check_artifact(facts_of("cgo-host"), [knowledge.resolve_target(DEBIAN)],
+                                              arch="amd64")) == []
+
+
+def test_cgo_free_pie_still_needs_the_glibc_loader(facts_of) -> None:
+    facts = facts_of("pie-nocgo")
+    assert facts.go.cgo_enabled is False and facts.go.setting("-buildmode") == "pie"
+    assert facts.interpreter and facts.needed == ()
+    for name in ("scratch", "distroless/static", "alpine:3.20"):
+        verdict, _ = diagnosis.predict(facts, knowledge.resolve_target(name), arch="amd64")
+        assert (verdict.outcome, verdict.family) == ("crashes", "pie-needs-loader"), name
+        assert verdict.message == "exec ./pie-nocgo: no such file or directory"
+    assert diagnosis.predict(facts, knowledge.resolve_target(DEBIAN), arch="amd64")[0].outcome == "runs"
+    chain = _chain(diagnosis.check_artifact(facts, [knowledge.resolve_target("scratch")], arch="amd64"),
+                   "pie-needs-loader")
+    assert "-buildmode=exe" in _text(chain) and "-static-pie" in _text(chain)
+
+
+def test_static_pie_runs_without_a_loader(tmp_path) -> None:
+    # Built here rather than in SPECS: the shared fixture table assumes "no PT_INTERP" means "static".
+    go, gcc = fixture_build.find_go(), shutil.which("gcc")
+    if go is None or gcc is None:
+        pytest.skip("static-pie needs go and gcc (external linking)")
+    out = tmp_path / "static-pie"
+    proc = subprocess.run(
+        [go, "build", "-buildmode=pie", "-ldflags", "-linkmode external -extldflags -static-pie", "-o", str(out), "."],
+        cwd=fixture_build.GO_SRC / "cgoapp", capture_output=True, text=True, check=False,
+        env={**os.environ, "CGO_ENABLED": "1", "CC": gcc, "GOFLAGS": "-mod=mod", "GOTOOLCHAIN": "local",
+             "GOPROXY": "off"})
+    if proc.returncode != 0:
+        pytest.skip(f"this gcc cannot link static-pie: {proc.stderr.strip()[:200]}")
+    facts = artifact.inspect_path(out)
+    assert (facts.linkage, facts.interpreter) == ("static-pie", "")
+    for name in ("scratch", "alpine:3.20", "centos:7"):
+        assert diagnosis.predict(facts, knowledge.resolve_target(name), arch="amd64")[0].outcome == "runs", name
+
+
+def test_libpthread_and_libresolv_needed_by_an_old_glibc_build(facts_of) -> None:
+    """zig cc against glibc 2.17 links libpthread.so.0 and libresolv.so.2 separately; glibc 2.34+ keeps
+    them (libpthread as an empty stub), so old and new glibc targets both run it."""
+    facts = facts_of("netuser-zig217")
+    assert {"libpthread.so.0", "libresolv.so.2"} <= set(facts.needed)
+    for name in ("centos:7", "debian:11", DEBIAN, "ubuntu:24.04"):
+        assert diagnosis.predict(facts, knowledge.resolve_target(name), arch="amd64")[0].outcome == "runs", name
+    mech = diagnosis.families()["glibc-too-new"].mechanism
+    assert "libpthread.so.0" in mech and "2.34" in mech
+
+
+@pytest.mark.docker
+def test_libpthread_stub_and_pie_loader_on_real_images(facts_of, bin_path) -> None:
+    """The two loader claims above, on this project's local images (no registry needed)."""
+    from goci_doctor import lab
+    from goci_doctor.model import EngineUnavailableError
+
+    try:
+        client = lab.connect()
+    except EngineUnavailableError as exc:
+        pytest.skip(f"no Docker engine: {exc}")
+    for ref in ("goci/debian:bookworm", "goci/scratch:latest"):
+        if not client.images.list(name=ref):
+            pytest.skip(f"local image {ref} is missing (run goci-doctor images build)")
+
+    def run(image: str, fixture: str) -> tuple[int, str]:
+        path = bin_path(fixture)
+        container = client.containers.create(image, ["/goci/app"], network_disabled=True,
+                                             volumes={str(path): {"bind": "/goci/app", "mode": "ro"}})
+        try:
+            try:
+                container.start()
+            except Exception as exc:  # the engine reports a failed exec as an API error at start
+                return -1, str(exc)
+            code = container.wait(timeout=30)["StatusCode"]
+            return code, container.logs().decode(errors="replace")
+        finally:
+            container.remove(force=True)
+
+    code, out = run("goci/debian:bookworm", "netuser-zig217")
+    assert code == 0 and out.startswith("goci-fixture netuser"), out
+    code, out = run("goci/debian:bookworm", "pie-nocgo")
+    assert code == 0 and out.startswith("goci-fixture hello"), out
+    code, out = run("goci/scratch:latest", "pie-nocgo")
+    assert code != 0 and "no such file or directory" in out, out
+
+
+# --------------------------------------------------------------------------------------------
+# explain: the real messages
+
+
+WIN7_CRASH = """\
+Exception 0xc0000005 0x8 0x0 0x0
+PC=0x0
+
+runtime.asmstdcall()
+        /usr/local/go/src/runtime/sys_windows_amd64.s:65 +0x75 fp=0x22fca0 sp=0x22fc80 pc=0x468c95
+rax     0x0
+"""  # golang/go#64622 (Go 1.21.5 hello world on Windows 7)
+
+MESSAGES = [
+    ("This program can only be run on AMD64 processors with v3 microarchitecture support.", "cpu-level",
+     {"level": "v3"}),
+    ("Illegal instruction (core dumped)", "arm-level", {}),
+    ("bash: line 1:  2211 Illegal instruction     ./app", "arm-level", {}),
+    (WIN7_CRASH, "windows-too-old", {}),
+    ("user@DESKTOP MINGW64 ~/Downloads\n$ ./app\nbash: ./app: cannot execute binary file: Exec format error",
+     "elf-on-windows", {"binary": "./app"}),
+    # bash 5.2 and dash on this host, running a saved 404 page and a Git LFS pointer.
+    ("./app: line 1: syntax error near unexpected token `newline'\n./app: line 1: `<!DOCTYPE html>'",
+     "not-a-binary", {"binary": "./app"}),
+    ("./app: 2: Syntax error: newline unexpected", "not-a-binary", {"binary": "./app"}),
+    ("./app2: line 1: version: command not found\n./app2: line 2: oid: command not found", "not-a-binary",
+     {"binary": "./app2"}),
+    ("./app2: 1: version: not found", "not-a-binary", {}),
+    ("$ cat app\nversion https://git-lfs.github.com/spec/v1", "not-a-binary",
+     {"first_line": "version https://git-lfs.github.com/spec/v1"}),
+    ("FATAL: kernel too old\nAborted (core dumped)", "kernel-too-old", {}),  # rqlite/rqlite#1062
+    ("This version of C:\\tools\\app.exe is not compatible with the version of Windows you're running. Check "
+     "your computer's system information and then contact the software publisher.", "windows-386-mismatch",
+     {"binary": "C:\\tools\\app.exe"}),
+]
+
+
+@pytest.mark.parametrize(("text", "family", "facts"), MESSAGES, ids=[m[1] + str(i) for i, m in enumerate(MESSAGES)])
+def test_explain_recognises_the_real_messages(text: str, family: str, facts: dict[str, str]) -> None:
+    result = diagnosis.explain_text(text, source="log")
+    assert _families(result)[:1] == [family], _families(result)
+    finding = next(f for f in result.findings if f.family == family)
+    for key, value in facts.items():
+        assert finding.fact(key) == value, (key, dict(finding.facts))
+    kinds = [n.kind for n in result.chains[0].walk()]
+    assert kinds[:3] == ["symptom", "mechanism", "cause"]
+    assert "<" + "level_title>" not in _text(result.chains[0])
+
+
+def test_explained_cpu_level_names_the_features_from_the_data() -> None:
+    result = diagnosis.explain_text("This program can only be run on AMD64 processors with v2 microarchitecture "
+                                    "support.")
+    level = knowledge.cpu_level("GOAMD64", "v2")
+    assert all(r in result.chains[0].children[0].detail for r in level.requires)
+
+
+@pytest.mark.parametrize("text", [
+    "runtime: failed to create new OS thread (have 2 already; errno=11)",
+    "bash: /usr/local/go/bin/go: cannot execute binary file: Exec format error",  # Linux: not Windows
+])
+def test_explain_does_not_overfit(text: str) -> None:
+    families = _families(diagnosis.explain_text(text))
+    assert not {"elf-on-windows", "kernel-too-old", "windows-too-old", "cpu-level", "arm-level"} & set(families)
+
+
+def test_engine_uses_the_knowledge_base_version_parser() -> None:
+    assert diagnosis.version_tuple is knowledge.version_tuple
