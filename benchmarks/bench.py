@@ -1,0 +1,301 @@
+"""goci-doctor against the native tools, measured side by side in one run.
+
+    .venv/bin/python benchmarks/bench.py [--repeat N] [--skip-docker] [--skip-tui] [--markdown]
+
+Sections (each prints absolute times and the ratio that matters):
+
+1. ``inspect`` on big real Go binaries (the Go toolchain's own, /usr/bin/docker, dockerd,
+   containerd) against the native trio ``go version -m`` + ``readelf -V -d -l`` + ``file``:
+   one file via the CLI, the whole folder via the CLI (one process, batch), and in-process.
+   Bare ``python -c pass`` start-up is the floor any Python CLI pays.
+2. The container matrix: ``DockerRunner`` on 4 local targets in parallel against the same runs
+   done one after another with ``docker run --rm`` (the CLI a user would script).
+3. The TUI: time to first paint, and to a rendered crash chain from a recorded session.
+4. Peak RSS of inspecting the largest binary (in a fresh process).
+
+Numbers are medians of ``--repeat`` runs after one warm-up (page cache hot, as in a CI job
+that just built the binaries). Nothing is asserted: this prints, docs/benchmarks.md records.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+PY = sys.executable
+GO_PKG = ROOT / ".venv/lib/python3.11/site-packages/go"
+CLI = [PY, "-m", "goci_doctor"]
+TARGETS = ("debian:bullseye", "debian:bookworm", "debian:trixie", "alpine:3.20")
+"""Logical targets; the config below maps them to goci/debian:* and goci/musl (built locally)."""
+
+
+def median_time(func: Callable[[], object], repeat: int) -> float:
+    func()  # warm-up: page cache, imports, image layers
+    samples = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        func()
+        samples.append(time.perf_counter() - start)
+    return statistics.median(samples)
+
+
+def run(cmd: Sequence[str], env: dict[str, str] | None = None) -> subprocess.CompletedProcess[bytes]:
+    return subprocess.run(list(cmd), capture_output=True, env=env, check=False)
+
+
+def fmt_s(seconds: float) -> str:
+    return f"{seconds * 1000:.1f} ms" if seconds < 10 else f"{seconds:.2f} s"
+
+
+def big_binaries() -> list[Path]:
+    candidates = [GO_PKG / "bin/go", *sorted((GO_PKG / "pkg/tool/linux_amd64").glob("*"))]
+    for name in ("docker", "dockerd", "containerd"):
+        found = shutil.which(name)
+        if found:
+            candidates.append(Path(found).resolve())
+    return [p for p in candidates if p.is_file() and os.access(p, os.X_OK)]
+
+
+class Table:
+    def __init__(self, title: str) -> None:
+        self.title = title
+        self.rows: list[tuple[str, str, str]] = []
+
+    def add(self, what: str, value: str, note: str = "") -> None:
+        self.rows.append((what, value, note))
+
+    def text(self) -> str:
+        w0 = max(len(r[0]) for r in self.rows)
+        w1 = max(len(r[1]) for r in self.rows)
+        lines = [f"== {self.title}"]
+        lines += [f"  {a:<{w0}}  {b:>{w1}}  {c}".rstrip() for a, b, c in self.rows]
+        return "\n".join(lines)
+
+    def markdown(self) -> str:
+        lines = [f"### {self.title}", "", "| measurement | value | note |", "|---|---:|---|"]
+        lines += [f"| {a} | {b} | {c} |" for a, b, c in self.rows]
+        return "\n".join(lines)
+
+
+# --------------------------------------------------------------------------------------------
+# 1. inspect vs the native trio
+
+
+def native_trio(path: Path, go: str) -> None:
+    for cmd in ([go, "version", "-m", str(path)], ["readelf", "-V", "-d", "-l", str(path)], ["file", str(path)]):
+        run(cmd)
+
+
+def bench_inspect(repeat: int) -> Table:
+    bins = big_binaries()
+    total_mb = sum(p.stat().st_size for p in bins) / 1e6
+    largest = max(bins, key=lambda p: p.stat().st_size)
+    go = str(GO_PKG / "bin/go")
+    t = Table(f"inspect vs go version -m + readelf -V -d -l + file ({len(bins)} Go binaries, {total_mb:.0f} MB)")
+
+    py_start = median_time(lambda: run([PY, "-c", "pass"]), repeat)
+    py_site = median_time(lambda: run([PY, "-S", "-c", "pass"]), repeat)
+    t.add("bare python -c pass", fmt_s(py_start), f"(-S, no site: {fmt_s(py_site)})")
+
+    one_cli = median_time(lambda: run([*CLI, "inspect", str(largest)]), repeat)
+    one_trio = median_time(lambda: native_trio(largest, go), repeat)
+    t.add(f"single file CLI ({largest.name}, {largest.stat().st_size / 1e6:.0f} MB)", fmt_s(one_cli),
+          f"{one_cli / py_start:.2f}x python start-up")
+    t.add("single file native trio", fmt_s(one_trio), f"goci-doctor / trio = {one_cli / one_trio:.2f}")
+
+    with tempfile.TemporaryDirectory(prefix="goci-bench-dist-") as dist:
+        # A goreleaser-like dist/: one folder per build, symlinks so no copy distorts the cache.
+        for i, p in enumerate(bins):
+            d = Path(dist) / f"build_{i}_{p.name}"
+            d.mkdir()
+            (d / p.name).symlink_to(p)
+        batch_cli = median_time(lambda: run([*CLI, "inspect", "--json", dist]), repeat)
+        batch_trio = median_time(lambda: [native_trio(p, go) for p in bins], repeat)
+
+    from goci_doctor.artifact import inspect_path
+
+    in_proc = median_time(lambda: [inspect_path(p) for p in bins], repeat)
+    n = len(bins)
+    t.add(f"batch CLI, whole folder ({n} files), per binary", fmt_s(batch_cli / n), f"total {fmt_s(batch_cli)}")
+    t.add("batch native trio, per binary", fmt_s(batch_trio / n), f"total {fmt_s(batch_trio)}")
+    t.add("batch in-process inspect_path, per binary", fmt_s(in_proc / n), f"total {fmt_s(in_proc)}")
+    t.add("ratio batch CLI / trio (per binary)", f"{batch_cli / batch_trio:.3f}",
+          f"goci-doctor is {batch_trio / batch_cli:.1f}x faster")
+    t.add("ratio in-process / trio (per binary)", f"{in_proc / batch_trio:.4f}",
+          f"{batch_trio / in_proc:.0f}x faster")
+    return t
+
+
+# --------------------------------------------------------------------------------------------
+# 2. the container matrix
+
+
+def bench_matrix(repeat: int) -> Table:
+    sys.path.insert(0, str(ROOT / "tests" / "fixtures"))
+    import build as fixture_build
+
+    from goci_doctor import lab
+    from goci_doctor.config import Config, RunSettings
+    from goci_doctor.images import local_image_map
+
+    static = fixture_build.build_all()["static"].path
+    if static is None:
+        raise SystemExit("the static fixture could not be built (is go installed?)")
+    images = local_image_map()
+    config = Config(images=images, run=RunSettings(allow_pull=False))
+    client = lab.connect()
+    runner = lab.DockerRunner(config=config, client=client, max_workers=len(TARGETS))
+    refs = [runner.image_for(t) for t in TARGETS]
+    t = Table(f"container matrix: static Go binary on {len(TARGETS)} targets ({', '.join(refs)})")
+
+    def goci() -> None:
+        results = runner.run_matrix(static, TARGETS, timeout=60)
+        assert all(r.outcome == "runs" for r in results), [(r.target, r.outcome, r.message) for r in results]
+
+    # The same work by hand: copy in via a read-only bind mount, same limits and user, one by one.
+    def docker_cli(ref: str) -> None:
+        proc = run(["docker", "run", "--rm", "--network", "none", "--memory", "512m", "--pids-limit", "256",
+                    "--user", "65534:65534", "--cap-drop", "ALL", "--security-opt", "no-new-privileges",
+                    "-v", f"{static}:/goci/app:ro", "--entrypoint", "", ref, "/goci/app"])
+        assert proc.returncode == 0, proc.stderr
+
+    singles = {ref: median_time(lambda r=ref: docker_cli(r), repeat) for ref in refs}
+    sequential = median_time(lambda: [docker_cli(r) for r in refs], repeat)
+    matrix = median_time(goci, repeat)
+    slowest = max(singles.values())
+    for ref, s in singles.items():
+        t.add(f"docker run --rm {ref}", fmt_s(s))
+    t.add("docker CLI, the 4 one after another", fmt_s(sequential))
+    t.add("goci-doctor DockerRunner matrix (parallel)", fmt_s(matrix),
+          "includes libc probe + missing-library check per cell")
+    t.add("ratio matrix / slowest single docker run", f"{matrix / slowest:.2f}", "goal: close to 1")
+    t.add("ratio matrix / sequential docker CLI", f"{matrix / sequential:.2f}",
+          f"{sequential / matrix:.1f}x faster")
+    return t
+
+
+# --------------------------------------------------------------------------------------------
+# 3. TUI
+
+
+def bench_tui(repeat: int) -> Table:
+    from goci_doctor import demo
+    from goci_doctor.runner import ReplayRunner
+    from goci_doctor.tui.app import GociApp
+    from goci_doctor.tui.widgets import ChainTree
+
+    t = Table("TUI (Textual run_test, headless, 100x34)")
+
+    async def first_paint() -> None:
+        app = GociApp(gather_env=False)
+        async with app.run_test(size=(100, 34)) as pilot:
+            await pilot.pause()
+
+    async def chain() -> None:
+        sc = demo.scenario("glibc-centos7")
+        app = GociApp(demo_scenario=sc.name, runner=ReplayRunner(list(sc.runs)))
+        async with app.run_test(size=(100, 34)) as pilot:
+            await pilot.pause()
+            while not app.screen.query(ChainTree) or not app.screen.query_one(ChainTree).root.children:
+                await pilot.pause(0.01)
+
+    def import_app() -> None:
+        run([PY, "-c", "import goci_doctor.tui.app"])
+
+    t.add("import goci_doctor.tui.app (fresh process)", fmt_s(median_time(import_app, repeat)))
+    t.add("app start to first paint", fmt_s(median_time(lambda: asyncio.run(first_paint()), repeat)))
+    t.add("app start to rendered crash chain (recorded demo session)",
+          fmt_s(median_time(lambda: asyncio.run(chain()), repeat)))
+    return t
+
+
+# --------------------------------------------------------------------------------------------
+# 4. memory
+
+
+_RSS = """
+import sys
+def hwm():
+    # VmHWM belongs to this process image; ru_maxrss would carry over the parent's peak across exec.
+    for line in open("/proc/self/status"):
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1])
+start = hwm()
+from goci_doctor.artifact import inspect_path
+imported = hwm()
+facts = inspect_path(sys.argv[1]) if len(sys.argv) > 1 else None
+print(start, imported, hwm())
+"""
+
+
+def bench_memory() -> Table:
+    bins = big_binaries()
+    largest = max(bins, key=lambda p: p.stat().st_size)
+    t = Table(f"peak memory inspecting the largest binary ({largest}, {largest.stat().st_size / 1e6:.0f} MB)")
+    start, imported, after = (int(x) for x in run([PY, "-c", _RSS, str(largest)]).stdout.decode().split())
+    t.add("python at start-up (VmHWM)", f"{start / 1024:.1f} MB")
+    t.add("after importing goci_doctor.artifact", f"{imported / 1024:.1f} MB")
+    t.add("peak after inspect_path (file is mmapped)", f"{after / 1024:.1f} MB",
+          f"+{(after - imported) / 1024:.1f} MB for a {largest.stat().st_size / 1e6:.0f} MB file")
+    cgo = [p for p in bins if "containerd" in p.name or "docker" == p.name]
+    for p in cgo[:1]:
+        _s, imp, aft = (int(x) for x in run([PY, "-c", _RSS, str(p)]).stdout.decode().split())
+        t.add(f"peak after inspect_path({p.name}, dynamic, {p.stat().st_size / 1e6:.0f} MB)",
+              f"{aft / 1024:.1f} MB", f"+{(aft - imp) / 1024:.1f} MB (pyelftools reads the version tables)")
+    return t
+
+
+def machine() -> str:
+    cpu = ""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    mem = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+    docker = run(["docker", "version", "--format", "{{.Server.Version}}"]).stdout.decode().strip() or "n/a"
+    osr = platform.freedesktop_os_release().get("PRETTY_NAME", "") if hasattr(platform, "freedesktop_os_release") \
+        else ""
+    return (f"{time.strftime('%Y-%m-%d')} — {cpu}, {os.cpu_count()} CPUs, {mem:.0f} GiB RAM, {osr}, "
+            f"kernel {platform.release()}, Python {platform.python_version()}, Docker {docker}")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--skip-docker", action="store_true")
+    parser.add_argument("--skip-tui", action="store_true")
+    parser.add_argument("--markdown", action="store_true", help="print Markdown tables (for docs/benchmarks.md)")
+    args = parser.parse_args(argv)
+    os.chdir(ROOT)
+    print(f"machine: {machine()}\n", flush=True)
+    tables = [bench_inspect(args.repeat)]
+    print(tables[-1].text() + "\n", flush=True)
+    if not args.skip_docker:
+        tables.append(bench_matrix(args.repeat))
+        print(tables[-1].text() + "\n", flush=True)
+    if not args.skip_tui:
+        tables.append(bench_tui(args.repeat))
+        print(tables[-1].text() + "\n", flush=True)
+    tables.append(bench_memory())
+    print(tables[-1].text() + "\n", flush=True)
+    if args.markdown:
+        print("\n\n".join(t.markdown() for t in tables))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
