@@ -71,6 +71,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--policy-file", metavar="FILE", help="policy file (default: .goci-policy.toml in REPO)")
     p.add_argument("--repo", metavar="DIR", default=".", help="repository whose configs the policy checks")
     p.add_argument("--env-from-ci", action="store_true", help="also check the live environment (CI variables)")
+    p.add_argument("--arch", metavar="GOARCH", help="CPU architecture of the deploy machines (default: this one's)")
+    p.add_argument("--cpu", metavar="LEVEL",
+                   help="CPU level of the deploy machines: x86-64-v1..v4, or armv5/armv6/armv7 "
+                   "(checks GOAMD64/GOARM)")
     _add_format(p)
 
     p = sub.add_parser("explain", help="explain a pasted crash or CI log")

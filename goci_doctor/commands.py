@@ -121,7 +121,12 @@ def cmd_check(args: argparse.Namespace) -> int:
     if not paths:
         raise BadInputError("no files to check in " + ", ".join(args.paths))
     binfmt = hostenv.read_binfmt()
-    diags = [diagnosis.check_artifact(artifact.inspect_path(p), targets, binfmt=binfmt) for p in paths]
+    cpu = getattr(args, "cpu", None)
+    if cpu:
+        diagnosis.parse_cpu(cpu)  # a bad level is bad input before anything is inspected
+    arch = getattr(args, "arch", None) or None
+    diags = [diagnosis.check_artifact(artifact.inspect_path(p), targets, binfmt=binfmt, arch=arch, cpu=cpu)
+             for p in paths]
     result = diags[0] if len(diags) == 1 else diagnosis.merge(diags, kind="artifact")
     from goci_doctor.render import render
 

@@ -230,6 +230,8 @@ def _target_desc(target: Target) -> str:
 
 
 def _kb_evidence(target: Target, what: str, value: str) -> Evidence:
+    if target.source.startswith("probed from image"):
+        return Evidence(what, value, target.source)
     return Evidence(what, value, f"knowledge base: {target.name} ({target.source or 'targets.toml'})")
 
 

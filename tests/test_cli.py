@@ -222,3 +222,17 @@ def test_history_json_lists_saved_sessions(tmp_path, bin_path) -> None:
     sessions = json.loads(proc.stdout)["sessions"]
     assert [s["title"] for s in sessions] == ["arm64 on bookworm"]
     assert Path(sessions[0]["path"]) == saved
+
+
+def test_check_cpu_level(bin_path) -> None:
+    old_cpu = run_cli("check", str(bin_path("amd64v3")), "-t", "debian:bookworm", "--cpu", "x86-64-v2")
+    assert old_cpu.returncode == 1
+    assert "This program can only be run on AMD64 processors with v3 microarchitecture support." in old_cpu.stdout
+    new_cpu = run_cli("check", str(bin_path("amd64v3")), "-t", "debian:bookworm", "--cpu", "v3")
+    assert new_cpu.returncode == 0, new_cpu.stdout
+    assert_one_clear_line(run_cli("check", str(bin_path("amd64v3")), "-t", "debian:bookworm", "--cpu", "486"))
+
+
+def test_check_arch_of_the_deploy_machines(bin_path) -> None:
+    proc = run_cli("check", str(bin_path("arm64")), "-t", "debian:bookworm", "--arch", "arm64")
+    assert proc.returncode == 0, proc.stdout
