@@ -73,7 +73,8 @@ def test_chain_for_several_targets_is_one_per_family(facts_of) -> None:
     assert "centos:7" in glibc.detail and "debian:11" in glibc.detail
     mech = glibc.children[0]
     floor = [e for e in mech.evidence if e.fact == "highest GLIBC version required"]
-    assert floor and "pthread_create@GLIBC_2.34" in floor[0].value or "__libc_start_main@GLIBC_2.34" in floor[0].value
+    assert floor
+    assert "pthread_create@GLIBC_2.34" in floor[0].value or "__libc_start_main@GLIBC_2.34" in floor[0].value
     assert result.has_problem
 
 
