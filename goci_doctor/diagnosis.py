@@ -17,6 +17,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import PurePosixPath
+from typing import cast
 
 from goci_doctor import knowledge
 from goci_doctor.knowledge import version_tuple
@@ -422,19 +423,21 @@ def predict(
     return runs(f"needs {need_txt}; {target.name} has {have_txt}", "certain" if facts.glibc_required else "likely")
 
 
+@functools.cache
+def _cgo_only_modules() -> dict[str, tuple[str, ...]]:
+    """Module path -> pure-Go alternatives, from data/cgo_modules.toml (shared with `lint`)."""
+    text = resources.files("goci_doctor").joinpath("data/cgo_modules.toml").read_text(encoding="utf-8")
+    return {m["path"]: tuple(m.get("alternatives", ())) for m in tomllib.loads(text).get("module", [])}
+
+
 def _cgo_stub_check(facts: ArtifactFacts, target: Target, path: str,
                     base: dict[str, str]) -> tuple[Verdict | None, _Case | None]:
     go = facts.go
     if go is None or go.cgo_enabled is not False:
         return None, None
-    try:
-        from goci_doctor import lint
-
-        cgo_only = lint.cgo_only_modules()
-    except (ImportError, AttributeError):
-        cgo_only = {"github.com/mattn/go-sqlite3": "modernc.org/sqlite"}
+    cgo_only = _cgo_only_modules()
     for mod, _ in go.deps:
-        if mod in cgo_only:
+        if any(mod == p or re.fullmatch(re.escape(p) + r"/v\d+", mod) for p in cgo_only):
             msg = ("Binary was compiled with 'CGO_ENABLED=0', go-sqlite3 requires cgo to work. This is a stub"
                    if "go-sqlite3" in mod else f"{mod} requires cgo")
             case = _Case("cgo-required-disabled", {**base, "module_note": f" ({mod})"},
@@ -581,6 +584,7 @@ def _cpu_check(facts: ArtifactFacts, target: Target, machine: tuple[str, str] | 
         msg, family, confidence = lf.get("message", ""), "cpu-level", "certain"
     else:
         msg, family, confidence = "Illegal instruction", "arm-level", "likely"
+    confidence = cast(Confidence, confidence)
     case = _Case(family, {**base, **lf}, ev, [target.name], msg)
     reason = f"built with {variable}={value} ({lf['level_title']}); the machine is {have}"
     return Verdict(facts.path, target.name, "crashes", msg, confidence, family, reason), case

@@ -31,7 +31,7 @@ import uuid
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 from goci_doctor.model import (
     SCHEMA_VERSION,
@@ -925,7 +925,7 @@ def run_diagnosis(facts: ArtifactFacts, results: Sequence[RunResult], proof: Seq
     for r in results:
         known = knowledge.find_target(r.target)
         family, _, version = r.libc.partition(" ")
-        libc = family if family in ("glibc", "musl", "none") else ""
+        libc = cast(Literal["glibc", "musl", "none"], family) if family in ("glibc", "musl", "none") else ""
         if known is None:
             base = Target(name=r.target, title=r.target, image=r.image, source=f"probed from image {r.image}")
         else:

@@ -154,3 +154,15 @@ def test_report_round_trip(tmp_path, facts_of) -> None:
     path = render.write_atomic(tmp_path / "r.json", render.report_to_json(report))
     assert render.load_report(path) == report
     assert to_jsonable(render.load_report(path))["diagnosis"]["chains"][0]["id"] == "wrong-arch/symptom"
+
+
+def test_cgo_only_module_built_without_cgo_is_predicted_from_build_info(facts_of) -> None:
+    """The go-sqlite3 stand-in carries the real module path, so its build info names the dependency."""
+    facts = facts_of("sqlite-nocgo")
+    assert facts.go is not None and facts.go.has_dep("github.com/mattn/go-sqlite3")
+    verdict, _ = diagnosis.predict(facts, knowledge.resolve_target("debian:bookworm"), arch="amd64")
+    assert verdict.outcome == "crashes" and verdict.family == "cgo-required-disabled"
+    assert "go-sqlite3 requires cgo to work. This is a stub" in verdict.message
+    result = diagnosis.check_artifact(facts, [knowledge.resolve_target("debian:bookworm")], arch="amd64")
+    fixes = [n for n in result.chains[0].walk() if n.kind == "fix"]
+    assert any("modernc.org/sqlite" in " ".join(f.commands) for f in fixes)
