@@ -120,6 +120,21 @@ def read_go_buildinfo(source: Buffer | str | os.PathLike[str]) -> GoBuildInfo | 
         return None
 
 
+_SECRETISH = re.compile(r"(?i)token|secret|passw|pwd|api.?key|auth|credential|://[^/\s]*@")
+
+
+def _redact_setting(value: str) -> str:
+    """Build settings (-ldflags "-X main.token=...") can carry credentials into every report: mask them.
+
+    The redaction patterns are only loaded when a value looks like it might hold one (start-up time).
+    """
+    if not _SECRETISH.search(value):
+        return value
+    from goci_doctor.hostenv import redact
+
+    return redact(value)
+
+
 def parse_go_modinfo(go_version: str, modinfo: str) -> GoBuildInfo:
     """Parse the module-info text (``path``/``mod``/``dep``/``=>``/``build`` lines) into GoBuildInfo.
 
@@ -151,7 +166,8 @@ def parse_go_modinfo(go_version: str, modinfo: str) -> GoBuildInfo:
                 mod, ver = deps[-1]
                 deps[-1] = (mod, f"{ver} => {repl}".strip())
         elif kind == "build" and rest:
-            settings.append(_parse_build_setting(rest))
+            key, value = _parse_build_setting(rest)
+            settings.append((key, _redact_setting(value)))
         elif kind == "go" and rest and not go_version:
             go_version = rest
     return GoBuildInfo(

@@ -585,7 +585,11 @@ def build_variants(
             reason = _failure_reason(output, allow_network)
         else:
             facts = artifact.inspect_path(produced)
-        shown_env = tuple((k, env[k]) for k in sorted(env))
+        from goci_doctor.hostenv import redact_env
+
+        # GOFLAGS may carry credentials: the container gets the real value, reports the redacted one.
+        safe = redact_env(env)
+        shown_env = tuple((k, safe[k]) for k in sorted(safe))
         result = BuildResult(
             variant=v.name,
             title=v.title,

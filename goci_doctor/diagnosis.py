@@ -637,12 +637,16 @@ def _line_facts(match: re.Match[str], line: str) -> dict[str, str]:
 
 def scan_lines(lines: Iterable[str]) -> list[Finding]:
     """Match log lines against every family's patterns (cheap prefilter first: logs can be huge)."""
+    from goci_doctor.hostenv import redact
+
     fams = families()
     found: dict[str, list[Finding]] = {}
     for no, raw in enumerate(lines, start=1):
         line = raw[:MAX_LINE]
         if not _PREFILTER.search(line):
             continue
+        # Lines kept as evidence end up in reports and history: no token or password may ride along.
+        line = redact(line)
         for fam in fams.values():
             if len(found.get(fam.id, ())) >= MAX_FINDINGS_PER_FAMILY:
                 continue

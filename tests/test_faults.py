@@ -328,8 +328,6 @@ def test_write_atomic_interrupted_mid_write_keeps_the_old_file(tmp_path, monkeyp
     assert [p.name for p in tmp_path.iterdir()] == ["report.md"]
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: GociApp.export writes .goci-report.md.tmp with write_text and "
-                   "leaves it behind when the disk fills (fix: use render.write_atomic)")
 def test_tui_export_on_a_full_disk_leaves_nothing(tiny_disk):
     from goci_doctor import demo
     from goci_doctor.tui.app import GociApp

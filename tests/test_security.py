@@ -157,8 +157,6 @@ def test_explain_never_echoes_secrets_from_other_log_lines(fmt, tmp_path):
     assert leaks(proc.stdout + proc.stderr) == []
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: explain keeps evidence lines verbatim; secrets on a matched "
-                   "line reach every format (fix: hostenv.redact the line in diagnosis.scan_lines)")
 @pytest.mark.parametrize("fmt", ["text", "json", "markdown", "sarif"])
 def test_explain_redacts_secrets_on_evidence_lines(fmt, tmp_path):
     log = tmp_path / "ci.log"
@@ -208,8 +206,6 @@ async def test_tui_export_and_history_hold_no_secret(marker, tmp_path, monkeypat
     assert leaks(render.render(history.load_session(entries[0].id, tmp_path / "history"), "json")) == []
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: a pasted log's evidence lines are kept verbatim, so the TUI "
-                   "export carries their secrets (same fix as explain: redact in diagnosis.scan_lines)")
 @sync
 async def test_tui_pasted_log_export_holds_no_secret(tmp_path):
     from goci_doctor.tui.app import GociApp
@@ -449,8 +445,6 @@ def test_hostile_project_dir_in_a_diagnostic_build(engine, tmp_path, monkeypatch
 
 
 @pytest.mark.docker
-@pytest.mark.xfail(strict=True, reason="BUG: builds copies GOFLAGS from the host into BuildResult.env "
-                   "unredacted, so a token in GOFLAGS reaches build --json/markdown/text")
 def test_secret_in_goflags_stays_out_of_the_build_report(engine, tmp_path, monkeypatch):
     from goci_doctor import builds
 

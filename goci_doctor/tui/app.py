@@ -655,9 +655,7 @@ class GociApp(App[int]):
         else:
             target, text = folder / "goci-report.md", render.render(report, "markdown")
         try:
-            tmp = target.with_name(f".{target.name}.tmp")
-            tmp.write_text(text, encoding="utf-8")
-            tmp.replace(target)
+            render.write_atomic(target, text)
         except OSError as exc:
             self._fail(BadInputError(f"cannot write {target}: {exc.strerror}"))
             return None
