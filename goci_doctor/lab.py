@@ -436,6 +436,29 @@ def cleanup_containers(client: Any, session: str | None = None) -> int:
     return removed
 
 
+STALE_AFTER_S = 3600.0
+
+
+def sweep_stale_containers(client: Any, older_than_s: float = STALE_AFTER_S, session: str | None = None) -> int:
+    """Remove lab containers older than ``older_than_s``: no run lasts that long, so they are leftovers.
+
+    Younger ones may belong to another goci-doctor running right now, and are left alone.
+    ``session`` limits the sweep to one session's containers.
+    """
+    removed = 0
+    now = time.time()
+    label = f"{SESSION_LABEL}={session}" if session else f"{LABEL}=1"
+    try:
+        listed = client.api.containers(all=True, filters={"label": [label]})
+    except Exception:
+        return 0
+    for c in listed:
+        if now - float(c.get("Created", now)) > older_than_s:
+            _remove(client, c["Id"])
+            removed += 1
+    return removed
+
+
 # --------------------------------------------------------------------------------------------
 # The runner
 
@@ -511,6 +534,8 @@ class DockerRunner:
         """The engine client, connected on first use."""
         if self._client is None:
             self._client = connect()
+            # Containers left by a run whose engine connection died (or a killed process) are swept here.
+            sweep_stale_containers(self._client)
         return self._client
 
     def _run_setting(self, name: str, default: Any) -> Any:

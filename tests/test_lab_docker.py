@@ -536,3 +536,22 @@ def test_write_config_images_merges_into_the_user_config(tmp_path):
     cfg = load_config(path)
     assert cfg.images["centos:7"] == "mirror.local/centos:7"
     assert cfg.image_for("debian:bullseye", "debian:bullseye") == "goci/debian:bullseye"
+
+
+@pytest.mark.docker
+def test_stale_lab_containers_are_swept_and_fresh_ones_kept(engine, local_images):
+    """A container left behind by a dead run is removed by the next runner; a young one is not."""
+    session = "sweep-test"
+    c = engine.containers.create("goci/scratch", command=["/none"],
+                                 labels={lab.LABEL: "1", lab.SESSION_LABEL: session})
+    try:
+        assert lab.sweep_stale_containers(engine, session=session) == 0  # young: may be a run in progress
+        assert c.id in {x["Id"] for x in engine.api.containers(all=True)}
+        # Pretend an hour went by: the same container is now a leftover.
+        assert lab.sweep_stale_containers(engine, older_than_s=-1, session=session) == 1
+        assert c.id not in {x["Id"] for x in engine.api.containers(all=True)}
+    finally:
+        try:
+            c.remove(force=True)
+        except Exception:
+            pass
