@@ -873,6 +873,8 @@ def _pe_headers(buf: Buffer) -> _PeHeaders | None:
             f"({size} bytes)"
         )
         return _PeHeaders(machine, plus, chars, subsystem, layout, problems)
+    if nsect == 0:
+        problems.append("corrupt: the PE file has no sections (no code or data): not a complete executable")
     truncated_at: tuple[str, int] | None = None
     for i in range(nsect):
         sname, _vsize, va, raw_size, raw_ptr, _r, _l, _nr, _nl, schars = struct.unpack_from(
@@ -880,7 +882,9 @@ def _pe_headers(buf: Buffer) -> _PeHeaders | None:
         )
         layout.segments.append((image_base + va, raw_size, raw_ptr))
         if raw_size and raw_ptr + raw_size > size and truncated_at is None:
-            truncated_at = (sname.rstrip(b"\0").decode("latin-1"), raw_ptr + raw_size)
+            # A corrupt name is shown escaped, never as raw bytes in a report.
+            name = sname.rstrip(b"\0").decode("ascii", "backslashreplace")
+            truncated_at = (name if name.isprintable() else repr(name), raw_ptr + raw_size)
         # Go's debug/buildinfo: the first initialised, read-write data section.
         if layout.data_start is None and va and raw_size and schars & ~0x600000 == 0xC0000040:
             layout.data_start = image_base + va

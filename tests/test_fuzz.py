@@ -577,3 +577,34 @@ def test_inspect_path_on_a_fifo_and_dev_zero_does_not_hang(tmp_path):
             assert re.search(r"not a regular file|special|fifo|device", str(exc), re.I), exc
         else:
             assert facts.problems  # type: ignore[union-attr]
+
+
+def test_pe_without_sections_is_reported_corrupt(bin_path):
+    """A PE whose NumberOfSections is 0 holds no code: a build that wrote it did not finish."""
+    import struct
+
+    from goci_doctor import artifact
+
+    data = bytearray(bin_path("windows").read_bytes())
+    (lfanew,) = struct.unpack_from("<I", data, 0x3C)
+    struct.pack_into("<H", data, lfanew + 6, 0)
+    facts = artifact.inspect_bytes(bytes(data), "nosections.exe")
+    assert facts.kind == "pe"
+    assert any("no sections" in p for p in facts.problems)
+
+
+def test_corrupt_section_names_are_escaped_in_problems(bin_path):
+    import struct
+
+    from goci_doctor import artifact
+
+    data = bytearray(bin_path("windows").read_bytes())
+    (lfanew,) = struct.unpack_from("<I", data, 0x3C)
+    (opt_size,) = struct.unpack_from("<H", data, lfanew + 20)
+    first = lfanew + 24 + opt_size
+    data[first:first + 8] = b"H\x83\xec(H\x8b\x05u"
+    struct.pack_into("<I", data, first + 20, len(data))  # raw pointer past the end: truncated
+    facts = artifact.inspect_bytes(bytes(data), "badname.exe")
+    text = " ".join(facts.problems)
+    assert "truncated" in text
+    assert "\x83" not in text and "\\x83" in text
