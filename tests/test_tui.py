@@ -11,6 +11,7 @@ import dataclasses
 import functools
 import json
 import time
+from pathlib import Path
 
 import pytest
 from textual.worker import WorkerFailed
@@ -363,6 +364,221 @@ async def test_quit_mid_matrix_removes_containers(bin_path):
             await asyncio.sleep(0.1)
         await app.action_quit()
     assert client.api.containers(all=True, filters=mine) == []
+
+
+CGOAPP = Path(__file__).parent / "fixtures" / "projects" / "cgoapp"
+"""A Go project with cgo: built on trixie (glibc 2.41) it needs GLIBC_2.34, which bullseye lacks."""
+
+
+def _local_config(tmp_path, monkeypatch):
+    """The user config `goci-doctor images build --write-config` leaves: targets map to the local images.
+
+    Written to a real file and named by GOCI_DOCTOR_CONFIG, so the app reads it as `tui --project` does.
+    """
+    from goci_doctor import images
+
+    path = tmp_path / "config.toml"
+    path.write_text("# goci-doctor config for the project flow\n")
+    images.write_config_images(path)
+    monkeypatch.setenv("GOCI_DOCTOR_CONFIG", str(path))
+
+
+def _project_copy(tmp_path) -> Path:
+    """cgoapp copied to a directory of this test's own: its build containers mount it, so they are
+    told apart from those of other sessions sharing the engine."""
+    import shutil
+
+    return Path(shutil.copytree(CGOAPP, tmp_path / "cgoapp"))
+
+
+def _left_behind(client, project: Path, runner) -> list[str]:
+    """This session's containers still present: runs carry its session label, builds mount ``project``."""
+    import docker.errors
+
+    from goci_doctor.lab import SESSION_LABEL
+
+    session = getattr(runner, "session", None)
+    left = []
+    for c in client.api.containers(all=True, filters={"label": ["goci-doctor=1"]}):
+        if session and c.get("Labels", {}).get(SESSION_LABEL) == session:
+            left.append(c["Id"])
+            continue
+        try:
+            mounts = client.api.inspect_container(c["Id"]).get("Mounts", [])
+        except docker.errors.NotFound:
+            continue  # removed meanwhile
+        if any(str(m.get("Source", "")).startswith(str(project)) for m in mounts):
+            left.append(c["Id"])
+    return left
+
+
+async def _wait_work(app, pilot, limit: float = 900) -> None:
+    await asyncio.wait_for(app.work.wait(), timeout=limit)
+    await pilot.pause()
+
+
+def _fixes(app) -> dict[str, object]:
+    return {n.variant: n for c in app.session.diagnosis.chains for n in c.walk() if n.kind == "fix" and n.variant}
+
+
+def _select(app, wanted):
+    """Move the chain tree's cursor to the first node whose data satisfies ``wanted``; return it."""
+    tree = app.screen.query_one(ChainTree)
+    stack = list(tree.root.children)
+    while stack:
+        node = stack.pop(0)
+        if node.data is not None and wanted(node.data):
+            tree.focus()
+            tree.move_cursor(node)
+            return node
+        stack[:0] = list(node.children)
+    raise AssertionError("no such node in the chain tree")
+
+
+def _select_fix(app, variant: str):
+    return _select(app, lambda n: n.kind == "fix" and n.variant == variant)
+
+
+@pytest.mark.docker
+@sync
+async def test_docker_project_builds_variants_proves_fixes_and_exports(tmp_path, monkeypatch):
+    """`tui --project cgoapp`: variants built and run live (step 4), the chain with proven fixes (5), export (6)."""
+    client = _engine()
+    for ref in ("goci/build:trixie", "goci/debian:bullseye", "goci/debian:bookworm"):
+        _require_image(client, ref)
+    _local_config(tmp_path, monkeypatch)
+    project = _project_copy(tmp_path)
+    app = GociApp(project=project, gather_env=False, targets=["debian:bullseye", "debian:bookworm"])
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        # Opens at step 4 with the builds under way in a worker.
+        assert app.current_step == "matrix" and app.work is not None and app.work.name == "project"
+        await _wait_work(app, pilot)
+        s = app.session
+        assert s.build_matrix is not None and s.targets == ["debian:11", "debian:12"]
+        # Step 4: a row per variant's build, then its per-target runs with the image and libc really run.
+        table = app.screen.query_one("#matrix-table")
+        keys = [row.key.value for row in table.ordered_rows]
+        for variant in ("as-configured", "cgo-off", "zig-2.17", "musl-static"):
+            assert keys.index(f"{variant}@build") < keys.index(f"{variant}@debian:11"), variant
+            assert cell(app, f"{variant}@build", "Observed") == "built", variant
+            assert cell(app, f"{variant}@debian:11", "Image") == "goci/debian:bullseye"
+            assert cell(app, f"{variant}@debian:11", "libc").startswith("glibc 2.31")
+            assert cell(app, f"{variant}@debian:12", "libc").startswith("glibc 2.36")
+        assert cell(app, "as-configured@build", "Image") == "goci/build:trixie"
+        assert cell(app, "as-configured@debian:11", "Observed") == "crashes"
+        assert "GLIBC_2.34' not found" in cell(app, "as-configured@debian:11", "Exact message")
+        assert cell(app, "as-configured@debian:12", "Observed") == "runs"
+        assert cell(app, "cgo-off@debian:11", "Observed") == "runs"
+        assert cell(app, "cgo-off@build", "libc") == "static"
+        # Step 5: the chain builds.matrix_diagnosis gives, fixes marked where their variants ran.
+        await pilot.press("5")
+        assert app.current_step == "chain"
+        assert s.diagnosis.chains[0].id == "glibc-too-new/symptom"
+        fixes = _fixes(app)
+        # The chain is bullseye's crash (bookworm ran the original): each fix proven there, in the image run.
+        for variant in ("cgo-off", "zig-2.17", "musl-static"):
+            (where,) = fixes[variant].proven_in
+            assert where.startswith("debian:11") and "goci/debian:bullseye" in where and "glibc 2.31" in where
+        _select_fix(app, "cgo-off")
+        await pilot.pause()
+        detail = str(app.screen.query_one("#chain-detail").render())
+        assert f"✓ proven: runs on {fixes['cgo-off'].proven_in[0]}" in detail
+        # Step 6: the report holds the project's builds, runs and chain.
+        await pilot.press("6")
+        saved = app.export("json", str(tmp_path))
+        report = render.load_report(saved)
+        assert {b.variant for b in report.diagnosis.builds} >= {"as-configured", "cgo-off", "zig-2.17"}
+        crash = next(r for r in report.diagnosis.runs if r.variant == "as-configured" and r.target == "debian:11")
+        assert crash.outcome == "crashes" and crash.image == "goci/debian:bullseye"
+        md = app.export("markdown", str(tmp_path)).read_text()
+        assert "GLIBC_2.34" in md and "proven" in md
+        await app.action_quit()
+    assert _left_behind(client, project, app.runner) == []
+
+
+@pytest.mark.docker
+@sync
+async def test_docker_prove_fix_reruns_its_variant(tmp_path, monkeypatch):
+    """Step 5's "prove this fix" on a project: builds and runs only that variant, then marks the node."""
+    client = _engine()
+    for ref in ("goci/build:trixie", "goci/debian:bullseye"):
+        _require_image(client, ref)
+    _local_config(tmp_path, monkeypatch)
+    project = _project_copy(tmp_path)
+    app = GociApp(project=project, gather_env=False, targets=["debian:bullseye"])
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        await _wait_work(app, pilot)
+        s = app.session
+        first_cgo_off = s.build_matrix.build("cgo-off").artifact
+        # Forget what the first round proved, as a session opened from an artifact would know it.
+        app.session.build_matrix = dataclasses.replace(
+            s.build_matrix, runs=[r for r in s.build_matrix.runs if r.variant == "as-configured"])
+        s.runs = list(s.build_matrix.runs)
+        app._diagnose()
+        app._refresh_all()
+        await pilot.press("5")
+        assert not _fixes(app)["cgo-off"].proven_in
+        _select_fix(app, "cgo-off")
+        await pilot.press("p")
+        assert app.current_step == "matrix" and app.work.name == "prove"
+        await _wait_work(app, pilot)
+        # Only that variant was rebuilt (a fresh binary) and run.
+        assert s.build_matrix.build("cgo-off").artifact != first_cgo_off
+        assert [r.variant for r in s.runs].count("cgo-off") == 1
+        assert cell(app, "cgo-off@debian:11", "Observed") == "runs"
+        await pilot.press("5")
+        (where,) = _fixes(app)["cgo-off"].proven_in
+        assert where.startswith("debian:11") and "goci/debian:bullseye" in where and "glibc 2.31" in where
+        tree_node = _select_fix(app, "cgo-off")
+        assert "proven" in str(tree_node.label)
+        await app.action_quit()
+    assert _left_behind(client, project, app.runner) == []
+
+
+@pytest.mark.docker
+@sync
+async def test_docker_escape_stops_project_builds(tmp_path, monkeypatch):
+    """Escape while the variants build: no further build starts, nothing runs, no container is left."""
+    client = _engine()
+    _require_image(client, "goci/build:trixie")
+    _local_config(tmp_path, monkeypatch)
+    project = _project_copy(tmp_path)
+    app = GociApp(project=project, gather_env=False, targets=["debian:bullseye"])
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        deadline = time.monotonic() + 60
+        table = app.screen.query_one("#matrix-table")
+        while "as-configured@build" not in table.rows:
+            assert time.monotonic() < deadline, "the first build did not start within 60 s"
+            await asyncio.sleep(0.05)
+        await pilot.press("escape")
+        with pytest.raises(WorkerFailed):
+            await asyncio.wait_for(app.work.wait(), timeout=900)
+        await pilot.pause()
+        assert "Cancelled" in str(app.screen.query_one("#matrix-status").render())
+        assert "zig-2.17@build" not in table.rows and app.session.runs == []
+    assert _left_behind(client, project, app.runner) == []
+
+
+@sync
+async def test_copy_fix_commands(bin_path):
+    app = GociApp(path=bin_path("cgo-host"), runner=recorded_runner(), gather_env=False, targets=["debian:11"])
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        await pilot.press("m")
+        await app.work.wait()
+        await pilot.pause()
+        await pilot.press("5")
+        # A fix with several commands (a cause's fixes hold commands and diff lines).
+        fix = next(n for n in tree_nodes(app) if n.kind == "fix" and len(n.commands) > 1)
+        _select(app, lambda n: n is fix)
+        await pilot.pause()
+        assert app.screen.query_one("#chain-commands").text == "\n".join(fix.commands)
+        await pilot.press("c")
+        await pilot.pause()
+        assert app.clipboard == "\n".join(fix.commands)
 
 
 @pytest.mark.parametrize(

@@ -13,6 +13,8 @@ so the Docker SDK is never imported for static analysis and a missing engine onl
 from __future__ import annotations
 
 import asyncio
+import dataclasses
+import threading
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
@@ -21,6 +23,7 @@ from typing import Any, ClassVar
 
 from textual.app import App, SystemCommand
 from textual.binding import Binding, BindingType
+from textual.markup import escape
 from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import TabbedContent
@@ -75,12 +78,18 @@ class Session:
     """Path of the report this session replays."""
     demo_runs: list[RunResult] = field(default_factory=list)
     """A demo's recorded runs (its own and its rebuilt variants'), for "prove this fix"."""
+    build_matrix: Any = None
+    """A project's ``builds.BuildMatrix``: its variants' builds and runs, the source of its chain."""
     predicted_only: list[str] = field(default_factory=list)
     """Targets a demo only predicts (no recording): shown, never run."""
     runs_recorded: bool = False
     """The runs shown come from a report, not from this machine."""
     created: str = ""
     title: str = ""
+
+
+class WorkCancelled(Exception):
+    """Raised from a build's progress callback to stop a project's builds after escape."""
 
 
 class RunProgress(Message):
@@ -122,8 +131,10 @@ class GociApp(App[int]):
         gather_env: bool = True,
         targets: Iterable[str] | None = None,
         history_dir: Path | None = None,
+        config: Any = None,
     ) -> None:
         super().__init__()
+        self._given_config = config
         self._start_path = str(path) if path else ""
         self._start_log = log
         self._start_log_source = log_source
@@ -136,6 +147,8 @@ class GociApp(App[int]):
         self._gather_env = gather_env
         self._history_dir = history_dir
         self._work: Worker[Any] | None = None
+        # Set by escape: a project's builds stop at the next variant (builds has no cancel of its own).
+        self._cancel_requested = threading.Event()
         self.session = Session(env=env, env_origin="This machine" if env else "")
         self.session.targets = self.canonical_targets(targets) if targets else self._configured_targets()
         cfg = self._config()
@@ -147,8 +160,10 @@ class GociApp(App[int]):
     # ---------------------------------------------------------------------------------------
     # Set-up
 
-    @staticmethod
-    def _config() -> Any:
+    def _config(self) -> Any:
+        """The injected config, else the user's (None when it cannot be read)."""
+        if self._given_config is not None:
+            return self._given_config
         from goci_doctor.config import load_config
 
         try:
@@ -262,9 +277,15 @@ class GociApp(App[int]):
             note = "This session started from a log: there is no artifact to inspect."
         self._pane(FactsPane).show(s.facts, verdicts, note)
         matrix = self._pane(MatrixPane)
-        matrix.reset(s.targets if s.facts else [], verdicts, s.runs, recorded=s.runs_recorded,
-                     predicted_only=s.predicted_only)
-        if s.facts is None:
+        if s.build_matrix is not None:
+            matrix.show_project(s.builds, s.runs, self.variant_predictions())
+        else:
+            matrix.reset(s.targets if s.facts else [], verdicts, s.runs, recorded=s.runs_recorded,
+                         predicted_only=s.predicted_only)
+        if s.build_matrix is not None:
+            matrix.set_status(f"Project {escape(Path(s.project).name)}: each diagnostic variant built and run "
+                              "on the targets. Press [b]m[/b] to rebuild; step 5 shows the crash chain.")
+        elif s.facts is None:
             matrix.set_status("No artifact to run: pick a binary in step 2." if not s.log_text
                               else "This session explains a log: there is nothing to run.")
         elif s.demo:
@@ -281,13 +302,45 @@ class GociApp(App[int]):
         from goci_doctor import diagnosis, knowledge
 
         s = self.session
-        if s.facts is not None:
+        if s.build_matrix is not None:
+            self._diagnose_project()
+        elif s.facts is not None:
             targets = [knowledge.resolve_target(t) for t in s.targets]
             s.static = diagnosis.check_artifact(s.facts, targets)
             s.diagnosis = diagnosis.check_artifact(s.facts, targets, runs=s.runs, builds=s.builds)
         elif s.log_text:
             s.static = None
             s.diagnosis = diagnosis.explain_text(s.log_text, source=s.log_source or "log")
+
+    def _diagnose_project(self) -> None:
+        """A project's chain: its own build's crash, each fix marked where its variant really ran."""
+        from goci_doctor import builds, diagnosis, knowledge
+
+        s = self.session
+        matrix = s.build_matrix
+        own = matrix.build("as-configured")
+        s.static = None
+        if s.facts is not None:
+            s.static = diagnosis.check_artifact(s.facts, [knowledge.resolve_target(t) for t in s.targets])
+        found = builds.matrix_diagnosis(matrix)
+        if found is not None:
+            s.diagnosis = found
+        elif own is not None and not own.ok and own.output.strip():
+            # The project's own build failed: its go output is the log to explain.
+            s.diagnosis = diagnosis.explain_text(own.output, source=f"go build ({Path(s.project).name})")
+        elif s.facts is not None:
+            targets = [knowledge.resolve_target(t) for t in s.targets]
+            s.diagnosis = diagnosis.check_artifact(s.facts, targets, builds=s.builds)
+        else:
+            s.diagnosis = None
+
+    def variant_predictions(self) -> dict[str, list[Any]]:
+        """variant -> static verdicts of its rebuilt binary on the targets (the matrix's Predicted)."""
+        from goci_doctor import diagnosis, knowledge
+
+        targets = [knowledge.resolve_target(t) for t in self.session.targets]
+        return {b.variant: list(diagnosis.check_artifact(b.facts, targets).verdicts)
+                for b in self.session.builds if b.ok and b.facts is not None}
 
     def _reset(self) -> None:
         self.action_cancel()
@@ -297,6 +350,7 @@ class GociApp(App[int]):
         s.demo, s.replayed_from, s.created, s.title = "", "", "", ""
         s.runs_recorded = False
         s.predicted_only, s.demo_runs = [], []
+        s.build_matrix = None
 
     def _fail(self, exc: BaseException) -> None:
         message = exc.message if isinstance(exc, GociError) else f"{type(exc).__name__}: {exc}"
@@ -403,10 +457,18 @@ class GociApp(App[int]):
         targets = list(self.session.targets)
         self._reset()
         self.session.targets, self.session.project = targets, str(Path(directory).expanduser())
+        self.session.title = f"project {Path(directory).name}"
         self._pane(SourcePane).set_values(project=directory)
+        self._refresh_chain()
+        self._refresh_export()
+        self._build_project()
+
+    def _build_project(self) -> None:
+        """Rebuild the session's project as every diagnostic variant and run each on the targets."""
         matrix = self._pane(MatrixPane)
         matrix.reset([], [])
-        matrix.set_status(f"Building diagnostic variants of {directory}…  (escape cancels)")
+        matrix.set_status(f"Building diagnostic variants of {escape(self.session.project)}…  "
+                          "(escape cancels; containers are removed)")
         self.goto("matrix")
         self._start_work("project", self._work_project)
 
@@ -446,14 +508,20 @@ class GociApp(App[int]):
         if self._runner is None:
             from goci_doctor import lab
 
-            self._runner = lab.DockerRunner()
+            self._runner = lab.DockerRunner(config=self._config())
         return self._runner
 
     def _start_work(self, name: str, func: Any) -> None:
         if self._work is not None and self._work.state in (WorkerState.PENDING, WorkerState.RUNNING):
             self.notify("Still working: press escape to cancel first.", severity="warning")
             return
+        self._cancel_requested.clear()
         self._work = self.run_worker(func, thread=True, name=name, group="work", exit_on_error=False)
+
+    @property
+    def runner(self) -> Any:
+        """The runner in use (None until the first run needs one)."""
+        return self._runner
 
     @property
     def work(self) -> Worker[Any] | None:
@@ -468,6 +536,13 @@ class GociApp(App[int]):
         # Called on worker threads: post_message is thread-safe and never blocks the run.
         self.post_message(RunProgress(event))
 
+    def _emit_build(self, event: Any) -> None:
+        """Progress of a project's builds and runs; after escape, stops before the next build starts."""
+        self._emit(event)
+        if self._cancel_requested.is_set() and not hasattr(event, "target"):
+            # A build event: the build container just finished (or is not created yet) and removed.
+            raise WorkCancelled("cancelled")
+
     def _work_matrix(self) -> list[RunResult]:
         s = self.session
         runner = self._get_runner()
@@ -477,7 +552,8 @@ class GociApp(App[int]):
         from goci_doctor import builds
 
         s = self.session
-        return builds.prove(Path(s.project), list(s.targets), runner=self._get_runner(), on_event=self._emit)
+        return builds.prove(Path(s.project), list(s.targets), runner=self._get_runner(), on_event=self._emit_build,
+                            config=self._config())
 
     def _work_prove(self, node: ChainNode) -> Any:
         s = self.session
@@ -485,7 +561,7 @@ class GociApp(App[int]):
             from goci_doctor import builds
 
             return builds.prove(Path(s.project), list(s.targets), [node.variant], runner=self._get_runner(),
-                                on_event=self._emit)
+                                on_event=self._emit_build, config=self._config())
         # A demo: the variant's runs were recorded from real rebuilt binaries; replay them.
         runner = self._get_runner()
         targets = sorted({r.target for r in s.demo_runs if r.variant == node.variant}) or self.run_targets()
@@ -500,11 +576,14 @@ class GociApp(App[int]):
             else:
                 matrix.show_phase(ev.target, ev.phase, ev.message, ev.variant)
         else:
-            # A diagnostic build started or finished.
+            # A diagnostic build started or finished: its row, then its targets' predictions.
             result = getattr(ev, "result", None)
-            state = ("built" if result.ok else "build failed") if result is not None else "building"
-            detail = (result.reason or "") if result is not None else ev.message
-            matrix.show_phase("(build)", state, detail, ev.variant)
+            matrix.show_build(ev.variant, result, ev.message)
+            if result is not None and result.ok and result.facts is not None:
+                from goci_doctor import diagnosis, knowledge
+
+                targets = [knowledge.resolve_target(t) for t in self.session.targets]
+                matrix.predict(ev.variant, diagnosis.check_artifact(result.facts, targets).verdicts)
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         worker = event.worker
@@ -519,6 +598,9 @@ class GociApp(App[int]):
         if worker.group != "work":
             return
         matrix = self._pane(MatrixPane)
+        if event.state == WorkerState.ERROR and isinstance(worker.error, WorkCancelled):
+            matrix.set_status("Cancelled: the builds stopped and their containers were removed.")
+            return
         if event.state == WorkerState.ERROR:
             err = worker.error
             text = err.message if isinstance(err, GociError) else f"{type(err).__name__}: {err}"
@@ -539,6 +621,7 @@ class GociApp(App[int]):
         s.runs_recorded = False
         matrix = self._pane(MatrixPane)
         if name == "project":
+            s.build_matrix = result
             s.builds, s.runs = list(result.builds), list(result.runs)
             own = result.build("as-configured") or next((b for b in result.builds if b.ok), None)
             if own is not None and own.facts is not None:
@@ -550,7 +633,12 @@ class GociApp(App[int]):
             variants = {r.variant for r in new}
             s.runs = [r for r in s.runs if r.variant not in variants] + new
             if hasattr(result, "builds"):
-                s.builds = [b for b in s.builds if b.variant not in variants] + list(result.builds)
+                built = {b.variant for b in result.builds}
+                s.builds = [b for b in s.builds if b.variant not in built] + list(result.builds)
+                s.runs = [r for r in s.runs if r.variant not in built] + new
+                if s.build_matrix is not None:
+                    s.build_matrix = dataclasses.replace(s.build_matrix, builds=list(s.builds), runs=list(s.runs),
+                                                         not_run={**s.build_matrix.not_run, **result.not_run})
         cancelled = any(r.error == "cancelled" for r in s.runs)
         try:
             self._diagnose()
@@ -564,6 +652,9 @@ class GociApp(App[int]):
     def action_run_matrix(self) -> None:
         """Run the artifact on every target (step 4)."""
         s = self.session
+        if s.project:
+            self._build_project()
+            return
         if s.facts is None:
             self.notify("Pick a binary (step 2) before running the matrix.", severity="warning")
             return
@@ -594,6 +685,7 @@ class GociApp(App[int]):
         """Cancel running work: the runner stops and removes its containers."""
         if self._work is None or self._work.state not in (WorkerState.PENDING, WorkerState.RUNNING):
             return
+        self._cancel_requested.set()
         if self._runner is not None:
             self._runner.cancel()
         self._pane(MatrixPane).set_status("Cancelling… (removing containers)")

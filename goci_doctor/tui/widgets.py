@@ -29,7 +29,7 @@ from textual.widgets import (
 from textual.widgets.option_list import Option
 from textual.widgets.tree import TreeNode
 
-from goci_doctor.model import ArtifactFacts, ChainNode, Diagnosis, EnvFacts, RunResult, Verdict
+from goci_doctor.model import ArtifactFacts, BuildResult, ChainNode, Diagnosis, EnvFacts, RunResult, Verdict
 
 if TYPE_CHECKING:
     from goci_doctor.demo import Scenario
@@ -313,6 +313,65 @@ class MatrixPane(Vertical):
         if message:
             table.update_cell(key, "Exact message", message)
 
+    def show_build(self, variant: str, result: BuildResult | None, message: str = "") -> None:
+        """A diagnostic build started (``result`` None) or finished: the variant's heading row.
+
+        Image is the build image; libc is what the binary produced needs, so each variant's
+        target rows below it read as "this binary, in that image, with that libc".
+        """
+        key = self.row_key("build", variant)
+        table = self.query_one("#matrix-table", DataTable)
+        if key not in table.rows:
+            table.add_row(f"{variant} build", "", "", "", "", "", key=key)
+        if result is None:
+            table.update_cell(key, "Observed", "… building")
+            table.update_cell(key, "Exact message", message)
+            self._messages[key] = f"{variant}: {message}"
+            return
+        if result.ok:
+            observed, facts = "built", result.facts
+            needs = ""
+            if facts is not None:
+                needs = facts.linkage or ""
+                if facts.glibc_required:
+                    needs = f"glibc ≥ {facts.glibc_required}"
+                elif facts.libc and facts.libc != "none":
+                    needs = f"{facts.linkage} {facts.libc}".strip()
+            detail = f"{result.title} ({result.duration_s:.0f} s)"
+        else:
+            observed = "skipped" if result.reason.startswith("skipped:") else "build failed"
+            needs, detail = "", result.reason
+        table.update_cell(key, "Image", result.image)
+        table.update_cell(key, "libc", needs)
+        table.update_cell(key, "Observed", observed)
+        table.update_cell(key, "Exact message", detail)
+        self._messages[key] = f"{variant} built in {result.image}: {observed}: {detail}"
+
+    def predict(self, variant: str, verdicts: Sequence[Verdict]) -> None:
+        """The static prediction for a rebuilt variant on each target (rows made ready for its runs)."""
+        table = self.query_one("#matrix-table", DataTable)
+        for v in verdicts:
+            key = self._ensure_row(v.target, variant)
+            table.update_cell(key, "Predicted", v.outcome)
+
+    def show_project(self, builds: Sequence[BuildResult], runs: Sequence[RunResult],
+                     predictions: dict[str, list[Verdict]]) -> None:
+        """A project's matrix: per variant, its build row, then one row per target it ran on."""
+        table = self.query_one("#matrix-table", DataTable)
+        table.clear()
+        self._messages = {}
+        for b in builds:
+            self.show_build(b.variant, b)
+            self.predict(b.variant, predictions.get(b.variant, []))
+            for r in runs:
+                if r.variant == b.variant:
+                    self.show_result(r)
+        for r in runs:
+            if r.variant not in {b.variant for b in builds}:
+                self.show_result(r)
+        first = table.ordered_rows[0].key.value if table.ordered_rows else ""
+        self._show_detail(first or "")
+
     def show_result(self, r: RunResult, recorded: bool = False) -> None:
         """A finished run: outcome, the image and libc really used, the exact message."""
         key = self._ensure_row(r.target, r.variant)
@@ -379,10 +438,11 @@ def node_detail(node: ChainNode) -> str:
         out.append("\n[b]Evidence[/b]")
         out.extend(f"• {escape(e.fact)}: [b]{escape(e.value)}[/b]\n  [dim]{escape(e.source)}[/dim]"
                    for e in node.evidence)
-    if node.proven_in:
-        out.append("\n[$success]✔ Proven: the rebuilt variant runs in " + escape(", ".join(node.proven_in)) + "[/]")
-    if node.failed_in:
-        out.append("\n[$error]✖ Still crashes in " + escape(", ".join(node.failed_in)) + "[/]")
+    if node.proven_in or node.failed_in:
+        out.append(f"\n[b]Rebuilt as {escape(node.variant)}[/b]" if node.variant else "")
+    # Same wording as the text report: each place the rebuilt variant really ran, or still crashed.
+    out.extend(f"[$success]✓ proven: runs on {escape(where)}[/]" for where in node.proven_in)
+    out.extend(f"[$error]✖ still crashes on {escape(where)}[/]" for where in node.failed_in)
     if node.kind == "fix" and node.variant and not node.proven_in:
         out.append(f"\nPress [b]p[/b] to prove this fix (variant [b]{escape(node.variant)}[/b]).")
     return "\n".join(out)
