@@ -56,6 +56,11 @@ RUN_USER = "65534:65534"
 DEFAULT_MEMORY = "512m"
 DEFAULT_PIDS = 256
 DEFAULT_CPUS = 1.0
+DEFAULT_NOFILE = 1024
+DEFAULT_NPROC = 4096
+"""Open-file and process rlimits (soft = hard). Set explicitly because rootful Podman otherwise asks
+runc for nofile=1048576 and nproc=4194304, which fails with EPERM ("error setting rlimit type 7")
+wherever the engine's own hard limit is lower (a container host, a CI runner); Docker inherits its own."""
 _OUTPUT_LIMIT = 64 * 1024
 _DEFAULT_SOCKET = "unix:///var/run/docker.sock"
 
@@ -426,21 +431,57 @@ def _remove(client: Any, cid: str) -> None:
         time.sleep(0.1)
 
 
+def _volume_mount(name: str, read_only: bool) -> Any:
+    from docker.types import Mount
+
+    # no_copy: the image has nothing at /goci to copy up, and copy-up would race the fill.
+    return Mount(MOUNT_DIR, name, type="volume", read_only=read_only, no_copy=True)
+
+
+def _remove_volume(client: Any, name: str) -> None:
+    """Remove a lab volume; a failure is left to ``sweep_stale_containers`` (it is labelled)."""
+    try:
+        client.api.remove_volume(name, force=True)
+    except Exception:
+        pass
+
+
 def cleanup_containers(client: Any, session: str | None = None) -> int:
-    """Remove leftover lab containers (all of them, or one session's). Returns how many were removed."""
+    """Remove leftover lab containers and volumes (all, or one session's). Returns how many containers."""
     filters = {"label": [f"{SESSION_LABEL}={session}"] if session else [f"{LABEL}=1"]}
     removed = 0
     for c in client.api.containers(all=True, filters=filters):
         _remove(client, c["Id"])
         removed += 1
+    for v in _lab_volumes(client, filters["label"][0]):
+        _remove_volume(client, v["Name"])
     return removed
+
+
+def _lab_volumes(client: Any, label: str) -> list[dict[str, Any]]:
+    """The lab's volumes carrying ``label`` (one matrix's shared copy of the artifact each)."""
+    try:
+        return list(client.api.volumes(filters={"label": label}).get("Volumes") or [])
+    except Exception:
+        return []
+
+
+def _volume_age(volume: dict[str, Any], now: float) -> float:
+    """Seconds since the volume was created (0 when the engine's date does not parse)."""
+    from datetime import datetime
+
+    try:
+        created = datetime.fromisoformat(str(volume.get("CreatedAt", "")).replace("Z", "+00:00"))
+    except ValueError:
+        return 0.0
+    return now - created.timestamp()
 
 
 STALE_AFTER_S = 3600.0
 
 
 def sweep_stale_containers(client: Any, older_than_s: float = STALE_AFTER_S, session: str | None = None) -> int:
-    """Remove lab containers older than ``older_than_s``: no run lasts that long, so they are leftovers.
+    """Remove lab containers (and volumes) older than ``older_than_s``: no run lasts that long.
 
     Younger ones may belong to another goci-doctor running right now, and are left alone.
     ``session`` limits the sweep to one session's containers.
@@ -456,6 +497,9 @@ def sweep_stale_containers(client: Any, older_than_s: float = STALE_AFTER_S, ses
         if now - float(c.get("Created", now)) > older_than_s:
             _remove(client, c["Id"])
             removed += 1
+    for v in _lab_volumes(client, label):
+        if _volume_age(v, now) > older_than_s:
+            _remove_volume(client, v["Name"])
     return removed
 
 
@@ -499,6 +543,27 @@ def _artifact_tar(artifact: Path, name: str) -> bytes:
         with open(artifact, "rb") as f:
             tar.addfile(info, f)
     return buf.getvalue()
+
+
+def demux_logs(raw: bytes) -> tuple[bytes, bytes]:
+    """Split the engine's multiplexed log stream into (stdout, stderr).
+
+    Each frame is an 8-byte header (stream: 1 stdout, 2 stderr; 3 zero bytes; big-endian length)
+    then the payload. A body that does not parse as frames (a TTY container) is all stdout.
+    """
+    out: list[bytes] = []
+    err: list[bytes] = []
+    pos = 0
+    while pos < len(raw):
+        header = raw[pos:pos + 8]
+        if len(header) < 8 or header[0] not in (0, 1, 2) or header[1:4] != b"\0\0\0":
+            return raw, b""
+        size = int.from_bytes(header[4:8], "big")
+        if pos + 8 + size > len(raw):
+            return raw, b""
+        (err if header[0] == 2 else out).append(raw[pos + 8:pos + 8 + size])
+        pos += 8 + size
+    return b"".join(out), b"".join(err)
 
 
 def _safe_name(artifact: Path) -> str:
@@ -630,6 +695,11 @@ class DockerRunner:
             emit(RunEvent(t, "queued", "queued", variant=variant))
         cell = _Cell(artifact=artifact, facts=facts, args=tuple(args), timeout=timeout, platform=platform,
                      variant=variant)
+        if len(targets) > 1:
+            # One copy of the artifact for the whole matrix: each put_archive costs the engine a
+            # mount and an untar process (Docker re-executes itself for it), the largest cost of a
+            # cell after runc's start; a read-only volume mount is almost free.
+            cell.volume = f"goci-doctor-{self.session}-{uuid.uuid4().hex[:8]}"
         pool = ThreadPoolExecutor(max_workers=min(self.max_workers, max(1, len(targets))),
                                   thread_name_prefix="goci-lab")
         try:
@@ -645,6 +715,49 @@ class DockerRunner:
                 leftover = list(self._live)
             for cid in leftover:
                 _remove(self.client, cid)
+            if cell.volume:
+                _remove_volume(self.client, cell.volume)
+
+    def _share_artifact(self, cell: _Cell, image_id: str) -> bool:
+        """Fill the matrix's volume once (the first cell to get here does it); False to copy per cell.
+
+        A helper container (created, never started) mounts the volume read-write and receives the
+        tar; cells mount it read-only. Any engine refusal falls back to copying into each cell.
+        """
+        import docker.errors
+
+        if not cell.volume:
+            return False
+        with cell.volume_lock:
+            if cell.volume_state != "empty":
+                return cell.volume_state == "filled"
+            api = self.client.api
+            helper = ""
+            try:
+                api.create_volume(cell.volume, labels={LABEL: "1", SESSION_LABEL: self.session})
+                res = api.create_container(
+                    image_id, command=["/goci-copy"], labels={LABEL: "1", SESSION_LABEL: self.session},
+                    network_disabled=True,
+                    host_config=api.create_host_config(mounts=[_volume_mount(cell.volume, read_only=False)]))
+                helper = str(res["Id"])
+                with self._lock:
+                    self._live.add(helper)
+                self._put_archive(helper, cell.tar())
+                # Podman 4 accepts the tar but does not write through a volume of a container that
+                # was never started: check that the copy is really in the volume.
+                st = ContainerFS(self.client, helper).stat(f"{MOUNT_DIR}/{cell.name}")
+                size = cell.artifact.stat().st_size
+                cell.volume_state = "filled" if st is not None and int(st.get("size", -1)) == size else "failed"
+            except docker.errors.APIError:
+                cell.volume_state = "failed"
+            finally:
+                if helper:
+                    _remove(self.client, helper)
+                    with self._lock:
+                        self._live.discard(helper)
+            if cell.volume_state == "failed":
+                _remove_volume(self.client, cell.volume)
+            return cell.volume_state == "filled"
 
     def _run_cell(self, cell: _Cell, target: str, emit: EventCallback) -> RunResult:
         start = time.monotonic()
@@ -670,12 +783,16 @@ class DockerRunner:
             image_ref = self.image_for(target)
             emit(RunEvent(target, "preparing", f"preparing {image_ref}", variant=cell.variant))
             image = self._ensure_image(image_ref, cell.platform)
-            cid = self._create(image_ref, cell)
+            shared = self._share_artifact(cell, image.id)
+            if self._cancelled.is_set():
+                return failed("cancelled")
+            cid = self._create(image_ref, cell, shared)
             if self._cancelled.is_set():
                 return failed("cancelled")
             fs = ContainerFS(self.client, cid)
             libc = _libc_cached(self.client, image, fs)
-            self.client.api.put_archive(cid, "/", _artifact_tar(cell.artifact, cell.name))
+            if not shared:
+                self._put_archive(cid, cell.tar())
             missing = find_missing(fs, cell.facts)
             emulated = self._emulated(cell, image)
             emit(RunEvent(target, "running", f"running in {image_ref} ({libc})", variant=cell.variant))
@@ -686,8 +803,7 @@ class DockerRunner:
                 # Older runc reports a failed execve as an API error at start instead of in the logs.
                 stdout, stderr, exit_code = "", start_error + "\n", 127 if "no such file" in start_error else 126
             else:
-                stdout = _tail(self.client.api.logs(cid, stdout=True, stderr=False))
-                stderr = _tail(self.client.api.logs(cid, stdout=False, stderr=True))
+                stdout, stderr = self._logs(cid)
             # Still running at the deadline (a server, a long job) means it started: not a crash.
             outcome: Literal["runs", "crashes"] = "runs" if exit_code == 0 or timed_out else "crashes"
             result = RunResult(
@@ -714,8 +830,10 @@ class DockerRunner:
                 with self._lock:
                     self._live.discard(cid)
 
-    def _create(self, image_ref: str, cell: _Cell) -> str:
+    def _create(self, image_ref: str, cell: _Cell, shared: bool = False) -> str:
         api = self.client.api
+        nofile = int(self._run_setting("nofile", DEFAULT_NOFILE))
+        nproc = int(self._run_setting("nproc", DEFAULT_NPROC))
         host_config = api.create_host_config(
             network_mode="none",
             mem_limit=self._run_setting("memory", DEFAULT_MEMORY),
@@ -723,6 +841,9 @@ class DockerRunner:
             nano_cpus=int(float(self._run_setting("cpus", DEFAULT_CPUS)) * 1e9),
             security_opt=["no-new-privileges"],
             cap_drop=["ALL"],
+            ulimits=[{"Name": "nofile", "Soft": nofile, "Hard": nofile},
+                     {"Name": "nproc", "Soft": nproc, "Hard": nproc}],
+            mounts=[_volume_mount(cell.volume, read_only=True)] if shared else None,
         )
         res = api.create_container(
             image_ref,
@@ -769,6 +890,37 @@ class DockerRunner:
             api.kill(cid)
             return None, True, ""
 
+    def _put_archive(self, cid: str, data: bytes) -> None:
+        """Copy a tar into a created container, retrying the transient failure Podman 4 has.
+
+        Podman's copier pipes the tar into a helper process; under parallel copies it sometimes
+        answers 500 "passing bulk input to subprocess: write |1: broken pipe" with nothing written.
+        """
+        import docker.errors
+
+        for attempt in range(3):
+            try:
+                self.client.api.put_archive(cid, "/", data)
+                return
+            except docker.errors.APIError as exc:
+                if attempt == 2 or "broken pipe" not in str(exc.explanation or exc):
+                    raise
+                time.sleep(0.05 * (attempt + 1))
+
+    def _logs(self, cid: str) -> tuple[str, str]:
+        """(stdout, stderr) of a finished container, in one request.
+
+        docker-py's ``logs`` inspects the container before every call (to learn whether it has a
+        TTY) and needs one call per stream; lab containers never have a TTY, so the body is always
+        the multiplexed stream and is split here.
+        """
+        api = self.client.api
+        res = api._get(api._url("/containers/{0}/logs", cid),
+                       params={"stdout": 1, "stderr": 1, "timestamps": 0, "follow": 0, "tail": "all"})
+        api._raise_for_status(res)
+        out, err = demux_logs(res.content)
+        return _tail(out), _tail(err)
+
     def _emulated(self, cell: _Cell, image: Any) -> bool:
         arch = (cell.platform or "").split("/")[1] if cell.platform and "/" in cell.platform else cell.facts.arch
         if not arch or arch == host_goarch():
@@ -792,6 +944,19 @@ class _Cell:
         self.platform = platform
         self.variant = variant
         self.name = _safe_name(artifact)
+        self._tar: bytes | None = None
+        self._tar_lock = threading.Lock()
+        # Set by run_matrix for a matrix of several cells: the engine volume every cell mounts.
+        self.volume = ""
+        self.volume_lock = threading.Lock()
+        self.volume_state: Literal["empty", "filled", "failed"] = "empty"
+
+    def tar(self) -> bytes:
+        """The artifact as a tar for put_archive, read once and shared by every cell."""
+        with self._tar_lock:
+            if self._tar is None:
+                self._tar = _artifact_tar(self.artifact, self.name)
+            return self._tar
 
 
 def _since(start: float) -> float:

@@ -41,7 +41,7 @@ fi
 
 # --- System packages the tests use ---------------------------------------------------------------
 apt_install docker.io debootstrap musl-tools gcc libc6-dev gcc-mingw-w64-x86-64 \
-    gcc-aarch64-linux-gnu libc6-dev-arm64-cross busybox-static binutils file ca-certificates zsh fish
+    gcc-aarch64-linux-gnu libc6-dev-arm64-cross busybox-static binutils file ca-certificates zsh fish podman
 
 # --- Docker engine -------------------------------------------------------------------------
 if ! docker info >/dev/null 2>&1; then
