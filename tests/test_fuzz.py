@@ -476,12 +476,15 @@ def _generated_ci_log(target: Path, megabytes: int) -> int:
 
 
 _MEASURE = """
-import json, resource, sys, time
+import json, sys, time
 from goci_doctor.commands import explain_file
 start = time.monotonic()
 diagnosis = explain_file(sys.argv[1])
+# VmHWM is this process's own peak RSS. ru_maxrss is not: Linux carries the parent's high-water mark
+# over fork/vfork + exec, so under a large pytest process it reports pytest's size.
+hwm = next(int(line.split()[1]) for line in open("/proc/self/status") if line.startswith("VmHWM:"))
 print(json.dumps({"ids": [c.id for c in diagnosis.chains], "seconds": time.monotonic() - start,
-                  "maxrss_kb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}))
+                  "maxrss_kb": hwm}))
 """
 
 
