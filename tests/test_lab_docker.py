@@ -555,3 +555,47 @@ def test_stale_lab_containers_are_swept_and_fresh_ones_kept(engine, local_images
             c.remove(force=True)
         except Exception:
             pass
+
+
+# --------------------------------------------------------------------------------------------
+# One copy of the artifact per matrix, and the log stream split
+
+
+@pytest.mark.docker
+def test_matrix_cells_share_one_read_only_copy_and_leave_no_volume(engine, local_images, lab_config, bin_path):
+    import docker.errors
+
+    runner = lab.DockerRunner(config=lab_config, client=engine)
+    mounts: dict[str, list[dict]] = {}
+
+    def on_event(e: RunEvent) -> None:
+        if e.phase != "running":
+            return
+        for c in _session_containers(engine, runner):
+            try:
+                mounts[c["Id"]] = engine.api.inspect_container(c["Id"])["Mounts"]
+            except docker.errors.NotFound:  # a cell that finished meanwhile
+                pass
+
+    results = runner.run_matrix(bin_path("static"), ["debian:bookworm", "alpine:3.20", "scratch"],
+                                on_event=on_event)
+    assert [r.outcome for r in results] == ["runs"] * 3
+    assert [r.stdout.strip() for r in results] == ["goci-fixture hello linux/amd64"] * 3
+    assert len(mounts) >= 1
+    seen = [m for ms in mounts.values() for m in ms]
+    assert len({m["Name"] for m in seen}) == 1, seen
+    assert all(m["Type"] == "volume" and m["Destination"] == "/goci" and m["RW"] is False for m in seen)
+    left = engine.api.volumes(filters={"label": f"{lab.SESSION_LABEL}={runner.session}"}).get("Volumes")
+    assert not left
+    assert _session_containers(engine, runner) == []
+
+
+def test_log_stream_is_split_into_stdout_and_stderr():
+    def frame(stream: int, data: bytes) -> bytes:
+        return bytes([stream, 0, 0, 0]) + len(data).to_bytes(4, "big") + data
+
+    raw = frame(1, b"out 1\n") + frame(2, b"err 1\n") + frame(1, b"out 2\n") + frame(2, b"")
+    assert lab.demux_logs(raw) == (b"out 1\nout 2\n", b"err 1\n")
+    # A TTY container's log is not framed: it is all stdout, and is not mangled.
+    assert lab.demux_logs(b"plain text\n") == (b"plain text\n", b"")
+    assert lab.demux_logs(frame(1, b"cut")[:-1]) == (frame(1, b"cut")[:-1], b"")
