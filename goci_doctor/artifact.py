@@ -1141,7 +1141,7 @@ def _inspect_macho(buf: Buffer, name: str) -> ArtifactFacts:
         path=name, size=size, kind="macho", description=", ".join(parts), os="darwin", arch=goarch,
         bits=m.bits, linkage="dynamic" if m.dylinker or m.dylibs else "static",
         interpreter=m.dylinker, libc="darwin" if any("libSystem" in d for d in m.dylibs) else "",
-        needed=tuple(m.dylibs), go=go, problems=tuple(problems),
+        needed=tuple(m.dylibs), go=go, problems=tuple(problems), min_os_version=m.min_os,
     )
 
 

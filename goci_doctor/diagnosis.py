@@ -13,7 +13,7 @@ import functools
 import platform
 import re
 import tomllib
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import PurePosixPath
@@ -224,10 +224,15 @@ def _libc_path(target: Target, arch: str) -> str:
 
 
 def _target_desc(target: Target) -> str:
+    if target.os in _OS_TITLES and target.kernel:
+        return f"{target.name} ({_OS_TITLES[target.os]} {target.kernel})"
     if target.libc == "none":
         return f"{target.name} (no libc)"
     ver = f" {target.libc_version}" if target.libc_version else ""
     return f"{target.name} ({target.libc}{ver})"
+
+
+_OS_TITLES = {"darwin": "macOS", "freebsd": "FreeBSD"}
 
 
 def _kb_evidence(target: Target, what: str, value: str) -> Evidence:
@@ -251,6 +256,8 @@ def predict(
     ``arch`` spelled as uname prints it ("armv6l") gives it too. Returns the verdict and, when it
     crashes (or may), the case a crash chain is built from.
     """
+    # Only a machine the caller named counts on macOS: the Mac's CPU is not this host's.
+    machine_given = arch is not None
     arch = arch or host_arch()
     if arch.lower() in _ARM_MACHINE_LEVEL:
         cpu = cpu or f"armv{_ARM_MACHINE_LEVEL[arch.lower()]}"
@@ -272,6 +279,7 @@ def predict(
     if facts.kind == "empty" or (facts.is_corrupt and facts.kind in ("elf", "pe", "macho", "unknown")):
         problem = facts.problems[0] if facts.problems else "not an executable"
         msg = (f"{path} is not a valid Win32 application" if target.os == "windows"
+               else f"zsh: exec format error: {path}" if target.os == "darwin"
                else f"exec {path}: exec format error")
         return crash("empty-output", msg, "certain", problem,
                      [Evidence("artifact", problem, src)], problem=problem)
@@ -290,6 +298,11 @@ def predict(
     if facts.kind == "unknown":
         return crash("empty-output", f"exec {path}: exec format error", "certain", "unrecognised format",
                      [Evidence("artifact", facts.description, src)], problem="unrecognised file format")
+
+    if target.os == "darwin":
+        return _macos_verdict(facts, target, arch if machine_given else None, base, src, path)
+    if target.os == "freebsd":
+        return _freebsd_verdict(facts, target, arch if machine_given else None, base, src, path)
 
     # Windows targets
     if target.os == "windows":
@@ -321,6 +334,14 @@ def predict(
     if facts.kind == "macho":
         return crash("macho-on-linux", f"exec {path}: exec format error", "certain", "Mach-O executable on Linux",
                      [Evidence("format", facts.description, src)])
+    if facts.kind == "elf" and facts.os == "freebsd" and (not facts.arch or facts.arch == arch):
+        # Linux ignores the OS/ABI byte: a static FreeBSD binary starts, then its FreeBSD system calls fail.
+        ev = [Evidence("ELF OS/ABI", "FreeBSD", src), Evidence("PT_INTERP", facts.interpreter or "none (static)", src)]
+        if facts.interpreter:
+            return crash("freebsd-on-linux", f"exec {path}: no such file or directory", "certain",
+                         f"FreeBSD binary; Linux has no {facts.interpreter}", ev)
+        return crash("freebsd-on-linux", "Segmentation fault", "likely",
+                     "static FreeBSD binary: Linux starts it, its FreeBSD system calls make it die with SIGSEGV", ev)
     if facts.os not in ("linux", "") and facts.kind == "elf":
         return crash("wrong-arch", f"exec {path}: exec format error", "likely", f"ELF for {facts.os}",
                      [Evidence("ELF OS/ABI", facts.os, src)])
@@ -421,6 +442,166 @@ def predict(
     have_txt = f"{target.libc} {target.libc_version}".strip()
     need_txt = f"glibc ≥ {facts.glibc_required}" if facts.glibc_required else facts.libc
     return runs(f"needs {need_txt}; {target.name} has {have_txt}", "certain" if facts.glibc_required else "likely")
+
+
+def _at_least(have: str, need: str) -> bool:
+    """``have`` ≥ ``need`` as versions, with missing parts as 0 ("13.0" ≥ "13", "11" < "11.2")."""
+    h, n = version_tuple(have), version_tuple(need)
+    width = max(len(h), len(n))
+    return h + (0,) * (width - len(h)) >= n + (0,) * (width - len(n))
+
+
+def _crash(facts: ArtifactFacts, target: Target, base: dict[str, str], family: str, message: str,
+           confidence: Confidence, reason: str, evidence: Iterable[Evidence],
+           **extra: str) -> tuple[Verdict, _Case]:
+    case = _Case(family, {**base, **extra}, list(evidence), [target.name], message)
+    return Verdict(facts.path, target.name, "crashes", message, confidence, family, reason), case
+
+
+def _toolchain(release: knowledge.GoRelease) -> str:
+    """The GOTOOLCHAIN name of a release's first version (go1.21.0 from Go 1.21 on, go1.20 before)."""
+    return f"go{release.version}.0" if version_tuple(release.version) >= (1, 21) else f"go{release.version}"
+
+
+def _older_go_facts(supported: Callable[[knowledge.GoRelease], bool], what: str) -> dict[str, str]:
+    """Template facts naming the newest Go release for which ``supported`` holds (from go_releases.toml)."""
+    best = None
+    for r in knowledge.go_releases():
+        if supported(r):
+            best = r
+    if best is None:
+        return {}
+    return {"older_go": f"Go {best.version} is the newest release that supports {what}",
+            "older_go_version": best.version, "older_go_toolchain": _toolchain(best)}
+
+
+def macos_minimum(facts: ArtifactFacts) -> tuple[str, list[Evidence]]:
+    """The oldest macOS a Mach-O file runs on, and the evidence: the higher of its own LC_BUILD_VERSION
+    minimum and the minimum of the Go release that built it ("" when neither is known)."""
+    needs: list[tuple[str, Evidence]] = []
+    if facts.min_os_version:
+        needs.append((facts.min_os_version, Evidence("minimum macOS (LC_BUILD_VERSION)", facts.min_os_version,
+                                                     f"Mach-O load commands of {facts.path}")))
+    release = knowledge.go_release(facts.go.go_version) if facts.go else None
+    if release is not None and release.min_macos_version and facts.go is not None:
+        needs.append((release.min_macos_version,
+                      Evidence("minimum macOS of the Go release", f"{release.min_macos} ({facts.go.go_version})",
+                               f"knowledge base: go_releases.toml ({release.source})")))
+    if not needs:
+        return "", []
+    need = needs[0][0]
+    for version, _ in needs[1:]:
+        if not _at_least(need, version):
+            need = version
+    return need, [e for _, e in needs]
+
+
+def dyld_message(path: str, wanted: str, running: str) -> str:
+    """What dyld prints when a binary built for macOS ``wanted`` misses a symbol on macOS ``running``.
+
+    dyld 4 (macOS 12 and later) and the older dyld word the "Referenced from" line differently; the
+    missing symbol itself depends on the binary, so it is left out.
+    """
+    if _at_least(running, "12"):
+        return (f"dyld[…]: Symbol not found: … Referenced from: {path} "
+                f"(built for macOS {wanted} which is newer than running OS)")
+    return f"dyld: Symbol not found: … Referenced from: {path} (which was built for Mac OS X {wanted})"
+
+
+def _macos_verdict(facts: ArtifactFacts, target: Target, machine: str | None, base: dict[str, str], src: str,
+                   path: str) -> tuple[Verdict, _Case | None]:
+    """A file on a Mac: Mach-O only, for the Mac's CPU (or amd64 under Rosetta 2), new enough a macOS."""
+    if facts.kind != "macho":
+        what = "Windows PE" if facts.kind == "pe" else f"{facts.os or 'linux'} ELF"
+        return _crash(facts, target, base, "elf-on-macos", f"zsh: exec format error: {path}", "certain",
+                      f"{what} executable; macOS runs only Mach-O",
+                      [Evidence("format", facts.description, src),
+                       _kb_evidence(target, "executable format", "Mach-O")])
+    binary_archs = [a for a in facts.arch.split(",") if a]
+    note = ""
+    if machine is not None:
+        if machine == "arm64" and "arm64" not in binary_archs and "amd64" in binary_archs:
+            note = "; amd64 code runs under Rosetta 2 on this Apple silicon Mac if Rosetta is installed"
+        elif binary_archs and machine not in binary_archs:
+            return _crash(facts, target, base, "macos-bad-cpu", f"zsh: bad CPU type in executable: {path}",
+                          "certain", f"{facts.arch} Mach-O on an {machine} Mac",
+                          [Evidence("Mach-O CPU type", facts.arch, src),
+                           Evidence("Mac CPU", machine, "given for this check")])
+    else:
+        native = [a for a in binary_archs if a in target.archs]
+        if binary_archs and not native:
+            return _crash(facts, target, base, "macos-bad-cpu", f"zsh: bad CPU type in executable: {path}",
+                          "certain", f"{facts.arch} Mach-O; {target.name} runs on {', '.join(target.archs)} Macs only",
+                          [Evidence("Mach-O CPU type", facts.arch, src),
+                           _kb_evidence(target, "Mac CPUs", ", ".join(target.archs))])
+        if native == ["amd64"] and "arm64" in target.archs:
+            note = "; on Apple silicon Macs it runs under Rosetta 2 if Rosetta is installed"
+    need, evidence = macos_minimum(facts)
+    if need and target.kernel and not _at_least(target.kernel, need):
+        go_version = facts.go.go_version if facts.go else "its Go release"
+        release = knowledge.go_release(facts.go.go_version) if facts.go else None
+        older = _older_go_facts(lambda r: bool(r.min_macos_version) and _at_least(target.kernel, r.min_macos_version),
+                                f"macOS {target.kernel}")
+        message = dyld_message(path, need, target.kernel)
+        # "possible": dyld aborts only when the program binds a symbol the older macOS lacks.
+        verdict, case = _crash(
+            facts, target, base, "macos-too-old", message, "possible",
+            f"this binary needs macOS ≥ {need}; {target.name} has {target.kernel}",
+            [*evidence, _kb_evidence(target, "macOS version", target.kernel)],
+            wanted=need, have=target.kernel, have_macos=f"macOS {target.kernel}", go_version=go_version,
+            requirement=release.min_macos if release else f"macOS {need}", **older)
+        return verdict, case
+    reason = f"Mach-O for {facts.arch or '?'}"
+    if need:
+        reason += f"; needs macOS ≥ {need}; {target.name} has {target.kernel or '?'}"
+    return Verdict(facts.path, target.name, "runs", "", "likely", "", reason + note), None
+
+
+def _freebsd_verdict(facts: ArtifactFacts, target: Target, machine: str | None, base: dict[str, str], src: str,
+                     path: str) -> tuple[Verdict, _Case | None]:
+    """A file on FreeBSD: a FreeBSD ELF for its CPU and release; Linux ELF only with Linux compatibility."""
+    if facts.kind != "elf" or facts.os not in ("freebsd", "linux", ""):
+        return _crash(facts, target, base, "foreign-on-freebsd",
+                      f"{path}: Exec format error. Binary file not executable.", "certain",
+                      f"{facts.os or facts.kind} executable; FreeBSD runs only ELF",
+                      [Evidence("format", facts.description, src)])
+    if facts.os != "freebsd":
+        interp = facts.interpreter
+        reason = ('Linux binary: FreeBSD runs it only with Linux binary compatibility '
+                  '(linux_enable="YES", off by default)')
+        if interp:
+            reason += f" and a Linux userland providing {interp}"
+        # "likely": the machine may have Linux compatibility turned on.
+        return _crash(facts, target, base, "linux-on-freebsd", 'ELF binary type "0" not known.', "likely", reason,
+                      [Evidence("ELF OS/ABI", "System V (0), Linux", src),
+                       Evidence("PT_INTERP", interp or "none (static)", src),
+                       _kb_evidence(target, "Linux binary compatibility", "off by default")])
+    wanted = machine or (facts.arch if facts.arch in target.archs else "")
+    if facts.arch and facts.arch != wanted:
+        return _crash(facts, target, base, "wrong-arch", f"{path}: Exec format error. Binary file not executable.",
+                      "likely", f"{facts.arch} binary; the machine runs {machine or ', '.join(target.archs)}",
+                      [Evidence("binary architecture", facts.arch, src),
+                       Evidence("machine architecture", machine, "given for this check") if machine
+                       else _kb_evidence(target, "architectures", ", ".join(target.archs))])
+    release = knowledge.go_release(facts.go.go_version) if facts.go else None
+    minimum = release.min_freebsd if release else ""
+    if (release is not None and facts.go is not None and minimum and target.kernel
+            and not _at_least(target.kernel, minimum)):
+        go_version = facts.go.go_version
+        unsupported = f"this binary needs {minimum}; {target.name} has FreeBSD {target.kernel}"
+        case = _Case("freebsd-too-old", {**base, "go_version": go_version, "requirement": f"{minimum} or later"},
+                     [Evidence("Go version", go_version, f"Go build info of {facts.path}"),
+                      Evidence("minimum FreeBSD", minimum,
+                               f"knowledge base: go_releases.toml (Go {release.version} min_freebsd)"),
+                      _kb_evidence(target, "FreeBSD release", target.kernel)], [target.name],
+                     f"unsupported: {unsupported}")
+        # Unsupported, but no start-up failure is documented: say so, do not invent a message.
+        return Verdict(facts.path, target.name, "unknown", "", "possible", "freebsd-too-old",
+                       unsupported + " (unsupported, may fail)"), case
+    reason = "FreeBSD binary"
+    if minimum:
+        reason += f"; needs {minimum}; {target.name} has FreeBSD {target.kernel or '?'}"
+    return Verdict(facts.path, target.name, "runs", "", "likely", "", reason), None
 
 
 @functools.cache
@@ -616,7 +797,8 @@ _PREFILTER = re.compile(
     r"C compiler|executable file not found|statically linked applications|shared libraries|"
     r"cannot find|syntax error near|user: |no such host|kernel too old|epoll|asmstdcall|0xc0000005|"
     r"microarchitecture|illegal instruction|undefined reference|__isoc23|git-lfs|command not found|"
-    r"line 1: .<|Syntax error: newline|version: not found",
+    r"line 1: .<|Syntax error: newline|version: not found|Bad CPU type|Symbol not found|newer than running OS|"
+    r"built for Mac OS X|ELF binary type",
     re.IGNORECASE,
 )
 MAX_LINE = 4000
@@ -770,6 +952,12 @@ def _log_level_facts(family: str, facts: dict[str, str], text: str) -> None:
     """CPU-level facts for chains explained from a log: the runtime's level, or GOARM from the log."""
     if family == "cpu-level" and facts.get("level"):
         for k, v in _level_facts("GOAMD64", facts["level"]).items():
+            facts.setdefault(k, v)
+    elif family == "macos-too-old" and facts.get("wanted"):
+        wanted = facts["wanted"]
+        older = _older_go_facts(lambda r: bool(r.min_macos_version) and not _at_least(r.min_macos_version, wanted),
+                                f"macOS releases older than {wanted}")
+        for k, v in {**older, "have_macos": "an older macOS"}.items():
             facts.setdefault(k, v)
     elif family == "arm-level":
         m = re.search(r"GOARM=(\d)", text)

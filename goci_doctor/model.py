@@ -157,6 +157,8 @@ class ArtifactFacts:
     problems: tuple[str, ...] = ()
     """Why the file is corrupt, truncated or not what a build should produce. Empty when fine."""
     shebang: str = ""
+    min_os_version: str = ""
+    """Oldest OS release the file itself declares, e.g. "13.0" from a Mach-O LC_BUILD_VERSION ("" when none)."""
 
     @property
     def is_executable_format(self) -> bool:

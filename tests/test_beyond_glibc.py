@@ -323,6 +323,210 @@ def test_libpthread_stub_and_pie_loader_on_real_images(facts_of, bin_path) -> No
 
 
 # --------------------------------------------------------------------------------------------
+# macOS: Mach-O only, the Mac's CPU, the macOS release
+
+
+def _macs() -> list:
+    return sorted((t for t in knowledge.targets().values() if t.os == "darwin"),
+                  key=lambda t: knowledge.version_tuple(t.kernel))
+
+
+def _freebsds() -> list:
+    return sorted((t for t in knowledge.targets().values() if t.os == "freebsd"),
+                  key=lambda t: knowledge.version_tuple(t.kernel))
+
+
+@pytest.mark.parametrize("fixture", ["static", "cgo-host", "windows"])
+def test_linux_or_windows_binary_on_a_mac(facts_of, fixture: str) -> None:
+    facts = facts_of(fixture)
+    name = os.path.basename(facts.path)
+    for mac in _macs():
+        verdict, _ = diagnosis.predict(facts, mac)
+        assert (verdict.outcome, verdict.family, verdict.confidence) == ("crashes", "elf-on-macos", "certain"), mac.name
+        assert verdict.message == f"zsh: exec format error: ./{name}"
+    chain = _chain(diagnosis.check_artifact(facts, [knowledge.resolve_target("macos:14")]), "elf-on-macos")
+    assert f"GOOS=darwin GOARCH=arm64 CGO_ENABLED=0 go build -o {name}-arm64 ." in _text(chain)
+    assert diagnosis.classify_message(verdict.message + "\n(macOS 14)") == "elf-on-macos"
+
+
+def test_mach_o_records_the_go_releases_macos_minimum(facts_of) -> None:
+    for fixture in ("darwin", "darwin-amd64"):
+        facts = facts_of(fixture)
+        release = knowledge.go_release(facts.go.go_version)
+        # The Go linker writes its own minimum into LC_BUILD_VERSION: the header and the data agree.
+        assert facts.min_os_version
+        assert knowledge.version_tuple(facts.min_os_version)[0] == knowledge.version_tuple(release.min_macos_version)[0]
+        assert f"macOS ≥ {facts.min_os_version}" in facts.description
+        need, evidence = diagnosis.macos_minimum(facts)
+        assert need == facts.min_os_version
+        assert {e.fact for e in evidence} == {"minimum macOS (LC_BUILD_VERSION)", "minimum macOS of the Go release"}
+
+
+@pytest.mark.parametrize("fixture", ["darwin", "darwin-amd64"])
+def test_go_release_needs_a_newer_macos(facts_of, fixture: str) -> None:
+    facts = facts_of(fixture)
+    need, _ = diagnosis.macos_minimum(facts)
+    name = os.path.basename(facts.path)
+    too_old = [m for m in _macs() if not diagnosis._at_least(m.kernel, need)]
+    new_enough = [m for m in _macs() if diagnosis._at_least(m.kernel, need)]
+    assert too_old and new_enough  # the shipped data spans the fixture's minimum
+    for mac in new_enough:
+        # The Mac's CPU given: the Mach-O's own architecture (arm64 Macs exist from macOS 11 on).
+        verdict, _ = diagnosis.predict(facts, mac, arch=facts.arch)
+        assert verdict.outcome == "runs", mac.name
+        assert f"needs macOS ≥ {need}; {mac.name} has {mac.kernel}" in verdict.reason
+    for mac in too_old:
+        if facts.arch not in mac.archs:
+            continue  # macOS 10.15 has no arm64 Macs: bad CPU type first (tested below)
+        verdict, _case = diagnosis.predict(facts, mac, arch=facts.arch)
+        assert (verdict.outcome, verdict.family, verdict.confidence) == ("crashes", "macos-too-old", "possible")
+        assert verdict.reason == f"this binary needs macOS ≥ {need}; {mac.name} has {mac.kernel}"
+        # dyld 4 (macOS 12+) and the older dyld word the line differently.
+        if diagnosis._at_least(mac.kernel, "12"):
+            assert f"./{name} (built for macOS {need} which is newer than running OS)" in verdict.message
+        else:
+            assert f"./{name} (which was built for Mac OS X {need})" in verdict.message
+        assert diagnosis.classify_message(verdict.message) == "macos-too-old"
+        # The fix names the newest Go release whose minimum the Mac still meets (from go_releases.toml).
+        older = [r for r in knowledge.go_releases()
+                 if r.min_macos_version and diagnosis._at_least(mac.kernel, r.min_macos_version)][-1]
+        chain = _chain(diagnosis.check_artifact(facts, [mac], arch=facts.arch), "macos-too-old")
+        assert f"GOTOOLCHAIN=go{older.version}.0 GOOS=darwin GOARCH={facts.arch}" in _text(chain)
+        assert f"Go {older.version} is the newest release that supports macOS {mac.kernel}" in _text(chain)
+
+
+def test_apple_silicon_binary_on_an_intel_mac(facts_of) -> None:
+    facts = facts_of("darwin")
+    assert facts.arch == "arm64"
+    intel_only = [m for m in _macs() if "arm64" not in m.archs]
+    assert intel_only
+    for mac in intel_only:
+        verdict, _ = diagnosis.predict(facts, mac)
+        assert (verdict.outcome, verdict.family, verdict.confidence) == ("crashes", "macos-bad-cpu", "certain")
+        assert verdict.message == "zsh: bad CPU type in executable: ./darwin"
+    # A Mac that has both kinds: the machine's CPU decides when given.
+    mac = _macs()[-1]
+    assert {"amd64", "arm64"} <= set(mac.archs)
+    verdict, _ = diagnosis.predict(facts, mac, arch="amd64")
+    assert (verdict.outcome, verdict.family) == ("crashes", "macos-bad-cpu")
+    assert diagnosis.predict(facts, mac, arch="arm64")[0].outcome == "runs"
+    # The Mac is not this host: without --arch, a release with Apple silicon Macs runs it.
+    assert diagnosis.predict(facts, mac)[0].outcome == "runs"
+    chain = _chain(diagnosis.check_artifact(facts, [mac], arch="amd64"), "macos-bad-cpu")
+    assert "GOOS=darwin GOARCH=amd64 CGO_ENABLED=0 go build -o darwin-amd64 ." in _text(chain)
+
+
+def test_intel_binary_runs_under_rosetta_on_apple_silicon(facts_of) -> None:
+    facts = facts_of("darwin-amd64")
+    mac = _macs()[-1]
+    verdict, case = diagnosis.predict(facts, mac, arch="arm64")
+    assert (verdict.outcome, verdict.confidence, case) == ("runs", "likely", None)
+    assert "Rosetta 2" in verdict.reason
+    assert "Rosetta 2" not in diagnosis.predict(facts, mac, arch="amd64")[0].reason
+
+
+def test_mac_targets_carry_their_release() -> None:
+    macs = _macs()
+    assert [m.name for m in macs] == ["macos:10.15", "macos:11", "macos:12", "macos:13", "macos:14", "macos:15"]
+    for mac in macs:
+        assert mac.libc == "none" and mac.image == "" and mac.shell == "/bin/zsh"
+        # Apple silicon Macs start with macOS 11 Big Sur.
+        assert ("arm64" in mac.archs) == diagnosis._at_least(mac.kernel, "11"), mac.name
+        assert mac.title.split()[-1] == mac.name.split(":")[1], mac.name
+    assert knowledge.resolve_target("sonoma").name == "macos:14"
+
+
+# --------------------------------------------------------------------------------------------
+# FreeBSD
+
+
+def test_freebsd_binary_against_the_go_releases_freebsd_minimum(facts_of) -> None:
+    facts = facts_of("freebsd")
+    assert (facts.kind, facts.os, facts.arch, facts.linkage) == ("elf", "freebsd", "amd64", "static")
+    release = knowledge.go_release(facts.go.go_version)
+    minimum = release.min_freebsd
+    seen = set()
+    for t in _freebsds():
+        verdict, case = diagnosis.predict(facts, t)
+        supported = diagnosis._at_least(t.kernel, minimum)
+        seen.add(supported)
+        if supported:
+            assert verdict.outcome == "runs", t.name
+            assert f"needs {minimum}; {t.name} has FreeBSD {t.kernel}" in verdict.reason
+        else:
+            # Unsupported, but no start-up message is documented: none is invented.
+            assert (verdict.outcome, verdict.family, verdict.message) == ("unknown", "freebsd-too-old", ""), t.name
+            assert verdict.reason.startswith(f"this binary needs {minimum}; {t.name} has FreeBSD {t.kernel}")
+            chain = diagnosis.build_chain(case.family, case.facts, case.evidence, symptom_text=case.message)
+            assert f"{minimum} or later" in _text(chain)
+    assert seen == {True, False}
+
+
+@pytest.mark.parametrize("fixture", ["static", "cgo-host"])
+def test_linux_binary_on_freebsd(facts_of, fixture: str) -> None:
+    facts = facts_of(fixture)
+    for t in _freebsds():
+        verdict, _ = diagnosis.predict(facts, t)
+        assert (verdict.outcome, verdict.family, verdict.confidence) == ("crashes", "linux-on-freebsd", "likely")
+        assert verdict.message == 'ELF binary type "0" not known.'
+        assert 'linux_enable="YES"' in verdict.reason
+        # A cgo binary also needs a Linux userland that provides its loader.
+        assert ("Linux userland" in verdict.reason) == bool(facts.interpreter)
+        if facts.interpreter:
+            assert facts.interpreter in verdict.reason
+    chain = _chain(diagnosis.check_artifact(facts, [_freebsds()[-1]]), "linux-on-freebsd")
+    name = os.path.basename(facts.path)
+    assert f"GOOS=freebsd GOARCH=amd64 CGO_ENABLED=0 go build -o {name} ." in _text(chain)
+    assert f"brandelf -t Linux {name}" in _text(chain)
+
+
+def test_windows_and_mac_binaries_on_freebsd(facts_of) -> None:
+    for fixture in ("windows", "darwin-amd64"):
+        facts = facts_of(fixture)
+        verdict, _ = diagnosis.predict(facts, _freebsds()[-1])
+        assert (verdict.outcome, verdict.family) == ("crashes", "foreign-on-freebsd")
+        assert verdict.message == f"./{os.path.basename(facts.path)}: Exec format error. Binary file not executable."
+
+
+def test_freebsd_binary_on_linux(facts_of) -> None:
+    facts = facts_of("freebsd")
+    verdict, _ = diagnosis.predict(facts, knowledge.resolve_target(DEBIAN), arch="amd64")
+    assert (verdict.outcome, verdict.family, verdict.message) == ("crashes", "freebsd-on-linux", "Segmentation fault")
+    # Another CPU as well: the kernel refuses the machine type before the OS matters.
+    assert diagnosis.predict(facts, knowledge.resolve_target(DEBIAN), arch="arm64")[0].family == "wrong-arch"
+    chain = _chain(diagnosis.check_artifact(facts, [knowledge.resolve_target(DEBIAN)], arch="amd64"),
+                   "freebsd-on-linux")
+    assert "GOOS=linux GOARCH=amd64 CGO_ENABLED=0 go build -o freebsd ." in _text(chain)
+
+
+@pytest.mark.docker
+def test_freebsd_binary_really_segfaults_on_linux(facts_of, bin_path) -> None:
+    """The freebsd-on-linux message, on this project's local Debian image (no registry needed)."""
+    from goci_doctor import lab
+    from goci_doctor.model import EngineUnavailableError
+
+    if diagnosis.host_arch() != facts_of("freebsd").arch:
+        pytest.skip(f"the fixture is freebsd/{facts_of('freebsd').arch}; this host is {diagnosis.host_arch()}")
+    try:
+        client = lab.connect()
+    except EngineUnavailableError as exc:
+        pytest.skip(f"no Docker engine: {exc}")
+    image = "goci/debian:bookworm"
+    if not client.images.list(name=image):
+        pytest.skip(f"local image {image} is missing (run goci-doctor images build)")
+    container = client.containers.create(image, ["sh", "-c", "/goci/app; echo status=$?"], network_disabled=True,
+                                         volumes={str(bin_path("freebsd")): {"bind": "/goci/app", "mode": "ro"}})
+    try:
+        container.start()
+        assert container.wait(timeout=30)["StatusCode"] == 0
+        out = container.logs().decode(errors="replace")
+    finally:
+        container.remove(force=True)
+    verdict, _ = diagnosis.predict(facts_of("freebsd"), knowledge.resolve_target(DEBIAN))
+    assert verdict.message in out and "status=139" in out, out
+
+
+# --------------------------------------------------------------------------------------------
 # explain: the real messages
 
 
@@ -334,6 +538,21 @@ runtime.asmstdcall()
         /usr/local/go/src/runtime/sys_windows_amd64.s:65 +0x75 fp=0x22fca0 sp=0x22fc80 pc=0x468c95
 rax     0x0
 """  # golang/go#64622 (Go 1.21.5 hello world on Windows 7)
+
+GO_ON_MACOS_11 = """\
+./gophertrunk
+dyld: Symbol not found: _SecTrustCopyCertificateChain
+  Referenced from: .../gophertrunk-v0.9.7-darwin-amd64/./gophertrunk (which was built for Mac OS X 12.0)
+  Expected in: /System/Library/Frameworks/Security.framework/Versions/A/Security
+ in ...gophertrunk-v0.9.7-darwin-amd64/./gophertrunk
+zsh: abort      ./gophertrunk
+"""  # MattCheramie/GopherTrunk#1096 (a Go binary needing macOS 12, run on macOS 11)
+
+DYLD4_TOO_OLD = """\
+dyld[51423]: Symbol not found: _OBJC_CLASS_$_MTLResidencySetDescriptor
+  Referenced from: <UUID> /Users/me/sd-cli (built for macOS 26.0 which is newer than running OS)
+  Expected in: <UUID> /System/Library/Frameworks/Metal.framework/Versions/A/Metal
+"""  # dyld 4 (macOS 12+) wording, as public reports quote it (they elide the image UUIDs the same way)
 
 MESSAGES = [
     ("This program can only be run on AMD64 processors with v3 microarchitecture support.", "cpu-level",
@@ -356,6 +575,22 @@ MESSAGES = [
     ("This version of C:\\tools\\app.exe is not compatible with the version of Windows you're running. Check "
      "your computer's system information and then contact the software publisher.", "windows-386-mismatch",
      {"binary": "C:\\tools\\app.exe"}),
+    # macOS: digitalocean/doctl#71 (title "OSX zsh error", the linux build), doctl#73 (Mac OS X 10.11.4, bash 3.2).
+    ("OSX zsh error after tar ball install\n$ ./doctl auth login\nzsh: exec format error: ./doctl", "elf-on-macos",
+     {"binary": "./doctl"}),
+    ("Mac OS X 10.11.4\n-bash: /usr/local/bin/doctl: cannot execute binary file", "elf-on-macos",
+     {"binary": "/usr/local/bin/doctl"}),
+    ("zsh: bad CPU type in executable: ./ethdo", "macos-bad-cpu", {"binary": "./ethdo"}),  # wealdtech/ethdo#142
+    ("-bash: ./resource_dasm: Bad CPU type in executable", "macos-bad-cpu",  # fuzziqersoftware/resource_dasm#71
+     {"binary": "./resource_dasm"}),
+    (GO_ON_MACOS_11, "macos-too-old", {"symbol": "_SecTrustCopyCertificateChain"}),
+    (DYLD4_TOO_OLD, "macos-too-old", {"symbol": "_OBJC_CLASS_$_MTLResidencySetDescriptor"}),
+    # FreeBSD without Linux compatibility: kulikov0/whitelist-bypass#128 (bash), hovancik/stretchly#549 (csh).
+    ('# ./headless-vk-creator-linux-x64 -cookies /root/vk-cookies.json\nELF binary type "0" not known.\n'
+     "bash: ./headless-vk-creator-linux-x64: cannot execute binary file: Exec format error", "linux-on-freebsd",
+     {"brand": "0"}),
+    ('% /opt/stretchly/stretchly\nELF binary type "0" not known.\n/opt/stretchly/stretchly: Exec format error. '
+     "Binary file not executable.", "linux-on-freebsd", {"brand": "0"}),
 ]
 
 
@@ -369,6 +604,24 @@ def test_explain_recognises_the_real_messages(text: str, family: str, facts: dic
     kinds = [n.kind for n in result.chains[0].walk()]
     assert kinds[:3] == ["symptom", "mechanism", "cause"]
     assert "<" + "level_title>" not in _text(result.chains[0])
+
+
+@pytest.mark.parametrize(("text", "wanted"), [(GO_ON_MACOS_11, "12.0"), (DYLD4_TOO_OLD, "26.0")])
+def test_explained_macos_too_old_names_the_version_and_an_older_go(text: str, wanted: str) -> None:
+    chain = diagnosis.explain_text(text).chains[0]
+    # The version comes from the "Referenced from" line that follows the first matched one.
+    assert f"needs macOS {wanted}" in chain.children[0].children[0].title
+    older = [r for r in knowledge.go_releases()
+             if r.min_macos_version and not diagnosis._at_least(r.min_macos_version, wanted)][-1]
+    assert f"GOTOOLCHAIN=go{older.version}.0" in _text(chain)
+
+
+def test_zsh_exec_format_error_needs_a_mac_in_the_log_to_mean_macos() -> None:
+    """zsh prints the same line on Linux for a binary of another CPU: without a sign of a Mac, stay generic."""
+    assert _families(diagnosis.explain_text("zsh: exec format error: ./app")) == ["wrong-arch"]
+    assert _families(diagnosis.explain_text("-bash: ./app: cannot execute binary file")) == ["wrong-arch"]
+    assert _families(diagnosis.explain_text("user@MacBook-Pro ~ % ./app\nzsh: exec format error: ./app")) == [
+        "elf-on-macos"]
 
 
 def test_explained_cpu_level_names_the_features_from_the_data() -> None:

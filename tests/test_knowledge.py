@@ -562,3 +562,26 @@ def test_broken_go_release_and_cpu_files(tmp_path):
         load_cpu_levels(_write(tmp_path, lvl.replace('"amd64"', '"x86_64"'), "cpu.toml"))
     with pytest.raises(GociError, match=r"duplicate level"):
         load_cpu_levels(_write(tmp_path, lvl + lvl, "cpu.toml"))
+
+
+def test_mac_and_freebsd_machines_carry_their_release():
+    """macOS and FreeBSD targets: kernel = the OS release, compared with go_releases.toml minimums."""
+    ts = knowledge.targets()
+    assert {t.name for t in ts.values() if t.os == "darwin"} == {
+        "macos:10.15", "macos:11", "macos:12", "macos:13", "macos:14", "macos:15"}
+    assert {t.name for t in ts.values() if t.os == "freebsd"} == {
+        "freebsd:11", "freebsd:12", "freebsd:13", "freebsd:14"}
+    newest = knowledge.go_releases()[-1]
+    for t in ts.values():
+        if t.os not in ("darwin", "freebsd"):
+            continue
+        assert t.libc == "none" and not t.image and t.kernel, t.name
+        assert version_tuple(t.kernel)[0] == version_tuple(t.name.split(":")[1])[0], t.name
+    # The data spans each OS's minimum: some releases are too old for the newest Go, some are not.
+    macs = [version_tuple(t.kernel) for t in ts.values() if t.os == "darwin"]
+    assert min(macs) < version_tuple(newest.min_macos_version) <= max(macs)
+    bsds = [version_tuple(t.kernel) for t in ts.values() if t.os == "freebsd"]
+    assert min(bsds) < version_tuple(newest.min_freebsd) <= max(bsds)
+    for alias, name in (("catalina", "macos:10.15"), ("big-sur", "macos:11"), ("sequoia", "macos:15"),
+                        ("freebsd", "freebsd:14"), ("freebsd:13.5", "freebsd:13")):
+        assert resolve_target(alias).name == name
