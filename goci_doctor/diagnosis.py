@@ -790,17 +790,82 @@ def build_machine_paths(facts: ArtifactFacts) -> list[tuple[str, str]]:
 # --------------------------------------------------------------------------------------------
 # Log explanation
 
-_PREFILTER = re.compile(
-    r"GLIBC_|exec format|not found|no such file|required file|cannot execute|Error relocating|Win32|"
-    r"can.t run on your PC|not compatible with the version|not a valid application|requires cgo|"
-    r"build constraints exclude|gcc_\w+\.S|command-line option|windows\.h|incompatible with|"
-    r"C compiler|executable file not found|statically linked applications|shared libraries|"
-    r"cannot find|syntax error near|user: |no such host|kernel too old|epoll|asmstdcall|0xc0000005|"
-    r"microarchitecture|illegal instruction|undefined reference|__isoc23|git-lfs|command not found|"
-    r"line 1: .<|Syntax error: newline|version: not found|Bad CPU type|Symbol not found|newer than running OS|"
-    r"built for Mac OS X|ELF binary type",
-    re.IGNORECASE,
-)
+MIN_HINT = 2
+
+
+def literal_hints(pattern: re.Pattern[str]) -> tuple[str, ...] | None:
+    """Lowercase literals of which every match of ``pattern`` contains at least one; None if unknown.
+
+    Read from the parsed pattern: for each top-level alternative, its longest run of plain literal
+    characters. A line without any of them cannot match, so a substring test (fast, in C) can skip
+    the regular expression (slow on a 100 MB log). Alternatives with no run of MIN_HINT characters
+    make the whole pattern "unknown": it is then always run.
+    """
+    from re import _constants as sre_c  # type: ignore[attr-defined]
+    from re import _parser as sre_parse  # type: ignore[attr-defined]
+
+    try:
+        parsed = sre_parse.parse(pattern.pattern, pattern.flags)
+    except (re.error, RecursionError):
+        return None
+    items = list(parsed)
+    branches = [list(b) for b in items[0][1][1]] if len(items) == 1 and items[0][0] is sre_c.BRANCH else [items]
+    def flat(ops: list[tuple[object, object]]) -> Iterator[tuple[object, object]]:
+        # A group of plain literals ("(?P<x>literal)") is as required as the literals around it.
+        for op, av in ops:
+            if op is sre_c.SUBPATTERN and not any(o is sre_c.BRANCH for o, _ in av[-1]):  # type: ignore[index]
+                yield from flat(list(av[-1]))  # type: ignore[index]
+            else:
+                yield op, av
+
+    hints: list[str] = []
+    for branch in branches:
+        best, run = "", ""
+        for op, av in flat(branch):
+            if op is sre_c.LITERAL:
+                run += chr(av)  # type: ignore[arg-type]
+                continue
+            best, run = max(best, run, key=len), ""
+        best = max(best, run, key=len)
+        if len(best) < MIN_HINT:
+            return None
+        hints.append(best.lower())
+    return tuple(dict.fromkeys(hints))
+
+
+@dataclass(frozen=True)
+class _Screen:
+    """Substring screens for a set of patterns: hints to look for, and patterns that must always run."""
+
+    hints: tuple[str, ...]
+    always: tuple[re.Pattern[str], ...]
+
+    def may_match(self, low: str) -> bool:
+        return any(h in low for h in self.hints) or bool(self.always)
+
+
+def _screen(patterns: Iterable[re.Pattern[str]]) -> _Screen:
+    hints: list[str] = []
+    always: list[re.Pattern[str]] = []
+    for p in patterns:
+        found = literal_hints(p)
+        if found is None:
+            always.append(p)
+        else:
+            hints.extend(found)
+    return _Screen(tuple(dict.fromkeys(hints)), tuple(always))
+
+
+@functools.cache
+def _family_screens() -> dict[str, _Screen]:
+    return {fam.id: _screen(fam.patterns) for fam in families().values()}
+
+
+@functools.cache
+def _line_screen() -> _Screen:
+    return _screen(p for fam in families().values() for p in fam.patterns)
+
+
 MAX_LINE = 4000
 MAX_FINDINGS_PER_FAMILY = 50
 
@@ -823,14 +888,18 @@ def scan_lines(lines: Iterable[str]) -> list[Finding]:
 
     fams = families()
     found: dict[str, list[Finding]] = {}
+    screen = _line_screen()
+    screens = _family_screens()
     for no, raw in enumerate(lines, start=1):
         line = raw[:MAX_LINE]
-        if not _PREFILTER.search(line):
+        low = line.lower()
+        if not screen.may_match(low):
             continue
         # Lines kept as evidence end up in reports and history: no token or password may ride along.
         line = redact(line)
+        low = line.lower()
         for fam in fams.values():
-            if len(found.get(fam.id, ())) >= MAX_FINDINGS_PER_FAMILY:
+            if len(found.get(fam.id, ())) >= MAX_FINDINGS_PER_FAMILY or not screens[fam.id].may_match(low):
                 continue
             facts: dict[str, str] = {}
             matched = False
@@ -895,6 +964,21 @@ def _context_any() -> re.Pattern[str]:
     return re.compile("|".join(f"(?:{p})" for p in parts) or "$^", re.IGNORECASE)
 
 
+@functools.cache
+def _context_screen() -> _Screen:
+    return _screen(p for fam in families().values() for p in fam.context)
+
+
+def _is_context_line(line: str) -> bool:
+    low = line.lower()
+    if "goarch=" in low or "goos=" in low or "goarm=" in low:
+        return True
+    screen = _context_screen()
+    if any(h in low for h in screen.hints):
+        return bool(_context_any().search(line))
+    return any(p.search(line) for p in screen.always)
+
+
 MAX_CONTEXT_LINES = 2000
 
 
@@ -902,13 +986,11 @@ def explain_lines(lines: Iterable[str], source: str = "log") -> Diagnosis:
     """Like explain_text, over an iterable of lines, in one pass and bounded memory (for huge CI logs)."""
     context_lines: list[str] = []
     images: list[str] = []
-    ctx = _context_any()
 
     def tap(it: Iterable[str]) -> Iterator[str]:
         for line in it:
             line = line[:MAX_LINE]
-            wanted = "GOARCH=" in line or "GOOS=" in line or "GOARM=" in line or ctx.search(line)
-            if len(context_lines) < MAX_CONTEXT_LINES and wanted:
+            if len(context_lines) < MAX_CONTEXT_LINES and _is_context_line(line):
                 context_lines.append(line)
             if "FROM" in line or "from" in line:
                 m = _FROM.match(line)

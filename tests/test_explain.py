@@ -169,3 +169,30 @@ def test_broken_family_data_names_the_entry() -> None:
 
     with pytest.raises(GociError, match="family #1 \\(x\\)"):
         diagnosis.load_families('[[family]]\nid = "x"\ntitle = "t"\n', "test.toml")
+
+
+def test_literal_hints_never_hide_a_match() -> None:
+    """The substring screen in front of the regular expressions may skip a line only if no pattern matches it."""
+    messages = [m for m, _, _ in PUBLIC] + [
+        "version https://git-lfs.github.com/spec/v1", "C:\\Users\\dev> app.exe", "PS C:\\work> ./app",
+        "MINGW64 ~/src $ ./app", "zsh: exec format error: ./app on macOS", "FROM golang:1.22-alpine AS build",
+    ]
+    for fam in diagnosis.families().values():
+        for pat in [*fam.patterns, *fam.context]:
+            hints = diagnosis.literal_hints(pat)
+            for msg in messages:
+                for line in msg.splitlines():
+                    if pat.search(line) and hints is not None:
+                        assert any(h in line.lower() for h in hints), (fam.id, pat.pattern, line, hints)
+
+
+@pytest.mark.parametrize(("pattern", "hints"), [
+    (r"exec (?P<binary>\S+): exec format error", (": exec format error",)),
+    (r"darwin|mac ?os|/Users/", ("darwin", "mac", "/users/")),
+    (r"(?P<x>version https://git-lfs)", ("version https://git-lfs",)),
+    (r"\w+\d", None),
+])
+def test_literal_hints_read_from_the_parsed_pattern(pattern, hints) -> None:
+    import re
+
+    assert diagnosis.literal_hints(re.compile(pattern, re.IGNORECASE)) == hints
