@@ -17,6 +17,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from goci_doctor import demo  # noqa: E402
+from goci_doctor.config import Config  # noqa: E402
 from goci_doctor.runner import ReplayRunner  # noqa: E402
 from goci_doctor.tui.app import GociApp  # noqa: E402
 from goci_doctor.tui.widgets import ChainTree  # noqa: E402
@@ -26,7 +27,8 @@ SCENARIO = "glibc-centos7"
 
 
 def _app(name: str = SCENARIO) -> GociApp:
-    return GociApp(demo_scenario=name, runner=ReplayRunner(list(demo.scenario(name).runs)))
+    # Default settings, injected: the pictures do not depend on this machine's user config.
+    return GociApp(demo_scenario=name, runner=ReplayRunner(list(demo.scenario(name).runs)), config=Config())
 
 
 async def _shoot(out: Path) -> list[Path]:

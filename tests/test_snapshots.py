@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from goci_doctor import demo, history
+from goci_doctor.config import Config
 from goci_doctor.runner import ReplayRunner
 from goci_doctor.tui.app import GociApp
 from goci_doctor.tui.screens import FilePickerScreen
@@ -21,6 +22,8 @@ SIZE = (100, 34)
 
 
 def demo_app(name: str = "glibc-centos7", **kwargs) -> GociApp:
+    # Default settings, injected: snapshots must not depend on (or write to) anyone's user config.
+    kwargs.setdefault("config", Config())
     return GociApp(demo_scenario=name, runner=ReplayRunner(list(demo.scenario(name).runs)), **kwargs)
 
 

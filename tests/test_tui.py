@@ -606,3 +606,22 @@ def test_run_app_rejects_a_file_that_is_not_a_report(tmp_path):
     bad.write_text("[1, 2]")
     with pytest.raises(BadInputError):
         run_app(report=str(bad))
+
+
+@sync
+async def test_theme_choice_is_kept_in_the_user_config(tmp_path, monkeypatch):
+    """Settings live in the user config directory: a theme picked in the app is there next time."""
+    from goci_doctor.config import load_config
+
+    cfg = tmp_path / "config.toml"
+    cfg.write_text('theme = "textual-dark"\n')
+    monkeypatch.setenv("GOCI_DOCTOR_CONFIG", str(cfg))
+    app = GociApp(gather_env=False)
+    async with app.run_test(size=(100, 34)) as pilot:
+        app.theme = "textual-light"
+        await pilot.pause()
+    assert load_config().theme == "textual-light"
+    again = GociApp(gather_env=False)
+    async with again.run_test(size=(100, 34)) as pilot:
+        await pilot.pause()
+        assert again.theme == "textual-light"

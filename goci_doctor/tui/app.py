@@ -192,6 +192,25 @@ class GociApp(App[int]):
         configured = getattr(cfg, "default_targets", None) if cfg is not None else None
         return self.canonical_targets(configured or DEFAULT_TARGETS)
 
+    def _on_theme_changed(self, theme: Any) -> None:
+        self._refresh_chain()
+        self.save_theme(getattr(theme, "name", str(theme)))
+
+    def save_theme(self, name: str) -> None:
+        """Keep the chosen theme in the user config (only the user's own config, never an injected one)."""
+        if self._given_config is not None:
+            return
+        import dataclasses
+
+        from goci_doctor.config import load_config, save_config
+
+        try:
+            cfg = load_config()
+            if cfg.theme != name:
+                save_config(dataclasses.replace(cfg, theme=name))
+        except GociError as exc:
+            self.notify(f"theme not saved: {exc}", severity="warning")
+
     def get_default_screen(self) -> Screen[Any]:
         from goci_doctor import demo
 
@@ -203,7 +222,7 @@ class GociApp(App[int]):
 
     def start_session(self) -> None:
         """Called by the session screen once its panes exist: open what the command line named."""
-        self.theme_changed_signal.subscribe(self, lambda _theme: self._refresh_chain())
+        self.theme_changed_signal.subscribe(self, self._on_theme_changed)
         if self.session.env is not None:
             self._show_env()
         elif self._gather_env and not (self._start_demo or self._start_report):
