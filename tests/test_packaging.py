@@ -210,3 +210,32 @@ def test_zsh_and_fish_scripts_parse(shell: str, tmp_path: Path) -> None:
     path.write_text(text, encoding="utf-8")
     result = subprocess.run([exe, "-n", str(path)], capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr
+
+
+def _tool(name: str) -> str:
+    exe = Path(sys.executable).parent / name
+    if not exe.exists():
+        pytest.skip(f"{name} is not installed (pip install {name}; the test extra lists it)")
+    return str(exe)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("installer", ["pipx", "uv"])
+def test_tool_installers_install_the_wheel(installer: str, wheel: Path, tmp_path: Path) -> None:
+    """`pipx install` and `uv tool install` give a working goci-doctor from the built wheel."""
+    env = {**os.environ, "PIPX_HOME": str(tmp_path / "pipx"), "PIPX_BIN_DIR": str(tmp_path / "bin"),
+           "UV_TOOL_DIR": str(tmp_path / "uv-tools"), "UV_TOOL_BIN_DIR": str(tmp_path / "bin"),
+           "UV_PYTHON_DOWNLOADS": "never"}
+    env.pop("VIRTUAL_ENV", None)
+    if installer == "pipx":
+        cmd = [_tool("pipx"), "install", "--python", sys.executable, str(wheel)]
+    else:
+        cmd = [_tool("uv"), "tool", "install", "--python", sys.executable, str(wheel)]
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=600, check=False)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    exe = tmp_path / "bin" / "goci-doctor"
+    version = subprocess.run([str(exe), "--version"], capture_output=True, text=True, timeout=60, check=False)
+    assert version.stdout.strip() == f"goci-doctor {goci_doctor.__version__}", version.stderr
+    demo = subprocess.run([str(exe), "demo", "--text", "--scenario", "glibc-centos7"], capture_output=True,
+                          text=True, timeout=60, check=False, cwd=tmp_path)
+    assert demo.returncode == 0 and "GLIBC_2.34" in demo.stdout, demo.stderr
