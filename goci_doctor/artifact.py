@@ -23,12 +23,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from goci_doctor.gobuildinfo import Buffer, Layout, buildinfo_from_layout
 from goci_doctor.model import ArtifactFacts, BadInputError, GoBuildInfo, VersionNeed
 
 if TYPE_CHECKING:
     from elftools.elf.elffile import ELFFile
-
-Buffer = bytes | bytearray | memoryview | mmap.mmap
 
 # --------------------------------------------------------------------------------------------
 # Public API
@@ -106,7 +105,8 @@ def read_go_buildinfo(source: Buffer | str | os.PathLike[str]) -> GoBuildInfo | 
 
     ``source`` is the file's bytes or a path. Works for ELF, PE and Mach-O (thin or universal),
     both the Go 1.18+ inline layout and the older pointer-based one, without ``go`` installed.
-    Returns None for non-Go binaries and for files whose layout cannot be read.
+    Returns None for non-Go binaries and for files whose layout cannot be read. The format
+    readers here locate the blob; ``gobuildinfo`` decodes it.
     """
     if isinstance(source, (str, os.PathLike)):
         with _MappedFile(Path(source)) as buf:
@@ -115,65 +115,29 @@ def read_go_buildinfo(source: Buffer | str | os.PathLike[str]) -> GoBuildInfo | 
         layout = _layout_for(source)
         if layout is None:
             return None
-        return _buildinfo_from_layout(source, layout)
+        return buildinfo_from_layout(source, layout)
     except (struct.error, ValueError, IndexError, KeyError, TypeError, OverflowError):
         return None
 
 
-_SECRETISH = re.compile(r"(?i)token|secret|passw|pwd|api.?key|auth|credential|://[^/\s]*@")
-
-
-def _redact_setting(value: str) -> str:
-    """Build settings (-ldflags "-X main.token=...") can carry credentials into every report: mask them.
-
-    The redaction patterns are only loaded when a value looks like it might hold one (start-up time).
-    """
-    if not _SECRETISH.search(value):
-        return value
-    from goci_doctor.hostenv import redact
-
-    return redact(value)
-
-
-def parse_go_modinfo(go_version: str, modinfo: str) -> GoBuildInfo:
-    """Parse the module-info text (``path``/``mod``/``dep``/``=>``/``build`` lines) into GoBuildInfo.
-
-    A replaced module keeps its own path; its version reads ``"v1.2.3 => other/path v1.2.4"``.
-    Quoted build values (``-ldflags="-s -w"``) are unquoted as Go's strconv.Unquote does.
-    """
-    path = main_module = main_version = ""
-    deps: list[tuple[str, str]] = []
-    settings: list[tuple[str, str]] = []
-    last: str = ""  # "main" or "dep": which module a following "=>" line replaces
-    for line in modinfo.split("\n"):
-        kind, _, rest = line.partition("\t")
-        if kind == "path":
-            path = rest
-        elif kind == "mod":
-            cols = rest.split("\t")
-            main_module, main_version = cols[0], cols[1] if len(cols) > 1 else ""
-            last = "main"
-        elif kind == "dep":
-            cols = rest.split("\t")
-            deps.append((cols[0], cols[1] if len(cols) > 1 else ""))
-            last = "dep"
-        elif kind == "=>":
-            cols = rest.split("\t")
-            repl = " ".join(c for c in cols[:2] if c)
-            if last == "main":
-                main_version = f"{main_version} => {repl}".strip()
-            elif last == "dep" and deps:
-                mod, ver = deps[-1]
-                deps[-1] = (mod, f"{ver} => {repl}".strip())
-        elif kind == "build" and rest:
-            key, value = _parse_build_setting(rest)
-            settings.append((key, _redact_setting(value)))
-        elif kind == "go" and rest and not go_version:
-            go_version = rest
-    return GoBuildInfo(
-        go_version=go_version, path=path, main_module=main_module, main_version=main_version,
-        deps=tuple(deps), settings=tuple(settings),
-    )
+def _layout_for(buf: Buffer) -> Layout | None:
+    """The segment layout of an ELF, PE or Mach-O file (the first slice of a universal binary)."""
+    head = bytes(buf[:8])
+    if head.startswith(b"\x7fELF"):
+        return _ElfHeaders.parse(buf).layout()
+    if head.startswith(b"MZ"):
+        pe = _pe_headers(buf)
+        return pe.layout if pe else None
+    kind = _macho_magic(head)
+    if kind == "fat":
+        fat = _parse_fat(buf)
+        if not fat:
+            return None
+        _cpu, offset, _size = fat[0]
+        return _MachO.parse(buf, offset).layout()
+    if kind is not None:
+        return _MachO.parse(buf, 0).layout()
+    return None
 
 
 # --------------------------------------------------------------------------------------------
@@ -191,14 +155,10 @@ class _MappedFile:
         p = self.path
         try:
             st = os.stat(p)
-        except FileNotFoundError:
-            raise BadInputError(f"{p}: no such file or directory") from None
-        except PermissionError:
-            raise BadInputError(f"{p}: permission denied") from None
         except OSError as exc:
-            raise BadInputError(f"{p}: cannot read ({exc.strerror or exc})") from None
+            raise _unreadable(p, exc) from None
         if stat.S_ISDIR(st.st_mode):
-            raise BadInputError(f"{p}: is a directory (pass the binaries in it, or a file)")
+            raise _unreadable(p, IsADirectoryError())
         if not stat.S_ISREG(st.st_mode):
             raise BadInputError(f"{p}: not a regular file")
         try:
@@ -212,12 +172,8 @@ class _MappedFile:
                 except (OSError, ValueError):
                     # Some filesystems cannot be mapped; reading costs memory but works.
                     return f.read()
-        except PermissionError:
-            raise BadInputError(f"{p}: permission denied") from None
-        except IsADirectoryError:
-            raise BadInputError(f"{p}: is a directory (pass the binaries in it, or a file)") from None
         except OSError as exc:
-            raise BadInputError(f"{p}: cannot read ({exc.strerror or exc})") from None
+            raise _unreadable(p, exc) from None
 
     def __exit__(self, *exc: object) -> None:
         if self._map is not None:
@@ -226,6 +182,17 @@ class _MappedFile:
             except BufferError:
                 # A parser still holds a view; the map is freed with it.
                 pass
+
+
+def _unreadable(p: Path, exc: OSError) -> BadInputError:
+    # Worded for artifacts (a directory of binaries is a valid argument elsewhere), hence not model.unreadable.
+    if isinstance(exc, FileNotFoundError):
+        return BadInputError(f"{p}: no such file or directory")
+    if isinstance(exc, PermissionError):
+        return BadInputError(f"{p}: permission denied")
+    if isinstance(exc, IsADirectoryError):
+        return BadInputError(f"{p}: is a directory (pass the binaries in it, or a file)")
+    return BadInputError(f"{p}: cannot read ({exc.strerror or exc})")
 
 
 _SKIP_SUFFIXES = frozenset(
@@ -258,169 +225,6 @@ def _walk_candidates(root: Path) -> Iterator[Path]:
 
 def _is_executable_magic(magic: bytes) -> bool:
     return magic.startswith((b"\x7fELF", b"MZ")) or _macho_magic(magic) is not None
-
-
-# --------------------------------------------------------------------------------------------
-# Layout: where a binary's bytes land in memory (for Go build info), per format
-
-
-@dataclass
-class _Layout:
-    segments: list[tuple[int, int, int]] = field(default_factory=list)
-    """(virtual address, size in file, file offset)."""
-    data_start: int | None = None
-    """Address of the section or segment that holds the Go build info blob."""
-
-    def read(self, buf: Buffer, addr: int, size: int) -> bytes | None:
-        for vaddr, filesz, offset in self.segments:
-            if filesz and vaddr <= addr < vaddr + filesz:
-                n = min(size, vaddr + filesz - addr)
-                start = offset + (addr - vaddr)
-                return bytes(buf[start : start + n])
-        return None
-
-
-def _layout_for(buf: Buffer) -> _Layout | None:
-    head = bytes(buf[:8])
-    if head.startswith(b"\x7fELF"):
-        return _ElfHeaders.parse(buf).layout()
-    if head.startswith(b"MZ"):
-        pe = _pe_headers(buf)
-        return pe.layout if pe else None
-    kind = _macho_magic(head)
-    if kind == "fat":
-        fat = _parse_fat(buf)
-        if not fat:
-            return None
-        _cpu, offset, _size = fat[0]
-        return _MachO.parse(buf, offset).layout()
-    if kind is not None:
-        return _MachO.parse(buf, 0).layout()
-    return None
-
-
-_BUILDINFO_MAGIC = b"\xff Go buildinf:"
-
-
-def _buildinfo_from_layout(buf: Buffer, layout: _Layout) -> GoBuildInfo | None:
-    if layout.data_start is None:
-        return None
-    data = layout.read(buf, layout.data_start, 64 * 1024)
-    if not data:
-        return None
-    # The blob is 16-byte aligned near the start of the data (cmd/link Link.buildinfo).
-    pos = 0
-    while True:
-        i = data.find(_BUILDINFO_MAGIC, pos)
-        if i < 0 or len(data) - i < 32:
-            return None
-        if i % 16 == 0:
-            break
-        pos = i + 1
-    blob = data[i:]
-    ptr_size, flags = blob[14], blob[15]
-    if flags & 0x2:
-        vers, rest = _uvarint_string(blob[32:])
-        mod, _ = _uvarint_string(rest)
-    else:
-        if ptr_size not in (4, 8):
-            return None
-        endian = ">" if flags & 0x1 else "<"
-        fmt = endian + ("I" if ptr_size == 4 else "Q")
-
-        def read_string(ptr_at: int) -> str:
-            (addr,) = struct.unpack_from(fmt, blob, ptr_at)
-            hdr = layout.read(buf, addr, 2 * ptr_size)
-            if hdr is None or len(hdr) < 2 * ptr_size:
-                return ""
-            (saddr,) = struct.unpack_from(fmt, hdr, 0)
-            (slen,) = struct.unpack_from(fmt, hdr, ptr_size)
-            raw = layout.read(buf, saddr, slen) if slen < (1 << 24) else None
-            if raw is None or len(raw) < slen:
-                return ""
-            return raw.decode("utf-8", "replace")
-
-        vers = read_string(16)
-        mod = read_string(16 + ptr_size)
-    if not vers:
-        return None
-    # Strip the 16-byte sentinels around the module info (cmd/go modload.infoStart/infoEnd).
-    mod = mod[16:-16] if len(mod) >= 33 and mod[-17] == "\n" else ""
-    return parse_go_modinfo(vers, mod)
-
-
-def _uvarint_string(data: bytes) -> tuple[str, bytes]:
-    value = shift = 0
-    for n, byte in enumerate(data[:10]):
-        value |= (byte & 0x7F) << shift
-        shift += 7
-        if byte < 0x80:
-            start = n + 1
-            if value >= len(data) - start:
-                return "", b""
-            return data[start : start + value].decode("utf-8", "replace"), data[start + value :]
-    return "", b""
-
-
-def _parse_build_setting(kv: str) -> tuple[str, str]:
-    if kv[0] in "\"`":
-        key, rest = _go_unquote_prefix(kv)
-        raw_value = rest[1:] if rest.startswith("=") else rest
-    else:
-        key, _, raw_value = kv.partition("=")
-    if raw_value and raw_value[0] in "\"`":
-        value, _ = _go_unquote_prefix(raw_value)
-    else:
-        value = raw_value
-    return key, value
-
-
-_SIMPLE_ESCAPES = {"a": 7, "b": 8, "f": 12, "n": 10, "r": 13, "t": 9, "v": 11, "\\": 92, "'": 39, '"': 34}
-
-
-def _go_unquote_prefix(s: str) -> tuple[str, str]:
-    """Unquote the Go string literal at the start of ``s``; return (value, rest after it).
-
-    Lenient: a malformed literal returns the raw text rather than failing.
-    """
-    quote = s[0]
-    if quote == "`":
-        end = s.find("`", 1)
-        return (s[1:], "") if end < 0 else (s[1:end], s[end + 1 :])
-    out = bytearray()
-    i = 1
-    while i < len(s):
-        c = s[i]
-        if c == '"':
-            return out.decode("utf-8", "replace"), s[i + 1 :]
-        if c != "\\" or i + 1 >= len(s):
-            out += c.encode("utf-8", "surrogatepass")
-            i += 1
-            continue
-        e = s[i + 1]
-        try:
-            if e in _SIMPLE_ESCAPES:
-                out.append(_SIMPLE_ESCAPES[e])
-                i += 2
-            elif e == "x":
-                out.append(int(s[i + 2 : i + 4], 16))
-                i += 4
-            elif e == "u":
-                out += chr(int(s[i + 2 : i + 6], 16)).encode("utf-8", "surrogatepass")
-                i += 6
-            elif e == "U":
-                out += chr(int(s[i + 2 : i + 10], 16)).encode("utf-8", "surrogatepass")
-                i += 10
-            elif e in "01234567":
-                out.append(int(s[i + 1 : i + 4], 8) & 0xFF)
-                i += 4
-            else:
-                out += ("\\" + e).encode()
-                i += 2
-        except ValueError:
-            out += ("\\" + e).encode()
-            i += 2
-    return s, ""
 
 
 # --------------------------------------------------------------------------------------------
@@ -562,8 +366,8 @@ class _ElfHeaders:
     def has_phdr(self, p_type: int) -> bool:
         return any(p[0] == p_type for p in self.phdrs)
 
-    def layout(self) -> _Layout:
-        lay = _Layout(segments=[(vaddr, filesz, off) for _t, _f, off, vaddr, filesz, _m in self.phdrs
+    def layout(self) -> Layout:
+        lay = Layout(segments=[(vaddr, filesz, off) for _t, _f, off, vaddr, filesz, _m in self.phdrs
                                 if _t == _PT_LOAD])
         if ".go.buildinfo" in self.sections:
             lay.data_start = self.sections[".go.buildinfo"][1]
@@ -811,9 +615,9 @@ def _elf_description(
     return ", ".join(parts)
 
 
-def _safe_buildinfo(buf: Buffer, layout: Callable[[], _Layout]) -> GoBuildInfo | None:
+def _safe_buildinfo(buf: Buffer, layout: Callable[[], Layout]) -> GoBuildInfo | None:
     try:
-        return _buildinfo_from_layout(buf, layout())
+        return buildinfo_from_layout(buf, layout())
     except (struct.error, ValueError, IndexError, KeyError, TypeError, OverflowError):
         return None
 
@@ -842,7 +646,7 @@ class _PeHeaders:
     is_pe32_plus: bool
     characteristics: int
     subsystem: int
-    layout: _Layout
+    layout: Layout
     problems: list[str]
 
 
@@ -859,14 +663,14 @@ def _pe_headers(buf: Buffer) -> _PeHeaders | None:
     problems: list[str] = []
     if opt + min(opt_size, 70) > size:
         problems.append(f"truncated: the PE optional header ends past end of file ({size} bytes)")
-        return _PeHeaders(machine, False, chars, 0, _Layout(), problems)
+        return _PeHeaders(machine, False, chars, 0, Layout(), problems)
     (magic,) = struct.unpack_from("<H", buf, opt)
     plus = magic == 0x20B
     # ImageBase: 8 bytes at +24 in PE32+, 4 bytes at +28 in PE32.
     (image_base,) = struct.unpack_from(*(("<Q", buf, opt + 24) if plus else ("<I", buf, opt + 28)))
     (subsystem,) = struct.unpack_from("<H", buf, opt + 68) if opt_size >= 70 else (0,)
     sect_table = opt + opt_size
-    layout = _Layout()
+    layout = Layout()
     if sect_table + nsect * 40 > size:
         problems.append(
             f"truncated: the PE section table ends at offset {sect_table + nsect * 40} past end of file "
@@ -1090,8 +894,8 @@ class _MachO:
             (minos,) = struct.unpack_from(e + "I", buf, at + 8)
             self.min_os = f"{minos >> 16}.{(minos >> 8) & 0xFF}"
 
-    def layout(self) -> _Layout:
-        lay = _Layout(segments=[(addr, filesz, off) for name, addr, filesz, off, _m, _i in self.segments
+    def layout(self) -> Layout:
+        lay = Layout(segments=[(addr, filesz, off) for name, addr, filesz, off, _m, _i in self.segments
                                 if name != "__PAGEZERO"])
         lay.data_start = self.buildinfo_addr
         if lay.data_start is None:
