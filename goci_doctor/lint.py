@@ -1,11 +1,11 @@
 """``goci-doctor lint``: find Go build settings in CI configs that produce binaries which crash.
 
-Reads GitHub Actions workflows, GitLab CI, Dockerfiles (multi-stage), Makefiles,
-``.goreleaser.yaml`` and ``go.mod`` with real parsers (PyYAML node trees for line numbers,
-dockerfile-parse, shlex for shell lines, a small Makefile reader) and turns every ``go build``
-it finds into a :class:`GoBuild` (its environment, flags, build image and platform). Rules then
-run over those builds and over the images they ship in. Each finding carries the file and line,
-why it breaks and a concrete fix.
+:mod:`goci_doctor.ciconfig` reads GitHub Actions workflows, GitLab CI, Dockerfiles
+(multi-stage), Makefiles, ``.goreleaser.yaml`` and ``go.mod`` into facts: every ``go build``
+as a :class:`~goci_doctor.ciconfig.GoBuild` (its environment, flags, build image and platform)
+and the images around it. This module walks the repository, runs the GOCI rules over those
+builds and over the images they ship in, and writes the findings (text, JSON, SARIF, GitHub
+annotations, Markdown). Each finding carries the file and line, why it breaks and a concrete fix.
 
 Exit codes of ``lint``: 0 no error-level finding, 1 at least one error (or any policy
 violation), 2 bad input (missing repository, unreadable policy).
@@ -15,20 +15,35 @@ from __future__ import annotations
 
 import argparse
 import functools
-import io
 import json
 import os
 import posixpath
 import re
-import shlex
 import sys
 import tomllib
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
+from goci_doctor.ciconfig import (
+    UNKNOWN,
+    ConfigFacts,
+    GoBuild,
+    Stage,
+    copy_matches,
+    final_image,
+    known,
+    parse_go_mod_requires,
+    platform_arch,
+    read_dockerfile,
+    read_github,
+    read_gitlab,
+    read_goreleaser,
+    read_makefile,
+    stage_builds,
+)
 from goci_doctor.model import BadInputError, ExitCode, GociError, to_jsonable
 from goci_doctor.sarif import SarifResult, SarifRule, sarif_log
 
@@ -243,388 +258,6 @@ def _unpinned(ref: str) -> str:
 
 
 # --------------------------------------------------------------------------------------------
-# YAML with line numbers
-
-
-class YMap(dict):  # type: ignore[type-arg]
-    """A YAML mapping that remembers where its keys and values are (1-based lines)."""
-
-    line: int = 0
-    key_lines: dict[Any, int]
-    value_lines: dict[Any, int]
-    value_cols: dict[Any, int]
-
-
-class YSeq(list):  # type: ignore[type-arg]
-    """A YAML sequence that remembers the line of each item."""
-
-    line: int = 0
-    item_lines: list[int]
-    item_cols: list[int]
-
-
-def _content_line(node: Any) -> int:
-    # A block scalar ("run: |") starts on the line after its indicator.
-    extra = 1 if getattr(node, "style", None) in ("|", ">") else 0
-    return int(node.start_mark.line) + 1 + extra
-
-
-def _content_col(node: Any) -> int:
-    if getattr(node, "style", None) in ("|", ">"):
-        return 1
-    return int(node.start_mark.column) + 1
-
-
-def _convert(node: Any, constructor: Any) -> Any:
-    import yaml
-
-    if isinstance(node, yaml.MappingNode):
-        out = YMap()
-        out.line = node.start_mark.line + 1
-        out.key_lines, out.value_lines, out.value_cols = {}, {}, {}
-        merges: list[Any] = []
-        for knode, vnode in node.value:
-            if knode.tag == "tag:yaml.org,2002:merge":
-                merges.append(vnode)
-                continue
-            key = _convert(knode, constructor)
-            if isinstance(key, (dict, list)):
-                key = str(key)
-            out[key] = _convert(vnode, constructor)
-            out.key_lines[key] = knode.start_mark.line + 1
-            out.value_lines[key] = _content_line(vnode)
-            out.value_cols[key] = _content_col(vnode)
-        for m in merges:
-            for src in m.value if isinstance(m, yaml.SequenceNode) else [m]:
-                merged = _convert(src, constructor)
-                if isinstance(merged, YMap):
-                    for k, v in merged.items():
-                        if k not in out:
-                            out[k] = v
-                            out.key_lines[k] = merged.key_lines[k]
-                            out.value_lines[k] = merged.value_lines[k]
-                            out.value_cols[k] = merged.value_cols[k]
-        return out
-    if isinstance(node, yaml.SequenceNode):
-        seq = YSeq(_convert(n, constructor) for n in node.value)
-        seq.line = node.start_mark.line + 1
-        seq.item_lines = [_content_line(n) for n in node.value]
-        seq.item_cols = [_content_col(n) for n in node.value]
-        return seq
-    return constructor.construct_object(node, deep=True)
-
-
-class YamlError(Exception):
-    def __init__(self, message: str, line: int) -> None:
-        super().__init__(message)
-        self.line = line
-
-
-def load_yaml(text: str) -> Any:
-    """Parse one YAML document into YMap/YSeq/scalars with line numbers; YamlError on bad YAML."""
-    import yaml
-
-    try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
-        line = mark.line + 1 if mark is not None else 1
-        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise YamlError(f"invalid YAML: {problem}", line) from exc
-    if node is None:
-        return None
-    constructor = yaml.SafeLoader("")
-    try:
-        return _convert(node, constructor)
-    except yaml.YAMLError as exc:
-        raise YamlError(f"invalid YAML: {exc}", node.start_mark.line + 1) from exc
-
-
-# --------------------------------------------------------------------------------------------
-# Shell lines → go build invocations
-
-_VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::?[-=+?]([^}]*))?\}|\$([A-Za-z_][A-Za-z0-9_]*)")
-_ASSIGN = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*=")
-_OPERATORS = {";", "&&", "||", "|", "&", "(", ")", ";;", "|&"}
-_REDIRECTS = {">", ">>", "<", ">&", "<&", "&>", ">|", "&>>", "<<", "<<<"}
-_PREFIX_WORDS = {"do", "then", "else", "elif", "if", "while", "until", "!", "{", "}", "time", "exec",
-                 "sudo", "command", "nice", "nohup"}
-UNKNOWN = "${?}"
-"""Placeholder for a value goci-doctor cannot know statically (a CI expression, $(shell ...))."""
-
-
-def expand_vars(text: str, env: dict[str, str]) -> str:
-    """Expand $NAME, ${NAME} and ${NAME:-default} from ``env``; unknown names stay as written."""
-
-    def sub(m: re.Match[str]) -> str:
-        name = m.group(1) or m.group(3)
-        if name in env:
-            return env[name]
-        op = m.group(0)[len(name) + 2 :][:2] if m.group(1) else ""
-        if op.startswith((":-", "-", ":=", "=")) and m.group(2) is not None:
-            return m.group(2)
-        return m.group(0)
-
-    return _VAR.sub(sub, text)
-
-
-def known(value: str) -> bool:
-    """True when a value has no unresolved variable or CI expression in it."""
-    return "$" not in value
-
-
-def _tokens(line: str) -> list[str]:
-    lex = shlex.shlex(line, posix=True, punctuation_chars=";&|()<>")
-    lex.whitespace_split = True
-    lex.commenters = "#"
-    try:
-        return list(lex)
-    except ValueError:
-        # An unbalanced quote (a string that continues on the next line): plain words are
-        # still good enough to find a go build.
-        return line.split()
-
-
-def _logical_lines(script: str) -> Iterator[tuple[int, str]]:
-    """(0-based line offset, text) with backslash continuations joined."""
-    lines = script.split("\n")
-    i = 0
-    while i < len(lines):
-        start, buf = i, lines[i]
-        while buf.rstrip().endswith("\\") and i + 1 < len(lines):
-            i += 1
-            buf = buf.rstrip()[:-1] + " " + lines[i]
-        yield start, buf
-        i += 1
-
-
-def simple_commands(script: str) -> Iterator[tuple[int, list[str], list[str]]]:
-    """(line offset, argv, redirect targets) for each simple command of a shell script."""
-    for offset, text in _logical_lines(script):
-        argv: list[str] = []
-        redirects: list[str] = []
-        toks = _tokens(text)
-        i = 0
-        while i < len(toks):
-            tok = toks[i]
-            if tok in _OPERATORS:
-                if argv or redirects:
-                    yield offset, argv, redirects
-                argv, redirects = [], []
-            elif tok in _REDIRECTS:
-                if argv and argv[-1].isdigit():
-                    argv.pop()
-                if i + 1 < len(toks):
-                    redirects.append(toks[i + 1])
-                i += 1
-            else:
-                argv.append(tok)
-            i += 1
-        if argv or redirects:
-            yield offset, argv, redirects
-
-
-@dataclass
-class ShellBuild:
-    offset: int
-    env: dict[str, str]
-    args: list[str]
-    raw: str
-
-
-@dataclass
-class ShellScan:
-    """What a script does that matters for Go builds."""
-
-    builds: list[ShellBuild] = field(default_factory=list)
-    exported: dict[str, str] = field(default_factory=dict)
-    """Variables exported (or set by ``go env -w``) by the end of the script."""
-    go_env_w: dict[str, str] = field(default_factory=dict)
-    github_env: dict[str, str] = field(default_factory=dict)
-    """NAME=VALUE lines appended to $GITHUB_ENV (visible to later steps)."""
-    runs: list[tuple[int, str]] = field(default_factory=list)
-    """(offset, program) of every command run, for "is the built binary executed here"."""
-    installs_cc: bool = False
-
-
-_CC_PACKAGES = ("gcc", "build-base", "build-essential", "clang", "musl-dev", "musl-tools", "zig")
-
-
-def scan_shell(script: str, env: dict[str, str]) -> ShellScan:
-    """Walk a shell script, tracking exported variables, and collect its go build commands."""
-    out = ShellScan()
-    exported = dict(env)
-    shell_vars: dict[str, str] = {}
-    for offset, argv, redirects in simple_commands(script):
-        scope = {**exported, **shell_vars}
-        argv = [expand_vars(a, scope) for a in argv]
-        while argv and argv[0] in _PREFIX_WORDS:
-            argv.pop(0)
-            while argv and argv[0].startswith("-") and argv[0] != "--":
-                argv.pop(0)
-        assigns: dict[str, str] = {}
-        while argv and _ASSIGN.match(argv[0]):
-            k, _, v = argv.pop(0).partition("=")
-            assigns[k] = v
-        if argv and argv[0] == "env":
-            argv.pop(0)
-            while argv and (argv[0].startswith("-") or _ASSIGN.match(argv[0])):
-                tok = argv.pop(0)
-                if _ASSIGN.match(tok):
-                    k, _, v = tok.partition("=")
-                    assigns[k] = v
-        if not argv:
-            for k, v in assigns.items():
-                # A bare assignment only reaches child processes if the name is already exported.
-                (exported if k in exported else shell_vars)[k] = v
-            continue
-        prog = argv[0]
-        if prog == "export":
-            for a in argv[1:]:
-                k, eq, v = a.partition("=")
-                if eq:
-                    exported[k] = v
-                elif k in shell_vars:
-                    exported[k] = shell_vars[k]
-            continue
-        if prog == "unset":
-            for a in argv[1:]:
-                exported.pop(a, None)
-            continue
-        if prog in ("echo", "printf") and any("GITHUB_ENV" in r for r in redirects):
-            for a in argv[1:]:
-                k, eq, v = a.partition("=")
-                if eq and re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", k):
-                    out.github_env[k] = v
-            continue
-        if prog in ("apk", "apt-get", "apt", "yum", "dnf", "microdnf") and any(
-            a.startswith(_CC_PACKAGES) for a in argv[1:]
-        ):
-            out.installs_cc = True
-        out.runs.append((offset, prog))
-        if (prog == "go" or prog.endswith("/go")) and len(argv) > 1:
-            if argv[1] == "env" and "-w" in argv:
-                for a in argv[2:]:
-                    k, eq, v = a.partition("=")
-                    if eq:
-                        out.go_env_w[k] = v
-                        exported[k] = v
-            elif argv[1] in ("build", "install"):
-                raw = shlex.join([*(f"{k}={v}" for k, v in assigns.items()), *argv])
-                out.builds.append(ShellBuild(offset, {**exported, **assigns}, argv[1:], raw))
-    out.exported = exported
-    return out
-
-
-# --------------------------------------------------------------------------------------------
-# A go build found in a config
-
-
-@dataclass
-class GoBuild:
-    """One ``go build`` (or goreleaser target) with everything known about how it runs."""
-
-    file: str
-    line: int
-    env: dict[str, str]
-    args: tuple[str, ...] = ()
-    """Arguments after ``go`` (build/install and flags), or goreleaser flags."""
-    command: str = ""
-    column: int = 1
-    host_os: str = "linux"
-    host_arch: str = ""
-    """Architecture of the machine running the build; "" when unknown."""
-    image: str = ""
-    """Image the build runs in ("" when it runs on the CI runner itself)."""
-    context: str = ""
-    """Where it is, for messages: "stage build", "job release (goos=windows, goarch=amd64)"."""
-    cc_available: bool | None = None
-    """Whether a C compiler is there (None: assume yes, as on CI runners and golang:*-bookworm)."""
-    ldflags: str = ""
-    output: str = ""
-    trimpath: bool = False
-    native_default: bool = True
-    """False for goreleaser/ko builds whose GOOS/GOARCH always come from the target list."""
-
-    def __post_init__(self) -> None:
-        args = list(self.args)
-        i = 0
-        while i < len(args):
-            a = args[i]
-            name, eq, val = a.partition("=")
-            if name in ("-o", "-ldflags", "--ldflags") and not eq and i + 1 < len(args):
-                val = args[i + 1]
-                i += 1
-            if name == "-o":
-                self.output = val
-            elif name in ("-ldflags", "--ldflags"):
-                self.ldflags = (self.ldflags + " " + val).strip()
-            elif name in ("-trimpath", "--trimpath"):
-                self.trimpath = True
-            i += 1
-        goflags = self.env.get("GOFLAGS", "")
-        if "-trimpath" in goflags.split():
-            self.trimpath = True
-        for part in goflags.split():
-            if part.startswith("-ldflags="):
-                self.ldflags = (self.ldflags + " " + part[len("-ldflags="):]).strip()
-
-    @property
-    def goos(self) -> str:
-        return self.env.get("GOOS") or self.host_os
-
-    @property
-    def goarch(self) -> str:
-        return self.env.get("GOARCH") or self.host_arch
-
-    @property
-    def cgo_setting(self) -> str:
-        """"1", "0", "" (unset) or the unresolved text."""
-        return self.env.get("CGO_ENABLED", "")
-
-    @property
-    def is_cross(self) -> bool | None:
-        """True when GOOS/GOARCH differ from the build machine; None when unknown."""
-        goos, goarch = self.goos, self.goarch
-        if not known(goos) or not known(goarch) or not goarch:
-            return None
-        if not self.host_arch or not self.host_os:
-            return None
-        return goos != self.host_os or goarch != self.host_arch
-
-    @property
-    def cgo_on(self) -> bool | None:
-        """Whether cgo is really on, following the go command's defaults; None when unknown."""
-        setting = self.cgo_setting
-        if setting in ("0", "1"):
-            return setting == "1"
-        if setting:
-            return None
-        if "GOOS" in self.env or "GOARCH" in self.env:
-            cross = self.is_cross
-            if cross is None and self.host_arch == "" and known(self.env.get("GOOS", "")) \
-                    and self.env.get("GOOS", self.host_os) != self.host_os:
-                cross = True
-            if cross:
-                return False  # cross builds default to CGO_ENABLED=0
-        if self.cc_available is False:
-            return False  # the go command turns cgo off when it finds no C compiler
-        return True
-
-    @property
-    def static_link(self) -> bool:
-        flags = self.ldflags.replace("'", " ").replace('"', " ")
-        return "-static" in flags.split() or "-extldflags=-static" in flags or "--static" in flags.split()
-
-    @property
-    def cc(self) -> str:
-        return self.env.get("CC", "")
-
-    def where(self) -> str:
-        return f"{self.file}:{self.line}"
-
-
-# --------------------------------------------------------------------------------------------
 # Collection context
 
 
@@ -684,16 +317,6 @@ def _libc_problem(build_libc: tuple[str, str], run_libc: tuple[str, str]) -> tup
 
 # --------------------------------------------------------------------------------------------
 # Checks shared by every kind of config
-
-
-def _source_command(text: str, offset: int, fallback: str) -> str:
-    """The line of the config that holds a go command, as the user wrote it (for fixes)."""
-    lines = text.split("\n")
-    line = lines[offset].strip() if 0 <= offset < len(lines) else ""
-    line = line.removesuffix("\\").strip().removesuffix("&&").strip()
-    if line.upper().startswith("RUN "):
-        line = line[4:].strip()
-    return line if re.search(r"\bgo (build|install)\b", line) else fallback
 
 
 def _prefix_env(command: str, key: str, value: str) -> str:
@@ -797,209 +420,27 @@ def _check_image_ref(ctx: _Ctx, file: str, line: int, ref: str, column: int = 1)
 
 
 # --------------------------------------------------------------------------------------------
-# Dockerfiles
+# Dockerfile stages
 
 
-@dataclass
-class _Stage:
-    index: int
-    name: str
-    image: str
-    """The FROM reference after ARG expansion."""
-    root_image: str
-    """The real base image (through FROM <earlier stage> chains)."""
-    line: int
-    platform: str
-    env: dict[str, str]
-    workdir: str = "/"
-    cc_available: bool | None = None
-    parent: _Stage | None = None
-    builds: list[tuple[GoBuild, str]] = field(default_factory=list)
-    """(build, absolute output path or "" when unknown)."""
-    copies: list[tuple[int, str, list[str], str]] = field(default_factory=list)
-    """(line, --from value, sources, destination)."""
-    runs: list[tuple[int, str]] = field(default_factory=list)
-
-
-def _platform_arch(platform: str) -> str:
-    if not platform or not known(platform):
-        return ""
-    parts = platform.split("/")
-    return parts[1] if len(parts) > 1 else ""
-
-
-def _find_line(content: str, start: int, needle: str) -> int:
-    for i, text in enumerate(content.split("\n")):
-        if needle in text:
-            return start + i
-    return start
-
-
-def _scan_dockerfile(ctx: _Ctx, path: Path) -> list[_Stage]:
-    from dockerfile_parse import DockerfileParser
-
-    rel = ctx.rel(path)
-    data = path.read_bytes()
-    try:
-        structure = DockerfileParser(fileobj=io.BytesIO(data), env_replace=False).structure
-    except Exception as exc:  # dockerfile-parse raises plain exceptions on malformed input
-        ctx.add("GOCI000", rel, 1, f"cannot parse Dockerfile: {exc}", "fix the Dockerfile syntax")
-        return []
-    global_args: dict[str, str] = {}
-    stages: list[_Stage] = []
-    st: _Stage | None = None
-    for ins in structure:
-        instr = str(ins["instruction"]).upper()
-        line = int(ins["startline"]) + 1
-        value = str(ins["value"])
-        if instr == "FROM":
-            try:
-                parts = shlex.split(value)
-            except ValueError:
-                parts = value.split()
-            platform = ""
-            words: list[str] = []
-            for p in parts:
-                if p.startswith("--platform="):
-                    platform = expand_vars(p.split("=", 1)[1], global_args)
-                elif not p.startswith("--"):
-                    words.append(p)
-            if not words:
-                ctx.add("GOCI000", rel, line, "FROM without an image", "FROM <image>")
-                continue
-            image = expand_vars(words[0], global_args)
-            name = words[2] if len(words) >= 3 and words[1].lower() == "as" else ""
-            parent = next((s for s in stages if s.name and s.name.lower() == image.lower()), None)
-            st = _Stage(len(stages), name, image, parent.root_image if parent else image, line, platform,
-                        dict(parent.env) if parent else {}, parent.workdir if parent else "/",
-                        parent.cc_available if parent else None, parent)
-            stages.append(st)
-            if parent is None:
-                _check_image_ref(ctx, rel, line, image)
-            continue
-        if instr == "ARG":
-            for tok in _split_words(value):
-                k, eq, v = tok.partition("=")
-                if st is None:
-                    global_args[k] = v if eq else global_args.get(k, "")
-                elif eq:
-                    st.env[k] = expand_vars(v, st.env)
-                elif global_args.get(k):
-                    st.env[k] = global_args[k]
-            continue
-        if st is None:
-            continue
-        if instr == "ENV":
-            words = _split_words(value)
-            if words and "=" not in words[0]:
-                st.env[words[0]] = expand_vars(" ".join(words[1:]), st.env)  # legacy "ENV KEY value"
-            else:
-                for tok in words:
-                    k, _, v = tok.partition("=")
-                    st.env[k] = expand_vars(v, st.env)
-        elif instr == "WORKDIR":
-            st.workdir = posixpath.normpath(posixpath.join(st.workdir, expand_vars(value.strip(), st.env)))
-        elif instr in ("COPY", "ADD"):
-            words = _split_words(value)
-            src_from = next((w.split("=", 1)[1] for w in words if w.startswith("--from=")), "")
-            plain = [w for w in words if not w.startswith("--")]
-            if src_from and len(plain) >= 2:
-                st.copies.append((line, expand_vars(src_from, st.env), plain[:-1], plain[-1]))
-        elif instr == "RUN":
-            _scan_run(ctx, rel, st, line, value, str(ins["content"]))
-    _check_stages(ctx, rel, stages)
-    return stages
-
-
-def _split_words(value: str) -> list[str]:
-    try:
-        return shlex.split(value)
-    except ValueError:
-        return value.split()
-
-
-def _scan_run(ctx: _Ctx, rel: str, st: _Stage, line: int, value: str, content: str) -> None:
-    script = value.strip()
-    while script.startswith("--"):
-        script = script.split(None, 1)[1] if " " in script else ""
-    if script.startswith("["):
-        try:
-            script = shlex.join(str(a) for a in json.loads(script))
-        except (ValueError, TypeError):
-            pass
-    scan = scan_shell(script, dict(st.env))
-    if scan.installs_cc:
-        st.cc_available = True
-    st.env.update(scan.go_env_w)  # go env -w writes the go env file: later RUNs see it
-    for _offset, prog in scan.runs:
-        st.runs.append((line, prog))
-    for sb in scan.builds:
-        bline = _find_line(content, line, "go " + sb.args[0]) if sb.args else line
-        root_libc = image_libc(st.root_image)
-        cc_avail = st.cc_available
-        if cc_avail is None and root_libc and root_libc[0] == "musl":
-            cc_avail = False  # golang:*-alpine ships no gcc unless the Dockerfile installs one
-        command = _source_command(content, bline - line, sb.raw)
-        b = GoBuild(rel, bline, sb.env, tuple(sb.args), command, host_os="linux",
-                    host_arch=_platform_arch(st.platform) if st.platform else "amd64",
-                    image=st.root_image, context=f"stage {st.name or st.index}", cc_available=cc_avail)
-        output = ""
-        if b.output and known(b.output):
-            output = posixpath.normpath(posixpath.join(st.workdir, b.output))
-        elif not b.output and sb.args and sb.args[0] == "install":
-            output = posixpath.join(sb.env.get("GOBIN") or "/go/bin", "")
-        elif not b.output:
-            output = posixpath.join(st.workdir, "")
-        st.builds.append((b, output))
-        ctx.builds.append(b)
-        _check_build(ctx, b)
-
-
-def _copy_matches(output: str, sources: list[str]) -> bool:
-    if not output:
-        return False
-    import fnmatch
-
-    for src in sources:
-        s = posixpath.normpath("/" + src.lstrip("/")) if known(src) else ""
-        if not s:
-            continue
-        if output.endswith("/"):  # unknown file name inside a known directory
-            if s.startswith(output) or s == output.rstrip("/") or posixpath.dirname(s) + "/" == output:
-                return True
-            continue
-        if output == s or output.startswith(s.rstrip("/") + "/") or fnmatch.fnmatch(output, s):
-            return True
-    return False
-
-
-def _stage_builds(stage: _Stage) -> list[tuple[GoBuild, str]]:
-    out: list[tuple[GoBuild, str]] = []
-    s: _Stage | None = stage
-    while s is not None:
-        out.extend(s.builds)
-        s = s.parent
-    return out
-
-
-def _check_stages(ctx: _Ctx, rel: str, stages: list[_Stage]) -> None:
+def _check_stages(ctx: _Ctx, rel: str, stages: list[Stage]) -> None:
     by_name = {s.name.lower(): s for s in stages if s.name}
     for st in stages:
         run_libc = image_libc(st.root_image)
         run_os = _image_os(st.root_image)
-        run_arch = _platform_arch(st.platform)
+        run_arch = platform_arch(st.platform)
         for copy_line, src_from, sources, dest in st.copies:
             src_stage = by_name.get(src_from.lower())
             if src_stage is None and src_from.isdigit() and int(src_from) < len(stages):
                 src_stage = stages[int(src_from)]
             if src_stage is None:
                 continue
-            for b, output in _stage_builds(src_stage):
-                if not _copy_matches(output, sources):
+            for b, output in stage_builds(src_stage):
+                if not copy_matches(output, sources):
                     continue
                 _check_shipped(ctx, rel, b, st, copy_line, dest, run_libc, run_os, run_arch)
         # A binary built in this same stage and executed here (RUN ./app).
-        for b, output in _stage_builds(st):
+        for b, output in stage_builds(st):
             if b.goos == "windows" and output and not output.endswith("/"):
                 for run_line, prog in st.runs:
                     if prog and (prog == output or posixpath.basename(prog) == posixpath.basename(output)) \
@@ -1024,7 +465,7 @@ def _crash_text(run_libc: tuple[str, str], build_libc: tuple[str, str], dest: st
     return f"\"exec {exe}: no such file or directory\" (the dynamic loader is missing)"
 
 
-def _check_shipped(ctx: _Ctx, rel: str, b: GoBuild, st: _Stage, copy_line: int, dest: str,
+def _check_shipped(ctx: _Ctx, rel: str, b: GoBuild, st: Stage, copy_line: int, dest: str,
                    run_libc: tuple[str, str] | None, run_os: str, run_arch: str) -> None:
     """Checks for a build whose output is copied into stage ``st``."""
     image = st.root_image
@@ -1058,486 +499,70 @@ def _check_shipped(ctx: _Ctx, rel: str, b: GoBuild, st: _Stage, copy_line: int, 
 
 
 # --------------------------------------------------------------------------------------------
-# GitHub Actions
-
-_GHA_EXPR = re.compile(r"\$\{\{\s*(.*?)\s*\}\}")
+# Applying the rules to what each config says
 
 
-def _gha_expand(text: str, matrix: dict[str, Any], env: dict[str, str]) -> str:
-    def sub(m: re.Match[str]) -> str:
-        expr = m.group(1)
-        mm = re.fullmatch(r"matrix\.([A-Za-z0-9_-]+)", expr)
-        if mm and mm.group(1) in matrix and not isinstance(matrix[mm.group(1)], (dict, list)):
-            return _scalar(matrix[mm.group(1)])
-        em = re.fullmatch(r"env\.([A-Za-z0-9_]+)", expr)
-        if em and em.group(1) in env:
-            return env[em.group(1)]
-        return UNKNOWN
-
-    return _GHA_EXPR.sub(sub, text)
+def _apply(ctx: _Ctx, facts: ConfigFacts, check: Callable[[_Ctx, GoBuild], None] | None = None) -> None:
+    """GOCI000 for what could not be read, GOCI007 for the images, ``check`` for each build."""
+    for line, message, fix in facts.problems:
+        ctx.add("GOCI000", facts.file, line, message, fix)
+    for line, image in facts.images:
+        _check_image_ref(ctx, facts.file, line, image)
+    ctx.builds.extend(facts.builds)
+    for b in facts.builds:
+        (check or _check_build)(ctx, b)
 
 
-def _scalar(v: Any) -> str:
-    if isinstance(v, bool):
-        return "true" if v else "false"
-    return "" if v is None else str(v)
-
-
-def expand_matrix(matrix: Any, limit: int = 256) -> list[dict[str, Any]]:
-    """The job combinations of a GitHub Actions strategy.matrix (include/exclude applied)."""
-    if not isinstance(matrix, dict):
-        return [{}]
-    keys = [k for k in matrix if k not in ("include", "exclude")]
-    combos: list[dict[str, Any]] = [{}]
-    for k in keys:
-        values = matrix[k] if isinstance(matrix[k], list) else [matrix[k]]
-        combos = [{**c, k: v} for c in combos for v in values][:limit]
-    excludes = matrix.get("exclude") or []
-    if isinstance(excludes, list):
-        combos = [c for c in combos
-                  if not any(isinstance(e, dict) and all(c.get(k) == v for k, v in e.items()) for e in excludes)]
-    includes = matrix.get("include") or []
-    if keys == [] and includes:
-        combos = []
-    for inc in includes if isinstance(includes, list) else []:
-        if not isinstance(inc, dict):
-            continue
-        matched = False
-        for c in combos:
-            # An include extends every combination whose original values it does not overwrite.
-            if all(c.get(k) == v for k, v in inc.items() if k in keys):
-                if any(k in keys for k in inc):
-                    c.update({k: v for k, v in inc.items() if k not in keys})
-                    matched = True
-        if not matched:
-            combos.append(dict(inc))
-    return combos[:limit] or [{}]
-
-
-def _runner_platform(runs_on: str) -> tuple[str, str]:
-    low = runs_on.lower()
-    if not known(low) or not low:
-        return "linux", "amd64"
-    if "windows" in low:
-        return "windows", "arm64" if "arm" in low else "amd64"
-    if "macos" in low:
-        return "darwin", "amd64" if any(v in low for v in ("macos-13", "macos-12", "large")) else "arm64"
-    return "linux", "arm64" if "arm" in low else "amd64"
-
-
-def _env_map(value: Any, expand: Any = None) -> dict[str, str]:
-    out: dict[str, str] = {}
-    if isinstance(value, dict):
-        for k, v in value.items():
-            if isinstance(v, dict):  # GitLab's {value: ..., description: ...}
-                v = v.get("value", "")
-            s = _scalar(v)
-            out[str(k)] = expand(s) if expand else s
-    return out
+def _scan_dockerfile(ctx: _Ctx, path: Path) -> None:
+    facts = read_dockerfile(path, ctx.rel(path))
+    for b in facts.builds:
+        root_libc = image_libc(b.image)
+        if b.cc_available is None and root_libc and root_libc[0] == "musl":
+            b.cc_available = False  # golang:*-alpine ships no gcc unless the Dockerfile installs one
+    _apply(ctx, facts)
+    _check_stages(ctx, facts.file, facts.stages)
 
 
 def _scan_github(ctx: _Ctx, path: Path) -> None:
-    rel = ctx.rel(path)
-    doc = _load_yaml_file(ctx, path)
-    if not isinstance(doc, YMap):
-        return
-    jobs = doc.get("jobs")
-    if not isinstance(jobs, YMap):
-        return
-    wf_env_raw = doc.get("env")
-    for job_id, job in jobs.items():
-        if not isinstance(job, YMap):
-            continue
-        strategy = job.get("strategy")
-        matrix = strategy.get("matrix") if isinstance(strategy, dict) else None
-        for combo in expand_matrix(matrix):
-            label = ", ".join(f"{k}={_scalar(v)}" for k, v in combo.items() if not isinstance(v, (dict, list)))
-            context = f"job {job_id}" + (f", {label}" if label else "")
-            env: dict[str, str] = {}
-            env.update(_env_map(wf_env_raw, lambda s, c=combo, e=env: _gha_expand(s, c, e)))
-            env.update(_env_map(job.get("env"), lambda s, c=combo, e=env: _gha_expand(s, c, e)))
-            host_os, host_arch = _runner_platform(_gha_expand(_scalar(job.get("runs-on", "")), combo, env))
-            container = job.get("container")
-            image = container.get("image") if isinstance(container, dict) else container
-            image = _gha_expand(_scalar(image), combo, env) if image else ""
-            if image:
-                cline = job.value_lines.get("container", job.line)
-                if isinstance(container, YMap) and "image" in container:
-                    cline = container.value_lines["image"]
-                _check_image_ref(ctx, rel, cline, image)
-                host_os = "linux"
-            steps = job.get("steps")
-            if not isinstance(steps, YSeq):
-                continue
-            carried: dict[str, str] = {}
-            for step in steps:
-                if not isinstance(step, YMap) or not isinstance(step.get("run"), str):
-                    continue
-                step_env = {**env, **carried}
-                step_env.update(_env_map(step.get("env"), lambda s, c=combo, e=step_env: _gha_expand(s, c, e)))
-                script = _gha_expand(step["run"], combo, step_env)
-                scan = scan_shell(script, step_env)
-                carried.update(scan.github_env)
-                base_line = step.value_lines["run"]
-                for sb in scan.builds:
-                    command = _source_command(step["run"], sb.offset, sb.raw)
-                    b = GoBuild(rel, base_line + sb.offset, sb.env, tuple(sb.args), command, host_os=host_os,
-                                host_arch=host_arch, image=image, context=context)
-                    ctx.builds.append(b)
-                    _check_build(ctx, b)
-
-
-def _load_yaml_file(ctx: _Ctx, path: Path) -> Any:
-    rel = ctx.rel(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        ctx.add("GOCI000", rel, 1, f"cannot read {rel}: {exc}", "make the file readable UTF-8 text")
-        return None
-    try:
-        return load_yaml(text)
-    except YamlError as exc:
-        ctx.add("GOCI000", rel, exc.line, f"{exc} (line {exc.line})", "fix the YAML syntax at this line")
-        return None
-
-
-# --------------------------------------------------------------------------------------------
-# GitLab CI
-
-_GITLAB_RESERVED = {"image", "services", "stages", "types", "before_script", "after_script", "variables",
-                    "cache", "include", "default", "workflow"}
-
-
-def _gitlab_image(value: Any) -> str:
-    if isinstance(value, dict):
-        return _scalar(value.get("name", ""))
-    return _scalar(value)
+    _apply(ctx, read_github(path, ctx.rel(path)))
 
 
 def _scan_gitlab(ctx: _Ctx, path: Path) -> None:
-    rel = ctx.rel(path)
-    doc = _load_yaml_file(ctx, path)
-    if not isinstance(doc, YMap):
-        return
-    default_raw = doc.get("default")
-    default: YMap = default_raw if isinstance(default_raw, YMap) else YMap()
-    top_vars = _env_map(doc.get("variables"))
-    for key, job in doc.items():
-        if key in _GITLAB_RESERVED or str(key).startswith(".") or not isinstance(job, YMap):
-            continue
-        job = _gitlab_extends(doc, job)
-        img_key = "image"
-        holder: YMap = job if "image" in job else default if "image" in default else doc
-        image = _gitlab_image(holder.get(img_key, ""))
-        combos: list[dict[str, Any]] = [{}]
-        parallel = job.get("parallel")
-        if isinstance(parallel, dict) and isinstance(parallel.get("matrix"), list):
-            combos = []
-            for entry in parallel["matrix"]:
-                combos.extend(expand_matrix(entry) if isinstance(entry, dict) else [])
-            combos = combos or [{}]
-        for combo in combos:
-            env = {**top_vars, **_env_map(job.get("variables"))}
-            env.update({k: _scalar(v) for k, v in combo.items()})
-            env = {k: expand_vars(v, env) for k, v in env.items()}
-            img = expand_vars(image, env)
-            if img and img_key in holder:
-                _check_image_ref(ctx, rel, holder.value_lines[img_key], img)
-            label = ", ".join(f"{k}={_scalar(v)}" for k, v in combo.items())
-            context = f"job {key}" + (f", {label}" if label else "")
-            for skey in ("before_script", "script"):
-                items = job.get(skey)
-                if isinstance(items, str):
-                    items = YSeq([items])
-                    items.item_lines = [job.value_lines[skey]]
-                if not isinstance(items, YSeq):
-                    continue
-                carried = dict(env)
-                for item, line in zip(items, items.item_lines, strict=False):
-                    if not isinstance(item, str):
-                        continue
-                    scan = scan_shell(item, carried)
-                    carried = scan.exported
-                    for sb in scan.builds:
-                        command = _source_command(item, sb.offset, sb.raw)
-                        b = GoBuild(rel, line + sb.offset, sb.env, tuple(sb.args), command, host_os="linux",
-                                    host_arch="amd64", image=img, context=context)
-                        ctx.builds.append(b)
-                        _check_build(ctx, b)
-
-
-def _gitlab_extends(doc: YMap, job: YMap, depth: int = 0) -> YMap:
-    parents = job.get("extends")
-    if not parents or depth > 5:
-        return job
-    merged = YMap(job)
-    merged.line = job.line
-    merged.key_lines, merged.value_lines, merged.value_cols = (
-        dict(job.key_lines), dict(job.value_lines), dict(job.value_cols))
-    for name in parents if isinstance(parents, list) else [parents]:
-        parent = doc.get(name)
-        if isinstance(parent, YMap):
-            parent = _gitlab_extends(doc, parent, depth + 1)
-            for k, v in parent.items():
-                if k not in merged:
-                    merged[k] = v
-                    merged.key_lines[k] = parent.key_lines.get(k, parent.line)
-                    merged.value_lines[k] = parent.value_lines.get(k, parent.line)
-                    merged.value_cols[k] = parent.value_cols.get(k, 1)
-    return merged
-
-
-# --------------------------------------------------------------------------------------------
-# Makefiles
-
-
-@dataclass
-class MakeRecipeLine:
-    line: int
-    target: str
-    text: str
-
-
-@dataclass
-class Makefile:
-    """Variables (with export state) and recipe lines of a Makefile."""
-
-    variables: dict[str, str] = field(default_factory=dict)
-    exported: set[str] = field(default_factory=set)
-    export_all: bool = False
-    recipes: list[MakeRecipeLine] = field(default_factory=list)
-
-    def expand(self, text: str, depth: int = 0) -> str:
-        """Expand $(VAR) and ${VAR}; $(shell ...) and other functions become UNKNOWN; $$ → $."""
-        if depth > 10:
-            return text
-        out: list[str] = []
-        i = 0
-        while i < len(text):
-            c = text[i]
-            if c != "$" or i + 1 >= len(text):
-                out.append(c)
-                i += 1
-                continue
-            nxt = text[i + 1]
-            if nxt == "$":
-                out.append("$")
-                i += 2
-            elif nxt in "({":
-                close = ")" if nxt == "(" else "}"
-                level, j = 1, i + 2
-                while j < len(text) and level:
-                    if text[j] == nxt:
-                        level += 1
-                    elif text[j] == close:
-                        level -= 1
-                    j += 1
-                inner = text[i + 2 : j - 1]
-                if " " in inner.strip() or "," in inner:
-                    out.append(UNKNOWN)
-                else:
-                    name = self.expand(inner, depth + 1)
-                    # An undefined variable may come from the caller's environment: unknown, not "".
-                    out.append(self.expand(self.variables[name], depth + 1) if name in self.variables
-                               else UNKNOWN if name else "")
-                i = j
-            else:
-                out.append(self.expand(self.variables.get(nxt, ""), depth + 1))
-                i += 2
-        return "".join(out)
-
-    def recipe_env(self) -> dict[str, str]:
-        names = set(self.variables) if self.export_all else self.exported
-        return {n: self.expand(self.variables[n]) for n in names if n in self.variables}
-
-
-def parse_makefile(text: str) -> Makefile:
-    """Read variable assignments (=, :=, ::=, ?=, +=, export, override) and recipe lines."""
-    mk = Makefile()
-    target = ""
-    lines = text.split("\n")
-    i = 0
-    while i < len(lines):
-        start = i
-        raw = lines[i]
-        while raw.endswith("\\") and i + 1 < len(lines):
-            i += 1
-            raw = raw[:-1].rstrip() + " " + lines[i].lstrip()
-        i += 1
-        if raw.startswith("\t"):
-            if target:
-                mk.recipes.append(MakeRecipeLine(start + 1, target, raw[1:]))
-            continue
-        stripped = raw.split("#", 1)[0].strip()
-        if not stripped:
-            continue
-        words = stripped.split()
-        exporting = False
-        while words and words[0] in ("export", "override", "private"):
-            exporting = exporting or words[0] == "export"
-            stripped = stripped[len(words[0]):].strip()
-            words = words[1:]
-        if exporting and not stripped:
-            mk.export_all = True
-            continue
-        eq = stripped.find("=")
-        colon = stripped.find(":")
-        if eq > 0 and (colon < 0 or colon >= eq - 2):
-            op_start = eq
-            while op_start > 0 and stripped[op_start - 1] in ":?+!":
-                op_start -= 1
-            op = stripped[op_start : eq + 1]
-            name = stripped[:op_start].strip()
-            value = stripped[eq + 1 :].strip()
-            if op == "?=" and name in mk.variables:
-                pass
-            elif op == "+=" and name in mk.variables:
-                mk.variables[name] = (mk.variables[name] + " " + value).strip()
-            elif op in (":=", "::="):
-                mk.variables[name] = mk.expand(value)
-            elif op == "!=":
-                mk.variables[name] = UNKNOWN
-            else:
-                mk.variables[name] = value
-            if exporting:
-                mk.exported.add(name)
-            target = ""
-        elif exporting:
-            mk.exported.update(words)
-        elif colon > 0:
-            target = stripped[:colon].strip()
-    return mk
+    _apply(ctx, read_gitlab(path, ctx.rel(path)))
 
 
 def _scan_makefile(ctx: _Ctx, path: Path) -> None:
-    rel = ctx.rel(path)
-    try:
-        mk = parse_makefile(path.read_text(encoding="utf-8", errors="replace"))
-    except OSError as exc:
-        ctx.add("GOCI000", rel, 1, f"cannot read {rel}: {exc}", "make the file readable")
-        return
-    env = mk.recipe_env()
-    for rl in mk.recipes:
-        text = rl.text.lstrip("@-+ \t")
-        scan = scan_shell(mk.expand(text), dict(env))
-        for sb in scan.builds:
-            command = _source_command(text, sb.offset, sb.raw)
-            b = GoBuild(rel, rl.line + sb.offset, sb.env, tuple(sb.args), command, host_os="linux",
-                        host_arch="amd64", context=f"target {rl.target}")
-            ctx.builds.append(b)
-            _check_build(ctx, b)
-
-
-# --------------------------------------------------------------------------------------------
-# goreleaser
-
-_GORELEASER_DEFAULT_GOOS = ("linux", "darwin", "windows")
-_GORELEASER_DEFAULT_GOARCH = ("386", "amd64", "arm64")
-
-
-def _env_items(seq: Any) -> list[tuple[str, str, int]]:
-    out: list[tuple[str, str, int]] = []
-    if isinstance(seq, YSeq):
-        for item, line in zip(seq, seq.item_lines, strict=False):
-            k, eq, v = _scalar(item).partition("=")
-            if eq:
-                out.append((k.strip(), v.strip(), line))
-    return out
+    _apply(ctx, read_makefile(path, ctx.rel(path)))
 
 
 def _scan_goreleaser(ctx: _Ctx, path: Path) -> None:
     rel = ctx.rel(path)
-    doc = _load_yaml_file(ctx, path)
-    if not isinstance(doc, YMap):
-        return
-    global_env = _env_items(doc.get("env"))
-    builds = doc.get("builds")
-    if not isinstance(builds, YSeq):
-        builds = YSeq([YMap()])
-        builds.item_lines = [1]
+    facts = read_goreleaser(path, rel)
+    # goreleaser reports a missing cross compiler once per build entry, not once per target (GOCI005
+    # below), so only the policy rules run per target.
+    _apply(ctx, facts, _check_build_policy)
     shipped_linux: list[GoBuild] = []
-    for bdef, bline in zip(builds, builds.item_lines, strict=False):
-        if not isinstance(bdef, YMap) or bdef.get("skip") is True:
-            continue
-        env_items = global_env + _env_items(bdef.get("env"))
-        env = {k: v for k, v, _ in env_items}
-        cgo_line = next((line for k, _, line in reversed(env_items) if k == "CGO_ENABLED"), bline)
-        flags = [_scalar(f) for f in bdef.get("flags") or []] if isinstance(bdef.get("flags"), list) \
-            else _split_words(_scalar(bdef.get("flags", "")))
-        ldflags_raw = bdef.get("ldflags")
-        ldflags = " ".join(_scalar(x) for x in ldflags_raw) if isinstance(ldflags_raw, list) else \
-            _scalar(ldflags_raw)
-        targets = _goreleaser_targets(bdef)
-        overrides_raw = bdef.get("overrides")
-        overrides: list[Any] = overrides_raw if isinstance(overrides_raw, list) else []
-        bid = _scalar(bdef.get("id", "")) or _scalar(bdef.get("binary", "")) or "default"
-        cross_no_cc: list[str] = []
-        for goos, goarch in targets:
-            tenv = dict(env)
-            for ov in overrides:
-                if isinstance(ov, dict) and _scalar(ov.get("goos", goos)) == goos and \
-                        _scalar(ov.get("goarch", goarch)) == goarch:
-                    tenv.update({k: v for k, v, _ in _env_items(ov.get("env"))})
-            tenv.update({"GOOS": goos, "GOARCH": goarch})
-            args = ("build", *flags, *(["-ldflags", ldflags] if ldflags else []))
-            b = GoBuild(rel, cgo_line if "CGO_ENABLED" in tenv else bline, tenv, args, "",
-                        host_os="linux", host_arch="amd64", context=f"build {bid}, {goos}/{goarch}",
-                        column=1)
-            ctx.builds.append(b)
-            if tenv.get("CGO_ENABLED") == "1" and b.is_cross and not tenv.get("CC"):
-                cross_no_cc.append(f"{goos}/{goarch}")
-            _check_build_policy(ctx, b)
-            if goos == "linux" and goarch == "amd64":
-                shipped_linux.append(b)
+    for entry in facts.entries:
+        cross_no_cc = [f"{b.goos}/{b.goarch}" for b in entry.builds if b.cgo_setting == "1" and b.is_cross
+                       and not b.cc]
+        shipped_linux += [b for b in entry.builds if b.goos == "linux" and b.goarch == "amd64"]
         if cross_no_cc:
-            ctx.add("GOCI005", rel, cgo_line,
-                    f"build {bid} sets CGO_ENABLED=1 and cross-compiles {', '.join(cross_no_cc)} with no CC: "
+            ctx.add("GOCI005", rel, entry.line,
+                    f"build {entry.id} sets CGO_ENABLED=1 and cross-compiles {', '.join(cross_no_cc)} with no CC: "
                     "goreleaser runs every target with the host C compiler, which cannot produce them",
                     "overrides:\n  - goos: linux\n    goarch: arm64\n    env: [CC=aarch64-linux-gnu-gcc]\n"
                     "or env: [\"CC=zig cc -target {{ .Arch }}-{{ .Os }}\"] (goreleaser-cross / zig)",
-                    [f"targets: {', '.join(f'{o}/{a}' for o, a in targets)}"])
-    _goreleaser_images(ctx, rel, doc, shipped_linux)
-
-
-def _goreleaser_targets(bdef: YMap) -> list[tuple[str, str]]:
-    raw_targets = bdef.get("targets")
-    if isinstance(raw_targets, list):
-        out = []
-        for t in raw_targets:
-            parts = _scalar(t).split("_")
-            if len(parts) >= 2:
-                out.append((parts[0], parts[1]))
-        return out
-    goos = [_scalar(x) for x in bdef.get("goos") or _GORELEASER_DEFAULT_GOOS]
-    goarch = [_scalar(x) for x in bdef.get("goarch") or _GORELEASER_DEFAULT_GOARCH]
-    ignore_raw = bdef.get("ignore")
-    ignore: list[Any] = ignore_raw if isinstance(ignore_raw, list) else [{"goos": "darwin", "goarch": "386"}]
-    pairs = []
-    for o in goos:
-        for a in goarch:
-            if any(isinstance(ig, dict) and _scalar(ig.get("goos", o)) == o and _scalar(ig.get("goarch", a)) == a
-                   for ig in ignore):
-                continue
-            pairs.append((o, a))
-    return pairs
-
-
-def _goreleaser_images(ctx: _Ctx, rel: str, doc: YMap, shipped: list[GoBuild]) -> None:
-    dockers = doc.get("dockers")
-    for entry in dockers if isinstance(dockers, YSeq) else []:
-        if not isinstance(entry, YMap):
-            continue
-        dockerfile = _scalar(entry.get("dockerfile", "Dockerfile"))
+                    [f"targets: {', '.join(f'{o}/{a}' for o, a in entry.targets)}"])
+    for line, dockerfile in facts.dockers:
         dpath = ctx.repo / dockerfile
         if not known(dockerfile) or not dpath.is_file():
             continue
-        from_image, from_line = _final_image(dpath)
+        from_image, from_line = final_image(dpath)
         if not from_image:
             continue
         run_libc = image_libc(from_image)
-        for b in shipped:
+        for b in shipped_linux:
             if b.cgo_on and not b.static_link and run_libc and run_libc[0] in ("musl", "none"):
-                line = entry.value_lines.get("dockerfile", entry.line)
                 state = "CGO_ENABLED=1" if b.cgo_setting == "1" else "CGO_ENABLED unset (on for native linux/amd64)"
                 ctx.add("GOCI001", rel, line,
                         f"goreleaser {b.context} has {state}, so the binary links the runner's glibc, and "
@@ -1546,28 +571,9 @@ def _goreleaser_images(ctx: _Ctx, rel: str, doc: YMap, shipped: list[GoBuild]) -
                         "builds[].env: [CGO_ENABLED=0]",
                         [f"{dockerfile}:{from_line}: FROM {from_image}"])
                 break
-    kos = doc.get("kos")
-    for entry in kos if isinstance(kos, YSeq) else []:
-        if isinstance(entry, YMap) and "base_image" in entry:
-            ref = _scalar(entry["base_image"])
-            ctx.runtime_images.append((rel, entry.value_lines["base_image"], ref))
-            _check_image_ref(ctx, rel, entry.value_lines["base_image"], ref)
-
-
-def _final_image(path: Path) -> tuple[str, int]:
-    from dockerfile_parse import DockerfileParser
-
-    try:
-        structure = DockerfileParser(fileobj=io.BytesIO(path.read_bytes()), env_replace=False).structure
-    except Exception:  # malformed files are reported when the Dockerfile itself is linted
-        return "", 0
-    image, line = "", 0
-    for ins in structure:
-        if str(ins["instruction"]).upper() == "FROM":
-            words = [w for w in _split_words(str(ins["value"])) if not w.startswith("--")]
-            if words:
-                image, line = words[0], int(ins["startline"]) + 1
-    return image, line
+    for line, ref in facts.ko_images:
+        ctx.runtime_images.append((rel, line, ref))
+        _check_image_ref(ctx, rel, line, ref)
 
 
 # --------------------------------------------------------------------------------------------
@@ -1601,32 +607,6 @@ def cgo_modules() -> tuple[CgoModule, ...]:
         except KeyError as exc:
             raise GociError(f"{path}: module #{i + 1}: missing key {exc}") from exc
     return tuple(out)
-
-
-def parse_go_mod_requires(text: str) -> list[tuple[str, str, int]]:
-    """(module path, version, 1-based line) of every require in a go.mod file."""
-    out: list[tuple[str, str, int]] = []
-    in_block = False
-    for n, raw in enumerate(text.split("\n"), start=1):
-        line = raw.split("//", 1)[0].strip()
-        if not line:
-            continue
-        if in_block:
-            if line.startswith(")"):
-                in_block = False
-                continue
-            words = line.split()
-        elif line.startswith("require"):
-            rest = line[len("require"):].strip()
-            if rest.startswith("("):
-                in_block = True
-                continue
-            words = rest.split()
-        else:
-            continue
-        if len(words) >= 2:
-            out.append((words[0].strip('"'), words[1], n))
-    return out
 
 
 def _check_go_mod(ctx: _Ctx, path: Path) -> None:
@@ -1675,6 +655,19 @@ def _is_dockerfile(name: str) -> bool:
     return low in ("dockerfile", "containerfile") or low.startswith("dockerfile.") or low.endswith(".dockerfile")
 
 
+_SCANNERS: tuple[tuple[Callable[[str, str], bool], Callable[[_Ctx, Path], None]], ...] = (
+    # (does this repository-relative path and file name hold the config, how to lint it); the
+    # first match wins, and files are linted kind by kind in this order.
+    (lambda rel, name: _is_dockerfile(name), _scan_dockerfile),
+    (lambda rel, name: rel.startswith(".github/workflows/") and name.endswith((".yml", ".yaml")), _scan_github),
+    (lambda rel, name: name in (".gitlab-ci.yml", ".gitlab-ci.yaml"), _scan_gitlab),
+    (lambda rel, name: name in ("Makefile", "makefile", "GNUmakefile") or name.endswith(".mk"), _scan_makefile),
+    (lambda rel, name: name in (".goreleaser.yaml", ".goreleaser.yml", "goreleaser.yaml", "goreleaser.yml"),
+     _scan_goreleaser),
+    (lambda rel, name: name == "go.mod", _check_go_mod),
+)
+
+
 def lint_repo(repo: Path | str, policy_env: PolicyEnv | None = None) -> LintReport:
     """Lint every CI config under ``repo``; with ``policy_env`` also apply that environment's rules.
 
@@ -1686,40 +679,17 @@ def lint_repo(repo: Path | str, policy_env: PolicyEnv | None = None) -> LintRepo
         raise BadInputError(f"{repo}: no such directory")
     root = root.resolve()
     ctx = _Ctx(root, policy_env)
-    dockerfiles, workflows, gitlab, makefiles, goreleasers, gomods = [], [], [], [], [], []
+    found: list[list[Path]] = [[] for _ in _SCANNERS]
     for p in _walk(root):
-        rel = p.relative_to(root).as_posix()
-        name = p.name
-        if _is_dockerfile(name):
-            dockerfiles.append(p)
-        elif rel.startswith(".github/workflows/") and name.endswith((".yml", ".yaml")):
-            workflows.append(p)
-        elif name in (".gitlab-ci.yml", ".gitlab-ci.yaml"):
-            gitlab.append(p)
-        elif name in ("Makefile", "makefile", "GNUmakefile") or name.endswith(".mk"):
-            makefiles.append(p)
-        elif name in (".goreleaser.yaml", ".goreleaser.yml", "goreleaser.yaml", "goreleaser.yml"):
-            goreleasers.append(p)
-        elif name == "go.mod":
-            gomods.append(p)
-    for p in dockerfiles:
-        ctx.files.append(ctx.rel(p))
-        _scan_dockerfile(ctx, p)
-    for p in workflows:
-        ctx.files.append(ctx.rel(p))
-        _scan_github(ctx, p)
-    for p in gitlab:
-        ctx.files.append(ctx.rel(p))
-        _scan_gitlab(ctx, p)
-    for p in makefiles:
-        ctx.files.append(ctx.rel(p))
-        _scan_makefile(ctx, p)
-    for p in goreleasers:
-        ctx.files.append(ctx.rel(p))
-        _scan_goreleaser(ctx, p)
-    for p in gomods:
-        ctx.files.append(ctx.rel(p))
-        _check_go_mod(ctx, p)
+        rel, name = p.relative_to(root).as_posix(), p.name
+        kind = next((i for i, (matches, _) in enumerate(_SCANNERS) if matches(rel, name)), None)
+        if kind is not None:
+            found[kind].append(p)
+    # Every config is read before go.mod, whose rule looks at all the builds.
+    for (_, scan), paths in zip(_SCANNERS, found, strict=True):
+        for p in paths:
+            ctx.files.append(ctx.rel(p))
+            scan(ctx, p)
     if policy_env is not None and policy_env.allowed_images:
         for file, line, image in ctx.runtime_images:
             if known(image) and not policy_env.image_allowed(image):

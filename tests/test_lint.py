@@ -8,20 +8,22 @@ from pathlib import Path
 
 import pytest
 
-from goci_doctor.cli import main
-from goci_doctor.lint import (
-    RULES,
+from goci_doctor.ciconfig import (
     UNKNOWN,
-    cgo_modules,
     expand_matrix,
-    findings_sarif,
-    github_annotations,
-    image_libc,
-    lint_repo,
     load_yaml,
     parse_go_mod_requires,
     parse_makefile,
     scan_shell,
+)
+from goci_doctor.cli import main
+from goci_doctor.lint import (
+    RULES,
+    cgo_modules,
+    findings_sarif,
+    github_annotations,
+    image_libc,
+    lint_repo,
 )
 from goci_doctor.model import BadInputError
 from goci_doctor.sarif import SarifResult, SarifRule, sarif_log
