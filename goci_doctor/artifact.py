@@ -185,7 +185,7 @@ class _MappedFile:
 
 
 def _unreadable(p: Path, exc: OSError) -> BadInputError:
-    # Worded for artifacts (a directory of binaries is a valid argument elsewhere), hence not model.unreadable.
+    # Worded for artifacts (a directory of binaries is a valid argument to inspect), unlike model.unreadable.
     if isinstance(exc, FileNotFoundError):
         return BadInputError(f"{p}: no such file or directory")
     if isinstance(exc, PermissionError):

@@ -399,12 +399,12 @@ def _failure_reason(output: str, allow_network: bool) -> str:
         return "go wanted to update go.mod/go.sum: run `go mod tidy` in the project first"
     try:
         # Optional: the log explainer knows the classic cgo failures and words them best.
-        diagnosis: Any = importlib.import_module("goci_doctor.diagnosis")
+        explain: Any = importlib.import_module("goci_doctor.explain")
     except ImportError:
-        diagnosis = None
-    if diagnosis is not None and hasattr(diagnosis, "explain_text"):
+        explain = None
+    if explain is not None and hasattr(explain, "explain_text"):
         try:
-            explained = diagnosis.explain_text(output)
+            explained = explain.explain_text(output)
         except GociError:
             explained = None
         if explained is not None and explained.chains:

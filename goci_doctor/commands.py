@@ -23,6 +23,7 @@ from goci_doctor.model import (
     ExitCode,
     Target,
     to_jsonable,
+    unreadable,
 )
 
 MAX_LOG_LINE = 64 * 1024
@@ -142,14 +143,8 @@ def _open_log(name: str) -> tuple[BinaryIO, str]:
     path = Path(name)
     try:
         return path.open("rb"), str(path)
-    except FileNotFoundError:
-        raise BadInputError(f"{path}: no such file") from None
-    except IsADirectoryError:
-        raise BadInputError(f"{path}: is a directory, not a log file") from None
-    except PermissionError:
-        raise BadInputError(f"{path}: permission denied") from None
     except OSError as exc:
-        raise BadInputError(f"{path}: cannot read: {exc.strerror or exc}") from None
+        raise unreadable(path, exc, "log file") from None
 
 
 def iter_log_lines(stream: BinaryIO) -> Iterator[str]:
@@ -181,11 +176,11 @@ def iter_log_lines(stream: BinaryIO) -> Iterator[str]:
 
 
 def explain_file(name: str) -> Diagnosis:
-    from goci_doctor import diagnosis
+    from goci_doctor import explain
 
     stream, label = _open_log(name)
     try:
-        return diagnosis.explain_lines(iter_log_lines(stream), source=label)
+        return explain.explain_lines(iter_log_lines(stream), source=label)
     finally:
         if stream is not sys.stdin.buffer:
             stream.close()

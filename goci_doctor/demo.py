@@ -114,10 +114,10 @@ def scenario(name: str) -> Scenario:
 
 def diagnose(s: Scenario) -> Diagnosis:
     """Run the live diagnosis over the recorded evidence (the same code path as real sessions)."""
-    from goci_doctor import diagnosis, knowledge
+    from goci_doctor import diagnosis, explain, knowledge
 
     if s.kind == "log" or s.artifact is None:
-        return diagnosis.explain_text(s.log, source=s.log_source or s.name)
+        return explain.explain_text(s.log, source=s.log_source or s.name)
     targets = [knowledge.resolve_target(t) for t in s.targets]
     return diagnosis.check_artifact(s.artifact, targets, runs=s.runs)
 

@@ -53,6 +53,17 @@ class EngineUnavailableError(GociError):
     """No container engine can be reached (not installed, stopped, permission denied, died mid-run)."""
 
 
+def unreadable(path: object, exc: OSError, what: str = "file") -> BadInputError:
+    """The one-line error for a file that could not be opened or read; ``what`` names the file expected."""
+    if isinstance(exc, FileNotFoundError):
+        return BadInputError(f"{path}: no such file")
+    if isinstance(exc, IsADirectoryError):
+        return BadInputError(f"{path}: is a directory, not a {what}")
+    if isinstance(exc, PermissionError):
+        return BadInputError(f"{path}: permission denied")
+    return BadInputError(f"{path}: cannot read: {exc.strerror or exc}")
+
+
 # --------------------------------------------------------------------------------------------
 # Facts
 

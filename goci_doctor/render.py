@@ -26,6 +26,7 @@ from goci_doctor.model import (
     Verdict,
     from_jsonable,
     to_jsonable,
+    unreadable,
 )
 
 FORMATS = ("text", "json", "markdown", "sarif")
@@ -72,16 +73,10 @@ def load_report(path: str | os.PathLike[str]) -> Report:
     p = Path(path)
     try:
         raw = p.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise BadInputError(f"{p}: no such file") from None
-    except IsADirectoryError:
-        raise BadInputError(f"{p}: is a directory, not a report file") from None
-    except PermissionError:
-        raise BadInputError(f"{p}: permission denied") from None
     except UnicodeDecodeError:
         raise BadInputError(f"{p}: not a goci-doctor report (not UTF-8 text)") from None
     except OSError as exc:
-        raise BadInputError(f"{p}: cannot read: {exc.strerror or exc}") from None
+        raise unreadable(p, exc, "report file") from None
     try:
         doc = json.loads(raw)
     except json.JSONDecodeError as exc:

@@ -15,7 +15,7 @@ import subprocess
 import build as fixture_build  # tests/fixtures, on sys.path through conftest
 import pytest
 
-from goci_doctor import artifact, diagnosis, knowledge
+from goci_doctor import artifact, diagnosis, explain, knowledge
 from goci_doctor.model import BadInputError, ChainNode, Diagnosis
 
 DEBIAN = "debian:12"
@@ -132,7 +132,7 @@ def test_go121_plus_on_windows7_crashes_in_asmstdcall(facts_of) -> None:
     assert minimum.value == f"{release.min_windows} (NT {release.min_windows_version})"
     assert "windows:7" in chain.detail and "windows-server:2008r2" in chain.detail
     # The message the chain's symptom names is recognised by explain too.
-    assert diagnosis.classify_message(verdict.message) == "windows-too-old"
+    assert explain.classify_message(verdict.message) == "windows-too-old"
 
 
 @pytest.mark.parametrize("target", ["windows:10", "windows:11", "windows-server:2016", "windows-server:2019",
@@ -217,7 +217,7 @@ def test_bash_running_an_error_page_is_explained(bad_files, tmp_path) -> None:
     proc = subprocess.run([bash, "-c", "./app"], cwd=tmp_path, capture_output=True, text=True, timeout=10,
                           check=False)
     assert proc.returncode != 0 and "syntax error near unexpected token" in proc.stderr
-    result = diagnosis.explain_text(proc.stderr, source="bash")
+    result = explain.explain_text(proc.stderr, source="bash")
     assert _families(result) == ["not-a-binary"]
     # The page's first line (bash prints it on the second line of the error) reaches the chain.
     assert "(<!DOCTYPE html>)" in result.chains[0].children[0].detail
@@ -346,7 +346,7 @@ def test_linux_or_windows_binary_on_a_mac(facts_of, fixture: str) -> None:
         assert verdict.message == f"zsh: exec format error: ./{name}"
     chain = _chain(diagnosis.check_artifact(facts, [knowledge.resolve_target("macos:14")]), "elf-on-macos")
     assert f"GOOS=darwin GOARCH=arm64 CGO_ENABLED=0 go build -o {name}-arm64 ." in _text(chain)
-    assert diagnosis.classify_message(verdict.message + "\n(macOS 14)") == "elf-on-macos"
+    assert explain.classify_message(verdict.message + "\n(macOS 14)") == "elf-on-macos"
 
 
 def test_mach_o_records_the_go_releases_macos_minimum(facts_of) -> None:
@@ -386,7 +386,7 @@ def test_go_release_needs_a_newer_macos(facts_of, fixture: str) -> None:
             assert f"./{name} (built for macOS {need} which is newer than running OS)" in verdict.message
         else:
             assert f"./{name} (which was built for Mac OS X {need})" in verdict.message
-        assert diagnosis.classify_message(verdict.message) == "macos-too-old"
+        assert explain.classify_message(verdict.message) == "macos-too-old"
         # The fix names the newest Go release whose minimum the Mac still meets (from go_releases.toml).
         older = [r for r in knowledge.go_releases()
                  if r.min_macos_version and diagnosis._at_least(mac.kernel, r.min_macos_version)][-1]
@@ -596,7 +596,7 @@ MESSAGES = [
 
 @pytest.mark.parametrize(("text", "family", "facts"), MESSAGES, ids=[m[1] + str(i) for i, m in enumerate(MESSAGES)])
 def test_explain_recognises_the_real_messages(text: str, family: str, facts: dict[str, str]) -> None:
-    result = diagnosis.explain_text(text, source="log")
+    result = explain.explain_text(text, source="log")
     assert _families(result)[:1] == [family], _families(result)
     finding = next(f for f in result.findings if f.family == family)
     for key, value in facts.items():
@@ -608,7 +608,7 @@ def test_explain_recognises_the_real_messages(text: str, family: str, facts: dic
 
 @pytest.mark.parametrize(("text", "wanted"), [(GO_ON_MACOS_11, "12.0"), (DYLD4_TOO_OLD, "26.0")])
 def test_explained_macos_too_old_names_the_version_and_an_older_go(text: str, wanted: str) -> None:
-    chain = diagnosis.explain_text(text).chains[0]
+    chain = explain.explain_text(text).chains[0]
     # The version comes from the "Referenced from" line that follows the first matched one.
     assert f"needs macOS {wanted}" in chain.children[0].children[0].title
     older = [r for r in knowledge.go_releases()
@@ -618,14 +618,14 @@ def test_explained_macos_too_old_names_the_version_and_an_older_go(text: str, wa
 
 def test_zsh_exec_format_error_needs_a_mac_in_the_log_to_mean_macos() -> None:
     """zsh prints the same line on Linux for a binary of another CPU: without a sign of a Mac, stay generic."""
-    assert _families(diagnosis.explain_text("zsh: exec format error: ./app")) == ["wrong-arch"]
-    assert _families(diagnosis.explain_text("-bash: ./app: cannot execute binary file")) == ["wrong-arch"]
-    assert _families(diagnosis.explain_text("user@MacBook-Pro ~ % ./app\nzsh: exec format error: ./app")) == [
+    assert _families(explain.explain_text("zsh: exec format error: ./app")) == ["wrong-arch"]
+    assert _families(explain.explain_text("-bash: ./app: cannot execute binary file")) == ["wrong-arch"]
+    assert _families(explain.explain_text("user@MacBook-Pro ~ % ./app\nzsh: exec format error: ./app")) == [
         "elf-on-macos"]
 
 
 def test_explained_cpu_level_names_the_features_from_the_data() -> None:
-    result = diagnosis.explain_text("This program can only be run on AMD64 processors with v2 microarchitecture "
+    result = explain.explain_text("This program can only be run on AMD64 processors with v2 microarchitecture "
                                     "support.")
     level = knowledge.cpu_level("GOAMD64", "v2")
     assert all(r in result.chains[0].children[0].detail for r in level.requires)
@@ -636,7 +636,7 @@ def test_explained_cpu_level_names_the_features_from_the_data() -> None:
     "bash: /usr/local/go/bin/go: cannot execute binary file: Exec format error",  # Linux: not Windows
 ])
 def test_explain_does_not_overfit(text: str) -> None:
-    families = _families(diagnosis.explain_text(text))
+    families = _families(explain.explain_text(text))
     assert not {"elf-on-windows", "kernel-too-old", "windows-too-old", "cpu-level", "arm-level"} & set(families)
 
 

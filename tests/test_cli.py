@@ -201,8 +201,9 @@ def test_core_commands_never_import_ui_or_docker(argv, bin_path, tmp_path) -> No
 def test_core_modules_import_nothing_heavy() -> None:
     code = (
         "import sys\n"
-        "import goci_doctor.model, goci_doctor.artifact, goci_doctor.knowledge, goci_doctor.diagnosis,"
-        " goci_doctor.render, goci_doctor.hostenv, goci_doctor.commands, goci_doctor.runner\n"
+        "import goci_doctor.model, goci_doctor.artifact, goci_doctor.gobuildinfo, goci_doctor.knowledge,"
+        " goci_doctor.diagnosis, goci_doctor.explain, goci_doctor.render, goci_doctor.hostenv,"
+        " goci_doctor.commands, goci_doctor.runner\n"
         f"print(','.join(sorted({{m.split('.')[0] for m in sys.modules}} & set({HEAVY!r}))))\n"
     )
     proc = subprocess.run([PY, "-c", code], capture_output=True, text=True, timeout=60, check=False)

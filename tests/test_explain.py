@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from goci_doctor import diagnosis
+from goci_doctor import diagnosis, explain
 from goci_doctor.commands import iter_log_lines
 from goci_doctor.model import ChainNode
 
@@ -61,7 +61,7 @@ def _chain_family(chain: ChainNode) -> str:
 
 @pytest.mark.parametrize(("message", "families", "facts"), PUBLIC, ids=[str(i) for i in range(len(PUBLIC))])
 def test_public_messages_are_recognised(message: str, families: set[str], facts: dict[str, str]) -> None:
-    result = diagnosis.explain_text(message, source="issue")
+    result = explain.explain_text(message, source="issue")
     assert result.chains, f"not recognised: {message}"
     assert _chain_family(result.chains[0]) in families
     finding = result.findings[0]
@@ -76,7 +76,7 @@ def test_public_messages_are_recognised(message: str, families: set[str], facts:
 
 
 def test_glibc_chain_names_versions() -> None:
-    result = diagnosis.explain_text(
+    result = explain.explain_text(
         "./sftpgo: /lib/aarch64-linux-gnu/libc.so.6: version `GLIBC_2.28' not found (required by ./sftpgo)")
     chain = result.chains[0]
     cause = next(n for n in chain.walk() if n.kind == "cause")
@@ -94,13 +94,13 @@ def test_glibc_chain_names_versions() -> None:
 ])
 def test_shared_symptom_is_disambiguated_by_context(context: str, family: str) -> None:
     log = context + "Step 9/9 : CMD [\"/app\"]\nexec /app: no such file or directory\n"
-    result = diagnosis.explain_text(log)
+    result = explain.explain_text(log)
     assert [_chain_family(c) for c in result.chains] == [family]
 
 
 def test_exec_format_with_windows_context_is_pe() -> None:
     log = "GOOS=windows go build -o app .\ndocker run img\nexec /app: exec format error\n"
-    assert _chain_family(diagnosis.explain_text(log).chains[0]) == "pe-on-linux"
+    assert _chain_family(explain.explain_text(log).chains[0]) == "pe-on-linux"
 
 
 @pytest.mark.parametrize(("fixture", "family", "goarch", "goos"), [
@@ -111,7 +111,7 @@ def test_exec_format_with_windows_context_is_pe() -> None:
 def test_real_failed_builds_are_explained(bin_path, fixture: str, family: str, goarch: str, goos: str) -> None:
     """The compiler output of cgo builds that really failed on this machine."""
     text = bin_path(fixture).read_text()
-    result = diagnosis.explain_text(text, source=fixture)
+    result = explain.explain_text(text, source=fixture)
     assert [_chain_family(c) for c in result.chains] == [family]
     if goarch:
         cause = next(n for n in result.chains[0].walk() if n.kind == "cause")
@@ -120,7 +120,7 @@ def test_real_failed_builds_are_explained(bin_path, fixture: str, family: str, g
 
 def test_clean_log_has_no_chain() -> None:
     log = "go: downloading example.com/x v1.0.0\nok  \texample.com/x\t0.01s\nPASS\n"
-    result = diagnosis.explain_text(log)
+    result = explain.explain_text(log)
     assert result.chains == ()
     assert not result.has_problem
 
@@ -135,7 +135,7 @@ def test_huge_log_in_bounded_time_and_lines() -> None:
     assert len(data) > 20_000_000
     start = time.process_time()
     lines = iter_log_lines(io.BytesIO(data))
-    result = diagnosis.explain_lines(lines, source="ci.log")
+    result = explain.explain_lines(lines, source="ci.log")
     elapsed = time.process_time() - start
     assert [_chain_family(c) for c in result.chains] == ["glibc-too-new"]
     assert result.findings[0].fact("wanted") == "2.34"
@@ -179,7 +179,7 @@ def test_literal_hints_never_hide_a_match() -> None:
     ]
     for fam in diagnosis.families().values():
         for pat in [*fam.patterns, *fam.context]:
-            hints = diagnosis.literal_hints(pat)
+            hints = explain.literal_hints(pat)
             for msg in messages:
                 for line in msg.splitlines():
                     if pat.search(line) and hints is not None:
@@ -195,4 +195,4 @@ def test_literal_hints_never_hide_a_match() -> None:
 def test_literal_hints_read_from_the_parsed_pattern(pattern, hints) -> None:
     import re
 
-    assert diagnosis.literal_hints(re.compile(pattern, re.IGNORECASE)) == hints
+    assert explain.literal_hints(re.compile(pattern, re.IGNORECASE)) == hints

@@ -318,7 +318,7 @@ class GociApp(App[int]):
 
     def _diagnose(self) -> None:
         """Ask the core for the diagnosis of what the session holds now."""
-        from goci_doctor import diagnosis, knowledge
+        from goci_doctor import diagnosis, explain, knowledge
 
         s = self.session
         if s.build_matrix is not None:
@@ -329,11 +329,11 @@ class GociApp(App[int]):
             s.diagnosis = diagnosis.check_artifact(s.facts, targets, runs=s.runs, builds=s.builds)
         elif s.log_text:
             s.static = None
-            s.diagnosis = diagnosis.explain_text(s.log_text, source=s.log_source or "log")
+            s.diagnosis = explain.explain_text(s.log_text, source=s.log_source or "log")
 
     def _diagnose_project(self) -> None:
         """A project's chain: its own build's crash, each fix marked where its variant really ran."""
-        from goci_doctor import builds, diagnosis, knowledge
+        from goci_doctor import builds, diagnosis, explain, knowledge
 
         s = self.session
         matrix = s.build_matrix
@@ -346,7 +346,7 @@ class GociApp(App[int]):
             s.diagnosis = found
         elif own is not None and not own.ok and own.output.strip():
             # The project's own build failed: its go output is the log to explain.
-            s.diagnosis = diagnosis.explain_text(own.output, source=f"go build ({Path(s.project).name})")
+            s.diagnosis = explain.explain_text(own.output, source=f"go build ({Path(s.project).name})")
         elif s.facts is not None:
             targets = [knowledge.resolve_target(t) for t in s.targets]
             s.diagnosis = diagnosis.check_artifact(s.facts, targets, builds=s.builds)
