@@ -507,9 +507,21 @@ def sweep_stale_containers(client: Any, older_than_s: float = STALE_AFTER_S, ses
 # The runner
 
 
-def _binfmt_handler(arch: str) -> bool:
+def _binfmt_handler(arch: str, root: str | Path = "/proc/sys/fs/binfmt_misc") -> bool:
+    """True when the kernel will run ``arch`` (Go naming) binaries through an enabled qemu handler.
+
+    An entry can stay registered but disabled (``update-binfmts --disable`` with an older
+    binfmt-support, ``echo 0 > qemu-aarch64``), and binfmt_misc itself can be switched off:
+    neither emulates anything, so both count as no handler.
+    """
     qemu = _ARCH.get(arch, ("", "", arch))[2]
-    return Path(f"/proc/sys/fs/binfmt_misc/qemu-{qemu}").exists()
+    base = Path(root)
+    try:
+        if base.joinpath("status").read_text().strip() != "enabled":
+            return False
+        return base.joinpath(f"qemu-{qemu}").read_text().splitlines()[0].strip() == "enabled"
+    except (OSError, IndexError):
+        return False
 
 
 def host_goarch() -> str:
@@ -922,7 +934,14 @@ class DockerRunner:
         return _tail(out), _tail(err)
 
     def _emulated(self, cell: _Cell, image: Any) -> bool:
-        arch = (cell.platform or "").split("/")[1] if cell.platform and "/" in cell.platform else cell.facts.arch
+        """True when the artifact runs under a qemu binfmt handler rather than natively.
+
+        The kernel picks the handler from the artifact's own ELF header, whatever the image's
+        platform: an arm64 binary in a local amd64 image is emulated with no --platform at all.
+        The requested platform only stands in when the artifact's architecture is unknown.
+        """
+        platform_arch = cell.platform.split("/")[1] if cell.platform and "/" in cell.platform else ""
+        arch = cell.facts.arch or platform_arch
         if not arch or arch == host_goarch():
             return False
         return _binfmt_handler(arch)

