@@ -136,6 +136,16 @@ _GLIBC_CORE = {"libc.so.6", "libm.so.6", "libpthread.so.0", "libdl.so.2", "librt
 _FULL_DISTRO_EXTRA = {"libgcc_s.so.1", "libstdc++.so.6", "libz.so.1"}
 
 
+_QEMU_NAME = {"amd64": "x86_64", "arm64": "aarch64", "386": "i386", "arm": "arm", "ppc64le": "ppc64le",
+              "s390x": "s390x", "riscv64": "riscv64", "mips64le": "mips64el", "loong64": "loongarch64"}
+
+
+def emulating_handlers(goarch: str, binfmt: Sequence[str]) -> list[str]:
+    """The enabled binfmt_misc handlers (as hostenv lists them) that would run ``goarch`` code."""
+    name = f"qemu-{_QEMU_NAME.get(goarch, goarch)}"
+    return [h for h in binfmt if h.split(" ", 1)[0] == name and "(enabled" in h]
+
+
 def host_arch() -> str:
     """This machine's CPU architecture in Go naming."""
     return _MACHINE_TO_GOARCH.get(platform.machine().lower(), platform.machine().lower())
@@ -346,10 +356,11 @@ def predict(
         return crash("wrong-arch", f"exec {path}: exec format error", "likely", f"ELF for {facts.os}",
                      [Evidence("ELF OS/ABI", facts.os, src)])
     if facts.arch and facts.arch != arch:
-        emulated = any(_ARCH_TRIPLE.get(facts.arch, facts.arch) in h for h in binfmt)
+        handlers = emulating_handlers(facts.arch, binfmt)
+        emulated = bool(handlers)
         ev = [Evidence("binary architecture", facts.arch, src), Evidence("machine architecture", arch, "host")]
         if emulated:
-            ev.append(Evidence("binfmt_misc", ", ".join(binfmt), "/proc/sys/fs/binfmt_misc"))
+            ev.append(Evidence("binfmt_misc", ", ".join(handlers), "/proc/sys/fs/binfmt_misc"))
         return crash("wrong-arch", f"exec {path}: exec format error", "certain",
                      f"{facts.arch} binary on an {arch} machine"
                      + (" (runs here only under qemu emulation)" if emulated else ""), ev)

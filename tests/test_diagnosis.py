@@ -166,3 +166,14 @@ def test_cgo_only_module_built_without_cgo_is_predicted_from_build_info(facts_of
     result = diagnosis.check_artifact(facts, [knowledge.resolve_target("debian:bookworm")], arch="amd64")
     fixes = [n for n in result.chains[0].walk() if n.kind == "fix"]
     assert any("modernc.org/sqlite" in " ".join(f.commands) for f in fixes)
+
+
+@pytest.mark.parametrize(("goarch", "handlers", "expected"), [
+    ("arm64", ["qemu-aarch64 (enabled, /usr/bin/qemu-aarch64-static, flags F)"], 1),
+    ("arm64", ["qemu-aarch64 (disabled, /usr/bin/qemu-aarch64-static)"], 0),
+    ("arm64", ["qemu-aarch64_be (enabled, /usr/bin/qemu-aarch64_be-static)"], 0),
+    ("ppc64le", ["qemu-ppc64le (enabled, /usr/bin/qemu-ppc64le-static)"], 1),
+    ("arm", ["qemu-aarch64 (enabled, x)", "qemu-arm (enabled, /usr/bin/qemu-arm-static)"], 1),
+])
+def test_only_enabled_handlers_for_the_binary_arch_count(goarch, handlers, expected) -> None:
+    assert len(diagnosis.emulating_handlers(goarch, handlers)) == expected
