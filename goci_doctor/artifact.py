@@ -83,8 +83,15 @@ def iter_artifacts(paths: Sequence[str | os.PathLike[str]]) -> list[Path]:
     seen: set[Path] = set()
     for raw in paths:
         p = Path(raw)
-        if not os.path.lexists(p):
-            raise BadInputError(f"{p}: no such file or directory")
+        try:
+            os.lstat(p)
+        except FileNotFoundError:
+            raise BadInputError(f"{p}: no such file or directory") from None
+        except PermissionError:
+            # A folder on the way is closed to us: say so, not "no such file".
+            raise BadInputError(f"{p}: permission denied") from None
+        except OSError as exc:
+            raise BadInputError(f"{p}: cannot read ({exc.strerror or exc})") from None
         if p.is_dir():
             found = sorted(_walk_candidates(p))
             if not found:

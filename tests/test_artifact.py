@@ -546,16 +546,23 @@ def test_permission_denied_raises(tmp_path, monkeypatch, bin_path):
     assert "\n" not in str(err.value)
 
 
-@pytest.mark.skipif(os.geteuid() == 0, reason="running as root: chmod 000 does not block reads")
 def test_chmod_000_raises(tmp_path, bin_path):
+    """A real EACCES from the kernel. Root reads anything, so as root the check runs with the
+    effective uid of an unprivileged user (the real uid stays root, so it can switch back)."""
     target = tmp_path / "app"
     shutil.copy(bin_path("static"), target)
     target.chmod(0)
+    as_root = os.geteuid() == 0
     try:
-        with pytest.raises(BadInputError, match="permission denied"):
+        if as_root:
+            os.seteuid(65534)
+        with pytest.raises(BadInputError, match="permission denied") as err:
             inspect_path(target)
     finally:
+        if as_root:
+            os.seteuid(0)
         target.chmod(0o644)
+    assert str(err.value) == f"{target}: permission denied"
 
 
 # --------------------------------------------------------------------------------------------

@@ -52,22 +52,26 @@ def test_inspect_broken_files_exit_1_with_reason(bad_files, name) -> None:
     assert doc["artifacts"][0]["problems"]
 
 
-def test_inspect_permission_denied(tmp_path, bad_files) -> None:
-    if os.geteuid() == 0:
-        # root reads anything; use a path we cannot open for another reason the OS reports as EACCES
-        target = tmp_path / "locked"
-        target.mkdir()
-        (target / "app").write_bytes(b"\x7fELF")
-        target.chmod(0)
-        proc = run_cli("inspect", str(target / "app"), env={"GOCI_TEST": "1"})
-        target.chmod(0o755)
-        # as root the file is readable: a clean result, not a traceback
-        assert "Traceback" not in proc.stderr
-    else:
-        locked = tmp_path / "locked"
-        locked.write_bytes(b"\x7fELF")
-        locked.chmod(0)
-        assert_one_clear_line(run_cli("inspect", str(locked)))
+def test_inspect_permission_denied(tmp_path, bin_path, capsys) -> None:
+    """Exit 2 and one line for a file the user may not read (as root: an unprivileged effective uid)."""
+    locked = tmp_path / "app"
+    locked.write_bytes(bin_path("static").read_bytes())
+    # Import everything the command needs first: as uid 65534, root's Python installation is unreadable.
+    assert main(["inspect", str(locked)]) == 0
+    capsys.readouterr()
+    locked.chmod(0)
+    as_root = os.geteuid() == 0
+    try:
+        if as_root:
+            os.seteuid(65534)
+        code = main(["inspect", str(locked)])
+    finally:
+        if as_root:
+            os.seteuid(0)
+        locked.chmod(0o644)
+    err = capsys.readouterr().err
+    assert code == 2
+    assert err == f"goci-doctor: {locked}: permission denied\n"
 
 
 def test_inspect_real_binary_json(bin_path) -> None:
