@@ -238,6 +238,16 @@ class FactsPane(Vertical):
 # --------------------------------------------------------------------------------------------
 # 4 Container matrix
 
+def _known_libc(target: str) -> str:
+    """What the knowledge base says a target ships, marked as such (nothing was run there)."""
+    from goci_doctor import knowledge
+
+    t = knowledge.find_target(target)
+    if t is None:
+        return ""
+    return f"{t.libc} {t.libc_version} (kb)".replace("  ", " ") if t.libc != "none" else "none (kb)"
+
+
 MATRIX_COLUMNS = ("Target", "Image", "libc", "Predicted", "Observed", "Exact message")
 
 
@@ -284,7 +294,9 @@ class MatrixPane(Vertical):
         for t in targets:
             v = by_target.get(t)
             observed = "not run: predicted only" if t in predicted_only else ""
-            table.add_row(t, "", "", v.outcome if v else "?", observed, v.message if v else "", key=self.row_key(t))
+            image, libc = ("-", _known_libc(t)) if t in predicted_only else ("", "")
+            table.add_row(t, image, libc, v.outcome if v else "?", observed, v.message if v else "",
+                          key=self.row_key(t))
             self._messages[self.row_key(t)] = f"{t}: predicted {v.outcome}: {v.message}" if v else ""
         for r in runs:
             self.show_result(r, recorded=recorded)
