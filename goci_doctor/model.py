@@ -304,6 +304,8 @@ class BuildResult:
     facts: ArtifactFacts | None = None
     reason: str = ""
     """Why the build failed or was skipped, in one line ("module x@v1 is not in the module cache ...")."""
+    toolchain: str = ""
+    """The Go that built it: "go1.27.3 from the host (GOROOT)" or "go1.27.3 from build image X (/usr/local/go)"."""
 
 
 # --------------------------------------------------------------------------------------------

