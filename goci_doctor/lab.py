@@ -667,7 +667,23 @@ class DockerRunner:
                 return self.client.images.pull(ref, platform=platform)
             except docker.errors.DockerException as exc:
                 detail = str(getattr(exc, "explanation", None) or exc).splitlines()[0][:200]
-                raise _CellError(f"{why} and cannot be pulled: {detail}") from None
+                raise _CellError(f"{why} and cannot be pulled: {detail}{self._stand_in_hint(ref)}") from None
+
+    def _stand_in_hint(self, ref: str) -> str:
+        """Point an offline user at a local stand-in image when one exists for this target."""
+        from goci_doctor import images, knowledge
+
+        local = images.local_image_map()
+        known = knowledge.find_target(ref)
+        keys = [ref] + ([known.name, *known.aliases] if known is not None else [])
+        stand_in = next((local[k] for k in keys if k in local), "")
+        if not stand_in:
+            return ""
+        try:
+            self.client.images.get(stand_in)
+        except Exception:
+            return " (goci-doctor images build makes a local stand-in; --write-config maps it)"
+        return f" (local stand-in {stand_in} exists: `goci-doctor images build --write-config` maps it)"
 
     # -- the matrix -----------------------------------------------------------------------
 

@@ -696,3 +696,13 @@ def test_log_stream_is_split_into_stdout_and_stderr():
     # A TTY container's log is not framed: it is all stdout, and is not mangled.
     assert lab.demux_logs(b"plain text\n") == (b"plain text\n", b"")
     assert lab.demux_logs(frame(1, b"cut")[:-1]) == (frame(1, b"cut")[:-1], b"")
+
+
+@pytest.mark.docker
+def test_offline_error_points_at_the_local_stand_in(engine, local_images):
+    """Where a registry is out of reach, the error names the local image that could stand in."""
+    runner = lab.DockerRunner(client=engine)
+    hint = runner._stand_in_hint("debian:bullseye")
+    assert "local stand-in goci/debian:bullseye exists" in hint and "--write-config" in hint
+    assert runner._stand_in_hint("debian:11") == hint  # any alias of the target
+    assert runner._stand_in_hint("centos:7") == ""  # nothing local can stand in for it
