@@ -34,8 +34,11 @@ stamp="$VENV/.goci-setup"
 hash=$(sha256sum pyproject.toml | cut -c1-16)
 if ! grep -qxF "$hash $extras" "$stamp" 2>/dev/null && ! grep -qxF "$hash .[test]" "$stamp" 2>/dev/null; then
     log "pip install -e '$extras'"
-    "$VENV/bin/pip" install -q --disable-pip-version-check -e "$extras" 2>&1 | grep -v "^WARNING: Location" >&2 || true
-    "$VENV/bin/python" -c "import goci_doctor" || { log "installing goci-doctor failed"; exit 1; }
+    if ! "$VENV/bin/pip" install -q --disable-pip-version-check -e "$extras"; then
+        log "pip install failed (is PyPI reachable from here?)"
+        exit 1
+    fi
+    "$VENV/bin/goci-doctor" --version >/dev/null || { log "installing goci-doctor failed"; exit 1; }
     echo "$hash $extras" > "$stamp"
 fi
 [ "$mode" = "--test" ] || exit 0
