@@ -188,6 +188,8 @@ def fill(template: str, facts: Mapping[str, str]) -> str:
     """Fill a family template with facts, deriving the handy names (binary_name, arch_triple, ...)."""
     values = _Defaults(_DEFAULTS)
     values.update({k: v for k, v in facts.items() if v})
+    # Commands need a real argument, not prose: a placeholder the user replaces when none is known.
+    values["target_arg"] = facts.get("target") or "TARGET"
     binary = values.get("binary", "app")
     name = PurePosixPath(binary.replace("\\", "/")).name if binary != "the program" else "app"
     name = name or "app"
