@@ -191,7 +191,7 @@ def cmd_explain(args: argparse.Namespace) -> int:
 
     result = explain_file(args.log)
     emit(render(result, args.format), args)
-    return ExitCode.PROBLEM if result.chains else ExitCode.OK
+    return ExitCode.PROBLEM if result.has_problem else ExitCode.OK
 
 
 def cmd_targets(args: argparse.Namespace) -> int:

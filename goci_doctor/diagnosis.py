@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import PurePosixPath
-from typing import cast
+from typing import Literal, cast
 
 from goci_doctor import knowledge
 from goci_doctor.knowledge import version_tuple
@@ -839,8 +839,11 @@ def build_chain(
     detail = ""
     if targets:
         detail = "Seen on: " + ", ".join(targets)
+    severity = cast(Literal["error", "warning", "note"],
+                    fam.severity if fam.severity in ("error", "warning", "note") else "error")
     return ChainNode(id=f"{fam.id}/symptom", kind="symptom", title=title, detail=detail,
-                     evidence=tuple(e for e in evidence if e.fact == "log line"), children=(mechanism,))
+                     evidence=tuple(e for e in evidence if e.fact == "log line"), children=(mechanism,),
+                     severity=severity)
 
 
 def _proof_for(variant: str, proof: Sequence[RunResult],

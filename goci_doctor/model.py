@@ -337,6 +337,8 @@ class ChainNode:
     """For fixes: where a rebuilt variant was tried and still crashed."""
     variant: str = ""
     """For fixes: the diagnostic build variant that proves it ("cgo-off", "zig-2.17", ...)."""
+    severity: Literal["error", "warning", "note", ""] = ""
+    """On a chain's root: how bad the failure family is. Warnings and notes explain, they do not fail."""
 
     def walk(self) -> list[ChainNode]:
         nodes = [self]
@@ -399,7 +401,9 @@ class Diagnosis:
 
     @property
     def has_problem(self) -> bool:
-        return bool(self.chains) or any(v.outcome == "crashes" for v in self.verdicts)
+        """A crash predicted or observed, or a chain of an error family (exit code 1)."""
+        errors = any(c.severity in ("error", "") for c in self.chains)
+        return errors or any(v.outcome == "crashes" for v in self.verdicts)
 
 
 def to_jsonable(obj: Any) -> Any:

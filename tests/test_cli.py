@@ -241,3 +241,15 @@ def test_check_cpu_level(bin_path) -> None:
 def test_check_arch_of_the_deploy_machines(bin_path) -> None:
     proc = run_cli("check", str(bin_path("arm64")), "-t", "debian:bookworm", "--arch", "arm64")
     assert proc.returncode == 0, proc.stdout
+
+
+def test_warnings_explain_but_do_not_fail(bin_path) -> None:
+    """A GUI-subsystem exe on Windows runs: the chain explains the missing console, exit stays 0."""
+    proc = run_cli("check", str(bin_path("windows-gui")), "-t", "windows-servercore:ltsc2022", "--json")
+    assert proc.returncode == 0, proc.stdout
+    doc = json.loads(proc.stdout)
+    assert doc["has_problem"] is False
+    chains = doc["diagnosis"]["chains"]
+    assert [c["id"] for c in chains] == ["gui-subsystem/symptom"] and chains[0]["severity"] == "warning"
+    crash = run_cli("check", str(bin_path("windows-gui")), "-t", "debian:bookworm")
+    assert crash.returncode == 1
