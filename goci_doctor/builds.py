@@ -616,7 +616,7 @@ def build_variants(
             reason = _failure_reason(output, allow_network)
         else:
             facts = artifact.inspect_path(produced)
-        from goci_doctor.hostenv import redact_env
+        from goci_doctor.redact import redact_env
 
         # GOFLAGS may carry credentials: the container gets the real value, reports the redacted one.
         safe = redact_env(env)

@@ -118,7 +118,7 @@ def _line_facts(match: re.Match[str], line: str) -> dict[str, str]:
 
 def scan_lines(lines: Iterable[str]) -> list[Finding]:
     """Match log lines against every family's patterns (cheap prefilter first: logs can be huge)."""
-    from goci_doctor.hostenv import redact
+    from goci_doctor.redact import redact
 
     fams = families()
     found: dict[str, list[Finding]] = {}

@@ -29,7 +29,7 @@ def _redact_setting(value: str) -> str:
     """
     if not _SECRETISH.search(value):
         return value
-    from goci_doctor.hostenv import redact
+    from goci_doctor.redact import redact
 
     return redact(value)
 

@@ -267,7 +267,7 @@ def list_images(client: Any = None) -> list[ImageInfo]:
 
 
 def _info(client: Any, spec: ImageSpec) -> ImageInfo:
-    from goci_doctor.lab import probe_image_libc
+    from goci_doctor.imagefs import probe_image_libc
 
     image = _image_present(client, spec.ref)
     if image is None:

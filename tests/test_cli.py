@@ -207,7 +207,7 @@ def test_core_modules_import_nothing_heavy() -> None:
         "import sys\n"
         "import goci_doctor.model, goci_doctor.artifact, goci_doctor.gobuildinfo, goci_doctor.knowledge,"
         " goci_doctor.diagnosis, goci_doctor.explain, goci_doctor.render, goci_doctor.hostenv,"
-        " goci_doctor.commands, goci_doctor.runner\n"
+        " goci_doctor.commands, goci_doctor.runner, goci_doctor.redact, goci_doctor.imagefs\n"
         f"print(','.join(sorted({{m.split('.')[0] for m in sys.modules}} & set({HEAVY!r}))))\n"
     )
     proc = subprocess.run([PY, "-c", code], capture_output=True, text=True, timeout=60, check=False)

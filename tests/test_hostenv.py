@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from goci_doctor import hostenv
+from goci_doctor import hostenv, redact
 from goci_doctor.model import EnvFacts, to_jsonable
 
 VENV_GO = Path(sys.executable).parent / "go"
@@ -433,10 +433,10 @@ SECRETS = {
     (f"machine example.com login me password {SECRETS['plain']}", SECRETS["plain"], "password ***"),
 ])
 def test_redact_text(text: str, secret: str, kept: str) -> None:
-    out = hostenv.redact(text)
+    out = redact.redact(text)
     assert secret not in out
     assert kept in out
-    assert hostenv.redact(out) == out
+    assert redact.redact(out) == out
 
 
 @pytest.mark.parametrize("text", [
@@ -448,7 +448,7 @@ def test_redact_text(text: str, secret: str, kept: str) -> None:
     "GOPRIVATE=github.com/org/* GOFLAGS=-mod=mod",
 ])
 def test_redact_leaves_ordinary_text_alone(text: str) -> None:
-    assert hostenv.redact(text) == text
+    assert redact.redact(text) == text
 
 
 def test_redact_env_by_name() -> None:
@@ -458,7 +458,7 @@ def test_redact_env_by_name() -> None:
         "GOPRIVATE": "github.com/org", "GONOSUMDB": "github.com/org", "PWD": "/src",
         "GOFLAGS": f"-mod=mod -x=https://u:{SECRETS['url_pw']}@h",
     }
-    out = hostenv.redact_env(env)
+    out = redact.redact_env(env)
     for name in ("GITHUB_TOKEN", "AWS_SECRET_ACCESS_KEY", "NPM_AUTH", "DB_PASSWORD", "SSH_PRIVATE_KEY"):
         assert out[name] == "***", name
     assert out["EMPTY_TOKEN"] == ""

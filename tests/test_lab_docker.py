@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from goci_doctor import cli, lab
+from goci_doctor import cli, imagefs, lab
 from goci_doctor.artifact import inspect_path
 from goci_doctor.config import Config, RunSettings
 from goci_doctor.images import IMAGE_SPECS, build_images, list_images, local_image_map
@@ -40,7 +40,7 @@ def test_glibc_version_read_from_the_hosts_libc_bytes():
     if not libc.exists():
         pytest.skip("host has no x86-64 glibc at /lib/x86_64-linux-gnu/libc.so.6")
     host_version = os.confstr("CS_GNU_LIBC_VERSION").split()[-1]
-    assert lab.glibc_version_from_bytes(libc.read_bytes()) == host_version
+    assert imagefs.glibc_version_from_bytes(libc.read_bytes()) == host_version
 
 
 def test_musl_version_read_from_the_hosts_musl_bytes():
@@ -49,11 +49,11 @@ def test_musl_version_read_from_the_hosts_musl_bytes():
         pytest.skip("musl is not installed on the host (apt-get install musl)")
     dpkg = subprocess.run(["dpkg-query", "-W", "-f=${Version}", "musl"], capture_output=True, text=True,
                           check=False).stdout
-    assert lab.musl_version_from_bytes(libc.read_bytes()) == dpkg.split("-")[0]
+    assert imagefs.musl_version_from_bytes(libc.read_bytes()) == dpkg.split("-")[0]
 
 
 def test_binary_without_a_libc_banner_has_no_glibc_version(bin_path):
-    assert lab.glibc_version_from_bytes(bin_path("static").read_bytes()) == ""
+    assert imagefs.glibc_version_from_bytes(bin_path("static").read_bytes()) == ""
 
 
 # --------------------------------------------------------------------------------------------
@@ -280,9 +280,9 @@ def test_missing_loader_is_named_before_running(target, engine, local_images, la
     facts = inspect_path(bin_path("cgo-host"))
     image = lab_config.images[target]
     # A created, never started container: the filesystem is read, nothing is executed.
-    with lab._created(engine, image, labels={lab.LABEL: "1", lab.SESSION_LABEL: "test-missing"}) as cid:
-        fs = lab.ContainerFS(engine, cid)
-        assert lab.find_missing(fs, facts) == ("/lib64/ld-linux-x86-64.so.2",)
+    with imagefs._created(engine, image, labels={lab.LABEL: "1", lab.SESSION_LABEL: "test-missing"}) as cid:
+        fs = imagefs.ContainerFS(engine, cid)
+        assert imagefs.find_missing(fs, facts) == ("/lib64/ld-linux-x86-64.so.2",)
         assert engine.api.inspect_container(cid)["State"]["Status"] == "created"
     assert matrix("cgo-host")[target].missing == ("/lib64/ld-linux-x86-64.so.2",)
 

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from goci_doctor import hostenv, render
+from goci_doctor import hostenv, redact, render
 from goci_doctor.model import EngineUnavailableError
 
 SECRETS = {
@@ -292,7 +292,7 @@ def lab_config(engine):
 
 @pytest.mark.docker
 def test_container_is_sandboxed_while_the_artifact_runs(engine, lab_config, bin_path, tmp_path):
-    from goci_doctor import lab
+    from goci_doctor import imagefs, lab
     from goci_doctor.runner import RunEvent
 
     artifact = tmp_path / "sleeper"
@@ -310,7 +310,7 @@ def test_container_is_sandboxed_while_the_artifact_runs(engine, lab_config, bin_
                                                      all=True)
                     if c["Image"] == runner.image_for(e.target)]
             info = engine.api.inspect_container(c["Id"])
-            fs = lab.ContainerFS(engine, c["Id"])
+            fs = imagefs.ContainerFS(engine, c["Id"])
             seen[e.target] = {"info": info, "stat": fs.stat("/goci/sleeper")}
         except Exception as exc:  # reported below: the callback itself must not raise into the lab
             errors.append(repr(exc))
@@ -458,7 +458,7 @@ def test_secret_in_goflags_stays_out_of_the_build_report(engine, tmp_path, monke
 
 def test_redact_masks_every_planted_secret_in_free_text():
     text = " ".join(f"{k}={v}" for k, v in SECRETS.items())
-    assert leaks(hostenv.redact(text)) == []
-    env = hostenv.redact_env(SECRETS)
+    assert leaks(redact.redact(text)) == []
+    env = redact.redact_env(SECRETS)
     assert leaks(json.dumps(env)) == []
     assert env["DOCKER_HOST"] == SECRETS["DOCKER_HOST"]  # not a secret: kept

@@ -272,9 +272,9 @@ class GociApp(App[int]):
         }
 
     def _redact(self, text: str) -> str:
-        from goci_doctor import hostenv
+        from goci_doctor.redact import redact
 
-        return hostenv.redact(text)
+        return redact(text)
 
     def _show_env(self, problems: list[str] | None = None) -> None:
         env = self.session.env
