@@ -15,7 +15,6 @@ import errno
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -24,6 +23,7 @@ import uuid
 from pathlib import Path
 
 import pytest
+from engine_relay import EngineRelay
 
 from goci_doctor import history, render
 from goci_doctor.model import EngineUnavailableError
@@ -84,56 +84,6 @@ def start_cli(*args: str, env: dict[str, str] | None = None) -> subprocess.Popen
                             stderr=subprocess.PIPE, text=True, env=full)
 
 
-class Relay:
-    """Forwards a unix socket to the real engine until ``kill``: a daemon that stops mid-run."""
-
-    def __init__(self, path: Path, upstream: str) -> None:
-        self.upstream = upstream
-        self.server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        self.server.bind(str(path))
-        self.server.listen(32)
-        self.conns: list[socket.socket] = []
-        self.lock = threading.Lock()
-        threading.Thread(target=self._accept, daemon=True).start()
-
-    def _accept(self) -> None:
-        while True:
-            try:
-                client, _ = self.server.accept()
-            except OSError:
-                return
-            up = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-            up.connect(self.upstream)
-            with self.lock:
-                self.conns += [client, up]
-            for a, b in ((client, up), (up, client)):
-                threading.Thread(target=self._pump, args=(a, b), daemon=True).start()
-
-    @staticmethod
-    def _pump(src: socket.socket, dst: socket.socket) -> None:
-        try:
-            while data := src.recv(65536):
-                dst.sendall(data)
-        except OSError:
-            pass
-        finally:
-            for s in (src, dst):
-                try:
-                    s.close()
-                except OSError:
-                    pass
-
-    def kill(self) -> None:
-        self.server.close()
-        with self.lock:
-            for c in self.conns:
-                try:
-                    c.shutdown(socket.SHUT_RDWR)
-                    c.close()
-                except OSError:
-                    pass
-
-
 # --------------------------------------------------------------------------------------------
 # Engine faults through the CLI
 
@@ -146,7 +96,7 @@ def test_engine_stopping_mid_run_is_one_clear_report(engine, sleeper, tmp_path):
     if not real.startswith("unix://"):
         pytest.skip(f"engine is not on a local socket ({real}); the relay needs one")
     relay_path = tmp_path / "engine.sock"
-    relay = Relay(relay_path, real[len("unix://"):])
+    relay = EngineRelay(relay_path, real[len("unix://"):])
     out = tmp_path / "report.md"
     proc = start_cli("--config", str(_config_file(tmp_path)), "run", str(sleeper), "-t", "debian:bookworm",
                      "-t", "debian:trixie", "-t", "alpine:3.20", "-t", "debian:bullseye", "--timeout", "60",

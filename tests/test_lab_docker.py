@@ -16,6 +16,7 @@ import time
 from pathlib import Path
 
 import pytest
+from engine_relay import EngineRelay
 
 from goci_doctor import cli, imagefs, lab
 from goci_doctor.artifact import inspect_path
@@ -509,62 +510,6 @@ def test_socket_nobody_listens_on_is_connection_refused(tmp_path, monkeypatch):
         "(is the daemon running?)"
 
 
-class _SocketProxy:
-    """A unix-socket relay in front of the real engine that can be killed, like a dying daemon."""
-
-    def __init__(self, path: Path, upstream: str) -> None:
-        import socket
-
-        self.upstream = upstream
-        self.server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        self.server.bind(str(path))
-        self.server.listen(16)
-        self.conns: list = []
-        self.lock = threading.Lock()
-        threading.Thread(target=self._accept, daemon=True).start()
-
-    def _accept(self) -> None:
-        import socket
-
-        while True:
-            try:
-                client, _ = self.server.accept()
-            except OSError:
-                return
-            up = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-            up.connect(self.upstream)
-            with self.lock:
-                self.conns += [client, up]
-            for a, b in ((client, up), (up, client)):
-                threading.Thread(target=self._pump, args=(a, b), daemon=True).start()
-
-    @staticmethod
-    def _pump(src, dst) -> None:
-        try:
-            while data := src.recv(65536):
-                dst.sendall(data)
-        except OSError:
-            pass
-        finally:
-            for s in (src, dst):
-                try:
-                    s.close()
-                except OSError:
-                    pass
-
-    def kill(self) -> None:
-        import socket
-
-        self.server.close()
-        with self.lock:
-            for c in self.conns:
-                try:
-                    c.shutdown(socket.SHUT_RDWR)
-                    c.close()
-                except OSError:
-                    pass
-
-
 @pytest.mark.docker
 def test_engine_dying_mid_matrix_turns_remaining_cells_into_errors(engine, local_images, lab_config, bin_path,
                                                                    tmp_path):
@@ -573,7 +518,7 @@ def test_engine_dying_mid_matrix_turns_remaining_cells_into_errors(engine, local
     real_host = lab.engine_host()
     if not real_host.startswith("unix://"):
         pytest.skip(f"engine is not on a local socket ({real_host}); the relay needs one")
-    proxy = _SocketProxy(tmp_path / "relay.sock", real_host[len("unix://"):])
+    proxy = EngineRelay(tmp_path / "relay.sock", real_host[len("unix://"):])
     client = docker.DockerClient(base_url=f"unix://{tmp_path / 'relay.sock'}", timeout=30)
     runner = lab.DockerRunner(config=lab_config, client=client, max_workers=2)
 
