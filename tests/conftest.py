@@ -47,3 +47,18 @@ def bin_path(fixture_bins):
 def bad_files(tmp_path_factory) -> dict[str, Path]:
     """empty, random, truncated, truncated-half, truncated-pe, script, html, lfs."""
     return fixture_build.make_bad_files(tmp_path_factory.mktemp("bad"))
+
+
+@pytest.fixture(scope="session")
+def facts_of(bin_path):
+    """facts_of("cgo-host") -> ArtifactFacts of that fixture, inspected once per session."""
+    from goci_doctor import artifact
+
+    cache: dict[str, object] = {}
+
+    def get(name: str):
+        if name not in cache:
+            cache[name] = artifact.inspect_path(bin_path(name))
+        return cache[name]
+
+    return get

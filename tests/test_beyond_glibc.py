@@ -21,18 +21,6 @@ from goci_doctor.model import BadInputError, ChainNode, Diagnosis
 DEBIAN = "debian:12"
 
 
-@pytest.fixture(scope="module")
-def facts_of(bin_path):
-    cache: dict[str, object] = {}
-
-    def get(name: str):
-        if name not in cache:
-            cache[name] = artifact.inspect_path(bin_path(name))
-        return cache[name]
-
-    return get
-
-
 def _families(d: Diagnosis) -> list[str]:
     return [c.id.split("/")[0] for c in d.chains]
 

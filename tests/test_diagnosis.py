@@ -32,18 +32,6 @@ CASES = [
 ]
 
 
-@pytest.fixture(scope="module")
-def facts_of(bin_path):
-    cache: dict[str, object] = {}
-
-    def get(name: str):
-        if name not in cache:
-            cache[name] = artifact.inspect_path(bin_path(name))
-        return cache[name]
-
-    return get
-
-
 @pytest.mark.parametrize(("fixture", "target", "outcome", "family", "text"), CASES)
 def test_static_verdicts(facts_of, fixture, target, outcome, family, text) -> None:
     facts = facts_of(fixture)
