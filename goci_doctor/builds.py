@@ -1026,14 +1026,9 @@ def cmd_build(args: argparse.Namespace) -> int:
         config=config,
     )
     text = RENDERERS[getattr(args, "format", "text") or "text"](matrix)
-    output = getattr(args, "output", None)
-    if output:
-        try:
-            Path(output).write_text(text)
-        except OSError as exc:
-            raise BadInputError(f"cannot write {output}: {exc.strerror}") from exc
-    else:
-        sys.stdout.write(text)
+    from goci_doctor.render import write_output
+
+    write_output(text, getattr(args, "output", None))
     failed = matrix.unrun
     if failed:
         print(f"goci-doctor: {len(failed)} run(s) could not start: {failed[0].error or failed[0].message}",

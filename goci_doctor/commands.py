@@ -32,18 +32,12 @@ _ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 
 def emit(text: str, args: argparse.Namespace) -> None:
     """Print to stdout, or write atomically to --output."""
-    output = getattr(args, "output", None)
-    if output:
-        from goci_doctor.render import write_atomic
+    from goci_doctor.render import write_output
 
-        try:
-            write_atomic(output, text)
-        except OSError as exc:
-            raise BadInputError(f"cannot write {output}: {exc.strerror or exc}") from None
+    output = getattr(args, "output", None)
+    write_output(text, output)
+    if output:
         print(f"wrote {output}", file=sys.stderr)
-    else:
-        sys.stdout.write(text)
-        sys.stdout.flush()
 
 
 def _config(args: argparse.Namespace) -> object | None:

@@ -26,6 +26,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
+from goci_doctor.knowledge import version_tuple
 from goci_doctor.model import EnvFacts, HostTool
 from goci_doctor.redact import MASK, redact, redact_env
 
@@ -604,11 +605,6 @@ def cc_tool(facts: EnvFacts) -> HostTool | None:
     return None
 
 
-def _version_tuple(s: str) -> tuple[int, ...]:
-    m = re.search(r"\d+(?:\.\d+)*", s)
-    return tuple(int(p) for p in m.group(0).split(".")) if m else ()
-
-
 def _older_glibc_targets(host: tuple[int, ...]) -> str:
     """Deploy targets from the knowledge base whose glibc is older than the host's, summarised
     as "a (2.35), b (2.34), c (2.31) and 5 older down to d (2.17)"; "" when unknown."""
@@ -622,7 +618,7 @@ def _older_glibc_targets(host: tuple[int, ...]) -> str:
     by_version: dict[tuple[int, ...], list[str]] = {}
     for t in known.values():
         if t.libc == "glibc" and t.libc_version and not t.build_image:
-            v = _version_tuple(t.libc_version)
+            v = version_tuple(t.libc_version)
             if v and v < host:
                 by_version.setdefault(v, []).append(f"{t.name} ({t.libc_version})")
     if not by_version:
@@ -692,7 +688,7 @@ def problems(facts: EnvFacts) -> list[str]:
                    f"not this {facts.arch} host's")
 
     if facts.libc == "glibc" and facts.libc_version:
-        host = _version_tuple(facts.libc_version)
+        host = version_tuple(facts.libc_version)
         older = _older_glibc_targets(host)
         line = (f"host glibc {facts.libc_version}: binaries built here with cgo can need glibc up to "
                 f"{facts.libc_version} and then fail with version `GLIBC_2.xx' not found on "

@@ -53,6 +53,7 @@ from goci_doctor.model import (
     Target,
     to_jsonable,
 )
+from goci_doctor.render import write_output
 from goci_doctor.runner import EventCallback, Phase, RunEvent, summarize
 
 RUN_USER = "65534:65534"
@@ -828,16 +829,6 @@ def render_runs_text(facts: ArtifactFacts, results: Sequence[RunResult]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _write(text: str, output: str | None) -> None:
-    if output:
-        try:
-            Path(output).write_text(text, encoding="utf-8")
-        except OSError as exc:
-            raise BadInputError(f"cannot write {output}: {exc.strerror}") from None
-    else:
-        sys.stdout.write(text)
-
-
 def _progress_printer(stream: Any = None) -> EventCallback:
     stream = stream or sys.stderr
 
@@ -870,7 +861,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     else:
         chains = [ln for chain in diag.chains for ln in ["", *render.chain_lines(chain)]]
         text = render_runs_text(facts, results) + "\n".join(chains) + ("\n" if chains else "")
-    _write(text, getattr(args, "output", None))
+    write_output(text, getattr(args, "output", None))
     if any(r.outcome == "crashes" for r in results):
         return int(ExitCode.PROBLEM)
     # A cell the engine could not run (image missing, daemon died) proves nothing: not "fine".
@@ -924,14 +915,14 @@ def cmd_images(args: argparse.Namespace) -> int:
         return int(ExitCode.OK)
     infos = images.list_images()
     if getattr(args, "format", "text") == "json":
-        _write(json.dumps({"schema_version": SCHEMA_VERSION, "images": to_jsonable(infos)}, indent=2) + "\n",
+        write_output(json.dumps({"schema_version": SCHEMA_VERSION, "images": to_jsonable(infos)}, indent=2) + "\n",
                getattr(args, "output", None))
         return int(ExitCode.OK)
     rows = [["image", "libc", "size", "present", "what"]]
     for info in infos:
         rows.append([info.ref, info.libc or "-", f"{info.size / 1e6:.0f} MB" if info.present else "-",
                      "yes" if info.present else "no", info.description])
-    _write("\n".join(_table(rows)) + "\n", getattr(args, "output", None))
+    write_output("\n".join(_table(rows)) + "\n", getattr(args, "output", None))
     return int(ExitCode.OK)
 
 

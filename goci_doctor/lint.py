@@ -810,13 +810,9 @@ def emit(findings: Sequence[LintFinding], files: Sequence[str], fmt: str, output
         text = render_markdown(findings, "goci-doctor")
     else:
         text = render_text(findings, files)
-    if output:
-        try:
-            Path(output).write_text(text, encoding="utf-8")
-        except OSError as exc:
-            raise BadInputError(f"cannot write {output}: {exc.strerror or exc}") from exc
-    else:
-        sys.stdout.write(text)
+    from goci_doctor.render import write_output
+
+    write_output(text, output)
     if fmt == "text" and os.environ.get("GITHUB_ACTIONS") == "true":
         sys.stdout.write(github_annotations(findings))
     sys.stdout.flush()

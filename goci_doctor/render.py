@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 import tempfile
 import textwrap
 from collections.abc import Sequence
@@ -115,6 +116,18 @@ def write_atomic(path: str | os.PathLike[str], text: str) -> Path:
             pass
         raise
     return target
+
+
+def write_output(text: str, output: str | None) -> None:
+    """Print ``text``, or write it atomically to ``output`` (-o): a failed write keeps the old file."""
+    if not output:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+        return
+    try:
+        write_atomic(output, text)
+    except OSError as exc:
+        raise BadInputError(f"cannot write {output}: {exc.strerror or exc}") from None
 
 
 # --------------------------------------------------------------------------------------------

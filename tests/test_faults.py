@@ -247,6 +247,20 @@ def test_cli_output_on_a_full_disk_keeps_the_old_file(tiny_disk, bin_path):
     assert sorted(p.name for p in tiny_disk.iterdir()) == ["filler", "inspect.json"]
 
 
+def test_lint_output_on_a_full_disk_keeps_the_old_file(tiny_disk):
+    """Every command's -o goes through the same atomic write, not only the core ones."""
+    repo = Path(__file__).parent / "repos" / "bad-alpine"
+    out = tiny_disk / "lint.sarif"
+    out.write_text("the previous report\n")
+    fill(tiny_disk, 1024)
+    proc = subprocess.run([sys.executable, "-m", "goci_doctor", "lint", str(repo), "--format", "sarif",
+                           "-o", str(out)], capture_output=True, text=True, check=False, timeout=60)
+    assert proc.returncode == 2, proc.stderr
+    assert proc.stderr.strip() == f"goci-doctor: cannot write {out}: No space left on device"
+    assert out.read_text() == "the previous report\n"
+    assert sorted(p.name for p in tiny_disk.iterdir()) == ["filler", "lint.sarif"]
+
+
 def test_history_on_a_full_disk_leaves_no_entry(tiny_disk):
     from goci_doctor import demo
 
