@@ -33,6 +33,7 @@ HANDLERS: dict[str, tuple[str, str]] = {
     "demo": ("goci_doctor.commands", "cmd_demo"),
     "tui": ("goci_doctor.commands", "cmd_tui"),
     "history": ("goci_doctor.commands", "cmd_history"),
+    "merge": ("goci_doctor.fanin", "cmd_merge"),
     "completion": ("goci_doctor.completion", "cmd_completion"),
 }
 
@@ -90,6 +91,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--timeout", type=float, default=20.0, help="seconds per run (default 20)")
     p.add_argument("--platform", help="container platform, e.g. linux/arm64 (needs binfmt/qemu)")
     p.add_argument("--args", dest="run_args", default="", help="arguments passed to the artifact")
+    p.add_argument("--on-this-machine", action="store_true",
+                   help="run the artifact directly on this machine instead of a container (disposable CI "
+                   "runners only: refused without a CI variable unless --force); the report names the machine")
+    p.add_argument("--force", action="store_true", help="with --on-this-machine: run even outside CI")
     _add_format(p)
 
     p = sub.add_parser("build", help="rebuild a Go project as diagnostic variants and run them on targets")
@@ -132,6 +137,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("history", help="list or show saved sessions")
     p.add_argument("entry", nargs="?", metavar="ID", help="session to show")
+    _add_format(p, ("text", "json", "markdown"))
+
+    p = sub.add_parser("merge", help="join the JSON reports of a CI matrix (run, build, report) into one diagnosis")
+    p.add_argument("reports", nargs="+", metavar="REPORT", help="JSON reports written by matrix jobs")
     _add_format(p, ("text", "json", "markdown"))
 
     p = sub.add_parser("completion", help="print a shell completion script (bash, zsh or fish)")

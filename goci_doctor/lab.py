@@ -793,6 +793,8 @@ def run_artifact(
     if isinstance(runner, DockerRunner):
         results = runner.run_matrix(p, targets, args=args, timeout=timeout, platform=platform,
                                     on_event=on_event, facts=facts)
+        # Every observation names the engine that produced it (merged matrices keep it per run).
+        results = [r if r.where else dataclasses.replace(r, where=f"engine {engine_host()}") for r in results]
     else:
         results = runner.run_matrix(p, targets, args=args, timeout=timeout, platform=platform,
                                     on_event=on_event)
@@ -844,15 +846,27 @@ def cmd_run(args: argparse.Namespace) -> int:
     config = _load_config(getattr(args, "config", None))
     targets = list(getattr(args, "target", None) or []) or list(getattr(config, "default_targets", None) or [])
     run_args = shlex.split(getattr(args, "run_args", "") or "")
-    facts, results = run_artifact(args.path, targets, args=run_args, timeout=float(args.timeout),
-                                  platform=getattr(args, "platform", None), config=config,
-                                  on_event=_progress_printer())
+    if getattr(args, "on_this_machine", False):
+        from goci_doctor import onmachine
+
+        if len(getattr(args, "target", None) or []) > 1:
+            raise BadInputError("--on-this-machine runs on one machine: give at most one --target (its name)")
+        facts, here = onmachine.run_for_cli(args.path, run_args, float(args.timeout),
+                                            (getattr(args, "target", None) or [""])[0], bool(args.force))
+        results = [here]
+    else:
+        facts, results = run_artifact(args.path, targets, args=run_args, timeout=float(args.timeout),
+                                      platform=getattr(args, "platform", None), config=config,
+                                      on_event=_progress_printer())
     fmt = getattr(args, "format", "text") or "text"
     from goci_doctor import render
 
     diag = run_diagnosis(facts, results)
     if fmt == "json":
+        from goci_doctor.runner import file_sha256
+
         text = json.dumps({"schema_version": SCHEMA_VERSION, "kind": "run", "artifact": to_jsonable(facts),
+                           "artifact_sha256": file_sha256(Path(args.path)),
                            "runs": to_jsonable(results), "diagnosis": to_jsonable(diag)}, indent=2) + "\n"
     elif fmt == "markdown":
         text = render.render_markdown(diag)

@@ -271,6 +271,9 @@ class RunResult:
     """For diagnostic builds: which rebuilt variant ran ("" for the user's own artifact)."""
     missing: tuple[str, ...] = ()
     """Loader or libraries found missing in the image's filesystem before running."""
+    where: str = ""
+    """Who produced this observation: the engine ("docker unix:///var/run/docker.sock") or the machine
+    ("GitHub Actions runner ubuntu-24.04" for ``run --on-this-machine``); "" in older reports."""
 
     @property
     def message(self) -> str:

@@ -26,7 +26,7 @@ from collections.abc import Sequence
 from pathlib import PurePath
 from typing import Any, Literal
 
-from goci_doctor.model import SCHEMA_VERSION, ArtifactFacts, Diagnosis, EnvFacts, Report, Target
+from goci_doctor.model import SCHEMA_VERSION, ArtifactFacts, Diagnosis, EnvFacts, Report, RunResult, Target
 
 SCHEMA_ID = "urn:goci-doctor:json-schema:1"
 
@@ -120,8 +120,10 @@ def _document(kind: str, description: str, body: dict[str, Any], required: Seque
 def document_schema() -> dict[str, Any]:
     """The JSON Schema (draft 2020-12) of every ``--json`` document, selected by its ``kind``.
 
-    Kinds: diagnosis (check/explain), report (an exported session), inspect, env, targets, history.
+    Kinds: diagnosis (check/explain), report (an exported session), inspect, env, targets, history,
+    run, merge.
     """
+    from goci_doctor.fanin import Conflict
     from goci_doctor.history import HistoryEntry
 
     defs: dict[str, Any] = {}
@@ -143,6 +145,17 @@ def document_schema() -> dict[str, Any]:
                   {"targets": ref(tuple[Target, ...])}, ["targets"]),
         _document("history", "`history --json`: saved sessions.",
                   {"sessions": ref(tuple[HistoryEntry, ...])}, ["sessions"]),
+        _document("run", "`run --json` (also `--on-this-machine`): the real runs of one artifact and their diagnosis.",
+                  {"artifact": ref(ArtifactFacts), "artifact_sha256": {"type": "string"},
+                   "runs": ref(tuple[RunResult, ...]), "diagnosis": ref(Diagnosis)},
+                  ["artifact", "runs", "diagnosis"]),
+        _document("merge", "`merge --json`: the reports of a CI matrix joined into one diagnosis.",
+                  {"sources": {"type": "array", "items": {
+                      "type": "object", "properties": {"file": {"type": "string"}, "kind": {"type": "string"}},
+                      "required": ["file", "kind"], "additionalProperties": False}},
+                   "conflicts": ref(tuple[Conflict, ...]), "has_problem": {"type": "boolean"},
+                   "diagnosis": ref(Diagnosis)},
+                  ["sources", "conflicts", "has_problem", "diagnosis"]),
     ]
     return {
         "$schema": "https://json-schema.org/draft/2020-12/schema",

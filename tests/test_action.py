@@ -123,6 +123,9 @@ def _action_commands() -> list[list[str]]:
         ["lint", ".", "--format", "sarif", "--output", "goci-doctor.sarif"],
         ["check", "--policy", "prod", "--repo", ".", "--policy-file", "p.toml", "--env-from-ci", "dist/app"],
         ["check", "--policy", "prod", "--repo", ".", "dist/app", "--format", "sarif", "--output", "x.sarif"],
+        ["run", "dist/app", "--on-this-machine", "--json", "--output", "report.json"],
+        ["merge", "report.json"],
+        ["merge", "a.json", "b.json", "--format", "markdown", "--output", "summary.md"],
     ]
 
 
