@@ -202,6 +202,47 @@ def bench_matrix(repeat: int) -> Table:
     return t
 
 
+def bench_engines(repeat: int) -> Table:
+    """8 cells on one engine against the same 8 spread over two (a second private dockerd)."""
+    sys.path.insert(0, str(ROOT / "tests" / "fixtures"))
+    sys.path.insert(0, str(ROOT / "tests"))
+    import build as fixture_build
+    from second_engine import SecondEngine
+
+    from goci_doctor import engines, fleet, lab
+    from goci_doctor.config import Config, RunSettings
+    from goci_doctor.images import local_image_map
+
+    static = fixture_build.build_all()["static"].path
+    if static is None:
+        raise SystemExit("the static fixture could not be built (is go installed?)")
+    config = Config(images=local_image_map(), run=RunSettings(allow_pull=False))
+    refs = ["goci/debian:bullseye", "goci/debian:bookworm", "goci/debian:trixie", "goci/musl",
+            "goci/scratch", "goci/distroless-static", "debian:bullseye", "alpine:3.20"]
+    second = SecondEngine.start()
+    try:
+        second.load_from(lab.connect(), "goci/debian:bullseye", "goci/debian:bookworm", "goci/debian:trixie",
+                         "goci/musl", "goci/scratch", "goci/distroless-static")
+        one = fleet.assemble([engines.default_spec()])
+        two = fleet.assemble([engines.default_spec(), engines.resolve(second.url)])
+
+        def matrix(members: list[fleet.Member]) -> None:
+            results = fleet.FleetRunner(members, config).run_matrix(static, refs, timeout=60)
+            assert all(r.outcome == "runs" for r in results), [(r.target, r.error) for r in results]
+
+        t_one = median_time(lambda: matrix(one), repeat)
+        t_two = median_time(lambda: matrix(two), repeat)
+    finally:
+        second.stop()
+    t = Table(f"one matrix over several engines: static Go binary, {len(refs)} cells")
+    cpus = ", ".join(f"{m.info.spec.label}: {m.info.cpus} CPUs" for m in two)
+    t.add("1 engine", fmt_s(t_one), cpus.split(", engine")[0])
+    t.add("2 engines (second dockerd on the same host)", fmt_s(t_two), cpus)
+    t.add("ratio 2 engines / 1 engine", f"{t_two / t_one:.2f}",
+          "both engines share this machine's CPUs: below 1 the engines' own serial work overlaps")
+    return t
+
+
 # --------------------------------------------------------------------------------------------
 # 3. TUI
 
@@ -296,11 +337,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--skip-docker", action="store_true")
     parser.add_argument("--skip-tui", action="store_true")
     parser.add_argument("--only-matrix", action="store_true", help="only the container matrix section")
+    parser.add_argument("--only-engines", action="store_true", help="only the several-engines matrix section")
     parser.add_argument("--markdown", action="store_true", help="print Markdown tables (for docs/benchmarks.md)")
     args = parser.parse_args(argv)
     os.chdir(ROOT)
     print(f"machine: {machine()}\n", flush=True)
     tables: list[Table] = []
+    if args.only_engines:
+        tables.append(bench_engines(args.repeat))
+        print(tables[-1].text() + "\n", flush=True)
+        if args.markdown:
+            print(tables[-1].markdown())
+        return 0
     if args.only_matrix:
         tables.append(bench_matrix(args.repeat))
         print(tables[-1].text() + "\n", flush=True)

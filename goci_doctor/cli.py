@@ -95,6 +95,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="run the artifact directly on this machine instead of a container (disposable CI "
                    "runners only: refused without a CI variable unless --force); the report names the machine")
     p.add_argument("--force", action="store_true", help="with --on-this-machine: run even outside CI")
+    p.add_argument("--engine", action="append", default=[], metavar="NAME",
+                   help="container engine to use: a Docker context, a unix:// tcp:// or ssh:// URL, or an "
+                   "[engines] name; repeatable: cells go to engines native for the artifact's platform")
     _add_format(p)
 
     p = sub.add_parser("build", help="rebuild a Go project as diagnostic variants and run them on targets")
@@ -112,6 +115,7 @@ def build_parser() -> argparse.ArgumentParser:
     ib.add_argument("names", nargs="*", metavar="NAME", help="images to build (default: all)")
     ib.add_argument("--all", action="store_true", help="build every local image")
     ib.add_argument("--force", action="store_true", help="rebuild even if the image exists")
+    ib.add_argument("--engine", metavar="NAME", help="build on this engine (context, URL or [engines] name)")
     ib.add_argument("--write-config", action="store_true",
                     help="map the logical targets (debian:bullseye, alpine:3.20, scratch, ...) to these local "
                     "images in the user config, for air-gapped machines")

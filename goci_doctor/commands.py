@@ -73,7 +73,8 @@ def resolve_targets(names: list[str]) -> list[Target]:
 def cmd_env(args: argparse.Namespace) -> int:
     from goci_doctor import hostenv
 
-    facts = hostenv.gather(docker=True)
+    config = _config(args)
+    facts = hostenv.gather(docker=True, engines=getattr(config, "engines", None))
     if args.format == "json":
         doc = {"schema_version": SCHEMA_VERSION, "kind": "env", "env": to_jsonable(facts),
                "problems": hostenv.problems(facts)}

@@ -66,6 +66,8 @@ class Config:
     """Overrides from ``$GOCI_DOCTOR_IMAGES``: used, never saved."""
     path: str = ""
     """The file these settings were read from ("" for defaults)."""
+    engines: dict[str, str] = field(default_factory=dict)
+    """``[engines]``: name → Docker context or endpoint URL; ``run`` spreads its matrix over them."""
 
     def image_for(self, target_name: str, default_image: str) -> str:
         """The image to run for a target: ``$GOCI_DOCTOR_IMAGES``, then ``[images]``, then the
@@ -158,7 +160,7 @@ def _from_doc(doc: dict[str, Any], file: Path, text: str, env_images: dict[str, 
         shown = f"{table}.{_key(key)}" if table else _key(key)
         return BadInputError(f"{where}: {shown} {message}")
 
-    known = {"default_targets", "theme", "build_image", "images", "run"}
+    known = {"default_targets", "theme", "build_image", "images", "run", "engines"}
     for key in doc:
         if key not in known:
             raise fail(key, f"is not a setting (known: {', '.join(sorted(known))})")
@@ -186,6 +188,14 @@ def _from_doc(doc: dict[str, Any], file: Path, text: str, env_images: dict[str, 
         for target, image in table.items():
             images[target] = string(target, image, "images")
 
+    engines: dict[str, str] = {}
+    if "engines" in doc:
+        table = doc["engines"]
+        if not isinstance(table, dict):
+            raise fail("engines", f'must be a table of name = "context or URL", got {_describe(table)}')
+        for name, where in table.items():
+            engines[name] = string(name, where, "engines")
+
     run = defaults.run
     if "run" in doc:
         table = doc["run"]
@@ -211,7 +221,7 @@ def _from_doc(doc: dict[str, Any], file: Path, text: str, env_images: dict[str, 
         run = RunSettings(timeout=float(timeout), memory=memory.strip(), pids=pids, allow_pull=allow_pull)
 
     return Config(default_targets=targets, theme=theme, build_image=build_image, images=images, run=run,
-                  env_images=env_images, path=str(file))
+                  env_images=env_images, path=str(file), engines=engines)
 
 
 def _describe(value: Any) -> str:
@@ -294,6 +304,9 @@ def dumps(config: Config) -> str:
         f"pids = {run.pids}",
         f"allow_pull = {'true' if run.allow_pull else 'false'}",
     ]
+    if config.engines:
+        lines += ["", "# name -> Docker context or engine URL; run spreads its matrix over these", "[engines]"]
+        lines += [f"{_key(n)} = {_string(u)}" for n, u in sorted(config.engines.items())]
     return "\n".join(lines) + "\n"
 
 

@@ -26,6 +26,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
+from goci_doctor.engines import DEFAULT_SOCKET
 from goci_doctor.knowledge import version_tuple
 from goci_doctor.model import EnvFacts, HostTool
 from goci_doctor.redact import MASK, redact, redact_env
@@ -35,7 +36,7 @@ TOOL_TIMEOUT = 5.0
 DOCKER_TIMEOUT = 2.0
 """Seconds the Docker engine gets to answer GET /version."""
 BINFMT_DIR = "/proc/sys/fs/binfmt_misc"
-DEFAULT_DOCKER_SOCKET = "/var/run/docker.sock"
+DEFAULT_DOCKER_SOCKET = DEFAULT_SOCKET
 
 GO_ENV_KEYS = (
     "GOOS", "GOARCH", "CGO_ENABLED", "CC", "CXX", "GOFLAGS", "GOVERSION", "GOROOT", "GOPATH",
@@ -329,30 +330,15 @@ def detect_ci(environ: Mapping[str, str]) -> tuple[str, dict[str, str], tuple[st
 
 
 def docker_endpoint(environ: Mapping[str, str]) -> tuple[str, str]:
-    """(endpoint URL, where it came from) the Docker CLI and SDK would use.
+    """(endpoint URL, where it came from): exactly the engine ``run`` and ``build`` use (``engines``)."""
+    from goci_doctor import engines
+    from goci_doctor.model import EngineUnavailableError
 
-    DOCKER_HOST wins, then DOCKER_CONTEXT or the config's currentContext (its meta.json), then
-    the default socket.
-    """
-    host = environ.get("DOCKER_HOST", "").strip()
-    if host:
-        return host, "DOCKER_HOST"
-    config_dir = Path(environ.get("DOCKER_CONFIG") or Path(environ.get("HOME") or Path.home()) / ".docker")
-    context = environ.get("DOCKER_CONTEXT", "").strip()
-    source = "DOCKER_CONTEXT"
-    if not context:
-        source = "current context"
-        with contextlib.suppress(OSError, ValueError, AttributeError):
-            context = str(json.loads((config_dir / "config.json").read_text()).get("currentContext") or "")
-    if context and context != "default":
-        for meta in sorted((config_dir / "contexts" / "meta").glob("*/meta.json")):
-            with contextlib.suppress(OSError, ValueError, AttributeError, TypeError):
-                doc = json.loads(meta.read_text())
-                if doc.get("Name") == context:
-                    endpoint = str(doc["Endpoints"]["docker"]["Host"])
-                    return endpoint, f"{source} {context}"
-        return "", f"{source} {context} (no meta.json found under {config_dir / 'contexts'})"
-    return f"unix://{DEFAULT_DOCKER_SOCKET}", "default socket"
+    try:
+        spec = engines.default_spec(environ)
+    except EngineUnavailableError as exc:
+        return "", exc.message
+    return spec.url, spec.source if spec.name == "default" else f"{spec.source}"
 
 
 def _http_get(sock: socket.socket, host: str, path: str) -> tuple[int, dict[str, Any] | None, str]:
@@ -441,6 +427,15 @@ def probe_docker(environ: Mapping[str, str], timeout: float = DOCKER_TIMEOUT) ->
     if status != 200 or doc is None:
         info["error"] = f"{where} answered GET /version with {line}, not a Docker engine reply"
         return info
+    if scheme == "unix":
+        # GET /info for the CPU count (a second short request; the lab sizes its concurrency by it).
+        with contextlib.suppress(OSError, http.client.HTTPException, ValueError):
+            with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as info_sock:
+                info_sock.settimeout(timeout)
+                info_sock.connect(rest)
+                _status, info_doc, _line = _http_get(info_sock, "docker", "/info")
+                if info_doc is not None and info_doc.get("NCPU"):
+                    info["cpus"] = str(info_doc["NCPU"])
     components = doc.get("Components") or []
     names = " ".join(str(c.get("Name", "")) for c in components if isinstance(c, dict))
     info.update({
@@ -453,6 +448,35 @@ def probe_docker(environ: Mapping[str, str], timeout: float = DOCKER_TIMEOUT) ->
         "kernel": str(doc.get("KernelVersion", "")),
     })
     return info
+
+
+def probe_engines(environ: Mapping[str, str], configured: Mapping[str, str] | None = None,
+                  timeout: float = DOCKER_TIMEOUT) -> list[dict[str, str]]:
+    """Every engine besides the default one: the Docker CLI's contexts and the config's ``[engines]``.
+
+    Each is probed like the default engine (unix:// and tcp:// over a raw socket); other schemes
+    (ssh://) are listed, not probed (``run --engine`` connects to them with the SDK).
+    """
+    from goci_doctor import engines
+    from goci_doctor.model import BadInputError
+
+    names = list(dict.fromkeys([*(configured or {}), *engines.context_names(environ)]))
+    out: list[dict[str, str]] = []
+    for name in names:
+        try:
+            spec = engines.resolve(name, configured, environ)
+        except BadInputError as exc:
+            out.append({"name": name, "reachable": "no", "error": exc.message})
+            continue
+        row = {"name": name, "host": spec.url, "source": spec.source}
+        if spec.url.split("://", 1)[0] in ("unix", "tcp", "http", "https"):
+            probed = probe_docker(dict(environ, DOCKER_HOST=spec.url, DOCKER_CONTEXT=""), timeout)
+            probed.pop("cli", None)
+            probed.update(row)
+            out.append(probed)
+        else:
+            out.append({**row, "reachable": "not checked", "error": "not probed by env (ssh); run --engine connects"})
+    return out
 
 
 def _podman_hint(environ: Mapping[str, str], missing: str) -> str:
@@ -493,6 +517,7 @@ def gather(
     environ: Mapping[str, str] | None = None,
     binfmt_dir: str | Path = BINFMT_DIR,
     timeout: float = TOOL_TIMEOUT,
+    engines: Mapping[str, str] | None = None,
 ) -> EnvFacts:
     """Collect the build environment of this host, redacted.
 
@@ -516,6 +541,7 @@ def gather(
         else:
             go_future = pool.submit(_go_env, go_cmd, env, timeout)
         docker_future = pool.submit(probe_docker, env) if docker else None
+        engines_future = pool.submit(probe_engines, env, engines) if docker else None
         libc_future = pool.submit(host_libc, env, timeout)
 
         compiler_futures: dict[str, Future[HostTool]] = {}
@@ -550,6 +576,7 @@ def gather(
         libc, libc_version = libc_future.result()
         docker_info = docker_future.result() if docker_future is not None else {
             "reachable": "not checked", "host": "", "error": "Docker check skipped"}
+        other_engines = engines_future.result() if engines_future is not None else []
 
     wanted = {k: v for k, v in env.items() if _build_relevant(k) or k in ci_vars}
     return EnvFacts(
@@ -566,6 +593,7 @@ def gather(
         ci_provider=provider,
         ci_details=redact_env(ci_details),
         docker={k: redact(v) for k, v in docker_info.items()},
+        engines=tuple({k: redact(v) for k, v in e.items()} for e in other_engines),
         env=dict(sorted(redact_env(wanted).items())),
         notes=tuple(redact(n) for n in notes),
     )
@@ -758,8 +786,17 @@ def format_env_text(facts: EnvFacts) -> str:
         lines.append(_row("endpoint", f"{d.get('host', '') or '-'} ({d.get('source', '')})"))
     else:
         lines.append("  not checked")
+    if d.get("cpus"):
+        lines.append(_row("cpus", d["cpus"]))
     if d.get("cli"):
         lines.append(_row("cli", d["cli"]))
+    for e in facts.engines:
+        if e.get("reachable") == "yes":
+            what = (f"{e.get('engine', 'Docker Engine')} {e.get('version', '')}, {e.get('os', '')}/{e.get('arch', '')}"
+                    f"{', ' + e['cpus'] + ' CPUs' if e.get('cpus') else ''}")
+        else:
+            what = f"{'! not reachable' if e.get('reachable') == 'no' else 'not checked'}: {e.get('error', '')}"
+        lines.append(_row(f"engine {e.get('name', '')}", f"{e.get('host', '')} {what} ({e.get('source', '')})"))
 
     lines += ["", "Environment"]
     if facts.env:

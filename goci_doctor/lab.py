@@ -16,7 +16,6 @@ import argparse
 import dataclasses
 import io
 import json
-import os
 import platform as host_platform
 import re
 import shlex
@@ -47,7 +46,6 @@ from goci_doctor.model import (
     BadInputError,
     BuildResult,
     Diagnosis,
-    EngineUnavailableError,
     ExitCode,
     RunResult,
     Target,
@@ -67,7 +65,6 @@ DEFAULT_NPROC = 4096
 runc for nofile=1048576 and nproc=4194304, which fails with EPERM ("error setting rlimit type 7")
 wherever the engine's own hard limit is lower (a container host, a CI runner); Docker inherits its own."""
 _OUTPUT_LIMIT = 64 * 1024
-_DEFAULT_SOCKET = "unix:///var/run/docker.sock"
 
 _MACHINE_TO_GOARCH = {"x86_64": "amd64", "aarch64": "arm64", "i686": "386", "i386": "386", "armv7l": "arm",
                       "riscv64": "riscv64", "ppc64le": "ppc64le", "s390x": "s390x"}
@@ -77,85 +74,18 @@ _MACHINE_TO_GOARCH = {"x86_64": "amd64", "aarch64": "arm64", "i686": "386", "i38
 # Connecting to the engine
 
 
-def _context_host() -> tuple[str, str]:
-    """(endpoint, context name) of the current Docker context, or ("", "") for the default one.
-
-    docker-py honours DOCKER_HOST but not ``docker context use``; read the CLI's config ourselves.
-    """
-    config_dir = Path(os.environ.get("DOCKER_CONFIG", Path.home() / ".docker"))
-    name = os.environ.get("DOCKER_CONTEXT", "")
-    if not name:
-        try:
-            name = json.loads((config_dir / "config.json").read_text()).get("currentContext", "")
-        except (OSError, ValueError):
-            name = ""
-    if not name or name == "default":
-        return "", ""
-    import hashlib
-
-    meta = config_dir / "contexts" / "meta" / hashlib.sha256(name.encode()).hexdigest() / "meta.json"
-    try:
-        host = json.loads(meta.read_text())["Endpoints"]["docker"]["Host"]
-    except (OSError, ValueError, KeyError, TypeError):
-        raise EngineUnavailableError(
-            f"Docker context '{name}' is selected but {meta} is missing or unreadable "
-            "(run `docker context use default` or set DOCKER_HOST)"
-        ) from None
-    return str(host), name
-
-
 def engine_host() -> str:
-    """The engine endpoint we will talk to: DOCKER_HOST, else the current context, else the socket."""
-    if os.environ.get("DOCKER_HOST"):
-        return os.environ["DOCKER_HOST"]
-    host, _ = _context_host()
-    if host:
-        return host
-    if not Path("/var/run/docker.sock").exists():
-        # Rootless Podman serves the Docker API here (``systemctl --user start podman.socket``).
-        runtime = os.environ.get("XDG_RUNTIME_DIR", f"/run/user/{os.getuid()}")
-        for sock in (Path(runtime) / "podman" / "podman.sock", Path("/run/podman/podman.sock")):
-            if sock.exists():
-                return f"unix://{sock}"
-    return _DEFAULT_SOCKET
+    """The engine endpoint we will talk to (``engines.default_spec``: the one resolution)."""
+    from goci_doctor import engines
 
-
-def _engine_error(host: str, exc: BaseException) -> EngineUnavailableError:
-    """One clear line for a failure to reach the engine."""
-    chain: list[BaseException] = []
-    seen: BaseException | None = exc
-    while seen is not None and len(chain) < 10:
-        chain.append(seen)
-        seen = seen.__cause__ or seen.__context__
-    text = " ".join(str(e) for e in chain)
-    if any(isinstance(e, PermissionError) for e in chain) or "Permission denied" in text:
-        why = "permission denied (add yourself to the docker group or set DOCKER_HOST)"
-    elif any(isinstance(e, FileNotFoundError) for e in chain) or "No such file or directory" in text:
-        why = "no engine socket there (is Docker or Podman installed and running? set DOCKER_HOST otherwise)"
-    elif any(isinstance(e, ConnectionRefusedError) for e in chain) or "Connection refused" in text:
-        why = "connection refused (is the daemon running?)"
-    else:
-        last = str(chain[-1]).strip() or type(chain[-1]).__name__
-        why = last.splitlines()[0][:200]
-    return EngineUnavailableError(f"cannot reach the Docker engine at {host}: {why}")
+    return engines.default_spec().url
 
 
 def connect(timeout: float = 60.0) -> Any:
-    """A docker-py client for the current engine, checked with a ping; EngineUnavailableError if none."""
-    host = engine_host()
-    try:
-        import docker
-    except ImportError:
-        raise EngineUnavailableError("the Docker SDK is not installed (pip install docker)") from None
-    try:
-        if os.environ.get("DOCKER_HOST"):
-            client = docker.from_env(timeout=int(timeout))
-        else:
-            client = docker.DockerClient(base_url=host, timeout=int(timeout))
-        client.ping()
-    except Exception as exc:  # docker-py raises DockerException, requests errors or OSError here
-        raise _engine_error(host, exc) from None
-    return client
+    """A docker-py client for the default engine, checked with a ping; EngineUnavailableError if none."""
+    from goci_doctor import engines
+
+    return engines.connect(engines.default_spec(), timeout)
 
 
 def _is_connection_error(exc: BaseException) -> bool:
@@ -776,8 +706,12 @@ def run_artifact(
     config: Any = None,
     runner: Any = None,
     on_event: EventCallback | None = None,
+    engines_: Sequence[str] = (),
 ) -> tuple[ArtifactFacts, list[RunResult]]:
-    """Inspect an artifact and run it on ``targets`` (real containers unless ``runner`` is given)."""
+    """Inspect an artifact and run it on ``targets`` (real containers unless ``runner`` is given).
+
+    With ``engines_`` (or the config's ``[engines]``) the matrix is spread over those engines.
+    """
     from goci_doctor.artifact import inspect_path
 
     p = Path(path)
@@ -788,6 +722,18 @@ def run_artifact(
     facts = inspect_path(p)
     if not targets:
         raise BadInputError("no targets given (use --target, or set default_targets in the config)")
+    engine_names = list(engines_ or []) or list(getattr(config, "engines", None) or {})
+    if runner is None and engine_names:
+        from goci_doctor import engines, fleet
+
+        specs = engines.resolve_all(engine_names, getattr(config, "engines", None))
+        members = fleet.assemble(specs)
+        for line in fleet.describe_plan(members, fleet.wanted_arch(facts, platform)):
+            print(f"goci-doctor: {line}", file=sys.stderr)
+        fleet_runner = fleet.FleetRunner(members, config)
+        results = fleet_runner.run_matrix(p, targets, args=args, timeout=timeout, platform=platform,
+                                          on_event=on_event, facts=facts)
+        return facts, results
     if runner is None:
         runner = DockerRunner(config=config)
     if isinstance(runner, DockerRunner):
@@ -820,13 +766,15 @@ def _table(rows: list[list[str]]) -> list[str]:
 
 def render_runs_text(facts: ArtifactFacts, results: Sequence[RunResult]) -> str:
     """The ``run`` report as a plain text table."""
-    rows = [["target", "image", "libc", "outcome", "exit", "message"]]
+    several = len({r.where for r in results}) > 1  # a fleet: say which engine ran each cell
+    rows = [["target", "image", "libc", "outcome", "exit", *(["where"] if several else []), "message"]]
     for r in results:
         exit_text = "" if r.exit_code is None else str(r.exit_code)
         if r.signal:
             exit_text += f" ({r.signal})"
         outcome = r.outcome + (" (emulated)" if r.emulated else "")
-        rows.append([r.target, r.image, r.libc or "?", outcome, exit_text, _cell_message(r)])
+        where = [r.where.removeprefix("engine ") or "?"] if several else []
+        rows.append([r.target, r.image, r.libc or "?", outcome, exit_text, *where, _cell_message(r)])
     lines = [f"{facts.path}: {facts.description}", "", *_table(rows), "", summarize(results)]
     return "\n".join(lines) + "\n"
 
@@ -857,7 +805,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     else:
         facts, results = run_artifact(args.path, targets, args=run_args, timeout=float(args.timeout),
                                       platform=getattr(args, "platform", None), config=config,
-                                      on_event=_progress_printer())
+                                      on_event=_progress_printer(), engines_=getattr(args, "engine", None) or ())
     fmt = getattr(args, "format", "text") or "text"
     from goci_doctor import render
 
@@ -919,8 +867,15 @@ def cmd_images(args: argparse.Namespace) -> int:
     action = getattr(args, "images_command", None) or "list"
     if action == "build":
         names = [] if getattr(args, "all", False) else list(getattr(args, "names", []) or [])
+        client = None
+        if getattr(args, "engine", None):
+            from goci_doctor import engines
+
+            spec = engines.resolve(args.engine, getattr(_load_config(getattr(args, "config", None)), "engines", None))
+            client = engines.connect(spec)
+            print(f"building on {spec.label}", file=sys.stderr)
         built = images.build_images(names or None, force=bool(getattr(args, "force", False)),
-                                    on_progress=lambda line: print(line, file=sys.stderr))
+                                    on_progress=lambda line: print(line, file=sys.stderr), client=client)
         for info in built:
             print(f"{info.ref:28} {info.libc or '-':16} {'present' if info.present else 'missing'}")
         if getattr(args, "write_config", False):

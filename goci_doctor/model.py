@@ -237,6 +237,8 @@ class EnvFacts:
     ci_details: dict[str, str] = field(default_factory=dict)
     docker: dict[str, str] = field(default_factory=dict)
     """{"reachable": "yes"/"no", "version": ..., "host": ..., "error": ...}."""
+    engines: tuple[dict[str, str], ...] = ()
+    """Other engines (Docker contexts, the config's ``[engines]``), each like ``docker`` plus its "name"."""
     env: dict[str, str] = field(default_factory=dict)
     """Build-relevant environment variables (CGO_*, GO*, CC, CXX, DOCKER_HOST, ...), redacted."""
     notes: tuple[str, ...] = ()

@@ -492,8 +492,9 @@ def test_current_docker_context_is_honoured(engine, tmp_path, monkeypatch):
     _write_context(tmp_path / "docker", "goci-test", "unix:///nonexistent-context.sock")
     with pytest.raises(EngineUnavailableError) as info:
         lab.connect()
-    assert str(info.value) == ("cannot reach the Docker engine at unix:///nonexistent-context.sock: no engine "
-                               "socket there (is Docker or Podman installed and running? set DOCKER_HOST otherwise)")
+    assert str(info.value) == ("cannot reach the Docker engine at goci-test (unix:///nonexistent-context.sock): no "
+                               "engine socket there (is Docker or Podman installed and running? set DOCKER_HOST "
+                               "otherwise)")
 
 
 def test_socket_nobody_listens_on_is_connection_refused(tmp_path, monkeypatch):
