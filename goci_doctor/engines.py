@@ -22,24 +22,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from goci_doctor import platforms
 from goci_doctor.model import BadInputError, EngineUnavailableError
 
 DEFAULT_SOCKET = "/var/run/docker.sock"
 _PODMAN_SOCKETS = ("podman/podman.sock",)
-_MACHINE_TO_GOARCH = {
-    "x86_64": "amd64",
-    "amd64": "amd64",
-    "aarch64": "arm64",
-    "arm64": "arm64",
-    "armv7l": "arm",
-    "armhf": "arm",
-    "i686": "386",
-    "i386": "386",
-    "ppc64le": "ppc64le",
-    "s390x": "s390x",
-    "riscv64": "riscv64",
-}
-
 
 @dataclass(frozen=True)
 class TLSFiles:
@@ -91,7 +78,7 @@ class EngineInfo:
 
 def goarch(machine: str) -> str:
     """Go's name for an engine's or kernel's architecture string ("x86_64" → "amd64")."""
-    return _MACHINE_TO_GOARCH.get(machine.strip().lower(), machine.strip().lower())
+    return platforms.goarch(machine)
 
 
 def _config_dir(environ: Mapping[str, str]) -> Path:

@@ -26,6 +26,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
+from goci_doctor import platforms
 from goci_doctor.engines import DEFAULT_SOCKET
 from goci_doctor.knowledge import version_tuple
 from goci_doctor.model import EnvFacts, HostTool
@@ -50,25 +51,9 @@ COMPILERS = (
     "aarch64-linux-gnu-gcc", "arm-linux-gnueabihf-gcc",
 )
 
-_GOARCH = {
-    "x86_64": "amd64", "amd64": "amd64", "x64": "amd64",
-    "aarch64": "arm64", "arm64": "arm64", "aarch64_be": "arm64be",
-    "i386": "386", "i486": "386", "i586": "386", "i686": "386", "x86": "386",
-    "armv5l": "arm", "armv6l": "arm", "armv7l": "arm", "armv8l": "arm", "arm": "arm", "armhf": "arm",
-    "riscv64": "riscv64", "ppc64le": "ppc64le", "powerpc64le": "ppc64le", "ppc64": "ppc64",
-    "powerpc64": "ppc64", "s390x": "s390x", "mips": "mips", "mipsel": "mipsle", "mips64": "mips64",
-    "mips64el": "mips64le", "loongarch64": "loong64",
-}
-
-
 def go_arch(machine: str) -> str:
     """Go's GOARCH name for a machine or triple prefix: x86_64 → amd64, aarch64 → arm64, i686 → 386."""
-    m = machine.strip().lower()
-    if m in _GOARCH:
-        return _GOARCH[m]
-    if m.startswith("armv") or m.startswith("arm-"):
-        return "arm"
-    return m
+    return platforms.goarch(machine)
 
 
 def triple_goos_goarch(triple: str) -> tuple[str, str]:
