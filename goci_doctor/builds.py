@@ -1017,6 +1017,12 @@ def cmd_build(args: argparse.Namespace) -> int:
 
     config = config_module.load_config(getattr(args, "config", None))
     targets = list(getattr(args, "target", None) or []) or list(config.default_targets)
+    runner = None
+    engine_names = list(getattr(args, "engine", None) or []) or list(config.engines)
+    if engine_names:
+        from goci_doctor import engines, fleet
+
+        runner = fleet.FleetRunner(fleet.assemble(engines.resolve_all(engine_names, config.engines)), config)
     matrix = prove(
         project,
         targets,
@@ -1024,6 +1030,7 @@ def cmd_build(args: argparse.Namespace) -> int:
         build_image=getattr(args, "build_image", None),
         allow_network=bool(getattr(args, "allow_network", False)),
         config=config,
+        runner=runner,
     )
     text = RENDERERS[getattr(args, "format", "text") or "text"](matrix)
     from goci_doctor.render import write_output

@@ -107,6 +107,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--target", "-t", action="append", default=[], metavar="T", help="repeatable")
     p.add_argument("--allow-network", action="store_true", help="let the build container download modules")
     p.add_argument("--build-image", metavar="IMAGE", help="image to build in (default: the configured build image)")
+    p.add_argument("--engine", action="append", default=[], metavar="NAME",
+                   help="engines the variants run on (context, URL or [engines] name; repeatable)")
     _add_format(p)
 
     p = sub.add_parser("images", help="build or list the local target images (no registry needed)")

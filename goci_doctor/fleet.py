@@ -144,6 +144,13 @@ class FleetRunner:
     ) -> list[RunResult]:
         from goci_doctor import lab
 
+        if facts is None and not platform:
+            from goci_doctor.artifact import inspect_path
+
+            try:
+                facts = inspect_path(artifact)  # route by the binary's own architecture
+            except Exception:
+                facts = None
         arch = wanted_arch(facts, platform)
         plan, emulated = route(targets, self.members, arch)
         results: dict[str, RunResult] = {}

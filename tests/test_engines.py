@@ -304,3 +304,37 @@ def test_images_build_on_a_named_engine(second):
     assert f"building on engine {second.url}" in proc.stderr
     assert client.images.get("goci/musl")
     client.close()
+
+
+@pytest.mark.docker
+@pytest.mark.slow
+def test_build_runs_its_variants_over_two_engines(first, second, tmp_path):
+    project = Path(__file__).parent / "fixtures" / "projects" / "cgoapp"
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "goci_doctor",
+            "build",
+            str(project),
+            "--variant",
+            "cgo-off",
+            "-t",
+            "goci/musl",
+            "-t",
+            "goci/scratch",
+            "--engine",
+            "default",
+            "--engine",
+            second.url,
+            "--json",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert proc.returncode in (0, 1), proc.stderr
+    doc = json.loads(proc.stdout)
+    runs = {r["target"]: r for r in doc["runs"]}
+    assert {r["outcome"] for r in runs.values()} == {"runs"}, [(r["target"], r["error"]) for r in runs.values()]
+    assert len({r["where"] for r in runs.values()}) == 2, "each engine ran one variant cell"
