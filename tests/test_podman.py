@@ -160,3 +160,18 @@ def test_timeout_on_podman_kills_and_removes(podman, lab_config, bin_path):
     assert result.timed_out and result.outcome == "runs"
     assert result.stdout.strip() == "goci-fixture sleeper started"
     assert _lab_leftovers(podman) == ([], [])
+
+
+def test_one_matrix_over_docker_and_podman(podman_host, docker_engine, lab_config, bin_path):
+    from goci_doctor import engines, fleet
+
+    members = fleet.assemble([engines.default_spec(), engines.resolve(podman_host)])
+    assert [m.info.kind for m in members] == ["Docker Engine", "Podman"], [m.info.error for m in members]
+    runner = fleet.FleetRunner(members, lab_config)
+    results = runner.run_matrix(bin_path("cgo-host"), list(TARGETS), timeout=30)
+    by_target = {r.target: r for r in results}
+    assert by_target["debian:bookworm"].outcome == "runs"
+    assert by_target["alpine:3.20"].outcome == "crashes" and by_target["scratch"].outcome == "crashes"
+    assert {r.where for r in results} == {m.info.spec.label for m in members}, "both engines ran cells"
+    for session, client in runner.sessions:
+        assert client.api.containers(all=True, filters={"label": [f"{lab.SESSION_LABEL}={session}"]}) == []
