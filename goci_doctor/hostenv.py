@@ -439,8 +439,8 @@ def probe_engines(environ: Mapping[str, str], configured: Mapping[str, str] | No
                   timeout: float = DOCKER_TIMEOUT) -> list[dict[str, str]]:
     """Every engine besides the default one: the Docker CLI's contexts and the config's ``[engines]``.
 
-    Each is probed like the default engine (unix:// and tcp:// over a raw socket); other schemes
-    (ssh://) are listed, not probed (``run --engine`` connects to them with the SDK).
+    Each is probed like the default engine (unix:// and tcp:// over a raw socket); ssh:// ones through
+    the Docker SDK, which runs the system ssh (its config, agent and known_hosts).
     """
     from goci_doctor import engines
     from goci_doctor.model import BadInputError
@@ -460,7 +460,13 @@ def probe_engines(environ: Mapping[str, str], configured: Mapping[str, str] | No
             probed.update(row)
             out.append(probed)
         else:
-            out.append({**row, "reachable": "not checked", "error": "not probed by env (ssh); run --engine connects"})
+            # ssh:// needs the SDK (it drives the system ssh); only loaded when such an engine is configured.
+            info = engines.probe(spec, timeout=max(timeout, 10.0))
+            if info.answers:
+                out.append({**row, "reachable": "yes", "engine": info.kind, "version": info.version,
+                            "os": info.os, "arch": info.arch, "cpus": str(info.cpus)})
+            else:
+                out.append({**row, "reachable": "no", "error": info.error})
     return out
 
 
