@@ -29,6 +29,8 @@ from goci_doctor.model import BadInputError
 
 MAX_CONFIG_BYTES = 4 * 1024 * 1024
 """Cap for one CI config, settings file, policy or JSON report (real ones are a few KB)."""
+MAX_REPORT_BYTES = 64 * 1024 * 1024
+"""Cap for a saved JSON report or history entry (``tui --report``, ``history ID``)."""
 MAX_YAML_DEPTH = 100
 """Nesting levels of one YAML document (real workflows use under 20)."""
 MAX_YAML_NODES = 200_000
@@ -44,10 +46,12 @@ EXPANSION_BUDGET = 4 * 1024 * 1024
 class UnsafeInput(BadInputError):
     """Input refused or unreadable; ``reason`` is the message without the path."""
 
-    def __init__(self, path: object, reason: str) -> None:
+    def __init__(self, path: object, reason: str, *, missing: bool = False) -> None:
         super().__init__(f"{path}: {reason}" if str(path) else reason)
         self.path = str(path)
         self.reason = reason
+        self.missing = missing
+        """True when nothing is at the path (callers may fall back to defaults)."""
 
 
 def describe_size(n: int) -> str:
@@ -76,16 +80,16 @@ def confined(root: str | os.PathLike[str]) -> Iterator[Path]:
 
 def _kind(mode: int) -> str:
     if stat.S_ISDIR(mode):
-        return "a directory"
+        return "is a directory"
     if stat.S_ISFIFO(mode):
-        return "a FIFO (named pipe)"
+        return "is a FIFO (named pipe)"
     if stat.S_ISSOCK(mode):
-        return "a socket"
+        return "is a socket"
     if stat.S_ISCHR(mode):
-        return "a character device"
+        return "is a character device"
     if stat.S_ISBLK(mode):
-        return "a block device"
-    return "not a regular file"
+        return "is a block device"
+    return "is not a regular file"
 
 
 def os_reason(exc: OSError) -> str:
@@ -110,14 +114,15 @@ def open_regular(path: str | os.PathLike[str], root: str | os.PathLike[str] | No
             raise UnsafeInput(path, "a symlink to outside the repository; not read")
         if not os.path.lexists(real):
             dangling = os.path.islink(target)
-            raise UnsafeInput(path, "a dangling symlink" if dangling else "no such file")
+            raise UnsafeInput(path, "a dangling symlink" if dangling else "no such file", missing=not dangling)
         target = real
     # O_NONBLOCK: opening a FIFO for reading would otherwise wait for a writer forever.
     flags = os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOCTTY", 0) | getattr(os, "O_CLOEXEC", 0)
     try:
         fd = os.open(target, flags)
     except FileNotFoundError:
-        raise UnsafeInput(path, "a dangling symlink" if os.path.islink(target) else "no such file") from None
+        dangling = os.path.islink(target)
+        raise UnsafeInput(path, "a dangling symlink" if dangling else "no such file", missing=not dangling) from None
     except OSError as exc:
         raise UnsafeInput(path, os_reason(exc)) from None
     try:
@@ -127,7 +132,8 @@ def open_regular(path: str | os.PathLike[str], root: str | os.PathLike[str] | No
         raise UnsafeInput(path, os_reason(exc)) from None
     if not stat.S_ISREG(st.st_mode):
         os.close(fd)
-        raise UnsafeInput(path, f"{_kind(st.st_mode)}, not a regular file; not read")
+        kind = _kind(st.st_mode)
+        raise UnsafeInput(path, kind if kind.endswith("not a regular file") else f"{kind}, not a regular file")
     return fd
 
 
