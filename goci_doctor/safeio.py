@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
+import errno
 import json
 import os
 import stat
@@ -356,3 +357,84 @@ def spend(produced: int) -> None:
         budget[0] -= produced + 64  # a call costs too: expansions that produce nothing still take time
         if budget[0] < 0:
             raise UnsafeInput("", "variable expansion exceeds its budget (an exponential chain?); not expanded")
+
+
+# --------------------------------------------------------------------------------------------
+# Artifacts: a private snapshot that a truncation cannot turn into SIGBUS
+
+SNAPSHOT_DATA_LIMIT = 512 * 1024 * 1024
+"""Bytes of real data (holes excluded) copied into a snapshot; bigger files are mapped."""
+EMPTY_STAT_READ = 1024 * 1024
+"""How much is read from a file whose size says 0 (/proc and /sys files have content anyway)."""
+
+
+def data_extents(fd: int, size: int) -> list[tuple[int, int]]:
+    """(start, end) of the regions of a file that hold data; holes of a sparse file are skipped.
+
+    Filesystems without SEEK_DATA report the whole file as data."""
+    out: list[tuple[int, int]] = []
+    pos = 0
+    while pos < size:
+        try:
+            start = os.lseek(fd, pos, os.SEEK_DATA)
+        except OSError as exc:
+            if exc.errno == errno.ENXIO:  # no data after pos
+                break
+            return [(0, size)]  # EINVAL: SEEK_DATA unsupported here
+        try:
+            end = min(os.lseek(fd, start, os.SEEK_HOLE), size)
+        except OSError:
+            end = size
+        if end <= start:
+            break
+        out.append((start, end))
+        pos = end
+    return out
+
+
+class Snapshot:
+    """A file's contents as an anonymous mapping: reading it never touches the file again.
+
+    Holes are left as the mapping's zero pages, so a 2 GB sparse file costs no memory. Raises
+    ``UnsafeInput`` when the file shrinks or grows while it is copied."""
+
+    def __init__(self, fd: int, size: int, path: object) -> None:
+        import mmap
+
+        self.map = mmap.mmap(-1, size, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS | getattr(mmap, "MAP_NORESERVE", 0))
+        self.length = size
+        """Bytes of content: less than the size when a pseudo-file (/sys) claims more than it has."""
+        view = memoryview(self.map)
+        try:
+            for start, end in data_extents(fd, size):
+                pos = start
+                while pos < end:
+                    n = os.preadv(fd, [view[pos : min(end, pos + (8 << 20))]], pos)
+                    if n <= 0:
+                        if os.fstat(fd).st_size == size:
+                            self.length = pos  # the size lied (/sys): what was read is the content
+                            break
+                        raise UnsafeInput(path, "the file shrank while it was read (still being written?)")
+                    pos += n
+                if self.length < size:
+                    break
+        except OSError as exc:
+            view.release()
+            self.map.close()
+            raise UnsafeInput(path, os_reason(exc)) from None
+        except BaseException:
+            view.release()
+            self.map.close()
+            raise
+        view.release()
+        if os.fstat(fd).st_size != size:
+            self.map.close()
+            raise UnsafeInput(path, "the file changed size while it was read (still being written?)")
+
+    def close(self) -> None:
+        self.map.close()
+
+
+def snapshot_fits(fd: int, size: int) -> bool:
+    """True when the data regions of the file are small enough to copy into a ``Snapshot``."""
+    return sum(end - start for start, end in data_extents(fd, size)) <= SNAPSHOT_DATA_LIMIT
