@@ -94,6 +94,10 @@ def iter_artifacts(paths: Sequence[str | os.PathLike[str]]) -> list[Path]:
         except OSError as exc:
             raise BadInputError(f"{p}: cannot read ({exc.strerror or exc})") from None
         if p.is_dir():
+            try:
+                os.scandir(p).close()
+            except OSError as exc:
+                raise BadInputError(f"{p}: cannot list this folder ({safeio.os_reason(exc)})") from None
             found = sorted(_walk_candidates(p))
             if not found:
                 raise BadInputError(f"{p}: no executables found in this directory")
@@ -239,7 +243,10 @@ _SKIP_DIRS = frozenset({".git", ".hg", ".svn", "node_modules", "__pycache__"})
 
 
 def _walk_candidates(root: Path) -> Iterator[Path]:
-    for dirpath, dirnames, filenames in os.walk(root):
+    closed: list[Path] = []
+    # A subfolder that cannot be listed is yielded too: inspect_each reports it instead of
+    # silently finding "no executables" in it.
+    for dirpath, dirnames, filenames in os.walk(root, onerror=lambda exc: closed.append(Path(exc.filename))):
         dirnames[:] = [d for d in dirnames if d not in _SKIP_DIRS]
         for fname in filenames:
             p = Path(dirpath) / fname
@@ -257,6 +264,33 @@ def _walk_candidates(root: Path) -> Iterator[Path]:
                 continue
             if _is_executable_magic(magic) or (st.st_mode & 0o111 and st.st_size > 0):
                 yield p
+    yield from closed
+
+
+def _listing_error(folder: Path) -> str:
+    try:
+        os.scandir(folder).close()
+    except OSError as exc:
+        return safeio.os_reason(exc)
+    return "it changed while it was walked"
+
+
+def inspect_each(paths: Sequence[Path]) -> list[ArtifactFacts]:
+    """``inspect_path`` for each path; with several paths (a folder), one that cannot be read
+    becomes facts whose problem says why, and the others are still inspected."""
+    if len(paths) == 1:
+        return [inspect_path(paths[0])]
+    out: list[ArtifactFacts] = []
+    for p in paths:
+        try:
+            out.append(inspect_path(p))
+        except BadInputError as exc:
+            reason = exc.message.removeprefix(f"{p}: ")
+            if p.is_dir():
+                reason = f"cannot list this folder ({_listing_error(p)})"
+            out.append(ArtifactFacts(path=str(p), size=0, kind="unknown", description="unreadable",
+                                     problems=(f"unreadable: {reason}",)))
+    return out
 
 
 def _is_executable_magic(magic: bytes) -> bool:

@@ -92,7 +92,7 @@ def cmd_inspect(args: argparse.Namespace) -> int:
     paths = artifact.iter_artifacts(args.paths)
     if not paths:
         raise BadInputError("no files to inspect in " + ", ".join(args.paths))
-    results: list[ArtifactFacts] = [artifact.inspect_path(p) for p in paths]
+    results: list[ArtifactFacts] = artifact.inspect_each(paths)
     if args.format == "json":
         doc = {"schema_version": SCHEMA_VERSION, "kind": "inspect", "artifacts": to_jsonable(results)}
         emit(json.dumps(doc, indent=2) + "\n", args)
@@ -120,12 +120,16 @@ def cmd_check(args: argparse.Namespace) -> int:
     if cpu:
         diagnosis.parse_cpu(cpu)  # a bad level is bad input before anything is inspected
     arch = getattr(args, "arch", None) or None
-    diags = [diagnosis.check_artifact(artifact.inspect_path(p), targets, binfmt=binfmt, arch=arch, cpu=cpu)
-             for p in paths]
+    diags = [diagnosis.check_artifact(facts, targets, binfmt=binfmt, arch=arch, cpu=cpu)
+             for facts in artifact.inspect_each(paths)]
     result = diags[0] if len(diags) == 1 else diagnosis.merge(diags, kind="artifact")
-    from goci_doctor.render import render
+    from goci_doctor.render import render, render_sarif
 
-    emit(render(result, args.format), args)
+    if args.format == "sarif" and len(diags) > 1:
+        # One location per artifact, not one named "a, b, c".
+        emit(json.dumps(render_sarif(result, parts=diags), indent=2, ensure_ascii=False) + "\n", args)
+    else:
+        emit(render(result, args.format), args)
     return ExitCode.PROBLEM if result.has_problem else ExitCode.OK
 
 

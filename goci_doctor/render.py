@@ -364,15 +364,19 @@ def render_markdown(diagnosis: Diagnosis, report: Report | None = None) -> str:
 # SARIF
 
 
-def render_sarif(diagnosis: Diagnosis) -> dict[str, Any]:
-    """One SARIF result per crash chain, at the artifact (or the log line) it was found in."""
+def render_sarif(diagnosis: Diagnosis, parts: Sequence[Diagnosis] = ()) -> dict[str, Any]:
+    """One SARIF result per crash chain, at the artifact (or the log line) it was found in.
+
+    ``parts``: the per-artifact diagnoses a merged one was made of, so that each result is
+    located at its own artifact rather than at all of them."""
     from goci_doctor import diagnosis as engine
     from goci_doctor.sarif import SarifResult, SarifRule, fingerprint, sarif_log
 
     fams = engine.families()
     used = []
     results = []
-    for chain in diagnosis.chains:
+    located = [(part.subject, chain) for part in parts or (diagnosis,) for chain in part.chains]
+    for subject, chain in located:
         fam_id = chain.id.split("/")[0]
         fam = fams.get(fam_id)
         if fam is None:
@@ -381,7 +385,7 @@ def render_sarif(diagnosis: Diagnosis) -> dict[str, Any]:
         if fam_id not in used:
             used.append(fam_id)
         line = 0
-        uri = diagnosis.subject
+        uri = subject
         for ev in chain.evidence:
             if ev.fact == "log line" and ":" in ev.source:
                 src, _, no = ev.source.rpartition(":")
