@@ -479,3 +479,33 @@ def test_explain_reads_ff_fe_that_is_not_utf16(tmp_path):
     log.write_bytes(b"\xff\xfe" + b"exec /usr/local/bin/app: exec format error\n")
     o = run_cli("explain", str(log))
     assert o.code == ExitCode.PROBLEM, (o.stdout, o.stderr)
+
+
+# --------------------------------------------------------------------------------------------
+# run: the artifact is streamed to the engine, not held in memory
+
+
+@pytest.mark.docker
+def test_run_streams_a_large_artifact(tmp_path, bin_path):
+    from goci_doctor import lab
+    from goci_doctor.images import local_image_map
+    from goci_doctor.model import EngineUnavailableError
+
+    try:
+        client = lab.connect()
+    except EngineUnavailableError as exc:
+        pytest.skip(f"no Docker engine: {exc}")
+    if not client.images.list(name="goci/debian:bookworm"):
+        pytest.skip("local image goci/debian:bookworm missing: run `goci-doctor images build`")
+    cfg = tmp_path / "config.toml"
+    lines = ["[run]", "allow_pull = false", "", "[images]"]
+    cfg.write_text("\n".join([*lines, *(f'"{k}" = "{v}"' for k, v in local_image_map().items())]) + "\n")
+    app = tmp_path / "app"
+    shutil.copy(bin_path("static"), app)
+    with app.open("r+b") as fh:
+        fh.truncate(700 << 20)  # a 700 MB artifact (sparse on disk; the tar carries every byte)
+    o = run_cli("--config", str(cfg), "run", str(app), "-t", "debian:bookworm", "--json", seconds=300)
+    assert o.code == ExitCode.OK, (o.code, o.stderr)
+    (run,) = json.loads(o.stdout)["runs"]
+    assert run["exit_code"] == 0 and not run["timed_out"], run
+    assert list(Path(tempfile.gettempdir()).glob("goci-artifact-*.tar")) == []  # the tar is removed
