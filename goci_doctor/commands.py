@@ -80,10 +80,26 @@ def cmd_env(args: argparse.Namespace) -> int:
                "problems": hostenv.problems(facts)}
         emit(json.dumps(doc, indent=2) + "\n", args)
     elif args.format == "markdown":
-        emit("# Build environment\n\n```\n" + hostenv.format_env_text(facts) + "```\n", args)
+        emit("# Build environment\n\n```\n" + hostenv.format_env_text(facts) + _cache_text() + "```\n", args)
     else:
-        emit(hostenv.format_env_text(facts), args)
+        emit(hostenv.format_env_text(facts) + _cache_text(), args)
     return ExitCode.OK
+
+
+def _cache_text() -> str:
+    """Where goci-doctor keeps build outputs and how much they hold (they are pruned, not kept)."""
+    from goci_doctor.builds import KEEP_BUILDS_PER_PROJECT, builds_dir
+
+    folder = builds_dir()
+    total = 0
+    for dirpath, _dirs, files in os.walk(folder):
+        for name in files:
+            try:
+                total += os.lstat(os.path.join(dirpath, name)).st_size
+            except OSError:
+                continue
+    return (f"\nCache\n  {'build outputs':<14}{folder} ({total / 1e6:.1f} MB; newest "
+            f"{KEEP_BUILDS_PER_PROJECT} builds per project kept, none older than a day)\n")
 
 
 def cmd_inspect(args: argparse.Namespace) -> int:

@@ -509,3 +509,27 @@ def test_run_streams_a_large_artifact(tmp_path, bin_path):
     (run,) = json.loads(o.stdout)["runs"]
     assert run["exit_code"] == 0 and not run["timed_out"], run
     assert list(Path(tempfile.gettempdir()).glob("goci-artifact-*.tar")) == []  # the tar is removed
+
+
+# --------------------------------------------------------------------------------------------
+# build outputs do not accumulate under the cache
+
+
+def test_build_outputs_are_pruned(tmp_path, monkeypatch):
+    from goci_doctor import builds
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    project = builds.builds_dir() / "app-0123456789ab"
+    now = time.time()
+    ages = {"fresh-1": 10, "fresh-2": 20, "fresh-3": 30, "fresh-4": 40, "old": 2 * 86400}
+    for name, age in ages.items():
+        (project / name / "cgo-off").mkdir(parents=True)
+        (project / name / "cgo-off" / "app").write_bytes(b"\0" * 1024)
+        os.utime(project / name, (now - age, now - age))
+    other = builds.builds_dir() / "other-0123456789ab" / "ancient"
+    other.mkdir(parents=True)
+    os.utime(other, (now - 3 * 86400, now - 3 * 86400))
+    builds.prune_builds()
+    assert sorted(p.name for p in project.iterdir()) == ["fresh-1", "fresh-2", "fresh-3"]
+    assert not other.exists()
+    assert str(builds.builds_dir()).startswith(str(tmp_path))
