@@ -324,7 +324,7 @@ def _internal_error(exc: BaseException) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run one command; always returns a documented exit code, never raises (but SystemExit)."""
+    """Run one command; always returns a documented exit code, never raises."""
     stdout_open = _prepare_streams()
     original = sys.stdout
     if original is not None and not isinstance(original, _GuardedStdout):
@@ -340,9 +340,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         _say("interrupted")
         code = int(ExitCode.INTERRUPTED)
+    except SystemExit as exc:  # --help, --version: argparse exits after printing
+        code = exc.code if isinstance(exc.code, int) else 0 if exc.code is None else int(ExitCode.BAD_INPUT)
     except BaseException as exc:
-        if isinstance(exc, SystemExit):
-            raise
         code = _internal_error(exc)
     finally:
         sys.stdout = original
@@ -363,13 +363,16 @@ def _main(argv: Sequence[str] | None, stdout_open: bool) -> int:
     except UsageError as exc:
         _say(str(exc).removeprefix("goci-doctor: "))
         return int(ExitCode.BAD_INPUT)
-    try:
-        if getattr(args, "config", None):
-            from goci_doctor import config
+    from goci_doctor import config
+    from goci_doctor.config import CONFIG_ENV
 
+    named_config = getattr(args, "config", None)
+    previous_config = os.environ.get(CONFIG_ENV)
+    try:
+        if named_config:
             # Every reader of the settings (lab, builds, the TUI) honours the file named here,
             # and a missing or invalid one is an error now, not silently defaults.
-            os.environ[config.CONFIG_ENV] = str(args.config)
+            os.environ[CONFIG_ENV] = str(named_config)
             config.load_config()
         if not stdout_open and not getattr(args, "output", None):
             raise GociError("standard output is closed; pass -o FILE to write the report to a file")
@@ -380,6 +383,12 @@ def _main(argv: Sequence[str] | None, stdout_open: bool) -> int:
     except BrokenPipeError:
         _silence_stdout()
         raise _ReaderLeft() from None
+    finally:
+        if named_config:  # main() may be called again in this process (tests, the TUI's own runs)
+            if previous_config is None:
+                os.environ.pop(CONFIG_ENV, None)
+            else:
+                os.environ[CONFIG_ENV] = previous_config
 
 
 if __name__ == "__main__":
