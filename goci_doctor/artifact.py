@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from goci_doctor import safeio
 from goci_doctor.gobuildinfo import Buffer, Layout, buildinfo_from_layout
 from goci_doctor.model import ArtifactFacts, BadInputError, GoBuildInfo, VersionNeed
 
@@ -93,6 +94,10 @@ def iter_artifacts(paths: Sequence[str | os.PathLike[str]]) -> list[Path]:
         except OSError as exc:
             raise BadInputError(f"{p}: cannot read ({exc.strerror or exc})") from None
         if p.is_dir():
+            try:
+                os.scandir(p).close()
+            except OSError as exc:
+                raise BadInputError(f"{p}: cannot list this folder ({safeio.os_reason(exc)})") from None
             found = sorted(_walk_candidates(p))
             if not found:
                 raise BadInputError(f"{p}: no executables found in this directory")
@@ -152,11 +157,18 @@ def _layout_for(buf: Buffer) -> Layout | None:
 
 
 class _MappedFile:
-    """Open a file read-only as an mmap (bytes for empty files), turning OS errors into BadInputError."""
+    """A file's contents for reading, turning OS errors into BadInputError.
+
+    Copied into a private anonymous mapping (``safeio.Snapshot``, holes skipped): a file
+    truncated while it is inspected gives one line instead of SIGBUS, and a sparse 2 GB file
+    costs nothing. Only files with more real data than ``safeio.SNAPSHOT_DATA_LIMIT`` are
+    mapped directly (shared, no copy). A file whose size says 0 (``/proc``) is read, bounded.
+    """
 
     def __init__(self, path: Path) -> None:
         self.path = path
         self._map: mmap.mmap | None = None
+        self._snapshot: safeio.Snapshot | None = None
 
     def __enter__(self) -> Buffer:
         p = self.path
@@ -169,23 +181,44 @@ class _MappedFile:
         if not stat.S_ISREG(st.st_mode):
             raise BadInputError(f"{p}: not a regular file")
         try:
-            with open(p, "rb") as f:
-                size = os.fstat(f.fileno()).st_size
-                if size == 0:
-                    return b""
-                try:
-                    self._map = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
-                    return self._map
-                except (OSError, ValueError):
-                    # Some filesystems cannot be mapped; reading costs memory but works.
-                    return f.read()
+            fd = safeio.open_regular(p)  # non-blocking, and the type checked on what was opened
+        except safeio.UnsafeInput as exc:
+            raise BadInputError(f"{p}: {exc.reason}") from None
+        try:
+            size = os.fstat(fd).st_size
+            if size == 0:
+                return self._read_unsized(fd)
+            if safeio.snapshot_fits(fd, size):
+                self._snapshot = safeio.Snapshot(fd, size, p)
+                snap = self._snapshot
+                return snap.map if snap.length == size else bytes(snap.map[: snap.length])
+            try:
+                self._map = mmap.mmap(fd, 0, access=mmap.ACCESS_READ)
+                return self._map
+            except (OSError, ValueError):
+                raise BadInputError(f"{p}: too large to read ({size} bytes) and cannot be mapped") from None
         except OSError as exc:
             raise _unreadable(p, exc) from None
+        finally:
+            os.close(fd)
+
+    def _read_unsized(self, fd: int) -> bytes:
+        chunks: list[bytes] = []
+        total = 0
+        while total < safeio.EMPTY_STAT_READ:
+            chunk = os.read(fd, safeio.EMPTY_STAT_READ - total)
+            if not chunk:
+                break
+            chunks.append(chunk)
+            total += len(chunk)
+        return b"".join(chunks)
 
     def __exit__(self, *exc: object) -> None:
-        if self._map is not None:
+        for m in (self._map, self._snapshot.map if self._snapshot else None):
+            if m is None:
+                continue
             try:
-                self._map.close()
+                m.close()
             except BufferError:
                 # A parser still holds a view; the map is freed with it.
                 pass
@@ -210,7 +243,10 @@ _SKIP_DIRS = frozenset({".git", ".hg", ".svn", "node_modules", "__pycache__"})
 
 
 def _walk_candidates(root: Path) -> Iterator[Path]:
-    for dirpath, dirnames, filenames in os.walk(root):
+    closed: list[Path] = []
+    # A subfolder that cannot be listed is yielded too: inspect_each reports it instead of
+    # silently finding "no executables" in it.
+    for dirpath, dirnames, filenames in os.walk(root, onerror=lambda exc: closed.append(Path(exc.filename))):
         dirnames[:] = [d for d in dirnames if d not in _SKIP_DIRS]
         for fname in filenames:
             p = Path(dirpath) / fname
@@ -228,6 +264,33 @@ def _walk_candidates(root: Path) -> Iterator[Path]:
                 continue
             if _is_executable_magic(magic) or (st.st_mode & 0o111 and st.st_size > 0):
                 yield p
+    yield from closed
+
+
+def _listing_error(folder: Path) -> str:
+    try:
+        os.scandir(folder).close()
+    except OSError as exc:
+        return safeio.os_reason(exc)
+    return "it changed while it was walked"
+
+
+def inspect_each(paths: Sequence[Path]) -> list[ArtifactFacts]:
+    """``inspect_path`` for each path; with several paths (a folder), one that cannot be read
+    becomes facts whose problem says why, and the others are still inspected."""
+    if len(paths) == 1:
+        return [inspect_path(paths[0])]
+    out: list[ArtifactFacts] = []
+    for p in paths:
+        try:
+            out.append(inspect_path(p))
+        except BadInputError as exc:
+            reason = exc.message.removeprefix(f"{p}: ")
+            if p.is_dir():
+                reason = f"cannot list this folder ({_listing_error(p)})"
+            out.append(ArtifactFacts(path=str(p), size=0, kind="unknown", description="unreadable",
+                                     problems=(f"unreadable: {reason}",)))
+    return out
 
 
 def _is_executable_magic(magic: bytes) -> bool:
@@ -442,7 +505,9 @@ def _read_dynamic(buf: Buffer, headers: _ElfHeaders) -> _DynamicFacts:
         # Section headers stripped (sstrip): the PT_DYNAMIC segment still has the tags.
         dyn = next((seg for seg in elf.iter_segments() if isinstance(seg, DynamicSegment)), None)
     if dyn is not None:
-        for tag in dyn.iter_tags():
+        for count, tag in enumerate(dyn.iter_tags()):
+            if count > 65536:  # real programs have a few dozen; a corrupt size must not loop for minutes
+                raise ValueError("implausibly many dynamic section entries")
             if tag.entry.d_tag == "DT_NEEDED":
                 facts.needed.append(tag.needed)
             elif tag.entry.d_tag == "DT_RPATH":
@@ -480,7 +545,9 @@ def _read_versions(elf: ELFFile, headers: _ElfHeaders, facts: _DynamicFacts) -> 
     if not isinstance(versym, GNUVerSymSection):
         return
     symtab = elf.get_section(versym["sh_link"])
-    strtab = elf.get_section(symtab["sh_link"]).data()
+    strsec = elf.get_section(symtab["sh_link"])
+    _check_table(versym, symtab, strsec, headers.size)
+    strtab = strsec.data()
     # .gnu.version is a flat array of 16-bit indices parallel to .dynsym. Both are read raw:
     # pyelftools' per-symbol parsing costs ~0.05 ms a symbol, and large programs export thousands.
     endian = "<" if elf.little_endian else ">"
@@ -497,6 +564,26 @@ def _read_versions(elf: ELFFile, headers: _ElfHeaders, facts: _DynamicFacts) -> 
         end = strtab.find(b"\0", name_off)
         name = strtab[name_off:end if end >= 0 else None].decode("utf-8", "replace")
         facts.symbols_by_version.setdefault(version, []).append(name)
+
+
+_MAX_DYNSYMS = 1 << 20  # a large real program exports tens of thousands
+_MAX_DYNSTR = 64 << 20
+
+
+def _check_table(versym: Any, symtab: Any, strsec: Any, file_size: int) -> None:
+    """Section sizes checked against the file and each other before anything is read: a
+    .gnu.version that claims 1 GiB would otherwise be read and walked entry by entry."""
+    entsize = symtab["sh_entsize"] or 24
+    count = symtab["sh_size"] // entsize
+    for sec, label in ((versym, ".gnu.version"), (symtab, ".dynsym"), (strsec, ".dynstr")):
+        if sec["sh_type"] != "SHT_NOBITS" and file_size and sec["sh_offset"] + sec["sh_size"] > file_size:
+            raise ValueError(f"{label} ends at offset {sec['sh_offset'] + sec['sh_size']} past end of file")
+    if count > _MAX_DYNSYMS:
+        raise ValueError(f".dynsym claims {count} symbols (implausibly many)")
+    if versym["sh_size"] > 2 * count + 2:
+        raise ValueError(f".gnu.version is {versym['sh_size']} bytes but .dynsym has {count} symbols")
+    if strsec["sh_size"] > _MAX_DYNSTR:
+        raise ValueError(f".dynstr claims {strsec['sh_size']} bytes (implausibly large)")
 
 
 def _inspect_elf(buf: Buffer, name: str) -> ArtifactFacts:
@@ -1024,11 +1111,19 @@ def _inspect_other(buf: Buffer, head: bytes, name: str) -> ArtifactFacts:
     if _looks_like_text(head):
         first = head.split(b"\n", 1)[0].decode("utf-8", "replace").strip()[:80]
         return facts("text", "text", f"not an executable: a text file (first line: {first!r})")
-    if bytes(buf[:4096]).count(0) == min(size, 4096) and bytes(buf).count(0) == size:
+    if bytes(buf[:4096]).count(0) == min(size, 4096) and _all_zero(buf):
         return facts("unknown", "data (all zero bytes)", f"not an executable: all {size} bytes are zero "
                      "(the file was allocated but never written)")
     first_bytes = " ".join(f"{b:02x}" for b in head[:8])
     return facts("unknown", "data", f"not an executable: unrecognised format (first bytes: {first_bytes})")
+
+
+def _all_zero(buf: Buffer) -> bool:
+    # In slices: a 2 GB file must not be copied into memory to learn it holds nothing.
+    step = 1 << 20
+    zero = bytes(step)
+    size = len(buf)
+    return all(bytes(buf[off : off + step]) == zero[: min(step, size - off)] for off in range(0, size, step))
 
 
 def _looks_like_text(head: bytes) -> bool:

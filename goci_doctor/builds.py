@@ -16,7 +16,7 @@ which Go built it. Builds are offline by default
 run as the host user (so what they add to the shared build cache stays the user's), carry the
 ``goci-doctor=1`` label and are removed in every case. Each variant's binary is written to
 ``<user cache>/goci-doctor/builds/<project>-<hash>/<time>-<id>/<variant>/app`` (one directory
-per call, pruned after a day).
+per call; a project keeps its newest three, and none older than a day).
 
 The Docker SDK is imported lazily, inside functions, so importing this module stays cheap.
 """
@@ -463,25 +463,45 @@ def _configured_build_image(config: Any = None) -> str:
 
 
 KEEP_BUILDS_S = 24 * 3600.0
-"""Earlier builds of a project are pruned once they are this old."""
+"""Earlier builds (of any project) are pruned once they are this old."""
+KEEP_BUILDS_PER_PROJECT = 3
+"""Newest earlier builds kept per project, however recent: a few builds must not pile up 100 MB."""
+
+
+def builds_dir() -> Path:
+    """Where ``build`` writes its binaries (shown by ``goci-doctor env``)."""
+    return _cache_dir() / "builds"
+
+
+def prune_builds(keep: int = KEEP_BUILDS_PER_PROJECT, max_age: float = KEEP_BUILDS_S) -> None:
+    """Remove build output directories older than ``max_age`` and all but the newest ``keep`` per project."""
+    now = time.time()
+    try:
+        projects = [p for p in builds_dir().iterdir() if p.is_dir() and not p.is_symlink()]
+    except OSError:
+        return
+    for project in projects:
+        try:
+            runs = sorted(((d.stat().st_mtime, d) for d in project.iterdir() if d.is_dir() and not d.is_symlink()),
+                          reverse=True)
+        except OSError:
+            continue
+        for index, (mtime, run) in enumerate(runs):
+            if index >= keep or now - mtime > max_age:
+                shutil.rmtree(run, ignore_errors=True)
 
 
 def _new_build_dir(project: Path) -> Path:
-    """A fresh directory for one ``build_variants`` call; prunes that project's day-old ones.
+    """A fresh directory for one ``build_variants`` call; prunes old ones first (``prune_builds``).
 
     Each call gets its own directory, so concurrent sessions building the same project (the TUI
     and the CLI, parallel test runs) never overwrite each other's binaries.
     """
     key = hashlib.sha256(str(project).encode()).hexdigest()[:12]
-    root = _cache_dir() / "builds" / f"{project.name}-{key}"
+    root = builds_dir() / f"{project.name}-{key}"
     root.mkdir(parents=True, exist_ok=True)
-    now = time.time()
-    for old in root.iterdir():
-        try:
-            if old.is_dir() and now - old.stat().st_mtime > KEEP_BUILDS_S:
-                shutil.rmtree(old, ignore_errors=True)
-        except OSError:
-            continue
+    # Room for this one: the newest KEEP_BUILDS_PER_PROJECT - 1 earlier builds stay.
+    prune_builds(keep=KEEP_BUILDS_PER_PROJECT - 1)
     return Path(tempfile.mkdtemp(prefix=time.strftime("%Y%m%d-%H%M%S-"), dir=root))
 
 

@@ -19,6 +19,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from goci_doctor import safeio
+
 # --------------------------------------------------------------------------------------------
 # YAML with line numbers
 
@@ -104,7 +106,9 @@ def load_yaml(text: str) -> Any:
     import yaml
 
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        node = safeio.compose_yaml(text)  # depth and alias expansion bounded
+    except safeio.YamlLimitError as exc:
+        raise YamlError(f"refused YAML: {exc}", exc.line) from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
         line = mark.line + 1 if mark is not None else 1
@@ -144,7 +148,10 @@ def expand_vars(text: str, env: dict[str, str]) -> str:
             return m.group(2)
         return m.group(0)
 
-    return _VAR.sub(sub, text)
+    out = _VAR.sub(sub, text)
+    if len(out) != len(text):
+        safeio.spend(len(out))  # ENV X1=${X0}${X0} chains double on each line
+    return out
 
 
 def known(value: str) -> bool:
@@ -634,6 +641,7 @@ class Makefile:
 
     def expand(self, text: str, depth: int = 0) -> str:
         """Expand $(VAR) and ${VAR}; $(shell ...) and other functions become UNKNOWN; $$ → $."""
+        safeio.spend(0)  # every call counts: $(A) = $(B)$(B)... chains grow exponentially
         if depth > 10:
             return text
         out: list[str] = []
@@ -669,7 +677,9 @@ class Makefile:
             else:
                 out.append(self.expand(self.variables.get(nxt, ""), depth + 1))
                 i += 2
-        return "".join(out)
+        result = "".join(out)
+        safeio.spend(len(result))
+        return result
 
     def recipe_env(self) -> dict[str, str]:
         names = set(self.variables) if self.export_all else self.exported
@@ -779,7 +789,8 @@ def final_image(path: Path) -> tuple[str, int]:
     from dockerfile_parse import DockerfileParser
 
     try:
-        structure = DockerfileParser(fileobj=io.BytesIO(path.read_bytes()), env_replace=False).structure
+        data = safeio.read_bytes(path)
+        structure = DockerfileParser(fileobj=io.BytesIO(data), env_replace=False).structure
     except Exception:  # malformed files are reported when the Dockerfile itself is linted
         return "", 0
     image, line = "", 0
@@ -869,9 +880,9 @@ class GoreleaserFacts(ConfigFacts):
 def load_yaml_file(path: Path, facts: ConfigFacts) -> Any:
     """The parsed YAML document of ``path``; None (with a problem in ``facts``) when unreadable."""
     try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        facts.problems.append((1, f"cannot read {facts.file}: {exc}", "make the file readable UTF-8 text"))
+        text = safeio.read_text(path)
+    except safeio.UnsafeInput as exc:
+        facts.problems.append((1, f"cannot read {facts.file}: {exc.reason}", "make the file readable UTF-8 text"))
         return None
     try:
         return load_yaml(text)
@@ -889,7 +900,11 @@ def read_dockerfile(path: Path, rel: str) -> DockerfileFacts:
     from dockerfile_parse import DockerfileParser
 
     facts = DockerfileFacts(rel)
-    data = path.read_bytes()
+    try:
+        data = safeio.read_bytes(path)
+    except safeio.UnsafeInput as exc:
+        facts.problems.append((1, f"cannot read {rel}: {exc.reason}", "make the file a readable regular file"))
+        return facts
     try:
         structure = DockerfileParser(fileobj=io.BytesIO(data), env_replace=False).structure
     except Exception as exc:  # dockerfile-parse raises plain exceptions on malformed input
@@ -1104,9 +1119,9 @@ def read_makefile(path: Path, rel: str) -> ConfigFacts:
     """The go builds in a Makefile's recipes, with its exported variables as their environment."""
     facts = ConfigFacts(rel)
     try:
-        mk = parse_makefile(path.read_text(encoding="utf-8", errors="replace"))
-    except OSError as exc:
-        facts.problems.append((1, f"cannot read {rel}: {exc}", "make the file readable"))
+        mk = parse_makefile(safeio.read_text(path, errors="replace"))
+    except safeio.UnsafeInput as exc:
+        facts.problems.append((1, f"cannot read {rel}: {exc.reason}", "make the file readable"))
         return facts
     env = mk.recipe_env()
     for rl in mk.recipes:

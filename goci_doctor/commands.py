@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import codecs
 import json
+import os
 import re
 import sys
 from collections.abc import Iterator
@@ -23,10 +24,10 @@ from goci_doctor.model import (
     ExitCode,
     Target,
     to_jsonable,
-    unreadable,
 )
 
-MAX_LOG_LINE = 64 * 1024
+MAX_LOG_LINE = 4 * 1024
+"""No line from ``iter_log_lines`` is longer (head, elision mark and tail)."""
 _ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 
 
@@ -80,10 +81,26 @@ def cmd_env(args: argparse.Namespace) -> int:
                "problems": hostenv.problems(facts)}
         emit(json.dumps(doc, indent=2) + "\n", args)
     elif args.format == "markdown":
-        emit("# Build environment\n\n```\n" + hostenv.format_env_text(facts) + "```\n", args)
+        emit("# Build environment\n\n```\n" + hostenv.format_env_text(facts) + _cache_text() + "```\n", args)
     else:
-        emit(hostenv.format_env_text(facts), args)
+        emit(hostenv.format_env_text(facts) + _cache_text(), args)
     return ExitCode.OK
+
+
+def _cache_text() -> str:
+    """Where goci-doctor keeps build outputs and how much they hold (they are pruned, not kept)."""
+    from goci_doctor.builds import KEEP_BUILDS_PER_PROJECT, builds_dir
+
+    folder = builds_dir()
+    total = 0
+    for dirpath, _dirs, files in os.walk(folder):
+        for name in files:
+            try:
+                total += os.lstat(os.path.join(dirpath, name)).st_size
+            except OSError:
+                continue
+    return (f"\nCache\n  {'build outputs':<14}{folder} ({total / 1e6:.1f} MB; newest "
+            f"{KEEP_BUILDS_PER_PROJECT} builds per project kept, none older than a day)\n")
 
 
 def cmd_inspect(args: argparse.Namespace) -> int:
@@ -93,7 +110,7 @@ def cmd_inspect(args: argparse.Namespace) -> int:
     paths = artifact.iter_artifacts(args.paths)
     if not paths:
         raise BadInputError("no files to inspect in " + ", ".join(args.paths))
-    results: list[ArtifactFacts] = [artifact.inspect_path(p) for p in paths]
+    results: list[ArtifactFacts] = artifact.inspect_each(paths)
     if args.format == "json":
         doc = {"schema_version": SCHEMA_VERSION, "kind": "inspect", "artifacts": to_jsonable(results)}
         emit(json.dumps(doc, indent=2) + "\n", args)
@@ -121,12 +138,16 @@ def cmd_check(args: argparse.Namespace) -> int:
     if cpu:
         diagnosis.parse_cpu(cpu)  # a bad level is bad input before anything is inspected
     arch = getattr(args, "arch", None) or None
-    diags = [diagnosis.check_artifact(artifact.inspect_path(p), targets, binfmt=binfmt, arch=arch, cpu=cpu)
-             for p in paths]
+    diags = [diagnosis.check_artifact(facts, targets, binfmt=binfmt, arch=arch, cpu=cpu)
+             for facts in artifact.inspect_each(paths)]
     result = diags[0] if len(diags) == 1 else diagnosis.merge(diags, kind="artifact")
-    from goci_doctor.render import render
+    from goci_doctor.render import render, render_sarif
 
-    emit(render(result, args.format), args)
+    if args.format == "sarif" and len(diags) > 1:
+        # One location per artifact, not one named "a, b, c".
+        emit(json.dumps(render_sarif(result, parts=diags), indent=2, ensure_ascii=False) + "\n", args)
+    else:
+        emit(render(result, args.format), args)
     return ExitCode.PROBLEM if result.has_problem else ExitCode.OK
 
 
@@ -135,39 +156,101 @@ def _open_log(name: str) -> tuple[BinaryIO, str]:
         if sys.stdin is None or sys.stdin.closed:
             raise BadInputError("no log on standard input (pass a LOGFILE)")
         return sys.stdin.buffer, "<stdin>"
-    path = Path(name)
+    from goci_doctor import safeio
+
+    # A named log must be a regular file: /dev/zero or a FIFO would never end (or never start).
+    # Endless input the user chose still works on stdin, read in bounded memory.
     try:
-        return path.open("rb"), str(path)
-    except OSError as exc:
-        raise unreadable(path, exc, "log file") from None
+        fd = safeio.open_regular(name)
+    except safeio.UnsafeInput as exc:
+        if exc.missing:
+            raise BadInputError(f"{name}: no such file") from None
+        hint = "" if "directory" in exc.reason or exc.reason == "permission denied" else \
+            " (to read it anyway, pipe it on standard input: goci-doctor explain - < FILE)"
+        raise BadInputError(f"{name}: {exc.reason}{hint}") from None
+    return os.fdopen(fd, "rb"), name
+
+
+LOG_LINE_HEAD = 1000
+LOG_LINE_TAIL = 2800
+"""A longer line keeps its first and last characters (errors end long progress lines) joined by
+`` [...] ``: together under explain's per-line window, so both ends are always searched."""
+LOG_LINE_ELISION = " [...] "
+_READ_CHUNK = 64 * 1024
+
+
+class _LineBuilder:
+    """One line, held in bounded memory whatever its length."""
+
+    def __init__(self) -> None:
+        self.buf = ""
+        self.tail = ""
+        self.cut = False
+
+    def add(self, text: str) -> None:
+        if not text:
+            return
+        if self.cut:
+            self.tail = (self.tail + text)[-LOG_LINE_TAIL:]
+            return
+        self.buf += text
+        if len(self.buf) > LOG_LINE_HEAD + LOG_LINE_TAIL + len(LOG_LINE_ELISION):
+            self.tail = self.buf[LOG_LINE_HEAD:][-LOG_LINE_TAIL:]
+            self.buf = self.buf[:LOG_LINE_HEAD]
+            self.cut = True
+
+    def take(self) -> str:
+        line = self.buf + LOG_LINE_ELISION + self.tail if self.cut else self.buf
+        self.buf, self.tail, self.cut = "", "", False
+        return _ANSI.sub("", line.rstrip("\r"))
+
+    def __bool__(self) -> bool:
+        return bool(self.buf or self.tail)
+
+
+def _sniff_encoding(head: bytes) -> tuple[str, int]:
+    """(codec, bytes of BOM to skip). FF FE / FE FF only mean UTF-16 when the text after them
+    looks like it (ASCII in UTF-16 has a zero in every other byte); otherwise they are garbage
+    at the start of a UTF-8 log."""
+    if head.startswith(codecs.BOM_UTF8):
+        return "utf-8", 3
+    for bom, codec, zero_at in ((codecs.BOM_UTF16_LE, "utf-16-le", 1), (codecs.BOM_UTF16_BE, "utf-16-be", 0)):
+        if head.startswith(bom):
+            sample = head[2:]
+            pairs = len(sample) // 2
+            zeros = sum(1 for i in range(pairs) if sample[2 * i + zero_at] == 0)
+            if pairs == 0 or zeros >= 0.25 * pairs:
+                return codec, 2
+            return "utf-8", 2  # a stray mark: the text after it is read as UTF-8
+    return "utf-8", 0
 
 
 def iter_log_lines(stream: BinaryIO) -> Iterator[str]:
-    """Decode a log line by line in bounded memory: any encoding, binary garbage, huge lines."""
-    head = stream.read(4)
-    encoding = "utf-8"
-    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        encoding = "utf-16"
-    elif head.startswith(codecs.BOM_UTF8[:3]):
-        head = head[3:]
-    decoder = codecs.getincrementaldecoder(encoding)(errors="replace")
-    pending = decoder.decode(head)
-    while True:
-        chunk = stream.readline(MAX_LOG_LINE) if encoding == "utf-8" else stream.read(MAX_LOG_LINE)
-        if not chunk:
-            break
-        pending += decoder.decode(chunk)
-        if "\n" not in pending and len(pending) < MAX_LOG_LINE:
-            continue
-        *lines, pending = pending.split("\n")
-        for line in lines:
-            yield _ANSI.sub("", line.rstrip("\r"))
-        if len(pending) >= MAX_LOG_LINE:
-            yield _ANSI.sub("", pending)
-            pending = ""
-    pending += decoder.decode(b"", final=True)
-    if pending:
-        yield _ANSI.sub("", pending.rstrip("\r"))
+    """Decode a log line by line in bounded memory: any encoding, binary garbage, huge lines.
+
+    The one log decoder (``explain`` and the TUI's ``--log``): UTF-8, or UTF-16 with a BOM,
+    invalid bytes replaced, ANSI colour codes removed, and a line longer than
+    ``LOG_LINE_HEAD + LOG_LINE_TAIL`` kept as its head and tail (one line still counts as one).
+    """
+    head = stream.read(512)
+    codec, skip = _sniff_encoding(head)
+    decoder = codecs.getincrementaldecoder(codec)(errors="replace")
+    line = _LineBuilder()
+
+    def feed(text: str) -> Iterator[str]:
+        parts = text.split("\n")
+        for part in parts[:-1]:
+            line.add(part)
+            yield line.take()
+        line.add(parts[-1])
+
+    data = head[skip:]
+    while data:
+        yield from feed(decoder.decode(data))
+        data = stream.read(_READ_CHUNK)
+    yield from feed(decoder.decode(b"", final=True))
+    if line:
+        yield line.take()
 
 
 def explain_file(name: str) -> Diagnosis:

@@ -22,6 +22,7 @@ from typing import Any
 
 import platformdirs
 
+from goci_doctor import safeio
 from goci_doctor.model import BadInputError
 
 APP_NAME = "goci-doctor"
@@ -132,21 +133,16 @@ def load_config(path: str | os.PathLike[str] | None = None, environ: Mapping[str
     file = config_path(path, env)
     env_images = parse_images_env(env[IMAGES_ENV]) if env.get(IMAGES_ENV) else {}
     try:
-        raw = file.read_bytes()
-    except FileNotFoundError:
-        if explicit:
-            raise BadInputError(f"config file not found: {file}") from None
-        return Config(env_images=env_images)
-    except IsADirectoryError:
-        raise BadInputError(f"config file {file} is a directory") from None
-    except OSError as exc:
-        raise BadInputError(f"cannot read config file {file}: {exc.strerror or exc}") from None
+        # Bounded: a config pointed at /dev/zero or a FIFO is refused, not read forever.
+        text = safeio.read_text(file)
+    except safeio.UnsafeInput as exc:
+        if exc.missing:
+            if explicit:
+                raise BadInputError(f"config file not found: {file}") from None
+            return Config(env_images=env_images)
+        raise BadInputError(f"cannot read config file {file}: {exc.reason}") from None
     try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise BadInputError(f"{file}: not UTF-8 text (byte {exc.start})") from None
-    try:
-        doc = tomllib.loads(text)
+        doc = safeio.loads_toml(text, file)
     except tomllib.TOMLDecodeError as exc:
         # tomllib's message already carries "(at line N, column M)".
         raise BadInputError(f"{file}: invalid TOML: {exc}") from None

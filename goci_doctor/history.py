@@ -8,7 +8,6 @@ No Textual, Rich or Docker import here: the CLI's ``history`` command uses this 
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import tempfile
@@ -16,6 +15,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+from goci_doctor import safeio
 from goci_doctor.model import BadInputError, Report
 
 __all__ = ["HistoryEntry", "list_sessions", "load_session", "save_session", "sessions_dir"]
@@ -92,23 +92,31 @@ def list_sessions(directory: Path | None = None) -> list[HistoryEntry]:
         if path.name.startswith("."):
             continue
         try:
-            doc = json.loads(path.read_text(encoding="utf-8"))
-            diag = doc.get("diagnosis", {}) if isinstance(doc, dict) else {}
-            entries.append(
-                HistoryEntry(
-                    id=path.stem,
-                    path=path,
-                    title=str(doc.get("title", "")),
-                    created=str(doc.get("created", "")),
-                    subject=str(diag.get("subject", "")),
-                    kind=str(diag.get("kind", "")),
-                    problems=len(diag.get("chains", []) or []),
-                )
+            doc = safeio.loads_json(safeio.read_bytes(path, limit=safeio.MAX_REPORT_BYTES), path)
+        except (safeio.UnsafeInput, ValueError):
+            continue  # unreadable or not JSON: not a session we can list
+        # A damaged entry ("chains": 5, a list where a table belongs) is listed with what is usable.
+        doc = doc if isinstance(doc, dict) else {}
+        diag = doc.get("diagnosis")
+        diag = diag if isinstance(diag, dict) else {}
+        chains = diag.get("chains")
+        entries.append(
+            HistoryEntry(
+                id=path.stem,
+                path=path,
+                title=_text(doc.get("title")),
+                created=_text(doc.get("created")),
+                subject=_text(diag.get("subject")),
+                kind=_text(diag.get("kind")),
+                problems=len(chains) if isinstance(chains, list) else 0,
             )
-        except (OSError, ValueError, AttributeError):
-            continue
+        )
     entries.sort(key=lambda e: e.id, reverse=True)
     return entries
+
+
+def _text(value: object) -> str:
+    return value if isinstance(value, str) else ""
 
 
 def load_session(session_id: str, directory: Path | None = None) -> Report:

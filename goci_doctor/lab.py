@@ -14,14 +14,15 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import io
 import json
+import os
 import platform as host_platform
 import re
 import shlex
 import signal
 import sys
 import tarfile
+import tempfile
 import threading
 import time
 import uuid
@@ -215,18 +216,25 @@ def _tail(data: bytes) -> str:
     return data[-_OUTPUT_LIMIT:].decode("utf-8", "replace")
 
 
-def _artifact_tar(artifact: Path, name: str) -> bytes:
-    """A tar holding /goci/<name>, read-only and executable (0555), owned by root."""
-    buf = io.BytesIO()
-    with tarfile.open(fileobj=buf, mode="w") as tar:
-        d = tarfile.TarInfo(MOUNT_DIR.strip("/"))
-        d.type, d.mode = tarfile.DIRTYPE, 0o755
-        tar.addfile(d)
-        info = tarfile.TarInfo(f"{MOUNT_DIR.strip('/')}/{name}")
-        info.size, info.mode, info.mtime = artifact.stat().st_size, 0o555, int(time.time())
-        with open(artifact, "rb") as f:
-            tar.addfile(info, f)
-    return buf.getvalue()
+def _artifact_tar(artifact: Path, name: str) -> Path:
+    """A tar file holding /goci/<name>, read-only and executable (0555), owned by root.
+
+    Written to a temporary file and streamed to the engine: a 1.5 GB artifact must not be held
+    in memory. The caller deletes it."""
+    fd, tmp = tempfile.mkstemp(prefix="goci-artifact-", suffix=".tar")
+    try:
+        with os.fdopen(fd, "wb") as out, tarfile.open(fileobj=out, mode="w") as tar:
+            d = tarfile.TarInfo(MOUNT_DIR.strip("/"))
+            d.type, d.mode = tarfile.DIRTYPE, 0o755
+            tar.addfile(d)
+            with open(artifact, "rb") as f:
+                info = tarfile.TarInfo(f"{MOUNT_DIR.strip('/')}/{name}")
+                info.size, info.mode, info.mtime = os.fstat(f.fileno()).st_size, 0o555, int(time.time())
+                tar.addfile(info, f)
+    except BaseException:
+        os.unlink(tmp)
+        raise
+    return Path(tmp)
 
 
 def demux_logs(raw: bytes) -> tuple[bytes, bytes]:
@@ -417,6 +425,7 @@ class DockerRunner:
                 _remove(self.client, cid)
             if cell.volume:
                 _remove_volume(self.client, cell.volume)
+            cell.discard()
 
     def _share_artifact(self, cell: _Cell, image_id: str) -> bool:
         """Fill the matrix's volume once (the first cell to get here does it); False to copy per cell.
@@ -590,7 +599,7 @@ class DockerRunner:
             api.kill(cid)
             return None, True, ""
 
-    def _put_archive(self, cid: str, data: bytes) -> None:
+    def _put_archive(self, cid: str, data: Path) -> None:
         """Copy a tar into a created container, retrying the transient failure Podman 4 has.
 
         Podman's copier pipes the tar into a helper process; under parallel copies it sometimes
@@ -600,7 +609,8 @@ class DockerRunner:
 
         for attempt in range(3):
             try:
-                self.client.api.put_archive(cid, "/", data)
+                with data.open("rb") as stream:  # streamed, with its length: never read into memory
+                    self.client.api.put_archive(cid, "/", stream)
                 return
             except docker.errors.APIError as exc:
                 if attempt == 2 or "broken pipe" not in str(exc.explanation or exc):
@@ -651,19 +661,25 @@ class _Cell:
         self.platform = platform
         self.variant = variant
         self.name = _safe_name(artifact)
-        self._tar: bytes | None = None
+        self._tar: Path | None = None
         self._tar_lock = threading.Lock()
         # Set by run_matrix for a matrix of several cells: the engine volume every cell mounts.
         self.volume = ""
         self.volume_lock = threading.Lock()
         self.volume_state: Literal["empty", "filled", "failed"] = "empty"
 
-    def tar(self) -> bytes:
-        """The artifact as a tar for put_archive, read once and shared by every cell."""
+    def tar(self) -> Path:
+        """The artifact as a tar file for put_archive, written once and shared by every cell."""
         with self._tar_lock:
             if self._tar is None:
                 self._tar = _artifact_tar(self.artifact, self.name)
             return self._tar
+
+    def discard(self) -> None:
+        with self._tar_lock:
+            if self._tar is not None:
+                self._tar.unlink(missing_ok=True)
+                self._tar = None
 
 
 def _since(start: float) -> float:

@@ -27,6 +27,7 @@ from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
+from goci_doctor import safeio
 from goci_doctor.ciconfig import (
     UNKNOWN,
     ConfigFacts,
@@ -612,9 +613,9 @@ def cgo_modules() -> tuple[CgoModule, ...]:
 def _check_go_mod(ctx: _Ctx, path: Path) -> None:
     rel = ctx.rel(path)
     try:
-        requires = parse_go_mod_requires(path.read_text(encoding="utf-8", errors="replace"))
-    except OSError as exc:
-        ctx.add("GOCI000", rel, 1, f"cannot read {rel}: {exc}", "make the file readable")
+        requires = parse_go_mod_requires(safeio.read_text(path, errors="replace"))
+    except safeio.UnsafeInput as exc:
+        ctx.add("GOCI000", rel, 1, f"cannot read {rel}: {exc.reason}", "make the file a readable regular file")
         return
     mod_dir = path.parent.relative_to(ctx.repo).as_posix()
     builds = [b for b in ctx.builds if mod_dir in (".", "") or b.file.startswith(mod_dir + "/")]
@@ -668,6 +669,19 @@ _SCANNERS: tuple[tuple[Callable[[str, str], bool], Callable[[_Ctx, Path], None]]
 )
 
 
+def _scan_bounded(ctx: _Ctx, scan: Callable[[_Ctx, Path], None], path: Path) -> None:
+    """Lint one file within its expansion budget; a refusal or a parser overflow becomes GOCI000."""
+    rel = ctx.rel(path)
+    try:
+        with safeio.expansion_budget():
+            scan(ctx, path)
+    except safeio.UnsafeInput as exc:
+        ctx.add("GOCI000", rel, 1, f"cannot read {rel}: {exc.reason}", "make the file a readable regular file "
+                "of reasonable size")
+    except RecursionError:
+        ctx.add("GOCI000", rel, 1, f"cannot read {rel}: nested too deeply to parse", "simplify the file")
+
+
 def lint_repo(repo: Path | str, policy_env: PolicyEnv | None = None) -> LintReport:
     """Lint every CI config under ``repo``; with ``policy_env`` also apply that environment's rules.
 
@@ -686,10 +700,11 @@ def lint_repo(repo: Path | str, policy_env: PolicyEnv | None = None) -> LintRepo
         if kind is not None:
             found[kind].append(p)
     # Every config is read before go.mod, whose rule looks at all the builds.
-    for (_, scan), paths in zip(_SCANNERS, found, strict=True):
-        for p in paths:
-            ctx.files.append(ctx.rel(p))
-            scan(ctx, p)
+    with safeio.confined(root):  # nothing a pull request symlinks out of the checkout is read
+        for (_, scan), paths in zip(_SCANNERS, found, strict=True):
+            for p in paths:
+                ctx.files.append(ctx.rel(p))
+                _scan_bounded(ctx, scan, p)
     if policy_env is not None and policy_env.allowed_images:
         for file, line, image in ctx.runtime_images:
             if known(image) and not policy_env.image_allowed(image):

@@ -26,6 +26,8 @@ class ExitCode(enum.IntEnum):
     """A crash was predicted or observed, a known failure was recognised, or a policy was violated."""
     BAD_INPUT = 2
     """Bad usage or unreadable input: missing file, unknown target, no Docker engine where one is needed."""
+    INTERNAL_ERROR = 70
+    """goci-doctor itself failed (a bug, EX_SOFTWARE): never a finding, so CI does not read it as one."""
     INTERRUPTED = 130
     """Interrupted by Ctrl-C (containers and temporary files are cleaned up first)."""
 

@@ -99,14 +99,16 @@ def policy_path(repo: Path | str, policy_file: str | None = None) -> Path:
 def load_policy(path: Path | str) -> Policy:
     """Read and validate a policy file. Errors (BadInputError) name the file and the key."""
     p = Path(path)
+    from goci_doctor import safeio
+
     try:
-        text = p.read_text(encoding="utf-8")
-    except FileNotFoundError as exc:
-        raise BadInputError(f"{p}: policy file not found (create {POLICY_FILE} or pass --policy-file)") from exc
-    except (OSError, UnicodeDecodeError) as exc:
-        raise BadInputError(f"{p}: cannot read policy file: {exc}") from exc
+        text = safeio.read_text(p)
+    except safeio.UnsafeInput as exc:
+        if exc.missing:
+            raise BadInputError(f"{p}: policy file not found (create {POLICY_FILE} or pass --policy-file)") from None
+        raise BadInputError(f"{p}: cannot read policy file: {exc.reason}") from None
     try:
-        doc = tomllib.loads(text)
+        doc = safeio.loads_toml(text, p)
     except tomllib.TOMLDecodeError as exc:
         raise BadInputError(f"{p}: invalid TOML: {exc}") from exc
     unknown_top = [k for k in doc if k != "env"]

@@ -27,7 +27,6 @@ from goci_doctor.model import (
     Verdict,
     from_jsonable,
     to_jsonable,
-    unreadable,
 )
 
 FORMATS = ("text", "json", "markdown", "sarif")
@@ -71,15 +70,17 @@ def report_to_json(report: Report) -> str:
 
 def load_report(path: str | os.PathLike[str]) -> Report:
     """Load a JSON report (or a diagnosis document) written by goci-doctor; one clear error otherwise."""
+    from goci_doctor import safeio
+
     p = Path(path)
     try:
-        raw = p.read_text(encoding="utf-8")
+        raw = safeio.read_bytes(p, limit=safeio.MAX_REPORT_BYTES)
+    except safeio.UnsafeInput as exc:
+        raise BadInputError(f"{p}: {exc.reason} (report file)") from None
+    try:
+        doc = safeio.loads_json(raw, p)
     except UnicodeDecodeError:
         raise BadInputError(f"{p}: not a goci-doctor report (not UTF-8 text)") from None
-    except OSError as exc:
-        raise unreadable(p, exc, "report file") from None
-    try:
-        doc = json.loads(raw)
     except json.JSONDecodeError as exc:
         raise BadInputError(f"{p}: not a goci-doctor report (invalid JSON at line {exc.lineno})") from None
     if not isinstance(doc, dict) or "schema_version" not in doc:
@@ -94,7 +95,7 @@ def load_report(path: str | os.PathLike[str]) -> Report:
         body = {k: v for k, v in doc.items() if k not in ("schema_version", "kind")}
         report: Report = from_jsonable(Report, body)
         return report
-    except (KeyError, TypeError, ValueError) as exc:
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
         raise BadInputError(f"{p}: damaged goci-doctor report ({exc})") from None
 
 
@@ -363,15 +364,19 @@ def render_markdown(diagnosis: Diagnosis, report: Report | None = None) -> str:
 # SARIF
 
 
-def render_sarif(diagnosis: Diagnosis) -> dict[str, Any]:
-    """One SARIF result per crash chain, at the artifact (or the log line) it was found in."""
+def render_sarif(diagnosis: Diagnosis, parts: Sequence[Diagnosis] = ()) -> dict[str, Any]:
+    """One SARIF result per crash chain, at the artifact (or the log line) it was found in.
+
+    ``parts``: the per-artifact diagnoses a merged one was made of, so that each result is
+    located at its own artifact rather than at all of them."""
     from goci_doctor import diagnosis as engine
     from goci_doctor.sarif import SarifResult, SarifRule, fingerprint, sarif_log
 
     fams = engine.families()
     used = []
     results = []
-    for chain in diagnosis.chains:
+    located = [(part.subject, chain) for part in parts or (diagnosis,) for chain in part.chains]
+    for subject, chain in located:
         fam_id = chain.id.split("/")[0]
         fam = fams.get(fam_id)
         if fam is None:
@@ -380,7 +385,7 @@ def render_sarif(diagnosis: Diagnosis) -> dict[str, Any]:
         if fam_id not in used:
             used.append(fam_id)
         line = 0
-        uri = diagnosis.subject
+        uri = subject
         for ev in chain.evidence:
             if ev.fact == "log line" and ":" in ev.source:
                 src, _, no = ev.source.rpartition(":")

@@ -539,8 +539,9 @@ def test_permission_denied_raises(tmp_path, monkeypatch, bin_path):
     def denied(*args, **kwargs):
         raise PermissionError(13, "Permission denied", str(args[0]))
 
-    # chmod 000 does not stop root, so make the open itself fail the way it does for users.
-    monkeypatch.setattr(artifact, "open", denied, raising=False)
+    # chmod 000 does not stop root, so make the open itself fail the way it does for users
+    # (artifacts are opened through safeio, non-blocking and checked with fstat).
+    monkeypatch.setattr(artifact.safeio.os, "open", denied)
     with pytest.raises(BadInputError, match="permission denied") as err:
         inspect_path(target)
     assert "\n" not in str(err.value)

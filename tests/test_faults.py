@@ -78,10 +78,16 @@ def wait_for(predicate, timeout: float = 30.0) -> bool:
     return False
 
 
+def _default_sigint() -> None:
+    # A background job of a non-interactive shell starts with SIGINT ignored, and Python keeps an
+    # ignored SIGINT ignored: the child must get the default back to see Ctrl-C as a user would.
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def start_cli(*args: str, env: dict[str, str] | None = None) -> subprocess.Popen[str]:
     full = {**os.environ, **ENV_ISOLATION, **(env or {})}
     return subprocess.Popen([sys.executable, "-m", "goci_doctor", *args], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, env=full)
+                            stderr=subprocess.PIPE, text=True, env=full, preexec_fn=_default_sigint)
 
 
 # --------------------------------------------------------------------------------------------
