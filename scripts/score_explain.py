@@ -94,9 +94,16 @@ def main(argv: list[str] | None = None) -> int:
     held = [r for r in reports if r.held_out]
     st, sh = score(tuning), score(held)
     if args.json:
-        doc = {part: {"reports": s.total, "correct": s.correct, "accuracy": round(s.accuracy, 4),
-                      "top3": s.top3, "top3_accuracy": round(s.top3_accuracy, 4)}
-               for part, s in (("tuning", st), ("held_out", sh))}
+        doc = {
+            part: {
+                "reports": s.total,
+                "correct": s.correct,
+                "accuracy": round(s.accuracy, 4),
+                "top3": s.top3,
+                "top3_accuracy": round(s.top3_accuracy, 4),
+            }
+            for part, s in (("tuning", st), ("held_out", sh))
+        }
         print(json.dumps(doc, indent=2))
     else:
         for part, s in (("tuning", st), ("held-out", sh)):
