@@ -13,6 +13,9 @@ import functools
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from typing import Any
+
+import re2
 
 from goci_doctor.diagnosis import (
     _MACHINE_TO_GOARCH,
@@ -92,6 +95,12 @@ def _screen(patterns: Iterable[re.Pattern[str]]) -> _Screen:
 
 
 @functools.cache
+def _linear(pattern: str) -> Any:
+    """The google-re2 (linear-time) form of a families.toml pattern: log lines are untrusted text."""
+    return re2.compile("(?i)" + pattern)
+
+
+@functools.cache
 def _family_screens() -> dict[str, _Screen]:
     return {fam.id: _screen(fam.patterns) for fam in families().values()}
 
@@ -105,7 +114,7 @@ MAX_LINE = 4000
 MAX_FINDINGS_PER_FAMILY = 50
 
 
-def _line_facts(match: re.Match[str], line: str) -> dict[str, str]:
+def _line_facts(match: Any, line: str) -> dict[str, str]:
     facts = {k: v for k, v in match.groupdict().items() if v}
     libpath = facts.pop("libpath", "")
     libdir = facts.pop("libdir", "")
@@ -139,7 +148,7 @@ def scan_lines(lines: Iterable[str]) -> list[Finding]:
             facts: dict[str, str] = {}
             matched = False
             for pat in fam.patterns:  # every pattern of the family may add facts (e.g. the libc path's arch)
-                m = pat.search(line)
+                m = _linear(pat.pattern).search(line)
                 if m:
                     matched = True
                     for k, v in _line_facts(m, line).items():
@@ -152,7 +161,7 @@ def scan_lines(lines: Iterable[str]) -> list[Finding]:
 def _context_hits(text: str) -> set[str]:
     hits = set()
     for fam in families().values():
-        if fam.group and any(p.search(text) for p in fam.context):
+        if fam.group and any(_linear(p.pattern).search(text) for p in fam.context):
             hits.add(fam.id)
     return hits
 
@@ -185,7 +194,7 @@ def _resolve_groups(findings: list[Finding], text: str) -> list[Finding]:
     return [f for f in kept if f.family != "empty-output"]
 
 
-_FROM = re.compile(r"^\s*FROM\s+(?:--platform=\S+\s+)?(?P<image>\S+)", re.IGNORECASE | re.MULTILINE)
+_FROM = re2.compile(r"(?im)^\s*FROM\s+(?:--platform=\S+\s+)?(?P<image>\S+)")
 
 
 def explain_text(text: str, source: str = "log") -> Diagnosis:
@@ -194,9 +203,9 @@ def explain_text(text: str, source: str = "log") -> Diagnosis:
 
 
 @functools.cache
-def _context_any() -> re.Pattern[str]:
+def _context_any() -> Any:
     parts = [p.pattern for fam in families().values() for p in fam.context]
-    return re.compile("|".join(f"(?:{p})" for p in parts) or "$^", re.IGNORECASE)
+    return re2.compile("(?i)" + ("|".join(f"(?:{p})" for p in parts) or "$^"))
 
 
 @functools.cache
@@ -211,7 +220,7 @@ def _is_context_line(line: str) -> bool:
     screen = _context_screen()
     if any(h in low for h in screen.hints):
         return bool(_context_any().search(line))
-    return any(p.search(line) for p in screen.always)
+    return any(_linear(p.pattern).search(line) for p in screen.always)
 
 
 MAX_CONTEXT_LINES = 2000

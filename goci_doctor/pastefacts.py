@@ -100,7 +100,7 @@ _CUES: dict[str, re2._Regexp] = {  # type: ignore[name-defined]
     ),
     "x86-32-host": _any(r"\bi686\b|32[- ]?bit (?:os|system|kali|linux|ubuntu|debian)"),
     "mac": _any(
-        r"\bmac ?os\b|os x|macbook|\bimac\b|mac mini|sw_vers|darwin|catalina|big sur|monterey|ventura",
+        r"\bmac ?os\b|\bos ?x\b|macbook|\bimac\b|mac mini|sw_vers|darwin|catalina|big sur|monterey|ventura",
         r"sonoma|sequoia|/Users/|\bmac\b|苹果|Mac系统",
     ),
     "apple-silicon": _any(
