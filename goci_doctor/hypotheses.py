@@ -415,7 +415,7 @@ def rank(findings: Sequence[Finding], pf: PasteFacts, context: set[str] | None =
         out.append(
             (
                 (False, first),
-                Ranked(case.symptom.id, tuple(h for h in hyps if h.confidence >= 0.02)[:5], tuple(case.findings)),
+                Ranked(case.symptom.id, tuple(h for h in hyps if h.confidence >= 0.02), tuple(case.findings)),
             )
         )
     out.sort(key=lambda item: item[0])

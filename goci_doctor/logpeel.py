@@ -86,6 +86,8 @@ def clean(line: str) -> str:
         if not m or not m.end():
             break
         line = line[m.end() :].strip()
+    if line[:1] == "`" or line[-1:] == "`":
+        line = line.strip("`").strip()
     return line
 
 

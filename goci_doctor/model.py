@@ -391,7 +391,7 @@ class Hypothesis:
 
     family: str
     confidence: float
-    """0..1; the candidates of one symptom add up to 1."""
+    """0..1; the candidates of one symptom add up to 1 (those under 2% are not listed)."""
     symptom: str = ""
     """The shared symptom the candidates compete for (e.g. ``exec-format``), or the family itself."""
     reasons: tuple[str, ...] = ()
