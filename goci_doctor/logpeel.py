@@ -28,7 +28,6 @@ def _rx(pattern: str) -> re2._Regexp:  # type: ignore[name-defined]
 # Decorations: stripped wherever they occur at the start of a line (repeatedly: a compose prefix
 # inside a BuildKit step inside a GitHub Actions timestamp is common). One alternation, so a line
 # costs one match per layer; cheap character tests skip it for the lines that cannot carry one.
-_ANSI = re2.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\x1b[@-Z\\-_]")
 _PREFIX = _rx(
     "^(?:"
     + "|".join(
@@ -63,11 +62,39 @@ def _iso_stamp_end(line: str) -> int:
     return space if space > 0 else 0
 
 
+def strip_ansi(line: str) -> str:
+    """Remove ECMA-48 escape sequences (CSI colours, OSC titles/links) in one linear scan, no regex."""
+    out: list[str] = []
+    i, n = 0, len(line)
+    while i < n:
+        j = line.find("\x1b", i)
+        if j < 0:
+            out.append(line[i:])
+            break
+        out.append(line[i:j])
+        k = j + 1
+        if k < n and line[k] == "[":  # CSI: parameter bytes, intermediate bytes, one final byte
+            k += 1
+            while k < n and "0" <= line[k] <= "?":
+                k += 1
+            while k < n and " " <= line[k] <= "/":
+                k += 1
+            k += 1 if k < n and "@" <= line[k] <= "~" else 0
+        elif k < n and line[k] == "]":  # OSC: up to BEL or ST
+            bel, st = line.find("\x07", k), line.find("\x1b\\", k)
+            ends = [e + 1 for e in (bel,) if e >= 0] + [e + 2 for e in (st,) if e >= 0]
+            k = min(ends) if ends else n
+        elif k < n and "@" <= line[k] <= "_":
+            k += 1
+        i = k
+    return "".join(out)
+
+
 def clean(line: str) -> str:
     """Drop colours, carriage-return overwrites and CI/markup prefixes; keep the message text."""
     line = line[:MAX_LINE]
     if "\x1b" in line:
-        line = _ANSI.sub("", line)
+        line = strip_ansi(line)
     if "\r" in line.rstrip("\r"):
         # A terminal shows what was written after the last carriage return (GitLab section headers).
         parts = [p for p in line.split("\r") if p.strip()]
