@@ -132,7 +132,8 @@ _CUES: dict[str, re2._Regexp] = {  # type: ignore[name-defined]
     "s6": _any(r"s6-supervise|s6-rc|/etc/services\.d/"),
 }
 _STRUCTURED = (
-    r"ELF |PE32|Mach-O|HTML document|ar archive|shell script|ASCII text|UTF-8 Unicode text|GOOS|GOARCH|GOHOST|CGO_ENABLED|go version|Building target|^FROM "
+    r"ELF |PE32|Mach-O|HTML document|ar archive|shell script|ASCII text|UTF-8 Unicode text"
+    r"|GOOS|GOARCH|GOHOST|CGO_ENABLED|go version|Building target|^FROM "
     r"|OS/Arch|Architecture|^Linux |^Darwin |interpreter|ld-musl|^ldd |os-release|^ID=|^NAME=|platform"
     r"|^[2-6]\.\d+\.|^(?:x86_64|aarch64|arm64|armv7l|i686)$"
 )
