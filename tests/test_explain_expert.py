@@ -118,6 +118,32 @@ def test_issue_messages_and_new_families(text: str, family: str) -> None:
     assert _lead(text) == family
 
 
+@pytest.mark.parametrize(
+    ("text", "family"),
+    [
+        # gcc and clang word the same failures differently (raylib-go#238, go-vgo/robotgo#634, golang/go#80290)
+        (
+            "env GOOS=windows GOARCH=amd64 CGO_ENABLED=1 go build main.go\n# runtime/cgo\n"
+            "gcc: error: unrecognized command-line option ‘-mthreads’; did you mean ‘-pthread’?",
+            "cgo-cross-no-cc",
+        ),
+        (
+            "GOOS=windows go build\n# runtime/cgo\ngcc: error: unrecognized command-line option ‘-mthreads’; did you "
+            "mean ‘-pthread’?",
+            "cgo-cross-no-cc",
+        ),
+        ("# runtime/cgo\nfatal error: 'windows.h' file not found", "cgo-cross-no-cc"),
+        (
+            "set CC=clang\ngo build .\n# runtime/cgo\nclang: error: unsupported option '-mthreads' for target "
+            "'x86_64-pc-windows-msvc'",
+            "cgo-windows-needs-mingw",
+        ),
+    ],
+)
+def test_compiler_wordings(text: str, family: str) -> None:
+    assert _lead(text) == family
+
+
 def test_glibcxx_chain_names_the_version_and_library() -> None:
     d = explain.explain_text(
         "./yuzu: /lib/x86_64-linux-gnu/libstdc++.so.6: version `CXXABI_1.3.13' not found (required by ./yuzu)"
