@@ -149,6 +149,23 @@ _LAUNCHERS: list[tuple[re2._Regexp, str]] = [  # type: ignore[name-defined]
     (_rx(r"fork/exec (?P<path>\S+): (?P<err>exec format error|no such file or directory)"), "go fork/exec"),
     # GitHub Actions runner: "An error occurred trying to start process '/usr/bin/bash' ... Exec format error"
     (_rx(r"trying to start process '(?P<path>[^']+)'.*(?P<err>Exec format error)"), "actions runner"),
+    # crun (Podman): "exec container process (missing dynamic library?) `/app`: No such file or directory"
+    (
+        _rx(
+            r"exec container process (?:\([^)]*\) )?`(?P<path>[^`]+)`: "
+            r"(?P<err>Exec format error|No such file or directory)"
+        ),
+        "crun",
+    ),
+    # fish: "The file './x' is marked as an executable but could not be run by the operating system."
+    (
+        _rx(r"The file '(?P<path>[^']+)' is marked as an executable but could not be run by the operating system"),
+        "fish",
+    ),
+    (_rx(r"The file '(?P<path>[^']+)' does not exist or could not be executed"), "fish"),
+    # supervisord: "supervisor: couldn't exec /app: ENOEXEC"; Node: "Error: spawn ENOEXEC"
+    (_rx(r"couldn't exec (?P<path>\S+): (?P<err>ENOEXEC|ENOENT)"), "supervisord"),
+    (_rx(r"\bspawn (?P<err>ENOEXEC)\b"), "node"),
     # bash < 4.3 and macOS bash 3.2 say "can't"
     (_rx(r"(?P<path>\S+): can't execute binary file(?:: (?P<err>Exec format error))?"), "bash"),
 ]
@@ -205,8 +222,11 @@ def peel_line(raw: str) -> Peeled:
                 continue
             groups = m.groupdict()
             err = groups.get("err") or ("exec format error" if groups.get("errno") == "8" else "")
-            if not err and groups.get("errno") == "2":
+            if not err and (groups.get("errno") == "2" or "does not exist" in text):
                 err = _ENOENT
+            if not err and name == "fish":
+                err = _ENOEXEC
+            err = {"ENOEXEC": _ENOEXEC, "ENOENT": _ENOENT}.get(err, err)
             if not err:
                 continue
             path = groups.get("path") or "?"

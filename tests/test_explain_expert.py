@@ -58,6 +58,18 @@ def _lead(text: str) -> str:
         ("arm-image: chroot: failed to run command '/bin/sh': Exec format error", "exec /bin/sh: exec format error"),
         ("ERROR: fork/exec ./sds.go: exec format error", "exec ./sds.go: exec format error"),
         ("-bash: ./behindflare: can't execute binary file: Exec format error", "exec ./behindflare: exec format error"),
+        # crun, fish, supervisord, Node (containers/crun#424, fish-shell/fish-shell#4946, Supervisor#1180)
+        (
+            "exec container process (missing dynamic library?) `/init`: No such file or directory",
+            "exec /init: no such file or directory",
+        ),
+        (
+            "The file './build.sh' is marked as an executable but could not be run by the operating system.",
+            "exec ./build.sh: exec format error",
+        ),
+        ("The file './app' does not exist or could not be executed.", "exec ./app: no such file or directory"),
+        ("supervisor: couldn't exec /usr/local/bin/app: ENOEXEC", "exec /usr/local/bin/app: exec format error"),
+        ("[ERROR] Error occurred while starting instance: Error: spawn ENOEXEC", "exec ?: exec format error"),
     ],
 )
 def test_wrappers_are_peeled_to_the_core_message(raw: str, core: str) -> None:
@@ -196,6 +208,15 @@ def test_foreign_arch_fact_gives_high_confidence() -> None:
 def test_image_and_ldd_decide_missing_loader(evidence: str, family: str) -> None:
     d = explain.explain_text("exec /app: no such file or directory\n" + evidence)
     assert d.hypotheses[0].family == family, d.hypotheses
+
+
+def test_fish_running_a_script_without_shebang() -> None:
+    """fish does not fall back to sh for ENOEXEC (fish-shell/fish-shell#1281): a script lacks its #! line."""
+    text = (
+        "Failed to execute process './install.sh'. Reason:\nexec: Exec format error\n"
+        "The file './install.sh' is marked as an executable but could not be run by the operating system."
+    )
+    assert _lead(text) == "no-shebang"
 
 
 def test_script_with_windows_checkout_is_crlf() -> None:
