@@ -363,6 +363,9 @@ def render_markdown(diagnosis: Diagnosis, report: Report | None = None) -> str:
             msg = r.message.replace("|", "\\|").replace("`", "'")
             out.append(f"| {r.target} | {r.variant or '-'} | {r.image} | {r.libc} | {r.outcome} | {msg} |")
         out.append("")
+    hyp = hypothesis_lines(diagnosis)
+    if hyp:
+        out += ["## Hypotheses", "", "```", *[ln for ln in hyp if ln], "```", ""]
     if diagnosis.chains:
         out += ["## Crash chains", ""]
         for chain in diagnosis.chains:
