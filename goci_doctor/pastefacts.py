@@ -47,6 +47,10 @@ _ARCH = {
     "ibm s/390": "s390x",
     "mips": "mips",
     "loongarch64": "loong64",
+    # readelf -h "Machine:" names
+    "advanced micro devices x86-64": "amd64",
+    "risc-v": "riscv64",
+    "powerpc64": "ppc64le",
 }
 
 
@@ -85,6 +89,12 @@ _PLATFORM_WARNING = _rx(
 )
 _BUILD_TARGET = _rx(r"Building target: (?P<os>linux|windows|darwin|freebsd)/(?P<arch>\w+)")
 _DARWIN_UNAME = _rx(r"Darwin Kernel Version .*RELEASE_(?P<arch>X86_64|ARM64)")
+# readelf -h / -l / -d, objdump -T, go version -m
+_READELF_MACHINE = _rx(r"^Machine:\s+(?P<machine>.+?)\s*$")
+_READELF_INTERP = _rx(r"\[Requesting program interpreter: (?P<interp>/[^\]]+)\]")
+_NEEDED = _rx(r"\(NEEDED\)\s+Shared library: \[(?P<lib>[^\]]+)\]")
+_GLIBC_REF = _rx(r"\bGLIBC_(?P<version>2\.\d+)\b")
+_GO_BUILD_SETTING = _rx(r"^build\s+(?P<key>GOOS|GOARCH|CGO_ENABLED)=(?P<value>\w+)")
 
 
 # Free-text cues (weaker than facts). One alternation screens a line before any parser runs.
@@ -135,7 +145,8 @@ _STRUCTURED = (
     r"ELF |PE32|Mach-O|HTML document|ar archive|shell script|ASCII text|UTF-8 Unicode text"
     r"|GOOS|GOARCH|GOHOST|CGO_ENABLED|go version|Building target|^FROM "
     r"|OS/Arch|Architecture|^Linux |^Darwin |interpreter|ld-musl|^ldd |os-release|^ID=|^NAME=|platform"
-    r"|^[2-6]\.\d+\.|^(?:x86_64|aarch64|arm64|armv7l|i686)$"
+    r"|^[2-6]\.\d+\.|^(?:x86_64|aarch64|arm64|armv7l|i686)$|^Machine:|program interpreter|\(NEEDED\)|GLIBC_2\."
+    r"|^build\s"
 )
 _SCREEN_BODY = "|".join(f"(?:{rx.pattern[4:]})" for rx in _CUES.values()) + "|" + _STRUCTURED
 _SCREEN = _rx(_SCREEN_BODY)
@@ -175,6 +186,10 @@ class PasteFacts:
     libc: str = ""
     """musl, none (scratch/distroless) or glibc: the C library of the system the program ran on."""
     images: list[str] = field(default_factory=list)
+    needed: list[str] = field(default_factory=list)
+    """DT_NEEDED libraries from ``readelf -d`` (at most 32)."""
+    glibc_floor: str = ""
+    """The newest GLIBC_2.x symbol version seen in ``objdump -T`` / ``readelf -V`` output."""
     cues: set[str] = field(default_factory=set)
     lines_read: int = 0
 
@@ -234,6 +249,7 @@ class PasteFacts:
                 self.host_os = "darwin"
             else:
                 self.host_os = self.host_os or "linux"
+        self._binary_tools(line)
         m = _DARWIN_UNAME.search(line)
         if m:
             self.host_os = "darwin"
@@ -297,6 +313,28 @@ class PasteFacts:
             self.glibc = m.group("version")
         if _MUSL_LOADER.search(line):
             self.interpreter = self.interpreter or _MUSL_LOADER.search(line).group(0)  # type: ignore[union-attr]
+
+    def _binary_tools(self, line: str) -> None:
+        """readelf -h/-l/-d, objdump -T and go version -m describe the binary itself."""
+        m = _READELF_MACHINE.search(line)
+        if m:
+            self._set_binary(m.group("machine"), "readelf -h")
+        m = _READELF_INTERP.search(line)
+        if m:
+            self.interpreter = self.interpreter or m.group("interp")
+        m = _NEEDED.search(line)
+        if m and len(self.needed) < 32:
+            self.needed.append(m.group("lib"))
+        if "GLIBC_2." in line and "not found" not in line:
+            for gm in re2.finditer(_GLIBC_REF.pattern, line):
+                v = gm.group("version")
+                if tuple(map(int, v.split("."))) > tuple(map(int, (self.glibc_floor or "0.0").split("."))):
+                    self.glibc_floor = v
+        m = _GO_BUILD_SETTING.search(line)
+        if m:
+            self._go_setting(m.group("key").upper(), m.group("value"))
+            if m.group("key").upper() == "GOARCH":
+                self._set_binary(m.group("value"), "go version -m")
 
     def _file_line(self, name: str, what: str, arch: str) -> None:
         low = what.lower()

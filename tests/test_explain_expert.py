@@ -289,3 +289,30 @@ def test_every_symptom_candidate_is_a_family() -> None:
     fams = families()
     for s in SYMPTOMS:
         assert set(s.candidates) <= set(fams) and set(s.signals) <= set(fams), s.id
+
+
+@pytest.mark.parametrize(
+    "evidence",
+    [
+        "$ readelf -h app\nELF Header:\n  Class:                             ELF64\n"
+        "  Machine:                           AArch64",
+        "$ go version -m app\napp: go1.22.5\n\tpath\texample.com/app\n\tbuild\tGOARCH=arm64\n\tbuild\tGOOS=linux",
+    ],
+)
+def test_readelf_and_go_version_m_give_the_binary_arch(evidence: str) -> None:
+    pf = pastefacts.facts_of(evidence)
+    assert pf.binary_arch == "arm64"
+    lead = explain.explain_text(EXEC + evidence + "\n$ uname -m\nx86_64").hypotheses[0]
+    assert lead.family == "wrong-arch" and lead.confidence >= 0.7
+
+
+def test_readelf_interpreter_needed_and_objdump_glibc_floor() -> None:
+    pf = pastefacts.facts_of(
+        "  [Requesting program interpreter: /lib64/ld-linux-x86-64.so.2]\n"
+        " 0x0000000000000001 (NEEDED)             Shared library: [libc.so.6]\n"
+        "0000000000000000      DF *UND*  0000000000000000 (GLIBC_2.34) pthread_create\n"
+        "0000000000000000      DF *UND*  0000000000000000 (GLIBC_2.2.5) write\n"
+    )
+    assert pf.interpreter == "/lib64/ld-linux-x86-64.so.2"
+    assert pf.needed == ["libc.so.6"]
+    assert pf.glibc_floor == "2.34"
