@@ -316,3 +316,19 @@ def test_readelf_interpreter_needed_and_objdump_glibc_floor() -> None:
     assert pf.interpreter == "/lib64/ld-linux-x86-64.so.2"
     assert pf.needed == ["libc.so.6"]
     assert pf.glibc_floor == "2.34"
+
+
+@pytest.mark.parametrize(
+    ("text", "family"),
+    [
+        ("bash: ./run.sh: /bin/bash^M: bad interpreter: No such file or directory", "script-crlf"),
+        ("/usr/bin/env: ‘bash\\r’: No such file or directory", "script-crlf"),
+        (
+            "bash: ./run.sh: /usr/local/bin/python3.12: bad interpreter: No such file or directory",
+            "script-interpreter-missing",
+        ),
+        ("/usr/bin/env: ‘python’: No such file or directory", "script-interpreter-missing"),
+    ],
+)
+def test_script_interpreter_wordings(text: str, family: str) -> None:
+    assert _lead(text) == family
