@@ -112,7 +112,6 @@ SYMPTOMS: tuple[Symptom, ...] = (
         "go env CC GOOS GOARCH GOHOSTOS GOHOSTARCH",
     ),
 )
-_BY_SIGNAL = {fam: s for s in SYMPTOMS for fam in s.signals}
 # Symptoms that describe a consequence or a warning rank after the failures themselves.
 _LATE = {"platform-mismatch", "cgo-required-disabled", "netgo-behaviour", "static-getaddrinfo"}
 _SCRIPT_EXT = (".sh", ".bash", ".py", ".pl", ".rb", ".js", ".go", ".f90", ".c", ".ps1", ".post-install", ".pre-install")
