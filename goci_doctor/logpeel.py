@@ -149,6 +149,9 @@ _LAUNCHERS: list[tuple[re2._Regexp, str]] = [  # type: ignore[name-defined]
     (_rx(r"fork/exec (?P<path>\S+): (?P<err>exec format error|no such file or directory)"), "go fork/exec"),
     # GitHub Actions runner: "An error occurred trying to start process '/usr/bin/bash' ... Exec format error"
     (_rx(r"trying to start process '(?P<path>[^']+)'.*(?P<err>Exec format error)"), "actions runner"),
+    # runc through containerd/Kubernetes events: 'unable to start container process: exec: "/app": exec format
+    # error: unknown' (a missing file reads 'exec: "/app": stat /app: ...' and is not this).
+    (_rx(r'exec: "(?P<path>[^"]+)": (?P<err>exec format error|no such file or directory)'), "runc"),
     # crun (Podman): "exec container process (missing dynamic library?) `/app`: No such file or directory"
     (
         _rx(

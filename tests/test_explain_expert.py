@@ -58,6 +58,12 @@ def _lead(text: str) -> str:
         ("arm-image: chroot: failed to run command '/bin/sh': Exec format error", "exec /bin/sh: exec format error"),
         ("ERROR: fork/exec ./sds.go: exec format error", "exec ./sds.go: exec format error"),
         ("-bash: ./behindflare: can't execute binary file: Exec format error", "exec ./behindflare: exec format error"),
+        (
+            "Warning  Failed  12s  kubelet  Error: failed to create containerd task: failed to create shim task: OCI "
+            'runtime create failed: runc create failed: unable to start container process: exec: "/app": exec format '
+            "error: unknown",
+            "exec /app: exec format error",
+        ),
         # crun, fish, supervisord, Node (containers/crun#424, fish-shell/fish-shell#4946, Supervisor#1180)
         (
             "exec container process (missing dynamic library?) `/init`: No such file or directory",
