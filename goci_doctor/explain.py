@@ -13,6 +13,9 @@ import functools
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from typing import Any
+
+import re2
 
 from goci_doctor.diagnosis import (
     _MACHINE_TO_GOARCH,
@@ -22,7 +25,8 @@ from goci_doctor.diagnosis import (
     build_chain,
     families,
 )
-from goci_doctor.model import ArtifactFacts, ChainNode, Diagnosis, Evidence, Finding
+from goci_doctor.model import ArtifactFacts, ChainNode, Diagnosis, Evidence, Finding, Hypothesis
+from goci_doctor.pastefacts import PasteFacts
 
 MIN_HINT = 2
 
@@ -91,6 +95,12 @@ def _screen(patterns: Iterable[re.Pattern[str]]) -> _Screen:
 
 
 @functools.cache
+def _linear(pattern: str) -> Any:
+    """The google-re2 (linear-time) form of a families.toml pattern: log lines are untrusted text."""
+    return re2.compile("(?i)" + pattern)
+
+
+@functools.cache
 def _family_screens() -> dict[str, _Screen]:
     return {fam.id: _screen(fam.patterns) for fam in families().values()}
 
@@ -104,7 +114,7 @@ MAX_LINE = 4000
 MAX_FINDINGS_PER_FAMILY = 50
 
 
-def _line_facts(match: re.Match[str], line: str) -> dict[str, str]:
+def _line_facts(match: Any, line: str) -> dict[str, str]:
     facts = {k: v for k, v in match.groupdict().items() if v}
     libpath = facts.pop("libpath", "")
     libdir = facts.pop("libdir", "")
@@ -138,7 +148,7 @@ def scan_lines(lines: Iterable[str]) -> list[Finding]:
             facts: dict[str, str] = {}
             matched = False
             for pat in fam.patterns:  # every pattern of the family may add facts (e.g. the libc path's arch)
-                m = pat.search(line)
+                m = _linear(pat.pattern).search(line)
                 if m:
                     matched = True
                     for k, v in _line_facts(m, line).items():
@@ -151,7 +161,7 @@ def scan_lines(lines: Iterable[str]) -> list[Finding]:
 def _context_hits(text: str) -> set[str]:
     hits = set()
     for fam in families().values():
-        if fam.group and any(p.search(text) for p in fam.context):
+        if fam.group and any(_linear(p.pattern).search(text) for p in fam.context):
             hits.add(fam.id)
     return hits
 
@@ -184,7 +194,7 @@ def _resolve_groups(findings: list[Finding], text: str) -> list[Finding]:
     return [f for f in kept if f.family != "empty-output"]
 
 
-_FROM = re.compile(r"^\s*FROM\s+(?:--platform=\S+\s+)?(?P<image>\S+)", re.IGNORECASE | re.MULTILINE)
+_FROM = re2.compile(r"(?im)^\s*FROM\s+(?:--platform=\S+\s+)?(?P<image>\S+)")
 
 
 def explain_text(text: str, source: str = "log") -> Diagnosis:
@@ -193,9 +203,9 @@ def explain_text(text: str, source: str = "log") -> Diagnosis:
 
 
 @functools.cache
-def _context_any() -> re.Pattern[str]:
+def _context_any() -> Any:
     parts = [p.pattern for fam in families().values() for p in fam.context]
-    return re.compile("|".join(f"(?:{p})" for p in parts) or "$^", re.IGNORECASE)
+    return re2.compile("(?i)" + ("|".join(f"(?:{p})" for p in parts) or "$^"))
 
 
 @functools.cache
@@ -210,20 +220,40 @@ def _is_context_line(line: str) -> bool:
     screen = _context_screen()
     if any(h in low for h in screen.hints):
         return bool(_context_any().search(line))
-    return any(p.search(line) for p in screen.always)
+    return any(_linear(p.pattern).search(line) for p in screen.always)
 
 
 MAX_CONTEXT_LINES = 2000
 
 
 def explain_lines(lines: Iterable[str], source: str = "log") -> Diagnosis:
-    """Like explain_text, over an iterable of lines, in one pass and bounded memory (for huge CI logs)."""
+    """Like explain_text, over an iterable of lines, in one pass and bounded memory (for huge CI logs).
+
+    Each line is peeled to its core message first (logpeel), the rest of the paste is read for
+    facts (pastefacts), and where several families share a symptom they are ranked (hypotheses):
+    one chain per symptom, for its leading hypothesis; the full ranking is in ``hypotheses``.
+    """
+    from goci_doctor import hypotheses
+    from goci_doctor.logpeel import peel_line
+    from goci_doctor.pastefacts import PasteFacts
+
     context_lines: list[str] = []
     images: list[str] = []
+    pasted: dict[int, str] = {}
+    paste_facts = PasteFacts()
+
+    batch: list[str] = []
 
     def tap(it: Iterable[str]) -> Iterator[str]:
-        for line in it:
-            line = line[:MAX_LINE]
+        for no, raw in enumerate(it, start=1):
+            peeled = peel_line(raw[:MAX_LINE])
+            line = peeled.text
+            batch.append(line)
+            if len(batch) >= _FACT_BATCH:
+                paste_facts.feed_many(batch)
+                batch.clear()
+            if peeled.core != line and len(pasted) < MAX_CONTEXT_LINES:
+                pasted[no] = line  # quote what the user pasted, not our rewording
             if len(context_lines) < MAX_CONTEXT_LINES and _is_context_line(line):
                 context_lines.append(line)
             if "FROM" in line or "from" in line:
@@ -231,37 +261,59 @@ def explain_lines(lines: Iterable[str], source: str = "log") -> Diagnosis:
                 if m:
                     images.append(m.group("image"))
                     del images[:-20]
-            yield line
+            yield peeled.core
 
-    found = scan_lines(tap(lines))
+    found = [f for f in scan_lines(tap(lines)) if f.family != "empty-output"]
+    paste_facts.feed_many(batch)
     text = "\n".join(context_lines + [f.line for f in found])
-    findings = _resolve_groups(found, text)
+    ranked = hypotheses.rank(found, paste_facts, _context_hits(text))
     chains: list[ChainNode] = []
-    seen: set[str] = set()
     merged: list[Finding] = []
-    for f in findings:
-        if f.family in seen:
-            continue
-        seen.add(f.family)
-        merged.append(f)
-        facts = dict(f.facts)
+    ranking: list[Hypothesis] = []
+    for r in ranked:
+        lead = r.leading
+        first = min(r.findings, key=lambda f: f.line_no)
+        facts: dict[str, str] = {}
         # Later lines of the same failure add what the first lacks (bash names the HTML line second).
-        for g in findings:
-            if g.family == f.family and g is not f:
-                for k, v in g.facts:
-                    facts.setdefault(k, v)
+        for g in sorted(r.findings, key=lambda f: f.line_no):
+            for k, v in g.facts:
+                facts.setdefault(k, v)
         if images and "target" not in facts:
             facts["target"] = images[-1]
-        if f.family == "cgo-cross-no-cc":
+        _paste_facts_into(facts, paste_facts)
+        if lead.family == "cgo-cross-no-cc":
             _cross_facts(facts, text)
-        _log_level_facts(f.family, facts, text)
-        count = sum(1 for g in findings if g.family == f.family)
-        ev = [Evidence("log line", f.line, f"{source}:{f.line_no}")]
-        if count > 1:
-            ev.append(Evidence("occurrences", str(count), source))
-        chains.append(build_chain(f.family, facts, ev, symptom_text=f.line))
+        _log_level_facts(lead.family, facts, text)
+        line = pasted.get(first.line_no, first.line)
+        facts["line"] = line
+        ev = [Evidence("log line", line, f"{source}:{first.line_no}")]
+        lines_seen = {f.line_no for f in r.findings}
+        if len(lines_seen) > 1:
+            ev.append(Evidence("occurrences", str(len(lines_seen)), source))
+        for key, value in paste_facts.summary().items():
+            if key in _DECIDING_FACTS:
+                ev.append(Evidence(key.replace("_", " "), value, f"{source} (pasted evidence)"))
+        chains.append(build_chain(lead.family, facts, ev, symptom_text=line))
+        merged.append(Finding(lead.family, tuple(sorted(facts.items())), (), line, first.line_no))
+        ranking.extend(r.hypotheses)
     notes = () if chains else ("no known failure recognised in the log",)
-    return Diagnosis(subject=source, kind="log", chains=tuple(chains), findings=tuple(merged), notes=notes)
+    return Diagnosis(subject=source, kind="log", chains=tuple(chains), findings=tuple(merged), notes=notes,
+                     hypotheses=tuple(ranking))
+
+
+_FACT_BATCH = 256
+_DECIDING_FACTS = ("host_arch", "binary_arch", "binary_format", "interpreter", "libc", "goos", "goarch", "gohostos",
+                   "kernel", "glibc")
+
+
+def _paste_facts_into(facts: dict[str, str], pf: PasteFacts) -> None:
+    """Template facts from the pasted evidence (never over what the failing line itself said)."""
+    if pf.binary_arch:
+        facts.setdefault("arch", pf.binary_arch)
+    for key, value in (("host_arch", pf.host_arch), ("goarch", pf.goarch or pf.binary_arch), ("goos", pf.goos),
+                       ("interpreter", pf.interpreter), ("have", f"glibc {pf.glibc}" if pf.glibc else "")):
+        if value:
+            facts.setdefault(key, value)
 
 
 def _log_level_facts(family: str, facts: dict[str, str], text: str) -> None:

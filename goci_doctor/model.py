@@ -393,6 +393,21 @@ class Finding:
 
 
 @dataclass(frozen=True)
+class Hypothesis:
+    """One candidate root cause of an explained failure, ranked against the others of its symptom."""
+
+    family: str
+    confidence: float
+    """0..1; the candidates of one symptom add up to 1 (those under 2% are not listed)."""
+    symptom: str = ""
+    """The shared symptom the candidates compete for (e.g. ``exec-format``), or the family itself."""
+    reasons: tuple[str, ...] = ()
+    """The facts and cues from the paste that raised or lowered this candidate."""
+    decide: str = ""
+    """The one command that tells this symptom's candidates apart."""
+
+
+@dataclass(frozen=True)
 class Diagnosis:
     """The result of ``check``, ``explain`` or a session: verdicts plus one crash chain per failure."""
 
@@ -405,6 +420,8 @@ class Diagnosis:
     runs: tuple[RunResult, ...] = ()
     builds: tuple[BuildResult, ...] = ()
     notes: tuple[str, ...] = ()
+    hypotheses: tuple[Hypothesis, ...] = ()
+    """``explain``: ranked candidate root causes, leading hypothesis first."""
 
     @property
     def has_problem(self) -> bool:

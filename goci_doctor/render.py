@@ -245,6 +245,29 @@ def run_table(runs: Sequence[RunResult]) -> list[str]:
     return out
 
 
+def hypothesis_lines(diagnosis: Diagnosis) -> list[str]:
+    """For each symptom with several candidate causes: the leading one, the others, the deciding command."""
+    from goci_doctor.diagnosis import families
+
+    fams = families()
+    groups: dict[str, list[Any]] = {}
+    for h in diagnosis.hypotheses:
+        groups.setdefault(h.symptom or h.family, []).append(h)
+    out: list[str] = []
+    for hyps in groups.values():
+        if len(hyps) < 2:
+            continue
+        lead = hyps[0]
+        title = fams[lead.family].title if lead.family in fams else lead.family
+        out.append(f"Leading hypothesis ({lead.confidence:.0%}): {title} [{lead.family}]")
+        others = ", ".join(f"{h.family} {h.confidence:.0%}" for h in hyps[1:4])
+        out.append(f"  also possible: {others}")
+        if lead.decide:
+            out.append(f"  to decide: {lead.decide}")
+        out.append("")
+    return out
+
+
 def render_text(diagnosis: Diagnosis) -> str:
     out: list[str] = []
     for facts in diagnosis.artifacts:
@@ -272,6 +295,7 @@ def render_text(diagnosis: Diagnosis) -> str:
         out.append("Variant runs")
         out.extend(run_table(variant_runs))
         out.append("")
+    out.extend(hypothesis_lines(diagnosis))
     if diagnosis.chains:
         for i, chain in enumerate(diagnosis.chains, start=1):
             head = chain.children[0].title if chain.children else chain.title
@@ -340,6 +364,9 @@ def render_markdown(diagnosis: Diagnosis, report: Report | None = None) -> str:
             msg = r.message.replace("|", "\\|").replace("`", "'")
             out.append(f"| {r.target} | {r.variant or '-'} | {r.image} | {r.libc} | {r.outcome} | {msg} |")
         out.append("")
+    hyp = hypothesis_lines(diagnosis)
+    if hyp:
+        out += ["## Hypotheses", "", "```", *[ln for ln in hyp if ln], "```", ""]
     if diagnosis.chains:
         out += ["## Crash chains", ""]
         for chain in diagnosis.chains:
