@@ -1027,12 +1027,13 @@ def cmd_build(args: argparse.Namespace) -> int:
     )
     text = RENDERERS[getattr(args, "format", "text") or "text"](matrix)
     from goci_doctor.render import write_output
+    from goci_doctor.safetext import clean_line, clean_output
 
-    write_output(text, getattr(args, "output", None))
+    write_output(clean_output(text, getattr(args, "format", "text") or "text"), getattr(args, "output", None))
     failed = matrix.unrun
     if failed:
-        print(f"goci-doctor: {len(failed)} run(s) could not start: {failed[0].error or failed[0].message}",
-              file=sys.stderr)
+        print(f"goci-doctor: {len(failed)} run(s) could not start: "
+              f"{clean_line(failed[0].error or failed[0].message)}", file=sys.stderr)
     return exit_code(matrix)
 
 

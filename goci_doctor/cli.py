@@ -154,7 +154,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return int(_resolve(args.command)(args))
     except GociError as exc:
-        print(f"goci-doctor: {exc.message}", file=sys.stderr)
+        from goci_doctor.safetext import clean_line
+
+        # One line, secrets masked: messages quote file names and engine errors (DOCKER_HOST=tcp://u:pw@...).
+        print(f"goci-doctor: {clean_line(exc.message)}", file=sys.stderr)
         return int(exc.exit_code)
     except KeyboardInterrupt:
         print("goci-doctor: interrupted", file=sys.stderr)

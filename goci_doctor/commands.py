@@ -9,7 +9,6 @@ from __future__ import annotations
 import argparse
 import codecs
 import json
-import re
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -25,19 +24,22 @@ from goci_doctor.model import (
     to_jsonable,
     unreadable,
 )
+from goci_doctor.safetext import TERMINAL_SEQUENCE, one_line
 
 MAX_LOG_LINE = 64 * 1024
-_ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
+# Colours, OSC 8 links, title changes, ESC c and C1 forms: all of ECMA-48, in linear time.
+_ANSI = TERMINAL_SEQUENCE
 
 
 def emit(text: str, args: argparse.Namespace) -> None:
-    """Print to stdout, or write atomically to --output."""
+    """Print to stdout, or write atomically to --output: secrets masked, controls neutralised."""
     from goci_doctor.render import write_output
+    from goci_doctor.safetext import clean_line, clean_output
 
     output = getattr(args, "output", None)
-    write_output(text, output)
+    write_output(clean_output(text, getattr(args, "format", "text") or "text"), output)
     if output:
-        print(f"wrote {output}", file=sys.stderr)
+        print(f"wrote {clean_line(output)}", file=sys.stderr)
 
 
 def _config(args: argparse.Namespace) -> object | None:
@@ -251,5 +253,5 @@ def cmd_history(args: argparse.Namespace) -> int:
     if not entries:
         emit("no saved sessions yet\n", args)
         return ExitCode.OK
-    emit("\n".join(f"{e.id}  {e.created}  {e.title}" for e in entries) + "\n", args)
+    emit("\n".join(f"{e.id}  {e.created}  {one_line(e.title)}" for e in entries) + "\n", args)
     return ExitCode.OK

@@ -55,6 +55,7 @@ from goci_doctor.model import (
 )
 from goci_doctor.render import write_output
 from goci_doctor.runner import EventCallback, Phase, RunEvent, summarize
+from goci_doctor.safetext import clean_line, clean_output
 
 RUN_USER = "65534:65534"
 """nobody:nogroup by number: works on images without /etc/passwd (scratch, distroless)."""
@@ -834,7 +835,7 @@ def _progress_printer(stream: Any = None) -> EventCallback:
 
     def show(event: RunEvent) -> None:
         if event.phase in ("done", "error", "cancelled") and stream.isatty():
-            stream.write(f"  {event.target}: {event.message}\n")
+            stream.write(f"  {clean_line(event.target)}: {clean_line(event.message)}\n")
 
     return show
 
@@ -861,7 +862,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     else:
         chains = [ln for chain in diag.chains for ln in ["", *render.chain_lines(chain)]]
         text = render_runs_text(facts, results) + "\n".join(chains) + ("\n" if chains else "")
-    write_output(text, getattr(args, "output", None))
+    write_output(clean_output(text, fmt), getattr(args, "output", None))
     if any(r.outcome == "crashes" for r in results):
         return int(ExitCode.PROBLEM)
     # A cell the engine could not run (image missing, daemon died) proves nothing: not "fine".
@@ -906,7 +907,7 @@ def cmd_images(args: argparse.Namespace) -> int:
     if action == "build":
         names = [] if getattr(args, "all", False) else list(getattr(args, "names", []) or [])
         built = images.build_images(names or None, force=bool(getattr(args, "force", False)),
-                                    on_progress=lambda line: print(line, file=sys.stderr))
+                                    on_progress=lambda line: print(clean_line(line), file=sys.stderr))
         for info in built:
             print(f"{info.ref:28} {info.libc or '-':16} {'present' if info.present else 'missing'}")
         if getattr(args, "write_config", False):

@@ -811,10 +811,11 @@ def emit(findings: Sequence[LintFinding], files: Sequence[str], fmt: str, output
     else:
         text = render_text(findings, files)
     from goci_doctor.render import write_output
+    from goci_doctor.safetext import clean_output
 
-    write_output(text, output)
+    write_output(clean_output(text, fmt), output)
     if fmt == "text" and os.environ.get("GITHUB_ACTIONS") == "true":
-        sys.stdout.write(github_annotations(findings))
+        sys.stdout.write(clean_output(github_annotations(findings), "github"))
     sys.stdout.flush()
 
 

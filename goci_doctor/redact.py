@@ -271,7 +271,8 @@ def token_patterns() -> tuple[tuple[str, re.Pattern[str]], ...]:
     from detect_secrets.core.plugins.util import get_mapping_from_secret_type_to_class
 
     found: list[tuple[str, re.Pattern[str]]] = []
-    for cls in get_mapping_from_secret_type_to_class().values():
+    classes: list[type] = list(get_mapping_from_secret_type_to_class().values())
+    for cls in classes:
         if cls.__name__ in _SKIPPED_PLUGINS:
             continue
         for pattern in getattr(cls, "denylist", ()) or ():
