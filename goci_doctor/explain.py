@@ -14,6 +14,7 @@ import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
+from goci_doctor import linear
 from goci_doctor.diagnosis import (
     _MACHINE_TO_GOARCH,
     _at_least,
@@ -184,7 +185,7 @@ def _resolve_groups(findings: list[Finding], text: str) -> list[Finding]:
     return [f for f in kept if f.family != "empty-output"]
 
 
-_FROM = re.compile(r"^\s*FROM\s+(?:--platform=\S+\s+)?(?P<image>\S+)", re.IGNORECASE | re.MULTILINE)
+_FROM = linear.compile(r"^\s*FROM\s+(?:--platform=\S+\s+)?(?P<image>\S+)", re.IGNORECASE | re.MULTILINE)
 
 
 def explain_text(text: str, source: str = "log") -> Diagnosis:
@@ -195,7 +196,7 @@ def explain_text(text: str, source: str = "log") -> Diagnosis:
 @functools.cache
 def _context_any() -> re.Pattern[str]:
     parts = [p.pattern for fam in families().values() for p in fam.context]
-    return re.compile("|".join(f"(?:{p})" for p in parts) or "$^", re.IGNORECASE)
+    return linear.compile("|".join(f"(?:{p})" for p in parts) or "$^", re.IGNORECASE)
 
 
 @functools.cache
