@@ -11,14 +11,18 @@ says it holds a secret (``is_secret_name``).
 Every pattern runs on untrusted text, so every pattern is RE2 (``goci_doctor.linear``): linear
 time whatever the input. detect-secrets' own regular expressions are backtracking ones; we take
 its plugins' token patterns and its keyword list as data and run them through RE2. Imports the
-standard library, ``linear`` and (lazily, on first use) ``detect_secrets``.
+standard library, ``linear`` and its data file (``detect_secrets`` only to refresh that file).
 """
 
 from __future__ import annotations
 
 import functools
+import json
 import re
+import sys
 from collections.abc import Callable, Iterator, Mapping
+from pathlib import Path
+from typing import Any
 
 from goci_doctor import linear
 
@@ -76,9 +80,8 @@ def _name_parts(name: str) -> list[str]:
 @functools.cache
 def _denylist() -> re.Pattern[str]:
     """detect-secrets' keyword list (api_?key, db_?pass, passwd, contraseña, ...) as one RE2 pattern."""
-    from detect_secrets.plugins.keyword import DENYLIST
-
-    return linear.compile("|".join(f"(?:{word})" for word in DENYLIST), re.IGNORECASE)
+    words = _detect_secrets_data()["keywords"]
+    return linear.compile("|".join(f"(?:{word})" for word in words), re.IGNORECASE)
 
 
 def is_secret_name(name: str, *, strict: bool = False) -> bool:
@@ -264,27 +267,52 @@ def _re2_ready(pattern: str) -> str:
     return pattern.replace(r"(?!\w)", "").replace("{50,1024}", "{50,}")
 
 
-@functools.cache
-def token_patterns() -> tuple[tuple[str, re.Pattern[str]], ...]:
-    """(source, pattern) of every token format redaction looks for: detect-secrets' plugin
-    patterns that RE2 can run, then our own additions. The tests list what was skipped."""
-    from detect_secrets.core.plugins.util import get_mapping_from_secret_type_to_class
+DATA_FILE = "secret_patterns.json"
 
-    found: list[tuple[str, re.Pattern[str]]] = []
-    classes: list[type] = list(get_mapping_from_secret_type_to_class().values())
+
+def detect_secrets_data() -> dict[str, object]:
+    """What we take from the installed detect-secrets: its keyword list and, per plugin, the
+    token patterns RE2 can run (look-behind keyword rules are left to the assignment rule).
+
+    Shipped as ``data/secret_patterns.json`` so that redaction never imports detect-secrets at
+    run time (it pulls in ``requests``); ``python -m goci_doctor.redact --write`` refreshes the
+    file and a test checks it matches the installed detect-secrets.
+    """
+    from detect_secrets.core.plugins.util import get_mapping_from_secret_type_to_class
+    from detect_secrets.plugins.keyword import DENYLIST
+
+    plugins: dict[str, list[list[object]]] = {}
+    classes: list[type] = sorted(get_mapping_from_secret_type_to_class().values(), key=lambda c: c.__name__)
     for cls in classes:
         if cls.__name__ in _SKIPPED_PLUGINS:
             continue
         for pattern in getattr(cls, "denylist", ()) or ():
+            flags = pattern.flags & (re.IGNORECASE | re.MULTILINE)
             try:
-                found.append(
-                    (
-                        cls.__name__,
-                        linear.compile(_re2_ready(pattern.pattern), pattern.flags & (re.IGNORECASE | re.MULTILINE)),
-                    )
-                )
+                linear.compile(_re2_ready(pattern.pattern), flags)
             except re.error:
-                continue  # look-behind keyword rules: the assignment rule covers their shapes
+                continue
+            plugins.setdefault(cls.__name__, []).append([_re2_ready(pattern.pattern), int(flags)])
+    return {"keywords": list(DENYLIST), "plugins": plugins}
+
+
+@functools.cache
+def _detect_secrets_data() -> dict[str, Any]:
+    from importlib import resources
+
+    data: dict[str, Any] = json.loads(resources.files("goci_doctor").joinpath("data", DATA_FILE).read_text())
+    return data
+
+
+@functools.cache
+def token_patterns() -> tuple[tuple[str, re.Pattern[str]], ...]:
+    """(source, pattern) of every token format redaction looks for: detect-secrets' plugin
+    patterns (see ``detect_secrets_data``), then our own additions."""
+    found = [
+        (name, linear.compile(pattern, flags))
+        for name, patterns in _detect_secrets_data()["plugins"].items()
+        for pattern, flags in patterns
+    ]
     found.extend(("goci-doctor", linear.compile(p)) for p in _EXTRA_TOKENS)
     return tuple(found)
 
@@ -343,3 +371,11 @@ def redact_env(env: Mapping[str, str]) -> dict[str, str]:
         else:
             out[name] = redact(value)
     return out
+
+
+if __name__ == "__main__":
+    if sys.argv[1:] != ["--write"]:
+        sys.exit("usage: python -m goci_doctor.redact --write   (refresh data/secret_patterns.json)")
+    target = Path(__file__).parent / "data" / DATA_FILE
+    target.write_text(json.dumps(detect_secrets_data(), indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+    print(f"wrote {target}")
