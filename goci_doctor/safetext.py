@@ -148,8 +148,10 @@ def clean_json(text: str) -> str:
     except ValueError:
         return clean_text(text)
     indent = 2 if text.lstrip().startswith(("{\n", "[\n")) else None
-    out = json.dumps(_clean_value(doc), indent=indent, ensure_ascii=text.isascii())
-    return out.translate(_JSON_RAW) + ("\n" if text.endswith("\n") else "")
+    out = json.dumps(_clean_value(doc), indent=indent, ensure_ascii=text.isascii()).translate(_JSON_RAW)
+    # "##[" can only occur inside a JSON string; "\u005b" decodes to the same "[" but no CI log
+    # line holds the runner's old command prefix any more.
+    return out.replace("##[", "##\\u005b") + ("\n" if text.endswith("\n") else "")
 
 
 def gh_data(text: str) -> str:

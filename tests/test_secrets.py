@@ -169,7 +169,8 @@ def planted_binary(tmp_path_factory) -> Path:
 @pytest.mark.parametrize(("command", "fmt"), [("inspect", "text"), ("inspect", "json"), ("check", "text"),
                                               ("check", "json"), ("check", "markdown"), ("check", "sarif")])
 def test_inspect_and_check_never_show_ldflags_secrets(command: str, fmt: str, planted_binary: Path) -> None:
-    proc = cli(command, str(planted_binary), "--format", fmt, *(["-t", "debian:bookworm"] if command == "check" else []))
+    extra = ["-t", "debian:bookworm"] if command == "check" else []
+    proc = cli(command, str(planted_binary), "--format", fmt, *extra)
     assert proc.returncode in (0, 1), proc.stderr
     assert leaks(proc.stdout + proc.stderr) == []
     if fmt != "sarif":
@@ -222,7 +223,9 @@ jobs:
     runs-on: ubuntu-latest
     steps:
       - uses: actions/checkout@v4
-      - run: GOOS=windows GOARCH=amd64 go build -ldflags "-X main.dbPass=Pl4ntedDbPassA1 -X main.pw=Pl4ntedGoflagsB6" -o dist/server ./cmd/server
+      - run: >-
+          GOOS=windows GOARCH=amd64 go build
+          -ldflags "-X main.dbPass=Pl4ntedDbPassA1 -X main.pw=Pl4ntedGoflagsB6" -o dist/server ./cmd/server
 """
 
 
@@ -355,3 +358,43 @@ def test_run_never_shows_what_the_program_printed_in_clear(fmt: str, printer_bin
         (run,) = json.loads(proc.stdout)["runs"]
         assert run["exit_code"] == 3
         assert "main.dbPass=***" in run["stdout"] and "main.dbPass=***" in run["stderr"]
+
+
+# --------------------------------------------------------------------------------------------
+# build: the compiler's output and GOFLAGS
+
+
+BROKEN_MAIN = """\
+package main
+
+var dsn = "redis://:Pl4ntedRedisA8@cache:6379/0"
+
+var _ = "password=Pl4ntedPasswordC1" + 1
+
+func main() { println(dsn) }
+"""
+
+
+@pytest.mark.docker
+@pytest.mark.parametrize("fmt", ["text", "json", "markdown"])
+def test_build_never_shows_compiler_quotes_or_goflags_in_clear(fmt: str, tmp_path: Path) -> None:
+    from goci_doctor import lab
+    from goci_doctor.model import EngineUnavailableError
+
+    try:
+        engine = lab.connect()
+    except EngineUnavailableError as exc:
+        pytest.skip(f"no Docker engine: {exc}")
+    if not engine.images.list(name="goci/build"):
+        pytest.skip("build image goci/build missing: run `goci-doctor images build`")
+    project = tmp_path / "proj"
+    project.mkdir()
+    (project / "go.mod").write_text("module example.com/broken\n\ngo 1.21\n")
+    (project / "main.go").write_text(BROKEN_MAIN)
+    proc = cli("--config", str(_lab_config(tmp_path)), "build", str(project), "--variant", "cgo-off",
+               "-t", "debian:bookworm", "--format", fmt, env={"GOFLAGS": "-ldflags=-X=main.pw=Pl4ntedGoflagsB6"},
+               timeout=600)
+    assert proc.returncode in (0, 1, 2), proc.stderr
+    assert leaks(proc.stdout + proc.stderr) == []
+    # The compiler really quoted the line, and the report really shows it (masked).
+    assert "password=***" in proc.stdout, proc.stdout[-3000:]
