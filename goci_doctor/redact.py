@@ -84,6 +84,7 @@ def _denylist() -> re.Pattern[str]:
     return linear.compile("|".join(f"(?:{word})" for word in words), re.IGNORECASE)
 
 
+@functools.lru_cache(maxsize=4096)
 def is_secret_name(name: str, *, strict: bool = False) -> bool:
     """True when a variable's name says its value is a secret (GITHUB_TOKEN, AWS_SECRET_ACCESS_KEY, ...).
 
@@ -171,7 +172,12 @@ _RULES: tuple[tuple[re.Pattern[str], _Repl], ...] = (
 # name=value / name: value / "name": "value". Only the name is matched here; the value is
 # scanned by hand (quote-aware), which keeps the whole pass linear and lets the name's own
 # opening quote ('main.password=two words') bound the value.
-_ASSIGN = linear.compile(r"""(['"]?)([A-Za-z_][A-Za-z0-9_.\-]*)(['"]?)[ \t]*(:=|=|:)[ \t]*""")
+# Only names holding a fragment of a secret word are candidates (is_secret_name decides): most
+# text then has no candidate at all, and "a=a=a=..." costs one pass.
+_HINT = r"(?:pass|pw|secret|token|key|auth|cred|private|session|cookie|pat|jwt|bearer|signature|dsn|salt|contrase)"
+_ASSIGN = linear.compile(
+    rf"""(?i)(['"]?)((?:[A-Za-z_][A-Za-z0-9_.\-]*?)?{_HINT}[A-Za-z0-9_.\-]*)(['"]?)[ \t]*(:=|=|:)[ \t]*"""
+)
 # Headers have their own rules above (they keep the scheme: "Authorization: Bearer ***").
 _HEADER_NAMES = frozenset({"authorization", "proxy-authorization", "cookie", "set-cookie"})
 _WORD_END = frozenset(" \t\r\n&;,'\"<>)]}")
@@ -317,23 +323,55 @@ def token_patterns() -> tuple[tuple[str, re.Pattern[str]], ...]:
     return tuple(found)
 
 
-def _token_spans(text: str) -> Iterator[tuple[int, int]]:
+@functools.cache
+def _all_tokens() -> tuple[re.Pattern[str], tuple[tuple[int, int], ...]]:
+    """Every token pattern as one alternation (one pass over the text instead of ~50), and per
+    alternative the number of its outer group and of its own first group (0: none)."""
+    parts: list[str] = []
+    groups: list[tuple[int, int]] = []
+    next_group = 1
     for _, pattern in token_patterns():
-        for m in pattern.finditer(text):
-            begin, end = m.span()
-            if pattern.groups and m.group(1) is not None and len(m.group(1)) >= 8:
-                begin, end = m.span(1)
-            while begin < end and text[begin] in _CONTEXT:
-                begin += 1
-            while end > begin and text[end - 1] in _CONTEXT:
-                end -= 1
-            if end - begin >= 8:
-                prefix = _PREFIX.match(text[begin:end])  # the slice: matching at pos re-encodes all text
-                yield begin + (prefix.end() if prefix else 0), end
+        # Scoped flags keep each alternative's own case rule.
+        flags = "".join(
+            letter
+            for flag, letter in ((re.IGNORECASE, "i"), (re.MULTILINE, "m"))
+            if (pattern.flags or 0) & flag or pattern.pattern.startswith(f"(?{letter})")
+        )
+        body = pattern.pattern.removeprefix("(?i)").removeprefix("(?m)")
+        parts.append(f"((?{flags}:{body}))" if flags else f"({body})")
+        groups.append((next_group, next_group + 1 if pattern.groups else 0))
+        next_group += 1 + pattern.groups
+    return linear.compile("|".join(parts)), tuple(groups)
+
+
+_TOKEN_TAIL = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-")
+
+
+def _token_spans(text: str) -> Iterator[tuple[int, int]]:
+    combined, groups = _all_tokens()
+    covered = 0
+    for m in combined.finditer(text):
+        if m.start() < covered:
+            continue  # inside a token already masked (and scanned: linear overall)
+        outer, inner = next(g for g in groups if m.start(g[0]) >= 0)
+        begin, end = m.span(outer)
+        if inner and m.group(inner) is not None and len(m.group(inner)) >= 8:
+            begin, end = m.span(inner)
+        # A token never ends inside a word: an exact-length rule must not leave a visible tail.
+        while end < len(text) and text[end] in _TOKEN_TAIL:
+            end += 1
+        covered = end
+        while begin < end and text[begin] in _CONTEXT:
+            begin += 1
+        while end > begin and text[end - 1] in _CONTEXT:
+            end -= 1
+        if end - begin >= 8:
+            prefix = _PREFIX.match(text[begin:end])  # the slice: matching at pos re-encodes all text
+            yield begin + (prefix.end() if prefix else 0), end
 
 
 def _tokens(text: str) -> str:
-    spans = sorted(_token_spans(text))
+    spans = list(_token_spans(text))
     if not spans:
         return text
     out: list[str] = []
@@ -351,13 +389,18 @@ def _tokens(text: str) -> str:
     return "".join(out)
 
 
+# One search tells whether any rule can apply (most log lines: none).
+_ANY_RULE = linear.compile("|".join(f"(?:{pattern.pattern})" for pattern, _ in _RULES))
+
+
 def redact(text: str) -> str:
     """Mask credentials anywhere in ``text`` (see the module docstring for the shapes).
     Linear time, idempotent; ordinary text is left as it is."""
     if not text:
         return text
-    for pattern, repl in _RULES:
-        text = pattern.sub(repl, text)
+    if _ANY_RULE.search(text):
+        for pattern, repl in _RULES:
+            text = pattern.sub(repl, text)
     return _tokens(_assignments(text))
 
 

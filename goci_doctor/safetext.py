@@ -169,8 +169,8 @@ _COMMANDS = ("::error ", "::warning ", "::notice ", "::error::", "::warning::", 
 
 def _clean_annotations(text: str) -> str:
     lines = []
-    for line in text.split("\n"):
-        line = escape_controls(redact(line), keep="")
+    for line in redact(text).split("\n"):
+        line = escape_controls(line, keep="")
         # Every line of this format is a command we wrote; anything else is disarmed.
         lines.append(line if not line or line.startswith(_COMMANDS) else _disarm(line))
     return "\n".join(lines)
