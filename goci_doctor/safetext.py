@@ -13,9 +13,9 @@ GitHub documents it. Imports only the standard library and ``goci_doctor.redact`
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
-from goci_doctor import linear
 from goci_doctor.redact import MASK, is_secret_name, redact
 
 __all__ = [
@@ -71,7 +71,10 @@ def escape_controls(text: str, keep: str = "\n\t") -> str:
 
 # ECMA-48 sequences, 7-bit and C1 forms: CSI (colours, cursor moves), OSC (titles, OSC 8 links,
 # clipboard), DCS/SOS/PM/APC strings, and two-character escapes such as ESC c (full reset).
-TERMINAL_SEQUENCE = linear.compile(
+# The one pattern left to Python's engine: it runs on every line of a 100 MB log, where RE2's
+# per-call cost is 4x; its classes are disjoint and every body is followed by optional parts only,
+# so it cannot backtrack (tests/test_linear.py feeds it adversarial 100 KB strings to prove it).
+TERMINAL_SEQUENCE = re.compile(
     r"(?:\x1b\[|\x9b)[0-?]*[ -/]*[@-~]"
     r"|(?:\x1b\]|\x9d)[^\x07\x1b\x9c]*(?:\x07|\x1b\\|\x9c)?"
     r"|(?:\x1b[PX^_]|[\x90\x98\x9e\x9f])[^\x1b\x9c]*(?:\x1b\\|\x9c)?"
