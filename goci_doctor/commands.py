@@ -24,7 +24,7 @@ from goci_doctor.model import (
     to_jsonable,
     unreadable,
 )
-from goci_doctor.safetext import TERMINAL_SEQUENCE, one_line
+from goci_doctor.safetext import TERMINAL_SEQUENCE, clean_output, one_line
 
 MAX_LOG_LINE = 64 * 1024
 # Colours, OSC 8 links, title changes, ESC c and C1 forms: all of ECMA-48, in linear time.
@@ -34,7 +34,7 @@ _ANSI = TERMINAL_SEQUENCE
 def emit(text: str, args: argparse.Namespace) -> None:
     """Print to stdout, or write atomically to --output: secrets masked, controls neutralised."""
     from goci_doctor.render import write_output
-    from goci_doctor.safetext import clean_line, clean_output
+    from goci_doctor.safetext import clean_line
 
     output = getattr(args, "output", None)
     write_output(clean_output(text, getattr(args, "format", "text") or "text"), output)
@@ -216,7 +216,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     if args.scenario:
         demo.scenario(args.scenario)  # unknown name -> BadInputError before anything opens
     if args.text or not sys.stdout.isatty() or not sys.stdin.isatty():
-        sys.stdout.write(demo.render_walkthrough(args.scenario))
+        sys.stdout.write(clean_output(demo.render_walkthrough(args.scenario)))
         return ExitCode.OK
     from goci_doctor.tui.app import run_app
 

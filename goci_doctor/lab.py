@@ -916,14 +916,15 @@ def cmd_images(args: argparse.Namespace) -> int:
         return int(ExitCode.OK)
     infos = images.list_images()
     if getattr(args, "format", "text") == "json":
-        write_output(json.dumps({"schema_version": SCHEMA_VERSION, "images": to_jsonable(infos)}, indent=2) + "\n",
+        write_output(clean_output(json.dumps({"schema_version": SCHEMA_VERSION, "images": to_jsonable(infos)},
+                                             indent=2) + "\n", "json"),
                getattr(args, "output", None))
         return int(ExitCode.OK)
     rows = [["image", "libc", "size", "present", "what"]]
     for info in infos:
         rows.append([info.ref, info.libc or "-", f"{info.size / 1e6:.0f} MB" if info.present else "-",
                      "yes" if info.present else "no", info.description])
-    write_output("\n".join(_table(rows)) + "\n", getattr(args, "output", None))
+    write_output(clean_output("\n".join(_table(rows)) + "\n"), getattr(args, "output", None))
     return int(ExitCode.OK)
 
 
