@@ -706,10 +706,9 @@ def lint_repo(repo: Path | str, policy_env: PolicyEnv | None = None) -> LintRepo
 
 
 def _gh_escape(text: str, prop: bool = False) -> str:
-    out = text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
-    if prop:
-        out = out.replace(":", "%3A").replace(",", "%2C")
-    return out
+    from goci_doctor.safetext import gh_data, gh_property
+
+    return gh_property(text) if prop else gh_data(text)
 
 
 def github_annotations(findings: Iterable[LintFinding]) -> str:

@@ -121,6 +121,24 @@ def test_hostile_file_names_stay_data(command: str, fmt: str, hostile_dir: Path)
                     assert all(ch.isascii() and ch.isprintable() and ch not in ' "<>\\^`{|}' for ch in uri), uri
 
 
+def test_hostile_pt_interp_is_shown_escaped(bin_path, tmp_path: Path) -> None:
+    # A real cgo binary whose PT_INTERP string is rewritten in place (same length) to hold a title
+    # change and a newline followed by a workflow command.
+    data = bin_path("cgo-host").read_bytes()
+    loader = b"/lib64/ld-linux-x86-64.so.2"
+    hostile = b"/x\x1b]0;t\x07\n::warning::pwned\x9b"
+    assert loader in data and len(hostile) <= len(loader)
+    patched = tmp_path / "app"
+    patched.write_bytes(data.replace(loader, hostile.ljust(len(loader), b"x"), 1))
+    for fmt in ("text", "json"):
+        proc = cli("inspect", str(patched), "--format", fmt)
+        assert proc.returncode in (0, 1), proc.stderr
+        assert_safe(proc.stdout)
+        assert_safe(proc.stderr)
+    proc = cli("inspect", str(patched))
+    assert "\\x1b]0;t\\x07\\x0a::warning::pwned" in proc.stdout, proc.stdout
+
+
 def test_error_for_a_name_with_a_newline_is_one_line(tmp_path: Path) -> None:
     proc = cli("inspect", str(tmp_path / "missing\n::warning title=x::pwned\x1b[2J"))
     assert proc.returncode == 2
@@ -213,6 +231,10 @@ def test_lint_output_and_annotations_are_safe(fmt: str, hostile_repo: Path) -> N
     annotations = fmt in ("github", "text")  # text under Actions also prints our own annotations
     assert_safe(proc.stdout, annotations=annotations)
     assert_safe(proc.stderr)
+    if fmt == "sarif":
+        uris = [loc["physicalLocation"]["artifactLocation"]["uri"] for run in json.loads(proc.stdout)["runs"]
+                for result in run["results"] for loc in result.get("locations", [])]
+        assert ".github/workflows/ci%0A%3A%3Awarning%20title=x%3A%3Apwned,a%3Ab.yml" in uris, uris
     if fmt == "github":
         lines = [ln for ln in proc.stdout.split("\n") if ln]
         assert lines and all(ln.startswith(("::error ", "::warning ", "::notice ")) for ln in lines)
