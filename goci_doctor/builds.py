@@ -42,6 +42,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+from goci_doctor import linear
 from goci_doctor.model import (
     SCHEMA_VERSION,
     BadInputError,
@@ -373,16 +374,17 @@ def _main_package(project: Path) -> str:
 # Reading go's output
 
 
-_LOOKUP_DISABLED = re.compile(r"(?:(\S+@\S+): )?module lookup disabled by GOPROXY=off")
-_DOWNLOADING = re.compile(r"^go: downloading (\S+) (v\S+)$", re.M)
-_RO_MODCACHE = re.compile(rf"{C_GOMODCACHE}/\S*: read-only file system")
+# Go's output quotes the project (untrusted): linear time (RE2).
+_LOOKUP_DISABLED = linear.compile(r"(?:(\S+@\S+): )?module lookup disabled by GOPROXY=off")
+_DOWNLOADING = linear.compile(r"^go: downloading (\S+) (v\S+)$", re.M)
+_RO_MODCACHE = linear.compile(rf"{C_GOMODCACHE}/\S*: read-only file system")
 _MISSING_PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
-    (re.compile(r"missing go\.sum entry for module providing package (\S+)"),
+    (linear.compile(r"missing go\.sum entry for module providing package (\S+)"),
      "no go.sum entry for the module providing package {0}"),
-    (re.compile(r"missing go\.sum entry for go\.mod file; to add it:\s+go mod download (\S+)"),
+    (linear.compile(r"missing go\.sum entry for go\.mod file; to add it:\s+go mod download (\S+)"),
      "no go.sum entry for module {0}"),
-    (re.compile(r"cannot find module providing package (\S+)"), "no module provides package {0}"),
-    (re.compile(r"no required module provides package (\S+)"), "no required module provides package {0}"),
+    (linear.compile(r"cannot find module providing package (\S+)"), "no module provides package {0}"),
+    (linear.compile(r"no required module provides package (\S+)"), "no required module provides package {0}"),
 )
 
 
@@ -806,7 +808,7 @@ def prove(
 # Rendering
 
 
-_GLIBC_RE = re.compile(r"version `(GLIBC_[0-9.]+)' not found")
+_GLIBC_RE = linear.compile(r"version `(GLIBC_[0-9.]+)' not found")
 
 
 def short_error(run: RunResult) -> str:
@@ -1054,12 +1056,13 @@ def cmd_build(args: argparse.Namespace) -> int:
     )
     text = RENDERERS[getattr(args, "format", "text") or "text"](matrix)
     from goci_doctor.render import write_output
+    from goci_doctor.safetext import clean_line, clean_output
 
-    write_output(text, getattr(args, "output", None))
+    write_output(clean_output(text, getattr(args, "format", "text") or "text"), getattr(args, "output", None))
     failed = matrix.unrun
     if failed:
-        print(f"goci-doctor: {len(failed)} run(s) could not start: {failed[0].error or failed[0].message}",
-              file=sys.stderr)
+        print(f"goci-doctor: {len(failed)} run(s) could not start: "
+              f"{clean_line(failed[0].error or failed[0].message)}", file=sys.stderr)
     return exit_code(matrix)
 
 

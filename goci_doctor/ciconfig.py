@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from goci_doctor import safeio
+from goci_doctor import linear, safeio
 
 # --------------------------------------------------------------------------------------------
 # YAML with line numbers
@@ -126,8 +126,8 @@ def load_yaml(text: str) -> Any:
 # --------------------------------------------------------------------------------------------
 # Shell lines → go build invocations
 
-_VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::?[-=+?]([^}]*))?\}|\$([A-Za-z_][A-Za-z0-9_]*)")
-_ASSIGN = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*=")
+_VAR = linear.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::?[-=+?]([^}]*))?\}|\$([A-Za-z_][A-Za-z0-9_]*)")
+_ASSIGN = linear.compile(r"^[A-Za-z_][A-Za-z0-9_]*=")
 _OPERATORS = {";", "&&", "||", "|", "&", "(", ")", ";;", "|&"}
 _REDIRECTS = {">", ">>", "<", ">&", "<&", "&>", ">|", "&>>", "<<", "<<<"}
 _PREFIX_WORDS = {"do", "then", "else", "elif", "if", "while", "until", "!", "{", "}", "time", "exec",
@@ -507,7 +507,7 @@ def stage_builds(stage: Stage) -> list[tuple[GoBuild, str]]:
 # --------------------------------------------------------------------------------------------
 # GitHub Actions
 
-_GHA_EXPR = re.compile(r"\$\{\{\s*(.*?)\s*\}\}")
+_GHA_EXPR = linear.compile(r"\$\{\{\s*(.*?)\s*\}\}")
 
 
 def _gha_expand(text: str, matrix: dict[str, Any], env: dict[str, str]) -> str:

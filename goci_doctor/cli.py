@@ -393,7 +393,10 @@ def _main(argv: Sequence[str] | None, stdout_open: bool) -> int:
             raise GociError("standard output is closed; pass -o FILE to write the report to a file")
         return int(_resolve(args.command)(args))
     except GociError as exc:
-        _say(exc.message)
+        from goci_doctor.safetext import clean_line
+
+        # One line, secrets masked: messages quote file names and engine errors (DOCKER_HOST=tcp://u:pw@...).
+        _say(clean_line(exc.message))
         return int(exc.exit_code)
     except BrokenPipeError:
         _silence_stdout()

@@ -10,7 +10,6 @@ import argparse
 import codecs
 import json
 import os
-import re
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -25,20 +24,23 @@ from goci_doctor.model import (
     Target,
     to_jsonable,
 )
+from goci_doctor.safetext import TERMINAL_SEQUENCE, clean_output, one_line
 
 MAX_LOG_LINE = 4 * 1024
 """No line from ``iter_log_lines`` is longer (head, elision mark and tail)."""
-_ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
+# Colours, OSC 8 links, title changes, ESC c and C1 forms: all of ECMA-48, in linear time.
+_ANSI = TERMINAL_SEQUENCE
 
 
 def emit(text: str, args: argparse.Namespace) -> None:
-    """Print to stdout, or write atomically to --output."""
+    """Print to stdout, or write atomically to --output: secrets masked, controls neutralised."""
     from goci_doctor.render import write_output
+    from goci_doctor.safetext import clean_line
 
     output = getattr(args, "output", None)
-    write_output(text, output)
+    write_output(clean_output(text, getattr(args, "format", "text") or "text"), output)
     if output:
-        print(f"wrote {output}", file=sys.stderr)
+        print(f"wrote {clean_line(output)}", file=sys.stderr)
 
 
 def _config(args: argparse.Namespace) -> object | None:
@@ -298,7 +300,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     if args.scenario:
         demo.scenario(args.scenario)  # unknown name -> BadInputError before anything opens
     if args.text or not sys.stdout.isatty() or not sys.stdin.isatty():
-        sys.stdout.write(demo.render_walkthrough(args.scenario))
+        sys.stdout.write(clean_output(demo.render_walkthrough(args.scenario)))
         return ExitCode.OK
     from goci_doctor.tui.app import run_app
 
@@ -335,5 +337,5 @@ def cmd_history(args: argparse.Namespace) -> int:
     if not entries:
         emit("no saved sessions yet\n", args)
         return ExitCode.OK
-    emit("\n".join(f"{e.id}  {e.created}  {e.title}" for e in entries) + "\n", args)
+    emit("\n".join(f"{e.id}  {e.created}  {one_line(e.title)}" for e in entries) + "\n", args)
     return ExitCode.OK

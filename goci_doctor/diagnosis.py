@@ -20,7 +20,7 @@ from importlib import resources
 from pathlib import PurePosixPath
 from typing import Literal, cast
 
-from goci_doctor import knowledge
+from goci_doctor import knowledge, linear
 from goci_doctor.knowledge import version_tuple
 from goci_doctor.model import (
     ArtifactFacts,
@@ -98,8 +98,9 @@ def load_families(text: str, origin: str = "families.toml") -> dict[str, Family]
                                  commands=tuple(fx.get("commands", ())), diff=tuple(fx.get("diff", ())),
                                  variant=fx.get("variant", "")))
         try:
-            patterns = tuple(re.compile(p, re.IGNORECASE) for p in raw.get("patterns", ()))
-            context = tuple(re.compile(p, re.IGNORECASE) for p in raw.get("context", ()))
+            # Log lines are untrusted: family patterns run in linear time (RE2).
+            patterns = tuple(linear.compile(p, re.IGNORECASE) for p in raw.get("patterns", ()))
+            context = tuple(linear.compile(p, re.IGNORECASE) for p in raw.get("context", ()))
         except re.error as exc:
             raise GociError(f"{where}: bad regular expression: {exc}") from None
         out[raw["id"]] = Family(

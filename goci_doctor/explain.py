@@ -17,6 +17,7 @@ from typing import Any
 
 import re2
 
+from goci_doctor import linear
 from goci_doctor.diagnosis import (
     _MACHINE_TO_GOARCH,
     _at_least,
@@ -194,7 +195,7 @@ def _resolve_groups(findings: list[Finding], text: str) -> list[Finding]:
     return [f for f in kept if f.family != "empty-output"]
 
 
-_FROM = re2.compile(r"(?im)^\s*FROM\s+(?:--platform=\S+\s+)?(?P<image>\S+)")
+_FROM = linear.compile(r"^\s*FROM\s+(?:--platform=\S+\s+)?(?P<image>\S+)", re.IGNORECASE | re.MULTILINE)
 
 
 def explain_text(text: str, source: str = "log") -> Diagnosis:
@@ -205,7 +206,7 @@ def explain_text(text: str, source: str = "log") -> Diagnosis:
 @functools.cache
 def _context_any() -> Any:
     parts = [p.pattern for fam in families().values() for p in fam.context]
-    return re2.compile("(?i)" + ("|".join(f"(?:{p})" for p in parts) or "$^"))
+    return linear.compile("|".join(f"(?:{p})" for p in parts) or "$^", re.IGNORECASE)
 
 
 @functools.cache

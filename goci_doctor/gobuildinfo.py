@@ -10,16 +10,16 @@ binary's segment layout, which the ELF, PE and Mach-O readers in ``artifact`` pr
 from __future__ import annotations
 
 import mmap
-import re
 import struct
 from dataclasses import dataclass, field
 
+from goci_doctor import linear
 from goci_doctor.model import GoBuildInfo
 
 Buffer = bytes | bytearray | memoryview | mmap.mmap
 
 
-_SECRETISH = re.compile(r"(?i)token|secret|passw|pwd|api.?key|auth|credential|://[^/\s]*@")
+_SECRETISH = linear.compile(r"(?i)token|secret|pass|pwd|pw=|key|auth|credential|cookie|bearer|://[^/\s]*@")
 
 
 def _redact_setting(value: str) -> str:

@@ -54,6 +54,7 @@ from goci_doctor.model import (
 )
 from goci_doctor.render import write_output
 from goci_doctor.runner import EventCallback, Phase, RunEvent, summarize
+from goci_doctor.safetext import clean_line, clean_output
 
 RUN_USER = "65534:65534"
 """nobody:nogroup by number: works on images without /etc/passwd (scratch, distroless)."""
@@ -800,7 +801,7 @@ def _progress_printer(stream: Any = None) -> EventCallback:
 
     def show(event: RunEvent) -> None:
         if event.phase in ("done", "error", "cancelled") and stream.isatty():
-            stream.write(f"  {event.target}: {event.message}\n")
+            stream.write(f"  {clean_line(event.target)}: {clean_line(event.message)}\n")
 
     return show
 
@@ -839,7 +840,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     else:
         chains = [ln for chain in diag.chains for ln in ["", *render.chain_lines(chain)]]
         text = render_runs_text(facts, results) + "\n".join(chains) + ("\n" if chains else "")
-    write_output(text, getattr(args, "output", None))
+    write_output(clean_output(text, fmt), getattr(args, "output", None))
     if any(r.outcome == "crashes" for r in results):
         return int(ExitCode.PROBLEM)
     # A cell the engine could not run (image missing, daemon died) proves nothing: not "fine".
@@ -891,7 +892,7 @@ def cmd_images(args: argparse.Namespace) -> int:
             client = engines.connect(spec)
             print(f"building on {spec.label}", file=sys.stderr)
         built = images.build_images(names or None, force=bool(getattr(args, "force", False)),
-                                    on_progress=lambda line: print(line, file=sys.stderr), client=client)
+                                    on_progress=lambda line: print(clean_line(line), file=sys.stderr), client=client)
         for info in built:
             print(f"{info.ref:28} {info.libc or '-':16} {'present' if info.present else 'missing'}")
         if getattr(args, "write_config", False):
@@ -900,14 +901,15 @@ def cmd_images(args: argparse.Namespace) -> int:
         return int(ExitCode.OK)
     infos = images.list_images()
     if getattr(args, "format", "text") == "json":
-        write_output(json.dumps({"schema_version": SCHEMA_VERSION, "images": to_jsonable(infos)}, indent=2) + "\n",
+        write_output(clean_output(json.dumps({"schema_version": SCHEMA_VERSION, "images": to_jsonable(infos)},
+                                             indent=2) + "\n", "json"),
                getattr(args, "output", None))
         return int(ExitCode.OK)
     rows = [["image", "libc", "size", "present", "what"]]
     for info in infos:
         rows.append([info.ref, info.libc or "-", f"{info.size / 1e6:.0f} MB" if info.present else "-",
                      "yes" if info.present else "no", info.description])
-    write_output("\n".join(_table(rows)) + "\n", getattr(args, "output", None))
+    write_output(clean_output("\n".join(_table(rows)) + "\n"), getattr(args, "output", None))
     return int(ExitCode.OK)
 
 

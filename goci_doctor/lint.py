@@ -721,10 +721,9 @@ def lint_repo(repo: Path | str, policy_env: PolicyEnv | None = None) -> LintRepo
 
 
 def _gh_escape(text: str, prop: bool = False) -> str:
-    out = text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
-    if prop:
-        out = out.replace(":", "%3A").replace(",", "%2C")
-    return out
+    from goci_doctor.safetext import gh_data, gh_property
+
+    return gh_property(text) if prop else gh_data(text)
 
 
 def github_annotations(findings: Iterable[LintFinding]) -> str:
@@ -826,10 +825,11 @@ def emit(findings: Sequence[LintFinding], files: Sequence[str], fmt: str, output
     else:
         text = render_text(findings, files)
     from goci_doctor.render import write_output
+    from goci_doctor.safetext import clean_output
 
-    write_output(text, output)
+    write_output(clean_output(text, fmt), output)
     if fmt == "text" and os.environ.get("GITHUB_ACTIONS") == "true":
-        sys.stdout.write(github_annotations(findings))
+        sys.stdout.write(clean_output(github_annotations(findings), "github"))
     sys.stdout.flush()
 
 

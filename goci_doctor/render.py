@@ -28,6 +28,7 @@ from goci_doctor.model import (
     from_jsonable,
     to_jsonable,
 )
+from goci_doctor.safetext import one_line
 
 FORMATS = ("text", "json", "markdown", "sarif")
 WIDTH = 100
@@ -36,7 +37,14 @@ _MARK = {"runs": "✓", "crashes": "✗", "unknown": "?", "error": "!"}
 
 
 def render(subject: Diagnosis | Report, fmt: str) -> str:
-    """Render a diagnosis or report in one of FORMATS."""
+    """Render a diagnosis or report in one of FORMATS, secrets masked and control characters
+    neutralised (``safetext.clean_output``): the TUI export and the CLI both come through here."""
+    from goci_doctor.safetext import clean_output
+
+    return clean_output(_render(subject, fmt), fmt)
+
+
+def _render(subject: Diagnosis | Report, fmt: str) -> str:
     report = subject if isinstance(subject, Report) else None
     diagnosis = subject.diagnosis if isinstance(subject, Report) else subject
     if fmt == "text":
@@ -65,7 +73,10 @@ def report_document(report: Report) -> dict[str, Any]:
 
 
 def report_to_json(report: Report) -> str:
-    return json.dumps(report_document(report), indent=2, ensure_ascii=False) + "\n"
+    """The report as a JSON document, cleaned like every output (history and the TUI export write it)."""
+    from goci_doctor.safetext import clean_json
+
+    return clean_json(json.dumps(report_document(report), indent=2, ensure_ascii=False) + "\n")
 
 
 def load_report(path: str | os.PathLike[str]) -> Report:
@@ -164,7 +175,7 @@ def chain_lines(node: ChainNode, prefix: str = "", last: bool = True, root: bool
     if node.detail:
         lines.extend(_wrap(node.detail, body))
     for ev in node.evidence:
-        lines.extend(_wrap(f"evidence: {ev.fact} = {ev.value}  ({ev.source})", body))
+        lines.extend(_wrap(one_line(f"evidence: {ev.fact} = {ev.value}  ({ev.source})"), body))
     for cmd in node.commands:
         lines.append(f"{body}$ {cmd}" if not cmd.startswith(("+", "-", "#", "FROM", "RUN", "COPY", "ENV"))
                      else f"{body}  {cmd}")
@@ -217,7 +228,8 @@ def artifact_lines(facts: ArtifactFacts) -> list[str]:
     for p in facts.problems:
         rows.append(("PROBLEM", p))
     width = max(len(k) for k, _ in rows)
-    return [f"{k.rjust(width)}  {v}" for k, v in rows]
+    # Values come from the file (its name, PT_INTERP, -ldflags): one line each, whatever they hold.
+    return [f"{k.rjust(width)}  {one_line(v)}" for k, v in rows]
 
 
 def verdict_line(v: Verdict, target_desc: str = "") -> str:
@@ -226,7 +238,7 @@ def verdict_line(v: Verdict, target_desc: str = "") -> str:
     seen = ""
     if v.observed is not None:
         seen = f"  [ran in {v.observed.image}, {v.observed.libc}]"
-    return f"  {_MARK[v.outcome]} {label:<28} {v.outcome:<8} {v.confidence:<8} {what}{seen}"
+    return one_line(f"  {_MARK[v.outcome]} {label:<28} {v.outcome:<8} {v.confidence:<8} {what}{seen}")
 
 
 def run_table(runs: Sequence[RunResult]) -> list[str]:
@@ -237,7 +249,7 @@ def run_table(runs: Sequence[RunResult]) -> list[str]:
         if r.timed_out:
             exit_txt = "timeout"
         rows.append((r.target, r.variant or "-", r.image, r.libc, r.outcome + (" (emulated)" if r.emulated else ""),
-                     exit_txt, r.message[:90]))
+                     exit_txt, one_line(r.message[:90])))
     widths = [max(len(row[i]) for row in rows) for i in range(6)]
     out = []
     for row in rows:

@@ -11,8 +11,8 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from pathlib import PurePosixPath
 from typing import Any, Literal
+from urllib.parse import quote
 
 SARIF_VERSION = "2.1.0"
 SARIF_SCHEMA_URI = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
@@ -59,13 +59,20 @@ class SarifResult:
     properties: dict[str, Any] = field(default_factory=dict)
 
 
+# Characters a URI may hold as they are (RFC 3986 unreserved, sub-delims, "/", "@"); everything
+# else in a file name (space, "%", "#", "?", ":", newlines, controls, non-ASCII) is percent-encoded,
+# so code scanning resolves the right file and no consumer sees a raw control character.
+_URI_SAFE = "/-._~!$&'()*+,;=@"
+
+
 def _artifact_location(uri: str) -> dict[str, Any]:
     if uri.startswith("/"):
         # Absolute paths (artifacts outside the repository) are file URIs with no base.
-        return {"uri": PurePosixPath(uri).as_uri()}
-    if "://" in uri:
-        return {"uri": uri}
-    return {"uri": uri.replace("\\", "/").removeprefix("./"), "uriBaseId": SRCROOT}
+        return {"uri": "file://" + quote(uri, safe=_URI_SAFE)}
+    scheme, sep, rest = uri.partition("://")
+    if sep and scheme.isascii() and scheme.replace("+", "").replace("-", "").replace(".", "").isalnum():
+        return {"uri": f"{scheme}://{quote(rest, safe=_URI_SAFE + ':%?#[]')}"}
+    return {"uri": quote(uri.replace("\\", "/").removeprefix("./"), safe=_URI_SAFE), "uriBaseId": SRCROOT}
 
 
 def _rule_descriptor(rule: SarifRule) -> dict[str, Any]:
