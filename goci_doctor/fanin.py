@@ -302,6 +302,7 @@ def document(merged: Merged) -> dict[str, Any]:
 def cmd_merge(args: argparse.Namespace) -> int:
     """``goci-doctor merge REPORT.json...``."""
     from goci_doctor.render import write_output
+    from goci_doctor.safetext import clean_output
 
     merged = merge_reports(list(args.reports))
     fmt = getattr(args, "format", "text") or "text"
@@ -311,7 +312,8 @@ def cmd_merge(args: argparse.Namespace) -> int:
         text = render_markdown(merged)
     else:
         text = render_text(merged)
-    write_output(text, getattr(args, "output", None))
+    # Reports come from other machines: what they carry is untrusted text like any log.
+    write_output(clean_output(text, fmt), getattr(args, "output", None))
     if merged.diagnosis.has_problem or merged.conflicts:
         return int(ExitCode.PROBLEM)
     return int(ExitCode.OK)

@@ -263,9 +263,13 @@ def refuse_unless_disposable(force: bool, environ: Mapping[str, str] | None = No
 
 def stderr_note(machine: ThisMachine) -> None:
     """One line on stderr saying where the run happens (CI logs show it next to the report)."""
+    from goci_doctor.safetext import clean_line
+
     print(
-        f"goci-doctor: running on this machine: {machine.description}, {machine.libc or 'libc unknown'}, "
-        f"{machine.arch}",
+        clean_line(
+            f"goci-doctor: running on this machine: {machine.description}, {machine.libc or 'libc unknown'}, "
+            f"{machine.arch}"
+        ),
         file=sys.stderr,
     )
 

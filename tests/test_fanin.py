@@ -229,3 +229,20 @@ def test_merge_container_runs_with_a_runner_report(bin_path, tmp_path):
     assert "runs" in outcomes.values()
     families = {c.id.split("/")[0] for c in merged.diagnosis.chains}
     assert "glibc-too-new" in families
+
+
+def test_merge_output_is_redacted_and_escaped(bin_path, tmp_path):
+    here = _report(tmp_path, "here.json", "run", str(bin_path("static")), "--on-this-machine")
+    doc = json.loads(here.read_text(encoding="utf-8"))
+    planted = "ghp_" + "A1b2C3d4E5f6G7h8I9j0K1l2M3n4O5p6Q7r8"
+    doc["runs"][0].update(
+        outcome="crashes", exit_code=1, stderr=f"token={planted} \x1b]0;owned\x07\n::warning title=x::boom\n"
+    )
+    hostile = tmp_path / "hostile.json"
+    hostile.write_text(json.dumps(doc), encoding="utf-8")
+    for fmt in ("text", "json", "markdown"):
+        proc = _cli("merge", str(hostile), "--format", fmt)
+        assert proc.returncode == 1, proc.stderr
+        assert planted not in proc.stdout
+        assert "\x1b" not in proc.stdout and "\x07" not in proc.stdout
+        assert not any(line.startswith("::") for line in proc.stdout.splitlines())
