@@ -53,13 +53,14 @@ from goci_doctor.model import (
     RunResult,
     to_jsonable,
 )
+from goci_doctor.sandbox import GRACE_S, build_create_kwargs, frames_text, oom_message, read_logs
 
 LABEL = {"goci-doctor": "1"}
 """Every container we create carries this label, so a leftover one can always be found."""
 
 DEFAULT_BUILD_IMAGE = "goci/build:trixie"
-BUILD_TIMEOUT_S = 900.0
-"""A cold cgo build through zig compiles its libc first; leave it room."""
+BUILD_OUTPUT_LIMIT = 1 << 20
+"""Bytes of a build's output kept (the end: go prints the errors last)."""
 
 SKIPPED_EXIT = 97
 """Exit status of the in-container script when the variant's C compiler is absent."""
@@ -506,7 +507,7 @@ def _env_for(v: Variant, arch: str, vendor: bool, allow_network: bool, proxy: st
     return env
 
 
-def _script(v: Variant, image: str, command: Sequence[str]) -> str:
+def _script(v: Variant, image: str, command: Sequence[str], timeout: float = 0.0) -> str:
     check = ""
     if v.cc == "zig":
         check = (f'[ -x {C_ZIG}/zig ] || '
@@ -514,9 +515,13 @@ def _script(v: Variant, image: str, command: Sequence[str]) -> str:
     elif v.cc:
         check = (f'command -v {v.cc} >/dev/null 2>&1 || '
                  f'{{ echo "skipped: {v.cc} not in build image {image}"; exit {SKIPPED_EXIT}; }}\n')
+    # The deadline enforced inside the container too: a build outlives no goci-doctor that died.
+    bounded = (f"if command -v timeout >/dev/null 2>&1; then exec timeout -s KILL {int(timeout + GRACE_S)} "
+               f"{shlex.join(command)}; fi\n") if timeout else ""
     return (
         f"export PATH={C_GOROOT}/bin:$PATH\n"
         f"{check}"
+        f"{bounded}"
         f"exec {shlex.join(command)}\n"
     )
 
@@ -531,7 +536,7 @@ def build_variants(
     on_event: Callable[[BuildEvent], None] | None = None,
     client: Any = None,
     config: Any = None,
-    timeout: float = BUILD_TIMEOUT_S,
+    timeout: float | None = None,
 ) -> list[BuildResult]:
     """Build ``project`` once per variant in ``build_image`` and inspect each binary produced.
 
@@ -540,9 +545,17 @@ def build_variants(
     image, ``EngineUnavailableError`` when no engine answers.
     """
     from goci_doctor import artifact
+    from goci_doctor.buildsrc import build_user, owned_dir, stage_sources
+    from goci_doctor.config import BuildSettings
 
     project = check_project(project)
     chosen = [variant(n, arch) for n in (variants or DEFAULT_VARIANTS)]
+    if config is None:
+        from goci_doctor import config as config_module
+
+        config = config_module.load_config()
+    settings: BuildSettings = getattr(config, "build", None) or BuildSettings()
+    timeout = settings.timeout if timeout is None else timeout
     image = build_image or _configured_build_image(config)
     docker_client = _docker_client(client)
     found = _require_image(docker_client, image)
@@ -564,26 +577,33 @@ def build_variants(
         toolchain = f"{version} from build image {image} ({C_GOROOT})"
     zig_dir = _ziglang_dir()
     tools = cache / "tools"
+    owner = build_user(project)
     zig_cache = cache / "zig"
-    zig_cache.mkdir(parents=True, exist_ok=True)
+    if owner != (os.getuid(), os.getgid()):
+        # goci-doctor runs as root, the build does not: caches it may write are its own.
+        gocache, zig_cache = cache / f"go-build-{owner[0]}", cache / f"zig-{owner[0]}"
+        if allow_network:
+            gomodcache = cache / f"gomod-{owner[0]}"
+    owned_dir(zig_cache, owner)
     for goarch in {v.goarch or arch for v in chosen}:
         _zig_wrappers(tools, goarch)
-    gocache.mkdir(parents=True, exist_ok=True)
-    gomodcache.mkdir(parents=True, exist_ok=True)
+    owned_dir(gocache, owner)
+    owned_dir(gomodcache, owner)
     vendor = (project / "vendor" / "modules.txt").exists()
     package = _main_package(project)
     build_dir = _new_build_dir(project)
+    staged = stage_sources(project, build_dir / ".src", owner)
+    sandbox_options = build_create_kwargs(settings, timeout)
 
     results: list[BuildResult] = []
     for v in chosen:
-        out_dir = build_dir / re.sub(r"[^A-Za-z0-9._-]+", "-", v.name)
-        out_dir.mkdir()
+        out_dir = owned_dir(build_dir / re.sub(r"[^A-Za-z0-9._-]+", "-", v.name), owner)
         env = _env_for(v, arch, vendor, allow_network, proxy)
         out_name = "app.exe" if env["GOOS"] == "windows" else "app"
         command = ("go", "build", *v.flags, "-o", f"{C_OUT}/{out_name}", package)
         volumes = {
             **go_volumes,
-            str(project): {"bind": C_SRC, "mode": "ro"},
+            str(staged.root): {"bind": C_SRC, "mode": "ro"},
             str(out_dir): {"bind": C_OUT, "mode": "rw"},
             str(gocache): {"bind": C_GOCACHE, "mode": "rw"},
             str(gomodcache): {"bind": C_GOMODCACHE, "mode": "rw" if allow_network else "ro"},
@@ -599,10 +619,11 @@ def build_variants(
         if on_event:
             on_event(BuildEvent(v.name, "start", f"building {v.name} in {image} with {toolchain}"))
         started = time.monotonic()
-        status, output = _run_container(
-            docker_client, image, _script(v, image, command), container_env, volumes,
-            network=allow_network, timeout=timeout,
+        status, output, oom = _run_container(
+            docker_client, image, _script(v, image, command, timeout), container_env, volumes,
+            network=allow_network, timeout=timeout, options=sandbox_options,
         )
+        output = staged.note() + output
         duration = time.monotonic() - started
         produced = out_dir / out_name
         ok = status == 0 and produced.exists()
@@ -610,8 +631,10 @@ def build_variants(
         facts = None
         if status == SKIPPED_EXIT and output.strip().startswith("skipped:"):
             reason = output.strip().splitlines()[0]
+        elif oom:
+            reason = oom_message("build", settings.memory, "build")
         elif status is None:
-            reason = f"build timed out after {timeout:.0f} s"
+            reason = f"build timed out after {timeout:.0f} s: raise [build] timeout in the config"
         elif not ok:
             reason = _failure_reason(output, allow_network)
         else:
@@ -665,9 +688,11 @@ def _image_go(client: Any, image: str, found: Any) -> str:
     labels = (found.attrs.get("Config") or {}).get("Labels") or {}
     if labels.get("goci-doctor.image"):
         return image_go_version(found) if GO_LABEL in labels else ""
-    status, output = _run_container(
+    from goci_doctor.config import BuildSettings
+
+    status, output, _oom = _run_container(
         client, image, f"exec {C_GOROOT}/bin/go env GOVERSION", {"HOME": "/tmp", "GOTOOLCHAIN": "local"},
-        {}, network=False, timeout=60.0,
+        {}, network=False, timeout=60.0, options=build_create_kwargs(BuildSettings(), 60.0),
     )
     lines = output.strip().splitlines()
     return lines[-1].strip() if status == 0 and lines and lines[-1].startswith("go") else ""
@@ -682,8 +707,11 @@ def _run_container(
     *,
     network: bool,
     timeout: float,
-) -> tuple[int | None, str]:
-    """Run the build script: (exit status or None on timeout, combined output). Removes the container."""
+    options: dict[str, Any],
+) -> tuple[int | None, str, bool]:
+    """Run the build script: (exit status or None on timeout, combined output, OOM-killed).
+
+    ``options`` are the sandbox's (``sandbox.build_create_kwargs``). Removes the container."""
     import docker.errors
     import requests
 
@@ -699,10 +727,8 @@ def _run_container(
             volumes=volumes,
             working_dir=C_SRC,
             network_mode="bridge" if network else "none",
-            labels=LABEL,
-            # Same uid as the host user: files it adds to the shared GOCACHE stay theirs.
-            user=f"{os.getuid()}:{os.getgid()}",
             detach=True,
+            **{**options, "labels": {**LABEL, **options.get("labels", {})}},
         )
         container.start()
         try:
@@ -710,8 +736,9 @@ def _run_container(
         except (requests.exceptions.ReadTimeout, requests.exceptions.ConnectionError):
             status = None
             container.kill()
-        output = container.logs(stdout=True, stderr=True).decode("utf-8", "replace")
-        return status, output
+        oom = bool((client.api.inspect_container(container.id).get("State") or {}).get("OOMKilled"))
+        output = frames_text(read_logs(client.api, container.id))[-BUILD_OUTPUT_LIMIT:]
+        return status, output.decode("utf-8", "replace"), oom
     except docker.errors.ImageNotFound as exc:
         raise BadInputError(f"build image {image} is not available locally") from exc
     except docker.errors.APIError as exc:
@@ -1016,6 +1043,7 @@ def cmd_build(args: argparse.Namespace) -> int:
     from goci_doctor import config as config_module
 
     config = config_module.load_config(getattr(args, "config", None))
+    timeout = config_module.resolve_timeout(getattr(args, "timeout", None), config.run.timeout)
     targets = list(getattr(args, "target", None) or []) or list(config.default_targets)
     matrix = prove(
         project,
@@ -1024,6 +1052,7 @@ def cmd_build(args: argparse.Namespace) -> int:
         build_image=getattr(args, "build_image", None),
         allow_network=bool(getattr(args, "allow_network", False)),
         config=config,
+        timeout=timeout,
     )
     text = RENDERERS[getattr(args, "format", "text") or "text"](matrix)
     from goci_doctor.render import write_output

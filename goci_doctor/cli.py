@@ -87,7 +87,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("run", help="run an artifact in target containers and show what really happens")
     p.add_argument("path", metavar="PATH")
     p.add_argument("--target", "-t", action="append", default=[], metavar="T", help="repeatable")
-    p.add_argument("--timeout", type=float, default=20.0, help="seconds per run (default 20)")
+    p.add_argument("--timeout", metavar="SECONDS", help="seconds per run (default: [run] timeout, 20)")
     p.add_argument("--platform", help="container platform, e.g. linux/arm64 (needs binfmt/qemu)")
     p.add_argument("--args", dest="run_args", default="", help="arguments passed to the artifact")
     _add_format(p)
@@ -99,6 +99,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--target", "-t", action="append", default=[], metavar="T", help="repeatable")
     p.add_argument("--allow-network", action="store_true", help="let the build container download modules")
     p.add_argument("--build-image", metavar="IMAGE", help="image to build in (default: the configured build image)")
+    p.add_argument("--timeout", metavar="SECONDS", help="seconds per run of a built variant (default: [run] timeout)")
     _add_format(p)
 
     p = sub.add_parser("images", help="build or list the local target images (no registry needed)")
