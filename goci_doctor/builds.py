@@ -593,7 +593,7 @@ def build_variants(
     package = _main_package(project)
     build_dir = _new_build_dir(project)
     staged = stage_sources(project, build_dir / ".src", owner)
-    sandbox_options = build_create_kwargs(settings, timeout)
+    sandbox_options = build_create_kwargs(settings, timeout, owner)
 
     results: list[BuildResult] = []
     for v in chosen:
@@ -688,11 +688,12 @@ def _image_go(client: Any, image: str, found: Any) -> str:
     labels = (found.attrs.get("Config") or {}).get("Labels") or {}
     if labels.get("goci-doctor.image"):
         return image_go_version(found) if GO_LABEL in labels else ""
+    from goci_doctor.buildsrc import NOBODY
     from goci_doctor.config import BuildSettings
 
     status, output, _oom = _run_container(
         client, image, f"exec {C_GOROOT}/bin/go env GOVERSION", {"HOME": "/tmp", "GOTOOLCHAIN": "local"},
-        {}, network=False, timeout=60.0, options=build_create_kwargs(BuildSettings(), 60.0),
+        {}, network=False, timeout=60.0, options=build_create_kwargs(BuildSettings(), 60.0, NOBODY),
     )
     lines = output.strip().splitlines()
     return lines[-1].strip() if status == 0 and lines and lines[-1].startswith("go") else ""

@@ -16,7 +16,7 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 
-from goci_doctor import __version__
+from goci_doctor import __version__, interrupts
 from goci_doctor.model import ExitCode, GociError
 
 # subcommand -> (module, function). Each function takes the parsed namespace and returns an exit code.
@@ -152,14 +152,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.command is None:
         args = parser.parse_args(["tui", *(argv or [])])
+    if args.command not in ("tui", "demo"):  # Textual handles the terminal's own signals
+        interrupts.install()
     try:
         return int(_resolve(args.command)(args))
     except GociError as exc:
         print(f"goci-doctor: {exc.message}", file=sys.stderr)
         return int(exc.exit_code)
     except KeyboardInterrupt:
-        print("goci-doctor: interrupted", file=sys.stderr)
-        return int(ExitCode.INTERRUPTED)
+        code, message = interrupts.exit_code_and_message()
+        print(message, file=sys.stderr)
+        return code
     except BrokenPipeError:
         # Output piped into `head` and closed early: not an error worth a traceback.
         devnull = os.open(os.devnull, os.O_WRONLY)

@@ -56,7 +56,7 @@ from goci_doctor.model import (
 )
 from goci_doctor.render import write_output
 from goci_doctor.runner import EventCallback, Phase, RunEvent, summarize
-from goci_doctor.sandbox import deadline_labels, expired, read_logs, run_host_config
+from goci_doctor.sandbox import GRACE_S, deadline_labels, expired, read_logs, run_host_config
 
 RUN_USER = "65534:65534"
 """nobody:nogroup by number: works on images without /etc/passwd (scratch, distroless)."""
@@ -466,7 +466,7 @@ class DockerRunner:
         # into a read-only root filesystem. The volume lives until the last cell's deadline.
         cell.volume = f"goci-doctor-{self.session}-{uuid.uuid4().hex[:8]}"
         waves = -(-len(targets) // self.max_workers)
-        cell.volume_labels = deadline_labels(waves * (timeout + 60.0))
+        cell.volume_labels = deadline_labels(waves * (timeout + GRACE_S))
         pool = ThreadPoolExecutor(max_workers=min(self.max_workers, max(1, len(targets))),
                                   thread_name_prefix="goci-lab")
         try:

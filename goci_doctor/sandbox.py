@@ -137,14 +137,14 @@ def build_cpus(settings: BuildSettings) -> float:
     return min(settings.cpus, float(os.cpu_count() or 1))
 
 
-def build_create_kwargs(settings: BuildSettings, timeout: float) -> dict[str, Any]:
+def build_create_kwargs(settings: BuildSettings, timeout: float, user: tuple[int, int]) -> dict[str, Any]:
     """``containers.create`` options of a build container: the invoking user, limits, no privileges."""
     memory = memory_bytes(settings.memory)
     cpus = build_cpus(settings)
     cpu = _cpu_rlimit(timeout, cpus)
     return {
-        # Same uid as the host user: files it adds to the shared GOCACHE stay theirs, and no root.
-        "user": f"{os.getuid()}:{os.getgid()}",
+        # buildsrc.build_user: the invoking user (files it adds to the shared GOCACHE stay theirs), never root.
+        "user": f"{user[0]}:{user[1]}",
         "mem_limit": memory,
         "memswap_limit": memory,
         "pids_limit": settings.pids,
