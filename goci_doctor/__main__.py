@@ -2,6 +2,10 @@
 
 import sys
 
-from goci_doctor.cli import main
+try:
+    from goci_doctor.cli import main
+except KeyboardInterrupt:  # Ctrl-C (or SIGTERM/SIGHUP) while still importing: nothing to clean yet
+    sys.stderr.write("goci-doctor: interrupted\n")
+    sys.exit(130)
 
 sys.exit(main())
