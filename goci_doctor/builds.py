@@ -580,15 +580,16 @@ def build_variants(
     owner = build_user(project)
     zig_cache = cache / "zig"
     if owner != (os.getuid(), os.getgid()):
-        # goci-doctor runs as root, the build does not: caches it may write are its own.
-        gocache, zig_cache = cache / f"go-build-{owner[0]}", cache / f"zig-{owner[0]}"
+        # goci-doctor runs as root, the build does not: the caches it writes are goci-doctor's own,
+        # given to that user. The user's own caches are never chowned (at most mounted read-only).
+        gocache = owned_dir(cache / f"go-build-{owner[0]}", owner)
+        zig_cache = owned_dir(cache / f"zig-{owner[0]}", owner)
         if allow_network:
-            gomodcache = cache / f"gomod-{owner[0]}"
-    owned_dir(zig_cache, owner)
+            gomodcache = owned_dir(cache / f"gomod-{owner[0]}", owner)
     for goarch in {v.goarch or arch for v in chosen}:
         _zig_wrappers(tools, goarch)
-    owned_dir(gocache, owner)
-    owned_dir(gomodcache, owner)
+    for shared in (zig_cache, gocache, gomodcache):
+        shared.mkdir(parents=True, exist_ok=True)
     vendor = (project / "vendor" / "modules.txt").exists()
     package = _main_package(project)
     build_dir = _new_build_dir(project)

@@ -122,7 +122,10 @@ def stage_sources(project: Path, dest: Path, owner: tuple[int, int]) -> Staged:
 
 
 def owned_dir(path: Path, owner: tuple[int, int]) -> Path:
-    """``path`` created if needed and, when we are root building as another user, owned by that user."""
+    """``path`` created if needed and, when we are root building as another user, owned by that user.
+
+    Only for directories goci-doctor creates for itself (its cache, a build's output): never a user's.
+    """
     path.mkdir(parents=True, exist_ok=True)
     if os.getuid() == 0 and owner != (0, 0) and path.stat().st_uid != owner[0]:
         for current, dirs, files in os.walk(path):
