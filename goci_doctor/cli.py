@@ -11,6 +11,7 @@ Exit codes (stable): 0 nothing wrong, 1 a crash predicted/observed or a policy v
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
 import os
 import sys
@@ -152,10 +153,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.command is None:
         args = parser.parse_args(["tui", *(argv or [])])
-    if args.command not in ("tui", "demo"):  # Textual handles the terminal's own signals
-        interrupts.install()
+    # Textual handles the terminal's own signals in the TUI.
+    signals = interrupts.handled() if args.command not in ("tui", "demo") else contextlib.nullcontext()
     try:
-        return int(_resolve(args.command)(args))
+        with signals:
+            return int(_resolve(args.command)(args))
     except GociError as exc:
         print(f"goci-doctor: {exc.message}", file=sys.stderr)
         return int(exc.exit_code)

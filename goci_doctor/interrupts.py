@@ -13,10 +13,13 @@ as the convention for well-behaved programs goes. Imports only the standard libr
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import threading
+from collections.abc import Iterator
 from types import FrameType
+from typing import Any
 
 HANDLED = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 _received: list[int] = []
@@ -35,15 +38,24 @@ def _handler(signum: int, _frame: FrameType | None) -> None:
     # The second one: the cleanup started by the first is under way; let it finish.
 
 
-def install() -> None:
-    """Handle SIGINT/SIGTERM/SIGHUP as described above (main thread only; a no-op elsewhere)."""
+@contextlib.contextmanager
+def handled() -> Iterator[None]:
+    """Handle SIGINT/SIGTERM/SIGHUP as described above while the block runs, then restore the
+    previous handlers (``main`` may be called in-process). Main thread only; elsewhere a no-op."""
     if threading.current_thread() is not threading.main_thread():
+        yield
         return
     _received.clear()
+    previous: dict[int, Any] = {}
     for sig in HANDLED:
         if signal.getsignal(sig) is signal.SIG_IGN:
             continue
-        signal.signal(sig, _handler)
+        previous[sig] = signal.signal(sig, _handler)
+    try:
+        yield
+    finally:
+        for number, handler in previous.items():
+            signal.signal(number, handler)
 
 
 def first_signal() -> int | None:

@@ -203,10 +203,15 @@ class _Inspector:
 def test_build_container_runs_as_a_user_with_limits_and_no_privileges(engine, tmp_path):
     _go()
     project = _project(tmp_path, "limits")
+    host_go = builds.host_go()
+    user_caches = [p for p in (host_go.gocache, host_go.gomodcache) if p.exists()] if host_go else []
+    owners = [(p.stat().st_uid, p.stat().st_gid) for p in user_caches]
     watcher = _Inspector(engine, project.name)
     config = Config(build=BuildSettings(memory="3g", pids=1500, cpus=1.5, timeout=600))
     (b,) = builds.build_variants(project, ["cgo-off"], build_image=BUILD_IMAGE, config=config)
     found = watcher.stop()
+    # The user's own Go caches keep their owner, whoever the build ran as.
+    assert [(p.stat().st_uid, p.stat().st_gid) for p in user_caches] == owners
     assert b.ok, b.output
     assert found, "the build container was never seen"
     info = found[0]
@@ -413,3 +418,11 @@ def test_expired_reads_the_deadline_label():
     assert sandbox.expired(labels, now + 10 + sandbox.GRACE_S + 1)
     assert not sandbox.expired({}, now) and not sandbox.expired({sandbox.DEADLINE_LABEL: "soon"}, now)
     assert RunSettings().memory == "256m"
+
+
+def test_main_called_in_process_restores_the_signal_handlers(bin_path, capsys):
+    from goci_doctor.cli import main
+
+    before = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)}
+    assert main(["inspect", str(bin_path("static"))]) == 0
+    assert {sig: signal.getsignal(sig) for sig in before} == before
