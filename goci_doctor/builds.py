@@ -782,14 +782,23 @@ def prove(
     allow_network: bool = False,
     arch: str = "amd64",
     on_event: Callable[[Any], None] | None = None,
-    timeout: float = 20.0,
+    timeout: float | None = None,
     runner: Any = None,
     config: Any = None,
 ) -> BuildMatrix:
     """Build the variants, then run every successful one on every target in real containers.
 
     ``runner`` defaults to ``lab.DockerRunner(config)``; events from both stages go to ``on_event``.
+    ``timeout`` is per run, the config's ``[run] timeout`` when not given.
     """
+    if config is None:
+        from goci_doctor import config as config_module
+
+        config = config_module.load_config()
+    if timeout is None:
+        from goci_doctor.config import RunSettings
+
+        timeout = float(getattr(getattr(config, "run", None), "timeout", RunSettings.timeout))
     builds = build_variants(project, variants, build_image=build_image, allow_network=allow_network,
                             arch=arch, on_event=on_event, config=config)
     if runner is None and targets and any(b.ok for b in builds):

@@ -438,13 +438,17 @@ class DockerRunner:
         targets: Sequence[str],
         *,
         args: Sequence[str] = (),
-        timeout: float = 20.0,
+        timeout: float | None = None,
         platform: str | None = None,
         variant: str = "",
         on_event: EventCallback | None = None,
         facts: ArtifactFacts | None = None,
     ) -> list[RunResult]:
-        """Run ``artifact`` on every target in parallel; results in the order of ``targets``."""
+        """Run ``artifact`` on every target in parallel; results in the order of ``targets``.
+
+        ``timeout`` (seconds per run) defaults to the config's ``[run] timeout``."""
+        if timeout is None:
+            timeout = self.run_settings().timeout
         artifact = Path(artifact)
         if not artifact.is_file():
             raise BadInputError(f"{artifact} is not a file")

@@ -426,3 +426,15 @@ def test_main_called_in_process_restores_the_signal_handlers(bin_path, capsys):
     before = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)}
     assert main(["inspect", str(bin_path("static"))]) == 0
     assert {sig: signal.getsignal(sig) for sig in before} == before
+
+
+def test_runner_without_a_timeout_takes_the_configs(engine, sleeper, tmp_path):
+    # The TUI calls run_matrix without a timeout: the config's [run] timeout is the one used.
+    from goci_doctor import lab
+
+    config = _config_file(tmp_path)
+    config.write_text(config.read_text().replace("[run]\n", "[run]\ntimeout = 2\n"))
+    runner = lab.DockerRunner(config=load_config(config), client=engine)
+    started = time.monotonic()
+    (result,) = runner.run_matrix(sleeper, ["debian:bookworm"])
+    assert result.timed_out and time.monotonic() - started < 40
