@@ -30,8 +30,23 @@ def _cli(*args: str, umask: int | None = None, **kw: object) -> subprocess.Compl
                           check=False, timeout=120, preexec_fn=preexec, **kw)  # type: ignore[call-overload]
 
 
+@pytest.fixture
+def restore_dev():
+    """Put /dev/null and /dev/stdout back if the code under test replaced them (it did, before the fix):
+    a failing test must not break the machine for everything else running on it."""
+    null, stdout_link = os.stat("/dev/null"), os.readlink("/dev/stdout")
+    yield
+    if not stat.S_ISCHR(os.lstat("/dev/null").st_mode):
+        os.unlink("/dev/null")
+        os.mknod("/dev/null", 0o666 | stat.S_IFCHR, null.st_rdev)
+        os.chmod("/dev/null", 0o666)
+    if not os.path.islink("/dev/stdout"):
+        os.symlink(stdout_link, "/dev/.stdout.restore")
+        os.replace("/dev/.stdout.restore", "/dev/stdout")
+
+
 @pytest.mark.skipif(not ROOT, reason="replacing /dev/null needs root; that is the case the fix is for")
-def test_dev_null_stays_a_character_device(bin_path):
+def test_dev_null_stays_a_character_device(bin_path, restore_dev):
     before = os.stat("/dev/null")
     assert stat.S_ISCHR(before.st_mode)
     proc = _cli("inspect", str(bin_path("static")), "-o", "/dev/null")
@@ -43,7 +58,7 @@ def test_dev_null_stays_a_character_device(bin_path):
     assert not [n for n in os.listdir("/dev") if n.startswith(".null.")]  # no temp file left in /dev
 
 
-def test_dev_stdout_writes_to_standard_output_and_keeps_the_symlink(bin_path, tmp_path):
+def test_dev_stdout_writes_to_standard_output_and_keeps_the_symlink(bin_path, tmp_path, restore_dev):
     link_before = os.readlink("/dev/stdout")
     out = tmp_path / "captured.txt"
     with out.open("w") as fh:  # stdout redirected to a regular file, as `> file` does
