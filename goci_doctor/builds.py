@@ -446,7 +446,10 @@ def _docker_client(client: Any = None) -> Any:
         return client
     from goci_doctor import lab  # connects lazily and words engine failures in one line
 
-    return lab.connect()
+    client = lab.connect()
+    # What a killed goci-doctor left behind (its deadline label passed) goes before we add more.
+    lab.sweep_stale_containers(client)
+    return client
 
 
 def _first_line(exc: BaseException) -> str:
