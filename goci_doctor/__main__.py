@@ -4,8 +4,7 @@ import sys
 
 try:
     from goci_doctor.cli import main
-except KeyboardInterrupt:
-    # Ctrl-C while the command line is still being imported: the same line and code as later.
+except KeyboardInterrupt:  # Ctrl-C (or SIGTERM/SIGHUP) while still importing: nothing to clean yet
     sys.stderr.write("goci-doctor: interrupted\n")
     sys.exit(130)
 

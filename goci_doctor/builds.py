@@ -54,13 +54,14 @@ from goci_doctor.model import (
     RunResult,
     to_jsonable,
 )
+from goci_doctor.sandbox import GRACE_S, build_create_kwargs, frames_text, oom_message, read_logs
 
 LABEL = {"goci-doctor": "1"}
 """Every container we create carries this label, so a leftover one can always be found."""
 
 DEFAULT_BUILD_IMAGE = "goci/build:trixie"
-BUILD_TIMEOUT_S = 900.0
-"""A cold cgo build through zig compiles its libc first; leave it room."""
+BUILD_OUTPUT_LIMIT = 1 << 20
+"""Bytes of a build's output kept (the end: go prints the errors last)."""
 
 SKIPPED_EXIT = 97
 """Exit status of the in-container script when the variant's C compiler is absent."""
@@ -447,7 +448,10 @@ def _docker_client(client: Any = None) -> Any:
         return client
     from goci_doctor import lab  # connects lazily and words engine failures in one line
 
-    return lab.connect()
+    client = lab.connect()
+    # What a killed goci-doctor left behind (its deadline label passed) goes before we add more.
+    lab.sweep_stale_containers(client)
+    return client
 
 
 def _first_line(exc: BaseException) -> str:
@@ -528,7 +532,7 @@ def _env_for(v: Variant, arch: str, vendor: bool, allow_network: bool, proxy: st
     return env
 
 
-def _script(v: Variant, image: str, command: Sequence[str]) -> str:
+def _script(v: Variant, image: str, command: Sequence[str], timeout: float = 0.0) -> str:
     check = ""
     if v.cc == "zig":
         check = (f'[ -x {C_ZIG}/zig ] || '
@@ -536,9 +540,13 @@ def _script(v: Variant, image: str, command: Sequence[str]) -> str:
     elif v.cc:
         check = (f'command -v {v.cc} >/dev/null 2>&1 || '
                  f'{{ echo "skipped: {v.cc} not in build image {image}"; exit {SKIPPED_EXIT}; }}\n')
+    # The deadline enforced inside the container too: a build outlives no goci-doctor that died.
+    bounded = (f"if command -v timeout >/dev/null 2>&1; then exec timeout -s KILL {int(timeout + GRACE_S)} "
+               f"{shlex.join(command)}; fi\n") if timeout else ""
     return (
         f"export PATH={C_GOROOT}/bin:$PATH\n"
         f"{check}"
+        f"{bounded}"
         f"exec {shlex.join(command)}\n"
     )
 
@@ -553,7 +561,7 @@ def build_variants(
     on_event: Callable[[BuildEvent], None] | None = None,
     client: Any = None,
     config: Any = None,
-    timeout: float = BUILD_TIMEOUT_S,
+    timeout: float | None = None,
 ) -> list[BuildResult]:
     """Build ``project`` once per variant in ``build_image`` and inspect each binary produced.
 
@@ -562,9 +570,17 @@ def build_variants(
     image, ``EngineUnavailableError`` when no engine answers.
     """
     from goci_doctor import artifact
+    from goci_doctor.buildsrc import build_user, owned_dir, stage_sources
+    from goci_doctor.config import BuildSettings
 
     project = check_project(project)
     chosen = [variant(n, arch) for n in (variants or DEFAULT_VARIANTS)]
+    if config is None:
+        from goci_doctor import config as config_module
+
+        config = config_module.load_config()
+    settings: BuildSettings = getattr(config, "build", None) or BuildSettings()
+    timeout = settings.timeout if timeout is None else timeout
     image = build_image or _configured_build_image(config)
     docker_client = _docker_client(client)
     found = _require_image(docker_client, image)
@@ -586,26 +602,34 @@ def build_variants(
         toolchain = f"{version} from build image {image} ({C_GOROOT})"
     zig_dir = _ziglang_dir()
     tools = cache / "tools"
+    owner = build_user(project)
     zig_cache = cache / "zig"
-    zig_cache.mkdir(parents=True, exist_ok=True)
+    if owner != (os.getuid(), os.getgid()):
+        # goci-doctor runs as root, the build does not: the caches it writes are goci-doctor's own,
+        # given to that user. The user's own caches are never chowned (at most mounted read-only).
+        gocache = owned_dir(cache / f"go-build-{owner[0]}", owner)
+        zig_cache = owned_dir(cache / f"zig-{owner[0]}", owner)
+        if allow_network:
+            gomodcache = owned_dir(cache / f"gomod-{owner[0]}", owner)
     for goarch in {v.goarch or arch for v in chosen}:
         _zig_wrappers(tools, goarch)
-    gocache.mkdir(parents=True, exist_ok=True)
-    gomodcache.mkdir(parents=True, exist_ok=True)
+    for shared in (zig_cache, gocache, gomodcache):
+        shared.mkdir(parents=True, exist_ok=True)
     vendor = (project / "vendor" / "modules.txt").exists()
     package = _main_package(project)
     build_dir = _new_build_dir(project)
+    staged = stage_sources(project, build_dir / ".src", owner)
+    sandbox_options = build_create_kwargs(settings, timeout, owner)
 
     results: list[BuildResult] = []
     for v in chosen:
-        out_dir = build_dir / re.sub(r"[^A-Za-z0-9._-]+", "-", v.name)
-        out_dir.mkdir()
+        out_dir = owned_dir(build_dir / re.sub(r"[^A-Za-z0-9._-]+", "-", v.name), owner)
         env = _env_for(v, arch, vendor, allow_network, proxy)
         out_name = "app.exe" if env["GOOS"] == "windows" else "app"
         command = ("go", "build", *v.flags, "-o", f"{C_OUT}/{out_name}", package)
         volumes = {
             **go_volumes,
-            str(project): {"bind": C_SRC, "mode": "ro"},
+            str(staged.root): {"bind": C_SRC, "mode": "ro"},
             str(out_dir): {"bind": C_OUT, "mode": "rw"},
             str(gocache): {"bind": C_GOCACHE, "mode": "rw"},
             str(gomodcache): {"bind": C_GOMODCACHE, "mode": "rw" if allow_network else "ro"},
@@ -621,10 +645,11 @@ def build_variants(
         if on_event:
             on_event(BuildEvent(v.name, "start", f"building {v.name} in {image} with {toolchain}"))
         started = time.monotonic()
-        status, output = _run_container(
-            docker_client, image, _script(v, image, command), container_env, volumes,
-            network=allow_network, timeout=timeout,
+        status, output, oom = _run_container(
+            docker_client, image, _script(v, image, command, timeout), container_env, volumes,
+            network=allow_network, timeout=timeout, options=sandbox_options,
         )
+        output = staged.note() + output
         duration = time.monotonic() - started
         produced = out_dir / out_name
         ok = status == 0 and produced.exists()
@@ -632,8 +657,10 @@ def build_variants(
         facts = None
         if status == SKIPPED_EXIT and output.strip().startswith("skipped:"):
             reason = output.strip().splitlines()[0]
+        elif oom:
+            reason = oom_message("build", settings.memory, "build")
         elif status is None:
-            reason = f"build timed out after {timeout:.0f} s"
+            reason = f"build timed out after {timeout:.0f} s: raise [build] timeout in the config"
         elif not ok:
             reason = _failure_reason(output, allow_network)
         else:
@@ -687,9 +714,12 @@ def _image_go(client: Any, image: str, found: Any) -> str:
     labels = (found.attrs.get("Config") or {}).get("Labels") or {}
     if labels.get("goci-doctor.image"):
         return image_go_version(found) if GO_LABEL in labels else ""
-    status, output = _run_container(
+    from goci_doctor.buildsrc import NOBODY
+    from goci_doctor.config import BuildSettings
+
+    status, output, _oom = _run_container(
         client, image, f"exec {C_GOROOT}/bin/go env GOVERSION", {"HOME": "/tmp", "GOTOOLCHAIN": "local"},
-        {}, network=False, timeout=60.0,
+        {}, network=False, timeout=60.0, options=build_create_kwargs(BuildSettings(), 60.0, NOBODY),
     )
     lines = output.strip().splitlines()
     return lines[-1].strip() if status == 0 and lines and lines[-1].startswith("go") else ""
@@ -704,8 +734,11 @@ def _run_container(
     *,
     network: bool,
     timeout: float,
-) -> tuple[int | None, str]:
-    """Run the build script: (exit status or None on timeout, combined output). Removes the container."""
+    options: dict[str, Any],
+) -> tuple[int | None, str, bool]:
+    """Run the build script: (exit status or None on timeout, combined output, OOM-killed).
+
+    ``options`` are the sandbox's (``sandbox.build_create_kwargs``). Removes the container."""
     import docker.errors
     import requests
 
@@ -721,10 +754,8 @@ def _run_container(
             volumes=volumes,
             working_dir=C_SRC,
             network_mode="bridge" if network else "none",
-            labels=LABEL,
-            # Same uid as the host user: files it adds to the shared GOCACHE stay theirs.
-            user=f"{os.getuid()}:{os.getgid()}",
             detach=True,
+            **{**options, "labels": {**LABEL, **options.get("labels", {})}},
         )
         container.start()
         try:
@@ -732,8 +763,9 @@ def _run_container(
         except (requests.exceptions.ReadTimeout, requests.exceptions.ConnectionError):
             status = None
             container.kill()
-        output = container.logs(stdout=True, stderr=True).decode("utf-8", "replace")
-        return status, output
+        oom = bool((client.api.inspect_container(container.id).get("State") or {}).get("OOMKilled"))
+        output = frames_text(read_logs(client.api, container.id))[-BUILD_OUTPUT_LIMIT:]
+        return status, output.decode("utf-8", "replace"), oom
     except docker.errors.ImageNotFound as exc:
         raise BadInputError(f"build image {image} is not available locally") from exc
     except docker.errors.APIError as exc:
@@ -775,14 +807,23 @@ def prove(
     allow_network: bool = False,
     arch: str = "amd64",
     on_event: Callable[[Any], None] | None = None,
-    timeout: float = 20.0,
+    timeout: float | None = None,
     runner: Any = None,
     config: Any = None,
 ) -> BuildMatrix:
     """Build the variants, then run every successful one on every target in real containers.
 
     ``runner`` defaults to ``lab.DockerRunner(config)``; events from both stages go to ``on_event``.
+    ``timeout`` is per run, the config's ``[run] timeout`` when not given.
     """
+    if config is None:
+        from goci_doctor import config as config_module
+
+        config = config_module.load_config()
+    if timeout is None:
+        from goci_doctor.config import RunSettings
+
+        timeout = float(getattr(getattr(config, "run", None), "timeout", RunSettings.timeout))
     builds = build_variants(project, variants, build_image=build_image, allow_network=allow_network,
                             arch=arch, on_event=on_event, config=config)
     if runner is None and targets and any(b.ok for b in builds):
@@ -1038,6 +1079,7 @@ def cmd_build(args: argparse.Namespace) -> int:
     from goci_doctor import config as config_module
 
     config = config_module.load_config(getattr(args, "config", None))
+    timeout = config_module.resolve_timeout(getattr(args, "timeout", None), config.run.timeout)
     targets = list(getattr(args, "target", None) or []) or list(config.default_targets)
     runner = None
     engine_names = list(getattr(args, "engine", None) or []) or list(config.engines)
@@ -1053,6 +1095,7 @@ def cmd_build(args: argparse.Namespace) -> int:
         allow_network=bool(getattr(args, "allow_network", False)),
         config=config,
         runner=runner,
+        timeout=timeout,
     )
     text = RENDERERS[getattr(args, "format", "text") or "text"](matrix)
     from goci_doctor.render import write_output

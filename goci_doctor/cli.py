@@ -14,13 +14,14 @@ from __future__ import annotations
 
 import argparse
 import codecs
+import contextlib
 import importlib
 import os
 import sys
 from collections.abc import Callable, Sequence
 from typing import Any, NoReturn, TextIO
 
-from goci_doctor import __version__
+from goci_doctor import __version__, interrupts
 from goci_doctor.model import ExitCode, GociError
 
 # subcommand -> (module, function). Each function takes the parsed namespace and returns an exit code.
@@ -131,7 +132,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("run", help="run an artifact in target containers and show what really happens")
     p.add_argument("path", metavar="PATH")
     p.add_argument("--target", "-t", action="append", default=[], metavar="T", type=_target, help="repeatable")
-    p.add_argument("--timeout", type=float, default=20.0, help="seconds per run (default 20)")
+    p.add_argument("--timeout", metavar="SECONDS", help="seconds per run (default: [run] timeout, 20)")
     p.add_argument("--platform", help="container platform, e.g. linux/arm64 (needs binfmt/qemu)")
     p.add_argument("--args", dest="run_args", default="", type=_shell_words, help="arguments passed to the artifact")
     p.add_argument("--on-this-machine", action="store_true",
@@ -152,6 +153,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--build-image", metavar="IMAGE", help="image to build in (default: the configured build image)")
     p.add_argument("--engine", action="append", default=[], metavar="NAME",
                    help="engines the variants run on (context, URL or [engines] name; repeatable)")
+    p.add_argument("--timeout", metavar="SECONDS", help="seconds per run of a built variant (default: [run] timeout)")
     _add_format(p)
 
     p = sub.add_parser("images", help="build or list the local target images (no registry needed)")
@@ -391,13 +393,20 @@ def _main(argv: Sequence[str] | None, stdout_open: bool) -> int:
             config.load_config()
         if not stdout_open and not getattr(args, "output", None):
             raise GociError("standard output is closed; pass -o FILE to write the report to a file")
-        return int(_resolve(args.command)(args))
+        # Textual handles the terminal's own signals in the TUI.
+        signals = interrupts.handled() if args.command not in ("tui", "demo") else contextlib.nullcontext()
+        with signals:
+            return int(_resolve(args.command)(args))
     except GociError as exc:
         from goci_doctor.safetext import clean_line
 
         # One line, secrets masked: messages quote file names and engine errors (DOCKER_HOST=tcp://u:pw@...).
         _say(clean_line(exc.message))
         return int(exc.exit_code)
+    except KeyboardInterrupt:
+        code, message = interrupts.exit_code_and_message()
+        _say(message.removeprefix("goci-doctor: "))
+        return code
     except BrokenPipeError:
         _silence_stdout()
         raise _ReaderLeft() from None

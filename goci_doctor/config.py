@@ -33,13 +33,74 @@ DATA_ENV = "GOCI_DOCTOR_DATA_DIR"
 DEFAULT_TARGETS = ("ubuntu:22.04", "debian:bullseye", "alpine:3.20", "distroless/static")
 
 # docker run --memory syntax: a number with an optional b/k/m/g unit.
-_MEMORY = re.compile(r"^\d+(?:\.\d+)?[bkmg]?$", re.IGNORECASE)
+_MEMORY = re.compile(r"^(\d+(?:\.\d+)?)([bkmg]?)$", re.IGNORECASE)
+_UNIT = {"": 1, "b": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30}
+MIN_MEMORY = 6 << 20
+"""The engine refuses a memory limit below 6 MiB; "0" would remove the limit altogether."""
+MAX_MEMORY = 1 << 40
+MAX_PIDS = 1 << 22
+"""The kernel's own ceiling for pid_max."""
+MAX_TIMEOUT_S = 24 * 3600.0
+"""Longer than any run or build; beyond it a "timeout" is no deadline at all."""
+
+
+def memory_bytes(value: object) -> int:
+    """Bytes of a ``docker run --memory`` size; ValueError saying what is wrong when it is no usable limit."""
+    match = _MEMORY.match(value.strip()) if isinstance(value, str) else None
+    if match is None:
+        raise ValueError(f'must be a size like "256m" or "1g", got {_describe(value)}')
+    size = int(float(match.group(1)) * _UNIT[match.group(2).lower()])
+    if size < MIN_MEMORY:
+        raise ValueError(f"must be at least 6m (the engine's minimum; 0 would mean no limit), got {value!r}")
+    if size > MAX_MEMORY:
+        raise ValueError(f"must be at most 1024g, got {value!r}")
+    return size
+
+
+def check_pids(value: object) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 < value <= MAX_PIDS:
+        raise ValueError(f"must be an integer from 1 to {MAX_PIDS}, got {_describe(value)}")
+    return value
+
+
+def check_cpus(value: object) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not (
+        math.isfinite(value) and 0.01 <= value <= 1024
+    ):
+        raise ValueError(f"must be a number of CPUs from 0.01 up, got {_describe(value)}")
+    return float(value)
+
+
+def check_timeout(value: object) -> float:
+    """Seconds as a deadline: finite, above zero, at most a day. Strings (from the CLI) are parsed."""
+    number: object = value
+    if isinstance(value, str):
+        try:
+            number = float(value)
+        except ValueError:
+            raise ValueError(f"must be a number of seconds, got {value!r}") from None
+    if isinstance(number, bool) or not isinstance(number, (int, float)) or not (
+        math.isfinite(number) and 0 < number <= MAX_TIMEOUT_S
+    ):
+        raise ValueError(f"must be a positive number of seconds, at most {MAX_TIMEOUT_S:.0f}, got "
+                         f"{value if isinstance(value, str) else _describe(value)}")
+    return float(number)
+
+
+def resolve_timeout(flag: object, configured: float, option: str = "--timeout") -> float:
+    """The ``--timeout`` flag when given (validated, one clear line when bad), else the config's value."""
+    if flag is None:
+        return configured
+    try:
+        return check_timeout(flag)
+    except ValueError as exc:
+        raise BadInputError(f"{option} {exc}") from None
 _BARE_KEY = re.compile(r"^[A-Za-z0-9_-]+$")
 
 
 @dataclass(frozen=True)
 class RunSettings:
-    """Limits for each container run (the ``[run]`` table)."""
+    """Limits for each container run (the ``[run]`` table): the one home of the run defaults."""
 
     timeout: float = 20.0
     """Seconds an artifact may run before it is stopped."""
@@ -49,6 +110,20 @@ class RunSettings:
     """Maximum number of processes in the container (a fork bomb stops here)."""
     allow_pull: bool = True
     """Pull a missing image from its registry; False for air-gapped hosts."""
+
+
+@dataclass(frozen=True)
+class BuildSettings:
+    """Limits for each diagnostic build container (the ``[build]`` table), sized for a Go build."""
+
+    timeout: float = 900.0
+    """Seconds a build may take: a cold cgo build through zig compiles its libc first."""
+    memory: str = "4g"
+    """The go command, compile and link of a large module, or cgo with a big C header, fit in 4 GiB."""
+    pids: int = 2048
+    """Processes and threads: go build runs one compile per CPU, each with its runtime threads."""
+    cpus: float = 2.0
+    """At most this many CPUs (capped at the host's)."""
 
 
 @dataclass(frozen=True)
@@ -63,6 +138,7 @@ class Config:
     images: dict[str, str] = field(default_factory=dict)
     """Logical target name → image reference actually run (local mirrors), from ``[images]``."""
     run: RunSettings = field(default_factory=RunSettings)
+    build: BuildSettings = field(default_factory=BuildSettings)
     env_images: dict[str, str] = field(default_factory=dict)
     """Overrides from ``$GOCI_DOCTOR_IMAGES``: used, never saved."""
     path: str = ""
@@ -156,7 +232,7 @@ def _from_doc(doc: dict[str, Any], file: Path, text: str, env_images: dict[str, 
         shown = f"{table}.{_key(key)}" if table else _key(key)
         return BadInputError(f"{where}: {shown} {message}")
 
-    known = {"default_targets", "theme", "build_image", "images", "run", "engines"}
+    known = {"default_targets", "theme", "build_image", "images", "run", "build", "engines"}
     for key in doc:
         if key not in known:
             raise fail(key, f"is not a setting (known: {', '.join(sorted(known))})")
@@ -201,23 +277,45 @@ def _from_doc(doc: dict[str, Any], file: Path, text: str, env_images: dict[str, 
             if key not in ("timeout", "memory", "pids", "allow_pull"):
                 raise fail(key, "is not a setting (known: allow_pull, memory, pids, timeout)", "run")
         timeout = table.get("timeout", run.timeout)
-        if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not (
-            math.isfinite(timeout) and timeout > 0
-        ):
+        if isinstance(timeout, str):  # the CLI parses strings; the file must hold a number
             raise fail("timeout", f"must be a positive number of seconds, got {_describe(timeout)}", "run")
-        memory = table.get("memory", run.memory)
-        if not isinstance(memory, str) or not _MEMORY.match(memory.strip()):
-            raise fail("memory", f'must be a size like "256m" or "1g", got {_describe(memory)}', "run")
-        pids = table.get("pids", run.pids)
-        if isinstance(pids, bool) or not isinstance(pids, int) or pids <= 0:
-            raise fail("pids", f"must be a positive integer, got {_describe(pids)}", "run")
+        limits = _limits(table, run, ("timeout", "memory", "pids"), "run", fail)
         allow_pull = table.get("allow_pull", run.allow_pull)
         if not isinstance(allow_pull, bool):
             raise fail("allow_pull", f"must be true or false, got {_describe(allow_pull)}", "run")
-        run = RunSettings(timeout=float(timeout), memory=memory.strip(), pids=pids, allow_pull=allow_pull)
+        run = RunSettings(allow_pull=allow_pull, **limits)
+
+    build = defaults.build
+    if "build" in doc:
+        table = doc["build"]
+        if not isinstance(table, dict):
+            raise fail("build", f"must be a table, got {_describe(table)}")
+        names = ("cpus", "memory", "pids", "timeout")
+        for key in table:
+            if key not in names:
+                raise fail(key, f"is not a setting (known: {', '.join(names)})", "build")
+        if isinstance(table.get("timeout"), str):
+            raise fail("timeout", f"must be a positive number of seconds, got {_describe(table['timeout'])}",
+                       "build")
+        build = BuildSettings(**_limits(table, build, names, "build", fail))
 
     return Config(default_targets=targets, theme=theme, build_image=build_image, images=images, run=run,
-                  env_images=env_images, path=str(file), engines=engines)
+                  build=build, env_images=env_images, path=str(file), engines=engines)
+
+
+def _limits(table: dict[str, Any], defaults: Any, names: tuple[str, ...], where: str,
+            fail: Any) -> dict[str, Any]:
+    """The limit values of a ``[run]`` or ``[build]`` table, each validated (one line naming the key)."""
+    checks = {"timeout": check_timeout, "pids": check_pids, "cpus": check_cpus,
+              "memory": lambda v: (memory_bytes(v), v.strip())[1]}
+    out: dict[str, Any] = {}
+    for name in names:
+        value = table.get(name, getattr(defaults, name))
+        try:
+            out[name] = checks[name](value)
+        except ValueError as exc:
+            raise fail(name, str(exc), where) from None
+    return out
 
 
 def _describe(value: Any) -> str:
@@ -299,6 +397,12 @@ def dumps(config: Config) -> str:
         f"memory = {_string(run.memory)}",
         f"pids = {run.pids}",
         f"allow_pull = {'true' if run.allow_pull else 'false'}",
+        "",
+        "[build]",
+        f"timeout = {_number(config.build.timeout)}",
+        f"memory = {_string(config.build.memory)}",
+        f"pids = {config.build.pids}",
+        f"cpus = {_number(config.build.cpus)}",
     ]
     if config.engines:
         lines += ["", "# name -> Docker context or engine URL; run spreads its matrix over these", "[engines]"]

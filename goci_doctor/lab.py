@@ -31,6 +31,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, Literal, cast
 
+from goci_doctor.config import RunSettings
 from goci_doctor.imagefs import (
     _ARCH,
     LABEL,
@@ -55,17 +56,10 @@ from goci_doctor.model import (
 from goci_doctor.render import write_output
 from goci_doctor.runner import EventCallback, Phase, RunEvent, summarize
 from goci_doctor.safetext import clean_line, clean_output
+from goci_doctor.sandbox import GRACE_S, deadline_labels, expired, read_logs, run_host_config
 
 RUN_USER = "65534:65534"
 """nobody:nogroup by number: works on images without /etc/passwd (scratch, distroless)."""
-DEFAULT_MEMORY = "512m"
-DEFAULT_PIDS = 256
-DEFAULT_CPUS = 1.0
-DEFAULT_NOFILE = 1024
-DEFAULT_NPROC = 4096
-"""Open-file and process rlimits (soft = hard). Set explicitly because rootful Podman otherwise asks
-runc for nofile=1048576 and nproc=4194304, which fails with EPERM ("error setting rlimit type 7")
-wherever the engine's own hard limit is lower (a container host, a CI runner); Docker inherits its own."""
 _OUTPUT_LIMIT = 64 * 1024
 
 _MACHINE_TO_GOARCH = {"x86_64": "amd64", "aarch64": "arm64", "i686": "386", "i386": "386", "armv7l": "arm",
@@ -155,10 +149,12 @@ STALE_AFTER_S = 3600.0
 
 
 def sweep_stale_containers(client: Any, older_than_s: float = STALE_AFTER_S, session: str | None = None) -> int:
-    """Remove lab containers (and volumes) older than ``older_than_s``: no run lasts that long.
+    """Remove lab containers (and volumes) whose deadline label has passed, or older than ``older_than_s``.
 
-    Younger ones may belong to another goci-doctor running right now, and are left alone.
-    ``session`` limits the sweep to one session's containers.
+    Every container and volume is stamped with its deadline (``sandbox.DEADLINE_LABEL``), so what a
+    killed goci-doctor left behind goes as soon as that deadline is past. Unstamped ones (older
+    versions) go after ``older_than_s``: no run lasts that long. Others may belong to another
+    goci-doctor running right now, and are left alone. ``session`` limits the sweep to one session's.
     """
     removed = 0
     now = time.time()
@@ -168,11 +164,11 @@ def sweep_stale_containers(client: Any, older_than_s: float = STALE_AFTER_S, ses
     except Exception:
         return 0
     for c in listed:
-        if now - float(c.get("Created", now)) > older_than_s:
+        if expired(c.get("Labels"), now) or now - float(c.get("Created", now)) > older_than_s:
             _remove(client, c["Id"])
             removed += 1
     for v in _lab_volumes(client, label):
-        if _volume_age(v, now) > older_than_s:
+        if expired(v.get("Labels"), now) or _volume_age(v, now) > older_than_s:
             _remove_volume(client, v["Name"])
     return removed
 
@@ -252,8 +248,7 @@ def demux_logs(raw: bytes) -> tuple[bytes, bytes]:
         if len(header) < 8 or header[0] not in (0, 1, 2) or header[1:4] != b"\0\0\0":
             return raw, b""
         size = int.from_bytes(header[4:8], "big")
-        if pos + 8 + size > len(raw):
-            return raw, b""
+        # A last frame cut short (the read is bounded) keeps what arrived.
         (err if header[0] == 2 else out).append(raw[pos + 8:pos + 8 + size])
         pos += 8 + size
     return b"".join(out), b"".join(err)
@@ -382,13 +377,17 @@ class DockerRunner:
         targets: Sequence[str],
         *,
         args: Sequence[str] = (),
-        timeout: float = 20.0,
+        timeout: float | None = None,
         platform: str | None = None,
         variant: str = "",
         on_event: EventCallback | None = None,
         facts: ArtifactFacts | None = None,
     ) -> list[RunResult]:
-        """Run ``artifact`` on every target in parallel; results in the order of ``targets``."""
+        """Run ``artifact`` on every target in parallel; results in the order of ``targets``.
+
+        ``timeout`` (seconds per run) defaults to the config's ``[run] timeout``."""
+        if timeout is None:
+            timeout = self.run_settings().timeout
         artifact = Path(artifact)
         if not artifact.is_file():
             raise BadInputError(f"{artifact} is not a file")
@@ -404,11 +403,13 @@ class DockerRunner:
             emit(RunEvent(t, "queued", "queued", variant=variant))
         cell = _Cell(artifact=artifact, facts=facts, args=tuple(args), timeout=timeout, platform=platform,
                      variant=variant)
-        if len(targets) > 1:
-            # One copy of the artifact for the whole matrix: each put_archive costs the engine a
-            # mount and an untar process (Docker re-executes itself for it), the largest cost of a
-            # cell after runc's start; a read-only volume mount is almost free.
-            cell.volume = f"goci-doctor-{self.session}-{uuid.uuid4().hex[:8]}"
+        # One copy of the artifact for the whole matrix, in a volume every cell mounts read-only:
+        # each put_archive costs the engine a mount and an untar process (Docker re-executes itself
+        # for it), the largest cost of a cell after runc's start, and the engine refuses put_archive
+        # into a read-only root filesystem. The volume lives until the last cell's deadline.
+        cell.volume = f"goci-doctor-{self.session}-{uuid.uuid4().hex[:8]}"
+        waves = -(-len(targets) // self.max_workers)
+        cell.volume_labels = deadline_labels(waves * (timeout + GRACE_S))
         pool = ThreadPoolExecutor(max_workers=min(self.max_workers, max(1, len(targets))),
                                   thread_name_prefix="goci-lab")
         try:
@@ -444,9 +445,10 @@ class DockerRunner:
             api = self.client.api
             helper = ""
             try:
-                api.create_volume(cell.volume, labels={LABEL: "1", SESSION_LABEL: self.session})
+                labels = {LABEL: "1", SESSION_LABEL: self.session, **cell.volume_labels}
+                api.create_volume(cell.volume, labels=labels)
                 res = api.create_container(
-                    image_id, command=["/goci-copy"], labels={LABEL: "1", SESSION_LABEL: self.session},
+                    image_id, command=["/goci-copy"], labels=labels,
                     network_disabled=True,
                     host_config=api.create_host_config(mounts=[_volume_mount(cell.volume, read_only=False)]))
                 helper = str(res["Id"])
@@ -540,28 +542,26 @@ class DockerRunner:
                 with self._lock:
                     self._live.discard(cid)
 
+    def run_settings(self) -> RunSettings:
+        """The ``[run]`` limits (config.py holds the one set of defaults)."""
+        default = RunSettings()
+        return RunSettings(timeout=float(self._run_setting("timeout", default.timeout)),
+                           memory=str(self._run_setting("memory", default.memory)),
+                           pids=int(self._run_setting("pids", default.pids)))
+
     def _create(self, image_ref: str, cell: _Cell, shared: bool = False) -> str:
         api = self.client.api
-        nofile = int(self._run_setting("nofile", DEFAULT_NOFILE))
-        nproc = int(self._run_setting("nproc", DEFAULT_NPROC))
-        host_config = api.create_host_config(
-            network_mode="none",
-            mem_limit=self._run_setting("memory", DEFAULT_MEMORY),
-            pids_limit=int(self._run_setting("pids", DEFAULT_PIDS)),
-            nano_cpus=int(float(self._run_setting("cpus", DEFAULT_CPUS)) * 1e9),
-            security_opt=["no-new-privileges"],
-            cap_drop=["ALL"],
-            ulimits=[{"Name": "nofile", "Soft": nofile, "Hard": nofile},
-                     {"Name": "nproc", "Soft": nproc, "Hard": nproc}],
-            mounts=[_volume_mount(cell.volume, read_only=True)] if shared else None,
-        )
+        mounts = [_volume_mount(cell.volume, read_only=True)] if shared else None
+        # Without the shared volume (an engine that cannot fill one) the artifact is copied into
+        # the container's own filesystem, which therefore cannot be read-only.
+        host_config = run_host_config(api, self.run_settings(), cell.timeout, mounts, read_only=shared)
         res = api.create_container(
             image_ref,
             command=[f"{MOUNT_DIR}/{cell.name}", *cell.args],
             entrypoint=[],
             user=RUN_USER,
             working_dir="/",
-            labels={LABEL: "1", SESSION_LABEL: self.session},
+            labels={LABEL: "1", SESSION_LABEL: self.session, **deadline_labels(cell.timeout)},
             host_config=host_config,
             network_disabled=True,
             platform=cell.platform,
@@ -625,11 +625,7 @@ class DockerRunner:
         TTY) and needs one call per stream; lab containers never have a TTY, so the body is always
         the multiplexed stream and is split here.
         """
-        api = self.client.api
-        res = api._get(api._url("/containers/{0}/logs", cid),
-                       params={"stdout": 1, "stderr": 1, "timestamps": 0, "follow": 0, "tail": "all"})
-        api._raise_for_status(res)
-        out, err = demux_logs(res.content)
+        out, err = demux_logs(read_logs(self.client.api, cid))
         return _tail(out), _tail(err)
 
     def _emulated(self, cell: _Cell, image: Any) -> bool:
@@ -666,6 +662,7 @@ class _Cell:
         self._tar_lock = threading.Lock()
         # Set by run_matrix for a matrix of several cells: the engine volume every cell mounts.
         self.volume = ""
+        self.volume_labels: dict[str, str] = {}
         self.volume_lock = threading.Lock()
         self.volume_state: Literal["empty", "filled", "failed"] = "empty"
 
@@ -811,16 +808,20 @@ def cmd_run(args: argparse.Namespace) -> int:
     config = _load_config(getattr(args, "config", None))
     targets = list(getattr(args, "target", None) or []) or list(getattr(config, "default_targets", None) or [])
     run_args = shlex.split(getattr(args, "run_args", "") or "")
+    from goci_doctor.config import RunSettings, resolve_timeout
+
+    configured = float(getattr(getattr(config, "run", None), "timeout", RunSettings.timeout))
+    timeout = resolve_timeout(getattr(args, "timeout", None), configured)
     if getattr(args, "on_this_machine", False):
         from goci_doctor import onmachine
 
         if len(getattr(args, "target", None) or []) > 1:
             raise BadInputError("--on-this-machine runs on one machine: give at most one --target (its name)")
-        facts, here = onmachine.run_for_cli(args.path, run_args, float(args.timeout),
+        facts, here = onmachine.run_for_cli(args.path, run_args, timeout,
                                             (getattr(args, "target", None) or [""])[0], bool(args.force))
         results = [here]
     else:
-        facts, results = run_artifact(args.path, targets, args=run_args, timeout=float(args.timeout),
+        facts, results = run_artifact(args.path, targets, args=run_args, timeout=timeout,
                                       platform=getattr(args, "platform", None), config=config,
                                       on_event=_progress_printer(), engines_=getattr(args, "engine", None) or ())
     fmt = getattr(args, "format", "text") or "text"

@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import os
 import sys
-import tempfile
 import textwrap
 from collections.abc import Sequence
 from pathlib import Path
@@ -28,6 +27,7 @@ from goci_doctor.model import (
     from_jsonable,
     to_jsonable,
 )
+from goci_doctor.outfile import write_report
 from goci_doctor.safetext import one_line
 
 FORMATS = ("text", "json", "markdown", "sarif")
@@ -111,33 +111,19 @@ def load_report(path: str | os.PathLike[str]) -> Report:
 
 
 def write_atomic(path: str | os.PathLike[str], text: str) -> Path:
-    """Write a file completely or not at all (temp file + rename): no half-written reports."""
-    target = Path(path)
-    directory = target.parent if str(target.parent) else Path(".")
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=directory)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, target)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
-    return target
+    """Write a report file completely or not at all; devices, FIFOs and symlinks are never replaced
+    (see ``outfile.write_report``)."""
+    return write_report(path, text)
 
 
 def write_output(text: str, output: str | None) -> None:
-    """Print ``text``, or write it atomically to ``output`` (-o): a failed write keeps the old file."""
+    """Print ``text``, or write it to ``output`` (-o; ``-`` is stdout): a failed write keeps the old file."""
     if not output:
         sys.stdout.write(text)
         sys.stdout.flush()
         return
     try:
-        write_atomic(output, text)
+        write_report(output, text)
     except OSError as exc:
         raise BadInputError(f"cannot write {output}: {exc.strerror or exc}") from None
 

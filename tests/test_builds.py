@@ -375,7 +375,7 @@ def test_arm64_cgo_with_host_gcc_fails_and_zig_cross_compiles_it(engine):
 def test_timed_out_build_is_a_result_and_its_container_is_removed(engine):
     _go()
     (b,) = builds.build_variants(CGOAPP, ["cgo-off"], build_image=BUILD_IMAGE, timeout=0.01)
-    assert not b.ok and b.reason == "build timed out after 0 s"
+    assert not b.ok and b.reason.startswith("build timed out after 0 s")
 
 
 @pytest.mark.docker

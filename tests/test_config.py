@@ -173,3 +173,44 @@ def test_env_override_without_a_file(tmp_path: Path, monkeypatch: pytest.MonkeyP
 def test_bad_env_override_is_named(value: str) -> None:
     with pytest.raises(BadInputError, match=r"^\$GOCI_DOCTOR_IMAGES: expected target=image"):
         cfg.parse_images_env(value)
+
+
+@pytest.mark.parametrize(("text", "key", "detail"), [
+    ('[run]\nmemory = "0"\n', "run.memory", "at least 6m"),
+    ('[run]\nmemory = "1b"\n', "run.memory", "at least 6m"),
+    ('[run]\nmemory = "5000g"\n', "run.memory", "at most 1024g"),
+    ('[run]\npids = 100000000000000000000\n', "run.pids", "from 1 to"),
+    ('[run]\npids = 1e20\n', "run.pids", "got number 1e+20"),
+    ('[run]\ntimeout = 1e308\n', "run.timeout", "at most 86400"),
+    ('[run]\ntimeout = nan\n', "run.timeout", "positive number"),
+    ('[run]\ntimeout = inf\n', "run.timeout", "positive number"),
+    ('[run]\ntimeout = 0\n', "run.timeout", "positive number"),
+    ('[build]\nmemory = "0"\n', "build.memory", "at least 6m"),
+    ('[build]\ncpus = 0\n', "build.cpus", "from 0.01"),
+    ('[build]\npids = -1\n', "build.pids", "from 1 to"),
+    ('[build]\nmemroy = "1g"\n', "build.memroy", "is not a setting"),
+])
+def test_limits_that_would_remove_or_break_a_limit_are_refused(tmp_path: Path, text: str, key: str,
+                                                                detail: str) -> None:
+    path = write(tmp_path, text)
+    with pytest.raises(BadInputError) as err:
+        cfg.load_config(path, environ={})
+    message = str(err.value)
+    assert message.startswith(f"{path}, line 2: {key} ") and detail in message, message
+    assert "\n" not in message
+
+
+def test_build_limits_default_and_round_trip(tmp_path: Path) -> None:
+    conf = cfg.load_config(write(tmp_path, '[build]\nmemory = "2g"\npids = 512\ncpus = 1.5\ntimeout = 300\n'),
+                           environ={})
+    assert conf.build == cfg.BuildSettings(timeout=300.0, memory="2g", pids=512, cpus=1.5)
+    again = cfg.load_config(write(tmp_path, cfg.dumps(conf)), environ={})
+    assert again.build == conf.build and again.run == conf.run
+    assert cfg.Config().build.memory == "4g"
+
+
+@pytest.mark.parametrize("flag", ["0", "-1", "nan", "inf", "1e308", "soon"])
+def test_cli_timeout_values_are_refused_before_any_container(flag: str) -> None:
+    with pytest.raises(BadInputError, match=r"^--timeout must be"):
+        cfg.resolve_timeout(flag, 20.0)
+    assert cfg.resolve_timeout(None, 7.0) == 7.0 and cfg.resolve_timeout("2.5", 7.0) == 2.5
