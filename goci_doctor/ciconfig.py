@@ -19,6 +19,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import re2
+
 # --------------------------------------------------------------------------------------------
 # YAML with line numbers
 
@@ -177,6 +179,26 @@ def _logical_lines(script: str) -> Iterator[tuple[int, str]]:
         i += 1
 
 
+_FOR_LOOP = re2.compile(r"^(.*?)\bfor\s+([A-Za-z_][A-Za-z0-9_]*)\s+in\s+([^;]*);\s*do\s+(.*?);?\s*done\b(.*)$")
+
+
+def unroll_loops(script: str) -> str:
+    """One-line ``for X in a b; do ...; done`` loops written out once per literal value."""
+    if "for " not in script:
+        return script
+    out: list[str] = []
+    for offset, text in _logical_lines(script):
+        out += [""] * (offset - len(out))  # keep line offsets: a joined line leaves blank ones
+        m = _FOR_LOOP.match(text) if len(text) < 4000 else None
+        if m:
+            values = m.group(3).split()
+            if 0 < len(values) <= 16 and not any("$" in v or "*" in v for v in values):
+                body = m.group(4)
+                text = m.group(1) + " ; ".join(f"{m.group(2)}={v} ; {body}" for v in values) + " ; " + m.group(5)
+        out.append(text)
+    return "\n".join(out)
+
+
 def simple_commands(script: str) -> Iterator[tuple[int, list[str], list[str]]]:
     """(line offset, argv, redirect targets) for each simple command of a shell script."""
     for offset, text in _logical_lines(script):
@@ -226,7 +248,12 @@ class ShellScan:
     runs: list[tuple[int, str]] = field(default_factory=list)
     """(offset, program) of every command run, for "is the built binary executed here"."""
     installs_cc: bool = False
+    calls: list[tuple[int, list[str], dict[str, str]]] = field(default_factory=list)
+    """(offset, expanded argv, environment) of every command other than go build/install."""
 
+
+XX_WRAP = "_GOCI_XX_GO_WRAP"
+"""Pseudo variable: ``xx-go --wrap`` ran, so later ``go`` commands are tonistiigi/xx's wrapper."""
 
 _CC_PACKAGES = ("gcc", "build-base", "build-essential", "clang", "musl-dev", "musl-tools", "zig")
 
@@ -236,7 +263,7 @@ def scan_shell(script: str, env: dict[str, str]) -> ShellScan:
     out = ShellScan()
     exported = dict(env)
     shell_vars: dict[str, str] = {}
-    for offset, argv, redirects in simple_commands(script):
+    for offset, argv, redirects in simple_commands(unroll_loops(script)):
         scope = {**exported, **shell_vars}
         argv = [expand_vars(a, scope) for a in argv]
         while argv and argv[0] in _PREFIX_WORDS:
@@ -283,6 +310,16 @@ def scan_shell(script: str, env: dict[str, str]) -> ShellScan:
         ):
             out.installs_cc = True
         out.runs.append((offset, prog))
+        if prog == "xx-go" and argv[1:2] == ["--wrap"]:
+            out.go_env_w[XX_WRAP] = exported[XX_WRAP] = "1"
+            continue
+        if prog == "xx-go" or exported.get(XX_WRAP) == "1" and prog == "go":
+            # tonistiigi/xx: GOOS/GOARCH from TARGETPLATFORM and a cross CC (xx-clang) for cgo.
+            assigns = {"GOOS": exported.get("TARGETOS", "$TARGETOS"),
+                       "GOARCH": exported.get("TARGETARCH", "$TARGETARCH"), "CC": "xx-clang", **assigns}
+            prog = "go"
+        if not (prog == "go" or prog.endswith("/go")) or argv[1:2] not in (["build"], ["install"], ["env"]):
+            out.calls.append((offset, argv, {**exported, **assigns}))
         if (prog == "go" or prog.endswith("/go")) and len(argv) > 1:
             if argv[1] == "env" and "-w" in argv:
                 for a in argv[2:]:
@@ -324,6 +361,8 @@ class GoBuild:
     ldflags: str = ""
     output: str = ""
     trimpath: bool = False
+    platform: str = ""
+    """The build stage's --platform as written ("$BUILDPLATFORM"), "" when none."""
     native_default: bool = True
     """False for goreleaser/ko builds whose GOOS/GOARCH always come from the target list."""
 
@@ -440,6 +479,10 @@ class Stage:
     copies: list[tuple[int, str, list[str], str]] = field(default_factory=list)
     """(line, --from value, sources, destination)."""
     runs: list[tuple[int, str]] = field(default_factory=list)
+    opaque: list[tuple[int, str]] = field(default_factory=list)
+    """(line, description) of builds that happen where goci-doctor cannot follow them."""
+    raw_platform: str = ""
+    """The --platform value as written ("$BUILDPLATFORM")."""
 
 
 def platform_arch(platform: str) -> str:
@@ -776,10 +819,10 @@ def _goreleaser_targets(bdef: YMap) -> list[tuple[str, str]]:
 
 def final_image(path: Path) -> tuple[str, int]:
     """(image, line) of the last FROM of a Dockerfile, as written; ("", 0) when it has none or cannot be parsed."""
-    from dockerfile_parse import DockerfileParser
+    from goci_doctor.dockerfile_text import structure as dockerfile_structure
 
     try:
-        structure = DockerfileParser(fileobj=io.BytesIO(path.read_bytes()), env_replace=False).structure
+        structure = dockerfile_structure(path.read_bytes().decode("utf-8", errors="replace"))
     except Exception:  # malformed files are reported when the Dockerfile itself is linted
         return "", 0
     image, line = "", 0
@@ -886,17 +929,19 @@ def read_dockerfile(path: Path, rel: str) -> DockerfileFacts:
     A build's ``cc_available`` is True when an earlier RUN installed a C compiler and None
     otherwise; what the base image ships is for the caller to know.
     """
-    from dockerfile_parse import DockerfileParser
+    from goci_doctor.dockerfile_text import structure as dockerfile_structure
 
     facts = DockerfileFacts(rel)
     data = path.read_bytes()
     try:
-        structure = DockerfileParser(fileobj=io.BytesIO(data), env_replace=False).structure
+        structure = dockerfile_structure(data.decode("utf-8", errors="replace"))
     except Exception as exc:  # dockerfile-parse raises plain exceptions on malformed input
         facts.problems.append((1, f"cannot parse Dockerfile: {exc}", "fix the Dockerfile syntax"))
         return facts
     global_args: dict[str, str] = {}
     stages = facts.stages
+    as_posix = path.as_posix()
+    repo = Path(as_posix[: -len(rel)] or ".") if as_posix.endswith(rel) else path.parent
     st: Stage | None = None
     for ins in structure:
         instr = str(ins["instruction"]).upper()
@@ -907,11 +952,12 @@ def read_dockerfile(path: Path, rel: str) -> DockerfileFacts:
                 parts = shlex.split(value)
             except ValueError:
                 parts = value.split()
-            platform = ""
+            platform = raw_platform = ""
             words: list[str] = []
             for p in parts:
                 if p.startswith("--platform="):
-                    platform = expand_vars(p.split("=", 1)[1], global_args)
+                    raw_platform = p.split("=", 1)[1]
+                    platform = expand_vars(raw_platform, global_args)
                 elif not p.startswith("--"):
                     words.append(p)
             if not words:
@@ -923,6 +969,7 @@ def read_dockerfile(path: Path, rel: str) -> DockerfileFacts:
             st = Stage(len(stages), name, image, parent.root_image if parent else image, line, platform,
                        dict(parent.env) if parent else {}, parent.workdir if parent else "/",
                        parent.cc_available if parent else None, parent)
+            st.raw_platform = raw_platform or (parent.raw_platform if parent else "")
             stages.append(st)
             if parent is None:
                 facts.images.append((line, image))
@@ -931,7 +978,9 @@ def read_dockerfile(path: Path, rel: str) -> DockerfileFacts:
             for tok in split_words(value):
                 k, eq, v = tok.partition("=")
                 if st is None:
-                    global_args[k] = v if eq else global_args.get(k, "")
+                    if eq:
+                        global_args[k] = expand_vars(v, global_args)
+                    # ARG NAME without a default: set only by --build-arg, so it stays $NAME.
                 elif eq:
                     st.env[k] = expand_vars(v, st.env)
                 elif global_args.get(k):
@@ -956,11 +1005,11 @@ def read_dockerfile(path: Path, rel: str) -> DockerfileFacts:
             if src_from and len(plain) >= 2:
                 st.copies.append((line, expand_vars(src_from, st.env), plain[:-1], plain[-1]))
         elif instr == "RUN":
-            facts.builds.extend(_read_run(rel, st, line, value, str(ins["content"])))
+            facts.builds.extend(_read_run(rel, st, line, value, str(ins["content"]), repo))
     return facts
 
 
-def _read_run(rel: str, st: Stage, line: int, value: str, content: str) -> list[GoBuild]:
+def _read_run(rel: str, st: Stage, line: int, value: str, content: str, repo: Path | None = None) -> list[GoBuild]:
     script = value.strip()
     while script.startswith("--"):
         script = script.split(None, 1)[1] if " " in script else ""
@@ -975,23 +1024,46 @@ def _read_run(rel: str, st: Stage, line: int, value: str, content: str) -> list[
     st.env.update(scan.go_env_w)  # go env -w writes the go env file: later RUNs see it
     for _offset, prog in scan.runs:
         st.runs.append((line, prog))
-    builds = []
+    found: list[tuple[ShellBuild, int, str, str]] = []
     for sb in scan.builds:
         bline = _find_line(content, line, "go " + sb.args[0]) if sb.args else line
-        command = source_command(content, bline - line, sb.raw)
+        found.append((sb, bline, source_command(content, bline - line, sb.raw), ""))
+    if repo is not None and scan.calls:
+        from goci_doctor.buildfollow import follow
+
+        followed = follow(scan, repo, "", st.workdir)
+        for fb in followed.builds:
+            found.append((fb.build, line, fb.command, fb.via))
+        st.opaque += [(line, what) for _offset, what in followed.opaque]
+    builds = []
+    for sb, bline, command, via in found:
+        context = f"stage {st.name or st.index}" + (f", via {via}" if via else "")
         b = GoBuild(rel, bline, sb.env, tuple(sb.args), command, host_os="linux",
                     host_arch=platform_arch(st.platform) if st.platform else "amd64",
-                    image=st.root_image, context=f"stage {st.name or st.index}", cc_available=st.cc_available)
+                    image=st.root_image, context=context, cc_available=st.cc_available,
+                    platform=st.raw_platform)
         output = ""
         if b.output and known(b.output):
             output = posixpath.normpath(posixpath.join(st.workdir, b.output))
         elif not b.output and sb.args and sb.args[0] == "install":
-            output = posixpath.join(sb.env.get("GOBIN") or "/go/bin", "")
+            output = posixpath.join(sb.env.get("GOBIN") or "/go/bin", _install_name(sb.args))
         elif not b.output:
             output = posixpath.join(st.workdir, "")
         st.builds.append((b, output))
         builds.append(b)
     return builds
+
+
+def _install_name(args: list[str]) -> str:
+    """The binary name ``go install pkg[@version]`` writes ("" when it cannot be told)."""
+    pkgs = [a for a in args[1:] if not a.startswith("-")]
+    if len(pkgs) != 1 or "$" in pkgs[0] or "..." in pkgs[0]:
+        return ""
+    path = pkgs[0].split("@", 1)[0].rstrip("/")
+    parts = [p for p in path.split("/") if p not in (".", "")]
+    if parts and re.fullmatch(r"v[0-9]+", parts[-1]) and len(parts) > 1:
+        parts.pop()  # module major version suffix: example.com/tool/v2 installs "tool"
+    return parts[-1] if parts and pkgs[0].split("@", 1)[0] not in (".", "./") else ""
 
 
 def _shell_builds(rel: str, source: str, line: int, scan: ShellScan, *, host_os: str, host_arch: str,
