@@ -104,10 +104,10 @@ def moving_tag(ref: str) -> str:
         return "has no tag (means :latest)"
     if tag == "latest":
         return "uses the moving :latest tag"
-    if tag in ("edge", "rolling", "stable", "testing", "sid", "unstable", "nightly") or tag.startswith("sid-"):
+    if tag in ("edge", "rolling", "nightly", "testing", "unstable", "sid") or tag.startswith(("sid-", "edge-")):
         return f"uses the moving :{tag} tag"
-    if tag in ("alpine", "bookworm", "trixie", "bullseye") or re2.fullmatch(r"[0-9]+(-[a-z0-9.]+)?", tag) \
-            and base_is_toolchain(name):
+    if base_is_toolchain(name) and (tag in ("alpine", "bookworm", "trixie", "bullseye", "buster")
+                                    or re2.fullmatch(r"[0-9]+(-[a-z0-9.]+)?", tag)):
         return f"uses :{tag}, which follows every new Go release"
     return ""
 
