@@ -186,7 +186,8 @@ def _follow_make(out: Followed, offset: int, argv: list[str], env: dict[str, str
         nested = follow(sub, repo, posixpath.dirname(rel) if rel != path.name else "", workdir, depth + 1)
         for fb in nested.builds:
             out.builds.append(FollowedBuild(offset, fb.build, f"{via} → {fb.via}", fb.command))
-        out.opaque += [(offset, f"{via} → {what}") for _o, what in nested.opaque]
+        out.opaque += [(offset, f"{via} → {what}") for _o, what in nested.opaque if "`go run" in what or
+                       "does not run" in what]
         out.files += nested.files
 
 
@@ -208,5 +209,6 @@ def _follow_script(out: Followed, offset: int, script: str, env: dict[str, str],
     nested = follow(sub, repo, cwd, workdir, depth + 1)
     for fb in nested.builds:
         out.builds.append(FollowedBuild(offset, fb.build, f"{script} → {fb.via}", fb.command))
-    out.opaque += [(offset, f"{script} → {what}") for _o, what in nested.opaque]
+    # Deeper down only Go build programs count: a script's own `make` often builds C code elsewhere.
+    out.opaque += [(offset, f"{script} → {what}") for _o, what in nested.opaque if "does not run" in what]
     out.files += nested.files

@@ -305,7 +305,7 @@ def scan_shell(script: str, env: dict[str, str]) -> ShellScan:
                 if eq and re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", k):
                     out.github_env[k] = v
             continue
-        if prog in ("apk", "apt-get", "apt", "yum", "dnf", "microdnf") and any(
+        if prog in ("apk", "apt-get", "apt", "yum", "dnf", "microdnf", "xx-apk", "xx-apt", "xx-apt-get") and any(
             a.startswith(_CC_PACKAGES) for a in argv[1:]
         ):
             out.installs_cc = True
@@ -674,6 +674,7 @@ class Makefile:
     exported: set[str] = field(default_factory=set)
     export_all: bool = False
     recipes: list[MakeRecipeLine] = field(default_factory=list)
+    source: str = ""
 
     def expand(self, text: str, depth: int = 0) -> str:
         """Expand $(VAR) and ${VAR}; $(shell ...) and other functions become UNKNOWN; $$ → $."""
@@ -721,7 +722,7 @@ class Makefile:
 
 def parse_makefile(text: str) -> Makefile:
     """Read variable assignments (=, :=, ::=, ?=, +=, export, override) and recipe lines."""
-    mk = Makefile()
+    mk = Makefile(source=text)
     target = ""
     lines = text.split("\n")
     i = 0
@@ -1180,11 +1181,15 @@ def read_makefile(path: Path, rel: str) -> ConfigFacts:
     except OSError as exc:
         facts.problems.append((1, f"cannot read {rel}: {exc}", "make the file readable"))
         return facts
-    env = mk.recipe_env()
-    for rl in mk.recipes:
-        text = rl.text.lstrip("@-+ \t")
-        scan = scan_shell(mk.expand(text), dict(env))
-        facts.builds += _shell_builds(rel, text, rl.line, scan, host_os="linux", host_arch="amd64",
+    from goci_doctor.makeresolve import parse_make, resolve
+
+    # The text parse_makefile read, again through makeresolve: conditionals, target-specific
+    # variables and exports decide each recipe's environment.
+    db = parse_make(mk.source)
+    lines, _missing = resolve(db, [t for t in db.rules if "%" not in t and not t.startswith(".")], prereqs=False)
+    for rl in lines:
+        scan = scan_shell(rl.text, dict(rl.env))
+        facts.builds += _shell_builds(rel, rl.raw, rl.line, scan, host_os="linux", host_arch="amd64",
                                       context=f"target {rl.target}")
     return facts
 

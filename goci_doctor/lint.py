@@ -220,6 +220,8 @@ class LintReport:
     findings: tuple[LintFinding, ...]
     files: tuple[str, ...]
     policy_env: str = ""
+    builds: tuple[str, ...] = ()
+    """Every go build read, as "file:line (context)" (what the rules looked at)."""
 
     @property
     def has_error(self) -> bool:
@@ -500,12 +502,6 @@ def _check_stage_images(ctx: _Ctx, rel: str, stages: list[Stage], shipped: dict[
         builds = [b for s in family for b, _ in s.builds]
         if builds or any(s.opaque for s in family) or base_is_toolchain(strip_ref(st.root_image)[0]):
             _check_image_ref(ctx, rel, st.line, st.root_image, role="build")
-            for b in builds:
-                if _dynamic(ctx, b) and image_libc(b.image) is None and b.goos == "linux":
-                    ctx.add("GOCI011", rel, st.line,
-                            f"cgo build ({b.context}) runs in {b.image}, whose C library goci-doctor does not know: "
-                            "the libc the binary needs cannot be told", "goci-doctor check <binary> --target <runtime image>")
-                    break
             continue
         dyn = [b for s in family for b in shipped.get(s.index, []) if _dynamic(ctx, b)]
         if dyn:
@@ -518,10 +514,20 @@ def _check_stage_images(ctx: _Ctx, rel: str, stages: list[Stage], shipped: dict[
             _check_image_ref(ctx, rel, st.line, st.root_image, role="other")
 
 
+_NOT_BINARY = (".sh", ".conf", ".json", ".yml", ".yaml", ".toml", ".txt", ".md", ".html", ".js", ".css", ".pem",
+               ".crt", ".so", ".a", ".py", ".xml", ".ini", ".env", ".tmpl", ".sql", ".csv", ".png", ".svg")
+
+
+def _may_be_binary(src: str) -> bool:
+    """Whether a COPY source can be a Go binary (not a script, a config or a directory of them)."""
+    name = posixpath.basename(src.rstrip("/"))
+    return not src.endswith("/") and not name.lower().endswith(_NOT_BINARY) and name not in ("", ".", "*")
+
+
 def _dynamic(ctx: _Ctx, b: GoBuild) -> bool:
     """Whether a build's binary links the C library dynamically (cgo on, no static link, cgo really used)."""
-    if not b.cgo_on or b.static_link or b.goos != "linux":
-        return False
+    if not b.cgo_on or b.static_link or (b.goos != "linux" and known(b.goos)):
+        return False  # an unresolved GOOS ($TARGETOS) copied into a Linux image is a Linux build
     tags = _build_tags(b)
     if {"netgo", "osusergo"} <= tags and ctx.uses_cgo() is False:
         return False  # pure-Go resolver and user lookup, no import "C": the linker links statically
@@ -561,7 +567,8 @@ def _check_stages(ctx: _Ctx, rel: str, stages: list[Stage]) -> None:
                 matched = True
                 shipped.setdefault(st.index, []).append(b)
                 _check_shipped(ctx, rel, b, st, copy_line, dest, run_libc, run_os, run_arch)
-            if not matched and run_libc is not None and run_libc[0] in ("musl", "none"):
+            if not matched and run_libc is not None and run_libc[0] in ("musl", "none") and \
+                    any(_may_be_binary(src) for src in sources):
                 opaque = [what for s in _chain(src_stage) for _line, what in s.opaque]
                 if opaque:
                     ctx.add("GOCI010", rel, copy_line,
@@ -613,6 +620,11 @@ def _check_shipped(ctx: _Ctx, rel: str, b: GoBuild, st: Stage, copy_line: int, d
     if _dynamic(ctx, b) and run_libc is not None:
         build_libc = image_libc(b.image)
         if build_libc is None:
+            if run_libc[0] in ("musl", "none") or b.image != image:
+                ctx.add("GOCI011", rel, copy_line,
+                        f"a cgo binary built in {b.image} ({b.context}), whose C library goci-doctor does not know, "
+                        f"is copied into {image} ({_libc_text(run_libc)}): whether it runs cannot be told",
+                        f"goci-doctor check <binary> --target {image}", [b.command])
             return
         problem, level = _libc_problem(build_libc, run_libc)
         if not problem:
@@ -831,7 +843,8 @@ def lint_repo(repo: Path | str, policy_env: PolicyEnv | None = None) -> LintRepo
                         f"(allowed: {', '.join(policy_env.allowed_images)})",
                         f"FROM {policy_env.allowed_images[0].replace('*', '')}", [f"policy file: {policy_env.source}"])
     findings = sorted(ctx.findings.values(), key=lambda f: (f.file, f.line, f.rule_id, f.message))
-    return LintReport(str(root), tuple(findings), tuple(ctx.files), policy_env.name if policy_env else "")
+    builds = tuple(f"{b.where()} ({b.context})" for b in ctx.builds)
+    return LintReport(str(root), tuple(findings), tuple(ctx.files), policy_env.name if policy_env else "", builds)
 
 
 # --------------------------------------------------------------------------------------------

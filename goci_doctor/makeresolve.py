@@ -335,8 +335,11 @@ class RecipeLine:
     env: dict[str, str]
 
 
-def resolve(db: MakeDB, goals: list[str]) -> tuple[list[RecipeLine], list[str]]:
-    """Recipe lines ``make goals`` runs in order, and the goals/prerequisites with no rule (files)."""
+def resolve(db: MakeDB, goals: list[str], prereqs: bool = True) -> tuple[list[RecipeLine], list[str]]:
+    """Recipe lines ``make goals`` runs in order, and the goals/prerequisites with no rule (files).
+
+    With ``prereqs=False`` only the goals' own recipes (each rule on its own, as a linter reads them).
+    """
     out: list[RecipeLine] = []
     missing: list[str] = []
     done: set[str] = set()
@@ -367,7 +370,7 @@ def resolve(db: MakeDB, goals: list[str]) -> tuple[list[RecipeLine], list[str]]:
                 local[tv.name] = tv.value
             if tv.export:
                 exports.add(tv.name)
-        for p in rule.prereqs:
+        for p in rule.prereqs if prereqs else []:
             visit(p, tvars, depth + 1)
         env = db.recipe_env(local, exports)
         for line, raw in rule.recipe:
