@@ -17,7 +17,7 @@ import posixpath
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from goci_doctor.ciconfig import ShellBuild, ShellScan, scan_shell
+from goci_doctor.ciconfig import ShellBuild, ShellScan, scan_shell, source_command
 from goci_doctor.makeresolve import parse_make, resolve
 
 MAX_DEPTH = 3
@@ -202,9 +202,8 @@ def _follow_script(out: Followed, offset: int, script: str, env: dict[str, str],
     rel = path.relative_to(repo.resolve()).as_posix()
     out.files.append(rel)
     sub = scan_shell(text, dict(env))
-    lines = text.split("\n")
     for sb in sub.builds:
-        command = lines[sb.offset].strip() if 0 <= sb.offset < len(lines) else sb.raw
+        command = source_command(text, sb.offset, sb.raw)
         out.builds.append(FollowedBuild(offset, sb, f"{script} ({rel}:{sb.offset + 1})", command))
     nested = follow(sub, repo, cwd, workdir, depth + 1)
     for fb in nested.builds:

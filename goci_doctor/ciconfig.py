@@ -448,7 +448,15 @@ def source_command(text: str, offset: int, fallback: str) -> str:
     """The line of the config that holds a go command, as the user wrote it (for fixes)."""
     lines = text.split("\n")
     line = lines[offset].strip() if 0 <= offset < len(lines) else ""
-    line = line.removesuffix("\\").strip().removesuffix("&&").strip()
+    # A multi-line command (`go build \` ... `-o bin/app`) is kept whole, so fixes keep its -o.
+    k = offset
+    while line.endswith("\\") and k + 1 < len(lines) and k - offset < 40:
+        k += 1
+        nxt = lines[k].strip()
+        line = line[:-1].rstrip() + " " + nxt
+        if nxt.endswith("&&") or nxt.endswith(";"):
+            break
+    line = line.removesuffix("\\").strip().removesuffix("&&").strip().removesuffix(";").strip()
     if line.upper().startswith("RUN "):
         line = line[4:].strip()
     return line if re.search(r"\bgo (build|install)\b", line) else fallback

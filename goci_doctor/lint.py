@@ -643,8 +643,8 @@ def _check_shipped(ctx: _Ctx, rel: str, b: GoBuild, st: Stage, copy_line: int, d
                 f"{state} in {b.image} ({_libc_text(build_libc)}), and the binary is copied (line {copy_line}) "
                 f"into {image}: {problem}. The container "
                 f"{'fails' if level == 'error' else 'can fail'} with {_crash_text(run_libc, build_libc, dest, b)}",
-                f"RUN {fix}",
-                [f"build: {b.command} in {b.image} ({_libc_text(build_libc)})",
+                f"RUN {fix}" if ", via " not in b.context else f"{fix}   (in {b.context.split(', via ', 1)[1]})",
+                [f"build: {b.command} in {b.image} ({_libc_text(build_libc)}; {b.context})",
                  f"runtime: FROM {st.image} (line {st.line}) → {_libc_text(run_libc)}"], level=level)
 
 
@@ -771,10 +771,15 @@ def _check_go_mod(ctx: _Ctx, path: Path) -> None:
         return
     mod_dir = path.parent.relative_to(ctx.repo).as_posix()
     builds = [b for b in ctx.builds if mod_dir in (".", "") or b.file.startswith(mod_dir + "/")]
+    from goci_doctor.cgouse import scan_source
+
+    source = scan_source(path.parent)
     for module, version, line in requires:
         cm = next((m for m in cgo_modules() if m.matches(module)), None)
         if cm is None:
             continue
+        if source.files and not source.imports_module(module):
+            continue  # required (often `// indirect`) but imported by no package of this module
         alt = cm.alternatives[0] if cm.alternatives else ""
         fix = (f"go get {alt} && go mod tidy  # replace {module} (pure Go: {', '.join(cm.alternatives)})"
                if alt else f"keep cgo on for {module} and build per target with a matching C toolchain")

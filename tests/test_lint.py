@@ -335,3 +335,80 @@ def test_newer_glibc_builder_is_certain_below_234_and_fine_above(tmp_path):
     (f,) = lint_repo(tmp_path).findings
     assert (f.rule_id, f.level, f.line) == ("GOCI001", "error", 2)
     assert "GLIBC_2.34" in f.message
+
+
+# --------------------------------------------------------------------------------------------
+# Issue 17: following builds, image families, what the build really produces
+
+
+def test_heredoc_and_buildplatform_cgo_cross_exactly():
+    # Heredoc RUN body read as the script it is; CGO_ENABLED=1 GOARCH=$TARGETARCH on a
+    # --platform=$BUILDPLATFORM stage without CC is GOCI005; the exec-form xx-go stage is fine.
+    assert located("heredoc-buildplatform") == {("GOCI005", "Dockerfile", 9)}
+    (f,) = by_rule("heredoc-buildplatform", "GOCI005")
+    assert "$BUILDPLATFORM" in f.message and "xx-go" in f.fix
+
+
+def test_make_goal_and_script_followed_exactly():
+    assert located("make-and-scripts") == {
+        ("GOCI001", "Dockerfile", 5),  # RUN make release → target-specific export CGO_ENABLED=1 → alpine:3.15
+        ("GOCI001", "Dockerfile.script", 4),  # RUN ./scripts/build.sh → distroless static :nonroot
+        ("GOCI013", "Makefile", 17),  # -extldflags -static without netgo,osusergo
+        ("GOCI002", "Makefile", 20),  # for loop over linux windows, no .exe
+        # no GOCI006: go-sqlite3 is an `// indirect` requirement no package imports
+    }
+    report = lint_repo(REPOS / "make-and-scripts")
+    make = next(f for f in report.findings if f.file == "Dockerfile")
+    assert "golang:-bookworm" not in make.message and "golang:${GO_VERSION}-bookworm" in make.message
+    assert "make release (Makefile:11)" in make.fix
+    script = next(f for f in report.findings if f.file == "Dockerfile.script")
+    assert "-o bin/app ./cmd/app" in script.fix  # the multi-line command is kept whole
+    assert "distroless/static-debian12:nonroot" in script.message
+
+
+def test_opaque_build_is_a_note_and_moving_tags_are_build_image_warnings():
+    assert located("opaque-build") == {
+        ("GOCI007", "Dockerfile", 1),  # golang:1 follows every Go release
+        ("GOCI010", "Dockerfile", 7),  # go run build.go → alpine:edge: could not follow (not for the .sh copy)
+    }
+    (f,) = by_rule("opaque-build", "GOCI010")
+    assert f.level == "note" and "go run build.go" in f.message
+
+
+def test_image_families():
+    from goci_doctor.imagefamily import moving_tag
+
+    assert image_libc("alpine:3.15")[0] == "musl"
+    assert image_libc("alpine:edge")[0] == "musl"
+    assert image_libc("docker.io/alpine:3.24")[0] == "musl"
+    assert image_libc("gcr.io/distroless/static-debian12:debug") == ("none", "")
+    assert image_libc("cgr.dev/chainguard/static:latest") == ("none", "")
+    assert image_libc("golang:${GO_VERSION}-alpine${ALPINE_VERSION}")[0] == "musl"
+    assert image_libc("quay.io/example/unknown:1") is None
+    assert moving_tag("golang:alpine") and moving_tag("golang:1") and moving_tag("alpine:edge")
+    assert not moving_tag("golang:1.22-bookworm") and not moving_tag("alpine:3.20")
+
+
+def test_dockerfile_heredoc_not_split_into_instructions():
+    from goci_doctor.dockerfile_text import structure
+
+    text = "FROM golang:1.22\nRUN <<EOT\n  set -e\n  go build -o /app .\nEOT\nRUN python3 <<EOF\nprint(1)\nEOF\n"
+    instrs = [(i["instruction"], i["startline"]) for i in structure(text)]
+    assert instrs == [("FROM", 0), ("RUN", 1), ("RUN", 5)]
+    assert "go build -o /app ." in structure(text)[1]["value"]
+    assert "print" not in structure(text)[2]["value"]  # stdin of another program, not shell
+
+
+def test_makeresolve_conditionals_target_vars_and_overrides():
+    from goci_doctor.makeresolve import parse_make, resolve
+
+    text = ("OUT ?= bin/app\nifeq ($(MODE),static)\nFLAGS := -static\nelse\nFLAGS := -dyn\nendif\n"
+            "app: export CGO_ENABLED = 1\napp: dep\n\tgo build -ldflags '$(FLAGS)' -o $(OUT) .\ndep:\n\t@echo dep\n")
+    db = parse_make(text, {}, {"OUT": "/out/x", "MODE": "static"})
+    lines, missing = resolve(db, ["app"])
+    assert [rl.target for rl in lines] == ["dep", "app"] and missing == []
+    assert lines[1].text == "go build -ldflags '-static' -o /out/x ."
+    assert lines[1].env["CGO_ENABLED"] == "1" and lines[1].env["OUT"] == "/out/x"
+    db = parse_make(text, {}, {})
+    lines, _ = resolve(db, ["app"])
+    assert "-dyn" in lines[1].text and "bin/app" in lines[1].text
