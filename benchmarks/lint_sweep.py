@@ -59,8 +59,9 @@ def main() -> int:
         base = lint_repo(path)
         secs = time.perf_counter() - t0
         counts = {lvl: sum(f.level == lvl for f in base.findings) for lvl in ("error", "warning", "note")}
-        rows.append((entry["name"], len(base.files), len(base.builds), counts, secs,
-                     sorted({f.rule_id for f in base.findings})))
+        rows.append(
+            (entry["name"], len(base.files), len(base.builds), counts, secs, sorted({f.rule_id for f in base.findings}))
+        )
         if args.findings:
             for f in base.findings:
                 print(f"  {entry['name']}: {f.location} {f.level} {f.rule_id}: {f.message[:160]}")
@@ -74,14 +75,23 @@ def main() -> int:
             before = {_key(f) for f in base.findings}
             new = [f for f in after.findings if _key(f) not in before]
             caught = [f for f in new if f.rule_id == inj["expect"]]
-            inj_rows.append((entry["name"], inj["what"], inj["expect"], bool(caught),
-                             (caught[0] if caught else (new[0] if new else None))))
+            inj_rows.append(
+                (
+                    entry["name"],
+                    inj["what"],
+                    inj["expect"],
+                    bool(caught),
+                    (caught[0] if caught else (new[0] if new else None)),
+                )
+            )
     if args.markdown:
         print("| repo | files read | go builds | errors | warnings | notes | rules | time |")
         print("|---|---:|---:|---:|---:|---:|---|---:|")
         for name, files, builds, c, secs, rules in rows:
-            print(f"| {name} | {files} | {builds} | {c['error']} | {c['warning']} | {c['note']} | "
-                  f"{', '.join(rules) or '–'} | {secs:.2f} s |")
+            print(
+                f"| {name} | {files} | {builds} | {c['error']} | {c['warning']} | {c['note']} | "
+                f"{', '.join(rules) or '–'} | {secs:.2f} s |"
+            )
         print()
         print("| repo | injected mistake | expected | caught | finding |")
         print("|---|---|---|---|---|")
@@ -92,8 +102,10 @@ def main() -> int:
         for name, files, builds, c, secs, rules in rows:
             print(f"{name:12} files={files:3} builds={builds:3} {c} {secs:.2f}s {rules}")
         for name, what, expect, ok, f in inj_rows:
-            print(f"INJ {name:12} {expect} {'CAUGHT' if ok else 'missed'}: {what} -> "
-                  f"{(f.location + ' ' + f.rule_id + ' ' + f.message[:120]) if f else '-'}")
+            print(
+                f"INJ {name:12} {expect} {'CAUGHT' if ok else 'missed'}: {what} -> "
+                f"{(f.location + ' ' + f.rule_id + ' ' + f.message[:120]) if f else '-'}"
+            )
     caught = sum(r[3] for r in inj_rows)
     print(f"\nrecall: {caught}/{len(inj_rows)}")
     return 0

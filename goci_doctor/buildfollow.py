@@ -156,13 +156,14 @@ def follow(scan: ShellScan, repo: Path, cwd: str = "", workdir: str = "", depth:
     return out
 
 
-def _follow_make(out: Followed, offset: int, argv: list[str], env: dict[str, str], repo: Path, cwd: str,
-                 workdir: str, depth: int) -> None:
+def _follow_make(
+    out: Followed, offset: int, argv: list[str], env: dict[str, str], repo: Path, cwd: str, workdir: str, depth: int
+) -> None:
     directory, makefile, overrides, goals = _make_args(argv)
     here = posixpath.normpath(posixpath.join(cwd, directory)) if directory else cwd
     shown = " ".join(["make", *goals]) if goals else "make"
     path = None
-    for name in ([makefile] if makefile else ["GNUmakefile", "makefile", "Makefile"]):
+    for name in [makefile] if makefile else ["GNUmakefile", "makefile", "Makefile"]:
         path = _repo_path(repo, here, name, workdir)
         if path is not None and path.is_file():
             break
@@ -186,13 +187,15 @@ def _follow_make(out: Followed, offset: int, argv: list[str], env: dict[str, str
         nested = follow(sub, repo, posixpath.dirname(rel) if rel != path.name else "", workdir, depth + 1)
         for fb in nested.builds:
             out.builds.append(FollowedBuild(offset, fb.build, f"{via} → {fb.via}", fb.command))
-        out.opaque += [(offset, f"{via} → {what}") for _o, what in nested.opaque if "`go run" in what or
-                       "does not run" in what]
+        out.opaque += [
+            (offset, f"{via} → {what}") for _o, what in nested.opaque if "`go run" in what or "does not run" in what
+        ]
         out.files += nested.files
 
 
-def _follow_script(out: Followed, offset: int, script: str, env: dict[str, str], repo: Path, cwd: str,
-                   workdir: str, depth: int) -> None:
+def _follow_script(
+    out: Followed, offset: int, script: str, env: dict[str, str], repo: Path, cwd: str, workdir: str, depth: int
+) -> None:
     path = _repo_path(repo, cwd, script, workdir)
     text = _read(path) if path is not None else None
     if path is None or text is None:

@@ -9,7 +9,6 @@ and passes no judgement: the GOCI rules that decide what crashes live in :mod:`g
 
 from __future__ import annotations
 
-import io
 import json
 import posixpath
 import re
@@ -313,7 +312,7 @@ def scan_shell(script: str, env: dict[str, str]) -> ShellScan:
         if prog == "xx-go" and argv[1:2] == ["--wrap"]:
             out.go_env_w[XX_WRAP] = exported[XX_WRAP] = "1"
             continue
-        if prog == "xx-go" or exported.get(XX_WRAP) == "1" and prog == "go":
+        if prog == "xx-go" or (exported.get(XX_WRAP) == "1" and prog == "go"):
             # tonistiigi/xx: GOOS/GOARCH from TARGETPLATFORM and a cross CC (xx-clang) for cgo.
             assigns = {"GOOS": exported.get("TARGETOS", "$TARGETOS"),
                        "GOARCH": exported.get("TARGETARCH", "$TARGETARCH"), "CC": "xx-clang", **assigns}

@@ -56,7 +56,7 @@ def _run_script(value: str, heredocs: dict[str, str]) -> str:
     before = rest[: m.start()].strip()
     name = m.group(3)
     body = heredocs.get(name, "")
-    if before == "" or before in _SHELLS or before.split()[0] in _SHELLS and "-c" not in before.split():
+    if before == "" or before in _SHELLS or (before.split()[0] in _SHELLS and "-c" not in before.split()):
         # The first line may start with a shebang (#!/usr/bin/env bash): a comment to sh.
         return body
     # `RUN python3 <<EOF`: the heredoc is data for another program; keep the command line only.
@@ -112,14 +112,16 @@ def structure(text: str) -> list[dict[str, Any]]:
         end = min(i, n - 1)
         if instruction == "RUN" and heredocs:
             value = _run_script(value, heredocs)
-        out.append({
-            "instruction": instruction,
-            "value": value,
-            "startline": start,
-            "endline": end,
-            "content": "\n".join(lines[start : end + 1]) + "\n",
-            "heredocs": heredocs,
-            "heredoc_start": start + 1 if heredocs else -1,
-        })
+        out.append(
+            {
+                "instruction": instruction,
+                "value": value,
+                "startline": start,
+                "endline": end,
+                "content": "\n".join(lines[start : end + 1]) + "\n",
+                "heredocs": heredocs,
+                "heredoc_start": start + 1 if heredocs else -1,
+            }
+        )
         i += 1
     return out

@@ -37,8 +37,14 @@ class ImageLibc:
 
 # Debian/Ubuntu release codenames as tag suffixes → glibc version (Debian/Ubuntu package pages).
 _CODENAME_GLIBC = {
-    "stretch": "2.24", "buster": "2.28", "bullseye": "2.31", "bookworm": "2.36", "trixie": "2.41",
-    "focal": "2.31", "jammy": "2.35", "noble": "2.39",
+    "stretch": "2.24",
+    "buster": "2.28",
+    "bullseye": "2.31",
+    "bookworm": "2.36",
+    "trixie": "2.41",
+    "focal": "2.31",
+    "jammy": "2.35",
+    "noble": "2.39",
 }
 _VAR = re2.compile(r"\$\{?[A-Za-z_][A-Za-z0-9_]*(?:[:?+=-][^}]*)?\}?")
 
@@ -59,8 +65,7 @@ def _family(ref: str) -> ImageLibc | None:
     base = name.rsplit("/", 1)[-1]
     if name == "scratch":
         return ImageLibc("none", "", "family")
-    if "distroless/static" in name or name.endswith("chainguard/static") or base == "static" and \
-            "chainguard" in name:
+    if "distroless/static" in name or name.endswith("chainguard/static") or (base == "static" and "chainguard" in name):
         return ImageLibc("none", "", "family")
     if "distroless/base" in name or "distroless/cc" in name or "chainguard/glibc-dynamic" in name:
         return ImageLibc("glibc", "", "family")
@@ -73,8 +78,11 @@ def _family(ref: str) -> ImageLibc | None:
     for codename, version in _CODENAME_GLIBC.items():
         if codename in tag:
             return ImageLibc("glibc", version, "family")
-    if base in ("debian", "ubuntu", "fedora", "centos", "rockylinux", "almalinux", "amazonlinux") or \
-            "ubi" in base and "redhat" in name or base.startswith("ubi"):
+    if (
+        base in ("debian", "ubuntu", "fedora", "centos", "rockylinux", "almalinux", "amazonlinux")
+        or ("ubi" in base and "redhat" in name)
+        or base.startswith("ubi")
+    ):
         return ImageLibc("glibc", "", "family")
     return None
 
@@ -106,8 +114,9 @@ def moving_tag(ref: str) -> str:
         return "uses the moving :latest tag"
     if tag in ("edge", "rolling", "nightly", "testing", "unstable", "sid") or tag.startswith(("sid-", "edge-")):
         return f"uses the moving :{tag} tag"
-    if base_is_toolchain(name) and (tag in ("alpine", "bookworm", "trixie", "bullseye", "buster")
-                                    or re2.fullmatch(r"[0-9]+(-[a-z0-9.]+)?", tag)):
+    if base_is_toolchain(name) and (
+        tag in ("alpine", "bookworm", "trixie", "bullseye", "buster") or re2.fullmatch(r"[0-9]+(-[a-z0-9.]+)?", tag)
+    ):
         return f"uses :{tag}, which follows every new Go release"
     return ""
 
@@ -115,5 +124,10 @@ def moving_tag(ref: str) -> str:
 def base_is_toolchain(name: str) -> bool:
     """Whether a repository path (from strip_ref) is a Go toolchain image."""
     base = name.rsplit("/", 1)[-1]
-    return base in ("golang", "go") or "golang-builder" in base or "goreleaser" in name or \
-        base.startswith("golang-") or name.endswith("/go")
+    return (
+        base in ("golang", "go")
+        or "golang-builder" in base
+        or "goreleaser" in name
+        or base.startswith("golang-")
+        or name.endswith("/go")
+    )

@@ -400,8 +400,8 @@ def _check_build(ctx: _Ctx, b: GoBuild) -> None:
                 "set: the host C compiler cannot produce code for the target",
                 _prefix_env(b.command, "CC", suggestion.split("=", 1)[1]) if b.command else suggestion,
                 [f"CGO_ENABLED=1, GOOS={goos}, GOARCH={goarch}, CC unset"], b.column)
-    elif b.cgo_setting == "1" and not b.cc and "BUILDPLATFORM" in b.platform and \
-            any(t in b.env.get(k, "") for k in ("GOARCH", "GOOS") for t in ("TARGETARCH", "TARGETOS", "TARGETPLATFORM")):
+    elif b.cgo_setting == "1" and not b.cc and "BUILDPLATFORM" in b.platform and any(
+            t in b.env.get(k, "") for k in ("GOARCH", "GOOS") for t in ("TARGETARCH", "TARGETOS", "TARGETPLATFORM")):
         ctx.add("GOCI005", b.file, b.line,
                 f"CGO_ENABLED=1 with GOOS/GOARCH from the target platform{ctxt}, in a stage that runs on "
                 f"--platform={b.platform}: every non-native platform is cross-compiled with the build "

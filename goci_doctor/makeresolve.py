@@ -132,8 +132,8 @@ class MakeDB:
                 frm, to, text = (self.expand(p, local, depth + 1) for p in parts)
                 return text.replace(frm, to) if frm else text
             if len(parts) == 2:
-                fix, words = self.expand(parts[0], local, depth + 1), self.expand(parts[1], local, depth + 1)
-                return " ".join((w + fix if func == "addsuffix" else fix + w) for w in words.split())
+                fix, text = self.expand(parts[0], local, depth + 1), self.expand(parts[1], local, depth + 1)
+                return " ".join((w + fix if func == "addsuffix" else fix + w) for w in text.split())
         return UNKNOWN
 
     # ----------------------------------------------------------------------------------------
@@ -182,7 +182,7 @@ def _split_assign(text: str) -> tuple[str, str, str] | None:
     while op_start > 0 and text[op_start - 1] in ":?+!":
         op_start -= 1
     name = text[:op_start].strip()
-    if not name or any(ch in name for ch in " \t:#") and not name.startswith(("export ", "override ")):
+    if not name or (any(ch in name for ch in " \t:#") and not name.startswith(("export ", "override "))):
         return None
     return name, text[op_start : eq + 1], text[eq + 1 :].strip()
 
@@ -250,11 +250,14 @@ def parse_make(text: str, env: dict[str, str] | None = None, overrides: dict[str
             conds.append((holds, holds, active))
             continue
         if word == "else" and conds:
-            this, taken, parent = conds[-1]
+            _this, taken, parent = conds[-1]
             rest = rest.strip()
             w2, _, r2 = rest.partition(" ")
-            holds = parent and not taken and (_condition(db, w2, r2) if w2 in
-                                              ("ifeq", "ifneq", "ifdef", "ifndef") else True)
+            holds = (
+                parent
+                and not taken
+                and (_condition(db, w2, r2) if w2 in ("ifeq", "ifneq", "ifdef", "ifndef") else True)
+            )
             conds[-1] = (holds, taken or holds, parent)
             continue
         if word == "endif" and conds:
@@ -273,15 +276,18 @@ def parse_make(text: str, env: dict[str, str] | None = None, overrides: dict[str
                 body = ""
                 break
             exporting = exporting or w == "export"
-            body = body[len(w):].strip()
+            body = body[len(w) :].strip()
         if not body:
             if exporting:
                 db.export_all = True
             continue
         assign = _split_assign(body)
         colon = body.find(":")
-        if assign and (colon < 0 or body.find("=") < colon + 2 and body[colon:colon + 2] in (":=", "::")
-                       or body.find("=") < colon):
+        if assign and (
+            colon < 0
+            or (body.find("=") < colon + 2 and body[colon : colon + 2] in (":=", "::"))
+            or body.find("=") < colon
+        ):
             name, op, value = assign
             db.assign(name, op, value, exporting)
             rule = None
@@ -301,7 +307,7 @@ def parse_make(text: str, env: dict[str, str] | None = None, overrides: dict[str
             for w in ("export", "override", "private"):
                 if name.startswith(w + " "):
                     tv_export = tv_export or w == "export"
-                    name = name[len(w):].strip()
+                    name = name[len(w) :].strip()
             for t in targets:
                 db.target_vars.setdefault(t, []).append(TargetVar(name, op, value, tv_export))
             continue
@@ -353,8 +359,7 @@ def resolve(db: MakeDB, goals: list[str], prereqs: bool = True) -> tuple[list[Re
             missing.append(target)
             return
         tvars = inherited + db.target_vars.get(target, [])
-        local: dict[str, str] = {"@": target, "<": rule.prereqs[0] if rule.prereqs else "",
-                                 "^": " ".join(rule.prereqs)}
+        local: dict[str, str] = {"@": target, "<": rule.prereqs[0] if rule.prereqs else "", "^": " ".join(rule.prereqs)}
         exports: set[str] = set()
         for tv in tvars:
             if tv.name in db.overrides:
