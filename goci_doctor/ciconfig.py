@@ -1083,51 +1083,13 @@ def _shell_builds(rel: str, source: str, line: int, scan: ShellScan, *, host_os:
 
 
 def read_github(path: Path, rel: str) -> ConfigFacts:
-    """The go builds of a GitHub Actions workflow: one per job, matrix combination and run step."""
-    facts = ConfigFacts(rel)
-    doc = load_yaml_file(path, facts)
-    if not isinstance(doc, YMap):
-        return facts
-    jobs = doc.get("jobs")
-    if not isinstance(jobs, YMap):
-        return facts
-    wf_env_raw = doc.get("env")
-    for job_id, job in jobs.items():
-        if not isinstance(job, YMap):
-            continue
-        strategy = job.get("strategy")
-        matrix = strategy.get("matrix") if isinstance(strategy, dict) else None
-        for combo in expand_matrix(matrix):
-            label = ", ".join(f"{k}={_scalar(v)}" for k, v in combo.items() if not isinstance(v, (dict, list)))
-            context = f"job {job_id}" + (f", {label}" if label else "")
-            env: dict[str, str] = {}
-            env.update(_env_map(wf_env_raw, lambda s, c=combo, e=env: _gha_expand(s, c, e)))
-            env.update(_env_map(job.get("env"), lambda s, c=combo, e=env: _gha_expand(s, c, e)))
-            host_os, host_arch = _runner_platform(_gha_expand(_scalar(job.get("runs-on", "")), combo, env))
-            container = job.get("container")
-            image = container.get("image") if isinstance(container, dict) else container
-            image = _gha_expand(_scalar(image), combo, env) if image else ""
-            if image:
-                cline = job.value_lines.get("container", job.line)
-                if isinstance(container, YMap) and "image" in container:
-                    cline = container.value_lines["image"]
-                facts.images.append((cline, image))
-                host_os = "linux"
-            steps = job.get("steps")
-            if not isinstance(steps, YSeq):
-                continue
-            carried: dict[str, str] = {}
-            for step in steps:
-                if not isinstance(step, YMap) or not isinstance(step.get("run"), str):
-                    continue
-                step_env = {**env, **carried}
-                step_env.update(_env_map(step.get("env"), lambda s, c=combo, e=step_env: _gha_expand(s, c, e)))
-                script = _gha_expand(step["run"], combo, step_env)
-                scan = scan_shell(script, step_env)
-                carried.update(scan.github_env)
-                facts.builds += _shell_builds(rel, step["run"], step.value_lines["run"], scan, host_os=host_os,
-                                              host_arch=host_arch, image=image, context=context)
-    return facts
+    """The go builds of a GitHub Actions workflow: one per job, matrix combination and run step.
+
+    Conditions, expressions, make/script following and reusable workflows: goci_doctor.ghaworkflow.
+    """
+    from goci_doctor.ghaworkflow import read_workflow
+
+    return read_workflow(path, rel)
 
 
 def read_gitlab(path: Path, rel: str) -> ConfigFacts:

@@ -412,3 +412,31 @@ def test_makeresolve_conditionals_target_vars_and_overrides():
     db = parse_make(text, {}, {})
     lines, _ = resolve(db, ["app"])
     assert "-dyn" in lines[1].text and "bin/app" in lines[1].text
+
+
+def test_gha_if_expressions_github_env_and_reusable_workflows_exactly():
+    # Without the `if:` guards the cgo step would be a GOCI005 on windows-latest and on arm64, and
+    # `${{ runner.os == 'Windows' && '.exe' || '' }}` a GOCI002; the reusable workflow is read
+    # with the caller's `with:` inputs (GOOS=windows) rather than its defaults (linux).
+    assert located("gha-conditions") == {
+        ("GOCI002", ".github/workflows/release.yml", 27),  # GOOS=windows from $GITHUB_ENV, ubuntu only
+        ("GOCI002", ".github/workflows/build-reusable.yml", 17),  # called with goos: windows
+    }
+    (called,) = by_rule("gha-conditions", "GOCI002")[:1]
+    assert "called from .github/workflows/release.yml job call" in called.message
+    contexts = {f.message.split("(job ")[1].split(")")[0] for f in by_rule("gha-conditions", "GOCI002")}
+    assert not any("windows-latest" in c for c in contexts)
+
+
+def test_gha_expression_evaluator():
+    from goci_doctor.ghaexpr import UNKNOWN_VALUE, condition, evaluate
+
+    ctx = {"matrix": {"os": "windows-latest", "goos": "windows"}, "env": {}, "runner": {"os": "Windows"}}
+    assert evaluate("matrix.goos == 'windows' && '.exe' || ''", ctx) == ".exe"
+    assert evaluate("matrix.goos == 'linux' && '.exe' || ''", {"matrix": {"goos": "linux"}}) == ".exe"
+    assert evaluate("matrix.goos == 'linux' && '.exe' || ''", {"matrix": {"goos": "darwin"}}) == ""
+    assert condition("startsWith(matrix.os, 'Windows')", ctx) is True  # case-insensitive like GitHub
+    assert condition("${{ !contains(matrix.os, 'windows') }}", ctx) is False
+    assert condition("github.event_name == 'push'", ctx) is None  # unknown: keep the step
+    assert evaluate("steps.x.outputs.y", ctx) is UNKNOWN_VALUE
+    assert evaluate("(" * 5000, ctx) is UNKNOWN_VALUE  # bounded, never a RecursionError
