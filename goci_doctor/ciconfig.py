@@ -362,6 +362,8 @@ class GoBuild:
     trimpath: bool = False
     platform: str = ""
     """The build stage's --platform as written ("$BUILDPLATFORM"), "" when none."""
+    shipped: bool | None = None
+    """False when nothing in its CI job uploads or releases what it builds (a compile check)."""
     native_default: bool = True
     """False for goreleaser/ko builds whose GOOS/GOARCH always come from the target list."""
 

@@ -116,6 +116,7 @@ def read_workflow(
             steps = job.get("steps")
             if not isinstance(steps, YSeq):
                 continue
+            shipped = _job_ships(steps)
             carried: dict[str, str] = {}
             for step in steps:
                 if not isinstance(step, YMap) or not isinstance(step.get("run"), str):
@@ -134,12 +135,31 @@ def read_workflow(
                     facts.builds.append(
                         GoBuild(
                             rel, line + sb.offset, sb.env, tuple(sb.args), command,
-                            host_os=host_os, host_arch=host_arch, image=image, context=context,
+                            host_os=host_os, host_arch=host_arch, image=image, context=context, shipped=shipped,
                         )
                     )  # fmt: skip
                 if scan.calls and host_os == "linux":
                     _follow_step(facts, repo, scan, rel, line, host_os, host_arch, image, context)
     return facts
+
+
+_SHIPPING_ACTIONS = ("upload-artifact", "gh-release", "upload-release", "release-action", "goreleaser",
+                     "build-push-action", "create-release", "upload-to-", "s3-")  # fmt: skip
+_SHIPPING_COMMANDS = re2.compile(r"\b(gh release|upload|docker push|aws s3|gsutil|scp|rsync|publish)\b")
+
+
+def _job_ships(steps: YSeq) -> bool:
+    """Whether a job uploads, releases or pushes anything (else its builds are compile checks)."""
+    for step in steps:
+        if not isinstance(step, YMap):
+            continue
+        uses = step.get("uses")
+        if isinstance(uses, str) and any(a in uses.lower() for a in _SHIPPING_ACTIONS):
+            return True
+        run = step.get("run")
+        if isinstance(run, str) and _SHIPPING_COMMANDS.search(run[:20000]):
+            return True
+    return False
 
 
 def _follow_step(

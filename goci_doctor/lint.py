@@ -383,7 +383,8 @@ def _exe_fix(b: GoBuild) -> str:
 def _check_build(ctx: _Ctx, b: GoBuild) -> None:
     ctxt = f" ({b.context})" if b.context else ""
     goos, goarch = b.goos, b.goarch
-    if goos == "windows" and b.output and known(b.output) and not b.output.endswith((".exe", "/")) \
+    if goos == "windows" and b.shipped is not False and b.output and known(b.output) \
+            and not b.output.endswith((".exe", "/")) \
             and not b.output.endswith(UNKNOWN):
         ctx.add("GOCI002", b.file, b.line,
                 f"GOOS=windows build{ctxt} writes '{b.output}' without .exe; Windows will not run it by name",

@@ -440,3 +440,18 @@ def test_gha_expression_evaluator():
     assert condition("github.event_name == 'push'", ctx) is None  # unknown: keep the step
     assert evaluate("steps.x.outputs.y", ctx) is UNKNOWN_VALUE
     assert evaluate("(" * 5000, ctx) is UNKNOWN_VALUE  # bounded, never a RecursionError
+
+
+def test_gha_compile_check_job_is_not_a_windows_exe_finding(tmp_path):
+    # A cross-compile check (caddy's cross-build.yml pattern): nothing is uploaded, so a missing
+    # .exe harms nobody; the same job with an upload step is a GOCI002.
+    wf = tmp_path / ".github" / "workflows"
+    wf.mkdir(parents=True)
+    job = ("jobs:\n  build:\n    strategy:\n      matrix:\n        goos: [linux, windows]\n"
+           "    runs-on: ubuntu-latest\n    steps:\n      - env:\n          GOOS: ${{ matrix.goos }}\n"
+           "          GOARCH: ${{ matrix.goos == 'aix' && 'ppc64' || 'amd64' }}\n"
+           "        run: go build -trimpath -o app-\"$GOOS\"-$GOARCH\n")
+    (wf / "cross.yml").write_text(job)
+    assert lint_repo(tmp_path).findings == ()
+    (wf / "cross.yml").write_text(job + "      - uses: actions/upload-artifact@v4\n        with: {path: 'app-*'}\n")
+    assert [(f.rule_id, f.line) for f in lint_repo(tmp_path).findings] == [("GOCI002", 11)]
