@@ -804,6 +804,32 @@ def _env_items(seq: Any) -> list[tuple[str, str, int]]:
     return out
 
 
+def _env_raw(seq: Any) -> list[tuple[str, int]]:
+    """(entry as written, line) of a goreleaser env list (entries may be templates)."""
+    if isinstance(seq, YSeq):
+        return [(_scalar(item), line) for item, line in zip(seq, seq.item_lines, strict=False)]
+    return []
+
+
+def _target_env(raw: list[tuple[str, int]], goos: str, goarch: str) -> dict[str, str]:
+    """A goreleaser env list rendered for one target; unknown templates leave their names UNKNOWN."""
+    from goci_doctor.gotemplate import render
+
+    out: dict[str, str] = {}
+    data = {"Os": goos, "Arch": goarch, "Target": f"{goos}_{goarch}"}
+    for text, _line in raw:
+        rendered = render(text, {**data, "Env": dict(out)})
+        if rendered is None:
+            for name in ("CC", "CXX", "CGO_ENABLED"):
+                if name in text:
+                    out[name] = UNKNOWN
+            continue
+        k, eq, v = rendered.strip().partition("=")
+        if eq and k.strip():
+            out[k.strip()] = v.strip()
+    return out
+
+
 def _goreleaser_targets(bdef: YMap) -> list[tuple[str, str]]:
     raw_targets = bdef.get("targets")
     if isinstance(raw_targets, list):
@@ -813,6 +839,8 @@ def _goreleaser_targets(bdef: YMap) -> list[tuple[str, str]]:
             if len(parts) >= 2:
                 out.append((parts[0], parts[1]))
         return out
+    from goci_doctor.gotemplate import GO_TARGETS
+
     goos = [_scalar(x) for x in bdef.get("goos") or _GORELEASER_DEFAULT_GOOS]
     goarch = [_scalar(x) for x in bdef.get("goarch") or _GORELEASER_DEFAULT_GOARCH]
     ignore_raw = bdef.get("ignore")
@@ -821,8 +849,8 @@ def _goreleaser_targets(bdef: YMap) -> list[tuple[str, str]]:
     for o in goos:
         for a in goarch:
             if any(isinstance(ig, dict) and _scalar(ig.get("goos", o)) == o and _scalar(ig.get("goarch", a)) == a
-                   for ig in ignore):
-                continue
+                   for ig in ignore) or f"{o}/{a}" not in GO_TARGETS:
+                continue  # goreleaser builds only what `go tool dist list` has
             pairs.append((o, a))
     return pairs
 
@@ -1180,8 +1208,10 @@ def read_goreleaser(path: Path, rel: str) -> GoreleaserFacts:
         if not isinstance(bdef, YMap) or bdef.get("skip") is True:
             continue
         env_items = global_env + _env_items(bdef.get("env"))
-        env = {k: v for k, v, _ in env_items}
+        env_raw = _env_raw(doc.get("env")) + _env_raw(bdef.get("env"))
         cgo_line = next((line for k, _, line in reversed(env_items) if k == "CGO_ENABLED"), bline)
+        if cgo_line == bline:
+            cgo_line = next((line for text, line in reversed(env_raw) if "CGO_ENABLED" in text), bline)
         flags = [_scalar(f) for f in bdef.get("flags") or []] if isinstance(bdef.get("flags"), list) \
             else split_words(_scalar(bdef.get("flags", "")))
         ldflags_raw = bdef.get("ldflags")
@@ -1193,11 +1223,11 @@ def read_goreleaser(path: Path, rel: str) -> GoreleaserFacts:
         bid = _scalar(bdef.get("id", "")) or _scalar(bdef.get("binary", "")) or "default"
         entry = GoreleaserBuild(bid, cgo_line, targets, [])
         for goos, goarch in targets:
-            tenv = dict(env)
+            tenv = _target_env(env_raw, goos, goarch)
             for ov in overrides:
                 if isinstance(ov, dict) and _scalar(ov.get("goos", goos)) == goos and \
                         _scalar(ov.get("goarch", goarch)) == goarch:
-                    tenv.update({k: v for k, v, _ in _env_items(ov.get("env"))})
+                    tenv.update(_target_env(_env_raw(ov.get("env")), goos, goarch))
             tenv.update({"GOOS": goos, "GOARCH": goarch})
             args = ("build", *flags, *(["-ldflags", ldflags] if ldflags else []))
             entry.builds.append(GoBuild(rel, cgo_line if "CGO_ENABLED" in tenv else bline, tenv, args, "",
@@ -1206,7 +1236,9 @@ def read_goreleaser(path: Path, rel: str) -> GoreleaserFacts:
         facts.entries.append(entry)
         facts.builds.extend(entry.builds)
     dockers = doc.get("dockers")
-    for dentry in dockers if isinstance(dockers, YSeq) else []:
+    dockers_v2 = doc.get("dockers_v2")
+    for dentry in [*(dockers if isinstance(dockers, YSeq) else []), *(dockers_v2 if isinstance(dockers_v2, YSeq)
+                                                                       else [])]:
         if isinstance(dentry, YMap):
             facts.dockers.append((dentry.value_lines.get("dockerfile", dentry.line),
                                   _scalar(dentry.get("dockerfile", "Dockerfile"))))

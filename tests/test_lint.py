@@ -455,3 +455,26 @@ def test_gha_compile_check_job_is_not_a_windows_exe_finding(tmp_path):
     assert lint_repo(tmp_path).findings == ()
     (wf / "cross.yml").write_text(job + "      - uses: actions/upload-artifact@v4\n        with: {path: 'app-*'}\n")
     assert [(f.rule_id, f.line) for f in lint_repo(tmp_path).findings] == [("GOCI002", 11)]
+
+
+def test_goreleaser_templated_env_overrides_dockers_v2_exactly():
+    assert located("goreleaser-templates") == {
+        ("GOCI005", ".goreleaser.yaml", 33),  # server: CC only {{ if eq .Arch "amd64" }}, so linux/arm64 has none
+        ("GOCI001", ".goreleaser.yaml", 46),  # dockers_v2 ships the linux/amd64 cgo build in alpine
+    }
+    (f,) = by_rule("goreleaser-templates", "GOCI005")
+    assert "linux/arm64" in f.message and "darwin" not in f.message and "windows" not in f.message
+
+
+def test_go_template_rendering():
+    from goci_doctor.gotemplate import render
+
+    multi = ('{{- if eq .Os "darwin" }}\n  {{- if eq .Arch "amd64"}}CC=o64-clang{{- end }}\n{{- end }}\n'
+             '{{- if eq .Os "windows" }}CC=x86_64-w64-mingw32-gcc{{- end }}')
+    assert render(multi, {"Os": "darwin", "Arch": "amd64"}) == "CC=o64-clang"
+    assert render(multi, {"Os": "windows", "Arch": "amd64"}) == "CC=x86_64-w64-mingw32-gcc"
+    assert render(multi, {"Os": "linux", "Arch": "amd64"}) == ""
+    assert render('{{ if eq .Arch "arm64" }}a{{ else if eq .Arch "amd64" }}b{{ else }}c{{ end }}',
+                  {"Arch": "amd64"}) == "b"
+    assert render("CC={{ index .Env (print \"CC_\" .Os) }}", {"Os": "linux", "Env": {}}) is None  # unknown
+    assert render("{{ if", {}) is None
