@@ -478,3 +478,23 @@ def test_go_template_rendering():
                   {"Arch": "amd64"}) == "b"
     assert render("CC={{ index .Env (print \"CC_\" .Os) }}", {"Os": "linux", "Env": {}}) is None  # unknown
     assert render("{{ if", {}) is None
+
+
+def test_cgo_use_from_go_list_and_from_the_source(tmp_path):
+    import os
+
+    from goci_doctor.cgouse import _scan_files, go_list
+    from goci_doctor.hostenv import find_go
+
+    repo = (REPOS / "heredoc-buildplatform").resolve()
+    scanned = _scan_files(repo)
+    assert scanned.cgo_files == ("cmd/app/main.go",) and "C" in scanned.imports
+    if find_go(os.environ) is None:
+        pytest.skip("no go toolchain on PATH or beside Python: the go list half cannot run")
+    listed = go_list(repo)
+    assert listed is not None and listed.how == "go list"
+    assert listed.cgo_files == ("example.com/heredoc/cmd/app",)  # runtime/cgo (standard) is not counted
+    # A module whose dependencies are not local: go list fails offline, the caller falls back.
+    (tmp_path / "go.mod").write_text("module x\n\ngo 1.22\n\nrequire example.com/nowhere v1.0.0\n")
+    (tmp_path / "main.go").write_text('package main\n\nimport _ "example.com/nowhere"\n\nfunc main() {}\n')
+    assert go_list(tmp_path) is None
