@@ -257,7 +257,23 @@ XX_WRAP = "_GOCI_XX_GO_WRAP"
 _CC_PACKAGES = ("gcc", "build-base", "build-essential", "clang", "musl-dev", "musl-tools", "zig")
 
 
-def scan_shell(script: str, env: dict[str, str]) -> ShellScan:
+_SHELL_PROGS = ("sh", "bash", "ash", "dash", "/bin/sh", "/bin/bash", "/bin/ash", "/usr/bin/env")
+
+
+def _inline_script(argv: list[str]) -> str | None:
+    """The script of ``sh -c '...'`` (also ``bash -ec``, ``/bin/sh -c``), None for other commands."""
+    if argv[0] not in _SHELL_PROGS or argv[0] == "/usr/bin/env" and argv[1:2] not in (["sh"], ["bash"]):
+        return None
+    args = argv[2:] if argv[0] == "/usr/bin/env" else argv[1:]
+    for i, a in enumerate(args):
+        if a.startswith("-") and not a.startswith("--") and a.endswith("c") and i + 1 < len(args):
+            return args[i + 1]
+        if not a.startswith("-"):
+            return None
+    return None
+
+
+def scan_shell(script: str, env: dict[str, str], depth: int = 0) -> ShellScan:
     """Walk a shell script, tracking exported variables, and collect its go build commands."""
     out = ShellScan()
     exported = dict(env)
@@ -286,6 +302,17 @@ def scan_shell(script: str, env: dict[str, str]) -> ShellScan:
                 (exported if k in exported else shell_vars)[k] = v
             continue
         prog = argv[0]
+        inline = _inline_script(argv) if depth < 3 else None
+        if inline is not None:
+            # `sh -c '...'` (exec-form RUN ["sh", "-c", "..."]): the string is a script of its own.
+            sub = scan_shell(inline, {**exported, **assigns}, depth + 1)
+            out.builds += [ShellBuild(offset, b.env, b.args, b.raw) for b in sub.builds]
+            out.calls += [(offset, a, e) for _o, a, e in sub.calls]
+            out.runs += [(offset, p) for _o, p in sub.runs]
+            out.github_env.update(sub.github_env)
+            out.go_env_w.update(sub.go_env_w)
+            out.installs_cc = out.installs_cc or sub.installs_cc
+            continue
         if prog == "export":
             for a in argv[1:]:
                 k, eq, v = a.partition("=")

@@ -344,9 +344,21 @@ def test_newer_glibc_builder_is_certain_below_234_and_fine_above(tmp_path):
 def test_heredoc_and_buildplatform_cgo_cross_exactly():
     # Heredoc RUN body read as the script it is; CGO_ENABLED=1 GOARCH=$TARGETARCH on a
     # --platform=$BUILDPLATFORM stage without CC is GOCI005; the exec-form xx-go stage is fine.
-    assert located("heredoc-buildplatform") == {("GOCI005", "Dockerfile", 9)}
-    (f,) = by_rule("heredoc-buildplatform", "GOCI005")
+    assert located("heredoc-buildplatform") == {
+        ("GOCI005", "Dockerfile", 9),  # inside the heredoc
+        ("GOCI005", "Dockerfile", 11),  # exec form RUN ["sh", "-c", "..."]
+    }
+    f = by_rule("heredoc-buildplatform", "GOCI005")[0]
     assert "$BUILDPLATFORM" in f.message and "xx-go" in f.fix
+
+
+def test_go_install_output_copied_from_go_bin(tmp_path):
+    (tmp_path / "Dockerfile").write_text(
+        "FROM golang:1.22-bookworm AS tools\nRUN go install github.com/example/tool/v2/cmd/tool@v2.1.0\n"
+        "RUN go install github.com/example/other@latest\n"
+        "FROM alpine:3.20\nCOPY --from=tools /go/bin/tool /usr/bin/tool\n")
+    # Only `tool` is copied: one GOCI001 at its go install line, none for `other`.
+    assert [(f.rule_id, f.line) for f in lint_repo(tmp_path).findings] == [("GOCI001", 2)]
 
 
 def test_make_goal_and_script_followed_exactly():
