@@ -262,7 +262,7 @@ _SHELL_PROGS = ("sh", "bash", "ash", "dash", "/bin/sh", "/bin/bash", "/bin/ash",
 
 def _inline_script(argv: list[str]) -> str | None:
     """The script of ``sh -c '...'`` (also ``bash -ec``, ``/bin/sh -c``), None for other commands."""
-    if argv[0] not in _SHELL_PROGS or argv[0] == "/usr/bin/env" and argv[1:2] not in (["sh"], ["bash"]):
+    if argv[0] not in _SHELL_PROGS or (argv[0] == "/usr/bin/env" and argv[1:2] not in (["sh"], ["bash"])):
         return None
     args = argv[2:] if argv[0] == "/usr/bin/env" else argv[1:]
     for i, a in enumerate(args):

@@ -774,11 +774,11 @@ def _check_go_mod(ctx: _Ctx, path: Path) -> None:
     builds = [b for b in ctx.builds if mod_dir in (".", "") or b.file.startswith(mod_dir + "/")]
     from goci_doctor.cgouse import scan_source
 
-    source = scan_source(path.parent)
     for module, version, line in requires:
         cm = next((m for m in cgo_modules() if m.matches(module)), None)
         if cm is None:
             continue
+        source = scan_source(path.parent)  # only for a go.mod that names a cgo-only module (cached)
         if source.files and not source.imports_module(module):
             continue  # required (often `// indirect`) but imported by no package of this module
         alt = cm.alternatives[0] if cm.alternatives else ""
