@@ -21,7 +21,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+sys.path.append(str(ROOT))  # PYTHONPATH first: the sweep can measure another tree
 
 from goci_doctor.lint import LintFinding, lint_repo  # noqa: E402
 
@@ -60,7 +60,14 @@ def main() -> int:
         secs = time.process_time() - t0
         counts = {lvl: sum(f.level == lvl for f in base.findings) for lvl in ("error", "warning", "note")}
         rows.append(
-            (entry["name"], len(base.files), len(base.builds), counts, secs, sorted({f.rule_id for f in base.findings}))
+            (
+                entry["name"],
+                len(base.files),
+                len(getattr(base, "builds", ())),
+                counts,
+                secs,
+                sorted({f.rule_id for f in base.findings}),
+            )
         )
         if args.findings:
             for f in base.findings:
