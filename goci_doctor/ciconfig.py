@@ -943,6 +943,8 @@ class ConfigFacts:
     """(line, reference) of every image a job or a Dockerfile stage starts from."""
     problems: list[tuple[int, str, str]] = field(default_factory=list)
     """(line, message, fix) for what could not be read or parsed."""
+    release_envs: list[dict[str, str]] = field(default_factory=list)
+    """Environment of each CI step that runs goreleaser (its builds inherit it)."""
 
 
 @dataclass
@@ -1215,8 +1217,12 @@ def read_makefile(path: Path, rel: str) -> ConfigFacts:
     lines, _missing = resolve(db, [t for t in db.rules if "%" not in t and not t.startswith(".")], prereqs=False)
     for rl in lines:
         scan = scan_shell(rl.text, dict(rl.env))
-        facts.builds += _shell_builds(rel, rl.raw, rl.line, scan, host_os="linux", host_arch="amd64",
-                                      context=f"target {rl.target}")
+        for b in _shell_builds(rel, rl.raw, rl.line, scan, host_os="linux", host_arch="amd64",
+                               context=f"target {rl.target}"):
+            if b.goos in ("darwin", "ios"):
+                # A Makefile does not say where it runs; Apple targets are built on macOS hosts.
+                b.host_os, b.host_arch = "darwin", ""
+            facts.builds.append(b)
     return facts
 
 

@@ -119,12 +119,16 @@ def read_workflow(
             shipped = _job_ships(steps)
             carried: dict[str, str] = {}
             for step in steps:
-                if not isinstance(step, YMap) or not isinstance(step.get("run"), str):
+                if not isinstance(step, YMap) or (not isinstance(step.get("run"), str) and not _runs_goreleaser(step)):
                     continue
                 step_env = {**env, **carried}
                 sctx = {**ctx, "env": step_env}
                 step_env.update(_env_map(step.get("env"), lambda s, c=sctx: _expand(s, c)))
                 if condition(step.get("if"), sctx) is False:
+                    continue
+                if _runs_goreleaser(step):
+                    facts.release_envs.append(dict(step_env))
+                if not isinstance(step.get("run"), str):
                     continue
                 script = _expand(step["run"], sctx)
                 scan = scan_shell(script, step_env)
@@ -146,6 +150,13 @@ def read_workflow(
 _SHIPPING_ACTIONS = ("upload-artifact", "gh-release", "upload-release", "release-action", "goreleaser",
                      "build-push-action", "create-release", "upload-to-", "s3-")  # fmt: skip
 _SHIPPING_COMMANDS = re2.compile(r"\b(gh release|upload|docker push|aws s3|gsutil|scp|rsync|publish)\b")
+
+
+def _runs_goreleaser(step: YMap) -> bool:
+    uses, run = step.get("uses"), step.get("run")
+    return (isinstance(uses, str) and "goreleaser" in uses.lower()) or (
+        isinstance(run, str) and "goreleaser " in run[:20000] and "release" in run[:20000]
+    )
 
 
 def _job_ships(steps: YSeq) -> bool:

@@ -286,6 +286,8 @@ class _Ctx:
     findings: dict[tuple[str, str, int, str], LintFinding] = field(default_factory=dict)
     files: list[str] = field(default_factory=list)
     builds: list[GoBuild] = field(default_factory=list)
+    release_envs: list[dict[str, str]] = field(default_factory=list)
+    """Environment of the CI steps that run goreleaser (read before the goreleaser config)."""
     runtime_images: list[tuple[str, int, str]] = field(default_factory=list)
     """(file, line, image) of every image artifacts run in (final stages, ko base images)."""
 
@@ -678,7 +680,9 @@ def _scan_dockerfile(ctx: _Ctx, path: Path) -> None:
 
 
 def _scan_github(ctx: _Ctx, path: Path) -> None:
-    _apply(ctx, read_github(path, ctx.rel(path)))
+    facts = read_github(path, ctx.rel(path))
+    ctx.release_envs += facts.release_envs
+    _apply(ctx, facts)
 
 
 def _scan_gitlab(ctx: _Ctx, path: Path) -> None:
@@ -692,6 +696,13 @@ def _scan_makefile(ctx: _Ctx, path: Path) -> None:
 def _scan_goreleaser(ctx: _Ctx, path: Path) -> None:
     rel = ctx.rel(path)
     facts = read_goreleaser(path, rel)
+    # goreleaser runs `go build` in the CI step's environment: CGO_ENABLED set there (e.g. a job
+    # `env: CGO_ENABLED: 0`) applies to every build whose own env does not set it.
+    inherited = {e.get("CGO_ENABLED") for e in ctx.release_envs}
+    if inherited and inherited != {None}:
+        value = inherited.pop() if len(inherited) == 1 else UNKNOWN
+        for b in facts.builds:
+            b.env.setdefault("CGO_ENABLED", value if value is not None else UNKNOWN)
     # goreleaser reports a missing cross compiler once per build entry, not once per target (GOCI005
     # below), so only the policy rules run per target.
     _apply(ctx, facts, _check_build_policy)

@@ -510,3 +510,25 @@ def test_cgo_use_from_go_list_and_from_the_source(tmp_path):
     (tmp_path / "go.mod").write_text("module x\n\ngo 1.22\n\nrequire example.com/nowhere v1.0.0\n")
     (tmp_path / "main.go").write_text('package main\n\nimport _ "example.com/nowhere"\n\nfunc main() {}\n')
     assert go_list(tmp_path) is None
+
+
+def test_goreleaser_inherits_cgo_from_the_ci_step_that_runs_it(tmp_path):
+    # The watchtower pattern: goreleaser's builds set no CGO_ENABLED, the release job does.
+    (tmp_path / ".goreleaser.yml").write_text(
+        "builds:\n  - goos: [linux]\n    goarch: [amd64]\ndockers:\n  - dockerfile: Dockerfile\n")
+    (tmp_path / "Dockerfile").write_text("FROM scratch\nCOPY app /\nENTRYPOINT [\"/app\"]\n")
+    assert [f.rule_id for f in lint_repo(tmp_path).findings] == ["GOCI001"]  # cgo on by default
+    wf = tmp_path / ".github" / "workflows"
+    wf.mkdir(parents=True)
+    (wf / "release.yml").write_text(
+        "on: push\njobs:\n  release:\n    runs-on: ubuntu-latest\n    env:\n      CGO_ENABLED: 0\n"
+        "    steps:\n      - uses: goreleaser/goreleaser-action@v6\n        with: {args: release}\n")
+    assert lint_repo(tmp_path).findings == ()
+
+
+def test_makefile_apple_targets_are_built_on_macos(tmp_path):
+    # litestream's vfs-darwin-* targets: cgo for darwin without CC runs on a Mac, not a cross build.
+    (tmp_path / "Makefile").write_text(
+        "vfs-darwin-arm64:\n\tCGO_ENABLED=1 GOOS=darwin GOARCH=arm64 go build -buildmode=c-archive -o x.a ./vfs\n"
+        "vfs-linux-arm64:\n\tCGO_ENABLED=1 GOOS=linux GOARCH=arm64 go build -o x ./vfs\n")
+    assert [(f.rule_id, f.line) for f in lint_repo(tmp_path).findings] == [("GOCI005", 4)]
