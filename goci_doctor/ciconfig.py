@@ -1,7 +1,7 @@
 """Reading CI configs into facts: every ``go build`` with its environment, and the images around it.
 
 Parsers for GitHub Actions workflows, GitLab CI, Dockerfiles (multi-stage), Makefiles,
-``.goreleaser.yaml`` and ``go.mod``: PyYAML node trees for line numbers, dockerfile-parse,
+``.goreleaser.yaml`` and ``go.mod``: PyYAML node trees for line numbers, goci_doctor.dockerfile_text,
 shlex for shell lines and a small Makefile reader. Each reader turns a file into a
 :class:`ConfigFacts` (the :class:`GoBuild` records, the images named, what could not be read)
 and passes no judgement: the GOCI rules that decide what crashes live in :mod:`goci_doctor.lint`.
@@ -579,23 +579,6 @@ def stage_builds(stage: Stage) -> list[tuple[GoBuild, str]]:
 # --------------------------------------------------------------------------------------------
 # GitHub Actions
 
-_GHA_EXPR = re.compile(r"\$\{\{\s*(.*?)\s*\}\}")
-
-
-def _gha_expand(text: str, matrix: dict[str, Any], env: dict[str, str]) -> str:
-    def sub(m: re.Match[str]) -> str:
-        expr = m.group(1)
-        mm = re.fullmatch(r"matrix\.([A-Za-z0-9_-]+)", expr)
-        if mm and mm.group(1) in matrix and not isinstance(matrix[mm.group(1)], (dict, list)):
-            return _scalar(matrix[mm.group(1)])
-        em = re.fullmatch(r"env\.([A-Za-z0-9_]+)", expr)
-        if em and em.group(1) in env:
-            return env[em.group(1)]
-        return UNKNOWN
-
-    return _GHA_EXPR.sub(sub, text)
-
-
 def _scalar(v: Any) -> str:
     if isinstance(v, bool):
         return "true" if v else "false"
@@ -1002,7 +985,7 @@ def read_dockerfile(path: Path, rel: str) -> DockerfileFacts:
     data = path.read_bytes()
     try:
         structure = dockerfile_structure(data.decode("utf-8", errors="replace"))
-    except Exception as exc:  # dockerfile-parse raises plain exceptions on malformed input
+    except Exception as exc:  # a malformed file is a finding, never a traceback
         facts.problems.append((1, f"cannot parse Dockerfile: {exc}", "fix the Dockerfile syntax"))
         return facts
     global_args: dict[str, str] = {}
