@@ -605,8 +605,11 @@ def _check_stages(ctx: _Ctx, rel: str, stages: list[Stage]) -> None:
 def _crash_text(run_libc: tuple[str, str], build_libc: tuple[str, str], dest: str, b: GoBuild) -> str:
     """What the container prints when it starts the binary."""
     exe = dest
-    if dest.endswith("/") and b.output:
-        exe = posixpath.join(dest, posixpath.basename(b.output))
+    if dest.endswith("/") or dest in (".", "./") or not known(dest):
+        # A directory destination: the file keeps the name the build gave it (if that is known).
+        name = posixpath.basename(b.output) if b.output and known(b.output) and not b.output.endswith("/") else ""
+        base = dest if known(dest) and dest not in (".", "./") else ""
+        exe = posixpath.join(base or "./", name) if name else "<the binary>"
     if run_libc[0] == build_libc[0] == "glibc":
         needed = "2.34" if _vt(build_libc[1]) >= _GLIBC_START_MAIN > _vt(run_libc[1]) else build_libc[1]
         return f"\"{exe}: ... version `GLIBC_{needed}' not found\""

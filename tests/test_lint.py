@@ -532,3 +532,14 @@ def test_makefile_apple_targets_are_built_on_macos(tmp_path):
         "vfs-darwin-arm64:\n\tCGO_ENABLED=1 GOOS=darwin GOARCH=arm64 go build -buildmode=c-archive -o x.a ./vfs\n"
         "vfs-linux-arm64:\n\tCGO_ENABLED=1 GOOS=linux GOARCH=arm64 go build -o x ./vfs\n")
     assert [(f.rule_id, f.line) for f in lint_repo(tmp_path).findings] == [("GOCI005", 4)]
+
+
+def test_fix_keeps_a_multi_line_command_and_names_no_bogus_destination(tmp_path):
+    (tmp_path / "Dockerfile").write_text(
+        "FROM golang:1.22-bookworm AS build\nWORKDIR /src\nCOPY . .\n"
+        "RUN go build \\\n    -trimpath \\\n    -o .bin/app \\\n    ./cmd/app\n"
+        "FROM alpine:3.20\nWORKDIR /srv\nCOPY --from=build /src/.bin/app .\n")
+    (f,) = lint_repo(tmp_path).findings
+    assert f.rule_id == "GOCI001" and f.line == 4
+    assert f.fix == "RUN CGO_ENABLED=0 go build -trimpath -o .bin/app ./cmd/app"
+    assert "exec ./app: no such file" in f.message and "exec .:" not in f.message
