@@ -21,6 +21,8 @@ from goci_doctor.ciconfig import UNKNOWN
 
 _MAX_DEPTH = 12
 _MAX_LINES = 20000
+_MAX_OPS = 500_000
+_MAX_TEXT = 256 * 1024
 
 
 @dataclass
@@ -56,6 +58,8 @@ class MakeDB:
     rules: dict[str, MakeRule] = field(default_factory=dict)
     target_vars: dict[str, list[TargetVar]] = field(default_factory=dict)
     default_target: str = ""
+    ops: int = 0
+    """Variable expansions done so far; past _MAX_OPS everything is UNKNOWN (hostile Makefiles)."""
 
     # ----------------------------------------------------------------------------------------
     def value(self, name: str, local: dict[str, str] | None = None) -> str | None:
@@ -105,9 +109,14 @@ class MakeDB:
             inner = text[i + 2 : j - 1]
             out.append(self._call(inner, local, depth))
             i = j
+            if sum(len(o) for o in out[-2:]) > _MAX_TEXT:
+                return UNKNOWN  # a value that doubles on each reference: stop, it cannot be a command
         return "".join(out)
 
     def _var(self, name: str, local: dict[str, str] | None, depth: int) -> str:
+        self.ops += 1
+        if self.ops > _MAX_OPS:
+            return UNKNOWN
         if local and name in ("@", "<", "^", "*"):
             return local.get(name, "")
         v = self.value(name, local)

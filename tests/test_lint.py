@@ -543,3 +543,18 @@ def test_fix_keeps_a_multi_line_command_and_names_no_bogus_destination(tmp_path)
     assert f.rule_id == "GOCI001" and f.line == 4
     assert f.fix == "RUN CGO_ENABLED=0 go build -trimpath -o .bin/app ./cmd/app"
     assert "exec ./app: no such file" in f.message and "exec .:" not in f.message
+
+
+def test_hostile_makefile_and_expressions_finish_quickly(tmp_path):
+    import time
+
+    from goci_doctor.ghaexpr import evaluate
+    from goci_doctor.makeresolve import parse_make, resolve
+
+    text = "A0 = x\n" + "".join(f"A{i} = $(A{i - 1})$(A{i - 1})$(A{i - 1})$(A{i - 1})\n" for i in range(1, 13))
+    text += "all:\n\tgo build -o $(A12) .\n"
+    started = time.monotonic()
+    lines, _ = resolve(parse_make(text), ["all"])
+    assert time.monotonic() - started < 10  # 4**12 references would take hours unbounded
+    assert len(lines[0].text) < 1_000_000
+    assert evaluate("!" * 100_000 + "true", {}) is not None  # too long: unknown, no RecursionError
