@@ -1181,6 +1181,15 @@ def read_gitlab(path: Path, rel: str) -> ConfigFacts:
                     carried = scan.exported
                     facts.builds += _shell_builds(rel, item, line, scan, host_os="linux", host_arch="amd64",
                                                   image=img, context=context)
+                    if scan.calls:
+                        from goci_doctor.buildfollow import follow
+
+                        repo = Path(path.as_posix()[: -len(rel)] or ".") if path.as_posix().endswith(rel) \
+                            else path.parent
+                        for fb in follow(scan, repo).builds:
+                            facts.builds.append(GoBuild(rel, line, fb.build.env, tuple(fb.build.args), fb.command,
+                                                        host_os="linux", host_arch="amd64", image=img,
+                                                        context=f"{context}, via {fb.via}"))
     return facts
 
 

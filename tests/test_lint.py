@@ -558,3 +558,13 @@ def test_hostile_makefile_and_expressions_finish_quickly(tmp_path):
     assert time.monotonic() - started < 10  # 4**12 references would take hours unbounded
     assert len(lines[0].text) < 1_000_000
     assert evaluate("!" * 100_000 + "true", {}) is not None  # too long: unknown, no RecursionError
+
+
+def test_gitlab_make_goal_followed_with_the_matrix_environment(tmp_path):
+    (tmp_path / ".gitlab-ci.yml").write_text(
+        "build:\n  image: golang:1.22-bookworm\n  parallel:\n    matrix:\n      - GOOS: [linux, windows]\n"
+        "  script:\n    - make dist\n")
+    (tmp_path / "Makefile").write_text("dist:\n\tgo build -o bin/app-$(GOOS) ./cmd/app\n")
+    (f,) = lint_repo(tmp_path).findings
+    assert (f.rule_id, f.file, f.line) == ("GOCI002", ".gitlab-ci.yml", 7)
+    assert "via make dist (Makefile:2)" in f.message and "bin/app-windows" in f.message
