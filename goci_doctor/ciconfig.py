@@ -1,7 +1,7 @@
 """Reading CI configs into facts: every ``go build`` with its environment, and the images around it.
 
 Parsers for GitHub Actions workflows, GitLab CI, Dockerfiles (multi-stage), Makefiles,
-``.goreleaser.yaml`` and ``go.mod``: PyYAML node trees for line numbers, dockerfile-parse,
+``.goreleaser.yaml`` and ``go.mod``: PyYAML node trees for line numbers, goci_doctor.dockerfile_text,
 shlex for shell lines and a small Makefile reader. Each reader turns a file into a
 :class:`ConfigFacts` (the :class:`GoBuild` records, the images named, what could not be read)
 and passes no judgement: the GOCI rules that decide what crashes live in :mod:`goci_doctor.lint`.
@@ -9,7 +9,6 @@ and passes no judgement: the GOCI rules that decide what crashes live in :mod:`g
 
 from __future__ import annotations
 
-import io
 import json
 import posixpath
 import re
@@ -18,6 +17,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+import re2
 
 from goci_doctor import linear, safeio
 
@@ -184,6 +185,26 @@ def _logical_lines(script: str) -> Iterator[tuple[int, str]]:
         i += 1
 
 
+_FOR_LOOP = re2.compile(r"^(.*?)\bfor\s+([A-Za-z_][A-Za-z0-9_]*)\s+in\s+([^;]*);\s*do\s+(.*?);?\s*done\b(.*)$")
+
+
+def unroll_loops(script: str) -> str:
+    """One-line ``for X in a b; do ...; done`` loops written out once per literal value."""
+    if "for " not in script:
+        return script
+    out: list[str] = []
+    for offset, text in _logical_lines(script):
+        out += [""] * (offset - len(out))  # keep line offsets: a joined line leaves blank ones
+        m = _FOR_LOOP.match(text) if len(text) < 4000 else None
+        if m:
+            values = m.group(3).split()
+            if 0 < len(values) <= 16 and not any("$" in v or "*" in v for v in values):
+                body = m.group(4)
+                text = m.group(1) + " ; ".join(f"{m.group(2)}={v} ; {body}" for v in values) + " ; " + m.group(5)
+        out.append(text)
+    return "\n".join(out)
+
+
 def simple_commands(script: str) -> Iterator[tuple[int, list[str], list[str]]]:
     """(line offset, argv, redirect targets) for each simple command of a shell script."""
     for offset, text in _logical_lines(script):
@@ -233,17 +254,38 @@ class ShellScan:
     runs: list[tuple[int, str]] = field(default_factory=list)
     """(offset, program) of every command run, for "is the built binary executed here"."""
     installs_cc: bool = False
+    calls: list[tuple[int, list[str], dict[str, str]]] = field(default_factory=list)
+    """(offset, expanded argv, environment) of every command other than go build/install."""
 
+
+XX_WRAP = "_GOCI_XX_GO_WRAP"
+"""Pseudo variable: ``xx-go --wrap`` ran, so later ``go`` commands are tonistiigi/xx's wrapper."""
 
 _CC_PACKAGES = ("gcc", "build-base", "build-essential", "clang", "musl-dev", "musl-tools", "zig")
 
 
-def scan_shell(script: str, env: dict[str, str]) -> ShellScan:
+_SHELL_PROGS = ("sh", "bash", "ash", "dash", "/bin/sh", "/bin/bash", "/bin/ash", "/usr/bin/env")
+
+
+def _inline_script(argv: list[str]) -> str | None:
+    """The script of ``sh -c '...'`` (also ``bash -ec``, ``/bin/sh -c``), None for other commands."""
+    if argv[0] not in _SHELL_PROGS or (argv[0] == "/usr/bin/env" and argv[1:2] not in (["sh"], ["bash"])):
+        return None
+    args = argv[2:] if argv[0] == "/usr/bin/env" else argv[1:]
+    for i, a in enumerate(args):
+        if a.startswith("-") and not a.startswith("--") and a.endswith("c") and i + 1 < len(args):
+            return args[i + 1]
+        if not a.startswith("-"):
+            return None
+    return None
+
+
+def scan_shell(script: str, env: dict[str, str], depth: int = 0) -> ShellScan:
     """Walk a shell script, tracking exported variables, and collect its go build commands."""
     out = ShellScan()
     exported = dict(env)
     shell_vars: dict[str, str] = {}
-    for offset, argv, redirects in simple_commands(script):
+    for offset, argv, redirects in simple_commands(unroll_loops(script)):
         scope = {**exported, **shell_vars}
         argv = [expand_vars(a, scope) for a in argv]
         while argv and argv[0] in _PREFIX_WORDS:
@@ -267,6 +309,17 @@ def scan_shell(script: str, env: dict[str, str]) -> ShellScan:
                 (exported if k in exported else shell_vars)[k] = v
             continue
         prog = argv[0]
+        inline = _inline_script(argv) if depth < 3 else None
+        if inline is not None:
+            # `sh -c '...'` (exec-form RUN ["sh", "-c", "..."]): the string is a script of its own.
+            sub = scan_shell(inline, {**exported, **assigns}, depth + 1)
+            out.builds += [ShellBuild(offset, b.env, b.args, b.raw) for b in sub.builds]
+            out.calls += [(offset, a, e) for _o, a, e in sub.calls]
+            out.runs += [(offset, p) for _o, p in sub.runs]
+            out.github_env.update(sub.github_env)
+            out.go_env_w.update(sub.go_env_w)
+            out.installs_cc = out.installs_cc or sub.installs_cc
+            continue
         if prog == "export":
             for a in argv[1:]:
                 k, eq, v = a.partition("=")
@@ -285,11 +338,21 @@ def scan_shell(script: str, env: dict[str, str]) -> ShellScan:
                 if eq and re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", k):
                     out.github_env[k] = v
             continue
-        if prog in ("apk", "apt-get", "apt", "yum", "dnf", "microdnf") and any(
+        if prog in ("apk", "apt-get", "apt", "yum", "dnf", "microdnf", "xx-apk", "xx-apt", "xx-apt-get") and any(
             a.startswith(_CC_PACKAGES) for a in argv[1:]
         ):
             out.installs_cc = True
         out.runs.append((offset, prog))
+        if prog == "xx-go" and argv[1:2] == ["--wrap"]:
+            out.go_env_w[XX_WRAP] = exported[XX_WRAP] = "1"
+            continue
+        if prog == "xx-go" or (exported.get(XX_WRAP) == "1" and prog == "go"):
+            # tonistiigi/xx: GOOS/GOARCH from TARGETPLATFORM and a cross CC (xx-clang) for cgo.
+            assigns = {"GOOS": exported.get("TARGETOS", "$TARGETOS"),
+                       "GOARCH": exported.get("TARGETARCH", "$TARGETARCH"), "CC": "xx-clang", **assigns}
+            prog = "go"
+        if not (prog == "go" or prog.endswith("/go")) or argv[1:2] not in (["build"], ["install"], ["env"]):
+            out.calls.append((offset, argv, {**exported, **assigns}))
         if (prog == "go" or prog.endswith("/go")) and len(argv) > 1:
             if argv[1] == "env" and "-w" in argv:
                 for a in argv[2:]:
@@ -331,6 +394,10 @@ class GoBuild:
     ldflags: str = ""
     output: str = ""
     trimpath: bool = False
+    platform: str = ""
+    """The build stage's --platform as written ("$BUILDPLATFORM"), "" when none."""
+    shipped: bool | None = None
+    """False when nothing in its CI job uploads or releases what it builds (a compile check)."""
     native_default: bool = True
     """False for goreleaser/ko builds whose GOOS/GOARCH always come from the target list."""
 
@@ -416,7 +483,15 @@ def source_command(text: str, offset: int, fallback: str) -> str:
     """The line of the config that holds a go command, as the user wrote it (for fixes)."""
     lines = text.split("\n")
     line = lines[offset].strip() if 0 <= offset < len(lines) else ""
-    line = line.removesuffix("\\").strip().removesuffix("&&").strip()
+    # A multi-line command (`go build \` ... `-o bin/app`) is kept whole, so fixes keep its -o.
+    k = offset
+    while line.endswith("\\") and k + 1 < len(lines) and k - offset < 40:
+        k += 1
+        nxt = lines[k].strip()
+        line = line[:-1].rstrip() + " " + nxt
+        if nxt.endswith("&&") or nxt.endswith(";"):
+            break
+    line = line.removesuffix("\\").strip().removesuffix("&&").strip().removesuffix(";").strip()
     if line.upper().startswith("RUN "):
         line = line[4:].strip()
     return line if re.search(r"\bgo (build|install)\b", line) else fallback
@@ -447,6 +522,10 @@ class Stage:
     copies: list[tuple[int, str, list[str], str]] = field(default_factory=list)
     """(line, --from value, sources, destination)."""
     runs: list[tuple[int, str]] = field(default_factory=list)
+    opaque: list[tuple[int, str]] = field(default_factory=list)
+    """(line, description) of builds that happen where goci-doctor cannot follow them."""
+    raw_platform: str = ""
+    """The --platform value as written ("$BUILDPLATFORM")."""
 
 
 def platform_arch(platform: str) -> str:
@@ -506,23 +585,6 @@ def stage_builds(stage: Stage) -> list[tuple[GoBuild, str]]:
 
 # --------------------------------------------------------------------------------------------
 # GitHub Actions
-
-_GHA_EXPR = linear.compile(r"\$\{\{\s*(.*?)\s*\}\}")
-
-
-def _gha_expand(text: str, matrix: dict[str, Any], env: dict[str, str]) -> str:
-    def sub(m: re.Match[str]) -> str:
-        expr = m.group(1)
-        mm = re.fullmatch(r"matrix\.([A-Za-z0-9_-]+)", expr)
-        if mm and mm.group(1) in matrix and not isinstance(matrix[mm.group(1)], (dict, list)):
-            return _scalar(matrix[mm.group(1)])
-        em = re.fullmatch(r"env\.([A-Za-z0-9_]+)", expr)
-        if em and em.group(1) in env:
-            return env[em.group(1)]
-        return UNKNOWN
-
-    return _GHA_EXPR.sub(sub, text)
-
 
 def _scalar(v: Any) -> str:
     if isinstance(v, bool):
@@ -638,6 +700,7 @@ class Makefile:
     exported: set[str] = field(default_factory=set)
     export_all: bool = False
     recipes: list[MakeRecipeLine] = field(default_factory=list)
+    source: str = ""
 
     def expand(self, text: str, depth: int = 0) -> str:
         """Expand $(VAR) and ${VAR}; $(shell ...) and other functions become UNKNOWN; $$ → $."""
@@ -688,7 +751,7 @@ class Makefile:
 
 def parse_makefile(text: str) -> Makefile:
     """Read variable assignments (=, :=, ::=, ?=, +=, export, override) and recipe lines."""
-    mk = Makefile()
+    mk = Makefile(source=text)
     target = ""
     lines = text.split("\n")
     i = 0
@@ -761,6 +824,32 @@ def _env_items(seq: Any) -> list[tuple[str, str, int]]:
     return out
 
 
+def _env_raw(seq: Any) -> list[tuple[str, int]]:
+    """(entry as written, line) of a goreleaser env list (entries may be templates)."""
+    if isinstance(seq, YSeq):
+        return [(_scalar(item), line) for item, line in zip(seq, seq.item_lines, strict=False)]
+    return []
+
+
+def _target_env(raw: list[tuple[str, int]], goos: str, goarch: str) -> dict[str, str]:
+    """A goreleaser env list rendered for one target; unknown templates leave their names UNKNOWN."""
+    from goci_doctor.gotemplate import render
+
+    out: dict[str, str] = {}
+    data = {"Os": goos, "Arch": goarch, "Target": f"{goos}_{goarch}"}
+    for text, _line in raw:
+        rendered = render(text, {**data, "Env": dict(out)})
+        if rendered is None:
+            for name in ("CC", "CXX", "CGO_ENABLED"):
+                if name in text:
+                    out[name] = UNKNOWN
+            continue
+        k, eq, v = rendered.strip().partition("=")
+        if eq and k.strip():
+            out[k.strip()] = v.strip()
+    return out
+
+
 def _goreleaser_targets(bdef: YMap) -> list[tuple[str, str]]:
     raw_targets = bdef.get("targets")
     if isinstance(raw_targets, list):
@@ -770,6 +859,8 @@ def _goreleaser_targets(bdef: YMap) -> list[tuple[str, str]]:
             if len(parts) >= 2:
                 out.append((parts[0], parts[1]))
         return out
+    from goci_doctor.gotemplate import GO_TARGETS
+
     goos = [_scalar(x) for x in bdef.get("goos") or _GORELEASER_DEFAULT_GOOS]
     goarch = [_scalar(x) for x in bdef.get("goarch") or _GORELEASER_DEFAULT_GOARCH]
     ignore_raw = bdef.get("ignore")
@@ -778,19 +869,18 @@ def _goreleaser_targets(bdef: YMap) -> list[tuple[str, str]]:
     for o in goos:
         for a in goarch:
             if any(isinstance(ig, dict) and _scalar(ig.get("goos", o)) == o and _scalar(ig.get("goarch", a)) == a
-                   for ig in ignore):
-                continue
+                   for ig in ignore) or f"{o}/{a}" not in GO_TARGETS:
+                continue  # goreleaser builds only what `go tool dist list` has
             pairs.append((o, a))
     return pairs
 
 
 def final_image(path: Path) -> tuple[str, int]:
     """(image, line) of the last FROM of a Dockerfile, as written; ("", 0) when it has none or cannot be parsed."""
-    from dockerfile_parse import DockerfileParser
+    from goci_doctor.dockerfile_text import structure as dockerfile_structure
 
     try:
-        data = safeio.read_bytes(path)
-        structure = DockerfileParser(fileobj=io.BytesIO(data), env_replace=False).structure
+        structure = dockerfile_structure(safeio.read_bytes(path).decode("utf-8", errors="replace"))
     except Exception:  # malformed files are reported when the Dockerfile itself is linted
         return "", 0
     image, line = "", 0
@@ -846,6 +936,8 @@ class ConfigFacts:
     """(line, reference) of every image a job or a Dockerfile stage starts from."""
     problems: list[tuple[int, str, str]] = field(default_factory=list)
     """(line, message, fix) for what could not be read or parsed."""
+    release_envs: list[dict[str, str]] = field(default_factory=list)
+    """Environment of each CI step that runs goreleaser (its builds inherit it)."""
 
 
 @dataclass
@@ -897,7 +989,7 @@ def read_dockerfile(path: Path, rel: str) -> DockerfileFacts:
     A build's ``cc_available`` is True when an earlier RUN installed a C compiler and None
     otherwise; what the base image ships is for the caller to know.
     """
-    from dockerfile_parse import DockerfileParser
+    from goci_doctor.dockerfile_text import structure as dockerfile_structure
 
     facts = DockerfileFacts(rel)
     try:
@@ -906,12 +998,14 @@ def read_dockerfile(path: Path, rel: str) -> DockerfileFacts:
         facts.problems.append((1, f"cannot read {rel}: {exc.reason}", "make the file a readable regular file"))
         return facts
     try:
-        structure = DockerfileParser(fileobj=io.BytesIO(data), env_replace=False).structure
-    except Exception as exc:  # dockerfile-parse raises plain exceptions on malformed input
+        structure = dockerfile_structure(data.decode("utf-8", errors="replace"))
+    except Exception as exc:  # a malformed file is a finding, never a traceback
         facts.problems.append((1, f"cannot parse Dockerfile: {exc}", "fix the Dockerfile syntax"))
         return facts
     global_args: dict[str, str] = {}
     stages = facts.stages
+    as_posix = path.as_posix()
+    repo = Path(as_posix[: -len(rel)] or ".") if as_posix.endswith(rel) else path.parent
     st: Stage | None = None
     for ins in structure:
         instr = str(ins["instruction"]).upper()
@@ -922,11 +1016,12 @@ def read_dockerfile(path: Path, rel: str) -> DockerfileFacts:
                 parts = shlex.split(value)
             except ValueError:
                 parts = value.split()
-            platform = ""
+            platform = raw_platform = ""
             words: list[str] = []
             for p in parts:
                 if p.startswith("--platform="):
-                    platform = expand_vars(p.split("=", 1)[1], global_args)
+                    raw_platform = p.split("=", 1)[1]
+                    platform = expand_vars(raw_platform, global_args)
                 elif not p.startswith("--"):
                     words.append(p)
             if not words:
@@ -938,6 +1033,7 @@ def read_dockerfile(path: Path, rel: str) -> DockerfileFacts:
             st = Stage(len(stages), name, image, parent.root_image if parent else image, line, platform,
                        dict(parent.env) if parent else {}, parent.workdir if parent else "/",
                        parent.cc_available if parent else None, parent)
+            st.raw_platform = raw_platform or (parent.raw_platform if parent else "")
             stages.append(st)
             if parent is None:
                 facts.images.append((line, image))
@@ -946,7 +1042,9 @@ def read_dockerfile(path: Path, rel: str) -> DockerfileFacts:
             for tok in split_words(value):
                 k, eq, v = tok.partition("=")
                 if st is None:
-                    global_args[k] = v if eq else global_args.get(k, "")
+                    if eq:
+                        global_args[k] = expand_vars(v, global_args)
+                    # ARG NAME without a default: set only by --build-arg, so it stays $NAME.
                 elif eq:
                     st.env[k] = expand_vars(v, st.env)
                 elif global_args.get(k):
@@ -971,11 +1069,11 @@ def read_dockerfile(path: Path, rel: str) -> DockerfileFacts:
             if src_from and len(plain) >= 2:
                 st.copies.append((line, expand_vars(src_from, st.env), plain[:-1], plain[-1]))
         elif instr == "RUN":
-            facts.builds.extend(_read_run(rel, st, line, value, str(ins["content"])))
+            facts.builds.extend(_read_run(rel, st, line, value, str(ins["content"]), repo))
     return facts
 
 
-def _read_run(rel: str, st: Stage, line: int, value: str, content: str) -> list[GoBuild]:
+def _read_run(rel: str, st: Stage, line: int, value: str, content: str, repo: Path | None = None) -> list[GoBuild]:
     script = value.strip()
     while script.startswith("--"):
         script = script.split(None, 1)[1] if " " in script else ""
@@ -990,23 +1088,46 @@ def _read_run(rel: str, st: Stage, line: int, value: str, content: str) -> list[
     st.env.update(scan.go_env_w)  # go env -w writes the go env file: later RUNs see it
     for _offset, prog in scan.runs:
         st.runs.append((line, prog))
-    builds = []
+    found: list[tuple[ShellBuild, int, str, str]] = []
     for sb in scan.builds:
         bline = _find_line(content, line, "go " + sb.args[0]) if sb.args else line
-        command = source_command(content, bline - line, sb.raw)
+        found.append((sb, bline, source_command(content, bline - line, sb.raw), ""))
+    if repo is not None and scan.calls:
+        from goci_doctor.buildfollow import follow
+
+        followed = follow(scan, repo, "", st.workdir)
+        for fb in followed.builds:
+            found.append((fb.build, line, fb.command, fb.via))
+        st.opaque += [(line, what) for _offset, what in followed.opaque]
+    builds = []
+    for sb, bline, command, via in found:
+        context = f"stage {st.name or st.index}" + (f", via {via}" if via else "")
         b = GoBuild(rel, bline, sb.env, tuple(sb.args), command, host_os="linux",
                     host_arch=platform_arch(st.platform) if st.platform else "amd64",
-                    image=st.root_image, context=f"stage {st.name or st.index}", cc_available=st.cc_available)
+                    image=st.root_image, context=context, cc_available=st.cc_available,
+                    platform=st.raw_platform)
         output = ""
         if b.output and known(b.output):
             output = posixpath.normpath(posixpath.join(st.workdir, b.output))
         elif not b.output and sb.args and sb.args[0] == "install":
-            output = posixpath.join(sb.env.get("GOBIN") or "/go/bin", "")
+            output = posixpath.join(sb.env.get("GOBIN") or "/go/bin", _install_name(sb.args))
         elif not b.output:
             output = posixpath.join(st.workdir, "")
         st.builds.append((b, output))
         builds.append(b)
     return builds
+
+
+def _install_name(args: list[str]) -> str:
+    """The binary name ``go install pkg[@version]`` writes ("" when it cannot be told)."""
+    pkgs = [a for a in args[1:] if not a.startswith("-")]
+    if len(pkgs) != 1 or "$" in pkgs[0] or "..." in pkgs[0]:
+        return ""
+    path = pkgs[0].split("@", 1)[0].rstrip("/")
+    parts = [p for p in path.split("/") if p not in (".", "")]
+    if parts and re.fullmatch(r"v[0-9]+", parts[-1]) and len(parts) > 1:
+        parts.pop()  # module major version suffix: example.com/tool/v2 installs "tool"
+    return parts[-1] if parts and pkgs[0].split("@", 1)[0] not in (".", "./") else ""
 
 
 def _shell_builds(rel: str, source: str, line: int, scan: ShellScan, *, host_os: str, host_arch: str,
@@ -1018,51 +1139,13 @@ def _shell_builds(rel: str, source: str, line: int, scan: ShellScan, *, host_os:
 
 
 def read_github(path: Path, rel: str) -> ConfigFacts:
-    """The go builds of a GitHub Actions workflow: one per job, matrix combination and run step."""
-    facts = ConfigFacts(rel)
-    doc = load_yaml_file(path, facts)
-    if not isinstance(doc, YMap):
-        return facts
-    jobs = doc.get("jobs")
-    if not isinstance(jobs, YMap):
-        return facts
-    wf_env_raw = doc.get("env")
-    for job_id, job in jobs.items():
-        if not isinstance(job, YMap):
-            continue
-        strategy = job.get("strategy")
-        matrix = strategy.get("matrix") if isinstance(strategy, dict) else None
-        for combo in expand_matrix(matrix):
-            label = ", ".join(f"{k}={_scalar(v)}" for k, v in combo.items() if not isinstance(v, (dict, list)))
-            context = f"job {job_id}" + (f", {label}" if label else "")
-            env: dict[str, str] = {}
-            env.update(_env_map(wf_env_raw, lambda s, c=combo, e=env: _gha_expand(s, c, e)))
-            env.update(_env_map(job.get("env"), lambda s, c=combo, e=env: _gha_expand(s, c, e)))
-            host_os, host_arch = _runner_platform(_gha_expand(_scalar(job.get("runs-on", "")), combo, env))
-            container = job.get("container")
-            image = container.get("image") if isinstance(container, dict) else container
-            image = _gha_expand(_scalar(image), combo, env) if image else ""
-            if image:
-                cline = job.value_lines.get("container", job.line)
-                if isinstance(container, YMap) and "image" in container:
-                    cline = container.value_lines["image"]
-                facts.images.append((cline, image))
-                host_os = "linux"
-            steps = job.get("steps")
-            if not isinstance(steps, YSeq):
-                continue
-            carried: dict[str, str] = {}
-            for step in steps:
-                if not isinstance(step, YMap) or not isinstance(step.get("run"), str):
-                    continue
-                step_env = {**env, **carried}
-                step_env.update(_env_map(step.get("env"), lambda s, c=combo, e=step_env: _gha_expand(s, c, e)))
-                script = _gha_expand(step["run"], combo, step_env)
-                scan = scan_shell(script, step_env)
-                carried.update(scan.github_env)
-                facts.builds += _shell_builds(rel, step["run"], step.value_lines["run"], scan, host_os=host_os,
-                                              host_arch=host_arch, image=image, context=context)
-    return facts
+    """The go builds of a GitHub Actions workflow: one per job, matrix combination and run step.
+
+    Conditions, expressions, make/script following and reusable workflows: goci_doctor.ghaworkflow.
+    """
+    from goci_doctor.ghaworkflow import read_workflow
+
+    return read_workflow(path, rel)
 
 
 def read_gitlab(path: Path, rel: str) -> ConfigFacts:
@@ -1112,6 +1195,15 @@ def read_gitlab(path: Path, rel: str) -> ConfigFacts:
                     carried = scan.exported
                     facts.builds += _shell_builds(rel, item, line, scan, host_os="linux", host_arch="amd64",
                                                   image=img, context=context)
+                    if scan.calls:
+                        from goci_doctor.buildfollow import follow
+
+                        repo = Path(path.as_posix()[: -len(rel)] or ".") if path.as_posix().endswith(rel) \
+                            else path.parent
+                        for fb in follow(scan, repo).builds:
+                            facts.builds.append(GoBuild(rel, line, fb.build.env, tuple(fb.build.args), fb.command,
+                                                        host_os="linux", host_arch="amd64", image=img,
+                                                        context=f"{context}, via {fb.via}"))
     return facts
 
 
@@ -1123,12 +1215,24 @@ def read_makefile(path: Path, rel: str) -> ConfigFacts:
     except safeio.UnsafeInput as exc:
         facts.problems.append((1, f"cannot read {rel}: {exc.reason}", "make the file readable"))
         return facts
-    env = mk.recipe_env()
-    for rl in mk.recipes:
-        text = rl.text.lstrip("@-+ \t")
-        scan = scan_shell(mk.expand(text), dict(env))
-        facts.builds += _shell_builds(rel, text, rl.line, scan, host_os="linux", host_arch="amd64",
-                                      context=f"target {rl.target}")
+    from goci_doctor.makeresolve import parse_make, resolve
+
+    # The text parse_makefile read, again through makeresolve: conditionals, target-specific
+    # variables and exports decide each recipe's environment.
+    db = parse_make(mk.source)
+    lines, _missing = resolve(db, [t for t in db.rules if "%" not in t and not t.startswith(".")], prereqs=False)
+    for rl in lines:
+        scan = scan_shell(rl.text, dict(rl.env))
+        for b in _shell_builds(rel, rl.raw, rl.line, scan, host_os="linux", host_arch="amd64",
+                               context=f"target {rl.target}"):
+            if b.goos in ("darwin", "ios"):
+                # A Makefile does not say where it runs; Apple targets are built on macOS hosts.
+                b.host_os, b.host_arch = "darwin", ""
+            facts.builds.append(b)
+    if db.exhausted:
+        facts.problems.append((1, f"{rel}: variable expansion exceeded its budget (a value that keeps growing, or "
+                                  "too many expansions); the recipes using it were not followed",
+                               "simplify the variables, or check the built artifact with `goci-doctor check`"))
     return facts
 
 
@@ -1147,8 +1251,10 @@ def read_goreleaser(path: Path, rel: str) -> GoreleaserFacts:
         if not isinstance(bdef, YMap) or bdef.get("skip") is True:
             continue
         env_items = global_env + _env_items(bdef.get("env"))
-        env = {k: v for k, v, _ in env_items}
+        env_raw = _env_raw(doc.get("env")) + _env_raw(bdef.get("env"))
         cgo_line = next((line for k, _, line in reversed(env_items) if k == "CGO_ENABLED"), bline)
+        if cgo_line == bline:
+            cgo_line = next((line for text, line in reversed(env_raw) if "CGO_ENABLED" in text), bline)
         flags = [_scalar(f) for f in bdef.get("flags") or []] if isinstance(bdef.get("flags"), list) \
             else split_words(_scalar(bdef.get("flags", "")))
         ldflags_raw = bdef.get("ldflags")
@@ -1160,11 +1266,11 @@ def read_goreleaser(path: Path, rel: str) -> GoreleaserFacts:
         bid = _scalar(bdef.get("id", "")) or _scalar(bdef.get("binary", "")) or "default"
         entry = GoreleaserBuild(bid, cgo_line, targets, [])
         for goos, goarch in targets:
-            tenv = dict(env)
+            tenv = _target_env(env_raw, goos, goarch)
             for ov in overrides:
                 if isinstance(ov, dict) and _scalar(ov.get("goos", goos)) == goos and \
                         _scalar(ov.get("goarch", goarch)) == goarch:
-                    tenv.update({k: v for k, v, _ in _env_items(ov.get("env"))})
+                    tenv.update(_target_env(_env_raw(ov.get("env")), goos, goarch))
             tenv.update({"GOOS": goos, "GOARCH": goarch})
             args = ("build", *flags, *(["-ldflags", ldflags] if ldflags else []))
             entry.builds.append(GoBuild(rel, cgo_line if "CGO_ENABLED" in tenv else bline, tenv, args, "",
@@ -1173,7 +1279,9 @@ def read_goreleaser(path: Path, rel: str) -> GoreleaserFacts:
         facts.entries.append(entry)
         facts.builds.extend(entry.builds)
     dockers = doc.get("dockers")
-    for dentry in dockers if isinstance(dockers, YSeq) else []:
+    dockers_v2 = doc.get("dockers_v2")
+    for dentry in [*(dockers if isinstance(dockers, YSeq) else []), *(dockers_v2 if isinstance(dockers_v2, YSeq)
+                                                                       else [])]:
         if isinstance(dentry, YMap):
             facts.dockers.append((dentry.value_lines.get("dockerfile", dentry.line),
                                   _scalar(dentry.get("dockerfile", "Dockerfile"))))

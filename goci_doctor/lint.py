@@ -45,6 +45,7 @@ from goci_doctor.ciconfig import (
     read_makefile,
     stage_builds,
 )
+from goci_doctor.imagefamily import base_is_toolchain, image_libc_info, moving_tag, strip_ref
 from goci_doctor.model import BadInputError, ExitCode, GociError, to_jsonable
 from goci_doctor.sarif import SarifResult, SarifRule, sarif_log
 
@@ -114,8 +115,9 @@ RULES: dict[str, Rule] = {
              "a stub (or not at all), and the program fails at run time.",
              "Switch to the pure-Go alternative named in the finding, or build with cgo on and a libc "
              "that matches the runtime image."),
-        Rule("GOCI007", "unpinned-image", "warning",
-             "An image is not pinned (latest / no tag, or no digest where a policy requires one)",
+        Rule("GOCI007", "unpinned-build-image", "warning",
+             "A Go build image uses a moving tag (latest / no tag / edge / golang:1, golang:alpine), or no "
+             "digest where a policy requires one",
              "golang:latest changes Go version and libc under you: a build that ran yesterday can "
              "produce a binary that needs a newer glibc today.",
              "Pin a version tag (golang:1.22-bookworm), and a digest (@sha256:...) where the policy asks."),
@@ -127,6 +129,26 @@ RULES: dict[str, Rule] = {
              "The policy requires -ldflags=-buildid= and this go build does not set it",
              "A build id that depends on the build environment makes the binary not byte-for-byte reproducible.",
              "Add -buildid= to -ldflags."),
+        Rule("GOCI010", "build-not-followed", "note",
+             "A binary lands in a musl or no-libc image and goci-doctor cannot see how it is built",
+             "The go build happens in a program or file goci-doctor does not follow (go run build.go, mage, "
+             "a Makefile target or script it cannot resolve): whether it is static cannot be told from the config.",
+             "Check the built artifact: goci-doctor check <binary> --target <runtime image>."),
+        Rule("GOCI011", "unknown-image", "note",
+             "The C library of an image that builds or runs a cgo binary is not known",
+             "goci-doctor knows distributions and image families (alpine, debian, distroless...); for other "
+             "images it cannot tell whether a dynamically linked binary finds its libc.",
+             "Check the artifact in the image: goci-doctor check <binary> --target <image>."),
+        Rule("GOCI012", "unpinned-runtime-base", "note",
+             "The runtime base of a dynamically linked Go binary uses a moving tag",
+             "A cgo binary needs the libc of its runtime image; a moving tag can change that libc.",
+             "Pin a version tag (alpine:3.20, debian:12-slim), or build with CGO_ENABLED=0."),
+        Rule("GOCI013", "static-glibc-nss", "warning",
+             "A static glibc link without -tags netgo,osusergo",
+             "glibc cannot link its name service (getaddrinfo, getpwnam) statically; the linker warns "
+             "\"Using 'getaddrinfo' in statically linked applications requires at runtime the shared libraries "
+             "from the glibc version used for linking\" and DNS/user lookups break on other hosts.",
+             "Add -tags netgo,osusergo (pure-Go resolver and user lookup) to the static build."),
         Rule("GOCI101", "policy-cgo", "error",
              "CGO_ENABLED differs from what the policy environment requires",
              "The policy pins cgo on or off for this environment so the artifacts match its images.",
@@ -199,6 +221,8 @@ class LintReport:
     findings: tuple[LintFinding, ...]
     files: tuple[str, ...]
     policy_env: str = ""
+    builds: tuple[str, ...] = ()
+    """Every go build read, as "file:line (context)" (what the rules looked at)."""
 
     @property
     def has_error(self) -> bool:
@@ -212,11 +236,12 @@ class LintReport:
 def image_libc(ref: str) -> tuple[str, str] | None:
     """(libc, version) of an image reference, e.g. ("glibc", "2.36"), ("musl", "1.2.5"), ("none", "").
 
-    Accepts tags, digests and registry prefixes (the knowledge base normalises them). Returns
-    None for unknown images and for references that still hold an unresolved ``$VAR``.
+    The knowledge base first (tags, digests, registry prefixes), then the image's family
+    (:mod:`goci_doctor.imagefamily`: any alpine is musl, distroless static has none...; the
+    version is "" when only the family is known). None when neither knows it.
     """
-    t = _image_target(ref)
-    return (t.libc, t.libc_version) if t is not None else None
+    info = image_libc_info(ref)
+    return info.pair() if info is not None else None
 
 
 def _image_target(ref: str) -> Any:
@@ -247,15 +272,8 @@ def _vt(version: str) -> tuple[int, ...]:
 
 
 def _unpinned(ref: str) -> str:
-    """Why an image reference is not pinned to a version ("" when it has a tag or digest)."""
-    if "@" in ref or "$" in ref:
-        return ""
-    last = ref.rsplit("/", 1)[-1]
-    if ":" not in last:
-        return "has no tag (means :latest)"
-    if last.endswith(":latest"):
-        return "uses the moving :latest tag"
-    return ""
+    """Why an image reference moves under you ("" when pinned to a version or digest)."""
+    return moving_tag(ref)
 
 
 # --------------------------------------------------------------------------------------------
@@ -269,6 +287,8 @@ class _Ctx:
     findings: dict[tuple[str, str, int, str], LintFinding] = field(default_factory=dict)
     files: list[str] = field(default_factory=list)
     builds: list[GoBuild] = field(default_factory=list)
+    release_envs: list[dict[str, str]] = field(default_factory=list)
+    """Environment of the CI steps that run goreleaser (read before the goreleaser config)."""
     runtime_images: list[tuple[str, int, str]] = field(default_factory=list)
     """(file, line, image) of every image artifacts run in (final stages, ko base images)."""
 
@@ -276,6 +296,8 @@ class _Ctx:
             evidence: Sequence[str] = (), column: int = 1, level: Level | None = None) -> None:
         rule = RULES[rule_id]
         lvl: Level = level or rule.level
+        if lvl == "note" and _fixture_path(file):
+            return  # notes on test fixtures and examples are noise: nothing ships from there
         key = (rule_id, file, line, message)
         if key not in self.findings:
             self.findings[key] = LintFinding(rule_id, lvl, file, line, max(column, 1), message, fix,
@@ -283,6 +305,22 @@ class _Ctx:
 
     def rel(self, path: Path) -> str:
         return path.relative_to(self.repo).as_posix()
+
+    def uses_cgo(self) -> bool | None:
+        """Whether the repository's Go code imports "C" or a cgo-only module; None without Go files."""
+        from goci_doctor.cgouse import scan_source
+
+        src = scan_source(self.repo)
+        if src.cgo_files or any(src.imports_module(m.path) for m in cgo_modules()):
+            return True
+        return False if src.files else None
+
+
+_FIXTURE_DIRS = {"test", "tests", "testdata", "example", "examples", "_example", "_examples", "e2e", "fixtures"}
+
+
+def _fixture_path(file: str) -> bool:
+    return any(part.lower() in _FIXTURE_DIRS for part in file.split("/")[:-1])
 
 
 def _libc_text(libc: tuple[str, str]) -> str:
@@ -309,7 +347,10 @@ def _libc_problem(build_libc: tuple[str, str], run_libc: tuple[str, str]) -> tup
     if b[0] != r[0]:
         return f"it is linked against {_libc_text(b)} but the runtime image has {_libc_text(r)}", "error"
     if b[0] == "glibc" and b[1] and r[1] and _vt(b[1]) > _vt(r[1]):
-        if _vt(b[1]) >= _GLIBC_START_MAIN > _vt(r[1]):
+        if _vt(b[1]) >= _GLIBC_START_MAIN:
+            # What a cgo Go binary linked on glibc >= 2.34 needs is GLIBC_2.34, not the builder's version.
+            if _vt(r[1]) >= _GLIBC_START_MAIN:
+                return "", "note"
             return (f"it needs at least GLIBC_2.34 (__libc_start_main) but the runtime image has glibc {r[1]}",
                     "error")
         return f"it may need symbols up to GLIBC_{b[1]} but the runtime image has glibc {r[1]}", "warning"
@@ -345,7 +386,8 @@ def _exe_fix(b: GoBuild) -> str:
 def _check_build(ctx: _Ctx, b: GoBuild) -> None:
     ctxt = f" ({b.context})" if b.context else ""
     goos, goarch = b.goos, b.goarch
-    if goos == "windows" and b.output and known(b.output) and not b.output.endswith((".exe", "/")) \
+    if goos == "windows" and b.shipped is not False and b.output and known(b.output) \
+            and not b.output.endswith((".exe", "/")) \
             and not b.output.endswith(UNKNOWN):
         ctx.add("GOCI002", b.file, b.line,
                 f"GOOS=windows build{ctxt} writes '{b.output}' without .exe; Windows will not run it by name",
@@ -362,6 +404,27 @@ def _check_build(ctx: _Ctx, b: GoBuild) -> None:
                 "set: the host C compiler cannot produce code for the target",
                 _prefix_env(b.command, "CC", suggestion.split("=", 1)[1]) if b.command else suggestion,
                 [f"CGO_ENABLED=1, GOOS={goos}, GOARCH={goarch}, CC unset"], b.column)
+    elif b.cgo_setting == "1" and not b.cc and "BUILDPLATFORM" in b.platform and any(
+            t in b.env.get(k, "") for k in ("GOARCH", "GOOS") for t in ("TARGETARCH", "TARGETOS", "TARGETPLATFORM")):
+        ctx.add("GOCI005", b.file, b.line,
+                f"CGO_ENABLED=1 with GOOS/GOARCH from the target platform{ctxt}, in a stage that runs on "
+                f"--platform={b.platform}: every non-native platform is cross-compiled with the build "
+                "platform's C compiler, which cannot produce it",
+                "use tonistiigi/xx (COPY --from=tonistiigi/xx / /, xx-apk/xx-apt-get add gcc, xx-go build), "
+                "or set CC to a cross compiler per TARGETARCH",
+                [f"GOARCH={b.env.get('GOARCH', '')}, CGO_ENABLED=1, CC unset, FROM --platform={b.platform}"],
+                b.column)
+    if b.static_link and b.cgo_on and b.goos == "linux" and not {"netgo", "osusergo"} <= _build_tags(b):
+        libc = image_libc(b.image) if b.image else ("glibc", "")
+        if libc is not None and libc[0] == "glibc":
+            missing = sorted({"netgo", "osusergo"} - _build_tags(b))
+            ctx.add("GOCI013", b.file, b.line,
+                    f"static cgo link against glibc{ctxt} without -tags {','.join(missing)}: the linker warns "
+                    "\"Using 'getaddrinfo' in statically linked applications requires at runtime the shared "
+                    "libraries from the glibc version used for linking\", and name lookups fail on other hosts",
+                    b.command.replace("go build", f"go build -tags {','.join(missing)}", 1)
+                    if "go build" in b.command and "-tags" not in b.command else f"-tags {','.join(missing)}",
+                    [f"-ldflags {b.ldflags}"], b.column)
     _check_build_policy(ctx, b)
 
 
@@ -405,15 +468,25 @@ def _check_build_policy(ctx: _Ctx, b: GoBuild) -> None:
                     [f"{b.image}: glibc {libc[1]} (targets.toml)"], b.column)
 
 
-def _check_image_ref(ctx: _Ctx, file: str, line: int, ref: str, column: int = 1) -> None:
+def _check_image_ref(ctx: _Ctx, file: str, line: int, ref: str, column: int = 1, role: str = "build") -> None:
+    """GOCI007/GOCI012 for an image by its role: "build" (a Go toolchain runs in it), "runtime"
+    (a dynamically linked Go binary runs in it) or "other" (only a policy's pinning rule applies)."""
     if not ref or not known(ref) or ref.lower() == "scratch":
         return
     why = _unpinned(ref)
-    if why:
+    pinning_policy = bool(ctx.policy and ctx.policy.require_pinned_images)
+    if why and (role == "build" or pinning_policy):
         repo_name = ref.rsplit(":", 1)[0] if ":" in ref.rsplit("/", 1)[-1] else ref
-        level: Level | None = "error" if ctx.policy and ctx.policy.require_pinned_images else None
-        ctx.add("GOCI007", file, line, f"image {ref} {why}: its contents (Go version, libc) change without notice",
+        level: Level | None = "error" if pinning_policy else None
+        what = "build image" if role == "build" else "image"
+        ctx.add("GOCI007", file, line,
+                f"{what} {ref} {why}: the Go version and libc it builds with change without notice",
                 f"{repo_name}:<version>@sha256:<digest>", [], column, level)
+    elif why and role == "runtime":
+        repo_name = ref.rsplit(":", 1)[0] if ":" in ref.rsplit("/", 1)[-1] else ref
+        ctx.add("GOCI012", file, line,
+                f"runtime base {ref} {why}, and a dynamically linked Go binary runs in it: its libc can change",
+                f"{repo_name}:<version>", [], column)
     elif ctx.policy and ctx.policy.require_pinned_images and "@sha256:" not in ref:
         ctx.add("GOCI007", file, line,
                 f"policy {ctx.policy.name} requires images pinned by digest; {ref} has none",
@@ -424,8 +497,71 @@ def _check_image_ref(ctx: _Ctx, file: str, line: int, ref: str, column: int = 1)
 # Dockerfile stages
 
 
+def _chain(stage: Stage) -> list[Stage]:
+    out: list[Stage] = []
+    s: Stage | None = stage
+    while s is not None:
+        out.append(s)
+        s = s.parent
+    return out
+
+
+def _check_stage_images(ctx: _Ctx, rel: str, stages: list[Stage], shipped: dict[int, list[GoBuild]]) -> None:
+    """GOCI007 on images Go builds run in, GOCI012/GOCI011 on the runtime base of dynamic binaries."""
+    for st in stages:
+        if st.parent is not None:
+            continue
+        family = [s for s in stages if st in _chain(s)]
+        builds = [b for s in family for b, _ in s.builds]
+        if builds or any(s.opaque for s in family) or base_is_toolchain(strip_ref(st.root_image)[0]):
+            _check_image_ref(ctx, rel, st.line, st.root_image, role="build")
+            continue
+        dyn = [b for s in family for b in shipped.get(s.index, []) if _dynamic(ctx, b)]
+        # musl keeps its ABI: a newer alpine still runs a binary linked against an older musl.
+        glibc_dyn = [b for b in dyn if (image_libc(b.image) or ("", ""))[0] != "musl"]
+        _check_image_ref(ctx, rel, st.line, st.root_image, role="runtime" if glibc_dyn else "other")
+        if dyn and image_libc(st.root_image) is None:
+            ctx.add("GOCI011", rel, st.line,
+                    f"a dynamically linked Go binary ({dyn[0].where()}) runs in {st.root_image}, whose C library "
+                    "goci-doctor does not know", f"goci-doctor check <binary> --target {st.root_image}")
+
+
+_NOT_BINARY = (".sh", ".conf", ".json", ".yml", ".yaml", ".toml", ".txt", ".md", ".html", ".js", ".css", ".pem",
+               ".crt", ".so", ".a", ".py", ".xml", ".ini", ".env", ".tmpl", ".sql", ".csv", ".png", ".svg")
+
+
+def _may_be_binary(src: str) -> bool:
+    """Whether a COPY source can be a Go binary (not a script, a config or a directory of them)."""
+    name = posixpath.basename(src.rstrip("/"))
+    return not src.endswith("/") and not name.lower().endswith(_NOT_BINARY) and name not in ("", ".", "*")
+
+
+def _dynamic(ctx: _Ctx, b: GoBuild) -> bool:
+    """Whether a build's binary links the C library dynamically (cgo on, no static link, cgo really used)."""
+    if not b.cgo_on or b.static_link or (b.goos != "linux" and known(b.goos)):
+        return False  # an unresolved GOOS ($TARGETOS) copied into a Linux image is a Linux build
+    tags = _build_tags(b)
+    if {"netgo", "osusergo"} <= tags and ctx.uses_cgo() is False:
+        return False  # pure-Go resolver and user lookup, no import "C": the linker links statically
+    return True
+
+
+def _build_tags(b: GoBuild) -> set[str]:
+    tags: set[str] = set()
+    args = list(b.args)
+    for i, a in enumerate(args):
+        value = ""
+        if a in ("-tags", "--tags") and i + 1 < len(args):
+            value = args[i + 1]
+        elif a.startswith(("-tags=", "--tags=")):
+            value = a.split("=", 1)[1]
+        tags.update(t for t in value.replace(",", " ").split() if t)
+    return tags
+
+
 def _check_stages(ctx: _Ctx, rel: str, stages: list[Stage]) -> None:
     by_name = {s.name.lower(): s for s in stages if s.name}
+    shipped: dict[int, list[GoBuild]] = {}
     for st in stages:
         run_libc = image_libc(st.root_image)
         run_os = _image_os(st.root_image)
@@ -436,10 +572,21 @@ def _check_stages(ctx: _Ctx, rel: str, stages: list[Stage]) -> None:
                 src_stage = stages[int(src_from)]
             if src_stage is None:
                 continue
+            matched = False
             for b, output in stage_builds(src_stage):
                 if not copy_matches(output, sources):
                     continue
+                matched = True
+                shipped.setdefault(st.index, []).append(b)
                 _check_shipped(ctx, rel, b, st, copy_line, dest, run_libc, run_os, run_arch)
+            if not matched and run_libc is not None and run_libc[0] in ("musl", "none") and \
+                    any(_may_be_binary(src) for src in sources):
+                opaque = [what for s in _chain(src_stage) for _line, what in s.opaque]
+                if opaque and src_stage.env.get("CGO_ENABLED") != "0":  # ENV CGO_ENABLED=0: static
+                    ctx.add("GOCI010", rel, copy_line,
+                            f"COPY puts {' '.join(sources)} from stage {src_from} into {st.root_image} "
+                            f"({_libc_text(run_libc)}); {opaque[0]}: could not follow whether it is static",
+                            f"goci-doctor check <the built binary> --target {st.root_image}", opaque[:3])
         # A binary built in this same stage and executed here (RUN ./app).
         for b, output in stage_builds(st):
             if b.goos == "windows" and output and not output.endswith("/"):
@@ -450,6 +597,7 @@ def _check_stages(ctx: _Ctx, rel: str, stages: list[Stage]) -> None:
                                 f"RUN executes {prog}, a GOOS=windows build ({b.where()}), in a Linux stage: "
                                 "exec format error", "GOOS=linux for binaries run during the build",
                                 [b.command])
+    _check_stage_images(ctx, rel, stages, shipped)
     if stages:
         final = stages[-1]
         ctx.runtime_images.append((rel, final.line, final.root_image))
@@ -458,8 +606,11 @@ def _check_stages(ctx: _Ctx, rel: str, stages: list[Stage]) -> None:
 def _crash_text(run_libc: tuple[str, str], build_libc: tuple[str, str], dest: str, b: GoBuild) -> str:
     """What the container prints when it starts the binary."""
     exe = dest
-    if dest.endswith("/") and b.output:
-        exe = posixpath.join(dest, posixpath.basename(b.output))
+    if dest.endswith("/") or dest in (".", "./") or not known(dest):
+        # A directory destination: the file keeps the name the build gave it (if that is known).
+        name = posixpath.basename(b.output) if b.output and known(b.output) and not b.output.endswith("/") else ""
+        base = dest if known(dest) and dest not in (".", "./") else ""
+        exe = posixpath.join(base or "./", name) if name else "<the binary>"
     if run_libc[0] == build_libc[0] == "glibc":
         needed = "2.34" if _vt(build_libc[1]) >= _GLIBC_START_MAIN > _vt(run_libc[1]) else build_libc[1]
         return f"\"{exe}: ... version `GLIBC_{needed}' not found\""
@@ -481,9 +632,14 @@ def _check_shipped(ctx: _Ctx, rel: str, b: GoBuild, st: Stage, copy_line: int, d
                 f"runs as {st.platform}: exec format error",
                 "ARG TARGETARCH\nRUN GOARCH=$TARGETARCH go build ...",
                 [b.command, f"FROM --platform={st.platform} {st.image} (line {st.line})"])
-    if b.cgo_on and not b.static_link and b.goos == "linux" and run_libc is not None:
+    if _dynamic(ctx, b) and run_libc is not None:
         build_libc = image_libc(b.image)
         if build_libc is None:
+            if run_libc[0] in ("musl", "none") or b.image != image:
+                ctx.add("GOCI011", rel, copy_line,
+                        f"a cgo binary built in {b.image} ({b.context}), whose C library goci-doctor does not know, "
+                        f"is copied into {image} ({_libc_text(run_libc)}): whether it runs cannot be told",
+                        f"goci-doctor check <binary> --target {image}", [b.command])
             return
         problem, level = _libc_problem(build_libc, run_libc)
         if not problem:
@@ -494,8 +650,8 @@ def _check_shipped(ctx: _Ctx, rel: str, b: GoBuild, st: Stage, copy_line: int, d
                 f"{state} in {b.image} ({_libc_text(build_libc)}), and the binary is copied (line {copy_line}) "
                 f"into {image}: {problem}. The container "
                 f"{'fails' if level == 'error' else 'can fail'} with {_crash_text(run_libc, build_libc, dest, b)}",
-                f"RUN {fix}",
-                [f"build: {b.command} in {b.image} ({_libc_text(build_libc)})",
+                f"RUN {fix}" if ", via " not in b.context else f"{fix}   (in {b.context.split(', via ', 1)[1]})",
+                [f"build: {b.command} in {b.image} ({_libc_text(build_libc)}; {b.context})",
                  f"runtime: FROM {st.image} (line {st.line}) → {_libc_text(run_libc)}"], level=level)
 
 
@@ -503,12 +659,15 @@ def _check_shipped(ctx: _Ctx, rel: str, b: GoBuild, st: Stage, copy_line: int, d
 # Applying the rules to what each config says
 
 
-def _apply(ctx: _Ctx, facts: ConfigFacts, check: Callable[[_Ctx, GoBuild], None] | None = None) -> None:
-    """GOCI000 for what could not be read, GOCI007 for the images, ``check`` for each build."""
+def _apply(ctx: _Ctx, facts: ConfigFacts, check: Callable[[_Ctx, GoBuild], None] | None = None,
+           images: bool = True) -> None:
+    """GOCI000 for what could not be read, GOCI007 for the images builds run in, ``check`` for each build."""
     for line, message, fix in facts.problems:
         ctx.add("GOCI000", facts.file, line, message, fix)
-    for line, image in facts.images:
-        _check_image_ref(ctx, facts.file, line, image)
+    for line, image in facts.images if images else []:
+        toolchain = base_is_toolchain(strip_ref(image)[0])
+        role = "build" if toolchain or any(b.image == image for b in facts.builds) else "other"
+        _check_image_ref(ctx, facts.file, line, image, role=role)
     ctx.builds.extend(facts.builds)
     for b in facts.builds:
         (check or _check_build)(ctx, b)
@@ -520,12 +679,14 @@ def _scan_dockerfile(ctx: _Ctx, path: Path) -> None:
         root_libc = image_libc(b.image)
         if b.cc_available is None and root_libc and root_libc[0] == "musl":
             b.cc_available = False  # golang:*-alpine ships no gcc unless the Dockerfile installs one
-    _apply(ctx, facts)
+    _apply(ctx, facts, images=False)
     _check_stages(ctx, facts.file, facts.stages)
 
 
 def _scan_github(ctx: _Ctx, path: Path) -> None:
-    _apply(ctx, read_github(path, ctx.rel(path)))
+    facts = read_github(path, ctx.rel(path))
+    ctx.release_envs += facts.release_envs
+    _apply(ctx, facts)
 
 
 def _scan_gitlab(ctx: _Ctx, path: Path) -> None:
@@ -539,6 +700,13 @@ def _scan_makefile(ctx: _Ctx, path: Path) -> None:
 def _scan_goreleaser(ctx: _Ctx, path: Path) -> None:
     rel = ctx.rel(path)
     facts = read_goreleaser(path, rel)
+    # goreleaser runs `go build` in the CI step's environment: CGO_ENABLED set there (e.g. a job
+    # `env: CGO_ENABLED: 0`) applies to every build whose own env does not set it.
+    inherited = {e.get("CGO_ENABLED") for e in ctx.release_envs}
+    if inherited and inherited != {None}:
+        value = inherited.pop() if len(inherited) == 1 else UNKNOWN
+        for b in facts.builds:
+            b.env.setdefault("CGO_ENABLED", value if value is not None else UNKNOWN)
     # goreleaser reports a missing cross compiler once per build entry, not once per target (GOCI005
     # below), so only the policy rules run per target.
     _apply(ctx, facts, _check_build_policy)
@@ -574,7 +742,7 @@ def _scan_goreleaser(ctx: _Ctx, path: Path) -> None:
                 break
     for line, ref in facts.ko_images:
         ctx.runtime_images.append((rel, line, ref))
-        _check_image_ref(ctx, rel, line, ref)
+        _check_image_ref(ctx, rel, line, ref, role="other")  # ko builds are CGO_ENABLED=0: static
 
 
 # --------------------------------------------------------------------------------------------
@@ -619,10 +787,15 @@ def _check_go_mod(ctx: _Ctx, path: Path) -> None:
         return
     mod_dir = path.parent.relative_to(ctx.repo).as_posix()
     builds = [b for b in ctx.builds if mod_dir in (".", "") or b.file.startswith(mod_dir + "/")]
+    from goci_doctor.cgouse import scan_source
+
     for module, version, line in requires:
         cm = next((m for m in cgo_modules() if m.matches(module)), None)
         if cm is None:
             continue
+        source = scan_source(path.parent)  # only for a go.mod that names a cgo-only module (cached)
+        if source.files and not source.imports_module(module):
+            continue  # required (often `// indirect`) but imported by no package of this module
         alt = cm.alternatives[0] if cm.alternatives else ""
         fix = (f"go get {alt} && go mod tidy  # replace {module} (pure Go: {', '.join(cm.alternatives)})"
                if alt else f"keep cgo on for {module} and build per target with a matching C toolchain")
@@ -713,7 +886,8 @@ def lint_repo(repo: Path | str, policy_env: PolicyEnv | None = None) -> LintRepo
                         f"(allowed: {', '.join(policy_env.allowed_images)})",
                         f"FROM {policy_env.allowed_images[0].replace('*', '')}", [f"policy file: {policy_env.source}"])
     findings = sorted(ctx.findings.values(), key=lambda f: (f.file, f.line, f.rule_id, f.message))
-    return LintReport(str(root), tuple(findings), tuple(ctx.files), policy_env.name if policy_env else "")
+    builds = tuple(f"{b.where()} ({b.context})" for b in ctx.builds)
+    return LintReport(str(root), tuple(findings), tuple(ctx.files), policy_env.name if policy_env else "", builds)
 
 
 # --------------------------------------------------------------------------------------------

@@ -157,12 +157,12 @@ def test_patterns_were_found_everywhere() -> None:
 
 
 def test_untrusted_text_patterns_are_re2() -> None:
-    from goci_doctor import ciconfig, commands, diagnosis, explain, redact, safetext
+    from goci_doctor import ciconfig, commands, diagnosis, explain, ghaworkflow, redact, safetext
 
     # safetext.TERMINAL_SEQUENCE stays in Python's engine for speed; the adversarial test above covers it.
     assert commands._ANSI is safetext.TERMINAL_SEQUENCE
     held = [redact._ASSIGN, explain._FROM, ciconfig._VAR,
-            ciconfig._GHA_EXPR, explain._context_any(), *(p for p, _ in redact._RULES),
+            ghaworkflow._EXPR, explain._context_any(), *(p for p, _ in redact._RULES),
             *(p for _, p in redact.token_patterns()),
             *(p for fam in diagnosis.families().values() for p in fam.patterns + fam.context)]
     assert [p.pattern for p in held if isinstance(p, re.Pattern)] == []

@@ -1,0 +1,3 @@
+module example.com/gha
+
+go 1.22

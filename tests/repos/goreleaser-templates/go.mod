@@ -1,0 +1,3 @@
+module example.com/gorel
+
+go 1.22

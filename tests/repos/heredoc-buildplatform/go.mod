@@ -1,0 +1,3 @@
+module example.com/heredoc
+
+go 1.23

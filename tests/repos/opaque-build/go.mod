@@ -1,0 +1,3 @@
+module example.com/opaque
+
+go 1.22
