@@ -120,9 +120,10 @@ def _document(kind: str, description: str, body: dict[str, Any], required: Seque
 def document_schema() -> dict[str, Any]:
     """The JSON Schema (draft 2020-12) of every ``--json`` document, selected by its ``kind``.
 
-    Kinds: diagnosis (check/explain), report (an exported session), inspect, env, targets, history.
+    Kinds: diagnosis (check/explain), report (an exported session), inspect, env, targets, history, trace.
     """
     from goci_doctor.history import HistoryEntry
+    from goci_doctor.trace.events import Trace
 
     defs: dict[str, Any] = {}
     ref = functools.partial(_type_schema, defs=defs)
@@ -143,6 +144,9 @@ def document_schema() -> dict[str, Any]:
                   {"targets": ref(tuple[Target, ...])}, ["targets"]),
         _document("history", "`history --json`: saved sessions.",
                   {"sessions": ref(tuple[HistoryEntry, ...])}, ["sessions"]),
+        _document("trace", "`trace --json`: every exec a traced command made, and a diagnosis per failed one.",
+                  {"tool_version": {"type": "string"}, "has_problem": {"type": "boolean"}, "trace": ref(Trace)},
+                  ["tool_version", "has_problem", "trace"]),
     ]
     return {
         "$schema": "https://json-schema.org/draft/2020-12/schema",

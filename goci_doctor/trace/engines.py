@@ -28,8 +28,9 @@ STRLEN = 200
 """Longest string bpftrace 0.17 copies (its own maximum): longer paths are cut, and said so."""
 # The strace fallback: the issue's command line, except -q instead of -qq (-qq would also hide
 # "+++ exited with 127 +++", the only sign of a loader failure), plus pids with their comm (-Y),
-# epoch timestamps (-ttt) and clone/fork so each exec gets its parent.
-STRACE_TRACE = "execve,execveat,clone,clone3,fork,vfork"
+# epoch timestamps (-ttt), clone/fork so each exec gets its parent, and chdir/fchdir (-y names an
+# fd's directory) so a relative path can be found after its process has died.
+STRACE_TRACE = "execve,execveat,clone,clone3,fork,vfork,chdir,fchdir"
 
 
 @dataclass(frozen=True)
@@ -48,10 +49,17 @@ class EngineChoice:
     problems: tuple[str, ...] = field(default_factory=tuple)
 
 
+def _is_dir(path: Path) -> bool:
+    try:
+        return path.is_dir()
+    except OSError:  # tracefs is root-only: a plain user gets EACCES, not "absent"
+        return False
+
+
 def tracefs_dir() -> Path | None:
     """The mounted tracefs that holds the event tracepoints, or None."""
     for d in TRACEFS_DIRS:
-        if (d / "events").is_dir():
+        if _is_dir(d / "events"):
             return d
     return None
 
@@ -59,7 +67,7 @@ def tracefs_dir() -> Path | None:
 def mount_tracefs() -> Path | None:
     """Mount tracefs at /sys/kernel/tracing (root only); None when that fails."""
     target = TRACEFS_DIRS[0]
-    if os.geteuid() != 0 or not target.is_dir():
+    if os.geteuid() != 0 or not _is_dir(target):
         return None
     try:
         subprocess.run(["mount", "-t", "tracefs", "tracefs", str(target)], capture_output=True, timeout=10,
@@ -94,7 +102,7 @@ def choose(*, want: str = "auto", system: bool = False, mount: bool = False) -> 
                            "(mount -t tracefs tracefs /sys/kernel/tracing)")
         else:
             problem = ""  # root can mount it at trace time; say so in the reason
-    found = {tp: tfs is not None and (tfs / "events" / tp).is_dir() for tp in REQUIRED_TRACEPOINTS +
+    found = {tp: tfs is not None and _is_dir(tfs / "events" / tp) for tp in REQUIRED_TRACEPOINTS +
              OPTIONAL_TRACEPOINTS}
     if not problem and tfs is not None:
         missing = [tp for tp in REQUIRED_TRACEPOINTS if not found[tp]]
@@ -199,5 +207,5 @@ def bpftrace_env() -> dict[str, str]:
 
 
 def strace_command(output: str, command: Sequence[str]) -> list[str]:
-    return ["strace", "-f", "-q", "-Y", "-ttt", "-s", "4096", "-e", f"trace={STRACE_TRACE}", "-e", "signal=none",
+    return ["strace", "-f", "-q", "-Y", "-y", "-ttt", "-s", "4096", "-e", f"trace={STRACE_TRACE}", "-e", "signal=none",
             "-o", output, "--", *command]

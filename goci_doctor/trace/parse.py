@@ -10,6 +10,7 @@ and skipped. Imports: ``events`` only.
 from __future__ import annotations
 
 import dataclasses
+import posixpath
 import signal as _signal
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -60,6 +61,11 @@ class Assembler:
         self._last_ok: dict[int, _Exec] = {}
         self._parents: dict[int, int] = {}
         self._exec_names: dict[int, str] = {}
+        self._chdirs: dict[int, list[tuple[float, str]]] = {}
+        self.root_ppid = 0
+        """Parent of the first process when the tracer started it (strace), for its ppid."""
+        self.root_cwd = ""
+        """Working directory of the traced command itself (strace follows chdir from there)."""
         self.dropped = 0
         self.malformed = 0
         self._on_enter = on_enter
@@ -123,8 +129,32 @@ class Assembler:
         rec.event = dataclasses.replace(rec.event, exit_code=code, signal=sig, exited_after_s=round(after, 6),
                                         status=status)
 
+    def chdir(self, time: float, pid: int, path: str) -> None:
+        if not path.startswith("/"):
+            path = posixpath.normpath(posixpath.join(self.cwd_at(pid, time) or "/", path))
+        self._chdirs.setdefault(pid, []).append((time, path))
+
+    def cwd_at(self, pid: int, time: float) -> str:
+        """The working directory of ``pid`` at ``time`` from the chdirs seen, inherited over fork."""
+        for _ in range(64):
+            for t, path in reversed(self._chdirs.get(pid, ())):
+                if t <= time:
+                    return path
+            parent = self._parents.get(pid)
+            if parent is None:
+                return self.root_cwd
+            pid = parent
+        return ""
+
     def events(self) -> list[ExecEvent]:
-        return sorted((r.event for r in self._execs), key=lambda e: e.time)
+        out = []
+        for r in self._execs:
+            ev = r.event
+            if not ev.ppid and (ev.pid in self._parents or self.root_ppid):
+                # vfork: the child's exec is printed before the parent learns its pid.
+                ev = r.event = dataclasses.replace(ev, ppid=self._parents.get(ev.pid, self.root_ppid))
+            out.append(ev)
+        return sorted(out, key=lambda e: e.time)
 
 
 def _int(text: str) -> int:
@@ -301,5 +331,10 @@ class StraceParser:
             return
         if call in ("execve", "execveat"):
             self.asm.returned(time, pid, pid, ret)
+        elif call == "chdir" and ret == 0 and '"' in body:
+            self.asm.chdir(time, pid, c_string(body, body.find('"'))[0])
+        elif call == "fchdir" and ret == 0 and "<" in body:
+            # -y shows the directory behind the fd: fchdir(3</tmp/build>)
+            self.asm.chdir(time, pid, body[body.find("<") + 1:body.rfind(">)")])
         elif call in ("clone", "clone3", "fork", "vfork") and ret > 0:
             self.asm.forked(pid, ret)

@@ -379,10 +379,11 @@ def _run_strace(opts: Options, asm: Assembler, work: str) -> tuple[int | None, l
     out = Path(work, "strace.out")
     out.touch()
     parser = StraceParser(asm)
+    asm.root_cwd = os.getcwd()
     if opts.command:
         cmd = engines.strace_command(str(out), opts.command)
     else:
-        cmd = ["strace", "-f", "-q", "-Y", "-ttt", "-e", f"trace={engines.STRACE_TRACE}", "-e", "signal=none",
+        cmd = ["strace", "-f", "-q", "-Y", "-y", "-ttt", "-e", f"trace={engines.STRACE_TRACE}", "-e", "signal=none",
                "-o", str(out)]
         for pid in _descendants(opts.pid):
             cmd += ["-p", str(pid)]
@@ -395,6 +396,7 @@ def _run_strace(opts: Options, asm: Assembler, work: str) -> tuple[int | None, l
     finally:
         os.close(err_w)
     tee = _StderrTee(err_r, sys.stderr.buffer)
+    asm.root_ppid = proc.pid if opts.command else 0
     done = threading.Event()
 
     def follow() -> None:
@@ -468,6 +470,8 @@ def _finish(asm: Assembler, keeper: RootKeeper, held: _Held,
         if ev.status in ("failed", "loader-failed", "not-found"):
             key = (ev.pid, ev.time)
             path = held.absolute.get(key, ev.path)
+            if not path.startswith("/") and not ev.in_container:
+                path = posixpath.join(asm.cwd_at(ev.pid, ev.time) or "/", path)
             fs, how = keeper.fs_for(ev.mnt_ns, ev.pid)
             label = "this machine" if not ev.in_container else f"container (mount namespace {ev.mnt_ns})"
             try:
