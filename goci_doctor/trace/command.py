@@ -59,7 +59,7 @@ def _outcome(ev: ExecEvent) -> str:
 
 def event_line(ev: ExecEvent) -> str:
     clock = time.strftime("%H:%M:%S", time.localtime(ev.time)) + f".{int(ev.time * 1000) % 1000:03d}"
-    where = " [container]" if ev.in_container else ""
+    where = f" [{ev.container or 'container'}]" if ev.in_container else ""
     argv0 = "" if not ev.argv0 or ev.argv0 == ev.path else f" (argv[0] {clean(ev.argv0)})"
     return (f"{_MARK.get(ev.status, ' ')} {clock}  pid {ev.pid:<7} ppid {ev.ppid:<7} {clean(ev.comm)[:15]:<15} "
             f"{clean(ev.path)}{argv0}  → {_outcome(ev)}{where}")

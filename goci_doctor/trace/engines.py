@@ -21,7 +21,8 @@ BTF_PATH = Path("/sys/kernel/btf/vmlinux")
 REQUIRED_TRACEPOINTS = ("syscalls/sys_enter_execve", "syscalls/sys_exit_execve", "sched/sched_process_exec",
                         "sched/sched_process_exit")
 OPTIONAL_TRACEPOINTS = ("syscalls/sys_enter_execveat", "syscalls/sys_exit_execveat", "sched/sched_process_fork",
-                        "syscalls/sys_exit_pivot_root", "syscalls/sys_enter_exit_group")
+                        "syscalls/sys_exit_pivot_root", "syscalls/sys_enter_exit_group", "syscalls/sys_enter_chdir",
+                        "syscalls/sys_exit_chdir")
 READY = "GOCI-READY"
 """Printed by the program's BEGIN block: every probe is attached, the command may start."""
 STRLEN = 200
@@ -46,6 +47,7 @@ class EngineChoice:
     fork: bool = False
     pivot_root: bool = False
     exit_group: bool = False
+    chdir: bool = False
     problems: tuple[str, ...] = field(default_factory=tuple)
 
 
@@ -128,7 +130,8 @@ def choose(*, want: str = "auto", system: bool = False, mount: bool = False) -> 
         "bpftrace", f"bpftrace (eBPF tracepoints, root; tracefs {where}){notes}", tracefs=str(tfs or ""), btf=btf,
         execveat=found["syscalls/sys_enter_execveat"] and found["syscalls/sys_exit_execveat"],
         fork=found["sched/sched_process_fork"], pivot_root=found["syscalls/sys_exit_pivot_root"],
-        exit_group=found["syscalls/sys_enter_exit_group"], problems=tuple(problems),
+        exit_group=found["syscalls/sys_enter_exit_group"],
+        chdir=found["syscalls/sys_enter_chdir"] and found["syscalls/sys_exit_chdir"], problems=tuple(problems),
     )
 
 
@@ -156,7 +159,14 @@ def bpftrace_program(choice: EngineChoice, roots: Sequence[int] = (), *, system:
     lines += [f"  @t[{int(p)}] = 1;" for p in roots]
     lines += [f'  printf("{READY}\\n");', "}"]
     if not system and choice.fork:
-        lines += ["tracepoint:sched:sched_process_fork /@t[pid]/ { @t[args->child_pid] = 1; }"]
+        # F lines give each process its parent even when it never execs (a subshell that cd's).
+        lines += ["tracepoint:sched:sched_process_fork /@t[pid]/ {",
+                  '  @t[args->child_pid] = 1; printf("F\\t%d\\t%d\\n", pid, args->child_pid);', "}"]
+    if not system and choice.chdir:
+        # A relative exec path is resolved afterwards from the chdirs seen, from the command's own directory.
+        lines += ['tracepoint:syscalls:sys_enter_chdir /@t[pid]/ { printf("C\\t%llu\\t%d\\t%d\\t%s\\n", '
+                  "nsecs, pid, tid, str(args->filename)); }",
+                  'tracepoint:syscalls:sys_exit_chdir /@t[pid]/ { printf("CR\\t%d\\t%d\\n", tid, args->ret); }']
     calls = ["execve"] + (["execveat"] if choice.execveat else [])
     for call in calls:
         tag = "E" if call == "execve" else "EA"

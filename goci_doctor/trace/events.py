@@ -57,6 +57,9 @@ class ExecEvent:
     mnt_ns: int = 0
     """Mount-namespace inode: differs from the tracer's own for processes in containers."""
     in_container: bool = False
+    container: str = ""
+    """Where the process ran when not on this machine's own filesystem: "container 0ccbfb4b017e"
+    (its id from the cgroup) or "mount namespace N"."""
     syscall: Literal["execve", "execveat"] = "execve"
 
 

@@ -62,6 +62,7 @@ class Assembler:
         self._parents: dict[int, int] = {}
         self._exec_names: dict[int, str] = {}
         self._chdirs: dict[int, list[tuple[float, str]]] = {}
+        self._pending_chdir: dict[int, tuple[float, int, str]] = {}
         self.root_ppid = 0
         """Parent of the first process when the tracer started it (strace), for its ppid."""
         self.root_cwd = ""
@@ -75,6 +76,8 @@ class Assembler:
     def enter(self, p: _Pending) -> None:
         if not p.ppid:
             p.ppid = self._parents.get(p.pid, 0)
+        else:
+            self._parents.setdefault(p.pid, p.ppid)
         self._pending[p.tid] = p
         if self._on_enter is not None:
             self._on_enter(p)
@@ -129,6 +132,14 @@ class Assembler:
         rec.event = dataclasses.replace(rec.event, exit_code=code, signal=sig, exited_after_s=round(after, 6),
                                         status=status)
 
+    def chdir_enter(self, time: float, pid: int, tid: int, path: str) -> None:
+        self._pending_chdir[tid] = (time, pid, path)
+
+    def chdir_return(self, tid: int, ret: int) -> None:
+        entry = self._pending_chdir.pop(tid, None)
+        if entry is not None and ret == 0:
+            self.chdir(*entry)
+
     def chdir(self, time: float, pid: int, path: str) -> None:
         if not path.startswith("/"):
             path = posixpath.normpath(posixpath.join(self.cwd_at(pid, time) or "/", path))
@@ -165,7 +176,7 @@ class BpftraceParser:
     """Lines of ``engines.bpftrace_program`` → ``Assembler`` calls. ``to_wall`` maps nsecs to epoch time."""
 
     def __init__(self, asm: Assembler, to_wall: Callable[[int], float],
-                 on_root: Callable[[int, int], None] | None = None) -> None:
+                 on_root: Callable[[int, int, float], None] | None = None) -> None:
         self.asm = asm
         self.to_wall = to_wall
         self.on_root = on_root
@@ -194,10 +205,19 @@ class BpftraceParser:
             elif tag == "Q":
                 f = rest.split("\t")
                 self.asm.exited(self.to_wall(_int(f[0])), _int(f[1]), _int(f[2]))
+            elif tag == "F":
+                parent, _, child = rest.partition("\t")
+                self.asm.forked(_int(parent), _int(child))
+            elif tag == "C":
+                f = rest.split("\t", 3)
+                self.asm.chdir_enter(self.to_wall(_int(f[0])), _int(f[1]), _int(f[2]), f[3])
+            elif tag == "CR":
+                tid, _, ret = rest.partition("\t")
+                self.asm.chdir_return(_int(tid), _int(ret))
             elif tag == "P":
                 f = rest.split("\t")
                 if self.on_root is not None:
-                    self.on_root(_int(f[1]), _int(f[2]))
+                    self.on_root(_int(f[1]), _int(f[2]), self.to_wall(_int(f[0])))
             elif line.startswith("Attaching ") or line.strip() == "GOCI-READY":
                 self.ready = True
             else:

@@ -213,52 +213,88 @@ def read_fd(fd: int, limit: int = MAX_READ) -> bytes | None:
         return None
 
 
+def container_id(pid: int) -> str:
+    """The short container id in a process's cgroup path (Docker, containerd, Podman), or ""."""
+    try:
+        text = Path(f"/proc/{pid}/cgroup").read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return ""
+    for line in text.splitlines():
+        last = line.rsplit("/", 1)[-1].removesuffix(".scope")
+        candidate = last.rsplit("-", 1)[-1]
+        if len(candidate) == 64 and all(c in "0123456789abcdef" for c in candidate):
+            return candidate[:12]
+    return ""
+
+
 class RootKeeper:
-    """Keeps one root (and its mounts) per mount namespace, grabbed as soon as the namespace shows up."""
+    """Keeps the root (and its mounts) of each mount namespace, grabbed as soon as it shows up.
+
+    The kernel reuses a dead namespace's inode number for the next one, so each namespace number
+    holds generations: a pivot_root (a container's root being set up) starts a new one, and so does
+    an exec whose root is not the one kept. Lookups take the generation alive at the event's time.
+    """
 
     def __init__(self) -> None:
         self.own_ns = mount_ns("self")
-        self._roots: dict[int, tuple[int, dict[str, int]]] = {}
+        self._roots: dict[int, list[tuple[float, int, dict[str, int], str]]] = {}
+        self._count = 0
         self._lock = threading.Lock()
 
-    def grab(self, pid: int, ns: int) -> None:
-        """Keep the root of ``pid`` for namespace ``ns`` (ours needs none: our own root serves)."""
+    def grab(self, pid: int, ns: int, time: float, *, fresh: bool = False) -> None:
+        """Keep the root of ``pid`` for namespace ``ns`` (ours needs none: our own root serves).
+
+        ``fresh``: the namespace's root was just set up (pivot_root), so it is a new generation.
+        """
         if not ns or ns == self.own_ns:
             return
         with self._lock:
-            if ns in self._roots or len(self._roots) >= MAX_ROOTS:
+            if self._count >= MAX_ROOTS:
                 return
+            latest = self._roots.get(ns, [])[-1:]
         fd = open_root(pid)
         if fd is None:
             return
-        mounts = open_mounts(pid, fd)
-        with self._lock:
-            if ns not in self._roots:
-                self._roots[ns] = (fd, mounts)
+        if latest and not fresh:
+            # Same inode number: the same namespace, unless its root is another directory (reused number).
+            old, new = os.fstat(latest[0][1]), os.fstat(fd)
+            if (old.st_dev, old.st_ino) == (new.st_dev, new.st_ino):
+                os.close(fd)
                 return
-        os.close(fd)
-        for m in mounts.values():
-            os.close(m)
+        mounts = open_mounts(pid, fd)
+        cid = container_id(pid)
+        with self._lock:
+            generation = len(self._roots.get(ns, ()))
+            label = f"container {cid}" if cid else f"mount namespace {ns}"
+            if not cid and generation:
+                label += f" #{generation + 1}"
+            self._roots.setdefault(ns, []).append((time, fd, mounts, label))
+            self._count += 1
 
-    def fs_for(self, ns: int, pid: int) -> tuple[RootFS | None, str]:
-        """The filesystem a process saw, and how it was reached (close it after use)."""
+    def fs_for(self, ns: int, pid: int, time: float) -> tuple[RootFS | None, str]:
+        """The filesystem a process saw at ``time``, and how it was reached (close it after use)."""
         if not ns or ns == self.own_ns:
             fd = os.open("/", os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
             return RootFS(fd, "this machine"), "host filesystem"
         with self._lock:
-            kept = self._roots.get(ns)
-        if kept is not None:
-            return (RootFS(kept[0], f"mount namespace {ns}", kept[1], owned=False),
-                    f"root of mount namespace {ns}, held open since it appeared")
+            generations = list(self._roots.get(ns, ()))
+        if generations:
+            usable = [g for g in generations if g[0] <= time + 0.001] or generations[:1]
+            _, fd, mounts, label = usable[-1]
+            return (RootFS(fd, label, mounts, owned=False),
+                    f"root of mount namespace {ns} ({label}), held open since it appeared")
         live = open_root(pid)
         if live is not None:
-            return RootFS(live, f"mount namespace {ns}", open_mounts(pid, live)), f"/proc/{pid}/root"
+            cid = container_id(pid)
+            label = f"container {cid}" if cid else f"mount namespace {ns}"
+            return RootFS(live, label, open_mounts(pid, live)), f"/proc/{pid}/root"
         return None, "gone"
 
     def close(self) -> None:
         with self._lock:
-            for fd, mounts in self._roots.values():
-                os.close(fd)
-                for m in mounts.values():
-                    os.close(m)
+            for generations in self._roots.values():
+                for _, fd, mounts, _label in generations:
+                    os.close(fd)
+                    for m in mounts.values():
+                        os.close(m)
             self._roots.clear()

@@ -100,7 +100,7 @@ class _Held:
         self.lock = threading.Lock()
 
     def on_enter(self, p: _Pending) -> None:
-        self.keeper.grab(p.pid, p.mnt_ns)
+        self.keeper.grab(p.pid, p.mnt_ns, p.time)
         if p.path and not p.path.startswith("/"):
             cwd = _cwd_of(p.pid, p.ppid)
             if cwd:
@@ -112,9 +112,9 @@ class _Held:
         path = posixpath.join(cwd, ev.path) if cwd and not ev.path.startswith("/") else ev.path
         with self.lock:
             self.absolute[key] = path
-            if len(self.files) >= MAX_HELD:
+            if len(self.files) >= MAX_HELD or not path.startswith("/"):
                 return
-        fs, _ = self.keeper.fs_for(ev.mnt_ns, ev.pid)
+        fs, _ = self.keeper.fs_for(ev.mnt_ns, ev.pid, ev.time)
         if fs is None:
             return
         try:
@@ -327,7 +327,9 @@ def run(opts: Options) -> Trace:
 
 def _run_bpftrace(opts: Options, choice: engines.EngineChoice, asm: Assembler, keeper: RootKeeper, offset: float,
                   system: bool, work: str, notes: list[str]) -> tuple[int | None, list[str]] | None:
-    parser = BpftraceParser(asm, lambda ns: ns / 1e9 + offset, on_root=lambda pid, ns: keeper.grab(pid, ns))
+    asm.root_cwd = os.getcwd() if opts.command else _cwd_of(opts.pid, 0)
+    parser = BpftraceParser(asm, lambda ns: ns / 1e9 + offset,
+                            on_root=lambda pid, ns, t: keeper.grab(pid, ns, t, fresh=True))
     child = 0
     gate_w = -1
     err_r = err_w = -1
@@ -472,8 +474,11 @@ def _finish(asm: Assembler, keeper: RootKeeper, held: _Held,
             path = held.absolute.get(key, ev.path)
             if not path.startswith("/") and not ev.in_container:
                 path = posixpath.join(asm.cwd_at(ev.pid, ev.time) or "/", path)
-            fs, how = keeper.fs_for(ev.mnt_ns, ev.pid)
-            label = "this machine" if not ev.in_container else f"container (mount namespace {ev.mnt_ns})"
+            fs, how = keeper.fs_for(ev.mnt_ns, ev.pid, ev.time)
+            label = "this machine"
+            if ev.in_container:
+                label = fs.label if fs is not None else f"mount namespace {ev.mnt_ns}"
+                ev = dataclasses.replace(ev, container=label)
             try:
                 where = locate(fs, how, path, held.files.get(key))
                 diag, status = diagnose(ev, where, label, stderr_lines, binfmt, libc_cache)
