@@ -312,3 +312,61 @@ def test_generated_programs_are_accepted_by_bpftrace():
                                   text=True, timeout=120, env=engines.bpftrace_env(), check=False)
             assert proc.returncode == 0, proc.stderr
             assert Path(d, "p.elf").stat().st_size > 0
+
+
+# --------------------------------------------------------------------------------------------
+# The TUI view, on a document from a real (strace) trace
+
+
+@needs_strace
+def test_trace_screen_lists_failed_execs_and_opens_each_chain(workdir, tmp_path):
+    import asyncio
+
+    from textual.app import App
+    from textual.widgets import OptionList
+
+    from goci_doctor.tui.trace_screen import TraceScreen, load_trace
+    from goci_doctor.tui.widgets import ChainTree
+
+    script = _script(workdir, "run ./app.exe\nrun ./app-arm64\n")
+    doc_path = tmp_path / "trace.json"
+    proc = subprocess.run([sys.executable, "-m", "goci_doctor", "trace", "--json", "-o", str(doc_path),
+                           "--engine", "strace", "--", str(script)], cwd=workdir, capture_output=True, text=True,
+                          timeout=TIMEOUT, env={**os.environ, "PYTHONPATH": str(ROOT)}, check=False)
+    assert proc.returncode == 1, proc.stderr
+    trace = load_trace(doc_path)
+    families = [f.family for f in trace.failures]
+    assert families[0] == "pe-on-linux"
+
+    class Host(App[None]):
+        def on_mount(self) -> None:
+            self.push_screen(TraceScreen(trace))
+
+    async def drive() -> tuple[str, str, int]:
+        app = Host()
+        async with app.run_test(size=(100, 30)) as pilot:
+            await pilot.pause()
+            tree = app.screen.query_one(ChainTree)
+            first = tree.root.children[0].data.id
+            options = app.screen.query_one(OptionList)
+            options.focus()
+            await pilot.press("down")
+            await pilot.pause()
+            second = tree.root.children[0].data.id if len(families) > 1 else first
+            return first, second, options.option_count
+
+    first, second, count = asyncio.run(drive())
+    assert count == len(trace.failures)
+    assert first == "pe-on-linux/symptom"
+    if len(families) > 1:
+        assert second == f"{families[1]}/symptom"
+
+
+def test_load_trace_rejects_other_documents(tmp_path):
+    from goci_doctor.model import BadInputError
+    from goci_doctor.tui.trace_screen import load_trace
+
+    other = tmp_path / "x.json"
+    other.write_text('{"schema_version": 1, "kind": "inspect", "artifacts": []}')
+    with pytest.raises(BadInputError, match="not a goci-doctor trace document"):
+        load_trace(other)
