@@ -31,19 +31,34 @@ SCHEMA = json.loads((ROOT / "docs" / "schema.json").read_text())
 TIMEOUT = 180
 
 needs_root = pytest.mark.skipif(os.geteuid() != 0, reason="eBPF tracing needs root")
-needs_bpftrace = pytest.mark.skipif(shutil.which("bpftrace") is None,
-                                    reason="bpftrace is not installed (scripts/setup.sh --test installs it)")
-needs_strace = pytest.mark.skipif(shutil.which("strace") is None,
-                                  reason="strace is not installed (scripts/setup.sh --test installs it)")
+needs_bpftrace = pytest.mark.skipif(
+    shutil.which("bpftrace") is None, reason="bpftrace is not installed (scripts/setup.sh --test installs it)"
+)
+needs_strace = pytest.mark.skipif(
+    shutil.which("strace") is None, reason="strace is not installed (scripts/setup.sh --test installs it)"
+)
 
 
-def _trace(args: list[str], *, cwd: Path, env: dict[str, str] | None = None,
-           prefix: tuple[str, ...] = (), python: str = sys.executable) -> tuple[int, dict, str]:
+def _trace(
+    args: list[str],
+    *,
+    cwd: Path,
+    env: dict[str, str] | None = None,
+    prefix: tuple[str, ...] = (),
+    python: str = sys.executable,
+) -> tuple[int, dict, str]:
     """Run ``goci-doctor trace --json ARGS``; returns (exit code, document, stderr)."""
     run_env = dict(os.environ if env is None else env)
     run_env["PYTHONPATH"] = str(ROOT) + os.pathsep + run_env.get("PYTHONPATH", "")
-    proc = subprocess.run([*prefix, python, "-m", "goci_doctor", "trace", "--json", *args], cwd=cwd,
-                          capture_output=True, text=True, timeout=TIMEOUT, env=run_env, check=False)
+    proc = subprocess.run(
+        [*prefix, python, "-m", "goci_doctor", "trace", "--json", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT,
+        env=run_env,
+        check=False,
+    )
     assert proc.stdout, f"no document; stderr:\n{proc.stderr}"
     doc = json.loads(proc.stdout)
     jsonschema.validate(doc, SCHEMA)
@@ -66,8 +81,7 @@ def workdir(bin_path):
 def _script(d: Path, body: str) -> Path:
     """A script in which each ``run X`` execs X in a subshell that first records its own pid."""
     path = d / "steps.sh"
-    path.write_text("#!/bin/sh\n"
-                    "run() { sh -c 'echo \"$0 $$\" >> pids; exec \"$0\"' \"$1\"; }\n" + body + "exit 0\n")
+    path.write_text('#!/bin/sh\nrun() { sh -c \'echo "$0 $$" >> pids; exec "$0"\' "$1"; }\n' + body + "exit 0\n")
     path.chmod(path.stat().st_mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)
     (d / "pids").write_text("")
     (d / "pids").chmod(0o666)
@@ -108,8 +122,9 @@ def _check_local_failures(doc: dict, d: Path) -> None:
     assert "s3cr3t-t0ken-value" not in text
 
 
-_LOCAL_STEPS = ("run ./app-arm64\nrun ./app.exe\n"
-                "bash -c 'exec -a \"--token=s3cr3t-t0ken-value\" ./app.exe' 2>/dev/null || true\n")
+_LOCAL_STEPS = (
+    "run ./app-arm64\nrun ./app.exe\nbash -c 'exec -a \"--token=s3cr3t-t0ken-value\" ./app.exe' 2>/dev/null || true\n"
+)
 
 
 @needs_root
@@ -141,19 +156,34 @@ def test_strace_fallback_finds_the_same_failures(workdir):
 @needs_strace
 def test_unprivileged_user_falls_back_to_strace_with_one_line(workdir):
     python = shutil.which("python3", path="/usr/bin")
-    probe = subprocess.run([python or "/nonexistent", "-c", "import sys; print(sys.version_info[:2])"],
-                           capture_output=True, text=True, check=False) if python else None
+    probe = (
+        subprocess.run(
+            [python or "/nonexistent", "-c", "import sys; print(sys.version_info[:2])"],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if python
+        else None
+    )
     if probe is None or probe.stdout.strip() != str(sys.version_info[:2]):
         pytest.skip("no system python3 of this version for the unprivileged user")
     site = next(p for p in sys.path if p.endswith("site-packages"))
     env = {"PATH": "/usr/bin:/bin", "PYTHONPATH": site, "HOME": "/tmp"}
     script = _script(workdir, _LOCAL_STEPS)
-    _, doc, stderr = _trace(["--", str(script)], cwd=workdir, env=env, python=python,
-                            prefix=("setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"))
+    _, doc, stderr = _trace(
+        ["--", str(script)],
+        cwd=workdir,
+        env=env,
+        python=python,
+        prefix=("setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"),
+    )
     assert doc["trace"]["engine"] == "strace"
     lines = [ln for ln in stderr.splitlines() if ln.startswith("goci-doctor:")]
-    assert lines == ["goci-doctor: using strace: strace fallback: eBPF needs root (run goci-doctor trace with sudo "
-                     "for bpftrace) (the command's own process tree only)"]
+    assert lines == [
+        "goci-doctor: using strace: strace fallback: eBPF needs root (run goci-doctor trace with sudo "
+        "for bpftrace) (the command's own process tree only)"
+    ]
     _check_local_failures(doc, workdir)
 
 
@@ -171,8 +201,11 @@ def test_bpftrace_all_sees_loader_failures_inside_containers(workdir):
         pytest.skip("no docker CLI")
     bullseye, musl = _image("goci/debian:bullseye"), _image("goci/musl")
     app = workdir / "app-glibc"
-    script = _script(workdir, f"docker run --rm --network none -v {app}:/app:ro {bullseye} /app\n"
-                              f"docker run --rm --network none -v {app}:/app:ro {musl} /app\n")
+    script = _script(
+        workdir,
+        f"docker run --rm --network none -v {app}:/app:ro {bullseye} /app\n"
+        f"docker run --rm --network none -v {app}:/app:ro {musl} /app\n",
+    )
     code, doc, _ = _trace(["--all", "--", str(script)], cwd=workdir)
     assert doc["trace"]["scope"] == "system" and doc["trace"]["engine"] == "bpftrace"
     assert code == 1
@@ -200,11 +233,19 @@ def test_bpftrace_all_sees_loader_failures_inside_containers(workdir):
 
 
 def test_bad_usage_is_one_line_and_exit_2(tmp_path):
-    proc = subprocess.run([sys.executable, "-m", "goci_doctor", "trace"], capture_output=True, text=True,
-                          cwd=tmp_path, env={**os.environ, "PYTHONPATH": str(ROOT)}, timeout=60, check=False)
+    proc = subprocess.run(
+        [sys.executable, "-m", "goci_doctor", "trace"],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        timeout=60,
+        check=False,
+    )
     assert proc.returncode == 2
     assert proc.stderr.strip().splitlines() == [
-        "goci-doctor: nothing to trace: give -- COMMAND ARGS, --pid PID or --duration SECONDS"]
+        "goci-doctor: nothing to trace: give -- COMMAND ARGS, --pid PID or --duration SECONDS"
+    ]
 
 
 # --------------------------------------------------------------------------------------------
@@ -308,8 +349,14 @@ def test_generated_programs_are_accepted_by_bpftrace():
         with tempfile.TemporaryDirectory() as d:
             Path(d, "p.bt").write_text(program)
             # --emit-elf compiles and verifies the program without attaching it.
-            proc = subprocess.run(["bpftrace", "--emit-elf", f"{d}/p.elf", f"{d}/p.bt"], capture_output=True,
-                                  text=True, timeout=120, env=engines.bpftrace_env(), check=False)
+            proc = subprocess.run(
+                ["bpftrace", "--emit-elf", f"{d}/p.elf", f"{d}/p.bt"],
+                capture_output=True,
+                text=True,
+                timeout=120,
+                env=engines.bpftrace_env(),
+                check=False,
+            )
             assert proc.returncode == 0, proc.stderr
             assert Path(d, "p.elf").stat().st_size > 0
 
@@ -330,9 +377,27 @@ def test_trace_screen_lists_failed_execs_and_opens_each_chain(workdir, tmp_path)
 
     script = _script(workdir, "run ./app.exe\nrun ./app-arm64\n")
     doc_path = tmp_path / "trace.json"
-    proc = subprocess.run([sys.executable, "-m", "goci_doctor", "trace", "--json", "-o", str(doc_path),
-                           "--engine", "strace", "--", str(script)], cwd=workdir, capture_output=True, text=True,
-                          timeout=TIMEOUT, env={**os.environ, "PYTHONPATH": str(ROOT)}, check=False)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "goci_doctor",
+            "trace",
+            "--json",
+            "-o",
+            str(doc_path),
+            "--engine",
+            "strace",
+            "--",
+            str(script),
+        ],
+        cwd=workdir,
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        check=False,
+    )
     assert proc.returncode == 1, proc.stderr
     trace = load_trace(doc_path)
     families = [f.family for f in trace.failures]
@@ -370,3 +435,21 @@ def test_load_trace_rejects_other_documents(tmp_path):
     other.write_text('{"schema_version": 1, "kind": "inspect", "artifacts": []}')
     with pytest.raises(BadInputError, match="not a goci-doctor trace document"):
         load_trace(other)
+
+
+def test_inspect_does_not_import_the_trace_modules(bin_path):
+    code = (
+        "import sys; from goci_doctor import cli; "
+        f"rc = cli.main(['inspect', '--json', {str(bin_path('static'))!r}]); "
+        "print(sorted(m for m in sys.modules if m.startswith('goci_doctor.trace')), file=sys.stderr)"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stderr.strip().splitlines()[-1] == "[]"

@@ -39,8 +39,13 @@ def _clean_json(obj: Any) -> Any:
 
 def trace_document(trace: Trace) -> dict[str, Any]:
     """The ``trace`` JSON document (schema_version, kind, tool_version, has_problem, trace)."""
-    return {"schema_version": SCHEMA_VERSION, "kind": "trace", "tool_version": __version__,
-            "has_problem": bool(trace.failures), "trace": _clean_json(to_jsonable(trace))}
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "kind": "trace",
+        "tool_version": __version__,
+        "has_problem": bool(trace.failures),
+        "trace": _clean_json(to_jsonable(trace)),
+    }
 
 
 def _outcome(ev: ExecEvent) -> str:
@@ -61,17 +66,21 @@ def event_line(ev: ExecEvent) -> str:
     clock = time.strftime("%H:%M:%S", time.localtime(ev.time)) + f".{int(ev.time * 1000) % 1000:03d}"
     where = f" [{ev.container or 'container'}]" if ev.in_container else ""
     argv0 = "" if not ev.argv0 or ev.argv0 == ev.path else f" (argv[0] {clean(ev.argv0)})"
-    return (f"{_MARK.get(ev.status, ' ')} {clock}  pid {ev.pid:<7} ppid {ev.ppid:<7} {clean(ev.comm)[:15]:<15} "
-            f"{clean(ev.path)}{argv0}  → {_outcome(ev)}{where}")
+    return (
+        f"{_MARK.get(ev.status, ' ')} {clock}  pid {ev.pid:<7} ppid {ev.ppid:<7} {clean(ev.comm)[:15]:<15} "
+        f"{clean(ev.path)}{argv0}  → {_outcome(ev)}{where}"
+    )
 
 
 def failure_lines(i: int, d: ExecDiagnosis) -> list[str]:
     from goci_doctor.render import chain_lines
 
     ev = d.event
-    lines = [f"{i}. pid {ev.pid} ({clean(ev.comm)}) {clean(ev.path)}: {clean(d.message)}",
-             f"   file:        {clean(d.description)}",
-             f"   read from:   {clean(d.resolved)}"]
+    lines = [
+        f"{i}. pid {ev.pid} ({clean(ev.comm)}) {clean(ev.path)}: {clean(d.message)}",
+        f"   file:        {clean(d.description)}",
+        f"   read from:   {clean(d.resolved)}",
+    ]
     if d.environment:
         lines.append(f"   environment: {d.environment}")
     if d.family:
@@ -87,10 +96,12 @@ def render_text(trace: Trace) -> str:
     scope = "every process on this machine" if trace.scope == "system" else "the command's process tree"
     if trace.attached_pid:
         scope = f"the process tree of pid {trace.attached_pid}"
-    head = [f"Traced {scope} with {trace.engine} for {trace.duration_s:.1f}s"
-            + (f" — {' '.join(clean(a) for a in trace.command)} exited {trace.exit_code}"
-               if trace.command else ""),
-            f"Engine: {clean(trace.engine_reason)}", ""]
+    head = [
+        f"Traced {scope} with {trace.engine} for {trace.duration_s:.1f}s"
+        + (f" — {' '.join(clean(a) for a in trace.command)} exited {trace.exit_code}" if trace.command else ""),
+        f"Engine: {clean(trace.engine_reason)}",
+        "",
+    ]
     misses = f"; {trace.path_misses} PATH search misses not shown" if trace.path_misses else ""
     head.append(f"Timeline ({len(trace.events)} execs, {failed} failed{misses})")
     body = ["  " + event_line(e) for e in trace.events]
@@ -120,10 +131,15 @@ def cmd_trace(args: argparse.Namespace) -> int:
     if args.duration is not None and args.duration <= 0:
         raise BadInputError("--duration must be a positive number of seconds")
     json_to_stdout = args.format == "json" and not args.output
-    opts = session.Options(command=tuple(command), pid=args.pid or 0, duration=args.duration or 0.0,
-                           system=bool(args.all), engine=args.engine,
-                           # JSON on stdout must stay parseable: the command's own stdout goes to stderr.
-                           command_stdout=2 if json_to_stdout else None)
+    opts = session.Options(
+        command=tuple(command),
+        pid=args.pid or 0,
+        duration=args.duration or 0.0,
+        system=bool(args.all),
+        engine=args.engine,
+        # JSON on stdout must stay parseable: the command's own stdout goes to stderr.
+        command_stdout=2 if json_to_stdout else None,
+    )
     trace = session.run(opts)
     if args.format == "json":
         emit(json.dumps(trace_document(trace), indent=2, ensure_ascii=False) + "\n", args)

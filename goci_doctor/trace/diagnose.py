@@ -11,6 +11,7 @@ Imports: the core (artifact, diagnosis, explain, imagefs, model) and ``events``/
 
 from __future__ import annotations
 
+import dataclasses
 import posixpath
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -18,16 +19,28 @@ from typing import Literal, cast
 
 from goci_doctor import artifact, imagefs
 from goci_doctor.diagnosis import check_artifact, host_arch, predict
-from goci_doctor.model import ArtifactFacts, ChainNode, Diagnosis, RunResult, Target
+from goci_doctor.model import ArtifactFacts, ChainNode, Diagnosis, Evidence, RunResult, Target
 from goci_doctor.trace.events import ExecDiagnosis, ExecEvent, Status
 from goci_doctor.trace.rootfs import RootFS, read_fd
 
 # What the kernel's errno reads as in a shell or Go's os/exec (the text users paste).
-_ERRNO_TEXT = {"ENOEXEC": "exec format error", "ENOENT": "no such file or directory",
-               "EACCES": "permission denied", "ETXTBSY": "text file busy", "E2BIG": "argument list too long",
-               "ELIBBAD": "accessing a corrupted shared library"}
-_LOADER_WORDS = ("not found", "error while loading shared libraries", "No such file", "cannot open shared object",
-                 "Error loading shared library", "Error relocating", "symbol not found")
+_ERRNO_TEXT = {
+    "ENOEXEC": "exec format error",
+    "ENOENT": "no such file or directory",
+    "EACCES": "permission denied",
+    "ETXTBSY": "text file busy",
+    "E2BIG": "argument list too long",
+    "ELIBBAD": "accessing a corrupted shared library",
+}
+_LOADER_WORDS = (
+    "not found",
+    "error while loading shared libraries",
+    "No such file",
+    "cannot open shared object",
+    "Error loading shared library",
+    "Error relocating",
+    "symbol not found",
+)
 
 
 @dataclass(frozen=True)
@@ -55,8 +68,15 @@ def _environment_target(label: str, libc: str, facts: ArtifactFacts, missing: Se
     if version.startswith("("):
         version = ""
     present = tuple(n for n in facts.needed if n not in missing)
-    return Target(name=label, title=label, archs=(host_arch(),), libc=lib, libc_version=version,
-                  libraries=present, source=f"read from the filesystem of {label}")
+    return Target(
+        name=label,
+        title=label,
+        archs=(host_arch(),),
+        libc=lib,
+        libc_version=version,
+        libraries=present,
+        source=f"probed from image root of {label} (the process's own filesystem)",
+    )
 
 
 def _loader_line(ev: ExecEvent, stderr_lines: Sequence[str]) -> str:
@@ -68,8 +88,14 @@ def _loader_line(ev: ExecEvent, stderr_lines: Sequence[str]) -> str:
     return (glibc or hits)[-1] if (glibc or hits) else ""
 
 
-def diagnose(ev: ExecEvent, where: Located, label: str, stderr_lines: Sequence[str], binfmt: Sequence[str] = (),
-             libc_cache: dict[str, str] | None = None) -> tuple[ExecDiagnosis | None, Status]:
+def diagnose(
+    ev: ExecEvent,
+    where: Located,
+    label: str,
+    stderr_lines: Sequence[str],
+    binfmt: Sequence[str] = (),
+    libc_cache: dict[str, str] | None = None,
+) -> tuple[ExecDiagnosis | None, Status]:
     """The diagnosis of one exec and its final status.
 
     A PATH-search miss (ENOENT, no such file) gives (None, "not-found"). A quick exit 1/126/127 is a
@@ -108,15 +134,40 @@ def diagnose(ev: ExecEvent, where: Located, label: str, stderr_lines: Sequence[s
     notes: list[str] = []
     if missing:
         notes.append(f"missing in {label}: {', '.join(missing)}")
-    obs = RunResult(target=label, image=label, libc=libc or "unknown", outcome="crashes", exit_code=ev.exit_code,
-                    stderr=message, signal=ev.signal)
-    diag: Diagnosis = check_artifact(facts, [target], runs=[obs], arch=host_arch(), binfmt=binfmt)
+    predicted, _ = predict(facts, target, arch=host_arch(), binfmt=binfmt, run_path=ev.path)
+    if predicted.outcome == "crashes":
+        # The environment read from the process's own filesystem explains it: that chain, plus the
+        # traced exec itself as the observation.
+        diag: Diagnosis = check_artifact(facts, [target], arch=host_arch(), binfmt=binfmt)
+    else:
+        obs = RunResult(
+            target=label,
+            image=label,
+            libc=libc or "unknown",
+            outcome="crashes",
+            exit_code=ev.exit_code,
+            stderr=message,
+            signal=ev.signal,
+        )
+        diag = check_artifact(facts, [target], runs=[obs], arch=host_arch(), binfmt=binfmt)
     verdict = diag.verdicts[0] if diag.verdicts else None
     family = verdict.family if verdict is not None else ""
     chain = _pick(diag.chains, family)
-    return ExecDiagnosis(event=ev, resolved=where.how, description=facts.description, environment=libc,
-                         family=family or (chain.id.split("/", 1)[0] if chain else ""), message=message,
-                         chain=chain, notes=tuple(notes) + diag.notes), status
+    if chain is not None:
+        seen = Evidence("traced exec", message, f"{ev.syscall} by pid {ev.pid} ({ev.comm}) in {label}")
+        chain = dataclasses.replace(
+            chain, title=message if ev.status == "loader-failed" else chain.title, evidence=(*chain.evidence, seen)
+        )
+    return ExecDiagnosis(
+        event=ev,
+        resolved=where.how,
+        description=facts.description,
+        environment=libc,
+        family=family or (chain.id.split("/", 1)[0] if chain else ""),
+        message=message,
+        chain=chain,
+        notes=tuple(notes) + diag.notes,
+    ), status
 
 
 def _pick(chains: Sequence[ChainNode], family: str) -> ChainNode | None:
@@ -138,10 +189,16 @@ def _from_message_only(ev: ExecEvent, message: str, label: str) -> ExecDiagnosis
     if ev.signal:
         known.append(f"killed by {ev.signal}")
     known.append(f"in {label}")
-    return ExecDiagnosis(event=ev, resolved="gone", description="file gone before it could be read: "
-                         + ", ".join(known), environment="", family=chain.id.split("/", 1)[0] if chain else "",
-                         message=message, chain=chain,
-                         notes=("the file and its filesystem were gone: explained from the error alone",))
+    return ExecDiagnosis(
+        event=ev,
+        resolved="gone",
+        description="file gone before it could be read: " + ", ".join(known),
+        environment="",
+        family=chain.id.split("/", 1)[0] if chain else "",
+        message=message,
+        chain=chain,
+        notes=("the file and its filesystem were gone: explained from the error alone",),
+    )
 
 
 def locate(fs: RootFS | None, how: str, path: str, held_fd: int | None = None) -> Located:

@@ -18,11 +18,21 @@ from typing import Literal
 
 TRACEFS_DIRS = (Path("/sys/kernel/tracing"), Path("/sys/kernel/debug/tracing"))
 BTF_PATH = Path("/sys/kernel/btf/vmlinux")
-REQUIRED_TRACEPOINTS = ("syscalls/sys_enter_execve", "syscalls/sys_exit_execve", "sched/sched_process_exec",
-                        "sched/sched_process_exit")
-OPTIONAL_TRACEPOINTS = ("syscalls/sys_enter_execveat", "syscalls/sys_exit_execveat", "sched/sched_process_fork",
-                        "syscalls/sys_exit_pivot_root", "syscalls/sys_enter_exit_group", "syscalls/sys_enter_chdir",
-                        "syscalls/sys_exit_chdir")
+REQUIRED_TRACEPOINTS = (
+    "syscalls/sys_enter_execve",
+    "syscalls/sys_exit_execve",
+    "sched/sched_process_exec",
+    "sched/sched_process_exit",
+)
+OPTIONAL_TRACEPOINTS = (
+    "syscalls/sys_enter_execveat",
+    "syscalls/sys_exit_execveat",
+    "sched/sched_process_fork",
+    "syscalls/sys_exit_pivot_root",
+    "syscalls/sys_enter_exit_group",
+    "syscalls/sys_enter_chdir",
+    "syscalls/sys_exit_chdir",
+)
 READY = "GOCI-READY"
 """Printed by the program's BEGIN block: every probe is attached, the command may start."""
 STRLEN = 200
@@ -72,8 +82,7 @@ def mount_tracefs() -> Path | None:
     if os.geteuid() != 0 or not _is_dir(target):
         return None
     try:
-        subprocess.run(["mount", "-t", "tracefs", "tracefs", str(target)], capture_output=True, timeout=10,
-                       check=False)
+        subprocess.run(["mount", "-t", "tracefs", "tracefs", str(target)], capture_output=True, timeout=10, check=False)
     except (OSError, subprocess.SubprocessError):
         return None
     return tracefs_dir()
@@ -100,12 +109,10 @@ def choose(*, want: str = "auto", system: bool = False, mount: bool = False) -> 
         if mount:
             tfs = mount_tracefs()
             if tfs is None:
-                problem = ("tracefs is not mounted and mounting it failed "
-                           "(mount -t tracefs tracefs /sys/kernel/tracing)")
+                problem = "tracefs is not mounted and mounting it failed (mount -t tracefs tracefs /sys/kernel/tracing)"
         else:
             problem = ""  # root can mount it at trace time; say so in the reason
-    found = {tp: tfs is not None and _is_dir(tfs / "events" / tp) for tp in REQUIRED_TRACEPOINTS +
-             OPTIONAL_TRACEPOINTS}
+    found = {tp: tfs is not None and _is_dir(tfs / "events" / tp) for tp in REQUIRED_TRACEPOINTS + OPTIONAL_TRACEPOINTS}
     if not problem and tfs is not None:
         missing = [tp for tp in REQUIRED_TRACEPOINTS if not found[tp]]
         if missing:
@@ -127,11 +134,16 @@ def choose(*, want: str = "auto", system: bool = False, mount: bool = False) -> 
     where = str(tfs) if tfs is not None else "not mounted yet (mounted at /sys/kernel/tracing when tracing)"
     notes = "" if btf else "; no BTF (/sys/kernel/btf/vmlinux): parent pids, namespaces and signals are not read"
     return EngineChoice(
-        "bpftrace", f"bpftrace (eBPF tracepoints, root; tracefs {where}){notes}", tracefs=str(tfs or ""), btf=btf,
+        "bpftrace",
+        f"bpftrace (eBPF tracepoints, root; tracefs {where}){notes}",
+        tracefs=str(tfs or ""),
+        btf=btf,
         execveat=found["syscalls/sys_enter_execveat"] and found["syscalls/sys_exit_execveat"],
-        fork=found["sched/sched_process_fork"], pivot_root=found["syscalls/sys_exit_pivot_root"],
+        fork=found["sched/sched_process_fork"],
+        pivot_root=found["syscalls/sys_exit_pivot_root"],
         exit_group=found["syscalls/sys_enter_exit_group"],
-        chdir=found["syscalls/sys_enter_chdir"] and found["syscalls/sys_exit_chdir"], problems=tuple(problems),
+        chdir=found["syscalls/sys_enter_chdir"] and found["syscalls/sys_exit_chdir"],
+        problems=tuple(problems),
     )
 
 
@@ -160,13 +172,18 @@ def bpftrace_program(choice: EngineChoice, roots: Sequence[int] = (), *, system:
     lines += [f'  printf("{READY}\\n");', "}"]
     if not system and choice.fork:
         # F lines give each process its parent even when it never execs (a subshell that cd's).
-        lines += ["tracepoint:sched:sched_process_fork /@t[pid]/ {",
-                  '  @t[args->child_pid] = 1; printf("F\\t%d\\t%d\\n", pid, args->child_pid);', "}"]
+        lines += [
+            "tracepoint:sched:sched_process_fork /@t[pid]/ {",
+            '  @t[args->child_pid] = 1; printf("F\\t%d\\t%d\\n", pid, args->child_pid);',
+            "}",
+        ]
     if not system and choice.chdir:
         # A relative exec path is resolved afterwards from the chdirs seen, from the command's own directory.
-        lines += ['tracepoint:syscalls:sys_enter_chdir /@t[pid]/ { printf("C\\t%llu\\t%d\\t%d\\t%s\\n", '
-                  "nsecs, pid, tid, str(args->filename)); }",
-                  'tracepoint:syscalls:sys_exit_chdir /@t[pid]/ { printf("CR\\t%d\\t%d\\n", tid, args->ret); }']
+        lines += [
+            'tracepoint:syscalls:sys_enter_chdir /@t[pid]/ { printf("C\\t%llu\\t%d\\t%d\\t%s\\n", '
+            "nsecs, pid, tid, str(args->filename)); }",
+            'tracepoint:syscalls:sys_exit_chdir /@t[pid]/ { printf("CR\\t%d\\t%d\\n", tid, args->ret); }',
+        ]
     calls = ["execve"] + (["execveat"] if choice.execveat else [])
     for call in calls:
         tag = "E" if call == "execve" else "EA"
@@ -186,19 +203,28 @@ def bpftrace_program(choice: EngineChoice, roots: Sequence[int] = (), *, system:
         "}",
     ]
     if btf:
-        lines += ["tracepoint:sched:sched_process_exit /@x[pid] && pid == tid/ {",
-                  '  printf("Q\\t%llu\\t%d\\t%d\\n", nsecs, pid, curtask->exit_code); delete(@x[pid]);', "}"]
+        lines += [
+            "tracepoint:sched:sched_process_exit /@x[pid] && pid == tid/ {",
+            '  printf("Q\\t%llu\\t%d\\t%d\\n", nsecs, pid, curtask->exit_code); delete(@x[pid]);',
+            "}",
+        ]
     elif choice.exit_group:
         # Without BTF the exit code comes from exit_group (a signal death is not seen).
-        lines += ["tracepoint:syscalls:sys_enter_exit_group /@x[pid]/ {",
-                  '  printf("Q\\t%llu\\t%d\\t%d\\n", nsecs, pid, args->error_code << 8); delete(@x[pid]);', "}"]
+        lines += [
+            "tracepoint:syscalls:sys_enter_exit_group /@x[pid]/ {",
+            '  printf("Q\\t%llu\\t%d\\t%d\\n", nsecs, pid, args->error_code << 8); delete(@x[pid]);',
+            "}",
+        ]
     if not system:
         lines += ["tracepoint:sched:sched_process_exit /@t[tid]/ { delete(@t[tid]); }"]
     if choice.pivot_root and btf:
         # A container's root is ready at pivot_root: goci-doctor grabs it before the container's
         # program even starts, so it can still read that filesystem when the container dies at once.
-        lines += ["tracepoint:syscalls:sys_exit_pivot_root /args->ret == 0/ {",
-                  f'  printf("P\\t%llu\\t%d\\t%u\\n", nsecs, pid, {mntns});', "}"]
+        lines += [
+            "tracepoint:syscalls:sys_exit_pivot_root /args->ret == 0/ {",
+            f'  printf("P\\t%llu\\t%d\\t%u\\n", nsecs, pid, {mntns});',
+            "}",
+        ]
     lines += ["END { clear(@t); clear(@x); }"]
     return "\n".join(lines) + "\n"
 
@@ -217,5 +243,21 @@ def bpftrace_env() -> dict[str, str]:
 
 
 def strace_command(output: str, command: Sequence[str]) -> list[str]:
-    return ["strace", "-f", "-q", "-Y", "-y", "-ttt", "-s", "4096", "-e", f"trace={STRACE_TRACE}", "-e", "signal=none",
-            "-o", output, "--", *command]
+    return [
+        "strace",
+        "-f",
+        "-q",
+        "-Y",
+        "-y",
+        "-ttt",
+        "-s",
+        "4096",
+        "-e",
+        f"trace={STRACE_TRACE}",
+        "-e",
+        "signal=none",
+        "-o",
+        output,
+        "--",
+        *command,
+    ]

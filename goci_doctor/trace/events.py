@@ -26,7 +26,7 @@ LOADER_EXIT_CODES = (1, 126, 127)
 
 
 def errno_name(ret: int) -> str:
-    """"ENOEXEC" for -8: the symbolic name of a negative kernel return value."""
+    """ "ENOEXEC" for -8: the symbolic name of a negative kernel return value."""
     return errno.errorcode.get(-ret, f"E{-ret}") if ret < 0 else ""
 
 

@@ -54,8 +54,9 @@ def decode_wait_status(raw: int) -> tuple[int | None, str]:
 class Assembler:
     """Pairs exec entries, returns and exits into events. Not thread-safe: one reader feeds it."""
 
-    def __init__(self, on_enter: Callable[[_Pending], None] | None = None,
-                 on_failed: Callable[[ExecEvent], None] | None = None) -> None:
+    def __init__(
+        self, on_enter: Callable[[_Pending], None] | None = None, on_failed: Callable[[ExecEvent], None] | None = None
+    ) -> None:
         self._pending: dict[int, _Pending] = {}
         self._execs: list[_Exec] = []
         self._last_ok: dict[int, _Exec] = {}
@@ -99,9 +100,19 @@ class Assembler:
             new_path = new_path or name
         result = "ok" if ret == 0 else errno_name(ret)
         status: Status = "ok" if ret == 0 else "not-found" if result == "ENOENT" else "failed"
-        ev = ExecEvent(time=p.time, pid=pid if ret == 0 else p.pid, ppid=p.ppid, comm=p.comm,
-                       path=p.path or new_path, argv0=p.argv0, ret=ret, result=result, status=status,
-                       mnt_ns=p.mnt_ns, syscall="execveat" if p.syscall == "execveat" else "execve")
+        ev = ExecEvent(
+            time=p.time,
+            pid=pid if ret == 0 else p.pid,
+            ppid=p.ppid,
+            comm=p.comm,
+            path=p.path or new_path,
+            argv0=p.argv0,
+            ret=ret,
+            result=result,
+            status=status,
+            mnt_ns=p.mnt_ns,
+            syscall="execveat" if p.syscall == "execveat" else "execve",
+        )
         rec = _Exec(ev)
         self._execs.append(rec)
         if ret == 0:
@@ -116,8 +127,9 @@ class Assembler:
     def forked(self, parent: int, child: int) -> None:
         self._parents[child] = parent
 
-    def exited(self, time: float, pid: int, raw_status: int | None = None, *, code: int | None = None,
-               sig: str = "") -> None:
+    def exited(
+        self, time: float, pid: int, raw_status: int | None = None, *, code: int | None = None, sig: str = ""
+    ) -> None:
         rec = self._last_ok.pop(pid, None)
         if rec is None:
             return
@@ -129,8 +141,9 @@ class Assembler:
         # missing symbol version. Candidates only: the diagnosis confirms them or puts them back to ok.
         if code in LOADER_EXIT_CODES and after <= LOADER_WINDOW_S:
             status = "loader-failed"
-        rec.event = dataclasses.replace(rec.event, exit_code=code, signal=sig, exited_after_s=round(after, 6),
-                                        status=status)
+        rec.event = dataclasses.replace(
+            rec.event, exit_code=code, signal=sig, exited_after_s=round(after, 6), status=status
+        )
 
     def chdir_enter(self, time: float, pid: int, tid: int, path: str) -> None:
         self._pending_chdir[tid] = (time, pid, path)
@@ -175,8 +188,9 @@ def _int(text: str) -> int:
 class BpftraceParser:
     """Lines of ``engines.bpftrace_program`` → ``Assembler`` calls. ``to_wall`` maps nsecs to epoch time."""
 
-    def __init__(self, asm: Assembler, to_wall: Callable[[int], float],
-                 on_root: Callable[[int, int, float], None] | None = None) -> None:
+    def __init__(
+        self, asm: Assembler, to_wall: Callable[[int], float], on_root: Callable[[int, int, float], None] | None = None
+    ) -> None:
         self.asm = asm
         self.to_wall = to_wall
         self.on_root = on_root
@@ -190,9 +204,18 @@ class BpftraceParser:
         try:
             if tag in ("E", "EA"):
                 f = rest.split("\t", 6)
-                self.asm.enter(_Pending(time=self.to_wall(_int(f[0])), pid=_int(f[1]), tid=_int(f[2]), ppid=_int(f[3]),
-                                        mnt_ns=_int(f[4]), comm=f[5], path=f[6],
-                                        syscall="execveat" if tag == "EA" else "execve"))
+                self.asm.enter(
+                    _Pending(
+                        time=self.to_wall(_int(f[0])),
+                        pid=_int(f[1]),
+                        tid=_int(f[2]),
+                        ppid=_int(f[3]),
+                        mnt_ns=_int(f[4]),
+                        comm=f[5],
+                        path=f[6],
+                        syscall="execveat" if tag == "EA" else "execve",
+                    )
+                )
             elif tag == "A":
                 tid, _, argv0 = rest.partition("\t")
                 self.asm.argv0(_int(tid), argv0)
@@ -245,7 +268,7 @@ def c_string(text: str, start: int) -> tuple[str, int]:
             nxt = text[i + 1]
             if nxt == "x" and i + 3 < n:
                 try:
-                    out.append(chr(int(text[i + 2:i + 4], 16)))
+                    out.append(chr(int(text[i + 2 : i + 4], 16)))
                     i += 4
                     continue
                 except ValueError:
@@ -254,7 +277,7 @@ def c_string(text: str, start: int) -> tuple[str, int]:
                 j = i + 1
                 while j < n and j < i + 4 and text[j] in "01234567":
                     j += 1
-                out.append(chr(int(text[i + 1:j], 8)))
+                out.append(chr(int(text[i + 1 : j], 8)))
                 i = j
                 continue
             out.append(_ESCAPES.get(nxt, nxt))
@@ -270,7 +293,7 @@ def _ret_value(tail: str) -> int | None:
     pos = tail.rfind(") = ")
     if pos < 0:
         return None
-    parts = tail[pos + 4:].split()
+    parts = tail[pos + 4 :].split()
     if not parts:
         return None
     value = parts[0].split("<", 1)[0]
@@ -304,21 +327,21 @@ class StraceParser:
         except ValueError:
             self.asm.malformed += 1
             return
-        comm = pid_part[pid_part.find("<") + 1:-1] if "<" in pid_part and pid_part.endswith(">") else ""
+        comm = pid_part[pid_part.find("<") + 1 : -1] if "<" in pid_part and pid_part.endswith(">") else ""
         if body.startswith("+++ exited with "):
-            code = body[len("+++ exited with "):].split(" ", 1)[0]
+            code = body[len("+++ exited with ") :].split(" ", 1)[0]
             if code.isdigit():
                 self.asm.exited(time, pid, code=int(code))
             return
         if body.startswith("+++ killed by "):
-            self.asm.exited(time, pid, sig=body[len("+++ killed by "):].split(" ", 1)[0])
+            self.asm.exited(time, pid, sig=body[len("+++ killed by ") :].split(" ", 1)[0])
             return
         if body.startswith("<... ") and " resumed>" in body:
-            call = body[5:body.find(" resumed>")]
+            call = body[5 : body.find(" resumed>")]
             start = self._unfinished.pop(pid, "")
             if not start:
                 return
-            body = start + body[body.find(" resumed>") + len(" resumed>"):]
+            body = start + body[body.find(" resumed>") + len(" resumed>") :]
             self._handle(time, pid, comm, call, body)
             return
         call = body.split("(", 1)[0]
@@ -341,8 +364,7 @@ class StraceParser:
         bracket = body.find("[", after)
         if bracket >= 0 and bracket + 1 < len(body) and body[bracket + 1] == '"':
             argv0, _ = c_string(body, bracket + 1)
-        self.asm.enter(_Pending(time=time, pid=pid, tid=pid, ppid=0, mnt_ns=0, comm=comm, path=path,
-                                syscall=call))
+        self.asm.enter(_Pending(time=time, pid=pid, tid=pid, ppid=0, mnt_ns=0, comm=comm, path=path, syscall=call))
         self.asm.argv0(pid, argv0)
 
     def _handle(self, time: float, pid: int, comm: str, call: str, body: str) -> None:
@@ -355,6 +377,6 @@ class StraceParser:
             self.asm.chdir(time, pid, c_string(body, body.find('"'))[0])
         elif call == "fchdir" and ret == 0 and "<" in body:
             # -y shows the directory behind the fd: fchdir(3</tmp/build>)
-            self.asm.chdir(time, pid, body[body.find("<") + 1:body.rfind(">)")])
+            self.asm.chdir(time, pid, body[body.find("<") + 1 : body.rfind(">)")])
         elif call in ("clone", "clone3", "fork", "vfork") and ret > 0:
             self.asm.forked(pid, ret)

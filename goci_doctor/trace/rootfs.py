@@ -52,8 +52,8 @@ def _unescape_mountinfo(field: str) -> str:
     r"""mountinfo writes space, tab, newline and backslash as \040, \011, \012, \134."""
     out, i = [], 0
     while i < len(field):
-        if field[i] == "\\" and i + 3 < len(field) and field[i + 1:i + 4].isdigit():
-            out.append(chr(int(field[i + 1:i + 4], 8)))
+        if field[i] == "\\" and i + 3 < len(field) and field[i + 1 : i + 4].isdigit():
+            out.append(chr(int(field[i + 1 : i + 4], 8)))
             i += 4
         else:
             out.append(field[i])
@@ -80,8 +80,11 @@ def open_mounts(pid: int, root_fd: int, limit: int = 64) -> dict[str, int]:
         if len(fields) < 5:
             continue
         point = _unescape_mountinfo(fields[4])
-        if point == "/" or not point.startswith("/") or any(
-                point == d or point.startswith(d + "/") for d in _SKIP_MOUNTS):
+        if (
+            point == "/"
+            or not point.startswith("/")
+            or any(point == d or point.startswith(d + "/") for d in _SKIP_MOUNTS)
+        ):
             continue
         if len(out) >= limit:
             break
@@ -99,8 +102,7 @@ class RootFS(ContainerFS):
     owned by whoever made them, and closed by ``close`` only when ``owned``.
     """
 
-    def __init__(self, root_fd: int, label: str = "", mounts: dict[str, int] | None = None,
-                 owned: bool = True) -> None:
+    def __init__(self, root_fd: int, label: str = "", mounts: dict[str, int] | None = None, owned: bool = True) -> None:
         self.root_fd = root_fd
         self.label = label
         self.mounts = mounts or {}
@@ -281,8 +283,10 @@ class RootKeeper:
         if generations:
             usable = [g for g in generations if g[0] <= time + 0.001] or generations[:1]
             _, fd, mounts, label = usable[-1]
-            return (RootFS(fd, label, mounts, owned=False),
-                    f"root of mount namespace {ns} ({label}), held open since it appeared")
+            return (
+                RootFS(fd, label, mounts, owned=False),
+                f"root of mount namespace {ns} ({label}), held open since it appeared",
+            )
         live = open_root(pid)
         if live is not None:
             cid = container_id(pid)

@@ -144,7 +144,7 @@ def _cwd_of(pid: int, ppid: int) -> str:
         except OSError:
             continue
         if root != "/" and cwd.startswith(root):
-            cwd = cwd[len(root):] or "/"
+            cwd = cwd[len(root) :] or "/"
         return cwd
     return ""
 
@@ -183,7 +183,7 @@ def _descendants(root: int) -> list[int]:
             stat = Path(entry.path, "stat").read_text()
         except OSError:
             continue
-        fields = stat[stat.rfind(")") + 2:].split()
+        fields = stat[stat.rfind(")") + 2 :].split()
         if len(fields) > 1 and fields[1].isdigit():
             children[int(fields[1])].append(int(entry.name))
     out, todo = [], [root]
@@ -207,16 +207,22 @@ def _alive(pid: int) -> bool:
 class _Bpftrace:
     """bpftrace as a subprocess: started, waited for until attached, stopped with SIGINT."""
 
-    def __init__(self, choice: engines.EngineChoice, parser: BpftraceParser, roots: Sequence[int],
-                 system: bool, workdir: str) -> None:
+    def __init__(
+        self, choice: engines.EngineChoice, parser: BpftraceParser, roots: Sequence[int], system: bool, workdir: str
+    ) -> None:
         program = Path(workdir, "trace.bt")
         program.write_text(engines.bpftrace_program(choice, roots, system=system))
         self.parser = parser
         self.errors: list[str] = []
         self.warnings: list[str] = []
-        self.proc = subprocess.Popen(engines.bpftrace_command(str(program)), stdin=subprocess.DEVNULL,
-                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=engines.bpftrace_env(),
-                                     start_new_session=True)
+        self.proc = subprocess.Popen(
+            engines.bpftrace_command(str(program)),
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env=engines.bpftrace_env(),
+            start_new_session=True,
+        )
         self.ready = threading.Event()
         self._out = threading.Thread(target=self._read_out, daemon=True)
         self._err = threading.Thread(target=self._read_err, daemon=True)
@@ -248,7 +254,7 @@ class _Bpftrace:
                 self.errors.append(line[:300])
 
     def wait_ready(self) -> str:
-        """"" once attached, else why bpftrace could not attach."""
+        """ "" once attached, else why bpftrace could not attach."""
         self.ready.wait(READY_TIMEOUT_S)
         if self.proc.poll() is None and self.ready.is_set():
             return ""
@@ -318,18 +324,37 @@ def run(opts: Options) -> Trace:
         notes.append(f"{asm.malformed} tracer line(s) could not be read")
     if asm.dropped:
         notes.append(f"more than {len(events)} execs: {asm.dropped} more not kept")
-    return Trace(engine=engine, engine_reason=reason,  # type: ignore[arg-type]
-                 scope="system" if system else "tree", command=tuple(redact(a) for a in opts.command),
-                 attached_pid=opts.pid, started=started, duration_s=round(time.time() - started, 3),
-                 exit_code=exit_code, events=tuple(events), failures=tuple(failures), path_misses=misses,
-                 dropped=asm.dropped, notes=tuple(notes))
+    return Trace(
+        engine=engine,
+        engine_reason=reason,  # type: ignore[arg-type]
+        scope="system" if system else "tree",
+        command=tuple(redact(a) for a in opts.command),
+        attached_pid=opts.pid,
+        started=started,
+        duration_s=round(time.time() - started, 3),
+        exit_code=exit_code,
+        events=tuple(events),
+        failures=tuple(failures),
+        path_misses=misses,
+        dropped=asm.dropped,
+        notes=tuple(notes),
+    )
 
 
-def _run_bpftrace(opts: Options, choice: engines.EngineChoice, asm: Assembler, keeper: RootKeeper, offset: float,
-                  system: bool, work: str, notes: list[str]) -> tuple[int | None, list[str]] | None:
+def _run_bpftrace(
+    opts: Options,
+    choice: engines.EngineChoice,
+    asm: Assembler,
+    keeper: RootKeeper,
+    offset: float,
+    system: bool,
+    work: str,
+    notes: list[str],
+) -> tuple[int | None, list[str]] | None:
     asm.root_cwd = os.getcwd() if opts.command else _cwd_of(opts.pid, 0)
-    parser = BpftraceParser(asm, lambda ns: ns / 1e9 + offset,
-                            on_root=lambda pid, ns, t: keeper.grab(pid, ns, t, fresh=True))
+    parser = BpftraceParser(
+        asm, lambda ns: ns / 1e9 + offset, on_root=lambda pid, ns, t: keeper.grab(pid, ns, t, fresh=True)
+    )
     child = 0
     gate_w = -1
     err_r = err_w = -1
@@ -385,8 +410,20 @@ def _run_strace(opts: Options, asm: Assembler, work: str) -> tuple[int | None, l
     if opts.command:
         cmd = engines.strace_command(str(out), opts.command)
     else:
-        cmd = ["strace", "-f", "-q", "-Y", "-y", "-ttt", "-e", f"trace={engines.STRACE_TRACE}", "-e", "signal=none",
-               "-o", str(out)]
+        cmd = [
+            "strace",
+            "-f",
+            "-q",
+            "-Y",
+            "-y",
+            "-ttt",
+            "-e",
+            f"trace={engines.STRACE_TRACE}",
+            "-e",
+            "signal=none",
+            "-o",
+            str(out),
+        ]
         for pid in _descendants(opts.pid):
             cmd += ["-p", str(pid)]
     err_r, err_w = os.pipe()
@@ -447,18 +484,26 @@ def _path_misses(events: list[ExecEvent]) -> tuple[list[ExecEvent], int]:
     for ev in events:
         later[ev.pid].append(ev)
     for ev in events:
-        if ev.status == "not-found" and ev.path.startswith("/"):
+        if ev.status == "not-found" and (ev.path.startswith("/") or not ev.path):
             name = posixpath.basename(ev.path)
-            if any(o.time >= ev.time and o is not ev and posixpath.basename(o.path) == name and o.path != ev.path
-                   for o in later[ev.pid]):
+            # An unreadable name (str() found the page not present) counts as a miss when the same
+            # process then execs something: that is the PATH search of execvp.
+            if any(
+                o.time >= ev.time
+                and o is not ev
+                and o.path != ev.path
+                and (posixpath.basename(o.path) == name or (not name and o.ret == 0))
+                for o in later[ev.pid]
+            ):
                 misses += 1
                 continue
         kept.append(ev)
     return kept, misses
 
 
-def _finish(asm: Assembler, keeper: RootKeeper, held: _Held,
-            stderr_lines: list[str]) -> tuple[list[ExecEvent], list[ExecDiagnosis], int]:
+def _finish(
+    asm: Assembler, keeper: RootKeeper, held: _Held, stderr_lines: list[str]
+) -> tuple[list[ExecEvent], list[ExecDiagnosis], int]:
     from goci_doctor.hostenv import read_binfmt
 
     events, misses = _path_misses(asm.events())
@@ -467,8 +512,13 @@ def _finish(asm: Assembler, keeper: RootKeeper, held: _Held,
     out: list[ExecEvent] = []
     failures: list[ExecDiagnosis] = []
     for ev in events:
-        ev = dataclasses.replace(ev, in_container=bool(ev.mnt_ns and ev.mnt_ns != keeper.own_ns),
-                                 path=redact(ev.path), argv0=redact(ev.argv0), comm=redact(ev.comm))
+        ev = dataclasses.replace(
+            ev,
+            in_container=bool(ev.mnt_ns and ev.mnt_ns != keeper.own_ns),
+            path=redact(ev.path),
+            argv0=redact(ev.argv0),
+            comm=redact(ev.comm),
+        )
         if ev.status in ("failed", "loader-failed", "not-found"):
             key = (ev.pid, ev.time)
             path = held.absolute.get(key, ev.path)

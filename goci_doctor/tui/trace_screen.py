@@ -68,10 +68,14 @@ class TraceScreen(Screen[None]):
         t = self.trace
         yield Header()
         with Vertical(id="trace-view"):
-            command = " ".join(clean(a) for a in t.command) or (f"pid {t.attached_pid}" if t.attached_pid
-                                                                  else "the whole machine")
-            yield Label(f"Trace of {command} with {t.engine}: {len(t.events)} execs, "
-                        f"{len(t.failures)} failed", id="trace-title", markup=False)
+            command = " ".join(clean(a) for a in t.command) or (
+                f"pid {t.attached_pid}" if t.attached_pid else "the whole machine"
+            )
+            yield Label(
+                f"Trace of {command} with {t.engine}: {len(t.events)} execs, {len(t.failures)} failed",
+                id="trace-title",
+                markup=False,
+            )
             options = [Option(_label(i, d), id=str(i - 1)) for i, d in enumerate(t.failures, 1)]
             yield OptionList(*options, id="trace-failures")
             if not t.failures:
@@ -113,5 +117,8 @@ def open_trace_file(app: Any) -> None:
 
 def trace_commands(app: Any) -> Iterator[SystemCommand]:
     """The app's hook: palette commands of the trace view."""
-    yield SystemCommand("Open a trace", "The failed execs of a `goci-doctor trace --json` file, each with its chain",
-                        lambda: open_trace_file(app))
+    yield SystemCommand(
+        "Open a trace",
+        "The failed execs of a `goci-doctor trace --json` file, each with its chain",
+        lambda: open_trace_file(app),
+    )
