@@ -453,3 +453,37 @@ def test_inspect_does_not_import_the_trace_modules(bin_path):
     )
     assert proc.returncode == 0, proc.stderr
     assert proc.stderr.strip().splitlines()[-1] == "[]"
+
+
+@needs_root
+@needs_bpftrace
+def test_pid_attaches_to_a_running_tree(workdir):
+    waiter = subprocess.Popen(
+        ["sh", "-c", "while [ ! -e go ]; do sleep 0.1; done; ./app-arm64; ./app.exe; exit 0"], cwd=workdir
+    )
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    tracer = subprocess.Popen(
+        [sys.executable, "-m", "goci_doctor", "trace", "--json", "--pid", str(waiter.pid), "--duration", "120"],
+        cwd=workdir,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+    try:
+        assert tracer.stderr is not None
+        line = tracer.stderr.readline()
+        assert line.startswith(f"goci-doctor: attached: watching the process tree of pid {waiter.pid}"), line
+        (workdir / "go").touch()
+        waiter.wait(timeout=60)
+        out, _ = tracer.communicate(timeout=TIMEOUT)
+    finally:
+        waiter.kill()
+        tracer.kill()
+    doc = json.loads(out)
+    jsonschema.validate(doc, SCHEMA)
+    assert doc["trace"]["attached_pid"] == waiter.pid and doc["trace"]["exit_code"] is None
+    exe = _failure(doc, "./app.exe")
+    assert exe["event"]["ppid"] == waiter.pid and exe["family"] == "pe-on-linux"
+    if not _arm64_emulated():
+        assert _failure(doc, "./app-arm64")["family"] == "wrong-arch"

@@ -381,6 +381,11 @@ def _run_bpftrace(
             raise GociError(f"bpftrace could not attach: {why}")
         notes.append(f"bpftrace could not attach ({why})")
         return None
+    if not child:
+        # Without a command the user triggers what is watched: tell them when it is watched.
+        what = f"the process tree of pid {opts.pid}" if opts.pid else "every process on this machine"
+        until = f" for {opts.duration:g}s" if opts.duration else ""
+        opts.say(f"attached: watching {what}{until} (Ctrl-C stops)")
     tee = _StderrTee(err_r, sys.stderr.buffer) if child else None
     exit_code: int | None = None
     try:
