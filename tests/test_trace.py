@@ -8,6 +8,7 @@ The parsers are also fed lines recorded from real strace and bpftrace runs.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import shutil
@@ -344,8 +345,9 @@ def test_generated_programs_are_accepted_by_bpftrace():
     choice = engines.choose(mount=True)
     if choice.engine != "bpftrace":
         pytest.skip(f"eBPF unavailable here: {choice.reason}")
-    for system in (False, True):
-        program = engines.bpftrace_program(choice, [os.getpid()], system=system)
+    no_btf = dataclasses.replace(choice, btf=False)  # a kernel without BTF gets the program without curtask
+    for system, which in ((False, choice), (True, choice), (False, no_btf)):
+        program = engines.bpftrace_program(which, [os.getpid()], system=system)
         with tempfile.TemporaryDirectory() as d:
             Path(d, "p.bt").write_text(program)
             # --emit-elf compiles and verifies the program without attaching it.
