@@ -138,7 +138,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("trace", help="run a command and explain every exec that fails in it (eBPF or strace)",
                        description="Run COMMAND (or watch --pid, or the whole machine for --duration) and record "
                        "every execve/execveat: bpftrace when root, strace otherwise. Each exec that fails, or "
-                       "whose loader gives up (exit 126/127 at once), gets its crash chain.")
+                       "whose loader gives up (exit 1/126/127 at once), gets its crash chain. Exit code 1 when an "
+                       "exec failed.")
     p.add_argument("trace_command", nargs=argparse.REMAINDER, metavar="-- COMMAND ARGS",
                    help="the command to run and trace")
     p.add_argument("--all", action="store_true",
