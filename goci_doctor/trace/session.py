@@ -6,7 +6,7 @@ line, and only then is the command released, so its very first exec is seen. If 
 attach, the held child (which never ran anything) is killed and strace runs the command instead,
 with one line saying so. While events arrive, the root of every new mount namespace and every
 failed exec's file are held open, so containers that die at once can still be read afterwards.
-Imports: ``engines``, ``parse``, ``rootfs``, ``diagnose``, ``events`` and the core.
+Imports: ``engines``, ``parse``, ``procs``, ``rootfs``, ``diagnose``, ``events`` and the core.
 """
 
 from __future__ import annotations
@@ -16,7 +16,6 @@ import contextlib
 import dataclasses
 import os
 import posixpath
-import shutil
 import signal
 import subprocess
 import sys
@@ -26,7 +25,6 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO
 
 from goci_doctor.model import GociError
 from goci_doctor.redact import redact
@@ -34,12 +32,11 @@ from goci_doctor.trace import engines
 from goci_doctor.trace.diagnose import diagnose, locate
 from goci_doctor.trace.events import ExecDiagnosis, ExecEvent, Trace
 from goci_doctor.trace.parse import Assembler, BpftraceParser, StraceParser, _Pending
+from goci_doctor.trace.procs import StderrTee, alive, cwd_of, descendants, spawn_gated, wait_child
 from goci_doctor.trace.rootfs import RootKeeper
 
 READY_TIMEOUT_S = 60.0
 """bpftrace needs a few seconds to parse BTF and attach; beyond this it is considered stuck."""
-STDERR_KEEP = 256 * 1024
-"""Bytes of the command's stderr kept to find loader messages (all of it is passed through)."""
 MAX_HELD = 64
 
 
@@ -55,40 +52,6 @@ class Options:
     say: Callable[[str], None] = field(default=lambda line: print(f"goci-doctor: {line}", file=sys.stderr))
 
 
-class _StderrTee:
-    """Copies a pipe to our stderr as it comes, keeping the tail for loader messages."""
-
-    def __init__(self, fd: int, sink: IO[bytes] | None) -> None:
-        self.fd = fd
-        self.sink = sink
-        self.tail: collections.deque[bytes] = collections.deque()
-        self.size = 0
-        self.thread = threading.Thread(target=self._run, daemon=True)
-        self.thread.start()
-
-    def _run(self) -> None:
-        while True:
-            try:
-                chunk = os.read(self.fd, 65536)
-            except OSError:
-                break
-            if not chunk:
-                break
-            if self.sink is not None:
-                with contextlib.suppress(OSError, ValueError):
-                    self.sink.write(chunk)
-                    self.sink.flush()
-            self.tail.append(chunk)
-            self.size += len(chunk)
-            while self.size > STDERR_KEEP and len(self.tail) > 1:
-                self.size -= len(self.tail.popleft())
-        os.close(self.fd)
-
-    def lines(self) -> list[str]:
-        self.thread.join(timeout=5)
-        return b"".join(self.tail).decode("utf-8", "replace").splitlines()
-
-
 class _Held:
     """Failed execs' files opened at event time, and relative paths made absolute while the process lives."""
 
@@ -102,13 +65,13 @@ class _Held:
     def on_enter(self, p: _Pending) -> None:
         self.keeper.grab(p.pid, p.mnt_ns, p.time)
         if p.path and not p.path.startswith("/"):
-            cwd = _cwd_of(p.pid, p.ppid)
+            cwd = cwd_of(p.pid, p.ppid)
             if cwd:
                 self._cwd[p.tid] = cwd
 
     def on_failed(self, ev: ExecEvent) -> None:
         key = (ev.pid, ev.time)
-        cwd = self._cwd.pop(ev.pid, "") or (_cwd_of(ev.pid, ev.ppid) if not ev.path.startswith("/") else "")
+        cwd = self._cwd.pop(ev.pid, "") or (cwd_of(ev.pid, ev.ppid) if not ev.path.startswith("/") else "")
         path = posixpath.join(cwd, ev.path) if cwd and not ev.path.startswith("/") else ev.path
         with self.lock:
             self.absolute[key] = path
@@ -130,78 +93,6 @@ class _Held:
             for fd in self.files.values():
                 os.close(fd)
             self.files.clear()
-
-
-def _cwd_of(pid: int, ppid: int) -> str:
-    """The working directory of ``pid`` as it sees it; its parent's when it is already gone (a
-    forked child that failed to exec dies at once, and it inherited the parent's directory)."""
-    for who in (pid, ppid):
-        if not who:
-            continue
-        try:
-            cwd = os.readlink(f"/proc/{who}/cwd")
-            root = os.readlink(f"/proc/{who}/root")
-        except OSError:
-            continue
-        if root != "/" and cwd.startswith(root):
-            cwd = cwd[len(root) :] or "/"
-        return cwd
-    return ""
-
-
-def _spawn_gated(command: Sequence[str], stdout_fd: int | None, stderr_w: int) -> tuple[int, int]:
-    """Fork the command, held before exec until a byte arrives on the returned gate fd."""
-    program = shutil.which(command[0]) if "/" not in command[0] else command[0]
-    gate_r, gate_w = os.pipe()
-    pid = os.fork()
-    if pid == 0:  # child: nothing but fd plumbing before the exec the user asked for
-        try:
-            os.close(gate_w)
-            if stdout_fd is not None:
-                os.dup2(stdout_fd, 1)
-            os.dup2(stderr_w, 2)
-            if not os.read(gate_r, 1):
-                os._exit(125)
-            os.close(gate_r)
-            os.execv(program or command[0], list(command))
-        except OSError as exc:
-            with contextlib.suppress(OSError):
-                os.write(2, f"goci-doctor: cannot run {command[0]}: {exc.strerror}\n".encode())
-            os._exit(127 if isinstance(exc, FileNotFoundError) else 126)
-        os._exit(125)
-    os.close(gate_r)
-    return pid, gate_w
-
-
-def _descendants(root: int) -> list[int]:
-    """``root`` and every process below it now (from /proc)."""
-    children: dict[int, list[int]] = collections.defaultdict(list)
-    for entry in os.scandir("/proc"):
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = Path(entry.path, "stat").read_text()
-        except OSError:
-            continue
-        fields = stat[stat.rfind(")") + 2 :].split()
-        if len(fields) > 1 and fields[1].isdigit():
-            children[int(fields[1])].append(int(entry.name))
-    out, todo = [], [root]
-    while todo:
-        pid = todo.pop()
-        out.append(pid)
-        todo.extend(children.get(pid, ()))
-    return out
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 class _Bpftrace:
@@ -274,18 +165,6 @@ class _Bpftrace:
         self._err.join(timeout=10)
 
 
-def _wait_child(pid: int) -> int:
-    while True:
-        try:
-            _, status = os.waitpid(pid, 0)
-            break
-        except ChildProcessError:
-            return 0
-        except InterruptedError:
-            continue
-    return os.waitstatus_to_exitcode(status)
-
-
 def run(opts: Options) -> Trace:
     """Trace as ``opts`` says; the command's stderr passes through to ours as it comes."""
     system = opts.system or (not opts.command and not opts.pid)
@@ -351,7 +230,7 @@ def _run_bpftrace(
     work: str,
     notes: list[str],
 ) -> tuple[int | None, list[str]] | None:
-    asm.root_cwd = os.getcwd() if opts.command else _cwd_of(opts.pid, 0)
+    asm.root_cwd = os.getcwd() if opts.command else cwd_of(opts.pid, 0)
     parser = BpftraceParser(
         asm, lambda ns: ns / 1e9 + offset, on_root=lambda pid, ns, t: keeper.grab(pid, ns, t, fresh=True)
     )
@@ -360,13 +239,13 @@ def _run_bpftrace(
     err_r = err_w = -1
     if opts.command:
         err_r, err_w = os.pipe()
-        child, gate_w = _spawn_gated(opts.command, opts.command_stdout, err_w)
+        child, gate_w = spawn_gated(opts.command, opts.command_stdout, err_w)
         os.close(err_w)
         roots: list[int] = [child]
     elif opts.pid:
-        if not _alive(opts.pid):
+        if not alive(opts.pid):
             raise GociError(f"no process {opts.pid}")
-        roots = _descendants(opts.pid)
+        roots = descendants(opts.pid)
     else:
         roots = []
     tracer = _Bpftrace(choice, parser, roots, system, work)
@@ -375,7 +254,7 @@ def _run_bpftrace(
     if why:
         if child:
             os.close(gate_w)  # the held child exits without running anything
-            _wait_child(child)
+            wait_child(child)
             os.close(err_r)
         if system or not opts.command:
             raise GociError(f"bpftrace could not attach: {why}")
@@ -386,16 +265,16 @@ def _run_bpftrace(
         what = f"the process tree of pid {opts.pid}" if opts.pid else "every process on this machine"
         until = f" for {opts.duration:g}s" if opts.duration else ""
         opts.say(f"attached: watching {what}{until} (Ctrl-C stops)")
-    tee = _StderrTee(err_r, sys.stderr.buffer) if child else None
+    tee = StderrTee(err_r, sys.stderr.buffer) if child else None
     exit_code: int | None = None
     try:
         if child:
             os.write(gate_w, b"g")
             os.close(gate_w)
-            exit_code = _wait_child(child)
+            exit_code = wait_child(child)
         elif opts.pid:
             deadline = time.monotonic() + opts.duration if opts.duration else None
-            while _alive(opts.pid) and (deadline is None or time.monotonic() < deadline):
+            while alive(opts.pid) and (deadline is None or time.monotonic() < deadline):
                 time.sleep(0.2)
         else:
             time.sleep(opts.duration)
@@ -429,7 +308,7 @@ def _run_strace(opts: Options, asm: Assembler, work: str) -> tuple[int | None, l
             "-o",
             str(out),
         ]
-        for pid in _descendants(opts.pid):
+        for pid in descendants(opts.pid):
             cmd += ["-p", str(pid)]
     err_r, err_w = os.pipe()
     try:
@@ -439,7 +318,7 @@ def _run_strace(opts: Options, asm: Assembler, work: str) -> tuple[int | None, l
         raise GociError(f"cannot start strace: {exc.strerror}") from None
     finally:
         os.close(err_w)
-    tee = _StderrTee(err_r, sys.stderr.buffer)
+    tee = StderrTee(err_r, sys.stderr.buffer)
     asm.root_ppid = proc.pid if opts.command else 0
     done = threading.Event()
 
