@@ -346,8 +346,13 @@ def test_generated_programs_are_accepted_by_bpftrace():
     if choice.engine != "bpftrace":
         pytest.skip(f"eBPF unavailable here: {choice.reason}")
     no_btf = dataclasses.replace(choice, btf=False)  # a kernel without BTF gets the program without curtask
-    for system, which in ((False, choice), (True, choice), (False, no_btf)):
-        program = engines.bpftrace_program(which, [os.getpid()], system=system)
+    for system, which, roots in (
+        (False, choice, [os.getpid()]),
+        (True, choice, [os.getpid()]),
+        (True, choice, []),
+        (False, no_btf, [os.getpid()]),
+    ):
+        program = engines.bpftrace_program(which, roots, system=system)
         with tempfile.TemporaryDirectory() as d:
             Path(d, "p.bt").write_text(program)
             # --emit-elf compiles and verifies the program without attaching it.
@@ -489,3 +494,34 @@ def test_pid_attaches_to_a_running_tree(workdir):
     assert exe["event"]["ppid"] == waiter.pid and exe["family"] == "pe-on-linux"
     if not _arm64_emulated():
         assert _failure(doc, "./app-arm64")["family"] == "wrong-arch"
+
+
+@needs_root
+@needs_bpftrace
+def test_duration_watches_the_machine_until_ctrl_c(workdir):
+    import signal
+
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    tracer = subprocess.Popen(
+        [sys.executable, "-m", "goci_doctor", "trace", "--json", "--duration", "300"],
+        cwd=workdir,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+    try:
+        assert tracer.stderr is not None
+        line = tracer.stderr.readline()
+        assert line.startswith("goci-doctor: attached: watching every process on this machine for 300s"), line
+        shell = subprocess.run(["sh", "-c", "./app.exe"], cwd=workdir, capture_output=True, check=False)
+        assert shell.returncode == 126
+        tracer.send_signal(signal.SIGINT)
+        out, _ = tracer.communicate(timeout=TIMEOUT)
+    finally:
+        tracer.kill()
+    doc = json.loads(out)
+    jsonschema.validate(doc, SCHEMA)
+    assert doc["trace"]["scope"] == "system" and "stopped with Ctrl-C" in doc["trace"]["notes"]
+    exe = _failure(doc, "./app.exe")
+    assert exe["family"] == "pe-on-linux" and exe["event"]["comm"] == "sh"

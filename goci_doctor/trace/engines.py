@@ -225,7 +225,8 @@ def bpftrace_program(choice: EngineChoice, roots: Sequence[int] = (), *, system:
             f'  printf("P\\t%llu\\t%d\\t%u\\n", nsecs, pid, {mntns});',
             "}",
         ]
-    lines += ["END { clear(@t); clear(@x); }"]
+    # @t exists only when the program tracks a tree; clearing an undefined map is a compile error.
+    lines += ["END { clear(@t); clear(@x); }" if roots or not system else "END { clear(@x); }"]
     return "\n".join(lines) + "\n"
 
 

@@ -249,7 +249,15 @@ def _run_bpftrace(
     else:
         roots = []
     tracer = _Bpftrace(choice, parser, roots, system, work)
-    why = tracer.wait_ready()
+    try:
+        why = tracer.wait_ready()
+    except BaseException:
+        # Ctrl-C while attaching: bpftrace runs in its own session and would outlive us.
+        tracer.stop()
+        if child:
+            os.close(gate_w)
+            wait_child(child)
+        raise
     notes.extend(tracer.warnings)
     if why:
         if child:
@@ -271,13 +279,19 @@ def _run_bpftrace(
         if child:
             os.write(gate_w, b"g")
             os.close(gate_w)
-            exit_code = wait_child(child)
-        elif opts.pid:
-            deadline = time.monotonic() + opts.duration if opts.duration else None
-            while alive(opts.pid) and (deadline is None or time.monotonic() < deadline):
-                time.sleep(0.2)
+            try:
+                exit_code = wait_child(child)
+            except KeyboardInterrupt:
+                # The command got the same Ctrl-C: report what it did until it stopped.
+                notes.append("interrupted (Ctrl-C)")
+                exit_code = wait_child(child)
         else:
-            time.sleep(opts.duration)
+            deadline = time.monotonic() + opts.duration if opts.duration else None
+            try:
+                while (not opts.pid or alive(opts.pid)) and (deadline is None or time.monotonic() < deadline):
+                    time.sleep(0.2)
+            except KeyboardInterrupt:
+                notes.append("stopped with Ctrl-C")
         time.sleep(0.3)  # let the last exits reach the perf buffer before the tracer stops
     finally:
         tracer.stop()
