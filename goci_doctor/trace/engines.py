@@ -195,12 +195,16 @@ def bpftrace_program(choice: EngineChoice, roots: Sequence[int] = (), *, system:
             "}",
             f'tracepoint:syscalls:sys_enter_{call} {only}{{ printf("A\\t%d\\t%s\\n", tid, str(args->argv[0])); }}',
             f'tracepoint:syscalls:sys_exit_{call} {only}{{ printf("R\\t%llu\\t%d\\t%d\\t%d\\n", nsecs, pid, tid, '
-            "args->ret); }",
+            "args->ret); delete(@n[tid]); }",
+            # The kernel's own name of the program is only printed when str() could not copy the
+            # user's (page not present): one line fewer to print and read per exec.
+            f"tracepoint:syscalls:sys_enter_{call} {only.replace('/ ', ' && ') if only else '/'}"
+            'str(args->filename) == ""/ { @n[tid] = 1; }',
         ]
     lines += [
-        f"tracepoint:sched:sched_process_exec {only}{{",
-        '  printf("S\\t%llu\\t%d\\t%s\\n", nsecs, pid, str(args->filename)); @x[pid] = 1;',
-        "}",
+        f"tracepoint:sched:sched_process_exec {only}{{ @x[pid] = 1; }}",
+        'tracepoint:sched:sched_process_exec /@n[tid]/ { printf("S\\t%llu\\t%d\\t%s\\n", nsecs, pid, '
+        "str(args->filename)); }",
     ]
     if btf:
         lines += [
@@ -226,7 +230,7 @@ def bpftrace_program(choice: EngineChoice, roots: Sequence[int] = (), *, system:
             "}",
         ]
     # @t exists only when the program tracks a tree; clearing an undefined map is a compile error.
-    lines += ["END { clear(@t); clear(@x); }" if roots or not system else "END { clear(@x); }"]
+    lines += ["END { clear(@t); clear(@x); clear(@n); }" if roots or not system else "END { clear(@x); clear(@n); }"]
     return "\n".join(lines) + "\n"
 
 
