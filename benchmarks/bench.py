@@ -12,6 +12,9 @@ Sections (each prints absolute times and the ratio that matters):
    done one after another with ``docker run --rm`` (the CLI a user would script).
 3. The TUI: time to first paint, and to a rendered crash chain from a recorded session.
 4. Peak RSS of inspecting the largest binary (in a fresh process).
+5. ``trace``: a command running 1,000 short execs, untraced against traced with bpftrace (its own
+   tree, and ``--all``) and with strace; the command times itself, so the tracer's start-up is
+   reported apart from the overhead it adds to the command.
 
 Numbers are medians of ``--repeat`` runs after one warm-up (page cache hot, as in a CI job
 that just built the binaries). Nothing is asserted: this prints, docs/benchmarks.md records.
@@ -279,6 +282,52 @@ def bench_tui(repeat: int) -> Table:
 
 
 # --------------------------------------------------------------------------------------------
+# 5. trace
+
+_EXECS = 1000
+# The workload times itself ($EPOCHREALTIME is bash's clock): only the command's own run is compared.
+_WORKLOAD = (f"s=$EPOCHREALTIME; for ((i = 0; i < {_EXECS}; i++)); do /bin/true; done; e=$EPOCHREALTIME; "
+             'echo "$s $e" > "$1"')
+
+
+def bench_trace(repeat: int) -> Table:
+    t = Table(f"trace: a command running {_EXECS:,} short execs (bash loop of /bin/true)")
+    with tempfile.TemporaryDirectory() as d:
+        stamp = Path(d, "stamp")
+
+        def workload(prefix: Sequence[str]) -> tuple[float, float]:
+            start = time.perf_counter()
+            proc = run([*prefix, "bash", "-c", _WORKLOAD, "bench", str(stamp)])
+            total = time.perf_counter() - start
+            if proc.returncode not in (0, 1):
+                raise RuntimeError(proc.stderr.decode(errors="replace")[-500:])
+            s, e = stamp.read_text().split()
+            return float(e) - float(s), total
+
+        def median(prefix: Sequence[str]) -> tuple[float, float]:
+            workload(prefix)  # warm-up
+            runs = [workload(prefix) for _ in range(repeat)]
+            return statistics.median(r[0] for r in runs), statistics.median(r[1] for r in runs)
+
+        base, _ = median(())
+        t.add("untraced", fmt_s(base), f"{base / _EXECS * 1e6:.0f} µs per exec")
+        modes: list[tuple[str, list[str]]] = []
+        if os.geteuid() == 0 and shutil.which("bpftrace"):
+            modes += [("bpftrace, the command's tree", ["--engine", "bpftrace"]),
+                      ("bpftrace --all (whole machine)", ["--engine", "bpftrace", "--all"])]
+        else:
+            t.add("bpftrace", "skipped", "needs root and bpftrace")
+        if shutil.which("strace"):
+            modes.append(("strace -f (fallback)", ["--engine", "strace"]))
+        for label, flags in modes:
+            cmd, total = median([*CLI, "trace", "--json", "-o", str(Path(d, "trace.json")), *flags, "--"])
+            t.add(f"traced: {label}", fmt_s(cmd), f"ratio {cmd / base:.2f}x untraced (target ≤ 1.5x with bpftrace)")
+            t.add(f"  whole goci-doctor trace run ({label})", fmt_s(total),
+                  "tracer start-up, attach, diagnosis and report included")
+    return t
+
+
+# --------------------------------------------------------------------------------------------
 # 4. memory
 
 
@@ -336,6 +385,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--skip-docker", action="store_true")
     parser.add_argument("--skip-tui", action="store_true")
+    parser.add_argument("--skip-trace", action="store_true")
+    parser.add_argument("--only-trace", action="store_true", help="only the trace section")
     parser.add_argument("--only-matrix", action="store_true", help="only the container matrix section")
     parser.add_argument("--only-engines", action="store_true", help="only the several-engines matrix section")
     parser.add_argument("--markdown", action="store_true", help="print Markdown tables (for docs/benchmarks.md)")
@@ -355,6 +406,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.markdown:
             print(tables[-1].markdown())
         return 0
+    if args.only_trace:
+        tables.append(bench_trace(args.repeat))
+        print(tables[-1].text() + "\n", flush=True)
+        if args.markdown:
+            print(tables[-1].markdown())
+        return 0
     tables.append(bench_inspect(args.repeat))
     print(tables[-1].text() + "\n", flush=True)
     if not args.skip_docker:
@@ -365,6 +422,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(tables[-1].text() + "\n", flush=True)
     tables.append(bench_memory())
     print(tables[-1].text() + "\n", flush=True)
+    if not args.skip_trace:
+        tables.append(bench_trace(args.repeat))
+        print(tables[-1].text() + "\n", flush=True)
     if args.markdown:
         print("\n\n".join(t.markdown() for t in tables))
     return 0

@@ -40,6 +40,7 @@ HANDLERS: dict[str, tuple[str, str]] = {
     "history": ("goci_doctor.commands", "cmd_history"),
     "merge": ("goci_doctor.fanin", "cmd_merge"),
     "completion": ("goci_doctor.completion", "cmd_completion"),
+    "trace": ("goci_doctor.trace.command", "cmd_trace"),
 }
 
 FORMATS = ("text", "json", "markdown", "sarif")
@@ -195,6 +196,22 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("merge", help="join the JSON reports of a CI matrix (run, build, report) into one diagnosis")
     p.add_argument("reports", nargs="+", metavar="REPORT", help="JSON reports written by matrix jobs")
     _add_format(p, ("text", "json", "markdown"))
+
+    p = sub.add_parser("trace", help="run a command and explain every exec that fails in it (eBPF or strace)",
+                       description="Run COMMAND (or watch --pid, or the whole machine for --duration) and record "
+                       "every execve/execveat: bpftrace when root, strace otherwise. Each exec that fails, or "
+                       "whose loader gives up (exit 1/126/127 at once), gets its crash chain. Exit code 1 when an "
+                       "exec failed.")
+    p.add_argument("trace_command", nargs=argparse.REMAINDER, metavar="-- COMMAND ARGS",
+                   help="the command to run and trace")
+    p.add_argument("--all", action="store_true",
+                   help="watch every process on the machine while COMMAND runs (containers too; eBPF only)")
+    p.add_argument("--pid", type=int, metavar="PID", help="attach to a running process and its descendants")
+    p.add_argument("--duration", type=float, metavar="S",
+                   help="without a command: watch the whole machine for S seconds (with --pid: at most S)")
+    p.add_argument("--engine", choices=["auto", "bpftrace", "strace"], default="auto",
+                   help="tracer (default: bpftrace when root and available, else strace)")
+    _add_format(p, ("text", "json"))
 
     p = sub.add_parser("completion", help="print a shell completion script (bash, zsh or fish)")
     p.add_argument("shell", choices=["bash", "zsh", "fish"], metavar="SHELL", help="bash, zsh or fish")

@@ -587,7 +587,18 @@ def gather(
         engines=tuple({k: redact(v) for k, v in e.items()} for e in other_engines),
         env=dict(sorted(redact_env(wanted).items())),
         notes=tuple(redact(n) for n in notes),
+        trace_engine=_trace_engine(),
     )
+
+
+def _trace_engine() -> str:
+    """Which tracer ``trace`` would use (stdlib-only probe; never mounts or runs anything)."""
+    from goci_doctor.trace.engines import env_line
+
+    try:
+        return env_line()
+    except OSError as exc:
+        return f"unknown: {exc.strerror or exc}"
 
 
 def _resolve_go_cc(
@@ -794,6 +805,9 @@ def format_env_text(facts: EnvFacts) -> str:
         lines.extend(f"  {k}={v}" for k, v in facts.env.items())
     else:
         lines.append("  no build-relevant variables set")
+
+    if facts.trace_engine:
+        lines += ["", "Trace (goci-doctor trace)", f"  {facts.trace_engine}"]
 
     if facts.notes:
         lines += ["", "Notes"]

@@ -245,6 +245,8 @@ class EnvFacts:
     """Build-relevant environment variables (CGO_*, GO*, CC, CXX, DOCKER_HOST, ...), redacted."""
     notes: tuple[str, ...] = ()
     """Why a fact is missing (go not found, a probe timed out, ...): context, not problems."""
+    trace_engine: str = ""
+    """The tracer ``goci-doctor trace`` would use here and why ("bpftrace (...)", "strace fallback: ...")."""
 
 
 # --------------------------------------------------------------------------------------------

@@ -121,10 +121,11 @@ def document_schema() -> dict[str, Any]:
     """The JSON Schema (draft 2020-12) of every ``--json`` document, selected by its ``kind``.
 
     Kinds: diagnosis (check/explain), report (an exported session), inspect, env, targets, history,
-    run, merge.
+    run, merge, trace.
     """
     from goci_doctor.fanin import Conflict
     from goci_doctor.history import HistoryEntry
+    from goci_doctor.trace.events import Trace
 
     defs: dict[str, Any] = {}
     ref = functools.partial(_type_schema, defs=defs)
@@ -156,6 +157,9 @@ def document_schema() -> dict[str, Any]:
                    "conflicts": ref(tuple[Conflict, ...]), "has_problem": {"type": "boolean"},
                    "diagnosis": ref(Diagnosis)},
                   ["sources", "conflicts", "has_problem", "diagnosis"]),
+        _document("trace", "`trace --json`: every exec a traced command made, and a diagnosis per failed one.",
+                  {"tool_version": {"type": "string"}, "has_problem": {"type": "boolean"}, "trace": ref(Trace)},
+                  ["tool_version", "has_problem", "trace"]),
     ]
     return {
         "$schema": "https://json-schema.org/draft/2020-12/schema",

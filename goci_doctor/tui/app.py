@@ -836,6 +836,9 @@ class GociApp(App[int]):
                             lambda: self.export("json"))
         yield SystemCommand("Save to history", "Keep this session in the history", self.action_save_history)
         yield SystemCommand("Open history", "Re-open a saved session", self.action_history)
+        from goci_doctor.tui.trace_screen import trace_commands
+
+        yield from trace_commands(self)
         try:
             from goci_doctor import demo
 
