@@ -20,7 +20,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from importlib import resources
-from typing import Any
+from typing import Any, Literal, cast
 
 from goci_doctor.model import ArtifactFacts, GociError, Target
 
@@ -158,13 +158,9 @@ def as_probed(target: Target, files: ImageFiles) -> Target:
     if family not in ("glibc", "musl", "none"):
         return target
     version = "" if family == "none" or version.startswith("(") else version
-    return dataclasses.replace(
-        target,
-        libc=family,
-        libc_version=version,  # type: ignore[arg-type]
-        image=files.image,
-        source=f"probed from image {files.image}; {target.source}",
-    )
+    libc = cast(Literal["glibc", "musl", "none"], family)
+    source = f"probed from image {files.image}; {target.source}"
+    return dataclasses.replace(target, libc=libc, libc_version=version, image=files.image, source=source)
 
 
 def listed_files(target: Target) -> ListedFiles | None:
