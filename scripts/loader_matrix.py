@@ -41,7 +41,15 @@ BAD_KINDS = (
     ("empty", "empty file"),
     ("truncated", "truncated ELF"),
 )
-HOST_KINDS = (("host-ls", "/bin/ls of the host (Debian 12)", "/bin/ls"),)
+# Binaries nobody here built: this host's own programs (Debian 12 packages), C and Go with cgo.
+HOST_KINDS = (
+    ("host-ls", "/bin/ls of the host (C, libselinux)", "/bin/ls"),
+    ("host-find", "/usr/bin/find of the host (C, libselinux, libm)", "/usr/bin/find"),
+    ("host-runc", "runc of the host (Go + cgo, libseccomp)", "/usr/sbin/runc"),
+    ("host-containerd", "containerd of the host (Go + cgo)", "/usr/bin/containerd"),
+)
+ARGS = {"host-find": ("--version",), "host-runc": ("--version",), "host-containerd": ("--version",)}
+"""Arguments that make a program that started exit 0 (a daemon without its directories exits 1)."""
 
 
 @dataclass
@@ -91,9 +99,16 @@ def kinds(workdir: Path) -> dict[str, tuple[Path, str]]:
 
 
 def measure(
-    kinds_: dict[str, tuple[Path, str]], targets: tuple[str, ...] = TARGETS, client: object = None
+    kinds_: dict[str, tuple[Path, str]],
+    targets: tuple[str, ...] = TARGETS,
+    client: object = None,
+    knowledge_only: bool = False,
 ) -> list[Cell]:
-    """Every kind × target: the prediction of `check` and the outcome of a real `run`."""
+    """Every kind × target: the prediction of `check` and the outcome of a real `run`.
+
+    ``knowledge_only`` predicts without reading the images (the knowledge base's lists alone), as
+    `check` does where the target's image is not present.
+    """
     from goci_doctor import diagnosis, lab
     from goci_doctor.artifact import inspect_path
     from goci_doctor.commands import resolve_targets
@@ -106,9 +121,10 @@ def measure(
     for name, (path, _desc) in kinds_.items():
         facts = inspect_path(path)
         runner = lab.DockerRunner(config=config, client=client, max_workers=6)
-        results = {r.target: r for r in runner.run_matrix(path, targets, timeout=30, facts=facts)}
+        matrix = runner.run_matrix(path, targets, args=ARGS.get(name, ()), timeout=30, facts=facts)
+        results = {r.target: r for r in matrix}
         resolved = resolve_targets(list(targets))
-        predicted = diagnosis.check_artifact(facts, resolved, image_config=config).verdicts
+        predicted = diagnosis.check_artifact(facts, resolved, image_config=None if knowledge_only else config).verdicts
         for target, verdict in zip(targets, predicted, strict=True):
             real = results[target]
             cells.append(
@@ -144,12 +160,16 @@ def markdown(cells: list[Cell], kinds_: dict[str, tuple[Path, str]], targets: tu
     return "\n".join(lines) + "\n"
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
+    import argparse
     import tempfile
 
+    ap = argparse.ArgumentParser(description="check vs run on every binary kind × local image")
+    ap.add_argument("--knowledge-only", action="store_true", help="predict without reading the images")
+    args = ap.parse_args(argv)
     with tempfile.TemporaryDirectory() as tmp:
         ks = kinds(Path(tmp))
-        cells = measure(ks)
+        cells = measure(ks, knowledge_only=args.knowledge_only)
         for c in cells:
             if not c.agrees:
                 print(
