@@ -472,7 +472,10 @@ def predict(
                 f"needs glibc {facts.glibc_required}, {target.name} has {target.libc_version}",
                 [Evidence("highest GLIBC version required", f"{facts.glibc_required} ({floor})",
                           f"ELF .gnu.version_r of {facts.path}"),
-                 _kb_evidence(target, "glibc version", target.libc_version)],
+                 _kb_evidence(target, "glibc version", target.libc_version),
+                 # What ld.so prints, line by line in .gnu.version_r order (it does not sort them).
+                 *(Evidence(f"ld.so line {n}", ln, f"predicted from .gnu.version_r of {facts.path}")
+                   for n, ln in enumerate(lines, 1) if len(lines) > 1)],
                 wanted=facts.glibc_required, have=target.libc_version, all_lines="\n".join(lines),
             )
     verdict, case = _cgo_stub_check(facts, target, path, base)

@@ -74,7 +74,7 @@ def script(facts: ArtifactFacts, target: Target, files: TargetFiles | None, path
         return Prediction(
             "crashes",
             f"exec {path}: no such file or directory",
-            "certain" if files is not None else "likely",
+            "certain" if files is not None and files.image else "likely",
             "script-interpreter-missing",
             f"its interpreter {interp} does not exist on {target.name}",
             [*ev, Evidence(f"{interp} on {target.name}", "absent", where)],
