@@ -473,9 +473,10 @@ def predict(
                 [Evidence("highest GLIBC version required", f"{facts.glibc_required} ({floor})",
                           f"ELF .gnu.version_r of {facts.path}"),
                  _kb_evidence(target, "glibc version", target.libc_version),
-                 # What ld.so prints, line by line in .gnu.version_r order (it does not sort them).
+                 # ld.so prints in .gnu.version_r order, not sorted: when that puts another version
+                 # first (containerd on Debian 11: 2.34, then 2.32), show the lines as it prints them.
                  *(Evidence(f"ld.so line {n}", ln, f"predicted from .gnu.version_r of {facts.path}")
-                   for n, ln in enumerate(lines, 1) if len(lines) > 1)],
+                   for n, ln in enumerate(lines, 1) if lines[-1] != highest_glibc_line(lines))],
                 wanted=facts.glibc_required, have=target.libc_version, all_lines="\n".join(lines),
             )
     verdict, case = _cgo_stub_check(facts, target, path, base)
