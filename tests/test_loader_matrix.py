@@ -68,6 +68,14 @@ def test_env_shebang_looks_the_program_up_on_path(tmp_path):
     assert verdicts["debian:12"].outcome == "runs"
     assert verdicts["alpine:3.20"].outcome == "crashes"
     assert verdicts["alpine:3.20"].message == "/usr/bin/env: 'bash': No such file or directory"
+    # Debian 12 merged /usr: /usr/bin/bash is /bin/bash.
+    script.write_text("#!/usr/bin/bash\necho hi\n")
+    (v,) = _check(inspect_path(script), "debian:bookworm").verdicts
+    assert v.outcome == "runs"
+    # An interpreter nobody listed is not claimed missing.
+    script.write_text("#!/usr/bin/python3\nprint('hi')\n")
+    (v,) = _check(inspect_path(script), "debian:bookworm").verdicts
+    assert v.outcome == "unknown"
 
 
 def test_non_go_program_is_judged_from_the_distribution_lists(tmp_path):
