@@ -430,6 +430,18 @@ def predict(
 
     # Dynamic binary: loader first, then symbol versions, then libraries.
     interp_ev = Evidence("PT_INTERP", facts.interpreter, src)
+    if files is not None and files.image:
+        # A present image's files decide, not its main libc: musl-tools puts /lib/ld-musl-*.so.1 on Debian.
+        loader_there = files.exists(facts.interpreter)
+        if loader_there and facts.libc and facts.libc != target.libc:
+            lib_case = loaderpredict.missing_libraries(facts, target, files, path)
+            if lib_case is not None:
+                return decided(lib_case)
+            return runs(f"{files.image} holds {facts.interpreter} beside its {target.libc}", "likely")
+        if loader_there is False and facts.libc == target.libc:
+            return crash("loader-missing", f"exec {path}: no such file or directory", "certain",
+                         f"{files.image} has no {facts.interpreter}",
+                         [interp_ev, Evidence(facts.interpreter, "absent", files.source)])
     go = facts.go
     if (go is not None and go.cgo_enabled is False and not facts.needed
             and (target.libc == "none" or (facts.libc == "glibc" and target.libc == "musl"))):

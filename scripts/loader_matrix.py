@@ -17,7 +17,15 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests" / "fixtures"))
 
-TARGETS = ("debian:bullseye", "debian:bookworm", "debian:trixie", "alpine:3.20", "scratch", "distroless/static")
+TARGETS = (
+    "debian:bullseye",
+    "debian:bookworm",
+    "debian:trixie",
+    "alpine:3.20",
+    "scratch",
+    "distroless/static",
+    "golang:trixie",
+)
 BUILT_KINDS = (
     ("static", "static Go (CGO_ENABLED=0)"),
     ("cgo-host", "cgo, host glibc 2.36"),
