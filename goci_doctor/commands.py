@@ -140,7 +140,9 @@ def cmd_check(args: argparse.Namespace) -> int:
     if cpu:
         diagnosis.parse_cpu(cpu)  # a bad level is bad input before anything is inspected
     arch = getattr(args, "arch", None) or None
-    diags = [diagnosis.check_artifact(facts, targets, binfmt=binfmt, arch=arch, cpu=cpu)
+    # Targets the config maps to a present local image are predicted from its real filesystem.
+    config = _config(args)
+    diags = [diagnosis.check_artifact(facts, targets, binfmt=binfmt, arch=arch, cpu=cpu, image_config=config)
              for facts in artifact.inspect_each(paths)]
     result = diags[0] if len(diags) == 1 else diagnosis.merge(diags, kind="artifact")
     from goci_doctor.render import render, render_sarif

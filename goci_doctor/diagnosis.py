@@ -10,6 +10,7 @@ its chains with ``build_chain`` here.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import platform
 import re
@@ -18,9 +19,9 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import PurePosixPath
-from typing import Literal, cast
+from typing import TYPE_CHECKING, Literal, cast
 
-from goci_doctor import knowledge, linear
+from goci_doctor import knowledge, linear, loaderpredict
 from goci_doctor.knowledge import version_tuple
 from goci_doctor.model import (
     ArtifactFacts,
@@ -35,7 +36,11 @@ from goci_doctor.model import (
     RunResult,
     Target,
     Verdict,
+    highest_glibc_line,
 )
+
+if TYPE_CHECKING:
+    from goci_doctor.targetfiles import TargetFiles
 
 # --------------------------------------------------------------------------------------------
 # Failure families (data)
@@ -117,6 +122,26 @@ def families() -> dict[str, Family]:
     """The failure families shipped in the package (loaded once)."""
     text = resources.files("goci_doctor").joinpath("data/families.toml").read_text(encoding="utf-8")
     return load_families(text)
+
+
+@functools.cache
+def native_wording() -> dict[str, Family]:
+    """Families reworded for programs without Go build info (data/native_wording.toml): id -> Family."""
+    text = resources.files("goci_doctor").joinpath("data/native_wording.toml").read_text(encoding="utf-8")
+    try:
+        doc = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise GociError(f"native_wording.toml: {exc}") from None
+    out = {}
+    fams = families()
+    for fid, raw in doc.get("family", {}).items():
+        if fid not in fams or set(raw) - {"cause", "mechanism", "fix"} or "cause" not in raw:
+            raise GociError(f"native_wording.toml: family {fid} is unknown or malformed")
+        fixes = tuple(FixSpec(id=fx["id"], title=fx["title"], detail=fx.get("detail", ""),
+                              commands=tuple(fx.get("commands", ()))) for fx in raw.get("fix", ()))
+        mechanism = raw.get("mechanism", fams[fid].mechanism)
+        out[fid] = dataclasses.replace(fams[fid], cause=raw["cause"], mechanism=mechanism, fixes=fixes)
+    return out
 
 
 # --------------------------------------------------------------------------------------------
@@ -262,12 +287,14 @@ def predict(
     binfmt: Sequence[str] = (),
     run_path: str | None = None,
     cpu: str | None = None,
+    files: TargetFiles | None = None,
 ) -> tuple[Verdict, _Case | None]:
     """Predict whether ``facts`` runs on ``target`` (a machine of CPU ``arch``), without running it.
 
     ``cpu`` is the machine's CPU level when known ("v2", "x86-64-v3", "armv6", "armv6l"); an ARM
     ``arch`` spelled as uname prints it ("armv6l") gives it too. Returns the verdict and, when it
-    crashes (or may), the case a crash chain is built from.
+    crashes (or may), the case a crash chain is built from. ``files`` answers which files the target
+    holds (a local image's filesystem, or the knowledge base's lists; see ``targetfiles``).
     """
     # Only a machine the caller named counts on macOS: the Mac's CPU is not this host's.
     machine_given = arch is not None
@@ -279,7 +306,8 @@ def predict(
     path = run_path or f"./{PurePosixPath(facts.path).name or 'app'}"
     src = f"inspection of {facts.path}"
     base = {"binary": path, "target": target.name, "goarch": facts.arch or "amd64", "goos": facts.os or "linux",
-            "arch": facts.arch, "target_arch": arch, "host_arch": arch, "interpreter": facts.interpreter}
+            "arch": facts.arch, "target_arch": arch, "host_arch": arch, "interpreter": facts.interpreter,
+            "program": program_kind(facts)}
 
     def crash(family: str, message: str, confidence: Confidence, reason: str,
               evidence: Iterable[Evidence], **extra: str) -> tuple[Verdict, _Case]:
@@ -288,6 +316,18 @@ def predict(
 
     def runs(reason: str, confidence: Confidence = "likely") -> tuple[Verdict, None]:
         return Verdict(facts.path, target.name, "runs", "", confidence, "", reason), None
+
+    def decided(p: loaderpredict.Prediction) -> tuple[Verdict, _Case | None]:
+        if p.outcome == "crashes":
+            return crash(p.family, p.message, p.confidence, p.reason, p.evidence, **p.facts)
+        outcome = cast(Outcome, p.outcome)
+        return Verdict(facts.path, target.name, outcome, "", p.confidence, "", p.reason), None
+
+    linux = target.os not in ("windows", "darwin", "freebsd")
+    if linux and (not facts.arch or _runs_arch(facts.arch, arch)):
+        truncated = loaderpredict.truncated_elf(facts, target, files, path)
+        if truncated is not None:
+            return decided(truncated)
 
     if facts.kind == "empty" or (facts.is_corrupt and facts.kind in ("elf", "pe", "macho", "unknown")):
         problem = facts.problems[0] if facts.problems else "not an executable"
@@ -298,6 +338,8 @@ def predict(
                      [Evidence("artifact", problem, src)], problem=problem)
     if facts.kind in ("html", "lfs-pointer", "text", "script", "archive"):
         if facts.kind == "script":
+            if linux:
+                return decided(loaderpredict.script(facts, target, files, path))
             return Verdict(facts.path, target.name, "unknown", "", "possible", "",
                            f"a script ({facts.shebang or 'no shebang'}); its interpreter decides"), None
         first = facts.problems[0] if facts.problems else facts.description
@@ -358,7 +400,7 @@ def predict(
     if facts.os not in ("linux", "") and facts.kind == "elf":
         return crash("wrong-arch", f"exec {path}: exec format error", "likely", f"ELF for {facts.os}",
                      [Evidence("ELF OS/ABI", facts.os, src)])
-    if facts.arch and facts.arch != arch:
+    if facts.arch and not _runs_arch(facts.arch, arch):
         handlers = emulating_handlers(facts.arch, binfmt)
         emulated = bool(handlers)
         ev = [Evidence("binary architecture", facts.arch, src), Evidence("machine architecture", arch, "host")]
@@ -367,7 +409,7 @@ def predict(
         return crash("wrong-arch", f"exec {path}: exec format error", "certain",
                      f"{facts.arch} binary on an {arch} machine"
                      + (" (runs here only under qemu emulation)" if emulated else ""), ev)
-    if facts.arch and target.archs and facts.arch not in target.archs:
+    if facts.arch and target.archs and not any(_runs_arch(facts.arch, a) for a in target.archs):
         return crash("wrong-arch", f"exec {path}: exec format error", "likely",
                      f"{target.name} is not published for {facts.arch}",
                      [Evidence("binary architecture", facts.arch, src),
@@ -389,6 +431,18 @@ def predict(
 
     # Dynamic binary: loader first, then symbol versions, then libraries.
     interp_ev = Evidence("PT_INTERP", facts.interpreter, src)
+    if files is not None and files.image:
+        # A present image's files decide, not its main libc: musl-tools puts /lib/ld-musl-*.so.1 on Debian.
+        loader_there = files.exists(facts.interpreter)
+        if loader_there and facts.libc and facts.libc != target.libc:
+            lib_case = loaderpredict.missing_libraries(facts, target, files, path)
+            if lib_case is not None:
+                return decided(lib_case)
+            return runs(f"{files.image} holds {facts.interpreter} beside its {target.libc}", "likely")
+        if loader_there is False and facts.libc == target.libc:
+            return crash("loader-missing", f"exec {path}: no such file or directory", "certain",
+                         f"{files.image} has no {facts.interpreter}",
+                         [interp_ev, Evidence(facts.interpreter, "absent", files.source)])
     go = facts.go
     if (go is not None and go.cgo_enabled is False and not facts.needed
             and (target.libc == "none" or (facts.libc == "glibc" and target.libc == "musl"))):
@@ -413,49 +467,56 @@ def predict(
                      f"{target.name} uses glibc; {facts.interpreter} does not exist there",
                      [interp_ev, _kb_evidence(target, "libc", f"glibc {target.libc_version}")])
 
+    # ld.so maps every DT_NEEDED library first and checks symbol versions after: a missing library wins.
+    lib_case = loaderpredict.missing_libraries(facts, target, files, path)
+    if lib_case is not None:
+        return decided(lib_case)
     if facts.libc == "glibc" and target.libc == "glibc" and facts.glibc_required and target.libc_version:
         need = version_tuple(facts.glibc_required)
         have = version_tuple(target.libc_version)
         if need > have:
             libc = _libc_path(target, facts.arch)
-            missing = sorted(
-                {v for vn in facts.version_needs if vn.library == "libc.so.6" for v in vn.versions
-                 if v.startswith("GLIBC_2") and version_tuple(v) > have},
-                key=version_tuple,
-            ) or [f"GLIBC_{facts.glibc_required}"]
-            lines = [f"{path}: {libc}: version `{v}' not found (required by {path})" for v in missing]
+            # ld.so prints one line per missing version, in the binary's .gnu.version_r order.
+            lines = loaderpredict.glibc_version_lines(facts, target.libc_version, path, libc) or [
+                f"{path}: {libc}: version `GLIBC_{facts.glibc_required}' not found (required by {path})"]
             floor = ", ".join(facts.glibc_floor_symbols[:4]) or f"GLIBC_{facts.glibc_required}"
             return crash(
-                "glibc-too-new", lines[-1], "certain",
+                "glibc-too-new", highest_glibc_line(lines), "certain",
                 f"needs glibc {facts.glibc_required}, {target.name} has {target.libc_version}",
                 [Evidence("highest GLIBC version required", f"{facts.glibc_required} ({floor})",
                           f"ELF .gnu.version_r of {facts.path}"),
-                 _kb_evidence(target, "glibc version", target.libc_version)],
+                 _kb_evidence(target, "glibc version", target.libc_version),
+                 # ld.so prints in .gnu.version_r order, not sorted: when that puts another version
+                 # first (containerd on Debian 11: 2.34, then 2.32), show the lines as it prints them.
+                 *(Evidence(f"ld.so line {n}", ln, f"predicted from .gnu.version_r of {facts.path}")
+                   for n, ln in enumerate(lines, 1) if lines[-1] != highest_glibc_line(lines))],
                 wanted=facts.glibc_required, have=target.libc_version, all_lines="\n".join(lines),
             )
-    # Shared libraries beyond libc
-    present = set(target.libraries)
-    for lib in facts.needed:
-        if facts.libc == "glibc" and lib in _GLIBC_CORE:
-            continue
-        if facts.libc == "musl" and (lib.startswith("libc.") or lib.startswith("ld-musl")):
-            continue
-        if lib.startswith("ld-linux") or lib in present or ("*" in present and lib in _FULL_DISTRO_EXTRA):
-            continue
-        confidence: Confidence = "likely" if "*" not in present else "possible"
-        return crash("missing-shared-lib",
-                     f"{path}: error while loading shared libraries: {lib}: cannot open shared object file: "
-                     "No such file or directory", confidence,
-                     f"{lib} is not part of the {target.name} base image",
-                     [Evidence("DT_NEEDED", ", ".join(facts.needed), src),
-                      _kb_evidence(target, "base image libraries", ", ".join(target.libraries) or "libc only")],
-                     library=lib)
     verdict, case = _cgo_stub_check(facts, target, path, base)
     if verdict is not None:
         return verdict, case
     have_txt = f"{target.libc} {target.libc_version}".strip()
     need_txt = f"glibc ≥ {facts.glibc_required}" if facts.glibc_required else facts.libc
     return runs(f"needs {need_txt}; {target.name} has {have_txt}", "certain" if facts.glibc_required else "likely")
+
+
+def program_kind(facts: ArtifactFacts) -> str:
+    """"go" for a binary with Go build info, "native" for another ELF (C, C++, ...), "" otherwise.
+
+    Families word their causes and fixes for Go builds; a native program gets its own wording
+    (``data/native_wording.toml``), never Go advice.
+    """
+    if facts.go is not None:
+        return "go"
+    return "native" if facts.kind == "elf" else ""
+
+
+# A 64-bit x86 kernel runs 32-bit x86 programs (CONFIG_IA32_EMULATION, on in every distribution kernel).
+_COMPAT_ARCH = {"amd64": ("386",)}
+
+
+def _runs_arch(binary_arch: str, machine_arch: str) -> bool:
+    return binary_arch == machine_arch or binary_arch in _COMPAT_ARCH.get(machine_arch, ())
 
 
 def _at_least(have: str, need: str) -> bool:
@@ -821,6 +882,8 @@ def build_chain(
     whose variant runs count as proof (all of ``proof`` when empty).
     """
     fam = families()[family_id]
+    if facts.get("program") == "native":
+        fam = native_wording().get(family_id, fam)
     fixes = []
     for fx in fam.fixes:
         proven, failed = _proof_for(fx.variant, proof, proof_targets)
@@ -905,19 +968,46 @@ def check_artifact(
     arch: str | None = None,
     binfmt: Sequence[str] = (),
     cpu: str | None = None,
+    image_config: object = None,
 ) -> Diagnosis:
     """Verdicts for one artifact on each target, confirmed or corrected by real runs, and the chains.
 
     ``runs`` may hold runs of the artifact itself (variant "") and of rebuilt variants; the latter
     prove (or disprove) the fixes of each chain. ``cpu`` is the deploy machines' CPU level when
     known (see ``predict``); without it, a GOAMD64 level above v1 is a warning chain.
+    ``image_config`` (a Config): targets it maps to a local image that is present are predicted
+    from that image's real filesystem and libc (nothing is run or pulled).
     """
+    from goci_doctor import targetfiles
+
+    with targetfiles.open_images(targets if image_config is not None else (), image_config) as images:
+        return _check_artifact(facts, targets, runs, builds, arch=arch, binfmt=binfmt, cpu=cpu, images=images)
+
+
+def _check_artifact(
+    facts: ArtifactFacts,
+    targets: Sequence[Target],
+    runs: Sequence[RunResult],
+    builds: Sequence[BuildResult],
+    *,
+    arch: str | None,
+    binfmt: Sequence[str],
+    cpu: str | None,
+    images: Mapping[str, TargetFiles],
+) -> Diagnosis:
+    from goci_doctor import targetfiles
+
     own_runs = {r.target: r for r in runs if not r.variant}
     proof = [r for r in runs if r.variant]
     verdicts: list[Verdict] = []
     cases: dict[str, _Case] = {}
     for target in targets:
-        verdict, case = predict(facts, target, arch=arch, binfmt=binfmt, cpu=cpu)
+        files = images.get(target.name)
+        if isinstance(files, targetfiles.ImageFiles):
+            target = targetfiles.as_probed(target, files)
+        else:
+            files = targetfiles.listed_files(target)
+        verdict, case = predict(facts, target, arch=arch, binfmt=binfmt, cpu=cpu, files=files)
         observed = own_runs.get(target.name)
         if observed is not None and observed.outcome in ("runs", "crashes"):
             if observed.outcome == "crashes" and (verdict.outcome != "crashes" or not case):

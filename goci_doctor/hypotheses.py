@@ -266,6 +266,9 @@ def _score_exec_format(case: _Case, pf: PasteFacts, context: set[str]) -> None:
         case.add("elf-on-macos", 7 if pf.goos == "linux" else 5, "the program was run on macOS")
     if pf.goos == "darwin" and container:
         case.add("macho-on-linux", 4, "GOOS=darwin")
+    name = b.lower().rsplit("/", 1)[-1]
+    if any(w in name.replace("_", "-").split("-") for w in ("darwin", "macos", "osx")) and not mac:
+        case.add("macho-on-linux", 5, f"{b} is named as a macOS build")
     if "windows" in pf.cues and not container:
         case.add("elf-on-windows", 1.5, "the paste mentions Windows")
     for fam in context & set(case.scores):
@@ -296,6 +299,11 @@ def _score_loader(case: _Case, pf: PasteFacts, context: set[str]) -> None:
     if b and _is_script(b, pf):
         case.add("script-crlf", 4, f"{b} is a script: the missing file is its #! interpreter")
         case.add("script-interpreter-missing", 1.5, f"{b} is a script")
+        small_image = {"glibc-on-musl", "dynamic-on-no-libc"} & context  # a musl or no-libc image in the paste
+        if pf.libc in ("musl", "none") or {"alpine", "no-libc-image"} & pf.cues or small_image:
+            # Alpine and busybox have only /bin/sh, scratch and distroless no shell at all: a #!/bin/bash
+            # script is the common case there; CRLF needs carriage returns to show (cue below).
+            case.add("script-interpreter-missing", 4, "the image has no bash (Alpine/busybox) or no shell at all")
         for fam in ("glibc-on-musl", "dynamic-on-no-libc", "loader-missing"):
             case.add(fam, -1.5, f"{b} is a script, not a dynamically linked binary")
     if "crlf" in pf.cues:

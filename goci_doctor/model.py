@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import enum
+import re
 from dataclasses import dataclass, field
 from pathlib import PurePath
 from typing import Any, Literal
@@ -253,6 +254,25 @@ class EnvFacts:
 # Runs
 
 
+_GLIBC_LINE = re.compile(r"version `GLIBC_(\d+(?:\.\d+)*)' not found")
+
+
+def highest_glibc_line(lines: list[str]) -> str:
+    """Of several ``version `GLIBC_x' not found`` lines, the one naming the highest version (the floor).
+
+    ld.so prints them in the binary's ``.gnu.version_r`` order, which is not sorted: quoting the
+    highest keeps the quote and the verdict ("needs glibc 2.34") about the same version.
+    """
+    best, best_v = "", tuple[int, ...]()
+    for ln in lines:
+        m = _GLIBC_LINE.search(ln)
+        if m:
+            v = tuple(int(x) for x in m.group(1).split("."))
+            if v > best_v:
+                best, best_v = ln, v
+    return best or (lines[-1] if lines else "")
+
+
 @dataclass(frozen=True)
 class RunResult:
     """What happened when an artifact ran in a container (or what a recording says happened)."""
@@ -289,9 +309,15 @@ class RunResult:
         text = (self.stderr or "").strip() or (self.stdout or "").strip()
         lines = [ln for ln in text.splitlines() if ln.strip()]
         if self.outcome == "crashes" and lines:
-            # The loader prints one line per missing symbol version, lowest first: the last is the floor.
+            # ld.so prints one line per missing symbol version in .gnu.version_r order (not sorted):
+            # quote the highest version, the one the verdict names.
+            versions = [ln for ln in lines if "version `GLIBC_" in ln and "not found" in ln]
+            if len(versions) > 1:
+                return highest_glibc_line(versions).strip()
             telling = [ln for ln in lines if "not found" in ln or "error" in ln.lower() or "No such file" in ln]
             return (telling[-1] if telling else lines[-1]).strip()
+        if self.outcome == "crashes" and self.signal:
+            return f"killed by {self.signal}"  # what `docker run` shows: nothing; the exit status says it
         if self.timed_out:
             return "timed out"
         return lines[0].strip() if lines else ""

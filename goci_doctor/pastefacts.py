@@ -110,7 +110,10 @@ _CUES: dict[str, re2._Regexp] = {  # type: ignore[name-defined]
     ),
     "x86-32-host": _any(r"\bi686\b|32[- ]?bit (?:os|system|kali|linux|ubuntu|debian)"),
     "mac": _any(
-        r"\bmac ?os\b|\bos ?x\b|macbook|\bimac\b|mac mini|sw_vers|darwin|catalina|big sur|monterey|ventura",
+        # "darwin" as a word of its own (uname, "on darwin"), not inside a file name like app-darwin-arm64,
+        # which says what the binary was built for, not where it ran.
+        r"\bmac ?os\b|\bos ?x\b|macbook|\bimac\b|mac mini|sw_vers|(?:^|[\s(,;:])darwin(?:$|[\s),;:])",
+        r"catalina|big sur|monterey|ventura",
         r"sonoma|sequoia|/Users/|\bmac\b|苹果|Mac系统",
     ),
     "apple-silicon": _any(

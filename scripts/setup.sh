@@ -46,7 +46,7 @@ fi
 # --- System packages the tests use ---------------------------------------------------------------
 apt_install docker.io debootstrap musl-tools gcc libc6-dev gcc-mingw-w64-x86-64 \
     gcc-aarch64-linux-gnu libc6-dev-arm64-cross busybox-static binutils file ca-certificates zsh fish podman \
-    qemu-user-static binfmt-support bpftrace strace
+    qemu-user-static binfmt-support bpftrace strace g++ libsqlite3-dev
 
 # --- binfmt_misc: mounted, with no qemu handler enabled ----------------------------------------
 # binfmt_misc is global to the kernel. Installing qemu-user-static with binfmt-support registers a
