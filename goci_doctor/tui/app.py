@@ -23,10 +23,11 @@ from typing import Any, ClassVar
 
 from textual.app import App, SystemCommand
 from textual.binding import Binding, BindingType
+from textual.css.query import NoMatches
 from textual.markup import escape
 from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import TabbedContent
+from textual.widgets import Input, TabbedContent, TextArea
 from textual.worker import Worker, WorkerState
 
 from goci_doctor.model import (
@@ -49,6 +50,7 @@ from goci_doctor.tui.widgets import (
     FactsPane,
     MatrixPane,
     SourcePane,
+    main_widget,
 )
 
 DEFAULT_TARGETS = ("debian:bullseye", "debian:bookworm", "alpine:3.20", "distroless/static")
@@ -106,13 +108,19 @@ class GociApp(App[int]):
     CSS_PATH = "app.tcss"
     TITLE = "goci-doctor"
     ENABLE_COMMAND_PALETTE = True
+    # Letters and digits type into a focused text field (the rule F1 states); everywhere else
+    # they drive the steps. The priority keys below are not printable, so they work from any
+    # widget, text fields included; escape leaves a field before it cancels work.
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("n", "next_step", "Next"),
         Binding("b", "prev_step", "Back"),
         Binding("m", "run_matrix", "Run matrix"),
-        Binding("escape", "cancel", "Cancel", show=False),
+        Binding("escape", "escape", "Leave field / cancel", show=False),
         Binding("h", "history", "History"),
         Binding("f1,question_mark", "help", "Help"),
+        Binding("q", "quit", "Quit"),
+        Binding("ctrl+pagedown,f6", "next_step", "Next step", show=False, priority=True),
+        Binding("ctrl+pageup,f5", "prev_step", "Previous step", show=False, priority=True),
         *[Binding(str(i), f"step({i})", f"Step {i}", show=False) for i in range(1, 7)],
     ]
 
@@ -249,16 +257,42 @@ class GociApp(App[int]):
     # ---------------------------------------------------------------------------------------
     # Helpers
 
+    def _session_screen(self) -> SessionScreen:
+        """The session's screen, even while a dialog or the palette is on top of it."""
+        for screen in reversed(self.screen_stack):
+            if isinstance(screen, SessionScreen):
+                return screen
+        raise LookupError("no session screen")
+
     def _pane(self, kind: type[Any]) -> Any:
-        return self.screen.query_one(kind)
+        return self._session_screen().query_one(kind)
 
     def goto(self, step: str) -> None:
-        """Show one step (a pane id from STEPS)."""
-        self.screen.query_one("#steps", TabbedContent).active = step
+        """Show one step (a pane id from STEPS) and focus its main widget.
+
+        Focus must follow: a widget left focused in the hidden pane would pull the tabs back
+        to its own step (TabbedContent activates the pane that holds the focus).
+        """
+        screen = self._session_screen()
+        screen.query_one("#steps", TabbedContent).active = step
+        target = screen.query_one(main_widget(step, self.session.demo != ""))
+        screen.set_focus(target)
 
     @property
     def current_step(self) -> str:
-        return self.screen.query_one("#steps", TabbedContent).active
+        return self._session_screen().query_one("#steps", TabbedContent).active
+
+    def in_text_field(self) -> bool:
+        """True when the focus is in a field that takes typed letters (an Input or editable TextArea)."""
+        focused = self.focused
+        return isinstance(focused, Input) or (isinstance(focused, TextArea) and not focused.read_only)
+
+    def action_escape(self) -> None:
+        """Escape leaves a text field (to the step's main widget); otherwise it cancels running work."""
+        if self.in_text_field() and isinstance(self.screen, SessionScreen):
+            self.goto(self.current_step)
+            return
+        self.action_cancel()
 
     def kind_colours(self) -> dict[str, str]:
         """Colours of chain-node kinds in the current theme (readable in light and dark)."""
@@ -285,8 +319,11 @@ class GociApp(App[int]):
         self._pane(EnvironmentPane).show(env, problems or [], self._redact, self.session.env_origin)
 
     def _refresh_chain(self) -> None:
-        if self.screen.query(ChainPane):
-            self._pane(ChainPane).show(self.session.diagnosis)
+        try:
+            pane = self._pane(ChainPane)
+        except (LookupError, NoMatches):
+            return
+        pane.show(self.session.diagnosis)
 
     def _refresh_all(self) -> None:
         s = self.session

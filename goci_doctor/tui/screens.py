@@ -71,6 +71,12 @@ HELP_TEXT = """\
 # goci-doctor — guided troubleshooting
 
 Walk through the steps with **n** (next) and **b** (back), or jump with **1**–**6**.
+**Tab** moves between the widgets of a step; arriving on a step focuses its main widget,
+so the arrow keys work at once.
+
+In a text field (a path, the log box, the export folder) letters and digits are typed
+into the field: press **escape** to leave it, then **n**, **b** and **1**–**6** work again.
+**ctrl+pagedown** / **ctrl+pageup** (or **F6** / **F5**) change step from anywhere, fields included.
 Click a tab with the mouse, or press **ctrl+p** for every command.
 
 | Step | What it shows |
@@ -85,10 +91,10 @@ Click a tab with the mouse, or press **ctrl+p** for every command.
 | Key | Action |
 |---|---|
 | m | Run the container matrix |
-| escape | Cancel running work (containers are removed) |
+| escape | Leave a text field; otherwise cancel running work (containers are removed) |
 | h | Saved sessions |
 | F1 / ? | This help |
-| ctrl+q | Quit (running containers are removed first) |
+| q / ctrl+q | Quit (outside text fields; running containers are removed first) |
 """
 
 

@@ -45,6 +45,24 @@ STEPS: tuple[tuple[str, str], ...] = (
 )
 """(pane id, tab label) in the order a person walks through them."""
 
+MAIN_WIDGETS = {
+    "environment": "#env-table",
+    "source": "#browse-artifact",
+    "facts": "#facts-table",
+    "matrix": "#matrix-table",
+    "chain": "#chain-tree",
+    "export": "#export-markdown",
+}
+"""The widget that takes the focus on arriving at each step (never a text field, so keys keep working)."""
+
+
+def main_widget(step: str, demo: bool = False) -> str:
+    """Selector of the widget focused on arriving at ``step`` (a demo's step 2 focuses its scenario list)."""
+    if step == "source" and demo:
+        return "#demo-list"
+    return MAIN_WIDGETS[step]
+
+
 KIND_LABEL = {"symptom": "symptom", "mechanism": "why", "cause": "root cause", "fix": "fix", "note": "note"}
 
 
