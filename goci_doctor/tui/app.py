@@ -336,14 +336,24 @@ class GociApp(App[int]):
         if s.build_matrix is not None:
             matrix.show_project(s.builds, s.runs, self.variant_predictions())
         else:
-            matrix.reset(s.targets if s.facts else [], verdicts, s.runs, recorded=s.runs_recorded,
-                         predicted_only=s.predicted_only)
+            matrix.reset(
+                s.targets if s.facts else [],
+                verdicts,
+                s.runs,
+                recorded=s.runs_recorded,
+                predicted_only=s.predicted_only,
+            )
         if s.build_matrix is not None:
-            matrix.set_status(f"Project {escape(Path(s.project).name)}: each diagnostic variant built and run "
-                              "on the targets. Press [b]m[/b] to rebuild; step 5 shows the crash chain.")
+            matrix.set_status(
+                f"Project {escape(Path(s.project).name)}: each diagnostic variant built and run "
+                "on the targets. Press [b]m[/b] to rebuild; step 5 shows the crash chain."
+            )
         elif s.facts is None:
-            matrix.set_status("No artifact to run: pick a binary in step 2." if not s.log_text
-                              else "This session explains a log: there is nothing to run.")
+            matrix.set_status(
+                "No artifact to run: pick a binary in step 2."
+                if not s.log_text
+                else "This session explains a log: there is nothing to run."
+            )
         elif s.demo:
             matrix.set_status("[b]DEMO[/b]: press [b]m[/b] to replay the recorded real runs.")
         elif s.replayed_from and s.runs:
@@ -395,8 +405,11 @@ class GociApp(App[int]):
         from goci_doctor import diagnosis, knowledge
 
         targets = [knowledge.resolve_target(t) for t in self.session.targets]
-        return {b.variant: list(diagnosis.check_artifact(b.facts, targets).verdicts)
-                for b in self.session.builds if b.ok and b.facts is not None}
+        return {
+            b.variant: list(diagnosis.check_artifact(b.facts, targets).verdicts)
+            for b in self.session.builds
+            if b.ok and b.facts is not None
+        }
 
     def _reset(self) -> None:
         self.action_cancel()
@@ -483,8 +496,7 @@ class GociApp(App[int]):
         s.replayed_from, s.created, s.title = origin or "report", report.created, report.title
         s.env, s.env_origin = report.env, f"Recorded in the report ({report.created or 'undated'}), not this machine"
         s.runs, s.builds, s.runs_recorded = list(d.runs), list(d.builds), True
-        s.targets = self.canonical_targets(list(report.targets) or sorted({r.target for r in d.runs})) \
-            or s.targets
+        s.targets = self.canonical_targets(list(report.targets) or sorted({r.target for r in d.runs})) or s.targets
         if d.artifacts:
             s.facts, s.artifact_path = d.artifacts[0], d.artifacts[0].path
         elif d.kind == "log":
@@ -523,8 +535,9 @@ class GociApp(App[int]):
         """Rebuild the session's project as every diagnostic variant and run each on the targets."""
         matrix = self._pane(MatrixPane)
         matrix.reset([], [])
-        matrix.set_status(f"Building diagnostic variants of {escape(self.session.project)}…  "
-                          "(escape cancels; containers are removed)")
+        matrix.set_status(
+            f"Building diagnostic variants of {escape(self.session.project)}…  (escape cancels; containers are removed)"
+        )
         self.goto("matrix")
         self._start_work("project", self._work_project)
 
@@ -608,16 +621,27 @@ class GociApp(App[int]):
         from goci_doctor import builds
 
         s = self.session
-        return builds.prove(Path(s.project), list(s.targets), runner=self._get_runner(), on_event=self._emit_build,
-                            config=self._config())
+        return builds.prove(
+            Path(s.project),
+            list(s.targets),
+            runner=self._get_runner(),
+            on_event=self._emit_build,
+            config=self._config(),
+        )
 
     def _work_prove(self, node: ChainNode) -> Any:
         s = self.session
         if s.project:
             from goci_doctor import builds
 
-            return builds.prove(Path(s.project), list(s.targets), [node.variant], runner=self._get_runner(),
-                                on_event=self._emit_build, config=self._config())
+            return builds.prove(
+                Path(s.project),
+                list(s.targets),
+                [node.variant],
+                runner=self._get_runner(),
+                on_event=self._emit_build,
+                config=self._config(),
+            )
         # A demo: the variant's runs were recorded from real rebuilt binaries; replay them.
         runner = self._get_runner()
         targets = sorted({r.target for r in s.demo_runs if r.variant == node.variant}) or self.run_targets()
@@ -693,8 +717,12 @@ class GociApp(App[int]):
                 s.builds = [b for b in s.builds if b.variant not in built] + list(result.builds)
                 s.runs = [r for r in s.runs if r.variant not in built] + new
                 if s.build_matrix is not None:
-                    s.build_matrix = dataclasses.replace(s.build_matrix, builds=list(s.builds), runs=list(s.runs),
-                                                         not_run={**s.build_matrix.not_run, **result.not_run})
+                    s.build_matrix = dataclasses.replace(
+                        s.build_matrix,
+                        builds=list(s.builds),
+                        runs=list(s.runs),
+                        not_run={**s.build_matrix.not_run, **result.not_run},
+                    )
         cancelled = any(r.error == "cancelled" for r in s.runs)
         try:
             self._diagnose()
@@ -702,8 +730,11 @@ class GociApp(App[int]):
             self._fail(exc)
         self._refresh_all()
         shown = s.runs if name != "matrix" else list(result)
-        matrix.set_status(("Cancelled: " if cancelled else "Done: ") + summarize(shown)
-                          + ("" if cancelled else ".  Step 5 shows the crash chain."))
+        matrix.set_status(
+            ("Cancelled: " if cancelled else "Done: ")
+            + summarize(shown)
+            + ("" if cancelled else ".  Step 5 shows the crash chain.")
+        )
 
     def action_run_matrix(self) -> None:
         """Run the artifact on every target (step 4)."""
@@ -771,8 +802,14 @@ class GociApp(App[int]):
         if s.facts is not None and not d.artifacts:
             d = replace(d, artifacts=(s.facts,))
         created = s.created or datetime.now(UTC).isoformat(timespec="seconds")
-        return Report(diagnosis=d, env=s.env, created=created, tool_version=__version__,
-                      targets=tuple(s.targets), title=s.title or Path(d.subject).name)
+        return Report(
+            diagnosis=d,
+            env=s.env,
+            created=created,
+            tool_version=__version__,
+            targets=tuple(s.targets),
+            title=s.title or Path(d.subject).name,
+        )
 
     def _refresh_export(self) -> None:
         from goci_doctor import render
@@ -865,12 +902,14 @@ class GociApp(App[int]):
         yield from super().get_system_commands(screen)
         for i, (_pane, title) in enumerate(STEPS, start=1):
             yield SystemCommand(f"Step {title}", f"Go to step {i}", lambda i=i: self.action_step(i))
-        yield SystemCommand("Run container matrix", "Run the artifact in every target container",
-                            self.action_run_matrix)
+        yield SystemCommand(
+            "Run container matrix", "Run the artifact in every target container", self.action_run_matrix
+        )
         yield SystemCommand("Cancel running work", "Stop runs and remove their containers", self.action_cancel)
         yield SystemCommand("Export Markdown", "Write goci-report.md here", lambda: self.export("markdown"))
-        yield SystemCommand("Export JSON", "Write goci-report.json here (replay with --report)",
-                            lambda: self.export("json"))
+        yield SystemCommand(
+            "Export JSON", "Write goci-report.json here (replay with --report)", lambda: self.export("json")
+        )
         yield SystemCommand("Save to history", "Keep this session in the history", self.action_save_history)
         yield SystemCommand("Open history", "Re-open a saved session", self.action_history)
         try:
@@ -920,7 +959,15 @@ def run_app(
                 raise BadInputError(f"no demo recordings found in {demo.demo_dir()}")
             demo_scenario = first[0].name
         demo.scenario(demo_scenario)  # unknown name: one clear line before the UI opens
-    app = GociApp(path=path, log=log_text, log_source=log or "log", project=project, report=loaded,
-                  report_path=report or "", demo_scenario=demo_scenario, runner=runner)
+    app = GociApp(
+        path=path,
+        log=log_text,
+        log_source=log or "log",
+        project=project,
+        report=loaded,
+        report_path=report or "",
+        demo_scenario=demo_scenario,
+        runner=runner,
+    )
     result = app.run()
     return int(result or 0)

@@ -209,8 +209,10 @@ def fact_rows(f: ArtifactFacts) -> list[tuple[str, str]]:
         ("Linkage", f.linkage),
         ("Interpreter", f.interpreter),
         ("libc", f.libc),
-        ("GLIBC floor", f.glibc_required + (f" ({', '.join(f.glibc_floor_symbols[:3])})"
-                                            if f.glibc_floor_symbols else "")),
+        (
+            "GLIBC floor",
+            f.glibc_required + (f" ({', '.join(f.glibc_floor_symbols[:3])})" if f.glibc_floor_symbols else ""),
+        ),
         ("GLIBCXX floor", f.glibcxx_required),
         ("Needed libraries", ", ".join(f.needed)),
         ("RPATH / RUNPATH", ", ".join(f.rpath + f.runpath)),
@@ -255,6 +257,7 @@ class FactsPane(Vertical):
 
 # --------------------------------------------------------------------------------------------
 # 4 Container matrix
+
 
 def _known_libc(target: str) -> str:
     """What the knowledge base says a target ships, marked as such (nothing was run there)."""
@@ -302,8 +305,15 @@ class MatrixPane(Vertical):
     def row_key(target: str, variant: str = "") -> str:
         return f"{variant}@{target}" if variant else target
 
-    def reset(self, targets: Sequence[str], verdicts: Sequence[Verdict], runs: Sequence[RunResult] = (),
-              *, recorded: bool = False, predicted_only: Sequence[str] = ()) -> None:
+    def reset(
+        self,
+        targets: Sequence[str],
+        verdicts: Sequence[Verdict],
+        runs: Sequence[RunResult] = (),
+        *,
+        recorded: bool = False,
+        predicted_only: Sequence[str] = (),
+    ) -> None:
         """One row per target with its static prediction, and any runs already known."""
         table = self.query_one("#matrix-table", DataTable)
         table.clear()
@@ -313,8 +323,9 @@ class MatrixPane(Vertical):
             v = by_target.get(t)
             observed = "not run: predicted only" if t in predicted_only else ""
             image, libc = ("-", _known_libc(t)) if t in predicted_only else ("", "")
-            table.add_row(t, image, libc, v.outcome if v else "?", observed, v.message if v else "",
-                          key=self.row_key(t))
+            table.add_row(
+                t, image, libc, v.outcome if v else "?", observed, v.message if v else "", key=self.row_key(t)
+            )
             self._messages[self.row_key(t)] = f"{t}: predicted {v.outcome}: {v.message}" if v else ""
         for r in runs:
             self.show_result(r, recorded=recorded)
@@ -384,8 +395,9 @@ class MatrixPane(Vertical):
             key = self._ensure_row(v.target, variant)
             table.update_cell(key, "Predicted", v.outcome)
 
-    def show_project(self, builds: Sequence[BuildResult], runs: Sequence[RunResult],
-                     predictions: dict[str, list[Verdict]]) -> None:
+    def show_project(
+        self, builds: Sequence[BuildResult], runs: Sequence[RunResult], predictions: dict[str, list[Verdict]]
+    ) -> None:
         """A project's matrix: per variant, its build row, then one row per target it ran on."""
         table = self.query_one("#matrix-table", DataTable)
         table.clear()
@@ -435,8 +447,11 @@ class ChainTree(Tree[ChainNode]):
             return
         label = Path(diagnosis.subject).name or diagnosis.kind
         count = len(diagnosis.chains)
-        self.root.set_label(f"{label}: {count} failure{'s' if count != 1 else ''} explained" if count
-                            else f"{label}: no known failure found")
+        self.root.set_label(
+            f"{label}: {count} failure{'s' if count != 1 else ''} explained"
+            if count
+            else f"{label}: no known failure found"
+        )
         for chain in diagnosis.chains:
             self._add(self.root, chain, colours)
         self.root.expand_all()
@@ -466,8 +481,9 @@ def node_detail(node: ChainNode) -> str:
         out.append(escape(node.detail))
     if node.evidence:
         out.append("\n[b]Evidence[/b]")
-        out.extend(f"• {escape(e.fact)}: [b]{escape(e.value)}[/b]\n  [dim]{escape(e.source)}[/dim]"
-                   for e in node.evidence)
+        out.extend(
+            f"• {escape(e.fact)}: [b]{escape(e.value)}[/b]\n  [dim]{escape(e.source)}[/dim]" for e in node.evidence
+        )
     if node.proven_in or node.failed_in:
         out.append(f"\n[b]Rebuilt as {escape(node.variant)}[/b]" if node.variant else "")
     # Same wording as the text report: each place the rebuilt variant really ran, or still crashed.
