@@ -155,6 +155,8 @@ class GociApp(App[int]):
         self._gather_env = gather_env
         self._history_dir = history_dir
         self._work: Worker[Any] | None = None
+        self._proving = ""
+        """Id of the fix being proven: the chain returns to it when the proof ends."""
         # Set by escape: a project's builds stop at the next variant (builds has no cancel of its own).
         self._cancel_requested = threading.Event()
         self.session = Session(env=env, env_origin="This machine" if env else "")
@@ -323,7 +325,22 @@ class GociApp(App[int]):
             pane = self._pane(ChainPane)
         except (LookupError, NoMatches):
             return
-        pane.show(self.session.diagnosis)
+        # Keep the cursor where the person left it (a proof must not jump the tree back).
+        current = pane.selected()
+        pane.show(self.session.diagnosis, self.session.builds, keep=current.id if current is not None else "")
+
+    def why_not_provable(self, node: ChainNode) -> str:
+        """ "" when "prove this fix" can really prove ``node`` in this session, else why not (one line)."""
+        s = self.session
+        if node.kind != "fix" or not node.variant:
+            return "This fix names no build variant: there is nothing to rebuild."
+        if s.project:
+            return ""
+        if s.demo:
+            if any(r.variant == node.variant for r in s.demo_runs):
+                return ""
+            return f"Not recorded for this demo: the {node.variant} variant was never run here, so it cannot be proven."
+        return "Proving a fix rebuilds the project: choose the Go project in step 2 to prove it."
 
     def _refresh_all(self) -> None:
         s = self.session
@@ -729,6 +746,16 @@ class GociApp(App[int]):
         except GociError as exc:
             self._fail(exc)
         self._refresh_all()
+        if name == "prove" and self._proving:
+            # The proof's answer is the fix's mark: back to the chain, on the same fix.
+            chain = self._pane(ChainPane)
+            chain.show(s.diagnosis, s.builds, keep=self._proving)
+            self.goto("chain")
+            node = chain.selected()
+            if node is not None and node.kind == "fix":
+                from goci_doctor.fixstatus import fix_status
+
+                self.notify(f"{node.title}: {fix_status(node, s.builds).label}")
         shown = s.runs if name != "matrix" else list(result)
         matrix.set_status(
             ("Cancelled: " if cancelled else "Done: ")
@@ -760,11 +787,12 @@ class GociApp(App[int]):
 
     def prove_fix(self, node: ChainNode) -> None:
         """Rebuild with the fix's variant and run it on the targets ("prove this fix")."""
-        s = self.session
-        if not s.project and not s.demo:
-            self.notify("Proving a fix rebuilds the project: choose the Go project in step 2.", severity="warning")
+        why_not = self.why_not_provable(node)
+        if why_not:
+            self.notify(why_not, severity="warning")
             return
-        self._pane(MatrixPane).set_status(f"Proving {node.variant}… (escape cancels)")
+        self._proving = node.id
+        self._pane(MatrixPane).set_status(f"Proving {escape(node.variant)}… (escape cancels)")
         self.goto("matrix")
         self._start_work("prove", lambda: self._work_prove(node))
 

@@ -10,6 +10,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, cast
 
+from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
@@ -29,6 +30,7 @@ from textual.widgets import (
 from textual.widgets.option_list import Option
 from textual.widgets.tree import TreeNode
 
+from goci_doctor.fixstatus import fix_status, summary_line
 from goci_doctor.model import ArtifactFacts, BuildResult, ChainNode, Diagnosis, EnvFacts, RunResult, Verdict
 
 if TYPE_CHECKING:
@@ -439,7 +441,7 @@ class MatrixPane(Vertical):
 class ChainTree(Tree[ChainNode]):
     """The crash chains as a tree: symptom → mechanism → root cause → fixes."""
 
-    def show(self, diagnosis: Diagnosis | None, colours: dict[str, str]) -> None:
+    def show(self, diagnosis: Diagnosis | None, colours: dict[str, str], builds: Sequence[BuildResult] = ()) -> None:
         """Rebuild the tree from ``diagnosis`` (``colours``: node kind -> colour for the theme)."""
         self.clear()
         if diagnosis is None:
@@ -448,34 +450,46 @@ class ChainTree(Tree[ChainNode]):
         label = Path(diagnosis.subject).name or diagnosis.kind
         count = len(diagnosis.chains)
         self.root.set_label(
-            f"{label}: {count} failure{'s' if count != 1 else ''} explained"
-            if count
-            else f"{label}: no known failure found"
+            Text(
+                f"{label}: {count} failure{'s' if count != 1 else ''} explained"
+                if count
+                else f"{label}: no known failure found"
+            )
         )
         for chain in diagnosis.chains:
-            self._add(self.root, chain, colours)
+            self._add(self.root, chain, colours, builds)
         self.root.expand_all()
 
-    def _add(self, parent: TreeNode[ChainNode], node: ChainNode, colours: dict[str, str]) -> None:
-        from rich.text import Text
-
+    def _add(
+        self,
+        parent: TreeNode[ChainNode],
+        node: ChainNode,
+        colours: dict[str, str],
+        builds: Sequence[BuildResult],
+    ) -> None:
         text = Text()
         text.append(KIND_LABEL.get(node.kind, node.kind), style=f"bold {colours.get(node.kind, '')}".strip())
-        if node.proven_in:
-            text.append(" ✔ proven", style=f"bold {colours.get('fix', '')}".strip())
-        elif node.failed_in:
-            text.append(" ✖ still fails", style=f"bold {colours.get('symptom', '')}".strip())
+        if node.kind == "fix":
+            # The state comes first: a long title cut at the edge never hides whether the fix works.
+            status = fix_status(node, builds)
+            colour = {"proven": "fix", "not-tried": "note"}.get(status.state, "symptom")
+            mark = f" {status.mark}" if status.state != "not-tried" else " (not tried)"
+            text.append(mark, style=f"bold {colours.get(colour, '')}".strip())
+        # Rich Text, never markup: titles quote logs and binaries ("[", "\\" are literal).
         text.append(": " + node.title)
         if node.children:
             branch = parent.add(text, data=node, expand=True)
             for child in node.children:
-                self._add(branch, child, colours)
+                self._add(branch, child, colours, builds)
         else:
             parent.add_leaf(text, data=node)
 
 
-def node_detail(node: ChainNode) -> str:
-    """Content markup describing one chain node: explanation, evidence, where a fix was proven."""
+def node_detail(node: ChainNode, builds: Sequence[BuildResult] = (), prove_hint: str = "") -> str:
+    """Content markup describing one chain node: explanation, evidence, the fix's state.
+
+    ``prove_hint`` is shown under a fix that was not proven: how to prove it, or why it cannot be here.
+    """
     out = [f"[b]{escape(node.title)}[/b]  [dim]({escape(node.kind)} · {escape(node.id)})[/dim]"]
     if node.detail:
         out.append(escape(node.detail))
@@ -484,41 +498,70 @@ def node_detail(node: ChainNode) -> str:
         out.extend(
             f"• {escape(e.fact)}: [b]{escape(e.value)}[/b]\n  [dim]{escape(e.source)}[/dim]" for e in node.evidence
         )
-    if node.proven_in or node.failed_in:
-        out.append(f"\n[b]Rebuilt as {escape(node.variant)}[/b]" if node.variant else "")
+    if node.kind != "fix":
+        return "\n".join(out)
+    status = fix_status(node, builds)
+    out.append(f"\n[b]Rebuilt as {escape(node.variant)}[/b]" if node.variant and status.state != "not-tried" else "")
     # Same wording as the text report: each place the rebuilt variant really ran, or still crashed.
-    out.extend(f"[$success]✓ proven: runs on {escape(where)}[/]" for where in node.proven_in)
+    out.extend(f"[$success]✔ proven: runs on {escape(where)}[/]" for where in node.proven_in)
+    if status.state == "build-failed":
+        out.append(f"[$error]✖ build failed[/]: {escape(status.reason)}")
     out.extend(f"[$error]✖ still crashes on {escape(where)}[/]" for where in node.failed_in)
-    if node.kind == "fix" and node.variant and not node.proven_in:
-        out.append(f"\nPress [b]p[/b] to prove this fix (variant [b]{escape(node.variant)}[/b]).")
+    if status.state == "not-tried":
+        out.append("\n[dim]Not tried in a container yet.[/dim]")
+    if prove_hint and status.state != "proven":
+        out.append(prove_hint)
     return "\n".join(out)
 
 
-class ChainPane(Horizontal):
-    """Step 5: the tree on the left, the selected node's explanation and commands on the right."""
+class ChainPane(Vertical):
+    """Step 5: the best fix on top; the tree on the left, the selected node and its commands on the right."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("c", "copy", "Copy fix"),
         Binding("p", "prove", "Prove fix"),
+        Binding("left_square_bracket", "resize(-10)", "Smaller tree", show=False),
+        Binding("right_square_bracket", "resize(10)", "Taller tree", show=False),
     ]
 
+    tree_height = 45
+    """Percent of the pane's height the tree may take ("[" and "]" change it)."""
+
     def compose(self) -> ComposeResult:
+        yield Static("", id="best-fix")
+        # The tree spans the whole width, so fix titles are read in full rather than cut at a split.
         yield ChainTree("No diagnosis yet", id="chain-tree")
-        with Vertical(id="chain-side"):
+        with Horizontal(id="chain-split"):
             with VerticalScroll(id="chain-detail-scroll"):
                 yield Static("Select a node to see why.", id="chain-detail")
-            yield TextArea("", id="chain-commands", read_only=True, soft_wrap=False, show_line_numbers=False)
-            with Horizontal(classes="row"):
-                yield Button("Copy", id="copy-fix")
-                yield Button("Prove this fix", id="prove-fix", variant="primary")
+            with Vertical(id="chain-side"):
+                yield Label("Commands: enter copies a line, c copies all", id="chain-commands-label")
+                yield OptionList(id="chain-commands")
+                with Horizontal(classes="row"):
+                    yield Button("Copy", id="copy-fix")
+                    yield Button("Prove this fix", id="prove-fix", variant="primary")
 
-    def show(self, diagnosis: Diagnosis | None) -> None:
+    def show(self, diagnosis: Diagnosis | None, builds: Sequence[BuildResult] = (), keep: str = "") -> None:
+        """Rebuild the tree; ``keep`` is the id of the node to leave the cursor on (else the first chain)."""
         tree = self.query_one(ChainTree)
-        tree.show(diagnosis, _app(self).kind_colours())
-        first = diagnosis.chains[0] if diagnosis and diagnosis.chains else None
-        self._select(first)
-        if first is not None:
-            tree.move_cursor(tree.root.children[0])
+        tree.show(diagnosis, _app(self).kind_colours(), builds)
+        self._builds = list(builds)
+        best = summary_line(diagnosis, builds)
+        box = self.query_one("#best-fix", Static)
+        box.update(Content(best))
+        box.display = bool(best)
+        target = None
+        if keep:
+            target = next((n for n in _tree_walk(tree.root) if n.data is not None and n.data.id == keep), None)
+        if target is None and tree.root.children:
+            target = tree.root.children[0]
+        self._select(target.data if target is not None else None)
+        if target is not None:
+            tree.move_cursor(target)
+
+    def action_resize(self, delta: int) -> None:
+        self.tree_height = max(20, min(80, self.tree_height + delta))
+        self.query_one(ChainTree).styles.max_height = f"{self.tree_height}%"
 
     def selected(self) -> ChainNode | None:
         node = self.query_one(ChainTree).cursor_node
@@ -526,14 +569,37 @@ class ChainPane(Horizontal):
 
     def _select(self, node: ChainNode | None) -> None:
         detail = self.query_one("#chain-detail", Static)
-        commands = self.query_one("#chain-commands", TextArea)
+        commands = self.query_one("#chain-commands", OptionList)
+        commands.clear_options()
+        prove = self.query_one("#prove-fix", Button)
         if node is None:
             detail.update("Select a node to see why.")
-            commands.text = ""
+            prove.display = False
             return
-        detail.update(Content.from_markup(node_detail(node)))
+        why_not = _app(self).why_not_provable(node)
+        hint = ""
+        if node.kind == "fix" and node.variant:
+            hint = (
+                f"\nPress [b]p[/b] to prove this fix (variant [b]{escape(node.variant)}[/b])."
+                if not why_not
+                else f"\n[dim]{escape(why_not)}[/dim]"
+            )
+        detail.update(Content.from_markup(node_detail(node, getattr(self, "_builds", ()), hint)))
+        prove.display = not why_not and not node.proven_in
         fixes = [node] if node.kind == "fix" else [c for c in node.children if c.kind == "fix"]
-        commands.text = "\n".join(c for f in fixes[:1] for c in f.commands)
+        lines = [c for f in fixes[:1] for c in f.commands]
+        # Plain Content: a command is shown exactly as it is copied, whatever brackets it holds.
+        commands.add_options([Option(Content(line)) for line in lines])
+        commands.display = bool(lines)
+        self.query_one("#chain-commands-label").display = bool(lines)
+
+    def command_lines(self) -> list[str]:
+        """The commands shown for the selected node, one per line."""
+        node = self.selected()
+        if node is None:
+            return []
+        fixes = [node] if node.kind == "fix" else [c for c in node.children if c.kind == "fix"]
+        return [c for f in fixes[:1] for c in f.commands]
 
     @on(Tree.NodeHighlighted, "#chain-tree")
     def _highlighted(self, event: Tree.NodeHighlighted[ChainNode]) -> None:
@@ -541,9 +607,16 @@ class ChainPane(Horizontal):
         if event.node.data is not None:
             self._select(event.node.data)
 
+    @on(OptionList.OptionSelected, "#chain-commands")
+    def _copy_line(self, event: OptionList.OptionSelected) -> None:
+        lines = self.command_lines()
+        if 0 <= event.option_index < len(lines):
+            self.app.copy_to_clipboard(lines[event.option_index])
+            self.notify("Command copied to the clipboard.")
+
     @on(Button.Pressed, "#copy-fix")
     def action_copy(self) -> None:
-        text = self.query_one("#chain-commands", TextArea).text
+        text = "\n".join(self.command_lines())
         if text:
             self.app.copy_to_clipboard(text)
             self.notify("Fix commands copied to the clipboard.")
@@ -556,7 +629,18 @@ class ChainPane(Horizontal):
         if node is None or node.kind != "fix" or not node.variant:
             self.notify("Select a fix that names a build variant to prove it.", severity="warning")
             return
+        why_not = _app(self).why_not_provable(node)
+        if why_not:
+            self.notify(why_not, severity="warning")
+            return
         _app(self).prove_fix(node)
+
+
+def _tree_walk(node: TreeNode[ChainNode]) -> list[TreeNode[ChainNode]]:
+    out = [node]
+    for child in node.children:
+        out.extend(_tree_walk(child))
+    return out
 
 
 # --------------------------------------------------------------------------------------------
