@@ -24,7 +24,6 @@ from typing import Any, ClassVar
 from textual.app import App, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.css.query import NoMatches
-from textual.markup import escape
 from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Input, TabbedContent, TextArea
@@ -50,6 +49,7 @@ from goci_doctor.tui.widgets import (
     FactsPane,
     MatrixPane,
     SourcePane,
+    lit,
     main_widget,
 )
 
@@ -66,7 +66,10 @@ class Session:
     artifact_path: str = ""
     facts: ArtifactFacts | None = None
     log_text: str = ""
+    """The log shown in step 2: a pasted log, or the excerpt of a loaded log file."""
     log_source: str = ""
+    log_lines: tuple[str, ...] = ()
+    """Every line of a loaded log file (the excerpt is what is shown; this is the whole, on demand)."""
     project: str = ""
     targets: list[str] = field(default_factory=list)
     runs: list[RunResult] = field(default_factory=list)
@@ -92,6 +95,14 @@ class Session:
 
 class WorkCancelled(Exception):
     """Raised from a build's progress callback to stop a project's builds after escape."""
+
+
+class LogProgress(Message):
+    """A log file is being read (posted from the worker): how many lines so far."""
+
+    def __init__(self, lines: int) -> None:
+        super().__init__()
+        self.lines = lines
 
 
 class RunProgress(Message):
@@ -130,6 +141,7 @@ class GociApp(App[int]):
         path: str | Path | None = None,
         log: str | None = None,
         log_source: str = "log",
+        log_path: str | None = None,
         project: str | Path | None = None,
         report: Report | None = None,
         report_path: str = "",
@@ -146,6 +158,7 @@ class GociApp(App[int]):
         self._start_path = str(path) if path else ""
         self._start_log = log
         self._start_log_source = log_source
+        self._start_log_path = log_path
         self._start_project = str(project) if project else ""
         self._start_report = report
         self._start_report_path = report_path
@@ -219,7 +232,7 @@ class GociApp(App[int]):
             if cfg.theme != name:
                 save_config(dataclasses.replace(cfg, theme=name))
         except GociError as exc:
-            self.notify(f"theme not saved: {exc}", severity="warning")
+            self.notify(f"theme not saved: {exc}", severity="warning", markup=False)
 
     def get_default_screen(self) -> Screen[Any]:
         from goci_doctor import demo
@@ -245,6 +258,8 @@ class GociApp(App[int]):
             self.open_report(self._start_report, self._start_report_path)
         elif self._start_path:
             self.open_artifact(self._start_path)
+        elif self._start_log_path is not None:
+            self.load_log(self._start_log_path)
         elif self._start_log is not None:
             self.explain_log(self._start_log, self._start_log_source)
         elif self._start_project:
@@ -362,7 +377,7 @@ class GociApp(App[int]):
             )
         if s.build_matrix is not None:
             matrix.set_status(
-                f"Project {escape(Path(s.project).name)}: each diagnostic variant built and run "
+                f"Project {lit(Path(s.project).name)}: each diagnostic variant built and run "
                 "on the targets. Press [b]m[/b] to rebuild; step 5 shows the crash chain."
             )
         elif s.facts is None:
@@ -391,6 +406,8 @@ class GociApp(App[int]):
             targets = [knowledge.resolve_target(t) for t in s.targets]
             s.static = diagnosis.check_artifact(s.facts, targets)
             s.diagnosis = diagnosis.check_artifact(s.facts, targets, runs=s.runs, builds=s.builds)
+        elif s.log_lines:
+            s.static = None  # a loaded log was explained whole by its worker; log_text is its excerpt
         elif s.log_text:
             s.static = None
             s.diagnosis = explain.explain_text(s.log_text, source=s.log_source or "log")
@@ -435,12 +452,13 @@ class GociApp(App[int]):
         s.runs, s.builds, s.static, s.diagnosis = [], [], None, None
         s.demo, s.replayed_from, s.created, s.title = "", "", "", ""
         s.runs_recorded = False
+        s.log_lines = ()
         s.predicted_only, s.demo_runs = [], []
         s.build_matrix = None
 
     def _fail(self, exc: BaseException) -> None:
         message = exc.message if isinstance(exc, GociError) else f"{type(exc).__name__}: {exc}"
-        self.notify(message, severity="error", timeout=8)
+        self.notify(message, severity="error", timeout=8, markup=False)
 
     # ---------------------------------------------------------------------------------------
     # Opening what failed (step 2)
@@ -475,6 +493,55 @@ class GociApp(App[int]):
         self.session.targets = targets
         self.session.log_text, self.session.log_source = text, source
         self._after_open("chain")
+
+    def load_log(self, path: str) -> None:
+        """Read and explain a log file in a worker (it may be huge); step 5 shows progress, then the chain."""
+        targets = list(self.session.targets)
+        self._reset()
+        s = self.session
+        s.targets, s.log_source, s.log_text = targets, path, ""
+        self._pane(FactsPane).show(None, (), "This session started from a log: there is no artifact to inspect.")
+        self._pane(ChainPane).show(None)
+        self._pane(ChainPane).set_progress(f"Reading and explaining {path}…")
+        self.goto("chain")
+        self.run_worker(lambda: self._work_log(path), thread=True, name="log", group="log", exit_on_error=False)
+
+    def _work_log(self, path: str) -> Any:
+        from goci_doctor.tui import logview
+
+        return logview.read_and_explain(path, lambda n: self.post_message(LogProgress(n)))
+
+    def on_log_progress(self, message: LogProgress) -> None:
+        self._pane(ChainPane).set_progress(
+            f"Reading and explaining {self.session.log_source}… {message.lines:,} lines so far"
+        )
+
+    def _log_loaded(self, loaded: Any) -> None:
+        s = self.session
+        s.diagnosis, s.log_lines, s.log_text = loaded.diagnosis, loaded.lines, loaded.excerpt
+        total = len(loaded.lines)
+        shown = f"{len(loaded.matched)} matched line{'s' if len(loaded.matched) != 1 else ''}"
+        row = 0
+        if loaded.matched:
+            from goci_doctor.tui.logview import displayable
+
+            first = displayable(loaded.lines[loaded.matched[0] - 1])
+            row = next((i for i, ln in enumerate(loaded.excerpt.splitlines()) if ln == first), 0)
+        note = f"Excerpt of {s.log_source} ({total:,} lines, {shown}): Whole log shows every line."
+        self._pane(SourcePane).show_log(loaded.excerpt, note, row)
+        self._refresh_all()
+        self.goto("chain")
+
+    def show_whole_log(self) -> None:
+        """Put every line of the loaded log in the step-2 box (on demand: it can be large)."""
+        from goci_doctor.tui.logview import displayable
+
+        s = self.session
+        if not s.log_lines:
+            return
+        self._pane(SourcePane).show_log(
+            displayable("\n".join(s.log_lines)), f"The whole of {s.log_source} ({len(s.log_lines):,} lines)."
+        )
 
     def open_demo(self, name: str) -> None:
         """Open a demo scenario: the recorded environment, artifact or log, and a replay runner."""
@@ -537,7 +604,7 @@ class GociApp(App[int]):
             self.notify("Type the Go project directory first.", severity="warning")
             return
         if not Path(directory).expanduser().is_dir():
-            self.notify(f"{directory} is not a directory", severity="error")
+            self.notify(f"{directory} is not a directory", severity="error", markup=False)
             return
         targets = list(self.session.targets)
         self._reset()
@@ -553,7 +620,7 @@ class GociApp(App[int]):
         matrix = self._pane(MatrixPane)
         matrix.reset([], [])
         matrix.set_status(
-            f"Building diagnostic variants of {escape(self.session.project)}…  (escape cancels; containers are removed)"
+            f"Building diagnostic variants of {lit(self.session.project)}…  (escape cancels; containers are removed)"
         )
         self.goto("matrix")
         self._start_work("project", self._work_project)
@@ -577,12 +644,7 @@ class GociApp(App[int]):
             if purpose == "artifact":
                 self.open_artifact(str(path), keep_runs=False)
                 return
-            try:
-                text = path.read_text(encoding="utf-8", errors="replace")
-            except OSError as exc:
-                self._fail(BadInputError(f"cannot read {path}: {exc.strerror}"))
-                return
-            self.explain_log(text, source=str(path))
+            self.load_log(str(path))
 
         title = "Pick the binary that failed" if purpose == "artifact" else "Load a crash or CI log"
         self.push_screen(FilePickerScreen(title), chosen)
@@ -692,6 +754,13 @@ class GociApp(App[int]):
             elif event.state == WorkerState.ERROR:
                 self._pane(EnvironmentPane).show(None, [], self._redact, f"Could not gather: {worker.error}")
             return
+        if worker.group == "log":
+            if event.state == WorkerState.SUCCESS:
+                self._log_loaded(worker.result)
+            elif event.state == WorkerState.ERROR and worker.error is not None:
+                self._pane(ChainPane).set_progress("")
+                self._fail(worker.error)
+            return
         if worker.group != "work":
             return
         matrix = self._pane(MatrixPane)
@@ -701,7 +770,7 @@ class GociApp(App[int]):
         if event.state == WorkerState.ERROR:
             err = worker.error
             text = err.message if isinstance(err, GociError) else f"{type(err).__name__}: {err}"
-            matrix.set_status(f"[$error]✖ {text}[/]  Static analysis (steps 3 and 5) still holds.")
+            matrix.set_status(f"[$error]✖ {lit(text)}[/]  Static analysis (steps 3 and 5) still holds.")
             self._fail(err) if err is not None else None
             return
         if event.state == WorkerState.CANCELLED:
@@ -755,13 +824,14 @@ class GociApp(App[int]):
             if node is not None and node.kind == "fix":
                 from goci_doctor.fixstatus import fix_status
 
-                self.notify(f"{node.title}: {fix_status(node, s.builds).label}")
+                self.notify(f"{node.title}: {fix_status(node, s.builds).label}", markup=False)
         shown = s.runs if name != "matrix" else list(result)
-        matrix.set_status(
-            ("Cancelled: " if cancelled else "Done: ")
-            + summarize(shown)
-            + ("" if cancelled else ".  Step 5 shows the crash chain.")
-        )
+        if not shown:
+            matrix.set_status("Nothing ran: no target could be run (see the rows above for why).")
+        elif cancelled:
+            matrix.set_status("Cancelled: " + lit(summarize([r for r in shown if r.error != "cancelled"])) + ".")
+        else:
+            matrix.set_status("Done: " + lit(summarize(shown)) + ".  Step 5 shows the crash chain.")
 
     def action_run_matrix(self) -> None:
         """Run the artifact on every target (step 4)."""
@@ -774,7 +844,7 @@ class GociApp(App[int]):
             return
         if not (s.demo or self._runner_given) and not Path(s.artifact_path).is_file():
             self._pane(MatrixPane).set_status(
-                f"[$error]The artifact {s.artifact_path} is not on this machine.[/] "
+                f"[$error]The artifact {lit(s.artifact_path)} is not on this machine.[/] "
                 "Pick it in step 2 to re-run the checks here."
             )
             self.goto("matrix")
@@ -789,10 +859,10 @@ class GociApp(App[int]):
         """Rebuild with the fix's variant and run it on the targets ("prove this fix")."""
         why_not = self.why_not_provable(node)
         if why_not:
-            self.notify(why_not, severity="warning")
+            self.notify(why_not, severity="warning", markup=False)
             return
         self._proving = node.id
-        self._pane(MatrixPane).set_status(f"Proving {escape(node.variant)}… (escape cancels)")
+        self._pane(MatrixPane).set_status(f"Proving {lit(node.variant)}… (escape cancels)")
         self.goto("matrix")
         self._start_work("prove", lambda: self._work_prove(node))
 
@@ -873,8 +943,8 @@ class GociApp(App[int]):
             self._fail(BadInputError(f"cannot write {target}: {exc.strerror}"))
             return None
         self.exported[fmt] = target
-        self._pane(ExportPane).show(render.render(report, "markdown"), f"Wrote {target}")
-        self.notify(f"Wrote {target}")
+        self._pane(ExportPane).show(render.render(report, "markdown"), f"Wrote {lit(str(target))}")
+        self.notify(f"Wrote {target}", markup=False)
         return target
 
     def action_save_history(self) -> None:
@@ -890,7 +960,7 @@ class GociApp(App[int]):
             self._fail(exc)
             return
         self.exported["history"] = path
-        self.notify(f"Saved to the history as {path.stem}")
+        self.notify(f"Saved to the history as {path.stem}", markup=False)
 
     def action_history(self) -> None:
         """List saved sessions and re-open one."""
@@ -962,14 +1032,17 @@ def run_app(
 
     ``demo_scenario=""`` opens the demo at its first scenario; None is not a demo.
     """
-    log_text: str | None = None
     if log is not None:
+        # Only opened here (one clear line before the UI if it cannot be); the worker reads it.
         try:
-            log_text = Path(log).read_text(encoding="utf-8", errors="replace")
+            with Path(log).open("rb"):
+                pass
         except OSError as exc:
             raise BadInputError(f"cannot read log {log}: {exc.strerror}") from None
     if path is not None and not Path(path).exists():
         raise BadInputError(f"{path} does not exist")
+    if path is not None and Path(path).is_dir():
+        raise BadInputError(f"{path} is a directory: give a binary, or --project {path} for a Go project")
     if project is not None and not Path(project).is_dir():
         raise BadInputError(f"{project} is not a directory")
     loaded: Report | None = None
@@ -989,8 +1062,7 @@ def run_app(
         demo.scenario(demo_scenario)  # unknown name: one clear line before the UI opens
     app = GociApp(
         path=path,
-        log=log_text,
-        log_source=log or "log",
+        log_path=log,
         project=project,
         report=loaded,
         report_path=report or "",

@@ -33,6 +33,7 @@ from goci_doctor.tui.widgets import (
     FactsPane,
     MatrixPane,
     SourcePane,
+    lit,
 )
 
 if TYPE_CHECKING:
@@ -148,7 +149,7 @@ class FilePickerScreen(ModalScreen[Path | None]):
         if path.is_file():
             self.dismiss(path)
         else:
-            self.notify(f"{path} is not a file", severity="warning")
+            self.notify(f"{path} is not a file", severity="warning", markup=False)
 
     @on(Button.Pressed, "#picker-cancel")
     def action_cancel(self) -> None:
@@ -169,7 +170,8 @@ class HistoryScreen(ModalScreen[str | None]):
             yield Label(f"Saved sessions ({len(self._entries)})", id="history-title")
             options = [
                 Option(
-                    f"{e.created[:19] or e.id}  {e.title or Path(e.subject).name}  "
+                    # Titles and subjects come from saved reports: literal text, never markup.
+                    f"{lit(e.created[:19] or e.id)}  {lit(e.title or Path(e.subject).name)}  "
                     f"[dim]{e.problems} problem{'s' if e.problems != 1 else ''}[/dim]",
                     id=e.id,
                 )

@@ -68,6 +68,20 @@ def main_widget(step: str, demo: bool = False) -> str:
 KIND_LABEL = {"symptom": "symptom", "mechanism": "why", "cause": "root cause", "fix": "fix", "note": "note"}
 
 
+def lit(text: str) -> str:
+    r"""``text`` made literal inside Content markup (it quotes logs, binaries, paths, titles).
+
+    Brackets are escaped. A backslash right before a bracket or at the end would escape the
+    bracket or the closing tag that follows (the stray ``[/b]`` under a log line ending in ``\``),
+    and markup has no way to escape a backslash: a zero-width space goes between them.
+    """
+    if "\\" in text:
+        text = text.replace("\\[", "\\\u200b[")
+        if text.endswith("\\"):
+            text += "\u200b"
+    return escape(text)
+
+
 def _app(widget: Any) -> GociApp:
     return cast("GociApp", widget.app)
 
@@ -76,7 +90,7 @@ def _kv_table(table: DataTable[str], rows: Iterable[tuple[str, str]]) -> None:
     table.clear(columns=True)
     table.add_columns("Fact", "Value")
     for key, value in rows:
-        table.add_row(key, value)
+        table.add_row(Text(key), Text(value))
 
 
 # --------------------------------------------------------------------------------------------
@@ -115,12 +129,12 @@ class EnvironmentPane(Vertical):
     def show(self, env: EnvFacts | None, problems: Sequence[str], redact: Any, origin: str = "") -> None:
         """Display ``env``; ``origin`` says whose environment it is (demo, report, this machine)."""
         box = self.query_one("#env-problems", Static)
-        head = f"[b]{escape(origin)}[/b]\n" if origin else ""
+        head = f"[b]{lit(origin)}[/b]\n" if origin else ""
         if env is None:
             box.update(head + "No environment recorded.")
             box.set_class(False, "has-problems")
         elif problems:
-            box.update(head + "\n".join(f"[$error]✖[/] {escape(redact(p))}" for p in problems))
+            box.update(head + "\n".join(f"[$error]✖[/] {lit(redact(p))}" for p in problems))
             box.set_class(True, "has-problems")
         else:
             box.update(head + "[$success]✔[/] No environment problems found.")
@@ -146,17 +160,19 @@ class SourcePane(VerticalScroll):
             yield Button("Browse…", id="browse-artifact")
             yield Button("Inspect", id="inspect", variant="primary")
         yield Label("[b]A log[/b]: paste the crash or CI output, or load a file")
+        yield Static("", id="log-note")
         yield TextArea(id="log-text", soft_wrap=True, show_line_numbers=False)
         with Horizontal(classes="row"):
             yield Button("Load log…", id="browse-log")
             yield Button("Explain", id="explain", variant="primary")
+            yield Button("Whole log", id="whole-log")
         yield Label("[b]A Go project[/b]: rebuild it as diagnostic variants (needs Docker)")
         with Horizontal(classes="row"):
             yield Input(placeholder="project directory", id="project-dir")
             yield Button("Build variants", id="build-project")
         yield Label("[b]A demo scenario[/b] (recorded evidence, no Docker or Go needed)")
         yield OptionList(
-            *[Option(f"{s.title}  [dim]{s.name}[/dim]", id=s.name) for s in self._scenarios],
+            *[Option(f"{lit(s.title)}  [dim]{lit(s.name)}[/dim]", id=s.name) for s in self._scenarios],
             id="demo-list",
         )
 
@@ -186,6 +202,27 @@ class SourcePane(VerticalScroll):
     def _demo(self, event: OptionList.OptionSelected) -> None:
         if event.option.id:
             _app(self).open_demo(event.option.id)
+
+    def on_mount(self) -> None:
+        self.query_one("#whole-log").display = False
+        self.query_one("#log-note").display = False
+
+    @on(Button.Pressed, "#whole-log")
+    def _whole_log(self) -> None:
+        _app(self).show_whole_log()
+
+    def show_log(self, text: str, note: str, row: int = 0) -> None:
+        """Show a loaded log's excerpt (or the whole of it), with a note saying which it is.
+
+        ``row``: the line to bring into view (the first matched line).
+        """
+        area = self.query_one("#log-text", TextArea)
+        area.text = text
+        area.move_cursor((row, 0), center=True)
+        box = self.query_one("#log-note", Static)
+        box.update(Content(note))
+        box.display = True
+        self.query_one("#whole-log").display = note.startswith("Excerpt")
 
     def set_values(self, *, artifact: str = "", log: str = "", project: str = "") -> None:
         """Reflect the session's current input (so going back shows what was chosen)."""
@@ -242,15 +279,15 @@ class FactsPane(Vertical):
         """Display the facts; ``note`` explains an absence (a session started from a log)."""
         summary = self.query_one("#facts-summary", Static)
         if facts is None:
-            summary.update(escape(note or "No artifact yet: pick one in step 2."))
+            summary.update(lit(note or "No artifact yet: pick one in step 2."))
             _kv_table(self.query_one("#facts-table", DataTable), [])
             return
         crashes = [v for v in verdicts if v.outcome == "crashes"]
-        head = f"[b]{escape(Path(facts.path).name)}[/b] — {escape(facts.description)}"
+        head = f"[b]{lit(Path(facts.path).name)}[/b] — {lit(facts.description)}"
         if facts.problems:
-            head += "\n[$error]✖ " + escape("; ".join(facts.problems)) + "[/]"
+            head += "\n[$error]✖ " + lit("; ".join(facts.problems)) + "[/]"
         if crashes:
-            head += "\n[$error]Predicted to crash on: " + escape(", ".join(v.target for v in crashes)) + "[/]"
+            head += "\n[$error]Predicted to crash on: " + lit(", ".join(v.target for v in crashes)) + "[/]"
         elif verdicts:
             head += "\n[$success]Predicted to run on every chosen target.[/]"
         summary.update(head)
@@ -303,6 +340,25 @@ class MatrixPane(Vertical):
         """One line above the table: what is happening, or why nothing can run."""
         self.query_one("#matrix-status", Static).update(text)
 
+    def _cell(self, column: str, value: str) -> Text:
+        """A cell as plain text (never markup: messages quote binaries), outcomes in the theme's colours."""
+        if column not in ("Predicted", "Observed") or not value:
+            return Text(value)
+        colours = _app(self).kind_colours()
+        kind = (
+            "fix"
+            if value.startswith(("runs", "built"))
+            else "symptom"
+            if value.startswith(("crashes", "build failed"))
+            else "mechanism"
+            if value.startswith("…")
+            else ""
+        )
+        return Text(value, style=f"bold {colours[kind]}" if kind else "dim")
+
+    def _update(self, key: str, column: str, value: str) -> None:
+        self.query_one("#matrix-table", DataTable).update_cell(key, column, self._cell(column, value))
+
     @staticmethod
     def row_key(target: str, variant: str = "") -> str:
         return f"{variant}@{target}" if variant else target
@@ -325,16 +381,15 @@ class MatrixPane(Vertical):
             v = by_target.get(t)
             observed = "not run: predicted only" if t in predicted_only else ""
             image, libc = ("-", _known_libc(t)) if t in predicted_only else ("", "")
-            table.add_row(
-                t, image, libc, v.outcome if v else "?", observed, v.message if v else "", key=self.row_key(t)
-            )
+            values = (t, image, libc, v.outcome if v else "?", observed, v.message if v else "")
+            table.add_row(*(self._cell(c, x) for c, x in zip(MATRIX_COLUMNS, values, strict=True)), key=self.row_key(t))
             self._messages[self.row_key(t)] = f"{t}: predicted {v.outcome}: {v.message}" if v else ""
         for r in runs:
             self.show_result(r, recorded=recorded)
         self._show_detail(self.row_key(targets[0]) if targets else "")
 
     def _show_detail(self, key: str) -> None:
-        self.query_one("#matrix-detail", Static).update(escape(self._messages.get(key, "")))
+        self.query_one("#matrix-detail", Static).update(lit(self._messages.get(key, "")))
 
     @on(DataTable.RowHighlighted, "#matrix-table")
     def _row(self, event: DataTable.RowHighlighted) -> None:
@@ -345,16 +400,15 @@ class MatrixPane(Vertical):
         key = self.row_key(target, variant)
         if key not in table.rows:
             label = f"{target} ({variant})" if variant else target
-            table.add_row(label, "", "", "", "", "", key=key)
+            table.add_row(Text(label), "", "", "", "", "", key=key)
         return key
 
     def show_phase(self, target: str, phase: str, message: str, variant: str = "") -> None:
         """A run in progress: show its phase in the Observed column."""
         key = self._ensure_row(target, variant)
-        table = self.query_one("#matrix-table", DataTable)
-        table.update_cell(key, "Observed", f"… {phase}")
+        self._update(key, "Observed", f"… {phase}")
         if message:
-            table.update_cell(key, "Exact message", message)
+            self._update(key, "Exact message", message)
 
     def show_build(self, variant: str, result: BuildResult | None, message: str = "") -> None:
         """A diagnostic build started (``result`` None) or finished: the variant's heading row.
@@ -365,10 +419,10 @@ class MatrixPane(Vertical):
         key = self.row_key("build", variant)
         table = self.query_one("#matrix-table", DataTable)
         if key not in table.rows:
-            table.add_row(f"{variant} build", "", "", "", "", "", key=key)
+            table.add_row(Text(f"{variant} build"), "", "", "", "", "", key=key)
         if result is None:
-            table.update_cell(key, "Observed", "… building")
-            table.update_cell(key, "Exact message", message)
+            self._update(key, "Observed", "… building")
+            self._update(key, "Exact message", message)
             self._messages[key] = f"{variant}: {message}"
             return
         if result.ok:
@@ -384,18 +438,17 @@ class MatrixPane(Vertical):
         else:
             observed = "skipped" if result.reason.startswith("skipped:") else "build failed"
             needs, detail = "", result.reason
-        table.update_cell(key, "Image", result.image)
-        table.update_cell(key, "libc", needs)
-        table.update_cell(key, "Observed", observed)
-        table.update_cell(key, "Exact message", detail)
+        self._update(key, "Image", result.image)
+        self._update(key, "libc", needs)
+        self._update(key, "Observed", observed)
+        self._update(key, "Exact message", detail)
         self._messages[key] = f"{variant} built in {result.image}: {observed}: {detail}"
 
     def predict(self, variant: str, verdicts: Sequence[Verdict]) -> None:
         """The static prediction for a rebuilt variant on each target (rows made ready for its runs)."""
-        table = self.query_one("#matrix-table", DataTable)
         for v in verdicts:
             key = self._ensure_row(v.target, variant)
-            table.update_cell(key, "Predicted", v.outcome)
+            self._update(key, "Predicted", v.outcome)
 
     def show_project(
         self, builds: Sequence[BuildResult], runs: Sequence[RunResult], predictions: dict[str, list[Verdict]]
@@ -423,11 +476,11 @@ class MatrixPane(Vertical):
         observed = r.outcome + (" (recorded)" if recorded else "")
         if r.timed_out:
             observed += " (timeout)"
-        table.update_cell(key, "Observed", observed)
-        table.update_cell(key, "Image", r.image)
-        table.update_cell(key, "libc", r.libc)
+        self._update(key, "Observed", observed)
+        self._update(key, "Image", r.image)
+        self._update(key, "libc", r.libc)
         message = r.message or (f"exit {r.exit_code}" if r.exit_code is not None else "")
-        table.update_cell(key, "Exact message", message)
+        self._update(key, "Exact message", message)
         where = f"{r.target} ({r.variant})" if r.variant else r.target
         self._messages[key] = f"{where} in {r.image or '?'} [{r.libc or '?'}]: {r.outcome}: {message}"
         if table.cursor_row >= 0 and table.ordered_rows and table.ordered_rows[table.cursor_row].key.value == key:
@@ -490,23 +543,21 @@ def node_detail(node: ChainNode, builds: Sequence[BuildResult] = (), prove_hint:
 
     ``prove_hint`` is shown under a fix that was not proven: how to prove it, or why it cannot be here.
     """
-    out = [f"[b]{escape(node.title)}[/b]  [dim]({escape(node.kind)} · {escape(node.id)})[/dim]"]
+    out = [f"[b]{lit(node.title)}[/b]  [dim]({lit(node.kind)} · {lit(node.id)})[/dim]"]
     if node.detail:
-        out.append(escape(node.detail))
+        out.append(lit(node.detail))
     if node.evidence:
         out.append("\n[b]Evidence[/b]")
-        out.extend(
-            f"• {escape(e.fact)}: [b]{escape(e.value)}[/b]\n  [dim]{escape(e.source)}[/dim]" for e in node.evidence
-        )
+        out.extend(f"• {lit(e.fact)}: [b]{lit(e.value)}[/b]\n  [dim]{lit(e.source)}[/dim]" for e in node.evidence)
     if node.kind != "fix":
         return "\n".join(out)
     status = fix_status(node, builds)
-    out.append(f"\n[b]Rebuilt as {escape(node.variant)}[/b]" if node.variant and status.state != "not-tried" else "")
+    out.append(f"\n[b]Rebuilt as {lit(node.variant)}[/b]" if node.variant and status.state != "not-tried" else "")
     # Same wording as the text report: each place the rebuilt variant really ran, or still crashed.
-    out.extend(f"[$success]✔ proven: runs on {escape(where)}[/]" for where in node.proven_in)
+    out.extend(f"[$success]✔ proven: runs on {lit(where)}[/]" for where in node.proven_in)
     if status.state == "build-failed":
-        out.append(f"[$error]✖ build failed[/]: {escape(status.reason)}")
-    out.extend(f"[$error]✖ still crashes on {escape(where)}[/]" for where in node.failed_in)
+        out.append(f"[$error]✖ build failed[/]: {lit(status.reason)}")
+    out.extend(f"[$error]✖ still crashes on {lit(where)}[/]" for where in node.failed_in)
     if status.state == "not-tried":
         out.append("\n[dim]Not tried in a container yet.[/dim]")
     if prove_hint and status.state != "proven":
@@ -559,6 +610,11 @@ class ChainPane(Vertical):
         if target is not None:
             tree.move_cursor(target)
 
+    def set_progress(self, text: str) -> None:
+        """While a log is read and explained: what is happening (the tree's root says it)."""
+        if text:
+            self.query_one(ChainTree).root.set_label(Text(text))
+
     def action_resize(self, delta: int) -> None:
         self.tree_height = max(20, min(80, self.tree_height + delta))
         self.query_one(ChainTree).styles.max_height = f"{self.tree_height}%"
@@ -575,14 +631,16 @@ class ChainPane(Vertical):
         if node is None:
             detail.update("Select a node to see why.")
             prove.display = False
+            commands.display = False
+            self.query_one("#chain-commands-label").display = False
             return
         why_not = _app(self).why_not_provable(node)
         hint = ""
         if node.kind == "fix" and node.variant:
             hint = (
-                f"\nPress [b]p[/b] to prove this fix (variant [b]{escape(node.variant)}[/b])."
+                f"\nPress [b]p[/b] to prove this fix (variant [b]{lit(node.variant)}[/b])."
                 if not why_not
-                else f"\n[dim]{escape(why_not)}[/dim]"
+                else f"\n[dim]{lit(why_not)}[/dim]"
             )
         detail.update(Content.from_markup(node_detail(node, getattr(self, "_builds", ()), hint)))
         prove.display = not why_not and not node.proven_in
@@ -631,7 +689,7 @@ class ChainPane(Vertical):
             return
         why_not = _app(self).why_not_provable(node)
         if why_not:
-            self.notify(why_not, severity="warning")
+            self.notify(why_not, severity="warning", markup=False)
             return
         _app(self).prove_fix(node)
 
