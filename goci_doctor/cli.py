@@ -90,6 +90,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--timeout", type=float, default=20.0, help="seconds per run (default 20)")
     p.add_argument("--platform", help="container platform, e.g. linux/arm64 (needs binfmt/qemu)")
     p.add_argument("--args", dest="run_args", default="", help="arguments passed to the artifact")
+    p.add_argument("--exact-images", action="store_true",
+                   help="never use a local stand-in when a target's image cannot be pulled ([run] exact_images)")
     _add_format(p)
 
     p = sub.add_parser("build", help="rebuild a Go project as diagnostic variants and run them on targets")
@@ -107,9 +109,9 @@ def build_parser() -> argparse.ArgumentParser:
     ib.add_argument("names", nargs="*", metavar="NAME", help="images to build (default: all)")
     ib.add_argument("--all", action="store_true", help="build every local image")
     ib.add_argument("--force", action="store_true", help="rebuild even if the image exists")
-    ib.add_argument("--write-config", action="store_true",
+    ib.add_argument("--write-config", action=argparse.BooleanOptionalAction, default=True,
                     help="map the logical targets (debian:bullseye, alpine:3.20, scratch, ...) to these local "
-                    "images in the user config, for air-gapped machines")
+                    "images in the user config, for air-gapped machines (default: yes)")
     il = isub.add_parser("list", help="list local images and the libc each really holds")
     _add_format(il, ("text", "json"))
 

@@ -45,15 +45,23 @@ def test_recorded_proof_is_the_best_fix():
 def test_fix_whose_variant_does_not_build_is_marked_everywhere(tmp_path):
     # A cgo-only package built with CGO_ENABLED=0: go's real refusal is the build's reason.
     (tmp_path / "go.mod").write_text("module example.com/cgoonly\n\ngo 1.21\n")
-    (tmp_path / "main.go").write_text('package main\n\n// int two(void) { return 2; }\nimport "C"\n\n'
-                                      "func main() { println(C.two()) }\n")
+    (tmp_path / "main.go").write_text(
+        'package main\n\n// int two(void) { return 2; }\nimport "C"\n\nfunc main() { println(C.two()) }\n'
+    )
     env = {**os.environ, "CGO_ENABLED": "0", "GOFLAGS": "-mod=mod", "GOCACHE": str(tmp_path / "cache")}
-    done = subprocess.run([GO, "build", "."], cwd=tmp_path, env=env, capture_output=True, text=True,
-                          timeout=300, check=False)
+    done = subprocess.run(
+        [GO, "build", "."], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300, check=False
+    )
     assert done.returncode != 0 and "build constraints exclude all Go files" in done.stderr
-    failed = BuildResult(variant="cgo-off", title="cgo off", env=(("CGO_ENABLED", "0"),),
-                         command=("go", "build", "."), ok=False, output=done.stderr,
-                         reason=done.stderr.strip().splitlines()[-1])
+    failed = BuildResult(
+        variant="cgo-off",
+        title="cgo off",
+        env=(("CGO_ENABLED", "0"),),
+        command=("go", "build", "."),
+        ok=False,
+        output=done.stderr,
+        reason=done.stderr.strip().splitlines()[-1],
+    )
     diag = _glibc_demo_diagnosis()
     node = next(n for c in diag.chains for n in c.walk() if n.variant == "cgo-off")
     status = fixstatus.fix_status(node, [failed])

@@ -44,11 +44,17 @@ def focusables(app: GociApp, step: str) -> list:
 
 
 async def tab_to(pilot, widget, limit: int = 40) -> None:
-    """Move the focus to ``widget`` with tab only."""
+    """Move the focus to ``widget`` with tab or shift+tab only (whichever is fewer presses)."""
     for _ in range(limit):
-        if pilot.app.focused is widget:
+        focused = pilot.app.focused
+        if focused is widget:
             return
-        await pilot.press("tab")
+        chain = pilot.app.screen.focus_chain
+        key = "tab"
+        if focused in chain and widget in chain:
+            ahead = (chain.index(widget) - chain.index(focused)) % len(chain)
+            key = "tab" if ahead <= len(chain) - ahead else "shift+tab"
+        await pilot.press(key)
         await pilot.pause()
     raise AssertionError(f"tab never reached {widget!r}")
 
@@ -74,27 +80,32 @@ async def keys_from_every_widget(pilot) -> None:
     app = pilot.app
     for index, step in enumerate(ORDER):
         await press(pilot, str(index + 1), step)
+        nxt, prev = ORDER[min(index + 1, len(ORDER) - 1)], ORDER[max(index - 1, 0)]
         for widget in focusables(app, step):
-            await press(pilot, str(index + 1), step)
-            await tab_to(pilot, widget)
-            assert app.current_step == step
-            if is_text_field(widget):
-                # The rule: letters type into a field; escape leaves it, on the same step.
-                await press(pilot, "n", step)
-                await press(pilot, "escape", step)
-                assert app.focused is not widget
-                await tab_to(pilot, widget)
-                # ctrl+pagedown changes step from inside the field itself.
-                await press(pilot, "ctrl+pagedown", ORDER[min(index + 1, len(ORDER) - 1)])
+
+            async def inside(index=index, step=step, widget=widget) -> None:
                 await press(pilot, str(index + 1), step)
                 await tab_to(pilot, widget)
-                await press(pilot, "escape", step)
-            await press(pilot, "n", ORDER[min(index + 1, len(ORDER) - 1)])
-            await press(pilot, str(index + 1), step)
-            await tab_to(pilot, widget)
-            await press(pilot, "b", ORDER[max(index - 1, 0)])
-            await press(pilot, str(index + 1), step)
-            await tab_to(pilot, widget)
+                assert app.current_step == step
+                if is_text_field(widget):
+                    # The rule: letters type into a field; escape leaves it, on the same step.
+                    await press(pilot, "escape", step)
+                    assert app.focused is not widget
+
+            if is_text_field(widget):
+                await press(pilot, str(index + 1), step)
+                await tab_to(pilot, widget)
+                await press(pilot, "n", step)  # typed into the field
+                # ctrl+pagedown / ctrl+pageup change step from inside the field itself.
+                await press(pilot, "ctrl+pagedown", nxt)
+                await press(pilot, str(index + 1), step)
+                await tab_to(pilot, widget)
+                await press(pilot, "ctrl+pageup", prev)
+            await inside()
+            await press(pilot, "n", nxt)
+            await inside()
+            await press(pilot, "b", prev)
+            await inside()
             other = (index + 3) % len(ORDER)
             await press(pilot, str(other + 1), ORDER[other])
 

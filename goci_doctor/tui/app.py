@@ -509,7 +509,10 @@ class GociApp(App[int]):
     def _work_log(self, path: str) -> Any:
         from goci_doctor.tui import logview
 
-        return logview.read_and_explain(path, lambda n: self.post_message(LogProgress(n)))
+        def progress(lines: int) -> None:
+            self.post_message(LogProgress(lines))
+
+        return logview.read_and_explain(path, progress)
 
     def on_log_progress(self, message: LogProgress) -> None:
         self._pane(ChainPane).set_progress(

@@ -86,7 +86,7 @@ def _app(widget: Any) -> GociApp:
     return cast("GociApp", widget.app)
 
 
-def _kv_table(table: DataTable[str], rows: Iterable[tuple[str, str]]) -> None:
+def _kv_table(table: DataTable[Any], rows: Iterable[tuple[str, str]]) -> None:
     table.clear(columns=True)
     table.add_columns("Fact", "Value")
     for key, value in rows:
@@ -474,6 +474,10 @@ class MatrixPane(Vertical):
         key = self._ensure_row(r.target, r.variant)
         table = self.query_one("#matrix-table", DataTable)
         observed = r.outcome + (" (recorded)" if recorded else "")
+        if r.outcome == "error" and "predicted only" in (r.error or ""):
+            observed = "not run: predicted only"  # no image here and no local stand-in with its libc
+        elif r.error == "cancelled":
+            observed = "cancelled"
         if r.timed_out:
             observed += " (timeout)"
         self._update(key, "Observed", observed)
@@ -586,11 +590,12 @@ class ChainPane(Vertical):
             with VerticalScroll(id="chain-detail-scroll"):
                 yield Static("Select a node to see why.", id="chain-detail")
             with Vertical(id="chain-side"):
-                yield Label("Commands: enter copies a line, c copies all", id="chain-commands-label")
+                yield Label("Commands (enter copies a line, c all)", id="chain-commands-label")
                 yield OptionList(id="chain-commands")
                 with Horizontal(classes="row"):
-                    yield Button("Copy", id="copy-fix")
-                    yield Button("Prove this fix", id="prove-fix", variant="primary")
+                    # Compact: one row each, so small terminals keep their rows for the commands.
+                    yield Button("Copy all", id="copy-fix", compact=True)
+                    yield Button("Prove this fix", id="prove-fix", variant="primary", compact=True)
 
     def show(self, diagnosis: Diagnosis | None, builds: Sequence[BuildResult] = (), keep: str = "") -> None:
         """Rebuild the tree; ``keep`` is the id of the node to leave the cursor on (else the first chain)."""
@@ -608,6 +613,9 @@ class ChainPane(Vertical):
             target = tree.root.children[0]
         self._select(target.data if target is not None else None)
         if target is not None:
+            # A rebuilt tree numbers its lines lazily; reading last_line numbers them, so the
+            # cursor lands on ``target`` now rather than on no line at all.
+            _ = tree.last_line
             tree.move_cursor(target)
 
     def set_progress(self, text: str) -> None:
