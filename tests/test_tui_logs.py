@@ -102,3 +102,19 @@ async def test_markup_in_history_titles_and_export_folders(tmp_path):
         assert written == folder / "goci-report.md" and written.is_file()
         status = str(app.screen.query_one("#export-status").render()).replace("\u200b", "")
         assert str(written) in status
+
+
+def test_every_demo_node_detail_shows_its_text_literally():
+    # Titles, details and evidence quote real logs and binaries ("stp x29,x30,[sp,", paths, `...`):
+    # each one must come out of the detail pane's markup exactly as it went in.
+    from goci_doctor.tui.widgets import node_detail
+
+    checked = 0
+    for sc in demo.scenarios():
+        for chain in demo.scenario_report(sc).diagnosis.chains:
+            for node in chain.walk():
+                shown = Content.from_markup(node_detail(node)).plain.replace("\u200b", "")
+                for text in (node.title, node.detail, *(e.value for e in node.evidence)):
+                    assert text in shown, (sc.name, node.id, text)
+                    checked += 1
+    assert checked > 50

@@ -16,7 +16,6 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.content import Content
-from textual.markup import escape
 from textual.widgets import (
     Button,
     DataTable,
@@ -71,7 +70,7 @@ KIND_LABEL = {"symptom": "symptom", "mechanism": "why", "cause": "root cause", "
 def lit(text: str) -> str:
     r"""``text`` made literal inside Content markup (it quotes logs, binaries, paths, titles).
 
-    Brackets are escaped. A backslash right before a bracket or at the end would escape the
+    Every bracket is escaped. A backslash right before a bracket or at the end would escape the
     bracket or the closing tag that follows (the stray ``[/b]`` under a log line ending in ``\``),
     and markup has no way to escape a backslash: a zero-width space goes between them.
     """
@@ -79,7 +78,8 @@ def lit(text: str) -> str:
         text = text.replace("\\[", "\\\u200b[")
         if text.endswith("\\"):
             text += "\u200b"
-    return escape(text)
+    # Every bracket, not only tag-shaped ones: "[sp,'" before a closing tag would swallow it.
+    return text.replace("[", "\\[")
 
 
 def _app(widget: Any) -> GociApp:
