@@ -931,7 +931,8 @@ class GociApp(App[int]):
         if self.session.diagnosis is None:
             self.notify("Nothing to export yet.", severity="warning")
             return None
-        folder = Path(directory or ".").expanduser()
+        # Absolute, so the toast names the folder even when the field was left empty (the current one).
+        folder = Path(directory or ".").expanduser().absolute()
         if not folder.is_dir():
             self._fail(BadInputError(f"{folder} is not a directory"))
             return None
