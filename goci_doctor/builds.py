@@ -1038,10 +1038,10 @@ def _with_chain(render: Callable[[BuildMatrix], str], fmt: str) -> Callable[[Bui
         if diag is None or not diag.chains:
             return text
         if fmt == "markdown":
-            chains = [ln for chain in diag.chains for ln in ["", *renderers._md_chain(chain)]]
+            chains = [ln for chain in diag.chains for ln in ["", *renderers._md_chain(chain, builds=matrix.builds)]]
             return text + "\n### Crash chain\n" + "\n".join(chains) + "\n"
-        chains = [ln for chain in diag.chains for ln in ["", *renderers.chain_lines(chain)]]
-        return text + "\nCrash chain (fixes marked [proven] really ran on the targets)\n" + "\n".join(chains) + "\n"
+        chains = [ln for chain in diag.chains for ln in ["", *renderers.chain_lines(chain, builds=matrix.builds)]]
+        return text + "\nCrash chain (fixes marked [✔ proven] really ran on the targets)\n" + "\n".join(chains) + "\n"
 
     return rendered
 

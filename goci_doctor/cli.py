@@ -143,6 +143,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--engine", action="append", default=[], metavar="NAME",
                    help="container engine to use: a Docker context, a unix:// tcp:// or ssh:// URL, or an "
                    "[engines] name; repeatable: cells go to engines native for the artifact's platform")
+    p.add_argument("--exact-images", action="store_true",
+                   help="never use a local stand-in when a target's image cannot be pulled ([run] exact_images)")
     _add_format(p)
 
     p = sub.add_parser("build", help="rebuild a Go project as diagnostic variants and run them on targets")
@@ -164,9 +166,9 @@ def build_parser() -> argparse.ArgumentParser:
     ib.add_argument("--all", action="store_true", help="build every local image")
     ib.add_argument("--force", action="store_true", help="rebuild even if the image exists")
     ib.add_argument("--engine", metavar="NAME", help="build on this engine (context, URL or [engines] name)")
-    ib.add_argument("--write-config", action="store_true",
+    ib.add_argument("--write-config", action=argparse.BooleanOptionalAction, default=True,
                     help="map the logical targets (debian:bullseye, alpine:3.20, scratch, ...) to these local "
-                    "images in the user config, for air-gapped machines")
+                    "images in the user config, for air-gapped machines (default: yes)")
     il = isub.add_parser("list", help="list local images and the libc each really holds")
     _add_format(il, ("text", "json"))
 

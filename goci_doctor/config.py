@@ -110,6 +110,8 @@ class RunSettings:
     """Maximum number of processes in the container (a fork bomb stops here)."""
     allow_pull: bool = True
     """Pull a missing image from its registry; False for air-gapped hosts."""
+    exact_images: bool = False
+    """Never run a local stand-in (goci/*) when a target's own image cannot be had."""
 
 
 @dataclass(frozen=True)
@@ -274,8 +276,8 @@ def _from_doc(doc: dict[str, Any], file: Path, text: str, env_images: dict[str, 
         if not isinstance(table, dict):
             raise fail("run", f"must be a table, got {_describe(table)}")
         for key in table:
-            if key not in ("timeout", "memory", "pids", "allow_pull"):
-                raise fail(key, "is not a setting (known: allow_pull, memory, pids, timeout)", "run")
+            if key not in ("timeout", "memory", "pids", "allow_pull", "exact_images"):
+                raise fail(key, "is not a setting (known: allow_pull, exact_images, memory, pids, timeout)", "run")
         timeout = table.get("timeout", run.timeout)
         if isinstance(timeout, str):  # the CLI parses strings; the file must hold a number
             raise fail("timeout", f"must be a positive number of seconds, got {_describe(timeout)}", "run")
@@ -283,7 +285,10 @@ def _from_doc(doc: dict[str, Any], file: Path, text: str, env_images: dict[str, 
         allow_pull = table.get("allow_pull", run.allow_pull)
         if not isinstance(allow_pull, bool):
             raise fail("allow_pull", f"must be true or false, got {_describe(allow_pull)}", "run")
-        run = RunSettings(allow_pull=allow_pull, **limits)
+        exact = table.get("exact_images", run.exact_images)
+        if not isinstance(exact, bool):
+            raise fail("exact_images", f"must be true or false, got {_describe(exact)}", "run")
+        run = RunSettings(allow_pull=allow_pull, exact_images=exact, **limits)
 
     build = defaults.build
     if "build" in doc:
@@ -397,6 +402,7 @@ def dumps(config: Config) -> str:
         f"memory = {_string(run.memory)}",
         f"pids = {run.pids}",
         f"allow_pull = {'true' if run.allow_pull else 'false'}",
+        f"exact_images = {'true' if run.exact_images else 'false'}",
         "",
         "[build]",
         f"timeout = {_number(config.build.timeout)}",

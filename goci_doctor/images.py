@@ -167,6 +167,28 @@ def local_image_map() -> dict[str, str]:
     }
 
 
+def stand_in_for(target: str) -> str:
+    """The local image that may stand in for ``target`` when its own cannot be pulled, or "".
+
+    Only an image whose libc is the target's (the local map's own entries, or a target with the
+    same libc family and version), so a verdict on the stand-in holds for the target; a target
+    with no such image stays predicted only.
+    """
+    from goci_doctor import knowledge
+
+    local = local_image_map()
+    known = knowledge.find_target(target)
+    keys = [target] + ([known.name, *known.aliases] if known is not None else [])
+    direct = next((local[k] for k in keys if k in local), "")
+    if direct or known is None or not known.libc_version:
+        return direct
+    for name, image in local.items():
+        other = knowledge.find_target(name)
+        if other is not None and (other.libc, other.libc_version) == (known.libc, known.libc_version):
+            return image
+    return ""
+
+
 def write_config_images(path: str | os.PathLike[str] | None = None) -> Path:
     """Add ``local_image_map()`` to the user config's ``[images]`` (existing entries for other
     targets are kept) and return the file written."""

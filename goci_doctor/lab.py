@@ -345,6 +345,30 @@ class DockerRunner:
                 detail = str(getattr(exc, "explanation", None) or exc).splitlines()[0][:200]
                 raise _CellError(f"{why} and cannot be pulled: {detail}{self._stand_in_hint(ref)}") from None
 
+    def _image_or_stand_in(self, target: str, ref: str, platform: str | None) -> tuple[Any, str, str]:
+        """(image, reference to run, name shown): the target's image, else its local stand-in.
+
+        The stand-in (``images.stand_in_for``) is used only when the image cannot be had and the
+        user did not ask for exact images (``[run] exact_images``); it is shown as
+        "goci/debian:bookworm (stand-in for debian:12)".
+        """
+        try:
+            return self._ensure_image(ref, platform), ref, ref
+        except _CellError as exc:
+            from goci_doctor import images
+
+            exact = bool(self._run_setting("exact_images", False))
+            stand_in = "" if exact else images.stand_in_for(target)
+            if not stand_in or stand_in == ref:
+                why = "exact images were asked for" if exact else "no local image holds its libc"
+                raise _CellError(f"{exc}; {why}, so {target} is predicted only") from None
+            try:
+                image = self.client.images.get(stand_in)
+            except Exception:
+                raise _CellError(f"image {ref} cannot be had here, nor its local stand-in {stand_in} "
+                                 "(goci-doctor images build makes it)") from None
+            return image, stand_in, f"{stand_in} (stand-in for {ref})"
+
     def _stand_in_hint(self, ref: str) -> str:
         """Point an offline user at a local stand-in image when one exists for this target."""
         from goci_doctor import images, knowledge
@@ -494,11 +518,12 @@ class DockerRunner:
         try:
             image_ref = self.image_for(target)
             emit(RunEvent(target, "preparing", f"preparing {image_ref}", variant=cell.variant))
-            image = self._ensure_image(image_ref, cell.platform)
+            image, run_ref, shown = self._image_or_stand_in(target, image_ref, cell.platform)
             shared = self._share_artifact(cell, image.id)
             if self._cancelled.is_set():
                 return failed("cancelled")
-            cid = self._create(image_ref, cell, shared)
+            cid = self._create(run_ref, cell, shared)
+            image_ref = shown  # every result names a stand-in as one
             if self._cancelled.is_set():
                 return failed("cancelled")
             fs = ContainerFS(self.client, cid)
@@ -806,6 +831,8 @@ def _progress_printer(stream: Any = None) -> EventCallback:
 def cmd_run(args: argparse.Namespace) -> int:
     """``goci-doctor run PATH -t T ...``: run an artifact in target containers and print what happened."""
     config = _load_config(getattr(args, "config", None))
+    if getattr(args, "exact_images", False) and getattr(config, "run", None) is not None:
+        config = dataclasses.replace(config, run=dataclasses.replace(config.run, exact_images=True))
     targets = list(getattr(args, "target", None) or []) or list(getattr(config, "default_targets", None) or [])
     run_args = shlex.split(getattr(args, "run_args", "") or "")
     from goci_doctor.config import RunSettings, resolve_timeout
@@ -896,7 +923,8 @@ def cmd_images(args: argparse.Namespace) -> int:
                                     on_progress=lambda line: print(clean_line(line), file=sys.stderr), client=client)
         for info in built:
             print(f"{info.ref:28} {info.libc or '-':16} {'present' if info.present else 'missing'}")
-        if getattr(args, "write_config", False):
+        # The map is recorded at once (a second command was easy to miss); --no-write-config skips it.
+        if getattr(args, "write_config", True) and any(info.present for info in built):
             path = images.write_config_images(getattr(args, "config", None))
             print(f"wrote the local image map to {path}")
         return int(ExitCode.OK)

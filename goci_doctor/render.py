@@ -19,6 +19,7 @@ from goci_doctor.model import (
     SCHEMA_VERSION,
     ArtifactFacts,
     BadInputError,
+    BuildResult,
     ChainNode,
     Diagnosis,
     Report,
@@ -141,14 +142,21 @@ def _wrap(text: str, indent: str, width: int = WIDTH) -> list[str]:
     return out
 
 
-def chain_lines(node: ChainNode, prefix: str = "", last: bool = True, root: bool = True) -> list[str]:
-    """The crash chain as an indented tree of text lines."""
+def chain_lines(
+    node: ChainNode, prefix: str = "", last: bool = True, root: bool = True, builds: Sequence[BuildResult] = ()
+) -> list[str]:
+    """The crash chain as an indented tree of text lines (``builds``: to mark fixes whose build failed)."""
+    from goci_doctor.fixstatus import fix_status
+
     lines: list[str] = []
     branch = "" if root else ("└─ " if last else "├─ ")
     label = _KIND_LABEL.get(node.kind, node.kind)
     title = node.title
-    if node.kind == "fix" and node.proven_in:
-        title += "   [proven]"
+    if node.kind == "fix":
+        status = fix_status(node, builds)
+        title += f"   [{status.mark}]"
+        if status.state == "build-failed" and status.reason:
+            title += f": {status.reason}"
     child_prefix = prefix + ("" if root else ("   " if last else "│  "))
     body = child_prefix + ("│  " if node.children else "   ")
     first_width = max(40, WIDTH - len(prefix) - len(branch))
@@ -170,7 +178,7 @@ def chain_lines(node: ChainNode, prefix: str = "", last: bool = True, root: bool
     for where in node.failed_in:
         lines.append(f"{body}✗ still fails on {where}")
     for i, child in enumerate(node.children):
-        lines.extend(chain_lines(child, child_prefix, i == len(node.children) - 1, root=False))
+        lines.extend(chain_lines(child, child_prefix, i == len(node.children) - 1, root=False, builds=builds))
     return lines
 
 
@@ -298,7 +306,7 @@ def render_text(diagnosis: Diagnosis) -> str:
         for i, chain in enumerate(diagnosis.chains, start=1):
             head = chain.children[0].title if chain.children else chain.title
             out.append(f"Crash chain {i}: {head}")
-            out.extend("  " + ln for ln in chain_lines(chain))
+            out.extend("  " + ln for ln in chain_lines(chain, builds=diagnosis.builds))
             out.append("")
     elif diagnosis.kind == "log":
         out.append("No known failure recognised in this log.")
@@ -317,12 +325,17 @@ def render_text(diagnosis: Diagnosis) -> str:
 # Markdown
 
 
-def _md_chain(node: ChainNode, depth: int = 0) -> list[str]:
+def _md_chain(node: ChainNode, depth: int = 0, builds: Sequence[BuildResult] = ()) -> list[str]:
+    from goci_doctor.fixstatus import fix_status
+
     pad = "  " * depth
     label = _KIND_LABEL.get(node.kind, node.kind)
     title = node.title.replace("`", "'") if node.kind == "symptom" else node.title
-    proven = " ✅ proven" if node.proven_in else ""
-    lines = [f"{pad}- **{label}**: {title}{proven}"]
+    mark = ""
+    if node.kind == "fix":
+        status = fix_status(node, builds)
+        mark = f" — **{status.mark}**" + (f": {status.reason}" if status.reason else "")
+    lines = [f"{pad}- **{label}**: {title}{mark}"]
     if node.detail:
         lines.append(f"{pad}  {node.detail}")
     for ev in node.evidence:
@@ -336,7 +349,7 @@ def _md_chain(node: ChainNode, depth: int = 0) -> list[str]:
     for where in node.failed_in:
         lines.append(f"{pad}  - still fails on {where}")
     for child in node.children:
-        lines.extend(_md_chain(child, depth + 1))
+        lines.extend(_md_chain(child, depth + 1, builds))
     return lines
 
 
@@ -366,10 +379,16 @@ def render_markdown(diagnosis: Diagnosis, report: Report | None = None) -> str:
     if hyp:
         out += ["## Hypotheses", "", "```", *[ln for ln in hyp if ln], "```", ""]
     if diagnosis.chains:
+        from goci_doctor.fixstatus import summary_line
+
         out += ["## Crash chains", ""]
+        best = summary_line(diagnosis, diagnosis.builds)
+        if best:
+            head, _, cmd = best.partition("\n")
+            out += [f"**{head}**", ""] + (["```sh", cmd.removeprefix("$ "), "```", ""] if cmd else [])
         for chain in diagnosis.chains:
             head = chain.children[0].title if chain.children else chain.title
-            out += [f"### {head}", "", *_md_chain(chain), ""]
+            out += [f"### {head}", "", *_md_chain(chain, builds=diagnosis.builds), ""]
     if report and report.env is not None:
         env = report.env
         out += ["## Environment", "", f"- host: {env.os}/{env.arch}, kernel {env.kernel}, "

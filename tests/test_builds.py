@@ -485,4 +485,4 @@ def test_crash_chain_marks_the_fixes_the_variants_proved(matrix):
     # Only the bullseye crash is in the chain; bookworm (2.36) runs the original.
     assert "2.36" not in glibc.detail
     text = builds.RENDERERS["text"](matrix)
-    assert "[proven]" in text and "✓ proven: runs on" in text
+    assert "[✔ proven]" in text and "✓ proven: runs on" in text

@@ -85,7 +85,7 @@ def test_round_trip(tmp_path: Path) -> None:
     # The writer produces TOML that an independent reader agrees with.
     doc = tomllib.loads(path.read_text())
     assert doc["images"]['we"ird\\target'] == "img:tag"
-    assert doc["run"] == {"timeout": 7.5, "memory": "1g", "pids": 64, "allow_pull": False}
+    assert doc["run"] == {"timeout": 7.5, "memory": "1g", "pids": 64, "allow_pull": False, "exact_images": False}
 
 
 def test_defaults_round_trip(tmp_path: Path) -> None:

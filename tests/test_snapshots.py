@@ -125,3 +125,54 @@ def test_light_theme_matrix(snap_compare):
         await _run_matrix(pilot)
 
     assert snap_compare(demo_app("sqlite-cgo-off"), terminal_size=SIZE, run_before=run_before)
+
+
+LOGS = Path(__file__).parent / "fixtures" / "logs"
+
+
+async def _prove_zig(pilot) -> None:
+    """Run the matrix, prove the zig fix with p, and leave the cursor on it (long label, long commands)."""
+    await _run_matrix(pilot)
+    await pilot.press("5")
+    await pilot.pause()
+    tree = pilot.app.screen.query_one(ChainTree)
+    stack = list(tree.root.children)
+    while stack:
+        node = stack.pop(0)
+        if node.data is not None and node.data.variant == "zig-2.17":
+            tree.move_cursor(node)
+            break
+        stack[:0] = list(node.children)
+    await pilot.pause()
+    await pilot.press("p")
+    await pilot.app.work.wait()
+    for _ in range(50):
+        await pilot.pause(0.02)
+        if pilot.app.current_step == "chain":
+            break
+    await pilot.pause()
+
+
+@pytest.mark.parametrize("size", [(80, 24), (120, 36)], ids=["80x24", "120x36"])
+def test_chain_long_fix_and_commands(snap_compare, size):
+    # The best-fix summary, fix marks, the zig fix's four command lines wrapped in their own box.
+    assert snap_compare(demo_app(), terminal_size=size, run_before=_prove_zig)
+
+
+@pytest.mark.parametrize("size", [(80, 24), (120, 36)], ids=["80x24", "120x36"])
+@pytest.mark.parametrize("step", ["2", "5"])
+def test_hostile_log_line(snap_compare, monkeypatch, size, step):
+    # A log whose lines hold markup ([b], [/], [$error], [link=...]) and end in a backslash:
+    # every character is shown as it is, and nothing is styled by it.
+    monkeypatch.chdir(LOGS)
+    app = GociApp(log_path="hostile-markup.log", gather_env=False, config=Config())
+
+    async def run_before(pilot) -> None:
+        for _ in range(200):
+            await pilot.pause(0.02)
+            if pilot.app.session.diagnosis is not None:
+                break
+        await pilot.press(step)
+        await pilot.pause()
+
+    assert snap_compare(app, terminal_size=size, run_before=run_before)

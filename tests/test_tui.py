@@ -575,7 +575,14 @@ async def test_copy_fix_commands(bin_path):
         fix = next(n for n in tree_nodes(app) if n.kind == "fix" and len(n.commands) > 1)
         _select(app, lambda n: n is fix)
         await pilot.pause()
-        assert app.screen.query_one("#chain-commands").text == "\n".join(fix.commands)
+        # One option per command line, each copyable on its own (enter), all of them with c.
+        options = app.screen.query_one("#chain-commands")
+        assert [str(options.get_option_at_index(i).prompt) for i in range(options.option_count)] == list(fix.commands)
+        options.focus()
+        options.highlighted = 1
+        await pilot.press("enter")
+        await pilot.pause()
+        assert app.clipboard == fix.commands[1]
         await pilot.press("c")
         await pilot.pause()
         assert app.clipboard == "\n".join(fix.commands)

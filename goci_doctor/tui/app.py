@@ -23,10 +23,10 @@ from typing import Any, ClassVar
 
 from textual.app import App, SystemCommand
 from textual.binding import Binding, BindingType
-from textual.markup import escape
+from textual.css.query import NoMatches
 from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import TabbedContent
+from textual.widgets import Input, TabbedContent, TextArea
 from textual.worker import Worker, WorkerState
 
 from goci_doctor.model import (
@@ -49,6 +49,8 @@ from goci_doctor.tui.widgets import (
     FactsPane,
     MatrixPane,
     SourcePane,
+    lit,
+    main_widget,
 )
 
 DEFAULT_TARGETS = ("debian:bullseye", "debian:bookworm", "alpine:3.20", "distroless/static")
@@ -64,7 +66,10 @@ class Session:
     artifact_path: str = ""
     facts: ArtifactFacts | None = None
     log_text: str = ""
+    """The log shown in step 2: a pasted log, or the excerpt of a loaded log file."""
     log_source: str = ""
+    log_lines: tuple[str, ...] = ()
+    """Every line of a loaded log file (the excerpt is what is shown; this is the whole, on demand)."""
     project: str = ""
     targets: list[str] = field(default_factory=list)
     runs: list[RunResult] = field(default_factory=list)
@@ -92,6 +97,14 @@ class WorkCancelled(Exception):
     """Raised from a build's progress callback to stop a project's builds after escape."""
 
 
+class LogProgress(Message):
+    """A log file is being read (posted from the worker): how many lines so far."""
+
+    def __init__(self, lines: int) -> None:
+        super().__init__()
+        self.lines = lines
+
+
 class RunProgress(Message):
     """A container run or a diagnostic build moved on (posted from a worker thread)."""
 
@@ -106,13 +119,19 @@ class GociApp(App[int]):
     CSS_PATH = "app.tcss"
     TITLE = "goci-doctor"
     ENABLE_COMMAND_PALETTE = True
+    # Letters and digits type into a focused text field (the rule F1 states); everywhere else
+    # they drive the steps. The priority keys below are not printable, so they work from any
+    # widget, text fields included; escape leaves a field before it cancels work.
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("n", "next_step", "Next"),
         Binding("b", "prev_step", "Back"),
         Binding("m", "run_matrix", "Run matrix"),
-        Binding("escape", "cancel", "Cancel", show=False),
+        Binding("escape", "escape", "Leave field / cancel", show=False),
         Binding("h", "history", "History"),
         Binding("f1,question_mark", "help", "Help"),
+        Binding("q", "quit", "Quit"),
+        Binding("ctrl+pagedown,f6", "next_step", "Next step", show=False, priority=True),
+        Binding("ctrl+pageup,f5", "prev_step", "Previous step", show=False, priority=True),
         *[Binding(str(i), f"step({i})", f"Step {i}", show=False) for i in range(1, 7)],
     ]
 
@@ -122,6 +141,7 @@ class GociApp(App[int]):
         path: str | Path | None = None,
         log: str | None = None,
         log_source: str = "log",
+        log_path: str | None = None,
         project: str | Path | None = None,
         report: Report | None = None,
         report_path: str = "",
@@ -138,6 +158,7 @@ class GociApp(App[int]):
         self._start_path = str(path) if path else ""
         self._start_log = log
         self._start_log_source = log_source
+        self._start_log_path = log_path
         self._start_project = str(project) if project else ""
         self._start_report = report
         self._start_report_path = report_path
@@ -147,6 +168,8 @@ class GociApp(App[int]):
         self._gather_env = gather_env
         self._history_dir = history_dir
         self._work: Worker[Any] | None = None
+        self._proving = ""
+        """Id of the fix being proven: the chain returns to it when the proof ends."""
         # Set by escape: a project's builds stop at the next variant (builds has no cancel of its own).
         self._cancel_requested = threading.Event()
         self.session = Session(env=env, env_origin="This machine" if env else "")
@@ -209,7 +232,7 @@ class GociApp(App[int]):
             if cfg.theme != name:
                 save_config(dataclasses.replace(cfg, theme=name))
         except GociError as exc:
-            self.notify(f"theme not saved: {exc}", severity="warning")
+            self.notify(f"theme not saved: {exc}", severity="warning", markup=False)
 
     def get_default_screen(self) -> Screen[Any]:
         from goci_doctor import demo
@@ -235,6 +258,8 @@ class GociApp(App[int]):
             self.open_report(self._start_report, self._start_report_path)
         elif self._start_path:
             self.open_artifact(self._start_path)
+        elif self._start_log_path is not None:
+            self.load_log(self._start_log_path)
         elif self._start_log is not None:
             self.explain_log(self._start_log, self._start_log_source)
         elif self._start_project:
@@ -249,16 +274,42 @@ class GociApp(App[int]):
     # ---------------------------------------------------------------------------------------
     # Helpers
 
+    def _session_screen(self) -> SessionScreen:
+        """The session's screen, even while a dialog or the palette is on top of it."""
+        for screen in reversed(self.screen_stack):
+            if isinstance(screen, SessionScreen):
+                return screen
+        raise LookupError("no session screen")
+
     def _pane(self, kind: type[Any]) -> Any:
-        return self.screen.query_one(kind)
+        return self._session_screen().query_one(kind)
 
     def goto(self, step: str) -> None:
-        """Show one step (a pane id from STEPS)."""
-        self.screen.query_one("#steps", TabbedContent).active = step
+        """Show one step (a pane id from STEPS) and focus its main widget.
+
+        Focus must follow: a widget left focused in the hidden pane would pull the tabs back
+        to its own step (TabbedContent activates the pane that holds the focus).
+        """
+        screen = self._session_screen()
+        screen.query_one("#steps", TabbedContent).active = step
+        target = screen.query_one(main_widget(step, self.session.demo != ""))
+        screen.set_focus(target)
 
     @property
     def current_step(self) -> str:
-        return self.screen.query_one("#steps", TabbedContent).active
+        return self._session_screen().query_one("#steps", TabbedContent).active
+
+    def in_text_field(self) -> bool:
+        """True when the focus is in a field that takes typed letters (an Input or editable TextArea)."""
+        focused = self.focused
+        return isinstance(focused, Input) or (isinstance(focused, TextArea) and not focused.read_only)
+
+    def action_escape(self) -> None:
+        """Escape leaves a text field (to the step's main widget); otherwise it cancels running work."""
+        if self.in_text_field() and isinstance(self.screen, SessionScreen):
+            self.goto(self.current_step)
+            return
+        self.action_cancel()
 
     def kind_colours(self) -> dict[str, str]:
         """Colours of chain-node kinds in the current theme (readable in light and dark)."""
@@ -285,8 +336,26 @@ class GociApp(App[int]):
         self._pane(EnvironmentPane).show(env, problems or [], self._redact, self.session.env_origin)
 
     def _refresh_chain(self) -> None:
-        if self.screen.query(ChainPane):
-            self._pane(ChainPane).show(self.session.diagnosis)
+        try:
+            pane = self._pane(ChainPane)
+        except (LookupError, NoMatches):
+            return
+        # Keep the cursor where the person left it (a proof must not jump the tree back).
+        current = pane.selected()
+        pane.show(self.session.diagnosis, self.session.builds, keep=current.id if current is not None else "")
+
+    def why_not_provable(self, node: ChainNode) -> str:
+        """ "" when "prove this fix" can really prove ``node`` in this session, else why not (one line)."""
+        s = self.session
+        if node.kind != "fix" or not node.variant:
+            return "This fix names no build variant: there is nothing to rebuild."
+        if s.project:
+            return ""
+        if s.demo:
+            if any(r.variant == node.variant for r in s.demo_runs):
+                return ""
+            return f"Not recorded for this demo: the {node.variant} variant was never run here, so it cannot be proven."
+        return "Proving a fix rebuilds the project: choose the Go project in step 2 to prove it."
 
     def _refresh_all(self) -> None:
         s = self.session
@@ -299,14 +368,24 @@ class GociApp(App[int]):
         if s.build_matrix is not None:
             matrix.show_project(s.builds, s.runs, self.variant_predictions())
         else:
-            matrix.reset(s.targets if s.facts else [], verdicts, s.runs, recorded=s.runs_recorded,
-                         predicted_only=s.predicted_only)
+            matrix.reset(
+                s.targets if s.facts else [],
+                verdicts,
+                s.runs,
+                recorded=s.runs_recorded,
+                predicted_only=s.predicted_only,
+            )
         if s.build_matrix is not None:
-            matrix.set_status(f"Project {escape(Path(s.project).name)}: each diagnostic variant built and run "
-                              "on the targets. Press [b]m[/b] to rebuild; step 5 shows the crash chain.")
+            matrix.set_status(
+                f"Project {lit(Path(s.project).name)}: each diagnostic variant built and run "
+                "on the targets. Press [b]m[/b] to rebuild; step 5 shows the crash chain."
+            )
         elif s.facts is None:
-            matrix.set_status("No artifact to run: pick a binary in step 2." if not s.log_text
-                              else "This session explains a log: there is nothing to run.")
+            matrix.set_status(
+                "No artifact to run: pick a binary in step 2."
+                if not s.log_text
+                else "This session explains a log: there is nothing to run."
+            )
         elif s.demo:
             matrix.set_status("[b]DEMO[/b]: press [b]m[/b] to replay the recorded real runs.")
         elif s.replayed_from and s.runs:
@@ -327,6 +406,8 @@ class GociApp(App[int]):
             targets = [knowledge.resolve_target(t) for t in s.targets]
             s.static = diagnosis.check_artifact(s.facts, targets)
             s.diagnosis = diagnosis.check_artifact(s.facts, targets, runs=s.runs, builds=s.builds)
+        elif s.log_lines:
+            s.static = None  # a loaded log was explained whole by its worker; log_text is its excerpt
         elif s.log_text:
             s.static = None
             s.diagnosis = explain.explain_text(s.log_text, source=s.log_source or "log")
@@ -358,8 +439,11 @@ class GociApp(App[int]):
         from goci_doctor import diagnosis, knowledge
 
         targets = [knowledge.resolve_target(t) for t in self.session.targets]
-        return {b.variant: list(diagnosis.check_artifact(b.facts, targets).verdicts)
-                for b in self.session.builds if b.ok and b.facts is not None}
+        return {
+            b.variant: list(diagnosis.check_artifact(b.facts, targets).verdicts)
+            for b in self.session.builds
+            if b.ok and b.facts is not None
+        }
 
     def _reset(self) -> None:
         self.action_cancel()
@@ -368,12 +452,13 @@ class GociApp(App[int]):
         s.runs, s.builds, s.static, s.diagnosis = [], [], None, None
         s.demo, s.replayed_from, s.created, s.title = "", "", "", ""
         s.runs_recorded = False
+        s.log_lines = ()
         s.predicted_only, s.demo_runs = [], []
         s.build_matrix = None
 
     def _fail(self, exc: BaseException) -> None:
         message = exc.message if isinstance(exc, GociError) else f"{type(exc).__name__}: {exc}"
-        self.notify(message, severity="error", timeout=8)
+        self.notify(message, severity="error", timeout=8, markup=False)
 
     # ---------------------------------------------------------------------------------------
     # Opening what failed (step 2)
@@ -408,6 +493,58 @@ class GociApp(App[int]):
         self.session.targets = targets
         self.session.log_text, self.session.log_source = text, source
         self._after_open("chain")
+
+    def load_log(self, path: str) -> None:
+        """Read and explain a log file in a worker (it may be huge); step 5 shows progress, then the chain."""
+        targets = list(self.session.targets)
+        self._reset()
+        s = self.session
+        s.targets, s.log_source, s.log_text = targets, path, ""
+        self._pane(FactsPane).show(None, (), "This session started from a log: there is no artifact to inspect.")
+        self._pane(ChainPane).show(None)
+        self._pane(ChainPane).set_progress(f"Reading and explaining {path}…")
+        self.goto("chain")
+        self.run_worker(lambda: self._work_log(path), thread=True, name="log", group="log", exit_on_error=False)
+
+    def _work_log(self, path: str) -> Any:
+        from goci_doctor.tui import logview
+
+        def progress(lines: int) -> None:
+            self.post_message(LogProgress(lines))
+
+        return logview.read_and_explain(path, progress)
+
+    def on_log_progress(self, message: LogProgress) -> None:
+        self._pane(ChainPane).set_progress(
+            f"Reading and explaining {self.session.log_source}… {message.lines:,} lines so far"
+        )
+
+    def _log_loaded(self, loaded: Any) -> None:
+        s = self.session
+        s.diagnosis, s.log_lines, s.log_text = loaded.diagnosis, loaded.lines, loaded.excerpt
+        total = len(loaded.lines)
+        shown = f"{len(loaded.matched)} matched line{'s' if len(loaded.matched) != 1 else ''}"
+        row = 0
+        if loaded.matched:
+            from goci_doctor.tui.logview import displayable
+
+            first = displayable(loaded.lines[loaded.matched[0] - 1])
+            row = next((i for i, ln in enumerate(loaded.excerpt.splitlines()) if ln == first), 0)
+        note = f"Excerpt of {s.log_source} ({total:,} lines, {shown}): Whole log shows every line."
+        self._pane(SourcePane).show_log(loaded.excerpt, note, row)
+        self._refresh_all()
+        self.goto("chain")
+
+    def show_whole_log(self) -> None:
+        """Put every line of the loaded log in the step-2 box (on demand: it can be large)."""
+        from goci_doctor.tui.logview import displayable
+
+        s = self.session
+        if not s.log_lines:
+            return
+        self._pane(SourcePane).show_log(
+            displayable("\n".join(s.log_lines)), f"The whole of {s.log_source} ({len(s.log_lines):,} lines)."
+        )
 
     def open_demo(self, name: str) -> None:
         """Open a demo scenario: the recorded environment, artifact or log, and a replay runner."""
@@ -446,8 +583,7 @@ class GociApp(App[int]):
         s.replayed_from, s.created, s.title = origin or "report", report.created, report.title
         s.env, s.env_origin = report.env, f"Recorded in the report ({report.created or 'undated'}), not this machine"
         s.runs, s.builds, s.runs_recorded = list(d.runs), list(d.builds), True
-        s.targets = self.canonical_targets(list(report.targets) or sorted({r.target for r in d.runs})) \
-            or s.targets
+        s.targets = self.canonical_targets(list(report.targets) or sorted({r.target for r in d.runs})) or s.targets
         if d.artifacts:
             s.facts, s.artifact_path = d.artifacts[0], d.artifacts[0].path
         elif d.kind == "log":
@@ -471,7 +607,7 @@ class GociApp(App[int]):
             self.notify("Type the Go project directory first.", severity="warning")
             return
         if not Path(directory).expanduser().is_dir():
-            self.notify(f"{directory} is not a directory", severity="error")
+            self.notify(f"{directory} is not a directory", severity="error", markup=False)
             return
         targets = list(self.session.targets)
         self._reset()
@@ -486,8 +622,9 @@ class GociApp(App[int]):
         """Rebuild the session's project as every diagnostic variant and run each on the targets."""
         matrix = self._pane(MatrixPane)
         matrix.reset([], [])
-        matrix.set_status(f"Building diagnostic variants of {escape(self.session.project)}…  "
-                          "(escape cancels; containers are removed)")
+        matrix.set_status(
+            f"Building diagnostic variants of {lit(self.session.project)}…  (escape cancels; containers are removed)"
+        )
         self.goto("matrix")
         self._start_work("project", self._work_project)
 
@@ -510,12 +647,7 @@ class GociApp(App[int]):
             if purpose == "artifact":
                 self.open_artifact(str(path), keep_runs=False)
                 return
-            try:
-                text = path.read_text(encoding="utf-8", errors="replace")
-            except OSError as exc:
-                self._fail(BadInputError(f"cannot read {path}: {exc.strerror}"))
-                return
-            self.explain_log(text, source=str(path))
+            self.load_log(str(path))
 
         title = "Pick the binary that failed" if purpose == "artifact" else "Load a crash or CI log"
         self.push_screen(FilePickerScreen(title), chosen)
@@ -571,16 +703,27 @@ class GociApp(App[int]):
         from goci_doctor import builds
 
         s = self.session
-        return builds.prove(Path(s.project), list(s.targets), runner=self._get_runner(), on_event=self._emit_build,
-                            config=self._config())
+        return builds.prove(
+            Path(s.project),
+            list(s.targets),
+            runner=self._get_runner(),
+            on_event=self._emit_build,
+            config=self._config(),
+        )
 
     def _work_prove(self, node: ChainNode) -> Any:
         s = self.session
         if s.project:
             from goci_doctor import builds
 
-            return builds.prove(Path(s.project), list(s.targets), [node.variant], runner=self._get_runner(),
-                                on_event=self._emit_build, config=self._config())
+            return builds.prove(
+                Path(s.project),
+                list(s.targets),
+                [node.variant],
+                runner=self._get_runner(),
+                on_event=self._emit_build,
+                config=self._config(),
+            )
         # A demo: the variant's runs were recorded from real rebuilt binaries; replay them.
         runner = self._get_runner()
         targets = sorted({r.target for r in s.demo_runs if r.variant == node.variant}) or self.run_targets()
@@ -614,6 +757,13 @@ class GociApp(App[int]):
             elif event.state == WorkerState.ERROR:
                 self._pane(EnvironmentPane).show(None, [], self._redact, f"Could not gather: {worker.error}")
             return
+        if worker.group == "log":
+            if event.state == WorkerState.SUCCESS:
+                self._log_loaded(worker.result)
+            elif event.state == WorkerState.ERROR and worker.error is not None:
+                self._pane(ChainPane).set_progress("")
+                self._fail(worker.error)
+            return
         if worker.group != "work":
             return
         matrix = self._pane(MatrixPane)
@@ -623,7 +773,7 @@ class GociApp(App[int]):
         if event.state == WorkerState.ERROR:
             err = worker.error
             text = err.message if isinstance(err, GociError) else f"{type(err).__name__}: {err}"
-            matrix.set_status(f"[$error]✖ {text}[/]  Static analysis (steps 3 and 5) still holds.")
+            matrix.set_status(f"[$error]✖ {lit(text)}[/]  Static analysis (steps 3 and 5) still holds.")
             self._fail(err) if err is not None else None
             return
         if event.state == WorkerState.CANCELLED:
@@ -656,17 +806,35 @@ class GociApp(App[int]):
                 s.builds = [b for b in s.builds if b.variant not in built] + list(result.builds)
                 s.runs = [r for r in s.runs if r.variant not in built] + new
                 if s.build_matrix is not None:
-                    s.build_matrix = dataclasses.replace(s.build_matrix, builds=list(s.builds), runs=list(s.runs),
-                                                         not_run={**s.build_matrix.not_run, **result.not_run})
+                    s.build_matrix = dataclasses.replace(
+                        s.build_matrix,
+                        builds=list(s.builds),
+                        runs=list(s.runs),
+                        not_run={**s.build_matrix.not_run, **result.not_run},
+                    )
         cancelled = any(r.error == "cancelled" for r in s.runs)
         try:
             self._diagnose()
         except GociError as exc:
             self._fail(exc)
         self._refresh_all()
+        if name == "prove" and self._proving:
+            # The proof's answer is the fix's mark: back to the chain, on the same fix.
+            chain = self._pane(ChainPane)
+            chain.show(s.diagnosis, s.builds, keep=self._proving)
+            self.goto("chain")
+            node = chain.selected()
+            if node is not None and node.kind == "fix":
+                from goci_doctor.fixstatus import fix_status
+
+                self.notify(f"{node.title}: {fix_status(node, s.builds).label}", markup=False)
         shown = s.runs if name != "matrix" else list(result)
-        matrix.set_status(("Cancelled: " if cancelled else "Done: ") + summarize(shown)
-                          + ("" if cancelled else ".  Step 5 shows the crash chain."))
+        if not shown:
+            matrix.set_status("Nothing ran: no target could be run (see the rows above for why).")
+        elif cancelled:
+            matrix.set_status("Cancelled: " + lit(summarize([r for r in shown if r.error != "cancelled"])) + ".")
+        else:
+            matrix.set_status("Done: " + lit(summarize(shown)) + ".  Step 5 shows the crash chain.")
 
     def action_run_matrix(self) -> None:
         """Run the artifact on every target (step 4)."""
@@ -679,7 +847,7 @@ class GociApp(App[int]):
             return
         if not (s.demo or self._runner_given) and not Path(s.artifact_path).is_file():
             self._pane(MatrixPane).set_status(
-                f"[$error]The artifact {s.artifact_path} is not on this machine.[/] "
+                f"[$error]The artifact {lit(s.artifact_path)} is not on this machine.[/] "
                 "Pick it in step 2 to re-run the checks here."
             )
             self.goto("matrix")
@@ -692,11 +860,12 @@ class GociApp(App[int]):
 
     def prove_fix(self, node: ChainNode) -> None:
         """Rebuild with the fix's variant and run it on the targets ("prove this fix")."""
-        s = self.session
-        if not s.project and not s.demo:
-            self.notify("Proving a fix rebuilds the project: choose the Go project in step 2.", severity="warning")
+        why_not = self.why_not_provable(node)
+        if why_not:
+            self.notify(why_not, severity="warning", markup=False)
             return
-        self._pane(MatrixPane).set_status(f"Proving {node.variant}… (escape cancels)")
+        self._proving = node.id
+        self._pane(MatrixPane).set_status(f"Proving {lit(node.variant)}… (escape cancels)")
         self.goto("matrix")
         self._start_work("prove", lambda: self._work_prove(node))
 
@@ -734,8 +903,14 @@ class GociApp(App[int]):
         if s.facts is not None and not d.artifacts:
             d = replace(d, artifacts=(s.facts,))
         created = s.created or datetime.now(UTC).isoformat(timespec="seconds")
-        return Report(diagnosis=d, env=s.env, created=created, tool_version=__version__,
-                      targets=tuple(s.targets), title=s.title or Path(d.subject).name)
+        return Report(
+            diagnosis=d,
+            env=s.env,
+            created=created,
+            tool_version=__version__,
+            targets=tuple(s.targets),
+            title=s.title or Path(d.subject).name,
+        )
 
     def _refresh_export(self) -> None:
         from goci_doctor import render
@@ -756,7 +931,8 @@ class GociApp(App[int]):
         if self.session.diagnosis is None:
             self.notify("Nothing to export yet.", severity="warning")
             return None
-        folder = Path(directory or ".").expanduser()
+        # Absolute, so the toast names the folder even when the field was left empty (the current one).
+        folder = Path(directory or ".").expanduser().absolute()
         if not folder.is_dir():
             self._fail(BadInputError(f"{folder} is not a directory"))
             return None
@@ -771,8 +947,8 @@ class GociApp(App[int]):
             self._fail(BadInputError(f"cannot write {target}: {exc.strerror}"))
             return None
         self.exported[fmt] = target
-        self._pane(ExportPane).show(render.render(report, "markdown"), f"Wrote {target}")
-        self.notify(f"Wrote {target}")
+        self._pane(ExportPane).show(render.render(report, "markdown"), f"Wrote {lit(str(target))}")
+        self.notify(f"Wrote {target}", markup=False)
         return target
 
     def action_save_history(self) -> None:
@@ -788,7 +964,7 @@ class GociApp(App[int]):
             self._fail(exc)
             return
         self.exported["history"] = path
-        self.notify(f"Saved to the history as {path.stem}")
+        self.notify(f"Saved to the history as {path.stem}", markup=False)
 
     def action_history(self) -> None:
         """List saved sessions and re-open one."""
@@ -828,12 +1004,14 @@ class GociApp(App[int]):
         yield from super().get_system_commands(screen)
         for i, (_pane, title) in enumerate(STEPS, start=1):
             yield SystemCommand(f"Step {title}", f"Go to step {i}", lambda i=i: self.action_step(i))
-        yield SystemCommand("Run container matrix", "Run the artifact in every target container",
-                            self.action_run_matrix)
+        yield SystemCommand(
+            "Run container matrix", "Run the artifact in every target container", self.action_run_matrix
+        )
         yield SystemCommand("Cancel running work", "Stop runs and remove their containers", self.action_cancel)
         yield SystemCommand("Export Markdown", "Write goci-report.md here", lambda: self.export("markdown"))
-        yield SystemCommand("Export JSON", "Write goci-report.json here (replay with --report)",
-                            lambda: self.export("json"))
+        yield SystemCommand(
+            "Export JSON", "Write goci-report.json here (replay with --report)", lambda: self.export("json")
+        )
         yield SystemCommand("Save to history", "Keep this session in the history", self.action_save_history)
         yield SystemCommand("Open history", "Re-open a saved session", self.action_history)
         from goci_doctor.tui.trace_screen import trace_commands
@@ -861,14 +1039,17 @@ def run_app(
 
     ``demo_scenario=""`` opens the demo at its first scenario; None is not a demo.
     """
-    log_text: str | None = None
     if log is not None:
+        # Only opened here (one clear line before the UI if it cannot be); the worker reads it.
         try:
-            log_text = Path(log).read_text(encoding="utf-8", errors="replace")
+            with Path(log).open("rb"):
+                pass
         except OSError as exc:
             raise BadInputError(f"cannot read log {log}: {exc.strerror}") from None
     if path is not None and not Path(path).exists():
         raise BadInputError(f"{path} does not exist")
+    if path is not None and Path(path).is_dir():
+        raise BadInputError(f"{path} is a directory: give a binary, or --project {path} for a Go project")
     if project is not None and not Path(project).is_dir():
         raise BadInputError(f"{project} is not a directory")
     loaded: Report | None = None
@@ -886,7 +1067,14 @@ def run_app(
                 raise BadInputError(f"no demo recordings found in {demo.demo_dir()}")
             demo_scenario = first[0].name
         demo.scenario(demo_scenario)  # unknown name: one clear line before the UI opens
-    app = GociApp(path=path, log=log_text, log_source=log or "log", project=project, report=loaded,
-                  report_path=report or "", demo_scenario=demo_scenario, runner=runner)
+    app = GociApp(
+        path=path,
+        log_path=log,
+        project=project,
+        report=loaded,
+        report_path=report or "",
+        demo_scenario=demo_scenario,
+        runner=runner,
+    )
     result = app.run()
     return int(result or 0)

@@ -33,6 +33,7 @@ from goci_doctor.tui.widgets import (
     FactsPane,
     MatrixPane,
     SourcePane,
+    lit,
 )
 
 if TYPE_CHECKING:
@@ -71,6 +72,12 @@ HELP_TEXT = """\
 # goci-doctor — guided troubleshooting
 
 Walk through the steps with **n** (next) and **b** (back), or jump with **1**–**6**.
+**Tab** moves between the widgets of a step; arriving on a step focuses its main widget,
+so the arrow keys work at once.
+
+In a text field (a path, the log box, the export folder) letters and digits are typed
+into the field: press **escape** to leave it, then **n**, **b** and **1**–**6** work again.
+**ctrl+pagedown** / **ctrl+pageup** (or **F6** / **F5**) change step from anywhere, fields included.
 Click a tab with the mouse, or press **ctrl+p** for every command.
 
 | Step | What it shows |
@@ -85,10 +92,10 @@ Click a tab with the mouse, or press **ctrl+p** for every command.
 | Key | Action |
 |---|---|
 | m | Run the container matrix |
-| escape | Cancel running work (containers are removed) |
+| escape | Leave a text field; otherwise cancel running work (containers are removed) |
 | h | Saved sessions |
 | F1 / ? | This help |
-| ctrl+q | Quit (running containers are removed first) |
+| q / ctrl+q | Quit (outside text fields; running containers are removed first) |
 """
 
 
@@ -142,7 +149,7 @@ class FilePickerScreen(ModalScreen[Path | None]):
         if path.is_file():
             self.dismiss(path)
         else:
-            self.notify(f"{path} is not a file", severity="warning")
+            self.notify(f"{path} is not a file", severity="warning", markup=False)
 
     @on(Button.Pressed, "#picker-cancel")
     def action_cancel(self) -> None:
@@ -163,7 +170,8 @@ class HistoryScreen(ModalScreen[str | None]):
             yield Label(f"Saved sessions ({len(self._entries)})", id="history-title")
             options = [
                 Option(
-                    f"{e.created[:19] or e.id}  {e.title or Path(e.subject).name}  "
+                    # Titles and subjects come from saved reports: literal text, never markup.
+                    f"{lit(e.created[:19] or e.id)}  {lit(e.title or Path(e.subject).name)}  "
                     f"[dim]{e.problems} problem{'s' if e.problems != 1 else ''}[/dim]",
                     id=e.id,
                 )

@@ -10,12 +10,12 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, cast
 
+from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.content import Content
-from textual.markup import escape
 from textual.widgets import (
     Button,
     DataTable,
@@ -29,6 +29,7 @@ from textual.widgets import (
 from textual.widgets.option_list import Option
 from textual.widgets.tree import TreeNode
 
+from goci_doctor.fixstatus import fix_status, summary_line
 from goci_doctor.model import ArtifactFacts, BuildResult, ChainNode, Diagnosis, EnvFacts, RunResult, Verdict
 
 if TYPE_CHECKING:
@@ -45,18 +46,51 @@ STEPS: tuple[tuple[str, str], ...] = (
 )
 """(pane id, tab label) in the order a person walks through them."""
 
+MAIN_WIDGETS = {
+    "environment": "#env-table",
+    "source": "#browse-artifact",
+    "facts": "#facts-table",
+    "matrix": "#matrix-table",
+    "chain": "#chain-tree",
+    "export": "#export-markdown",
+}
+"""The widget that takes the focus on arriving at each step (never a text field, so keys keep working)."""
+
+
+def main_widget(step: str, demo: bool = False) -> str:
+    """Selector of the widget focused on arriving at ``step`` (a demo's step 2 focuses its scenario list)."""
+    if step == "source" and demo:
+        return "#demo-list"
+    return MAIN_WIDGETS[step]
+
+
 KIND_LABEL = {"symptom": "symptom", "mechanism": "why", "cause": "root cause", "fix": "fix", "note": "note"}
+
+
+def lit(text: str) -> str:
+    r"""``text`` made literal inside Content markup (it quotes logs, binaries, paths, titles).
+
+    Every bracket is escaped. A backslash right before a bracket or at the end would escape the
+    bracket or the closing tag that follows (the stray ``[/b]`` under a log line ending in ``\``),
+    and markup has no way to escape a backslash: a zero-width space goes between them.
+    """
+    if "\\" in text:
+        text = text.replace("\\[", "\\\u200b[")
+        if text.endswith("\\"):
+            text += "\u200b"
+    # Every bracket, not only tag-shaped ones: "[sp,'" before a closing tag would swallow it.
+    return text.replace("[", "\\[")
 
 
 def _app(widget: Any) -> GociApp:
     return cast("GociApp", widget.app)
 
 
-def _kv_table(table: DataTable[str], rows: Iterable[tuple[str, str]]) -> None:
+def _kv_table(table: DataTable[Any], rows: Iterable[tuple[str, str]]) -> None:
     table.clear(columns=True)
     table.add_columns("Fact", "Value")
     for key, value in rows:
-        table.add_row(key, value)
+        table.add_row(Text(key), Text(value))
 
 
 # --------------------------------------------------------------------------------------------
@@ -95,12 +129,12 @@ class EnvironmentPane(Vertical):
     def show(self, env: EnvFacts | None, problems: Sequence[str], redact: Any, origin: str = "") -> None:
         """Display ``env``; ``origin`` says whose environment it is (demo, report, this machine)."""
         box = self.query_one("#env-problems", Static)
-        head = f"[b]{escape(origin)}[/b]\n" if origin else ""
+        head = f"[b]{lit(origin)}[/b]\n" if origin else ""
         if env is None:
             box.update(head + "No environment recorded.")
             box.set_class(False, "has-problems")
         elif problems:
-            box.update(head + "\n".join(f"[$error]✖[/] {escape(redact(p))}" for p in problems))
+            box.update(head + "\n".join(f"[$error]✖[/] {lit(redact(p))}" for p in problems))
             box.set_class(True, "has-problems")
         else:
             box.update(head + "[$success]✔[/] No environment problems found.")
@@ -126,17 +160,19 @@ class SourcePane(VerticalScroll):
             yield Button("Browse…", id="browse-artifact")
             yield Button("Inspect", id="inspect", variant="primary")
         yield Label("[b]A log[/b]: paste the crash or CI output, or load a file")
+        yield Static("", id="log-note")
         yield TextArea(id="log-text", soft_wrap=True, show_line_numbers=False)
         with Horizontal(classes="row"):
             yield Button("Load log…", id="browse-log")
             yield Button("Explain", id="explain", variant="primary")
+            yield Button("Whole log", id="whole-log")
         yield Label("[b]A Go project[/b]: rebuild it as diagnostic variants (needs Docker)")
         with Horizontal(classes="row"):
             yield Input(placeholder="project directory", id="project-dir")
             yield Button("Build variants", id="build-project")
         yield Label("[b]A demo scenario[/b] (recorded evidence, no Docker or Go needed)")
         yield OptionList(
-            *[Option(f"{s.title}  [dim]{s.name}[/dim]", id=s.name) for s in self._scenarios],
+            *[Option(f"{lit(s.title)}  [dim]{lit(s.name)}[/dim]", id=s.name) for s in self._scenarios],
             id="demo-list",
         )
 
@@ -167,6 +203,27 @@ class SourcePane(VerticalScroll):
         if event.option.id:
             _app(self).open_demo(event.option.id)
 
+    def on_mount(self) -> None:
+        self.query_one("#whole-log").display = False
+        self.query_one("#log-note").display = False
+
+    @on(Button.Pressed, "#whole-log")
+    def _whole_log(self) -> None:
+        _app(self).show_whole_log()
+
+    def show_log(self, text: str, note: str, row: int = 0) -> None:
+        """Show a loaded log's excerpt (or the whole of it), with a note saying which it is.
+
+        ``row``: the line to bring into view (the first matched line).
+        """
+        area = self.query_one("#log-text", TextArea)
+        area.text = text
+        area.move_cursor((row, 0), center=True)
+        box = self.query_one("#log-note", Static)
+        box.update(Content(note))
+        box.display = True
+        self.query_one("#whole-log").display = note.startswith("Excerpt")
+
     def set_values(self, *, artifact: str = "", log: str = "", project: str = "") -> None:
         """Reflect the session's current input (so going back shows what was chosen)."""
         if artifact:
@@ -191,8 +248,10 @@ def fact_rows(f: ArtifactFacts) -> list[tuple[str, str]]:
         ("Linkage", f.linkage),
         ("Interpreter", f.interpreter),
         ("libc", f.libc),
-        ("GLIBC floor", f.glibc_required + (f" ({', '.join(f.glibc_floor_symbols[:3])})"
-                                            if f.glibc_floor_symbols else "")),
+        (
+            "GLIBC floor",
+            f.glibc_required + (f" ({', '.join(f.glibc_floor_symbols[:3])})" if f.glibc_floor_symbols else ""),
+        ),
         ("GLIBCXX floor", f.glibcxx_required),
         ("Needed libraries", ", ".join(f.needed)),
         ("RPATH / RUNPATH", ", ".join(f.rpath + f.runpath)),
@@ -220,15 +279,15 @@ class FactsPane(Vertical):
         """Display the facts; ``note`` explains an absence (a session started from a log)."""
         summary = self.query_one("#facts-summary", Static)
         if facts is None:
-            summary.update(escape(note or "No artifact yet: pick one in step 2."))
+            summary.update(lit(note or "No artifact yet: pick one in step 2."))
             _kv_table(self.query_one("#facts-table", DataTable), [])
             return
         crashes = [v for v in verdicts if v.outcome == "crashes"]
-        head = f"[b]{escape(Path(facts.path).name)}[/b] — {escape(facts.description)}"
+        head = f"[b]{lit(Path(facts.path).name)}[/b] — {lit(facts.description)}"
         if facts.problems:
-            head += "\n[$error]✖ " + escape("; ".join(facts.problems)) + "[/]"
+            head += "\n[$error]✖ " + lit("; ".join(facts.problems)) + "[/]"
         if crashes:
-            head += "\n[$error]Predicted to crash on: " + escape(", ".join(v.target for v in crashes)) + "[/]"
+            head += "\n[$error]Predicted to crash on: " + lit(", ".join(v.target for v in crashes)) + "[/]"
         elif verdicts:
             head += "\n[$success]Predicted to run on every chosen target.[/]"
         summary.update(head)
@@ -237,6 +296,7 @@ class FactsPane(Vertical):
 
 # --------------------------------------------------------------------------------------------
 # 4 Container matrix
+
 
 def _known_libc(target: str) -> str:
     """What the knowledge base says a target ships, marked as such (nothing was run there)."""
@@ -280,12 +340,38 @@ class MatrixPane(Vertical):
         """One line above the table: what is happening, or why nothing can run."""
         self.query_one("#matrix-status", Static).update(text)
 
+    def _cell(self, column: str, value: str) -> Text:
+        """A cell as plain text (never markup: messages quote binaries), outcomes in the theme's colours."""
+        if column not in ("Predicted", "Observed") or not value:
+            return Text(value)
+        colours = _app(self).kind_colours()
+        kind = (
+            "fix"
+            if value.startswith(("runs", "built"))
+            else "symptom"
+            if value.startswith(("crashes", "build failed"))
+            else "mechanism"
+            if value.startswith("…")
+            else ""
+        )
+        return Text(value, style=f"bold {colours[kind]}" if kind else "dim")
+
+    def _update(self, key: str, column: str, value: str) -> None:
+        self.query_one("#matrix-table", DataTable).update_cell(key, column, self._cell(column, value))
+
     @staticmethod
     def row_key(target: str, variant: str = "") -> str:
         return f"{variant}@{target}" if variant else target
 
-    def reset(self, targets: Sequence[str], verdicts: Sequence[Verdict], runs: Sequence[RunResult] = (),
-              *, recorded: bool = False, predicted_only: Sequence[str] = ()) -> None:
+    def reset(
+        self,
+        targets: Sequence[str],
+        verdicts: Sequence[Verdict],
+        runs: Sequence[RunResult] = (),
+        *,
+        recorded: bool = False,
+        predicted_only: Sequence[str] = (),
+    ) -> None:
         """One row per target with its static prediction, and any runs already known."""
         table = self.query_one("#matrix-table", DataTable)
         table.clear()
@@ -295,15 +381,15 @@ class MatrixPane(Vertical):
             v = by_target.get(t)
             observed = "not run: predicted only" if t in predicted_only else ""
             image, libc = ("-", _known_libc(t)) if t in predicted_only else ("", "")
-            table.add_row(t, image, libc, v.outcome if v else "?", observed, v.message if v else "",
-                          key=self.row_key(t))
+            values = (t, image, libc, v.outcome if v else "?", observed, v.message if v else "")
+            table.add_row(*(self._cell(c, x) for c, x in zip(MATRIX_COLUMNS, values, strict=True)), key=self.row_key(t))
             self._messages[self.row_key(t)] = f"{t}: predicted {v.outcome}: {v.message}" if v else ""
         for r in runs:
             self.show_result(r, recorded=recorded)
         self._show_detail(self.row_key(targets[0]) if targets else "")
 
     def _show_detail(self, key: str) -> None:
-        self.query_one("#matrix-detail", Static).update(escape(self._messages.get(key, "")))
+        self.query_one("#matrix-detail", Static).update(lit(self._messages.get(key, "")))
 
     @on(DataTable.RowHighlighted, "#matrix-table")
     def _row(self, event: DataTable.RowHighlighted) -> None:
@@ -314,16 +400,15 @@ class MatrixPane(Vertical):
         key = self.row_key(target, variant)
         if key not in table.rows:
             label = f"{target} ({variant})" if variant else target
-            table.add_row(label, "", "", "", "", "", key=key)
+            table.add_row(Text(label), "", "", "", "", "", key=key)
         return key
 
     def show_phase(self, target: str, phase: str, message: str, variant: str = "") -> None:
         """A run in progress: show its phase in the Observed column."""
         key = self._ensure_row(target, variant)
-        table = self.query_one("#matrix-table", DataTable)
-        table.update_cell(key, "Observed", f"… {phase}")
+        self._update(key, "Observed", f"… {phase}")
         if message:
-            table.update_cell(key, "Exact message", message)
+            self._update(key, "Exact message", message)
 
     def show_build(self, variant: str, result: BuildResult | None, message: str = "") -> None:
         """A diagnostic build started (``result`` None) or finished: the variant's heading row.
@@ -334,10 +419,10 @@ class MatrixPane(Vertical):
         key = self.row_key("build", variant)
         table = self.query_one("#matrix-table", DataTable)
         if key not in table.rows:
-            table.add_row(f"{variant} build", "", "", "", "", "", key=key)
+            table.add_row(Text(f"{variant} build"), "", "", "", "", "", key=key)
         if result is None:
-            table.update_cell(key, "Observed", "… building")
-            table.update_cell(key, "Exact message", message)
+            self._update(key, "Observed", "… building")
+            self._update(key, "Exact message", message)
             self._messages[key] = f"{variant}: {message}"
             return
         if result.ok:
@@ -353,21 +438,21 @@ class MatrixPane(Vertical):
         else:
             observed = "skipped" if result.reason.startswith("skipped:") else "build failed"
             needs, detail = "", result.reason
-        table.update_cell(key, "Image", result.image)
-        table.update_cell(key, "libc", needs)
-        table.update_cell(key, "Observed", observed)
-        table.update_cell(key, "Exact message", detail)
+        self._update(key, "Image", result.image)
+        self._update(key, "libc", needs)
+        self._update(key, "Observed", observed)
+        self._update(key, "Exact message", detail)
         self._messages[key] = f"{variant} built in {result.image}: {observed}: {detail}"
 
     def predict(self, variant: str, verdicts: Sequence[Verdict]) -> None:
         """The static prediction for a rebuilt variant on each target (rows made ready for its runs)."""
-        table = self.query_one("#matrix-table", DataTable)
         for v in verdicts:
             key = self._ensure_row(v.target, variant)
-            table.update_cell(key, "Predicted", v.outcome)
+            self._update(key, "Predicted", v.outcome)
 
-    def show_project(self, builds: Sequence[BuildResult], runs: Sequence[RunResult],
-                     predictions: dict[str, list[Verdict]]) -> None:
+    def show_project(
+        self, builds: Sequence[BuildResult], runs: Sequence[RunResult], predictions: dict[str, list[Verdict]]
+    ) -> None:
         """A project's matrix: per variant, its build row, then one row per target it ran on."""
         table = self.query_one("#matrix-table", DataTable)
         table.clear()
@@ -389,13 +474,17 @@ class MatrixPane(Vertical):
         key = self._ensure_row(r.target, r.variant)
         table = self.query_one("#matrix-table", DataTable)
         observed = r.outcome + (" (recorded)" if recorded else "")
+        if r.outcome == "error" and "predicted only" in (r.error or ""):
+            observed = "not run: predicted only"  # no image here and no local stand-in with its libc
+        elif r.error == "cancelled":
+            observed = "cancelled"
         if r.timed_out:
             observed += " (timeout)"
-        table.update_cell(key, "Observed", observed)
-        table.update_cell(key, "Image", r.image)
-        table.update_cell(key, "libc", r.libc)
+        self._update(key, "Observed", observed)
+        self._update(key, "Image", r.image)
+        self._update(key, "libc", r.libc)
         message = r.message or (f"exit {r.exit_code}" if r.exit_code is not None else "")
-        table.update_cell(key, "Exact message", message)
+        self._update(key, "Exact message", message)
         where = f"{r.target} ({r.variant})" if r.variant else r.target
         self._messages[key] = f"{where} in {r.image or '?'} [{r.libc or '?'}]: {r.outcome}: {message}"
         if table.cursor_row >= 0 and table.ordered_rows and table.ordered_rows[table.cursor_row].key.value == key:
@@ -409,7 +498,7 @@ class MatrixPane(Vertical):
 class ChainTree(Tree[ChainNode]):
     """The crash chains as a tree: symptom → mechanism → root cause → fixes."""
 
-    def show(self, diagnosis: Diagnosis | None, colours: dict[str, str]) -> None:
+    def show(self, diagnosis: Diagnosis | None, colours: dict[str, str], builds: Sequence[BuildResult] = ()) -> None:
         """Rebuild the tree from ``diagnosis`` (``colours``: node kind -> colour for the theme)."""
         self.clear()
         if diagnosis is None:
@@ -417,74 +506,126 @@ class ChainTree(Tree[ChainNode]):
             return
         label = Path(diagnosis.subject).name or diagnosis.kind
         count = len(diagnosis.chains)
-        self.root.set_label(f"{label}: {count} failure{'s' if count != 1 else ''} explained" if count
-                            else f"{label}: no known failure found")
+        self.root.set_label(
+            Text(
+                f"{label}: {count} failure{'s' if count != 1 else ''} explained"
+                if count
+                else f"{label}: no known failure found"
+            )
+        )
         for chain in diagnosis.chains:
-            self._add(self.root, chain, colours)
+            self._add(self.root, chain, colours, builds)
         self.root.expand_all()
 
-    def _add(self, parent: TreeNode[ChainNode], node: ChainNode, colours: dict[str, str]) -> None:
-        from rich.text import Text
-
+    def _add(
+        self,
+        parent: TreeNode[ChainNode],
+        node: ChainNode,
+        colours: dict[str, str],
+        builds: Sequence[BuildResult],
+    ) -> None:
         text = Text()
         text.append(KIND_LABEL.get(node.kind, node.kind), style=f"bold {colours.get(node.kind, '')}".strip())
-        if node.proven_in:
-            text.append(" ✔ proven", style=f"bold {colours.get('fix', '')}".strip())
-        elif node.failed_in:
-            text.append(" ✖ still fails", style=f"bold {colours.get('symptom', '')}".strip())
+        if node.kind == "fix":
+            # The state comes first: a long title cut at the edge never hides whether the fix works.
+            status = fix_status(node, builds)
+            colour = {"proven": "fix", "not-tried": "note"}.get(status.state, "symptom")
+            mark = f" {status.mark}" if status.state != "not-tried" else " (not tried)"
+            text.append(mark, style=f"bold {colours.get(colour, '')}".strip())
+        # Rich Text, never markup: titles quote logs and binaries ("[", "\\" are literal).
         text.append(": " + node.title)
         if node.children:
             branch = parent.add(text, data=node, expand=True)
             for child in node.children:
-                self._add(branch, child, colours)
+                self._add(branch, child, colours, builds)
         else:
             parent.add_leaf(text, data=node)
 
 
-def node_detail(node: ChainNode) -> str:
-    """Content markup describing one chain node: explanation, evidence, where a fix was proven."""
-    out = [f"[b]{escape(node.title)}[/b]  [dim]({escape(node.kind)} · {escape(node.id)})[/dim]"]
+def node_detail(node: ChainNode, builds: Sequence[BuildResult] = (), prove_hint: str = "") -> str:
+    """Content markup describing one chain node: explanation, evidence, the fix's state.
+
+    ``prove_hint`` is shown under a fix that was not proven: how to prove it, or why it cannot be here.
+    """
+    out = [f"[b]{lit(node.title)}[/b]  [dim]({lit(node.kind)} · {lit(node.id)})[/dim]"]
     if node.detail:
-        out.append(escape(node.detail))
+        out.append(lit(node.detail))
     if node.evidence:
         out.append("\n[b]Evidence[/b]")
-        out.extend(f"• {escape(e.fact)}: [b]{escape(e.value)}[/b]\n  [dim]{escape(e.source)}[/dim]"
-                   for e in node.evidence)
-    if node.proven_in or node.failed_in:
-        out.append(f"\n[b]Rebuilt as {escape(node.variant)}[/b]" if node.variant else "")
+        out.extend(f"• {lit(e.fact)}: [b]{lit(e.value)}[/b]\n  [dim]{lit(e.source)}[/dim]" for e in node.evidence)
+    if node.kind != "fix":
+        return "\n".join(out)
+    status = fix_status(node, builds)
+    out.append(f"\n[b]Rebuilt as {lit(node.variant)}[/b]" if node.variant and status.state != "not-tried" else "")
     # Same wording as the text report: each place the rebuilt variant really ran, or still crashed.
-    out.extend(f"[$success]✓ proven: runs on {escape(where)}[/]" for where in node.proven_in)
-    out.extend(f"[$error]✖ still crashes on {escape(where)}[/]" for where in node.failed_in)
-    if node.kind == "fix" and node.variant and not node.proven_in:
-        out.append(f"\nPress [b]p[/b] to prove this fix (variant [b]{escape(node.variant)}[/b]).")
+    out.extend(f"[$success]✔ proven: runs on {lit(where)}[/]" for where in node.proven_in)
+    if status.state == "build-failed":
+        out.append(f"[$error]✖ build failed[/]: {lit(status.reason)}")
+    out.extend(f"[$error]✖ still crashes on {lit(where)}[/]" for where in node.failed_in)
+    if status.state == "not-tried":
+        out.append("\n[dim]Not tried in a container yet.[/dim]")
+    if prove_hint and status.state != "proven":
+        out.append(prove_hint)
     return "\n".join(out)
 
 
-class ChainPane(Horizontal):
-    """Step 5: the tree on the left, the selected node's explanation and commands on the right."""
+class ChainPane(Vertical):
+    """Step 5: the best fix on top; the tree on the left, the selected node and its commands on the right."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("c", "copy", "Copy fix"),
         Binding("p", "prove", "Prove fix"),
+        Binding("left_square_bracket", "resize(-10)", "Smaller tree", show=False),
+        Binding("right_square_bracket", "resize(10)", "Taller tree", show=False),
     ]
 
+    tree_height = 45
+    """Percent of the pane's height the tree may take ("[" and "]" change it)."""
+
     def compose(self) -> ComposeResult:
+        yield Static("", id="best-fix")
+        # The tree spans the whole width, so fix titles are read in full rather than cut at a split.
         yield ChainTree("No diagnosis yet", id="chain-tree")
-        with Vertical(id="chain-side"):
+        with Horizontal(id="chain-split"):
             with VerticalScroll(id="chain-detail-scroll"):
                 yield Static("Select a node to see why.", id="chain-detail")
-            yield TextArea("", id="chain-commands", read_only=True, soft_wrap=False, show_line_numbers=False)
-            with Horizontal(classes="row"):
-                yield Button("Copy", id="copy-fix")
-                yield Button("Prove this fix", id="prove-fix", variant="primary")
+            with Vertical(id="chain-side"):
+                yield Label("Commands (enter copies a line, c all)", id="chain-commands-label")
+                yield OptionList(id="chain-commands")
+                with Horizontal(classes="row"):
+                    # Compact: one row each, so small terminals keep their rows for the commands.
+                    yield Button("Copy all", id="copy-fix", compact=True)
+                    yield Button("Prove this fix", id="prove-fix", variant="primary", compact=True)
 
-    def show(self, diagnosis: Diagnosis | None) -> None:
+    def show(self, diagnosis: Diagnosis | None, builds: Sequence[BuildResult] = (), keep: str = "") -> None:
+        """Rebuild the tree; ``keep`` is the id of the node to leave the cursor on (else the first chain)."""
         tree = self.query_one(ChainTree)
-        tree.show(diagnosis, _app(self).kind_colours())
-        first = diagnosis.chains[0] if diagnosis and diagnosis.chains else None
-        self._select(first)
-        if first is not None:
-            tree.move_cursor(tree.root.children[0])
+        tree.show(diagnosis, _app(self).kind_colours(), builds)
+        self._builds = list(builds)
+        best = summary_line(diagnosis, builds)
+        box = self.query_one("#best-fix", Static)
+        box.update(Content(best))
+        box.display = bool(best)
+        target = None
+        if keep:
+            target = next((n for n in _tree_walk(tree.root) if n.data is not None and n.data.id == keep), None)
+        if target is None and tree.root.children:
+            target = tree.root.children[0]
+        self._select(target.data if target is not None else None)
+        if target is not None:
+            # A rebuilt tree numbers its lines lazily; reading last_line numbers them, so the
+            # cursor lands on ``target`` now rather than on no line at all.
+            _ = tree.last_line
+            tree.move_cursor(target)
+
+    def set_progress(self, text: str) -> None:
+        """While a log is read and explained: what is happening (the tree's root says it)."""
+        if text:
+            self.query_one(ChainTree).root.set_label(Text(text))
+
+    def action_resize(self, delta: int) -> None:
+        self.tree_height = max(20, min(80, self.tree_height + delta))
+        self.query_one(ChainTree).styles.max_height = f"{self.tree_height}%"
 
     def selected(self) -> ChainNode | None:
         node = self.query_one(ChainTree).cursor_node
@@ -492,14 +633,39 @@ class ChainPane(Horizontal):
 
     def _select(self, node: ChainNode | None) -> None:
         detail = self.query_one("#chain-detail", Static)
-        commands = self.query_one("#chain-commands", TextArea)
+        commands = self.query_one("#chain-commands", OptionList)
+        commands.clear_options()
+        prove = self.query_one("#prove-fix", Button)
         if node is None:
             detail.update("Select a node to see why.")
-            commands.text = ""
+            prove.display = False
+            commands.display = False
+            self.query_one("#chain-commands-label").display = False
             return
-        detail.update(Content.from_markup(node_detail(node)))
+        why_not = _app(self).why_not_provable(node)
+        hint = ""
+        if node.kind == "fix" and node.variant:
+            hint = (
+                f"\nPress [b]p[/b] to prove this fix (variant [b]{lit(node.variant)}[/b])."
+                if not why_not
+                else f"\n[dim]{lit(why_not)}[/dim]"
+            )
+        detail.update(Content.from_markup(node_detail(node, getattr(self, "_builds", ()), hint)))
+        prove.display = not why_not and not node.proven_in
         fixes = [node] if node.kind == "fix" else [c for c in node.children if c.kind == "fix"]
-        commands.text = "\n".join(c for f in fixes[:1] for c in f.commands)
+        lines = [c for f in fixes[:1] for c in f.commands]
+        # Plain Content: a command is shown exactly as it is copied, whatever brackets it holds.
+        commands.add_options([Option(Content(line)) for line in lines])
+        commands.display = bool(lines)
+        self.query_one("#chain-commands-label").display = bool(lines)
+
+    def command_lines(self) -> list[str]:
+        """The commands shown for the selected node, one per line."""
+        node = self.selected()
+        if node is None:
+            return []
+        fixes = [node] if node.kind == "fix" else [c for c in node.children if c.kind == "fix"]
+        return [c for f in fixes[:1] for c in f.commands]
 
     @on(Tree.NodeHighlighted, "#chain-tree")
     def _highlighted(self, event: Tree.NodeHighlighted[ChainNode]) -> None:
@@ -507,9 +673,16 @@ class ChainPane(Horizontal):
         if event.node.data is not None:
             self._select(event.node.data)
 
+    @on(OptionList.OptionSelected, "#chain-commands")
+    def _copy_line(self, event: OptionList.OptionSelected) -> None:
+        lines = self.command_lines()
+        if 0 <= event.option_index < len(lines):
+            self.app.copy_to_clipboard(lines[event.option_index])
+            self.notify("Command copied to the clipboard.")
+
     @on(Button.Pressed, "#copy-fix")
     def action_copy(self) -> None:
-        text = self.query_one("#chain-commands", TextArea).text
+        text = "\n".join(self.command_lines())
         if text:
             self.app.copy_to_clipboard(text)
             self.notify("Fix commands copied to the clipboard.")
@@ -522,7 +695,18 @@ class ChainPane(Horizontal):
         if node is None or node.kind != "fix" or not node.variant:
             self.notify("Select a fix that names a build variant to prove it.", severity="warning")
             return
+        why_not = _app(self).why_not_provable(node)
+        if why_not:
+            self.notify(why_not, severity="warning", markup=False)
+            return
         _app(self).prove_fix(node)
+
+
+def _tree_walk(node: TreeNode[ChainNode]) -> list[TreeNode[ChainNode]]:
+    out = [node]
+    for child in node.children:
+        out.extend(_tree_walk(child))
+    return out
 
 
 # --------------------------------------------------------------------------------------------
