@@ -188,7 +188,7 @@ _DEFAULTS = {
     "binary": "the program",
     "binary_name": "app",
     "binary_stem": "app",
-    "have": "an older glibc",
+    "have": "older",
     "target": "the target",
     "interpreter": "its dynamic loader",
     "goos": "linux",

@@ -150,6 +150,8 @@ async def _prove_zig(pilot) -> None:
         await pilot.pause(0.02)
         if pilot.app.current_step == "chain":
             break
+    # The tree scrolls the proven fix into view after the next layout: let that finish first.
+    await pilot.wait_for_scheduled_animations()
     await pilot.pause()
 
 

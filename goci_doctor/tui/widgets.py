@@ -617,6 +617,9 @@ class ChainPane(Vertical):
             # cursor lands on ``target`` now rather than on no line at all.
             _ = tree.last_line
             tree.move_cursor(target)
+            # The best-fix box above may have just appeared and shrunk the tree: scroll again once
+            # the new layout is known, so the cursor's line is in view whatever the timing.
+            self.call_after_refresh(tree.move_cursor, target)
 
     def set_progress(self, text: str) -> None:
         """While a log is read and explained: what is happening (the tree's root says it)."""
