@@ -152,7 +152,9 @@ def cmd_check(args: argparse.Namespace) -> int:
         emit(json.dumps(render_sarif(result, parts=diags), indent=2, ensure_ascii=False) + "\n", args)
     else:
         emit(render(result, args.format), args)
-    return ExitCode.PROBLEM if result.has_problem else ExitCode.OK
+    # An artifact that could not be read was not checked: a problem for that file, never a pass.
+    unread = any(a.description == "unreadable" for a in result.artifacts)
+    return ExitCode.PROBLEM if result.has_problem or unread else ExitCode.OK
 
 
 def _open_log(name: str) -> tuple[BinaryIO, str]:

@@ -329,6 +329,10 @@ def predict(
         if truncated is not None:
             return decided(truncated)
 
+    if facts.description == "unreadable" and facts.problems and facts.problems[0].startswith("unreadable: "):
+        # Nothing was read (a permission problem in a folder of artifacts): nothing can be predicted.
+        return Verdict(facts.path, target.name, "unknown", "", "possible", "",
+                       f"the file could not be read ({facts.problems[0].removeprefix('unreadable: ')})"), None
     if facts.kind == "empty" or (facts.is_corrupt and facts.kind in ("elf", "pe", "macho", "unknown")):
         problem = facts.problems[0] if facts.problems else "not an executable"
         msg = (f"{path} is not a valid Win32 application" if target.os == "windows"

@@ -534,3 +534,18 @@ def test_build_outputs_are_pruned(tmp_path, monkeypatch):
     assert sorted(p.name for p in project.iterdir()) == ["fresh-1", "fresh-2", "fresh-3"]
     assert not other.exists()
     assert str(builds.builds_dir()).startswith(str(tmp_path))
+
+
+def test_check_of_a_folder_with_an_unreadable_file_predicts_nothing_for_it(tmp_path, bin_path):
+    folder = tmp_path / "dist"
+    folder.mkdir()
+    shutil.copy(bin_path("static"), folder / "good")
+    shutil.copy(bin_path("static"), folder / "secret")
+    (folder / "secret").chmod(0)
+    o = run_cli("check", str(folder), "-t", "debian:12", "--json", no_dac=ROOT)
+    assert o.code == ExitCode.PROBLEM and o.stderr == "", o.stderr
+    verdicts = {Path(v["artifact"]).name: v for v in json.loads(o.stdout)["diagnosis"]["verdicts"]}
+    assert verdicts["good"]["outcome"] == "runs"
+    secret = verdicts["secret"]
+    assert secret["outcome"] == "unknown" and "could not be read (permission denied)" in secret["reason"], secret
+    assert "exec format error" not in secret["message"]

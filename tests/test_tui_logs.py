@@ -118,3 +118,24 @@ def test_every_demo_node_detail_shows_its_text_literally():
                     assert text in shown, (sc.name, node.id, text)
                     checked += 1
     assert checked > 50
+
+
+@sync
+async def test_an_ambiguous_paste_shows_the_leading_hypothesis_and_the_deciding_command(tmp_path):
+    # A bare shell line: a foreign CPU, a Windows or macOS binary, an empty file... the text alone
+    # cannot tell, so the chain screen says which cause leads and what one command decides.
+    log = tmp_path / "paste.log"
+    log.write_text("$ ./server\nbash: ./server: cannot execute binary file: Exec format error\n")
+    from goci_doctor.config import Config
+
+    app = GociApp(log_path=str(log), gather_env=False, config=Config())
+    async with app.run_test(size=SIZE) as pilot:
+        for _ in range(300):
+            await pilot.pause(0.02)
+            if app.session.diagnosis is not None:
+                break
+        await pilot.press("5")
+        await pilot.pause()
+        box = str(app.screen.query_one("#best-fix").render())
+        assert "Leading hypothesis" in box and "to decide: " in box, box
+        assert "goci-doctor inspect ./server" in box or "uname -m" in box, box

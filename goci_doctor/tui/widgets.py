@@ -603,6 +603,12 @@ class ChainPane(Vertical):
         tree.show(diagnosis, _app(self).kind_colours(), builds)
         self._builds = list(builds)
         best = summary_line(diagnosis, builds)
+        if diagnosis is not None and diagnosis.hypotheses:
+            # When the text alone is ambiguous: the leading hypothesis and the one command that decides.
+            from goci_doctor.render import hypothesis_lines
+
+            lead = "\n".join(line.strip() for line in hypothesis_lines(diagnosis) if line.strip())
+            best = f"{lead}\n{best}" if best and lead else lead or best
         box = self.query_one("#best-fix", Static)
         box.update(Content(best))
         box.display = bool(best)
