@@ -792,7 +792,7 @@ def _platform_for(build: BuildResult) -> tuple[str | None, str]:
         return None, f"a {goos}/{goarch} binary does not run in Linux containers"
     if not goarch or goarch == lab.host_goarch():
         return None, ""
-    if not lab._binfmt_handler(goarch):
+    if not lab.binfmt_handler(goarch):
         return None, (f"no emulator for linux/{goarch} on this host (no qemu handler in binfmt_misc); "
                       f"run it on a linux/{goarch} machine or install qemu-user-static")
     return f"linux/{goarch}", ""
@@ -1038,7 +1038,8 @@ def _with_chain(render: Callable[[BuildMatrix], str], fmt: str) -> Callable[[Bui
         if diag is None or not diag.chains:
             return text
         if fmt == "markdown":
-            chains = [ln for chain in diag.chains for ln in ["", *renderers._md_chain(chain, builds=matrix.builds)]]
+            chains = [ln for chain in diag.chains
+                      for ln in ["", *renderers.markdown_chain_lines(chain, builds=matrix.builds)]]
             return text + "\n### Crash chain\n" + "\n".join(chains) + "\n"
         chains = [ln for chain in diag.chains for ln in ["", *renderers.chain_lines(chain, builds=matrix.builds)]]
         return text + "\nCrash chain (fixes marked [✔ proven] really ran on the targets)\n" + "\n".join(chains) + "\n"

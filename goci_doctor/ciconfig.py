@@ -586,7 +586,7 @@ def stage_builds(stage: Stage) -> list[tuple[GoBuild, str]]:
 # --------------------------------------------------------------------------------------------
 # GitHub Actions
 
-def _scalar(v: Any) -> str:
+def scalar(v: Any) -> str:
     if isinstance(v, bool):
         return "true" if v else "false"
     return "" if v is None else str(v)
@@ -623,7 +623,7 @@ def expand_matrix(matrix: Any, limit: int = 256) -> list[dict[str, Any]]:
     return combos[:limit] or [{}]
 
 
-def _runner_platform(runs_on: str) -> tuple[str, str]:
+def runner_platform(runs_on: str) -> tuple[str, str]:
     low = runs_on.lower()
     if not known(low) or not low:
         return "linux", "amd64"
@@ -634,13 +634,13 @@ def _runner_platform(runs_on: str) -> tuple[str, str]:
     return "linux", "arm64" if "arm" in low else "amd64"
 
 
-def _env_map(value: Any, expand: Any = None) -> dict[str, str]:
+def env_map(value: Any, expand: Any = None) -> dict[str, str]:
     out: dict[str, str] = {}
     if isinstance(value, dict):
         for k, v in value.items():
             if isinstance(v, dict):  # GitLab's {value: ..., description: ...}
                 v = v.get("value", "")
-            s = _scalar(v)
+            s = scalar(v)
             out[str(k)] = expand(s) if expand else s
     return out
 
@@ -654,8 +654,8 @@ _GITLAB_RESERVED = {"image", "services", "stages", "types", "before_script", "af
 
 def _gitlab_image(value: Any) -> str:
     if isinstance(value, dict):
-        return _scalar(value.get("name", ""))
-    return _scalar(value)
+        return scalar(value.get("name", ""))
+    return scalar(value)
 
 
 def _gitlab_extends(doc: YMap, job: YMap, depth: int = 0) -> YMap:
@@ -818,7 +818,7 @@ def _env_items(seq: Any) -> list[tuple[str, str, int]]:
     out: list[tuple[str, str, int]] = []
     if isinstance(seq, YSeq):
         for item, line in zip(seq, seq.item_lines, strict=False):
-            k, eq, v = _scalar(item).partition("=")
+            k, eq, v = scalar(item).partition("=")
             if eq:
                 out.append((k.strip(), v.strip(), line))
     return out
@@ -827,7 +827,7 @@ def _env_items(seq: Any) -> list[tuple[str, str, int]]:
 def _env_raw(seq: Any) -> list[tuple[str, int]]:
     """(entry as written, line) of a goreleaser env list (entries may be templates)."""
     if isinstance(seq, YSeq):
-        return [(_scalar(item), line) for item, line in zip(seq, seq.item_lines, strict=False)]
+        return [(scalar(item), line) for item, line in zip(seq, seq.item_lines, strict=False)]
     return []
 
 
@@ -855,20 +855,20 @@ def _goreleaser_targets(bdef: YMap) -> list[tuple[str, str]]:
     if isinstance(raw_targets, list):
         out = []
         for t in raw_targets:
-            parts = _scalar(t).split("_")
+            parts = scalar(t).split("_")
             if len(parts) >= 2:
                 out.append((parts[0], parts[1]))
         return out
     from goci_doctor.gotemplate import GO_TARGETS
 
-    goos = [_scalar(x) for x in bdef.get("goos") or _GORELEASER_DEFAULT_GOOS]
-    goarch = [_scalar(x) for x in bdef.get("goarch") or _GORELEASER_DEFAULT_GOARCH]
+    goos = [scalar(x) for x in bdef.get("goos") or _GORELEASER_DEFAULT_GOOS]
+    goarch = [scalar(x) for x in bdef.get("goarch") or _GORELEASER_DEFAULT_GOARCH]
     ignore_raw = bdef.get("ignore")
     ignore: list[Any] = ignore_raw if isinstance(ignore_raw, list) else [{"goos": "darwin", "goarch": "386"}]
     pairs = []
     for o in goos:
         for a in goarch:
-            if any(isinstance(ig, dict) and _scalar(ig.get("goos", o)) == o and _scalar(ig.get("goarch", a)) == a
+            if any(isinstance(ig, dict) and scalar(ig.get("goos", o)) == o and scalar(ig.get("goarch", a)) == a
                    for ig in ignore) or f"{o}/{a}" not in GO_TARGETS:
                 continue  # goreleaser builds only what `go tool dist list` has
             pairs.append((o, a))
@@ -1156,7 +1156,7 @@ def read_gitlab(path: Path, rel: str) -> ConfigFacts:
         return facts
     default_raw = doc.get("default")
     default: YMap = default_raw if isinstance(default_raw, YMap) else YMap()
-    top_vars = _env_map(doc.get("variables"))
+    top_vars = env_map(doc.get("variables"))
     for key, job in doc.items():
         if key in _GITLAB_RESERVED or str(key).startswith(".") or not isinstance(job, YMap):
             continue
@@ -1172,13 +1172,13 @@ def read_gitlab(path: Path, rel: str) -> ConfigFacts:
                 combos.extend(expand_matrix(entry) if isinstance(entry, dict) else [])
             combos = combos or [{}]
         for combo in combos:
-            env = {**top_vars, **_env_map(job.get("variables"))}
-            env.update({k: _scalar(v) for k, v in combo.items()})
+            env = {**top_vars, **env_map(job.get("variables"))}
+            env.update({k: scalar(v) for k, v in combo.items()})
             env = {k: expand_vars(v, env) for k, v in env.items()}
             img = expand_vars(image, env)
             if img and img_key in holder:
                 facts.images.append((holder.value_lines[img_key], img))
-            label = ", ".join(f"{k}={_scalar(v)}" for k, v in combo.items())
+            label = ", ".join(f"{k}={scalar(v)}" for k, v in combo.items())
             context = f"job {key}" + (f", {label}" if label else "")
             for skey in ("before_script", "script"):
                 items = job.get(skey)
@@ -1255,21 +1255,21 @@ def read_goreleaser(path: Path, rel: str) -> GoreleaserFacts:
         cgo_line = next((line for k, _, line in reversed(env_items) if k == "CGO_ENABLED"), bline)
         if cgo_line == bline:
             cgo_line = next((line for text, line in reversed(env_raw) if "CGO_ENABLED" in text), bline)
-        flags = [_scalar(f) for f in bdef.get("flags") or []] if isinstance(bdef.get("flags"), list) \
-            else split_words(_scalar(bdef.get("flags", "")))
+        flags = [scalar(f) for f in bdef.get("flags") or []] if isinstance(bdef.get("flags"), list) \
+            else split_words(scalar(bdef.get("flags", "")))
         ldflags_raw = bdef.get("ldflags")
-        ldflags = " ".join(_scalar(x) for x in ldflags_raw) if isinstance(ldflags_raw, list) else \
-            _scalar(ldflags_raw)
+        ldflags = " ".join(scalar(x) for x in ldflags_raw) if isinstance(ldflags_raw, list) else \
+            scalar(ldflags_raw)
         targets = _goreleaser_targets(bdef)
         overrides_raw = bdef.get("overrides")
         overrides: list[Any] = overrides_raw if isinstance(overrides_raw, list) else []
-        bid = _scalar(bdef.get("id", "")) or _scalar(bdef.get("binary", "")) or "default"
+        bid = scalar(bdef.get("id", "")) or scalar(bdef.get("binary", "")) or "default"
         entry = GoreleaserBuild(bid, cgo_line, targets, [])
         for goos, goarch in targets:
             tenv = _target_env(env_raw, goos, goarch)
             for ov in overrides:
-                if isinstance(ov, dict) and _scalar(ov.get("goos", goos)) == goos and \
-                        _scalar(ov.get("goarch", goarch)) == goarch:
+                if isinstance(ov, dict) and scalar(ov.get("goos", goos)) == goos and \
+                        scalar(ov.get("goarch", goarch)) == goarch:
                     tenv.update(_target_env(_env_raw(ov.get("env")), goos, goarch))
             tenv.update({"GOOS": goos, "GOARCH": goarch})
             args = ("build", *flags, *(["-ldflags", ldflags] if ldflags else []))
@@ -1284,9 +1284,9 @@ def read_goreleaser(path: Path, rel: str) -> GoreleaserFacts:
                                                                        else [])]:
         if isinstance(dentry, YMap):
             facts.dockers.append((dentry.value_lines.get("dockerfile", dentry.line),
-                                  _scalar(dentry.get("dockerfile", "Dockerfile"))))
+                                  scalar(dentry.get("dockerfile", "Dockerfile"))))
     kos = doc.get("kos")
     for kentry in kos if isinstance(kos, YSeq) else []:
         if isinstance(kentry, YMap) and "base_image" in kentry:
-            facts.ko_images.append((kentry.value_lines["base_image"], _scalar(kentry["base_image"])))
+            facts.ko_images.append((kentry.value_lines["base_image"], scalar(kentry["base_image"])))
     return facts

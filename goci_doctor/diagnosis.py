@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-import platform
 import re
 import tomllib
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -21,7 +20,7 @@ from importlib import resources
 from pathlib import PurePosixPath
 from typing import TYPE_CHECKING, Literal, cast
 
-from goci_doctor import knowledge, linear, loaderpredict
+from goci_doctor import knowledge, linear, loaderpredict, platforms
 from goci_doctor.knowledge import version_tuple
 from goci_doctor.model import (
     ArtifactFacts,
@@ -147,14 +146,10 @@ def native_wording() -> dict[str, Family]:
 # --------------------------------------------------------------------------------------------
 # Helpers
 
-_ARCH_TRIPLE = {"amd64": "x86_64", "arm64": "aarch64", "386": "i386", "arm": "arm", "riscv64": "riscv64",
-                "ppc64le": "powerpc64le", "s390x": "s390x"}
-_MACHINE_TO_GOARCH = {"x86_64": "amd64", "amd64": "amd64", "aarch64": "arm64", "arm64": "arm64", "i686": "386",
-                      "i386": "386", "armv7l": "arm", "armv6l": "arm", "riscv64": "riscv64", "ppc64le": "ppc64le",
-                      "s390x": "s390x"}
-_CROSS_CC = {"arm64": "aarch64-linux-gnu-gcc", "arm": "arm-linux-gnueabihf-gcc", "386": "i686-linux-gnu-gcc",
-             "amd64": "x86_64-linux-gnu-gcc", "riscv64": "riscv64-linux-gnu-gcc",
-             "ppc64le": "powerpc64le-linux-gnu-gcc", "s390x": "s390x-linux-gnu-gcc"}
+# The Linux architectures fixes and evidence name, each fact from the one table (platforms.py).
+_LINUX_ARCHES = ("amd64", "arm64", "386", "arm", "riscv64", "ppc64le", "s390x")
+_ARCH_TRIPLE = {a: platforms.BY_GOARCH[a].triple for a in _LINUX_ARCHES}
+_CROSS_CC = {a: platforms.BY_GOARCH[a].cross_cc for a in _LINUX_ARCHES}
 _RHEL_LIKE = ("centos", "rhel", "rocky", "alma", "amazonlinux", "ubi", "fedora", "oraclelinux")
 # Libraries every glibc system has (they ship in the libc6 / glibc package itself).
 _GLIBC_CORE = {"libc.so.6", "libm.so.6", "libpthread.so.0", "libdl.so.2", "librt.so.1", "libresolv.so.2",
@@ -162,19 +157,16 @@ _GLIBC_CORE = {"libc.so.6", "libm.so.6", "libpthread.so.0", "libdl.so.2", "librt
 _FULL_DISTRO_EXTRA = {"libgcc_s.so.1", "libstdc++.so.6", "libz.so.1"}
 
 
-_QEMU_NAME = {"amd64": "x86_64", "arm64": "aarch64", "386": "i386", "arm": "arm", "ppc64le": "ppc64le",
-              "s390x": "s390x", "riscv64": "riscv64", "mips64le": "mips64el", "loong64": "loongarch64"}
-
-
 def emulating_handlers(goarch: str, binfmt: Sequence[str]) -> list[str]:
     """The enabled binfmt_misc handlers (as hostenv lists them) that would run ``goarch`` code."""
-    name = f"qemu-{_QEMU_NAME.get(goarch, goarch)}"
+    row = platforms.arch(goarch)
+    name = f"qemu-{row.qemu if row is not None else goarch}"
     return [h for h in binfmt if h.split(" ", 1)[0] == name and "(enabled" in h]
 
 
 def host_arch() -> str:
     """This machine's CPU architecture in Go naming."""
-    return _MACHINE_TO_GOARCH.get(platform.machine().lower(), platform.machine().lower())
+    return platforms.host_goarch()
 
 
 class _Defaults(dict[str, str]):
@@ -523,7 +515,7 @@ def _runs_arch(binary_arch: str, machine_arch: str) -> bool:
     return binary_arch == machine_arch or binary_arch in _COMPAT_ARCH.get(machine_arch, ())
 
 
-def _at_least(have: str, need: str) -> bool:
+def at_least(have: str, need: str) -> bool:
     """``have`` ≥ ``need`` as versions, with missing parts as 0 ("13.0" ≥ "13", "11" < "11.2")."""
     h, n = version_tuple(have), version_tuple(need)
     width = max(len(h), len(n))
@@ -542,7 +534,7 @@ def _toolchain(release: knowledge.GoRelease) -> str:
     return f"go{release.version}.0" if version_tuple(release.version) >= (1, 21) else f"go{release.version}"
 
 
-def _older_go_facts(supported: Callable[[knowledge.GoRelease], bool], what: str) -> dict[str, str]:
+def older_go_facts(supported: Callable[[knowledge.GoRelease], bool], what: str) -> dict[str, str]:
     """Template facts naming the newest Go release for which ``supported`` holds (from go_releases.toml)."""
     best = None
     for r in knowledge.go_releases():
@@ -570,7 +562,7 @@ def macos_minimum(facts: ArtifactFacts) -> tuple[str, list[Evidence]]:
         return "", []
     need = needs[0][0]
     for version, _ in needs[1:]:
-        if not _at_least(need, version):
+        if not at_least(need, version):
             need = version
     return need, [e for _, e in needs]
 
@@ -581,7 +573,7 @@ def dyld_message(path: str, wanted: str, running: str) -> str:
     dyld 4 (macOS 12 and later) and the older dyld word the "Referenced from" line differently; the
     missing symbol itself depends on the binary, so it is left out.
     """
-    if _at_least(running, "12"):
+    if at_least(running, "12"):
         return (f"dyld[…]: Symbol not found: … Referenced from: {path} "
                 f"(built for macOS {wanted} which is newer than running OS)")
     return f"dyld: Symbol not found: … Referenced from: {path} (which was built for Mac OS X {wanted})"
@@ -616,10 +608,10 @@ def _macos_verdict(facts: ArtifactFacts, target: Target, machine: str | None, ba
         if native == ["amd64"] and "arm64" in target.archs:
             note = "; on Apple silicon Macs it runs under Rosetta 2 if Rosetta is installed"
     need, evidence = macos_minimum(facts)
-    if need and target.kernel and not _at_least(target.kernel, need):
+    if need and target.kernel and not at_least(target.kernel, need):
         go_version = facts.go.go_version if facts.go else "its Go release"
         release = knowledge.go_release(facts.go.go_version) if facts.go else None
-        older = _older_go_facts(lambda r: bool(r.min_macos_version) and _at_least(target.kernel, r.min_macos_version),
+        older = older_go_facts(lambda r: bool(r.min_macos_version) and at_least(target.kernel, r.min_macos_version),
                                 f"macOS {target.kernel}")
         message = dyld_message(path, need, target.kernel)
         # "possible": dyld aborts only when the program binds a symbol the older macOS lacks.
@@ -665,7 +657,7 @@ def _freebsd_verdict(facts: ArtifactFacts, target: Target, machine: str | None, 
     release = knowledge.go_release(facts.go.go_version) if facts.go else None
     minimum = release.min_freebsd if release else ""
     if (release is not None and facts.go is not None and minimum and target.kernel
-            and not _at_least(target.kernel, minimum)):
+            and not at_least(target.kernel, minimum)):
         go_version = facts.go.go_version
         unsupported = f"this binary needs {minimum}; {target.name} has FreeBSD {target.kernel}"
         case = _Case("freebsd-too-old", {**base, "go_version": go_version, "requirement": f"{minimum} or later"},
@@ -803,7 +795,7 @@ def _level_number(value: str) -> int:
     return int(m.group(0)) if m else 0
 
 
-def _level_facts(variable: str, value: str, name: str = "app") -> dict[str, str]:
+def level_facts(variable: str, value: str, name: str = "app") -> dict[str, str]:
     """Template facts for a CPU level, from cpu_levels.toml (``name``: the binary's file name)."""
     lvl = knowledge.cpu_level(variable, value)
     out = {"variable": variable, "level": value}
@@ -833,7 +825,7 @@ def _cpu_check(facts: ArtifactFacts, target: Target, machine: tuple[str, str] | 
     if _level_number(need[1]) <= _level_number(machine[1]):
         return None
     variable, value = need
-    lf = _level_facts(variable, value, PurePosixPath(facts.path).name or "app")
+    lf = level_facts(variable, value, PurePosixPath(facts.path).name or "app")
     have = f"{'x86-64-' if variable == 'GOAMD64' else 'ARMv'}{machine[1]}"
     lf["cpu_note"] = f" (the machine is {have})"
     ev = [Evidence(f"build setting {variable}", value, f"Go build info of {facts.path}"),
@@ -943,7 +935,7 @@ def _artifact_notes(facts: ArtifactFacts, cpu_known: bool = False) -> list[Chain
     base = {"binary": facts.path, "goarch": facts.arch, "goos": facts.os}
     need = cpu_requirement(facts)
     if need and need[0] == "GOAMD64" and _level_number(need[1]) >= 2 and not cpu_known:
-        lf = _level_facts(*need, PurePosixPath(facts.path).name or "app")
+        lf = level_facts(*need, PurePosixPath(facts.path).name or "app")
         out.append(build_chain("cpu-baseline", {**base, **lf}, [
             Evidence("build setting GOAMD64", need[1], f"Go build info of {facts.path}"),
             Evidence("CPU features required", lf.get("requires", "?"), "knowledge base: cpu_levels.toml"),

@@ -17,14 +17,13 @@ from typing import Any
 
 import re2
 
-from goci_doctor import linear
+from goci_doctor import linear, platforms
 from goci_doctor.diagnosis import (
-    _MACHINE_TO_GOARCH,
-    _at_least,
-    _level_facts,
-    _older_go_facts,
+    at_least,
     build_chain,
     families,
+    level_facts,
+    older_go_facts,
 )
 from goci_doctor.model import ArtifactFacts, ChainNode, Diagnosis, Evidence, Finding, Hypothesis
 from goci_doctor.pastefacts import PasteFacts
@@ -122,7 +121,7 @@ def _line_facts(match: Any, line: str) -> dict[str, str]:
     if libdir or libpath:
         triple = libdir or ("aarch64" if "aarch64" in libpath else "")
         if triple:
-            facts["arch"] = _MACHINE_TO_GOARCH.get(triple, triple)
+            facts["arch"] = platforms.goarch(triple)
     facts["line"] = line.strip()
     return facts
 
@@ -320,18 +319,18 @@ def _paste_facts_into(facts: dict[str, str], pf: PasteFacts) -> None:
 def _log_level_facts(family: str, facts: dict[str, str], text: str) -> None:
     """CPU-level facts for chains explained from a log: the runtime's level, or GOARM from the log."""
     if family == "cpu-level" and facts.get("level"):
-        for k, v in _level_facts("GOAMD64", facts["level"]).items():
+        for k, v in level_facts("GOAMD64", facts["level"]).items():
             facts.setdefault(k, v)
     elif family == "macos-too-old" and facts.get("wanted"):
         wanted = facts["wanted"]
-        older = _older_go_facts(lambda r: bool(r.min_macos_version) and not _at_least(r.min_macos_version, wanted),
+        older = older_go_facts(lambda r: bool(r.min_macos_version) and not at_least(r.min_macos_version, wanted),
                                 f"macOS releases older than {wanted}")
         for k, v in {**older, "have_macos": "an older macOS"}.items():
             facts.setdefault(k, v)
     elif family == "arm-level":
         m = re.search(r"GOARM=(\d)", text)
         level = m.group(1) if m else "7"
-        lf = _level_facts("GOARM", level)
+        lf = level_facts("GOARM", level)
         if not m:
             lf["level_title"] += " (GOARM=7 is the default when cross-compiling to GOARCH=arm)"
         for k, v in lf.items():

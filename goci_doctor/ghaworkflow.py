@@ -24,11 +24,11 @@ from goci_doctor.ciconfig import (
     GoBuild,
     YMap,
     YSeq,
-    _env_map,
-    _runner_platform,
-    _scalar,
+    env_map,
     expand_matrix,
     load_yaml_file,
+    runner_platform,
+    scalar,
     scan_shell,
     source_command,
 )
@@ -90,13 +90,13 @@ def read_workflow(
         strategy = job.get("strategy")
         matrix = strategy.get("matrix") if isinstance(strategy, dict) else None
         for combo in expand_matrix(matrix):
-            label = ", ".join(f"{k}={_scalar(v)}" for k, v in combo.items() if not isinstance(v, (dict, list)))
+            label = ", ".join(f"{k}={scalar(v)}" for k, v in combo.items() if not isinstance(v, (dict, list)))
             context = f"job {job_id}" + (f", {label}" if label else "") + (f", called from {caller}" if caller else "")
             env: dict[str, str] = {}
             ctx: dict[str, Any] = {"matrix": combo, "env": env, "inputs": known_inputs}
-            env.update(_env_map(wf_env_raw, lambda s, c=ctx: _expand(s, c)))
-            env.update(_env_map(job.get("env"), lambda s, c=ctx: _expand(s, c)))
-            host_os, host_arch = _runner_platform(_expand(_scalar(job.get("runs-on", "")), ctx))
+            env.update(env_map(wf_env_raw, lambda s, c=ctx: _expand(s, c)))
+            env.update(env_map(job.get("env"), lambda s, c=ctx: _expand(s, c)))
+            host_os, host_arch = runner_platform(_expand(scalar(job.get("runs-on", "")), ctx))
             ctx["runner"] = {"os": _RUNNER_OS.get(host_os, ""), "arch": _RUNNER_ARCH.get(host_arch)}
             if condition(job.get("if"), ctx) is False:
                 continue
@@ -106,7 +106,7 @@ def read_workflow(
                 continue
             container = job.get("container")
             image = container.get("image") if isinstance(container, dict) else container
-            image = _expand(_scalar(image), ctx) if image else ""
+            image = _expand(scalar(image), ctx) if image else ""
             if image:
                 cline = job.value_lines.get("container", job.line)
                 if isinstance(container, YMap) and "image" in container:
@@ -123,7 +123,7 @@ def read_workflow(
                     continue
                 step_env = {**env, **carried}
                 sctx = {**ctx, "env": step_env}
-                step_env.update(_env_map(step.get("env"), lambda s, c=sctx: _expand(s, c)))
+                step_env.update(env_map(step.get("env"), lambda s, c=sctx: _expand(s, c)))
                 if condition(step.get("if"), sctx) is False:
                     continue
                 if _runs_goreleaser(step):

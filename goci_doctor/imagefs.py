@@ -22,6 +22,7 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
+from goci_doctor import platforms
 from goci_doctor.model import ArtifactFacts
 
 LABEL = "goci-doctor"
@@ -30,15 +31,11 @@ SESSION_LABEL = "goci-doctor.session"
 MOUNT_DIR = "/goci"
 """Where the lab puts the artifact in every container (so ``$ORIGIN`` resolves there)."""
 
-# Go GOARCH → (multiarch triple, ELF machine name used by musl's loader, qemu binfmt name).
+# Go GOARCH → (multiarch triple, ELF machine name used by musl's loader, qemu binfmt name): the
+# architectures an image's libc is looked for under, each row from the one table (platforms.py).
 _ARCH = {
-    "amd64": ("x86_64-linux-gnu", "x86_64", "x86_64"),
-    "arm64": ("aarch64-linux-gnu", "aarch64", "aarch64"),
-    "386": ("i386-linux-gnu", "i386", "i386"),
-    "arm": ("arm-linux-gnueabihf", "armhf", "arm"),
-    "riscv64": ("riscv64-linux-gnu", "riscv64", "riscv64"),
-    "ppc64le": ("powerpc64le-linux-gnu", "powerpc64le", "ppc64le"),
-    "s390x": ("s390x-linux-gnu", "s390x", "s390x"),
+    a: (platforms.BY_GOARCH[a].multiarch, platforms.BY_GOARCH[a].musl, platforms.BY_GOARCH[a].qemu)
+    for a in ("amd64", "arm64", "386", "arm", "riscv64", "ppc64le", "s390x")
 }
 
 
@@ -193,7 +190,7 @@ def _search_dirs(facts: ArtifactFacts, fs: ContainerFS) -> list[str]:
 
 
 # musl's loader answers for these itself (dynlink.c refuses to load another copy of libc).
-_MUSL_BUILTIN = re.compile(r"^lib(c|pthread|rt|m|dl|util|xnet)\.so(\.\d+)*$")
+MUSL_BUILTIN = re.compile(r"^lib(c|pthread|rt|m|dl|util|xnet)\.so(\.\d+)*$")
 
 
 def find_missing(fs: ContainerFS, facts: ArtifactFacts) -> tuple[str, ...]:
@@ -210,7 +207,7 @@ def find_missing(fs: ContainerFS, facts: ArtifactFacts) -> tuple[str, ...]:
     dirs = _search_dirs(facts, fs)
     missing = []
     for lib in facts.needed:
-        if musl and _MUSL_BUILTIN.match(lib):
+        if musl and MUSL_BUILTIN.match(lib):
             continue
         if "/" in lib:
             found = fs.exists(lib)
@@ -229,7 +226,7 @@ def _image_arch(image: Any) -> str:
     return str(image.attrs.get("Architecture", "") or "amd64")
 
 
-def _libc_cached(client: Any, image: Any, fs: ContainerFS) -> str:
+def libc_cached(client: Any, image: Any, fs: ContainerFS) -> str:
     """Probe the image's libc once per image id (the cache is per process)."""
     with _LIBC_LOCK:
         known = _LIBC_CACHE.get(image.id)
@@ -249,7 +246,7 @@ def probe_image_libc(client: Any, ref: str) -> str:
     if known is not None:
         return known
     with _created(client, image.id, labels={LABEL: "1", SESSION_LABEL: "probe"}) as cid:
-        return _libc_cached(client, image, ContainerFS(client, cid))
+        return libc_cached(client, image, ContainerFS(client, cid))
 
 
 class _created:
@@ -267,10 +264,10 @@ class _created:
         return self.cid
 
     def __exit__(self, *exc: object) -> None:
-        _remove(self.client, self.cid)
+        remove_container(self.client, self.cid)
 
 
-def _remove(client: Any, cid: str) -> None:
+def remove_container(client: Any, cid: str) -> None:
     """Force-remove a container; returns once it is really gone (or the engine stops answering)."""
     if not cid:
         return

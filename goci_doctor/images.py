@@ -515,9 +515,11 @@ def _host_arch() -> tuple[str, str]:
     """(Debian architecture, musl/ELF machine name) of the host."""
     import platform
 
+    from goci_doctor import platforms
+
     machine = platform.machine()
-    deb = {"x86_64": "amd64", "aarch64": "arm64"}.get(machine, machine)
-    return deb, machine
+    row = platforms.arch(machine)
+    return (row.debian, row.musl) if row is not None else (machine, machine)
 
 
 def _package_root(package: str, workdir: Path) -> Path:

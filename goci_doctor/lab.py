@@ -16,7 +16,6 @@ import argparse
 import dataclasses
 import json
 import os
-import platform as host_platform
 import re
 import shlex
 import signal
@@ -31,16 +30,16 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, Literal, cast
 
+from goci_doctor import platforms
 from goci_doctor.config import RunSettings
 from goci_doctor.imagefs import (
-    _ARCH,
     LABEL,
     MOUNT_DIR,
     SESSION_LABEL,
     ContainerFS,
-    _libc_cached,
-    _remove,
     find_missing,
+    libc_cached,
+    remove_container,
 )
 from goci_doctor.model import (
     SCHEMA_VERSION,
@@ -61,9 +60,6 @@ from goci_doctor.sandbox import GRACE_S, deadline_labels, expired, read_logs, ru
 RUN_USER = "65534:65534"
 """nobody:nogroup by number: works on images without /etc/passwd (scratch, distroless)."""
 _OUTPUT_LIMIT = 64 * 1024
-
-_MACHINE_TO_GOARCH = {"x86_64": "amd64", "aarch64": "arm64", "i686": "386", "i386": "386", "armv7l": "arm",
-                      "riscv64": "riscv64", "ppc64le": "ppc64le", "s390x": "s390x"}
 
 
 # --------------------------------------------------------------------------------------------
@@ -119,7 +115,7 @@ def cleanup_containers(client: Any, session: str | None = None) -> int:
     filters = {"label": [f"{SESSION_LABEL}={session}"] if session else [f"{LABEL}=1"]}
     removed = 0
     for c in client.api.containers(all=True, filters=filters):
-        _remove(client, c["Id"])
+        remove_container(client, c["Id"])
         removed += 1
     for v in _lab_volumes(client, filters["label"][0]):
         _remove_volume(client, v["Name"])
@@ -165,7 +161,7 @@ def sweep_stale_containers(client: Any, older_than_s: float = STALE_AFTER_S, ses
         return 0
     for c in listed:
         if expired(c.get("Labels"), now) or now - float(c.get("Created", now)) > older_than_s:
-            _remove(client, c["Id"])
+            remove_container(client, c["Id"])
             removed += 1
     for v in _lab_volumes(client, label):
         if expired(v.get("Labels"), now) or _volume_age(v, now) > older_than_s:
@@ -177,14 +173,15 @@ def sweep_stale_containers(client: Any, older_than_s: float = STALE_AFTER_S, ses
 # The runner
 
 
-def _binfmt_handler(arch: str, root: str | Path = "/proc/sys/fs/binfmt_misc") -> bool:
+def binfmt_handler(arch: str, root: str | Path = "/proc/sys/fs/binfmt_misc") -> bool:
     """True when the kernel will run ``arch`` (Go naming) binaries through an enabled qemu handler.
 
     An entry can stay registered but disabled (``update-binfmts --disable`` with an older
     binfmt-support, ``echo 0 > qemu-aarch64``), and binfmt_misc itself can be switched off:
     neither emulates anything, so both count as no handler.
     """
-    qemu = _ARCH.get(arch, ("", "", arch))[2]
+    row = platforms.arch(arch)
+    qemu = row.qemu if row is not None else arch
     base = Path(root)
     try:
         if base.joinpath("status").read_text().strip() != "enabled":
@@ -196,8 +193,7 @@ def _binfmt_handler(arch: str, root: str | Path = "/proc/sys/fs/binfmt_misc") ->
 
 def host_goarch() -> str:
     """The host's architecture in Go naming."""
-    machine = host_platform.machine()
-    return _MACHINE_TO_GOARCH.get(machine, machine)
+    return platforms.host_goarch()
 
 
 def _signal_name(exit_code: int | None) -> str:
@@ -393,7 +389,7 @@ class DockerRunner:
         with self._lock:
             live = list(self._live)
         for cid in live:
-            _remove(self.client, cid)
+            remove_container(self.client, cid)
 
     def run_matrix(
         self,
@@ -448,7 +444,7 @@ class DockerRunner:
             with self._lock:
                 leftover = list(self._live)
             for cid in leftover:
-                _remove(self.client, cid)
+                remove_container(self.client, cid)
             if cell.volume:
                 _remove_volume(self.client, cell.volume)
             cell.discard()
@@ -488,7 +484,7 @@ class DockerRunner:
                 cell.volume_state = "failed"
             finally:
                 if helper:
-                    _remove(self.client, helper)
+                    remove_container(self.client, helper)
                     with self._lock:
                         self._live.discard(helper)
             if cell.volume_state == "failed":
@@ -527,7 +523,7 @@ class DockerRunner:
             if self._cancelled.is_set():
                 return failed("cancelled")
             fs = ContainerFS(self.client, cid)
-            libc = _libc_cached(self.client, image, fs)
+            libc = libc_cached(self.client, image, fs)
             if not shared:
                 self._put_archive(cid, cell.tar())
             missing = find_missing(fs, cell.facts)
@@ -563,7 +559,7 @@ class DockerRunner:
             return failed(f"engine error: {str(why).splitlines()[0][:300]}")
         finally:
             if cid:
-                _remove(self.client, cid)
+                remove_container(self.client, cid)
                 with self._lock:
                     self._live.discard(cid)
 
@@ -595,7 +591,7 @@ class DockerRunner:
         with self._lock:
             self._live.add(cid)
         if self._cancelled.is_set():
-            _remove(self.client, cid)
+            remove_container(self.client, cid)
         return cid
 
     def _start_and_wait(self, cid: str, timeout: float) -> tuple[int | None, bool, str]:
@@ -664,7 +660,7 @@ class DockerRunner:
         arch = cell.facts.arch or platform_arch
         if not arch or arch == host_goarch():
             return False
-        return _binfmt_handler(arch)
+        return binfmt_handler(arch)
 
 
 class _CellError(Exception):

@@ -169,11 +169,11 @@ def missing_libraries(facts: ArtifactFacts, target: Target, files: TargetFiles |
     missing = files.missing_libraries(facts) if files is not None else None
     if missing is None:
         if "*" in target.libraries:
-            from goci_doctor.targetfiles import _libc_own
+            from goci_doctor.targetfiles import libc_own
 
             # Every glibc distribution's base image has these: apt, dnf and their tools link them.
             usual = FULL_DISTRO_USUAL if target.libc == "glibc" else frozenset()
-            unknown = [lib for lib in extra if not _libc_own(lib, facts) and lib not in usual]
+            unknown = [lib for lib in extra if not libc_own(lib, facts) and lib not in usual]
             if unknown:
                 return Prediction(
                     "unknown",
@@ -184,9 +184,9 @@ def missing_libraries(facts: ArtifactFacts, target: Target, files: TargetFiles |
                 )
             return None
         present = set(target.libraries)
-        from goci_doctor.targetfiles import _libc_own
+        from goci_doctor.targetfiles import libc_own
 
-        missing = tuple(lib for lib in extra if not _libc_own(lib, facts) and lib not in present)
+        missing = tuple(lib for lib in extra if not libc_own(lib, facts) and lib not in present)
         where = f"knowledge base: {target.name} ({target.source or 'targets.toml'})"
     else:
         where = files.source if files is not None else ""

@@ -18,45 +18,33 @@ from dataclasses import dataclass, field
 
 import re2
 
+from goci_doctor import platforms
 from goci_doctor.logpeel import clean
 
-# Machine names as uname, file, lscpu, docker and Go spell them, to GOARCH.
-_ARCH = {
-    "x86_64": "amd64",
-    "x86-64": "amd64",
-    "amd64": "amd64",
+# Machine names as tools print them that are not ``uname -m`` spellings (file, readelf -h, docker
+# platforms); every plain machine name comes from the one table (platforms.py).
+_TOOL_ARCH = {
     "intel 80386": "386",
-    "i686": "386",
-    "i386": "386",
-    "386": "386",
-    "aarch64": "arm64",
-    "arm64": "arm64",
     "arm aarch64": "arm64",
     "arm64/v8": "arm64",
-    "armv7l": "arm",
-    "armv6l": "arm",
-    "arm": "arm",
     "arm/v7": "arm",
     "arm/v6": "arm",
-    "armhf": "arm",
-    "riscv64": "riscv64",
     "ucb risc-v": "riscv64",
-    "ppc64le": "ppc64le",
-    "64-bit powerpc": "ppc64le",
-    "s390x": "s390x",
-    "ibm s/390": "s390x",
-    "mips": "mips",
-    "loongarch64": "loong64",
-    # readelf -h "Machine:" names
-    "advanced micro devices x86-64": "amd64",
     "risc-v": "riscv64",
+    "64-bit powerpc": "ppc64le",
+    # readelf says "PowerPC64" for both byte orders; little-endian is what Linux distributions ship.
     "powerpc64": "ppc64le",
+    "ibm s/390": "s390x",
+    "advanced micro devices x86-64": "amd64",
 }
 
 
 def goarch_of(name: str) -> str:
     """GOARCH for a machine name as tools print it ("" when unknown)."""
-    return _ARCH.get(name.strip().lower().strip('"'), "")
+    key = name.strip().lower().strip('"')
+    if key in _TOOL_ARCH:
+        return _TOOL_ARCH[key]
+    return platforms.goarch(key) if platforms.is_known(key) else ""
 
 
 def _rx(pattern: str) -> re2._Regexp:  # type: ignore[name-defined]

@@ -42,6 +42,14 @@ class Arch:
     def zig_triple(self) -> str:
         return {"386": "x86", "arm": "arm"}.get(self.goarch, self.triple)
 
+    @property
+    def debian(self) -> str:
+        """Debian's architecture name (dpkg --print-architecture)."""
+        return _DEBIAN.get(self.goarch, self.goarch)
+
+
+_DEBIAN = {"386": "i386", "arm": "armhf", "ppc64le": "ppc64el", "mipsle": "mipsel", "mips64le": "mips64el"}
+
 
 ARCHES: tuple[Arch, ...] = (
     Arch("amd64", ("x86_64", "amd64", "x64", "x86-64"), 62, 0x8664, 0x01000007, "x86_64", "x86_64", "x86_64",

@@ -325,7 +325,7 @@ def render_text(diagnosis: Diagnosis) -> str:
 # Markdown
 
 
-def _md_chain(node: ChainNode, depth: int = 0, builds: Sequence[BuildResult] = ()) -> list[str]:
+def markdown_chain_lines(node: ChainNode, depth: int = 0, builds: Sequence[BuildResult] = ()) -> list[str]:
     from goci_doctor.fixstatus import fix_status
 
     pad = "  " * depth
@@ -349,7 +349,7 @@ def _md_chain(node: ChainNode, depth: int = 0, builds: Sequence[BuildResult] = (
     for where in node.failed_in:
         lines.append(f"{pad}  - still fails on {where}")
     for child in node.children:
-        lines.extend(_md_chain(child, depth + 1, builds))
+        lines.extend(markdown_chain_lines(child, depth + 1, builds))
     return lines
 
 
@@ -388,7 +388,7 @@ def render_markdown(diagnosis: Diagnosis, report: Report | None = None) -> str:
             out += [f"**{head}**", ""] + (["```sh", cmd.removeprefix("$ "), "```", ""] if cmd else [])
         for chain in diagnosis.chains:
             head = chain.children[0].title if chain.children else chain.title
-            out += [f"### {head}", "", *_md_chain(chain, builds=diagnosis.builds), ""]
+            out += [f"### {head}", "", *markdown_chain_lines(chain, builds=diagnosis.builds), ""]
     if report and report.env is not None:
         env = report.env
         out += ["## Environment", "", f"- host: {env.os}/{env.arch}, kernel {env.kernel}, "

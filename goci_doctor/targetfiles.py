@@ -92,21 +92,21 @@ class ListedFiles(TargetFiles):
         return False if not self.listed.interpreters or _is_shell_path(path) else None
 
     def missing_libraries(self, facts: ArtifactFacts) -> tuple[str, ...] | None:
-        return tuple(lib for lib in facts.needed if not _libc_own(lib, facts) and lib not in self.listed.libraries)
+        return tuple(lib for lib in facts.needed if not libc_own(lib, facts) and lib not in self.listed.libraries)
 
 
 def _is_shell_path(path: str) -> bool:
     return posixpath.basename(path) in {"sh", "bash", "dash", "ash", "zsh", "ksh", "env", "busybox"}
 
 
-def _libc_own(lib: str, facts: ArtifactFacts) -> bool:
+def libc_own(lib: str, facts: ArtifactFacts) -> bool:
     """Libraries the C library itself ships (the loader and libc's parts): not "extra" libraries."""
     if lib.startswith(("ld-linux", "ld-musl", "libc.musl")):
         return True
-    from goci_doctor.imagefs import _MUSL_BUILTIN
+    from goci_doctor.imagefs import MUSL_BUILTIN
 
     if "ld-musl" in facts.interpreter:
-        return bool(_MUSL_BUILTIN.match(lib))
+        return bool(MUSL_BUILTIN.match(lib))
     return lib in GLIBC_CORE
 
 
@@ -217,9 +217,9 @@ def open_images(targets: Sequence[Target], config: object) -> Iterator[dict[str,
             )
             cids.append(res["Id"])
             fs = imagefs.ContainerFS(client, res["Id"])
-            libc = imagefs._libc_cached(client, image, fs)
+            libc = imagefs.libc_cached(client, image, fs)
             opened[name] = ImageFiles(client, ref, res["Id"], libc)
         yield opened
     finally:
         for cid in cids:
-            imagefs._remove(client, cid)
+            imagefs.remove_container(client, cid)

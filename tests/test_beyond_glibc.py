@@ -355,8 +355,8 @@ def test_go_release_needs_a_newer_macos(facts_of, fixture: str) -> None:
     facts = facts_of(fixture)
     need, _ = diagnosis.macos_minimum(facts)
     name = os.path.basename(facts.path)
-    too_old = [m for m in _macs() if not diagnosis._at_least(m.kernel, need)]
-    new_enough = [m for m in _macs() if diagnosis._at_least(m.kernel, need)]
+    too_old = [m for m in _macs() if not diagnosis.at_least(m.kernel, need)]
+    new_enough = [m for m in _macs() if diagnosis.at_least(m.kernel, need)]
     assert too_old and new_enough  # the shipped data spans the fixture's minimum
     for mac in new_enough:
         # The Mac's CPU given: the Mach-O's own architecture (arm64 Macs exist from macOS 11 on).
@@ -370,14 +370,14 @@ def test_go_release_needs_a_newer_macos(facts_of, fixture: str) -> None:
         assert (verdict.outcome, verdict.family, verdict.confidence) == ("crashes", "macos-too-old", "possible")
         assert verdict.reason == f"this binary needs macOS ≥ {need}; {mac.name} has {mac.kernel}"
         # dyld 4 (macOS 12+) and the older dyld word the line differently.
-        if diagnosis._at_least(mac.kernel, "12"):
+        if diagnosis.at_least(mac.kernel, "12"):
             assert f"./{name} (built for macOS {need} which is newer than running OS)" in verdict.message
         else:
             assert f"./{name} (which was built for Mac OS X {need})" in verdict.message
         assert explain.classify_message(verdict.message) == "macos-too-old"
         # The fix names the newest Go release whose minimum the Mac still meets (from go_releases.toml).
         older = [r for r in knowledge.go_releases()
-                 if r.min_macos_version and diagnosis._at_least(mac.kernel, r.min_macos_version)][-1]
+                 if r.min_macos_version and diagnosis.at_least(mac.kernel, r.min_macos_version)][-1]
         chain = _chain(diagnosis.check_artifact(facts, [mac], arch=facts.arch), "macos-too-old")
         assert f"GOTOOLCHAIN=go{older.version}.0 GOOS=darwin GOARCH={facts.arch}" in _text(chain)
         assert f"Go {older.version} is the newest release that supports macOS {mac.kernel}" in _text(chain)
@@ -419,7 +419,7 @@ def test_mac_targets_carry_their_release() -> None:
     for mac in macs:
         assert mac.libc == "none" and mac.image == "" and mac.shell == "/bin/zsh"
         # Apple silicon Macs start with macOS 11 Big Sur.
-        assert ("arm64" in mac.archs) == diagnosis._at_least(mac.kernel, "11"), mac.name
+        assert ("arm64" in mac.archs) == diagnosis.at_least(mac.kernel, "11"), mac.name
         assert mac.title.split()[-1] == mac.name.split(":")[1], mac.name
     assert knowledge.resolve_target("sonoma").name == "macos:14"
 
@@ -436,7 +436,7 @@ def test_freebsd_binary_against_the_go_releases_freebsd_minimum(facts_of) -> Non
     seen = set()
     for t in _freebsds():
         verdict, case = diagnosis.predict(facts, t)
-        supported = diagnosis._at_least(t.kernel, minimum)
+        supported = diagnosis.at_least(t.kernel, minimum)
         seen.add(supported)
         if supported:
             assert verdict.outcome == "runs", t.name
@@ -600,7 +600,7 @@ def test_explained_macos_too_old_names_the_version_and_an_older_go(text: str, wa
     # The version comes from the "Referenced from" line that follows the first matched one.
     assert f"needs macOS {wanted}" in chain.children[0].children[0].title
     older = [r for r in knowledge.go_releases()
-             if r.min_macos_version and not diagnosis._at_least(r.min_macos_version, wanted)][-1]
+             if r.min_macos_version and not diagnosis.at_least(r.min_macos_version, wanted)][-1]
     assert f"GOTOOLCHAIN=go{older.version}.0" in _text(chain)
 
 

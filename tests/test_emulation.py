@@ -54,7 +54,7 @@ def _write(path: Path, text: str) -> None:
 
 
 def _host_is_neutral() -> bool:
-    return _entry_state()[0] != "enabled" and not lab._binfmt_handler("arm64")
+    return _entry_state()[0] != "enabled" and not lab.binfmt_handler("arm64")
 
 
 @pytest.fixture

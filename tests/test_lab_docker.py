@@ -228,7 +228,7 @@ def _expected(name: str, target: str, facts) -> tuple[str, str]:
     """(outcome, the exact line expected) for one cell."""
     exe = f"/goci/{facts.path.rsplit('/', 1)[-1]}"
     if name in ("arm64", "windows"):
-        if name == "arm64" and lab._binfmt_handler("arm64"):
+        if name == "arm64" and lab.binfmt_handler("arm64"):
             return "runs", "goci-fixture hello linux/arm64"
         return "crashes", f"exec {exe}: exec format error"
     if name in ("static", "cgo-musl-static"):
