@@ -42,7 +42,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from goci_doctor import linear
+from goci_doctor import knowledge, linear
+from goci_doctor.knowledge import Variant
 from goci_doctor.model import (
     SCHEMA_VERSION,
     BadInputError,
@@ -88,65 +89,11 @@ HOST_ENV_PASSTHROUGH = ("GOFLAGS", "GOPRIVATE", "GONOPROXY", "GONOSUMDB", "GOINS
 # Variants
 
 
-@dataclass(frozen=True)
-class Variant:
-    """One way of rebuilding a project, and what a successful run of its binary proves."""
-
-    name: str
-    title: str
-    env: tuple[tuple[str, str], ...] = ()
-    """Environment set on top of GOOS/GOARCH; "{zigcc}" in a value names the zig CC wrapper."""
-    flags: tuple[str, ...] = ()
-    """Extra ``go build`` flags."""
-    cc: Literal["", "gcc", "zig", "musl-gcc"] = ""
-    """The C compiler the variant needs in the build container ("" = none, or the toolchain default)."""
-    proves: str = ""
-    goos: str = ""
-    """Only for cross variants: the GOOS/GOARCH built for instead of the requested arch."""
-    goarch: str = ""
-
-
-VARIANTS: tuple[Variant, ...] = (
-    Variant(
-        "as-configured",
-        "the project's own settings (toolchain default: cgo on when a C compiler is present)",
-        proves="reproduces the crash: this is what the user's build really produces",
-    ),
-    Variant(
-        "cgo-off",
-        "CGO_ENABLED=0: a static pure-Go binary",
-        env=(("CGO_ENABLED", "0"),),
-        proves="the program builds and runs without C: a static binary runs on any Linux of its arch, "
-        "even scratch",
-    ),
-    Variant(
-        "zig-2.17",
-        "cgo kept, linked by zig cc against glibc 2.17",
-        env=(("CGO_ENABLED", "1"), ("CC", "{zigcc}"), ("CXX", "{zigcxx}")),
-        cc="zig",
-        proves="cgo can stay: linking against an old glibc floor runs on every glibc target since 2.17",
-    ),
-    Variant(
-        "musl-static",
-        "cgo kept, linked fully static against musl",
-        env=(("CGO_ENABLED", "1"), ("CC", "musl-gcc")),
-        flags=("-ldflags", "-linkmode external -extldflags -static"),
-        cc="musl-gcc",
-        proves="cgo can stay: a static musl binary needs no libc in the image (Alpine, distroless, scratch)",
-    ),
-    Variant(
-        "netgo",
-        "cgo kept, pure-Go DNS resolver and user lookup (-tags netgo,osusergo)",
-        env=(("CGO_ENABLED", "1"),),
-        flags=("-tags", "netgo,osusergo"),
-        cc="gcc",
-        proves="whether the libc dependency comes only from net and os/user "
-        "(if it still crashes, the program's own C code needs libc)",
-    ),
-)
+# The variants are data (data/variants.toml), loaded and validated by the knowledge base.
+VARIANTS: tuple[Variant, ...] = knowledge.variants()
 VARIANT_NAMES = tuple(v.name for v in VARIANTS)
-DEFAULT_VARIANTS = VARIANT_NAMES
-"""Built when the user names none. Cross variants are built only on request."""
+DEFAULT_VARIANTS = tuple(v.name for v in VARIANTS if v.default)
+"""Built when the user names none. Cross and CPU-level variants are built only on request."""
 
 
 def variant(name: str, arch: str = "amd64") -> Variant:

@@ -98,6 +98,10 @@ def load_families(text: str, origin: str = "families.toml") -> dict[str, Family]
             bad = set(fx) - _FIX_KEYS
             if bad or "id" not in fx or "title" not in fx:
                 raise GociError(f"{where}: fix {fx.get('id', '?')} is malformed (keys {sorted(fx)})")
+            if fx.get("variant") and not knowledge.is_variant_name(fx["variant"]):
+                # "Prove this fix" would build it: a name variants.toml does not define fails here, not there.
+                raise GociError(f"{where}: fix {fx['id']} names build variant {fx['variant']!r}, which "
+                                "data/variants.toml does not define")
             fixes.append(FixSpec(id=fx["id"], title=fx["title"], detail=fx.get("detail", ""),
                                  commands=tuple(fx.get("commands", ())), diff=tuple(fx.get("diff", ())),
                                  variant=fx.get("variant", "")))

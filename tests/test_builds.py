@@ -46,7 +46,9 @@ def _go() -> str:
 
 def test_variant_table_is_complete():
     names = [v.name for v in builds.VARIANTS]
-    assert names == ["as-configured", "cgo-off", "zig-2.17", "musl-static", "netgo"]
+    assert names == ["as-configured", "cgo-off", "zig-2.17", "musl-static", "netgo", "goamd64-v1", "goarm-6"]
+    # The CPU-level variants prove a fix when asked; a plain `build` does not build them.
+    assert builds.DEFAULT_VARIANTS == ("as-configured", "cgo-off", "zig-2.17", "musl-static", "netgo")
     for v in builds.VARIANTS:
         assert v.title and v.proves, v.name
         assert builds.variant(v.name) is v
@@ -486,3 +488,19 @@ def test_crash_chain_marks_the_fixes_the_variants_proved(matrix):
     assert "2.36" not in glibc.detail
     text = builds.RENDERERS["text"](matrix)
     assert "[✔ proven]" in text and "✓ proven: runs on" in text
+
+
+@pytest.mark.docker
+def test_cpu_level_variants_named_by_fixes_build_what_they_promise(engine, tmp_path):
+    # families.toml's cpu-level fixes name goamd64-v1 and goarm-6: "prove this fix" builds them.
+    _go()
+    project = tmp_path / "hello"
+    project.mkdir()
+    (project / "go.mod").write_text("module example.com/hello\n\ngo 1.21\n")
+    (project / "main.go").write_text('package main\n\nimport "fmt"\n\nfunc main() { fmt.Println("hello") }\n')
+    v1, arm6 = builds.build_variants(project, ["goamd64-v1", "goarm-6"], build_image=BUILD_IMAGE)
+    assert v1.ok and arm6.ok, (v1.output, arm6.output)
+    assert v1.facts is not None and v1.facts.arch == "amd64" and v1.facts.go is not None
+    assert v1.facts.go.setting("GOAMD64") == "v1"
+    assert arm6.facts is not None and (arm6.facts.os, arm6.facts.arch) == ("linux", "arm")
+    assert arm6.facts.go is not None and arm6.facts.go.setting("GOARM") == "6"
