@@ -173,6 +173,7 @@ KB_SECTIONS = {
     "families.toml": ({"id", "title", "symptom", "mechanism", "cause", "source"}, set(diagnosis._FAMILY_KEYS)),
     "`[[family.fix]]`": ({"id", "title"}, set(diagnosis._FIX_KEYS)),
     "cgo_modules.toml": ({f.name for f in lint.CgoModule.__dataclass_fields__.values()}, set()),
+    "variants.toml": (set(knowledge._VARIANT_REQUIRED), set(knowledge._VARIANT_OPTIONAL)),
 }
 
 
