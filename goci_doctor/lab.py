@@ -355,7 +355,9 @@ class DockerRunner:
 
             exact = bool(self._run_setting("exact_images", False))
             stand_in = "" if exact else images.stand_in_for(target)
-            if not stand_in or stand_in == ref:
+            if stand_in == ref:
+                raise  # the local image itself is what failed (missing, or another platform): say that
+            if not stand_in:
                 why = "exact images were asked for" if exact else "no local image holds its libc"
                 raise _CellError(f"{exc}; {why}, so {target} is predicted only") from None
             try:

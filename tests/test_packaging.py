@@ -146,7 +146,10 @@ def test_completion_bad_shell() -> None:
 
     with pytest.raises(BadInputError, match="tcsh"):
         completion_script("tcsh")
-    with pytest.raises(SystemExit):
+    from goci_doctor.cli import UsageError
+
+    # The parser reports a bad choice as one usage line (UsageError), never argparse's exit.
+    with pytest.raises(UsageError, match="powershell"):
         build_parser().parse_args(["completion", "powershell"])
 
 

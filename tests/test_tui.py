@@ -483,7 +483,7 @@ async def test_docker_project_builds_variants_proves_fixes_and_exports(tmp_path,
         _select_fix(app, "cgo-off")
         await pilot.pause()
         detail = str(app.screen.query_one("#chain-detail").render())
-        assert f"✓ proven: runs on {fixes['cgo-off'].proven_in[0]}" in detail
+        assert f"✔ proven: runs on {fixes['cgo-off'].proven_in[0]}" in detail
         # Step 6: the report holds the project's builds, runs and chain.
         await pilot.press("6")
         saved = app.export("json", str(tmp_path))

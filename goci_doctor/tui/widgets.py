@@ -498,6 +498,13 @@ class MatrixPane(Vertical):
 class ChainTree(Tree[ChainNode]):
     """The crash chains as a tree: symptom → mechanism → root cause → fixes."""
 
+    def on_resize(self) -> None:
+        # A scroll made while the tree was smaller (the best-fix box above was still growing) is not
+        # undone when it grows: scroll no further than the new size needs, and keep the cursor in view.
+        self.scroll_to(y=min(self.scroll_y, self.max_scroll_y), animate=False, immediate=True)
+        if self.cursor_node is not None:
+            self.scroll_to_node(self.cursor_node, animate=False)
+
     def show(self, diagnosis: Diagnosis | None, colours: dict[str, str], builds: Sequence[BuildResult] = ()) -> None:
         """Rebuild the tree from ``diagnosis`` (``colours``: node kind -> colour for the theme)."""
         self.clear()
@@ -624,8 +631,12 @@ class ChainPane(Vertical):
             _ = tree.last_line
             tree.move_cursor(target)
             # The best-fix box above may have just appeared and shrunk the tree: scroll again once
-            # the new layout is known, so the cursor's line is in view whatever the timing.
-            self.call_after_refresh(tree.move_cursor, target)
+            # the new layout is known, from the top, so the view is the same whatever the timing.
+            def settle(node: TreeNode[ChainNode] = target) -> None:
+                tree.scroll_home(animate=False, immediate=True)
+                tree.move_cursor(node)
+
+            self.call_after_refresh(settle)
 
     def set_progress(self, text: str) -> None:
         """While a log is read and explained: what is happening (the tree's root says it)."""
