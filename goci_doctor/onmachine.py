@@ -11,7 +11,7 @@ It is an explicit opt-in and refuses on a machine that does not look disposable 
 variable) unless forced: running an untrusted artifact on a developer's own machine is what the
 container lab exists to avoid.
 
-Imports: model, hostenv, knowledge (lazily). Never the Docker SDK.
+Imports: model, config, hostenv, knowledge (lazily). Never the Docker SDK.
 """
 
 from __future__ import annotations
@@ -31,6 +31,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Literal
 
+from goci_doctor.config import resolve_timeout
 from goci_doctor.model import ArtifactFacts, BadInputError, RunResult
 
 OUTPUT_LIMIT = 64 * 1024
@@ -158,13 +159,6 @@ def _signal_name(returncode: int) -> str:
         return f"signal {-returncode}"
 
 
-def validate_timeout(timeout: float) -> float:
-    """A finite, positive deadline of at most a day; BadInputError with one line otherwise."""
-    if not (timeout == timeout) or timeout <= 0 or timeout > 86400:  # NaN fails the first test
-        raise BadInputError(f"--timeout must be a number of seconds between 0 and 86400, not {timeout!r}")
-    return timeout
-
-
 def run_here(
     artifact: str | os.PathLike[str],
     *,
@@ -185,7 +179,8 @@ def run_here(
         raise BadInputError(f"{artifact}: cannot run it here ({exc.strerror or exc})") from None
     if not path.is_file():
         raise BadInputError(f"{artifact}: not a regular file")
-    timeout = validate_timeout(float(timeout))
+    # The one timeout check (config.py): finite, above zero, at most a day; one line naming --timeout.
+    timeout = resolve_timeout(timeout, 0.0)
     machine = machine or describe_this_machine()
     name = target or machine.target
     exe = path.resolve()
@@ -281,7 +276,6 @@ def run_for_cli(
     from goci_doctor import artifact
 
     refuse_unless_disposable(force)
-    validate_timeout(timeout)
     facts = artifact.inspect_path(path)
     machine = describe_this_machine()
     stderr_note(machine)
