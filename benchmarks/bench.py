@@ -114,8 +114,11 @@ def bench_inspect(repeat: int) -> Table:
 
     one_cli = median_time(lambda: run([*CLI, "inspect", str(largest)]), repeat)
     one_trio = median_time(lambda: native_trio(largest, go), repeat)
-    t.add(f"single file CLI ({largest.name}, {largest.stat().st_size / 1e6:.0f} MB)", fmt_s(one_cli),
-          f"{one_cli / py_start:.2f}x python start-up")
+    t.add(
+        f"single file CLI ({largest.name}, {largest.stat().st_size / 1e6:.0f} MB)",
+        fmt_s(one_cli),
+        f"{one_cli / py_start:.2f}x python start-up",
+    )
     t.add("single file native trio", fmt_s(one_trio), f"goci-doctor / trio = {one_cli / one_trio:.2f}")
 
     with tempfile.TemporaryDirectory(prefix="goci-bench-dist-") as dist:
@@ -134,10 +137,12 @@ def bench_inspect(repeat: int) -> Table:
     t.add(f"batch CLI, whole folder ({n} files), per binary", fmt_s(batch_cli / n), f"total {fmt_s(batch_cli)}")
     t.add("batch native trio, per binary", fmt_s(batch_trio / n), f"total {fmt_s(batch_trio)}")
     t.add("batch in-process inspect_path, per binary", fmt_s(in_proc / n), f"total {fmt_s(in_proc)}")
-    t.add("ratio batch CLI / trio (per binary)", f"{batch_cli / batch_trio:.3f}",
-          f"goci-doctor is {batch_trio / batch_cli:.1f}x faster")
-    t.add("ratio in-process / trio (per binary)", f"{in_proc / batch_trio:.4f}",
-          f"{batch_trio / in_proc:.0f}x faster")
+    t.add(
+        "ratio batch CLI / trio (per binary)",
+        f"{batch_cli / batch_trio:.3f}",
+        f"goci-doctor is {batch_trio / batch_cli:.1f}x faster",
+    )
+    t.add("ratio in-process / trio (per binary)", f"{in_proc / batch_trio:.4f}", f"{batch_trio / in_proc:.0f}x faster")
     return t
 
 
@@ -149,9 +154,9 @@ def bench_matrix(repeat: int) -> Table:
     sys.path.insert(0, str(ROOT / "tests" / "fixtures"))
     import build as fixture_build
 
-    from goci_doctor import lab
     from goci_doctor.config import Config, RunSettings
-    from goci_doctor.images import local_image_map
+    from goci_doctor.lab import docker as lab
+    from goci_doctor.lab.images import local_image_map
 
     static = fixture_build.build_all()["static"].path
     if static is None:
@@ -169,9 +174,31 @@ def bench_matrix(repeat: int) -> Table:
 
     # The same work by hand: copy in via a read-only bind mount, same limits and user, one by one.
     def docker_cli(ref: str) -> None:
-        proc = run(["docker", "run", "--rm", "--network", "none", "--memory", "512m", "--pids-limit", "256",
-                    "--user", "65534:65534", "--cap-drop", "ALL", "--security-opt", "no-new-privileges",
-                    "-v", f"{static}:/goci/app:ro", "--entrypoint", "", ref, "/goci/app"])
+        proc = run(
+            [
+                "docker",
+                "run",
+                "--rm",
+                "--network",
+                "none",
+                "--memory",
+                "512m",
+                "--pids-limit",
+                "256",
+                "--user",
+                "65534:65534",
+                "--cap-drop",
+                "ALL",
+                "--security-opt",
+                "no-new-privileges",
+                "-v",
+                f"{static}:/goci/app:ro",
+                "--entrypoint",
+                "",
+                ref,
+                "/goci/app",
+            ]
+        )
         assert proc.returncode == 0, proc.stderr
 
     def docker_cli_parallel() -> None:
@@ -192,16 +219,24 @@ def bench_matrix(repeat: int) -> Table:
     for ref, s in singles.items():
         t.add(f"docker run --rm {ref}", fmt_s(s))
     t.add("docker CLI, the 4 one after another", fmt_s(sequential))
-    t.add("docker CLI, the 4 at once (4 threads)", fmt_s(parallel),
-          f"{parallel / slowest:.2f}x the slowest single run: the engine's floor here")
-    t.add(f"goci-doctor DockerRunner, 1 target ({refs[0]})", fmt_s(single_cell),
-          f"{single_cell / singles[refs[0]]:.2f}x docker run --rm of the same image")
-    t.add("goci-doctor DockerRunner matrix (parallel)", fmt_s(matrix),
-          "libc probe cached per image id; one shared copy of the artifact")
+    t.add(
+        "docker CLI, the 4 at once (4 threads)",
+        fmt_s(parallel),
+        f"{parallel / slowest:.2f}x the slowest single run: the engine's floor here",
+    )
+    t.add(
+        f"goci-doctor DockerRunner, 1 target ({refs[0]})",
+        fmt_s(single_cell),
+        f"{single_cell / singles[refs[0]]:.2f}x docker run --rm of the same image",
+    )
+    t.add(
+        "goci-doctor DockerRunner matrix (parallel)",
+        fmt_s(matrix),
+        "libc probe cached per image id; one shared copy of the artifact",
+    )
     t.add("ratio matrix / slowest single docker run", f"{matrix / slowest:.2f}", "goal: close to 1")
     t.add("ratio matrix / 4 docker run at once", f"{matrix / parallel:.2f}", "1.0 = no lab overhead")
-    t.add("ratio matrix / sequential docker CLI", f"{matrix / sequential:.2f}",
-          f"{sequential / matrix:.1f}x faster")
+    t.add("ratio matrix / sequential docker CLI", f"{matrix / sequential:.2f}", f"{sequential / matrix:.1f}x faster")
     return t
 
 
@@ -212,20 +247,37 @@ def bench_engines(repeat: int) -> Table:
     import build as fixture_build
     from second_engine import SecondEngine
 
-    from goci_doctor import engines, fleet, lab
     from goci_doctor.config import Config, RunSettings
-    from goci_doctor.images import local_image_map
+    from goci_doctor.hostenv import engines
+    from goci_doctor.lab import docker as lab
+    from goci_doctor.lab import fleet
+    from goci_doctor.lab.images import local_image_map
 
     static = fixture_build.build_all()["static"].path
     if static is None:
         raise SystemExit("the static fixture could not be built (is go installed?)")
     config = Config(images=local_image_map(), run=RunSettings(allow_pull=False))
-    refs = ["goci/debian:bullseye", "goci/debian:bookworm", "goci/debian:trixie", "goci/musl",
-            "goci/scratch", "goci/distroless-static", "debian:bullseye", "alpine:3.20"]
+    refs = [
+        "goci/debian:bullseye",
+        "goci/debian:bookworm",
+        "goci/debian:trixie",
+        "goci/musl",
+        "goci/scratch",
+        "goci/distroless-static",
+        "debian:bullseye",
+        "alpine:3.20",
+    ]
     second = SecondEngine.start()
     try:
-        second.load_from(lab.connect(), "goci/debian:bullseye", "goci/debian:bookworm", "goci/debian:trixie",
-                         "goci/musl", "goci/scratch", "goci/distroless-static")
+        second.load_from(
+            lab.connect(),
+            "goci/debian:bullseye",
+            "goci/debian:bookworm",
+            "goci/debian:trixie",
+            "goci/musl",
+            "goci/scratch",
+            "goci/distroless-static",
+        )
         one = fleet.assemble([engines.default_spec()])
         two = fleet.assemble([engines.default_spec(), engines.resolve(second.url)])
 
@@ -241,8 +293,11 @@ def bench_engines(repeat: int) -> Table:
     cpus = ", ".join(f"{m.info.spec.label}: {m.info.cpus} CPUs" for m in two)
     t.add("1 engine", fmt_s(t_one), cpus.split(", engine")[0])
     t.add("2 engines (second dockerd on the same host)", fmt_s(t_two), cpus)
-    t.add("ratio 2 engines / 1 engine", f"{t_two / t_one:.2f}",
-          "both engines share this machine's CPUs: below 1 the engines' own serial work overlaps")
+    t.add(
+        "ratio 2 engines / 1 engine",
+        f"{t_two / t_one:.2f}",
+        "both engines share this machine's CPUs: below 1 the engines' own serial work overlaps",
+    )
     return t
 
 
@@ -251,8 +306,8 @@ def bench_engines(repeat: int) -> Table:
 
 
 def bench_tui(repeat: int) -> Table:
-    from goci_doctor import demo
-    from goci_doctor.runner import ReplayRunner
+    from goci_doctor.lab import demo
+    from goci_doctor.lab.runner import ReplayRunner
     from goci_doctor.tui.app import GociApp
     from goci_doctor.tui.widgets import ChainTree
 
@@ -276,8 +331,10 @@ def bench_tui(repeat: int) -> Table:
 
     t.add("import goci_doctor.tui.app (fresh process)", fmt_s(median_time(import_app, repeat)))
     t.add("app start to first paint", fmt_s(median_time(lambda: asyncio.run(first_paint()), repeat)))
-    t.add("app start to rendered crash chain (recorded demo session)",
-          fmt_s(median_time(lambda: asyncio.run(chain()), repeat)))
+    t.add(
+        "app start to rendered crash chain (recorded demo session)",
+        fmt_s(median_time(lambda: asyncio.run(chain()), repeat)),
+    )
     return t
 
 
@@ -286,8 +343,9 @@ def bench_tui(repeat: int) -> Table:
 
 _EXECS = 1000
 # The workload times itself ($EPOCHREALTIME is bash's clock): only the command's own run is compared.
-_WORKLOAD = (f"s=$EPOCHREALTIME; for ((i = 0; i < {_EXECS}; i++)); do /bin/true; done; e=$EPOCHREALTIME; "
-             'echo "$s $e" > "$1"')
+_WORKLOAD = (
+    f's=$EPOCHREALTIME; for ((i = 0; i < {_EXECS}; i++)); do /bin/true; done; e=$EPOCHREALTIME; echo "$s $e" > "$1"'
+)
 
 
 def bench_trace(repeat: int) -> Table:
@@ -313,8 +371,10 @@ def bench_trace(repeat: int) -> Table:
         t.add("untraced", fmt_s(base), f"{base / _EXECS * 1e6:.0f} µs per exec")
         modes: list[tuple[str, list[str]]] = []
         if os.geteuid() == 0 and shutil.which("bpftrace"):
-            modes += [("bpftrace, the command's tree", ["--engine", "bpftrace"]),
-                      ("bpftrace --all (whole machine)", ["--engine", "bpftrace", "--all"])]
+            modes += [
+                ("bpftrace, the command's tree", ["--engine", "bpftrace"]),
+                ("bpftrace --all (whole machine)", ["--engine", "bpftrace", "--all"]),
+            ]
         else:
             t.add("bpftrace", "skipped", "needs root and bpftrace")
         if shutil.which("strace"):
@@ -322,8 +382,11 @@ def bench_trace(repeat: int) -> Table:
         for label, flags in modes:
             cmd, total = median([*CLI, "trace", "--json", "-o", str(Path(d, "trace.json")), *flags, "--"])
             t.add(f"traced: {label}", fmt_s(cmd), f"ratio {cmd / base:.2f}x untraced (target ≤ 1.5x with bpftrace)")
-            t.add(f"  whole goci-doctor trace run ({label})", fmt_s(total),
-                  "tracer start-up, attach, diagnosis and report included")
+            t.add(
+                f"  whole goci-doctor trace run ({label})",
+                fmt_s(total),
+                "tracer start-up, attach, diagnosis and report included",
+            )
     return t
 
 
@@ -353,13 +416,19 @@ def bench_memory() -> Table:
     start, imported, after = (int(x) for x in run([PY, "-c", _RSS, str(largest)]).stdout.decode().split())
     t.add("python at start-up (VmHWM)", f"{start / 1024:.1f} MB")
     t.add("after importing goci_doctor.artifact", f"{imported / 1024:.1f} MB")
-    t.add("peak after inspect_path (file is mmapped)", f"{after / 1024:.1f} MB",
-          f"+{(after - imported) / 1024:.1f} MB for a {largest.stat().st_size / 1e6:.0f} MB file")
+    t.add(
+        "peak after inspect_path (file is mmapped)",
+        f"{after / 1024:.1f} MB",
+        f"+{(after - imported) / 1024:.1f} MB for a {largest.stat().st_size / 1e6:.0f} MB file",
+    )
     cgo = [p for p in bins if "containerd" in p.name or "docker" == p.name]
     for p in cgo[:1]:
         _s, imp, aft = (int(x) for x in run([PY, "-c", _RSS, str(p)]).stdout.decode().split())
-        t.add(f"peak after inspect_path({p.name}, dynamic, {p.stat().st_size / 1e6:.0f} MB)",
-              f"{aft / 1024:.1f} MB", f"+{(aft - imp) / 1024:.1f} MB (pyelftools reads the version tables)")
+        t.add(
+            f"peak after inspect_path({p.name}, dynamic, {p.stat().st_size / 1e6:.0f} MB)",
+            f"{aft / 1024:.1f} MB",
+            f"+{(aft - imp) / 1024:.1f} MB (pyelftools reads the version tables)",
+        )
     return t
 
 
@@ -374,10 +443,13 @@ def machine() -> str:
         pass
     mem = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
     docker = run(["docker", "version", "--format", "{{.Server.Version}}"]).stdout.decode().strip() or "n/a"
-    osr = platform.freedesktop_os_release().get("PRETTY_NAME", "") if hasattr(platform, "freedesktop_os_release") \
-        else ""
-    return (f"{time.strftime('%Y-%m-%d')} — {cpu}, {os.cpu_count()} CPUs, {mem:.0f} GiB RAM, {osr}, "
-            f"kernel {platform.release()}, Python {platform.python_version()}, Docker {docker}")
+    osr = (
+        platform.freedesktop_os_release().get("PRETTY_NAME", "") if hasattr(platform, "freedesktop_os_release") else ""
+    )
+    return (
+        f"{time.strftime('%Y-%m-%d')} — {cpu}, {os.cpu_count()} CPUs, {mem:.0f} GiB RAM, {osr}, "
+        f"kernel {platform.release()}, Python {platform.python_version()}, Docker {docker}"
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:

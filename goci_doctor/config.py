@@ -22,8 +22,8 @@ from typing import Any
 
 import platformdirs
 
-from goci_doctor import safeio
 from goci_doctor.model import BadInputError
+from goci_doctor.safety import safeio
 
 APP_NAME = "goci-doctor"
 CONFIG_ENV = "GOCI_DOCTOR_CONFIG"
@@ -64,8 +64,10 @@ def check_pids(value: object) -> int:
 
 
 def check_cpus(value: object) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not (
-        math.isfinite(value) and 0.01 <= value <= 1024
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, (int, float))
+        or not (math.isfinite(value) and 0.01 <= value <= 1024)
     ):
         raise ValueError(f"must be a number of CPUs from 0.01 up, got {_describe(value)}")
     return float(value)
@@ -79,11 +81,15 @@ def check_timeout(value: object) -> float:
             number = float(value)
         except ValueError:
             raise ValueError(f"must be a number of seconds, got {value!r}") from None
-    if isinstance(number, bool) or not isinstance(number, (int, float)) or not (
-        math.isfinite(number) and 0 < number <= MAX_TIMEOUT_S
+    if (
+        isinstance(number, bool)
+        or not isinstance(number, (int, float))
+        or not (math.isfinite(number) and 0 < number <= MAX_TIMEOUT_S)
     ):
-        raise ValueError(f"must be a positive number of seconds, at most {MAX_TIMEOUT_S:.0f}, got "
-                         f"{value if isinstance(value, str) else _describe(value)}")
+        raise ValueError(
+            f"must be a positive number of seconds, at most {MAX_TIMEOUT_S:.0f}, got "
+            f"{value if isinstance(value, str) else _describe(value)}"
+        )
     return float(number)
 
 
@@ -95,6 +101,8 @@ def resolve_timeout(flag: object, configured: float, option: str = "--timeout") 
         return check_timeout(flag)
     except ValueError as exc:
         raise BadInputError(f"{option} {exc}") from None
+
+
 _BARE_KEY = re.compile(r"^[A-Za-z0-9_-]+$")
 
 
@@ -258,7 +266,7 @@ def _from_doc(doc: dict[str, Any], file: Path, text: str, env_images: dict[str, 
     if "images" in doc:
         table = doc["images"]
         if not isinstance(table, dict):
-            raise fail("images", f"must be a table of target = \"image\", got {_describe(table)}")
+            raise fail("images", f'must be a table of target = "image", got {_describe(table)}')
         for target, image in table.items():
             images[target] = string(target, image, "images")
 
@@ -300,19 +308,30 @@ def _from_doc(doc: dict[str, Any], file: Path, text: str, env_images: dict[str, 
             if key not in names:
                 raise fail(key, f"is not a setting (known: {', '.join(names)})", "build")
         if isinstance(table.get("timeout"), str):
-            raise fail("timeout", f"must be a positive number of seconds, got {_describe(table['timeout'])}",
-                       "build")
+            raise fail("timeout", f"must be a positive number of seconds, got {_describe(table['timeout'])}", "build")
         build = BuildSettings(**_limits(table, build, names, "build", fail))
 
-    return Config(default_targets=targets, theme=theme, build_image=build_image, images=images, run=run,
-                  build=build, env_images=env_images, path=str(file), engines=engines)
+    return Config(
+        default_targets=targets,
+        theme=theme,
+        build_image=build_image,
+        images=images,
+        run=run,
+        build=build,
+        env_images=env_images,
+        path=str(file),
+        engines=engines,
+    )
 
 
-def _limits(table: dict[str, Any], defaults: Any, names: tuple[str, ...], where: str,
-            fail: Any) -> dict[str, Any]:
+def _limits(table: dict[str, Any], defaults: Any, names: tuple[str, ...], where: str, fail: Any) -> dict[str, Any]:
     """The limit values of a ``[run]`` or ``[build]`` table, each validated (one line naming the key)."""
-    checks = {"timeout": check_timeout, "pids": check_pids, "cpus": check_cpus,
-              "memory": lambda v: (memory_bytes(v), v.strip())[1]}
+    checks = {
+        "timeout": check_timeout,
+        "pids": check_pids,
+        "cpus": check_cpus,
+        "memory": lambda v: (memory_bytes(v), v.strip())[1],
+    }
     out: dict[str, Any] = {}
     for name in names:
         value = table.get(name, getattr(defaults, name))

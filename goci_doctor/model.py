@@ -127,9 +127,7 @@ class GoBuildInfo:
         return any(path == module for path, _ in self.deps)
 
 
-ArtifactKind = Literal[
-    "elf", "pe", "macho", "script", "archive", "empty", "text", "html", "lfs-pointer", "unknown"
-]
+ArtifactKind = Literal["elf", "pe", "macho", "script", "archive", "empty", "text", "html", "lfs-pointer", "unknown"]
 
 
 @dataclass(frozen=True)

@@ -117,11 +117,12 @@ def measure(
     ``knowledge_only`` predicts without reading the images (the knowledge base's lists alone), as
     `check` does where the target's image is not present.
     """
-    from goci_doctor import diagnosis, lab
+    from goci_doctor import diagnosis
     from goci_doctor.artifact import inspect_path
-    from goci_doctor.commands import resolve_targets
+    from goci_doctor.cli.commands import resolve_targets
     from goci_doctor.config import Config, RunSettings
-    from goci_doctor.images import local_image_map
+    from goci_doctor.lab import docker as lab
+    from goci_doctor.lab.images import local_image_map
 
     config = Config(images=local_image_map(), run=RunSettings(allow_pull=False))
     client = client or lab.connect()

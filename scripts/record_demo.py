@@ -26,8 +26,10 @@ sys.path.insert(0, str(ROOT / "tests" / "fixtures"))
 
 import build as fixture_build  # noqa: E402
 
-from goci_doctor import artifact, config, hostenv, images, lab  # noqa: E402
-from goci_doctor.demo import Scenario  # noqa: E402
+from goci_doctor import artifact, config, hostenv  # noqa: E402
+from goci_doctor.lab import docker as lab  # noqa: E402
+from goci_doctor.lab import images  # noqa: E402
+from goci_doctor.lab.demo import Scenario  # noqa: E402
 from goci_doctor.model import SCHEMA_VERSION, ArtifactFacts, RunResult, to_jsonable  # noqa: E402
 
 
@@ -51,45 +53,61 @@ class Plan:
 
 PLANS: tuple[Plan, ...] = (
     Plan(
-        "glibc-centos7", "GLIBC mismatch on CentOS 7",
+        "glibc-centos7",
+        "GLIBC mismatch on CentOS 7",
         "A cgo binary built on Debian 12 (glibc 2.36) needs GLIBC_2.34; older systems refuse to load it.",
-        fixture="cgo-host", run_on=("debian:11",), predicted=("centos:7",),
+        fixture="cgo-host",
+        run_on=("debian:11",),
+        predicted=("centos:7",),
         proofs=(("zig-2.17", "cgo-zig217", ("debian:11",)), ("musl-static", "cgo-musl-static", ("debian:11",))),
-        notes=("debian:11 (glibc 2.31) was really run; centos:7 (glibc 2.17) is predicted from the same "
-               "GLIBC floor, since no CentOS 7 image is available offline.",),
+        notes=(
+            "debian:11 (glibc 2.31) was really run; centos:7 (glibc 2.17) is predicted from the same "
+            "GLIBC floor, since no CentOS 7 image is available offline.",
+        ),
     ),
     Plan(
-        "glibc-on-alpine", "glibc binary on Alpine",
+        "glibc-on-alpine",
+        "glibc binary on Alpine",
         "A glibc-linked binary copied into a musl image: the loader it names does not exist there.",
-        fixture="cgo-host", run_on=("alpine:3.20", "debian:12"),
+        fixture="cgo-host",
+        run_on=("alpine:3.20", "debian:12"),
         proofs=(("musl-static", "cgo-musl-static", ("alpine:3.20",)),),
-        notes=("alpine:3.20 is stood in for by goci/musl: the musl loader and libc with busybox, "
-               "built locally.",),
+        notes=("alpine:3.20 is stood in for by goci/musl: the musl loader and libc with busybox, built locally.",),
     ),
     Plan(
-        "windows-on-linux", "Windows PE on Linux",
+        "windows-on-linux",
+        "Windows PE on Linux",
         "A GOOS=windows build shipped into a Linux container: the kernel does not know the format.",
-        fixture="windows", run_on=("debian:12",),
+        fixture="windows",
+        run_on=("debian:12",),
     ),
     Plan(
-        "arm64-on-amd64", "arm64 binary on amd64",
+        "arm64-on-amd64",
+        "arm64 binary on amd64",
         "A GOARCH=arm64 binary run on an amd64 host without qemu/binfmt: exec format error.",
-        fixture="arm64", run_on=("debian:12",),
+        fixture="arm64",
+        run_on=("debian:12",),
     ),
     Plan(
-        "cgo-cross-no-cc", "cgo cross compile without a cross compiler",
+        "cgo-cross-no-cc",
+        "cgo cross compile without a cross compiler",
         "CGO_ENABLED=1 GOARCH=arm64 go build with the host's x86-64 gcc: the assembler rejects arm64 code.",
         log_fixture="fail-arm64-hostgcc",
     ),
     Plan(
-        "sqlite-cgo-off", "go-sqlite3 with CGO off",
+        "sqlite-cgo-off",
+        "go-sqlite3 with CGO off",
         "A binary built with CGO_ENABLED=0 starts, then its sqlite driver is only a stub and fails at run time.",
-        fixture="sqlite-nocgo", run_on=("debian:12",),
-        notes=("The fixture reproduces mattn/go-sqlite3's stub behaviour with the standard library only; "
-               "the message is go-sqlite3's own.",),
+        fixture="sqlite-nocgo",
+        run_on=("debian:12",),
+        notes=(
+            "The fixture reproduces mattn/go-sqlite3's stub behaviour with the standard library only; "
+            "the message is go-sqlite3's own.",
+        ),
     ),
     Plan(
-        "empty-windows-exe", "An empty “successful” Windows build",
+        "empty-windows-exe",
+        "An empty “successful” Windows build",
         "The CI step went green but the .exe it uploaded is 0 bytes: nothing can run it.",
         empty_exe=True,
         notes=("Statically inspected only: there is no Windows container on a Linux engine.",),
@@ -113,8 +131,9 @@ def _runner() -> lab.DockerRunner:
     return lab.DockerRunner(config=dataclasses.replace(cfg, images=merged))
 
 
-def record(plan: Plan, built: dict[str, fixture_build.Built], runner: lab.DockerRunner,
-           env: Any, recorded_on: str, today: str) -> Scenario:
+def record(
+    plan: Plan, built: dict[str, fixture_build.Built], runner: lab.DockerRunner, env: Any, recorded_on: str, today: str
+) -> Scenario:
     """Build the scenario's evidence for real and return it."""
     runs: list[RunResult] = []
     facts: ArtifactFacts | None = None
@@ -147,11 +166,21 @@ def record(plan: Plan, built: dict[str, fixture_build.Built], runner: lab.Docker
     if errors:
         raise SystemExit(f"{plan.name}: {errors[0].target}: {errors[0].error} — are the local images built?")
     return Scenario(
-        name=plan.name, title=plan.title, summary=plan.summary,
+        name=plan.name,
+        title=plan.title,
+        summary=plan.summary,
         kind="artifact" if facts is not None else "log",
-        recorded=today, recorded_on=recorded_on, artifact=facts, log=log, log_source=log_source,
-        targets=plan.run_on + plan.predicted, runs=tuple(runs), predicted=plan.predicted,
-        env=env, notes=plan.notes, schema_version=SCHEMA_VERSION,
+        recorded=today,
+        recorded_on=recorded_on,
+        artifact=facts,
+        log=log,
+        log_source=log_source,
+        targets=plan.run_on + plan.predicted,
+        runs=tuple(runs),
+        predicted=plan.predicted,
+        env=env,
+        notes=plan.notes,
+        schema_version=SCHEMA_VERSION,
     )
 
 
@@ -166,8 +195,9 @@ def main(argv: list[str] | None = None) -> int:
     env = dataclasses.replace(env, env={k: v for k, v in env.env.items() if k != "PATH"})
     docker_version = env.docker.get("version", "?")
     go_version = env.go.get("GOVERSION", "?")
-    recorded_on = (f"{env.os_release.get('PRETTY_NAME', platform.system())}, {env.arch}, "
-                   f"Docker {docker_version}, {go_version}")
+    recorded_on = (
+        f"{env.os_release.get('PRETTY_NAME', platform.system())}, {env.arch}, Docker {docker_version}, {go_version}"
+    )
     today = dt.date.today().isoformat()
     runner = _runner()
     args.out.mkdir(parents=True, exist_ok=True)

@@ -47,7 +47,7 @@ def load_reports(path: Path = CORPUS) -> list[Report]:
 
 def ranked_families(message: str) -> list[str]:
     """The families `explain` proposes for a message, leading hypothesis first."""
-    from goci_doctor import explain
+    from goci_doctor.diagnosis import explain
 
     diagnosis = explain.explain_text(message, source="report")
     ranked = [h.family for h in getattr(diagnosis, "hypotheses", ())]

@@ -16,9 +16,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from goci_doctor import demo  # noqa: E402
 from goci_doctor.config import Config  # noqa: E402
-from goci_doctor.runner import ReplayRunner  # noqa: E402
+from goci_doctor.lab import demo  # noqa: E402
+from goci_doctor.lab.runner import ReplayRunner  # noqa: E402
 from goci_doctor.tui.app import GociApp  # noqa: E402
 from goci_doctor.tui.widgets import ChainTree  # noqa: E402
 
@@ -42,8 +42,11 @@ async def _shoot(out: Path) -> list[Path]:
     app = _app()
     async with app.run_test(size=SIZE) as pilot:
         await pilot.pause()
-        for key, name, title in (("1", "01-environment", "1 Environment"), ("2", "02-what-failed", "2 What failed"),
-                                 ("3", "03-artifact", "3 Artifact facts")):
+        for key, name, title in (
+            ("1", "01-environment", "1 Environment"),
+            ("2", "02-what-failed", "2 What failed"),
+            ("3", "03-artifact", "3 Artifact facts"),
+        ):
             await pilot.press(key)
             await pilot.pause()
             save(app, name, title)

@@ -19,7 +19,7 @@ import pytest
 import yaml
 
 from goci_doctor.cli import build_parser
-from goci_doctor.lint import lint_repo
+from goci_doctor.gate.lint import lint_repo
 
 ROOT = Path(__file__).resolve().parent.parent
 ACTION = ROOT / "action.yml"
@@ -62,10 +62,15 @@ def _as_local(text: str) -> str:
 def _composite_as_workflow() -> str:
     """The action's composite steps as a reusable workflow, so actionlint checks their expressions."""
     action = _action()
-    inputs = {name: {"type": "string", "required": False, "default": str(spec.get("default", ""))}
-              for name, spec in action["inputs"].items()}
-    workflow = {"name": "composite steps of action.yml", "on": {"workflow_call": {"inputs": inputs}},
-                "jobs": {"composite": {"runs-on": "ubuntu-latest", "steps": action["runs"]["steps"]}}}
+    inputs = {
+        name: {"type": "string", "required": False, "default": str(spec.get("default", ""))}
+        for name, spec in action["inputs"].items()
+    }
+    workflow = {
+        "name": "composite steps of action.yml",
+        "on": {"workflow_call": {"inputs": inputs}},
+        "jobs": {"composite": {"runs-on": "ubuntu-latest", "steps": action["runs"]["steps"]}},
+    }
     return yaml.safe_dump(workflow, sort_keys=False)
 
 
@@ -181,6 +186,15 @@ def test_pre_commit_files_ignore_go_sources() -> None:
     pattern = re.compile(hook["files"])
     for rel in ("main.go", "cmd/app/main.go", "README.md", "go.sum", "docs/ci.md"):
         assert not pattern.search(rel), rel
-    for rel in (".github/workflows/ci.yml", ".gitlab-ci.yml", "build/Dockerfile.alpine", "app.dockerfile",
-                "GNUmakefile", "scripts/release.mk", ".goreleaser.yaml", "go.mod", ".goci-policy.toml"):
+    for rel in (
+        ".github/workflows/ci.yml",
+        ".gitlab-ci.yml",
+        "build/Dockerfile.alpine",
+        "app.dockerfile",
+        "GNUmakefile",
+        "scripts/release.mk",
+        ".goreleaser.yaml",
+        "go.mod",
+        ".goci-policy.toml",
+    ):
         assert pattern.search(rel), rel

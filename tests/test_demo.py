@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from goci_doctor import demo
+from goci_doctor.lab import demo
 from goci_doctor.model import BadInputError
 
 CLASSIC = {
@@ -82,8 +82,10 @@ def test_bad_recording_is_bad_input(tmp_path):
 
 
 def test_demo_and_history_do_not_import_textual_or_docker():
-    code = ("import sys, goci_doctor.demo, goci_doctor.history; "
-            "goci_doctor.demo.render_walkthrough('glibc-centos7'); "
-            "print(sorted(m for m in ('textual', 'docker', 'rich') if m in sys.modules))")
+    code = (
+        "import sys, goci_doctor.lab.demo, goci_doctor.render.history; "
+        "goci_doctor.lab.demo.render_walkthrough('glibc-centos7'); "
+        "print(sorted(m for m in ('textual', 'docker', 'rich') if m in sys.modules))"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"

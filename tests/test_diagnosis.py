@@ -12,8 +12,13 @@ from goci_doctor.model import Diagnosis, Report, RunResult, from_jsonable, to_js
 # (fixture, target, expected outcome, family, text the message must contain)
 CASES = [
     ("cgo-host", "centos:7", "crashes", "glibc-too-new", "/lib64/libc.so.6: version `GLIBC_2.34' not found"),
-    ("cgo-host", "debian:bullseye", "crashes", "glibc-too-new",
-     "/lib/x86_64-linux-gnu/libc.so.6: version `GLIBC_2.34' not found"),
+    (
+        "cgo-host",
+        "debian:bullseye",
+        "crashes",
+        "glibc-too-new",
+        "/lib/x86_64-linux-gnu/libc.so.6: version `GLIBC_2.34' not found",
+    ),
     ("cgo-host", "debian:bookworm", "runs", "", ""),
     ("cgo-host", "ubuntu:22.04", "runs", "", ""),
     ("cgo-host", "alpine:3.20", "crashes", "glibc-on-musl", "no such file or directory"),
@@ -45,11 +50,11 @@ def test_static_verdicts(facts_of, fixture, target, outcome, family, text) -> No
 
 def test_glibc_message_is_what_the_loader_prints(facts_of) -> None:
     facts = facts_of("cgo-host")
-    verdict, _ = diagnosis.predict(facts, knowledge.resolve_target("debian:bullseye"), arch="amd64",
-                                   run_path="/app")
+    verdict, _ = diagnosis.predict(facts, knowledge.resolve_target("debian:bullseye"), arch="amd64", run_path="/app")
     # glibc's loader prints this exact line (seen on this project's bullseye image).
-    assert verdict.message == ("/app: /lib/x86_64-linux-gnu/libc.so.6: version `GLIBC_2.34' not found "
-                               "(required by /app)")
+    assert verdict.message == (
+        "/app: /lib/x86_64-linux-gnu/libc.so.6: version `GLIBC_2.34' not found (required by /app)"
+    )
 
 
 def test_chain_for_several_targets_is_one_per_family(facts_of) -> None:
@@ -69,13 +74,32 @@ def test_chain_for_several_targets_is_one_per_family(facts_of) -> None:
 def test_observed_runs_confirm_and_prove_fixes(facts_of) -> None:
     """Recorded runs: the crash confirmed in a container, and the cgo-off variant proving its fix."""
     target = knowledge.resolve_target("debian:bullseye")
-    own = RunResult(target=target.name, image="goci/debian:bullseye", libc="glibc 2.31", outcome="crashes",
-                    exit_code=1, stderr="/goci/app: /lib/x86_64-linux-gnu/libc.so.6: version `GLIBC_2.34' not "
-                    "found (required by /goci/app)")
-    fixed = RunResult(target=target.name, image="goci/debian:bullseye", libc="glibc 2.31", outcome="runs",
-                      exit_code=0, stdout="ok", variant="cgo-off")
-    still = RunResult(target=target.name, image="goci/debian:bullseye", libc="glibc 2.31", outcome="crashes",
-                      exit_code=1, stderr="version `GLIBC_2.34' not found", variant="musl-static")
+    own = RunResult(
+        target=target.name,
+        image="goci/debian:bullseye",
+        libc="glibc 2.31",
+        outcome="crashes",
+        exit_code=1,
+        stderr="/goci/app: /lib/x86_64-linux-gnu/libc.so.6: version `GLIBC_2.34' not found (required by /goci/app)",
+    )
+    fixed = RunResult(
+        target=target.name,
+        image="goci/debian:bullseye",
+        libc="glibc 2.31",
+        outcome="runs",
+        exit_code=0,
+        stdout="ok",
+        variant="cgo-off",
+    )
+    still = RunResult(
+        target=target.name,
+        image="goci/debian:bullseye",
+        libc="glibc 2.31",
+        outcome="crashes",
+        exit_code=1,
+        stderr="version `GLIBC_2.34' not found",
+        variant="musl-static",
+    )
     result = diagnosis.check_artifact(facts_of("cgo-host"), [target], runs=[own, fixed, still], arch="amd64")
     v = result.verdicts[0]
     assert v.outcome == "crashes" and v.confidence == "certain" and v.observed == own
@@ -90,8 +114,14 @@ def test_observed_runs_confirm_and_prove_fixes(facts_of) -> None:
 
 def test_observation_overrides_a_wrong_prediction(facts_of) -> None:
     target = knowledge.resolve_target("debian:bookworm")
-    observed = RunResult(target=target.name, image="goci/debian:bookworm", libc="glibc 2.36", outcome="crashes",
-                         exit_code=127, stderr="exec /goci/app: no such file or directory")
+    observed = RunResult(
+        target=target.name,
+        image="goci/debian:bookworm",
+        libc="glibc 2.36",
+        outcome="crashes",
+        exit_code=127,
+        stderr="exec /goci/app: no such file or directory",
+    )
     result = diagnosis.check_artifact(facts_of("cgo-host"), [target], runs=[observed], arch="amd64")
     assert result.verdicts[0].outcome == "crashes"
     assert result.verdicts[0].reason.startswith("observed")
@@ -156,12 +186,15 @@ def test_cgo_only_module_built_without_cgo_is_predicted_from_build_info(facts_of
     assert any("modernc.org/sqlite" in " ".join(f.commands) for f in fixes)
 
 
-@pytest.mark.parametrize(("goarch", "handlers", "expected"), [
-    ("arm64", ["qemu-aarch64 (enabled, /usr/bin/qemu-aarch64-static, flags F)"], 1),
-    ("arm64", ["qemu-aarch64 (disabled, /usr/bin/qemu-aarch64-static)"], 0),
-    ("arm64", ["qemu-aarch64_be (enabled, /usr/bin/qemu-aarch64_be-static)"], 0),
-    ("ppc64le", ["qemu-ppc64le (enabled, /usr/bin/qemu-ppc64le-static)"], 1),
-    ("arm", ["qemu-aarch64 (enabled, x)", "qemu-arm (enabled, /usr/bin/qemu-arm-static)"], 1),
-])
+@pytest.mark.parametrize(
+    ("goarch", "handlers", "expected"),
+    [
+        ("arm64", ["qemu-aarch64 (enabled, /usr/bin/qemu-aarch64-static, flags F)"], 1),
+        ("arm64", ["qemu-aarch64 (disabled, /usr/bin/qemu-aarch64-static)"], 0),
+        ("arm64", ["qemu-aarch64_be (enabled, /usr/bin/qemu-aarch64_be-static)"], 0),
+        ("ppc64le", ["qemu-ppc64le (enabled, /usr/bin/qemu-ppc64le-static)"], 1),
+        ("arm", ["qemu-aarch64 (enabled, x)", "qemu-arm (enabled, /usr/bin/qemu-arm-static)"], 1),
+    ],
+)
 def test_only_enabled_handlers_for_the_binary_arch_count(goarch, handlers, expected) -> None:
     assert len(diagnosis.emulating_handlers(goarch, handlers)) == expected

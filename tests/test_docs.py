@@ -12,10 +12,11 @@ import jsonschema
 import pytest
 import yaml
 
-from goci_doctor import cli, diagnosis, hostenv, knowledge, lint, policy, schema
-from goci_doctor.demo import Scenario, demo_dir
+from goci_doctor import cli, diagnosis, hostenv, knowledge
+from goci_doctor.gate import lint, policy
+from goci_doctor.lab.demo import Scenario, demo_dir
 from goci_doctor.model import ExitCode, Report
-from goci_doctor.render import report_to_json
+from goci_doctor.render import report_to_json, schema
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = ROOT / "docs"
@@ -38,7 +39,7 @@ def _section(text: str, heading: str) -> str:
     level = len(lines[start]) - len(lines[start].lstrip("#"))
     out: list[str] = []
     fenced = False
-    for ln in lines[start + 1:]:
+    for ln in lines[start + 1 :]:
         if ln.startswith("```"):
             fenced = not fenced
         elif not fenced and re.match(rf"#{{1,{level}}} ", ln):
@@ -63,7 +64,8 @@ def _table_keys(text: str) -> dict[str, list[str]]:
 
 def test_schema_is_generated_from_the_model() -> None:
     assert _doc("schema.json") == schema.schema_text(), (
-        "docs/schema.json is out of date: python -m goci_doctor.schema --write docs/schema.json")
+        "docs/schema.json is out of date: python -m goci_doctor.render.schema --write docs/schema.json"
+    )
 
 
 def test_schema_main_check_detects_drift(tmp_path: Path) -> None:
@@ -106,8 +108,9 @@ def test_explain_json_validates(validator, capsys, tmp_path) -> None:
 
 
 def test_inspect_json_validates(validator, capsys, bin_path, bad_files) -> None:
-    doc = _run_json(capsys, ["inspect", str(bin_path("static")), str(bin_path("windows")), str(bad_files["html"]),
-                             "--json"])
+    doc = _run_json(
+        capsys, ["inspect", str(bin_path("static")), str(bin_path("windows")), str(bad_files["html"]), "--json"]
+    )
     assert len(doc["artifacts"]) == 3
     _valid(validator, doc, "inspect")
 
@@ -122,8 +125,14 @@ def test_report_validates_and_a_broken_one_does_not(validator, bin_path) -> None
 
     targets = [knowledge.resolve_target("centos:7")]
     diag = diagnosis.check_artifact(artifact.inspect_path(bin_path("cgo-host")), targets)
-    report = Report(diagnosis=diag, env=hostenv.gather(docker=False), created="2025-01-01T00:00:00Z",
-                    tool_version="0.1.0", targets=("centos:7",), title="cgo-host on centos:7")
+    report = Report(
+        diagnosis=diag,
+        env=hostenv.gather(docker=False),
+        created="2025-01-01T00:00:00Z",
+        tool_version="0.1.0",
+        targets=("centos:7",),
+        title="cgo-host on centos:7",
+    )
     doc = json.loads(report_to_json(report))
     _valid(validator, doc, "report")
     doc["diagnosis"]["verdicts"][0]["outcome"] = "explodes"
@@ -157,8 +166,11 @@ def test_policy_doc_example_loads(tmp_path: Path) -> None:
     path.write_text(example, encoding="utf-8")
     loaded = policy.load_policy(path)
     assert set(loaded.envs) == {"prod", "legacy"}
-    used = {k for env in re.findall(r"^\[env\.\w+\]\n(.*?)(?=^\[|\Z)", example, re.S | re.M)
-            for k in re.findall(r"^(\w+) =", env, re.M)}
+    used = {
+        k
+        for env in re.findall(r"^\[env\.\w+\]\n(.*?)(?=^\[|\Z)", example, re.S | re.M)
+        for k in re.findall(r"^(\w+) =", env, re.M)
+    }
     assert used == set(policy._KEYS), "the example should show every key"
 
 
@@ -233,8 +245,12 @@ def test_ci_doc_gitlab_snippet_is_the_example() -> None:
 
 @pytest.mark.parametrize("name", ["ci.md", "policy.md"])
 def test_doc_commands_parse(name: str) -> None:
-    commands = [ln[2:] for block in _blocks(_doc(name), "console") for ln in block.splitlines()
-                if ln.startswith("$ goci-doctor ")]
+    commands = [
+        ln[2:]
+        for block in _blocks(_doc(name), "console")
+        for ln in block.splitlines()
+        if ln.startswith("$ goci-doctor ")
+    ]
     assert commands
     for line in commands:
         cli.build_parser().parse_args(shlex.split(line)[1:])

@@ -16,10 +16,11 @@ from pathlib import Path
 
 import pytest
 
-from goci_doctor import diagnosis, hostenv, knowledge, lab
+from goci_doctor import diagnosis, hostenv, knowledge
 from goci_doctor.artifact import inspect_path
 from goci_doctor.config import Config, RunSettings
-from goci_doctor.images import build_images, local_image_map
+from goci_doctor.lab import docker as lab
+from goci_doctor.lab.images import build_images, local_image_map
 from goci_doctor.model import EngineUnavailableError
 
 pytestmark = pytest.mark.docker
@@ -66,16 +67,20 @@ def qemu_aarch64() -> Iterator[tuple[str, ...]]:
     if os.geteuid() != 0:
         pytest.skip("registering a binfmt_misc handler needs root")
     if not (BINFMT / "register").exists():
-        pytest.skip(f"binfmt_misc is not mounted at {BINFMT} "
-                    "(mount -t binfmt_misc binfmt_misc /proc/sys/fs/binfmt_misc; scripts/setup.sh --test does)")
+        pytest.skip(
+            f"binfmt_misc is not mounted at {BINFMT} "
+            "(mount -t binfmt_misc binfmt_misc /proc/sys/fs/binfmt_misc; scripts/setup.sh --test does)"
+        )
     if not QEMU.exists():
         pytest.skip(f"{QEMU} is missing (apt-get install qemu-user-static)")
     if (BINFMT / "status").read_text().strip() != "enabled":
         pytest.skip("binfmt_misc is switched off on this host (status: disabled): no handler would run")
     before, flags = _entry_state()
     if before != "absent" and "F" not in flags:
-        pytest.skip(f"{ENTRY} is registered without the F flag: its interpreter is not reachable "
-                    "inside containers, and this test will not replace the host's own entry")
+        pytest.skip(
+            f"{ENTRY} is registered without the F flag: its interpreter is not reachable "
+            "inside containers, and this test will not replace the host's own entry"
+        )
     try:
         if before == "absent":
             _write(BINFMT / "register", REGISTRATION)

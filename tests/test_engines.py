@@ -18,9 +18,12 @@ from pathlib import Path
 import pytest
 from second_engine import SecondEngine
 
-from goci_doctor import config, engines, fleet, hostenv, lab
+from goci_doctor import config, hostenv
 from goci_doctor.config import Config, RunSettings
-from goci_doctor.images import local_image_map
+from goci_doctor.hostenv import engines
+from goci_doctor.lab import docker as lab
+from goci_doctor.lab import fleet
+from goci_doctor.lab.images import local_image_map
 from goci_doctor.model import BadInputError, EngineUnavailableError
 
 IMAGES = ("goci/musl", "goci/scratch", "goci/debian:bookworm", "goci/distroless-static")

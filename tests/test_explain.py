@@ -7,8 +7,9 @@ import time
 
 import pytest
 
-from goci_doctor import diagnosis, explain
-from goci_doctor.commands import iter_log_lines
+from goci_doctor import diagnosis
+from goci_doctor.cli.commands import iter_log_lines
+from goci_doctor.diagnosis import explain
 from goci_doctor.model import ChainNode
 
 EXEC_FORMAT = {"wrong-arch", "pe-on-linux", "macho-on-linux"}
@@ -17,13 +18,23 @@ LOADER = {"loader-missing", "glibc-on-musl", "dynamic-on-no-libc", "musl-on-glib
 # (message as pasted in the public report, expected family or family group, facts that must be extracted)
 PUBLIC = [
     ("/lib/x86_64-linux-gnu/libc.so.6: version `GLIBC_2.32' not found", {"glibc-too-new"}, {"wanted": "2.32"}),
-    ("./sftpgo: /lib/aarch64-linux-gnu/libc.so.6: version `GLIBC_2.28' not found (required by ./sftpgo)",
-     {"glibc-too-new"}, {"wanted": "2.28", "binary": "./sftpgo", "arch": "arm64"}),
+    (
+        "./sftpgo: /lib/aarch64-linux-gnu/libc.so.6: version `GLIBC_2.28' not found (required by ./sftpgo)",
+        {"glibc-too-new"},
+        {"wanted": "2.28", "binary": "./sftpgo", "arch": "arm64"},
+    ),
     ("version ` GLIBC_2.29 'not found (required by app)", {"glibc-too-new"}, {"wanted": "2.29"}),
-    ("xgo build undefined reference to `pthread_create@GLIBC_2.34", {"glibc-link-mismatch"},
-     {"symbol": "pthread_create", "wanted": "2.34"}),
-    ("Cannot change target version of binary to 2.17 (aarch64) due to missing knowledge about how to handle: "
-     "__isoc23_strtol@GLIBC_2.38", {"glibc-c23-symbols"}, {"symbol": "__isoc23_strtol"}),
+    (
+        "xgo build undefined reference to `pthread_create@GLIBC_2.34",
+        {"glibc-link-mismatch"},
+        {"symbol": "pthread_create", "wanted": "2.34"},
+    ),
+    (
+        "Cannot change target version of binary to 2.17 (aarch64) due to missing knowledge about how to handle: "
+        "__isoc23_strtol@GLIBC_2.38",
+        {"glibc-c23-symbols"},
+        {"symbol": "__isoc23_strtol"},
+    ),
     ('standard_init_linux.go:211: exec user process caused "exec format error"', EXEC_FORMAT, {}),
     ("exec /adguard-exporter: exec format error", EXEC_FORMAT, {"binary": "/adguard-exporter"}),
     ("bash: /usr/local/go/bin/go: cannot execute binary file: Exec format error", EXEC_FORMAT, {}),
@@ -31,24 +42,47 @@ PUBLIC = [
     ("bash: ./tegola: cannot execute: required file not found", LOADER, {}),
     ("sh: k6: not found", LOADER, {"binary": "k6"}),
     ("standard_init_linux.go:219: exec user process caused: no such file or directory", LOADER, {}),
-    ("Error relocating ./drv_cfg: backtrace_symbols: symbol not found", {"glibc-on-musl"},
-     {"symbol": "backtrace_symbols"}),
+    (
+        "Error relocating ./drv_cfg: backtrace_symbols: symbol not found",
+        {"glibc-on-musl"},
+        {"symbol": "backtrace_symbols"},
+    ),
     ("# runtime/cgo\ngcc: error: unrecognized command-line option '-m64'", {"cgo-cross-no-cc"}, {}),
-    ('# runtime/cgo\ncgo: C compiler "gcc" not found: exec: "gcc": executable file not found in $PATH',
-     {"cgo-no-compiler"}, {"cc": "gcc"}),
+    (
+        '# runtime/cgo\ncgo: C compiler "gcc" not found: exec: "gcc": executable file not found in $PATH',
+        {"cgo-no-compiler"},
+        {"cc": "gcc"},
+    ),
     ("go: -race requires cgo; enable cgo by setting CGO_ENABLED=1", {"race-needs-cgo"}, {}),
-    ("Binary was compiled with 'CGO_ENABLED=0', go-sqlite3 requires cgo to work. This is a stub",
-     {"cgo-required-disabled"}, {}),
-    ("warning: Using 'getaddrinfo' in statically linked applications requires at runtime the shared libraries "
-     "from the glibc version used for linking", {"static-getaddrinfo"}, {"symbol": "getaddrinfo"}),
-    ("build constraints exclude all Go files in /go/pkg/mod/github.com/pganalyze/pg_query_go/v4@v4.2.3/parser",
-     {"cgo-required-disabled"}, {}),
-    ("ld.exe: i386 architecture of input file `C:\\Temp\\go-link-1\\000000.o' is incompatible with i386:x86-64 "
-     "output", {"cgo-cross-no-cc"}, {}),
+    (
+        "Binary was compiled with 'CGO_ENABLED=0', go-sqlite3 requires cgo to work. This is a stub",
+        {"cgo-required-disabled"},
+        {},
+    ),
+    (
+        "warning: Using 'getaddrinfo' in statically linked applications requires at runtime the shared libraries "
+        "from the glibc version used for linking",
+        {"static-getaddrinfo"},
+        {"symbol": "getaddrinfo"},
+    ),
+    (
+        "build constraints exclude all Go files in /go/pkg/mod/github.com/pganalyze/pg_query_go/v4@v4.2.3/parser",
+        {"cgo-required-disabled"},
+        {},
+    ),
+    (
+        "ld.exe: i386 architecture of input file `C:\\Temp\\go-link-1\\000000.o' is incompatible with i386:x86-64 "
+        "output",
+        {"cgo-cross-no-cc"},
+        {},
+    ),
     ("/usr/bin/ld: cannot find libgcc_s.so.1", {"missing-shared-lib"}, {"library": "libgcc_s.so.1"}),
     # Seen on this project's own machines
-    ("/app: /lib/x86_64-linux-gnu/libc.so.6: version `GLIBC_2.34' not found (required by /app)",
-     {"glibc-too-new"}, {"wanted": "2.34", "binary": "/app"}),
+    (
+        "/app: /lib/x86_64-linux-gnu/libc.so.6: version `GLIBC_2.34' not found (required by /app)",
+        {"glibc-too-new"},
+        {"wanted": "2.34", "binary": "/app"},
+    ),
     ("exec /app/app: no such file or directory", LOADER, {"binary": "/app/app"}),
     ("exec /app/app: exec format error", EXEC_FORMAT, {"binary": "/app/app"}),
     ("fatal error: windows.h: No such file or directory", {"cgo-cross-no-cc"}, {}),
@@ -77,7 +111,8 @@ def test_public_messages_are_recognised(message: str, families: set[str], facts:
 
 def test_glibc_chain_names_versions() -> None:
     result = explain.explain_text(
-        "./sftpgo: /lib/aarch64-linux-gnu/libc.so.6: version `GLIBC_2.28' not found (required by ./sftpgo)")
+        "./sftpgo: /lib/aarch64-linux-gnu/libc.so.6: version `GLIBC_2.28' not found (required by ./sftpgo)"
+    )
     chain = result.chains[0]
     cause = next(n for n in chain.walk() if n.kind == "cause")
     assert "GLIBC_2.28" in cause.title
@@ -87,13 +122,16 @@ def test_glibc_chain_names_versions() -> None:
     assert any("aarch64-linux-gnu.2.17" in c for c in fixes["glibc-too-new/fix/zig"].commands)
 
 
-@pytest.mark.parametrize(("context", "family"), [
-    ("FROM golang:1.22 AS build\nFROM alpine:3.20\n", "glibc-on-musl"),
-    ("FROM golang:1.22 AS build\nFROM gcr.io/distroless/static-debian12\n", "dynamic-on-no-libc"),
-    ("", "loader-missing"),
-])
+@pytest.mark.parametrize(
+    ("context", "family"),
+    [
+        ("FROM golang:1.22 AS build\nFROM alpine:3.20\n", "glibc-on-musl"),
+        ("FROM golang:1.22 AS build\nFROM gcr.io/distroless/static-debian12\n", "dynamic-on-no-libc"),
+        ("", "loader-missing"),
+    ],
+)
 def test_shared_symptom_is_disambiguated_by_context(context: str, family: str) -> None:
-    log = context + "Step 9/9 : CMD [\"/app\"]\nexec /app: no such file or directory\n"
+    log = context + 'Step 9/9 : CMD ["/app"]\nexec /app: no such file or directory\n'
     result = explain.explain_text(log)
     assert [_chain_family(c) for c in result.chains] == [family]
 
@@ -103,11 +141,14 @@ def test_exec_format_with_windows_context_is_pe() -> None:
     assert _chain_family(explain.explain_text(log).chains[0]) == "pe-on-linux"
 
 
-@pytest.mark.parametrize(("fixture", "family", "goarch", "goos"), [
-    ("fail-arm64-hostgcc", "cgo-cross-no-cc", "arm64", "linux"),
-    ("fail-windows-hostgcc", "cgo-cross-no-cc", "amd64", "windows"),
-    ("fail-no-cc", "cgo-no-compiler", "", ""),
-])
+@pytest.mark.parametrize(
+    ("fixture", "family", "goarch", "goos"),
+    [
+        ("fail-arm64-hostgcc", "cgo-cross-no-cc", "arm64", "linux"),
+        ("fail-windows-hostgcc", "cgo-cross-no-cc", "amd64", "windows"),
+        ("fail-no-cc", "cgo-no-compiler", "", ""),
+    ],
+)
 def test_real_failed_builds_are_explained(bin_path, fixture: str, family: str, goarch: str, goos: str) -> None:
     """The compiler output of cgo builds that really failed on this machine."""
     text = bin_path(fixture).read_text()
@@ -128,9 +169,12 @@ def test_clean_log_has_no_chain() -> None:
 def test_huge_log_in_bounded_time_and_lines() -> None:
     """A 20 MB CI log with binary garbage, one 5 MB line and the real error near the end."""
     noise = b"2024-05-01T10:00:00.123Z  compiling package example.com/pkg/" + b"x" * 60 + b"\n"
-    parts = [noise * 150_000, b"\x00\xff\xfe" * 1000 + b"\n", b"y" * 5_000_000 + b"\n",
-             b"\x1b[31m/app: /lib/x86_64-linux-gnu/libc.so.6: version `GLIBC_2.34' not found (required by /app)"
-             b"\x1b[0m\n"]
+    parts = [
+        noise * 150_000,
+        b"\x00\xff\xfe" * 1000 + b"\n",
+        b"y" * 5_000_000 + b"\n",
+        b"\x1b[31m/app: /lib/x86_64-linux-gnu/libc.so.6: version `GLIBC_2.34' not found (required by /app)\x1b[0m\n",
+    ]
     data = b"".join(parts)
     assert len(data) > 20_000_000
     start = time.process_time()
@@ -174,8 +218,12 @@ def test_broken_family_data_names_the_entry() -> None:
 def test_literal_hints_never_hide_a_match() -> None:
     """The substring screen in front of the regular expressions may skip a line only if no pattern matches it."""
     messages = [m for m, _, _ in PUBLIC] + [
-        "version https://git-lfs.github.com/spec/v1", "C:\\Users\\dev> app.exe", "PS C:\\work> ./app",
-        "MINGW64 ~/src $ ./app", "zsh: exec format error: ./app on macOS", "FROM golang:1.22-alpine AS build",
+        "version https://git-lfs.github.com/spec/v1",
+        "C:\\Users\\dev> app.exe",
+        "PS C:\\work> ./app",
+        "MINGW64 ~/src $ ./app",
+        "zsh: exec format error: ./app on macOS",
+        "FROM golang:1.22-alpine AS build",
     ]
     for fam in diagnosis.families().values():
         for pat in [*fam.patterns, *fam.context]:
@@ -186,12 +234,15 @@ def test_literal_hints_never_hide_a_match() -> None:
                         assert any(h in line.lower() for h in hints), (fam.id, pat.pattern, line, hints)
 
 
-@pytest.mark.parametrize(("pattern", "hints"), [
-    (r"exec (?P<binary>\S+): exec format error", (": exec format error",)),
-    (r"darwin|mac ?os|/Users/", ("darwin", "mac", "/users/")),
-    (r"(?P<x>version https://git-lfs)", ("version https://git-lfs",)),
-    (r"\w+\d", None),
-])
+@pytest.mark.parametrize(
+    ("pattern", "hints"),
+    [
+        (r"exec (?P<binary>\S+): exec format error", (": exec format error",)),
+        (r"darwin|mac ?os|/Users/", ("darwin", "mac", "/users/")),
+        (r"(?P<x>version https://git-lfs)", ("version https://git-lfs",)),
+        (r"\w+\d", None),
+    ],
+)
 def test_literal_hints_read_from_the_parsed_pattern(pattern, hints) -> None:
     import re
 

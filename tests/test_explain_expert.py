@@ -13,8 +13,9 @@ import sys
 import pytest
 import re2
 
-from goci_doctor import explain, logpeel, pastefacts
-from goci_doctor.hypotheses import SYMPTOMS
+from goci_doctor.diagnosis import explain
+from goci_doctor.diagnosis.explain import logpeel, pastefacts
+from goci_doctor.diagnosis.explain.hypotheses import SYMPTOMS
 
 
 def _lead(text: str) -> str:

@@ -17,8 +17,9 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from goci_doctor import fanin, onmachine
+from goci_doctor.lab import onmachine
 from goci_doctor.model import BadInputError
+from goci_doctor.render import fanin
 
 ROOT = Path(__file__).resolve().parent.parent
 SCHEMA = json.loads((ROOT / "docs" / "schema.json").read_text(encoding="utf-8"))
@@ -210,7 +211,7 @@ def test_merge_refuses_a_device(tmp_path):
 
 @pytest.mark.docker
 def test_merge_container_runs_with_a_runner_report(bin_path, tmp_path):
-    from goci_doctor import lab
+    from goci_doctor.lab import docker as lab
     from goci_doctor.model import EngineUnavailableError
 
     try:

@@ -25,14 +25,15 @@ from pathlib import Path
 import pytest
 from engine_relay import EngineRelay
 
-from goci_doctor import history, render
+from goci_doctor import render
 from goci_doctor.model import EngineUnavailableError
+from goci_doctor.render import history
 
 ENV_ISOLATION = {"GOCI_DOCTOR_IMAGES": ""}
 
 
 def _config_file(tmp_path: Path) -> Path:
-    from goci_doctor.images import local_image_map
+    from goci_doctor.lab.images import local_image_map
 
     lines = ["[run]", "allow_pull = false", "", "[images]"]
     lines += [f'"{k}" = "{v}"' for k, v in local_image_map().items()]
@@ -43,14 +44,15 @@ def _config_file(tmp_path: Path) -> Path:
 
 @pytest.fixture(scope="module")
 def engine():
-    from goci_doctor import lab
+    from goci_doctor.lab import docker as lab
 
     try:
         client = lab.connect()
     except EngineUnavailableError as exc:
         pytest.skip(f"no Docker engine: {exc}")
-    missing = [ref for ref in ("goci/debian:bookworm", "goci/debian:trixie", "goci/musl")
-               if not client.images.list(name=ref)]
+    missing = [
+        ref for ref in ("goci/debian:bookworm", "goci/debian:trixie", "goci/musl") if not client.images.list(name=ref)
+    ]
     if missing:
         pytest.skip(f"local images missing ({', '.join(missing)}): run `goci-doctor images build`")
     return client
@@ -65,8 +67,11 @@ def sleeper(bin_path, tmp_path) -> Path:
 
 
 def containers_for(engine, artifact: Path) -> list[dict]:
-    return [c for c in engine.api.containers(all=True, filters={"label": ["goci-doctor=1"]})
-            if artifact.name in c.get("Command", "")]
+    return [
+        c
+        for c in engine.api.containers(all=True, filters={"label": ["goci-doctor=1"]})
+        if artifact.name in c.get("Command", "")
+    ]
 
 
 def wait_for(predicate, timeout: float = 30.0) -> bool:
@@ -86,8 +91,14 @@ def _default_sigint() -> None:
 
 def start_cli(*args: str, env: dict[str, str] | None = None) -> subprocess.Popen[str]:
     full = {**os.environ, **ENV_ISOLATION, **(env or {})}
-    return subprocess.Popen([sys.executable, "-m", "goci_doctor", *args], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, env=full, preexec_fn=_default_sigint)
+    return subprocess.Popen(
+        [sys.executable, "-m", "goci_doctor", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=full,
+        preexec_fn=_default_sigint,
+    )
 
 
 # --------------------------------------------------------------------------------------------
@@ -96,20 +107,39 @@ def start_cli(*args: str, env: dict[str, str] | None = None) -> subprocess.Popen
 
 @pytest.mark.docker
 def test_engine_stopping_mid_run_is_one_clear_report(engine, sleeper, tmp_path):
-    from goci_doctor import lab
+    from goci_doctor.lab import docker as lab
 
     real = lab.engine_host()
     if not real.startswith("unix://"):
         pytest.skip(f"engine is not on a local socket ({real}); the relay needs one")
     relay_path = tmp_path / "engine.sock"
-    relay = EngineRelay(relay_path, real[len("unix://"):])
+    relay = EngineRelay(relay_path, real[len("unix://") :])
     out = tmp_path / "report.md"
-    proc = start_cli("--config", str(_config_file(tmp_path)), "run", str(sleeper), "-t", "debian:bookworm",
-                     "-t", "debian:trixie", "-t", "alpine:3.20", "-t", "debian:bullseye", "--timeout", "60",
-                     "--format", "markdown", "-o", str(out), env={"DOCKER_HOST": f"unix://{relay_path}"})
+    proc = start_cli(
+        "--config",
+        str(_config_file(tmp_path)),
+        "run",
+        str(sleeper),
+        "-t",
+        "debian:bookworm",
+        "-t",
+        "debian:trixie",
+        "-t",
+        "alpine:3.20",
+        "-t",
+        "debian:bullseye",
+        "--timeout",
+        "60",
+        "--format",
+        "markdown",
+        "-o",
+        str(out),
+        env={"DOCKER_HOST": f"unix://{relay_path}"},
+    )
     try:
-        assert wait_for(lambda: any(c["State"] == "running" for c in containers_for(engine, sleeper))), \
+        assert wait_for(lambda: any(c["State"] == "running" for c in containers_for(engine, sleeper))), (
             "no container started"
+        )
         relay.kill()
         _stdout, stderr = proc.communicate(timeout=60)
         assert proc.returncode == 2, stderr
@@ -133,30 +163,41 @@ def test_engine_stopping_mid_run_is_one_clear_report(engine, sleeper, tmp_path):
 
 @pytest.mark.docker
 def test_missing_image_is_an_error_cell_and_exit_2(engine, bin_path, tmp_path):
-    proc = start_cli("--config", str(_config_file(tmp_path)), "run", str(bin_path("static")),
-                     "-t", "goci/no-such-image:never", "-t", "debian:bookworm")
+    proc = start_cli(
+        "--config",
+        str(_config_file(tmp_path)),
+        "run",
+        str(bin_path("static")),
+        "-t",
+        "goci/no-such-image:never",
+        "-t",
+        "debian:bookworm",
+    )
     stdout, stderr = proc.communicate(timeout=120)
     assert proc.returncode == 2, stderr
     assert "Traceback" not in stderr
     lines = {line.split()[0]: line for line in stdout.splitlines() if line.startswith(("goci/", "debian:"))}
-    assert "image goci/no-such-image:never not found locally and pulling is disabled" in lines[
-        "goci/no-such-image:never"]
+    assert (
+        "image goci/no-such-image:never not found locally and pulling is disabled" in lines["goci/no-such-image:never"]
+    )
     assert " runs " in lines["debian:bookworm"]
 
 
 @pytest.mark.docker
 def test_container_killed_from_outside(engine, sleeper, tmp_path):
-    from goci_doctor import lab
     from goci_doctor.config import load_config
+    from goci_doctor.lab import docker as lab
 
     runner = lab.DockerRunner(config=load_config(_config_file(tmp_path)), client=engine)
 
     def on_event(e) -> None:
         if e.phase == "running":
+
             def kill() -> None:
                 wait_for(lambda: any(c["State"] == "running" for c in containers_for(engine, sleeper)), 20)
                 for c in containers_for(engine, sleeper):
                     engine.api.kill(c["Id"])
+
             threading.Thread(target=kill, daemon=True).start()
 
     (result,) = runner.run_matrix(sleeper, ["debian:bookworm"], timeout=60, on_event=on_event)
@@ -169,8 +210,17 @@ def test_container_killed_from_outside(engine, sleeper, tmp_path):
 @pytest.mark.docker
 def test_timeout_through_the_cli(engine, sleeper, tmp_path):
     start = time.monotonic()
-    proc = start_cli("--config", str(_config_file(tmp_path)), "run", str(sleeper), "-t", "debian:bookworm",
-                     "--timeout", "2", "--json")
+    proc = start_cli(
+        "--config",
+        str(_config_file(tmp_path)),
+        "run",
+        str(sleeper),
+        "-t",
+        "debian:bookworm",
+        "--timeout",
+        "2",
+        "--json",
+    )
     stdout, stderr = proc.communicate(timeout=60)
     assert time.monotonic() - start < 40
     assert proc.returncode == 0, stderr
@@ -187,8 +237,20 @@ def test_timeout_through_the_cli(engine, sleeper, tmp_path):
 def test_ctrl_c_at_each_step(engine, sleeper, tmp_path, step):
     out = tmp_path / "report.txt"
     out.write_text("the previous report\n")
-    proc = start_cli("--config", str(_config_file(tmp_path)), "run", str(sleeper), "-t", "debian:bookworm",
-                     "-t", "debian:trixie", "--timeout", "120", "-o", str(out))
+    proc = start_cli(
+        "--config",
+        str(_config_file(tmp_path)),
+        "run",
+        str(sleeper),
+        "-t",
+        "debian:bookworm",
+        "-t",
+        "debian:trixie",
+        "--timeout",
+        "120",
+        "-o",
+        str(out),
+    )
     if step == "starting":
         time.sleep(0.3)  # still importing / connecting
     elif step == "container-created":
@@ -215,8 +277,9 @@ def tiny_disk(tmp_path):
     """A 64 KiB tmpfs filled to the brim except ``room`` bytes (the real ENOSPC path)."""
     mnt = tmp_path / "tiny"
     mnt.mkdir()
-    proc = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(mnt)], capture_output=True,
-                          text=True, check=False)
+    proc = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(mnt)], capture_output=True, text=True, check=False
+    )
     if proc.returncode != 0:
         pytest.skip(f"cannot mount a tmpfs here ({proc.stderr.strip()}); needs root")
     try:
@@ -244,9 +307,24 @@ def test_cli_output_on_a_full_disk_keeps_the_old_file(tiny_disk, bin_path):
     out = tiny_disk / "inspect.json"
     out.write_text("the previous report\n")
     fill(tiny_disk, 4096)
-    proc = subprocess.run([sys.executable, "-m", "goci_doctor", "inspect", "--json", "-o", str(out),
-                           str(bin_path("cgo-host")), str(bin_path("static")), str(bin_path("windows-cgo"))],
-                          capture_output=True, text=True, check=False, timeout=60)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "goci_doctor",
+            "inspect",
+            "--json",
+            "-o",
+            str(out),
+            str(bin_path("cgo-host")),
+            str(bin_path("static")),
+            str(bin_path("windows-cgo")),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+    )
     assert proc.returncode == 2, proc.stderr
     assert proc.stderr.strip() == f"goci-doctor: cannot write {out}: No space left on device"
     assert out.read_text() == "the previous report\n"
@@ -259,8 +337,13 @@ def test_lint_output_on_a_full_disk_keeps_the_old_file(tiny_disk):
     out = tiny_disk / "lint.sarif"
     out.write_text("the previous report\n")
     fill(tiny_disk, 1024)
-    proc = subprocess.run([sys.executable, "-m", "goci_doctor", "lint", str(repo), "--format", "sarif",
-                           "-o", str(out)], capture_output=True, text=True, check=False, timeout=60)
+    proc = subprocess.run(
+        [sys.executable, "-m", "goci_doctor", "lint", str(repo), "--format", "sarif", "-o", str(out)],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+    )
     assert proc.returncode == 2, proc.stderr
     assert proc.stderr.strip() == f"goci-doctor: cannot write {out}: No space left on device"
     assert out.read_text() == "the previous report\n"
@@ -268,7 +351,7 @@ def test_lint_output_on_a_full_disk_keeps_the_old_file(tiny_disk):
 
 
 def test_history_on_a_full_disk_leaves_no_entry(tiny_disk):
-    from goci_doctor import demo
+    from goci_doctor.lab import demo
 
     report = demo.scenario_report(demo.scenario("glibc-centos7"))
     folder = tiny_disk / "sessions"
@@ -299,7 +382,7 @@ def test_write_atomic_interrupted_mid_write_keeps_the_old_file(tmp_path, monkeyp
 
 
 def test_tui_export_on_a_full_disk_leaves_nothing(tiny_disk):
-    from goci_doctor import demo
+    from goci_doctor.lab import demo
     from goci_doctor.tui.app import GociApp
 
     async def flow() -> tuple[object, list[str]]:

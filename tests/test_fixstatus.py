@@ -13,8 +13,10 @@ from pathlib import Path
 
 import pytest
 
-from goci_doctor import demo, fixstatus, render
-from goci_doctor.lab import run_diagnosis
+from goci_doctor import render
+from goci_doctor.diagnosis import fixstatus
+from goci_doctor.lab import demo
+from goci_doctor.lab.docker import run_diagnosis
 from goci_doctor.model import BuildResult, Report
 
 GO = shutil.which("go") or "/work/main/.venv/bin/go"

@@ -34,16 +34,19 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from goci_doctor.artifact import inspect_bytes, inspect_path, read_go_buildinfo
-from goci_doctor.commands import MAX_LOG_LINE, explain_file, iter_log_lines
-from goci_doctor.explain import explain_lines
+from goci_doctor.cli.commands import MAX_LOG_LINE, explain_file, iter_log_lines
+from goci_doctor.diagnosis.explain import explain_lines
 from goci_doctor.model import ArtifactFacts
 
 CALL_DEADLINE_S = 10
 """Per inspection. The fixtures are a few MB and inspect in milliseconds; 10 s only catches hangs."""
 
-_SETTINGS = settings(max_examples=25, deadline=None, derandomize=True,
-                     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large,
-                                            HealthCheck.function_scoped_fixture])
+_SETTINGS = settings(
+    max_examples=25,
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.function_scoped_fixture],
+)
 
 
 class Hang(Exception):
@@ -123,7 +126,7 @@ class Section:
 
 def elf64_sections(data: bytes) -> dict[str, Section]:
     """name -> Section for a little-endian ELF64 file (the fixtures are x86-64)."""
-    shoff, = struct.unpack_from("<Q", data, 40)
+    (shoff,) = struct.unpack_from("<Q", data, 40)
     shentsize, shnum, shstrndx = struct.unpack_from("<HHH", data, 58)
     raw = [struct.unpack_from("<IIQQQQIIQQ", data, shoff + i * shentsize) for i in range(shnum)]
     str_off, str_size = raw[shstrndx][4], raw[shstrndx][5]
@@ -137,7 +140,7 @@ def elf64_sections(data: bytes) -> dict[str, Section]:
 
 def elf64_phdrs(data: bytes) -> list[tuple[int, int]]:
     """(p_type, file offset of the program header) for each program header."""
-    phoff, = struct.unpack_from("<Q", data, 32)
+    (phoff,) = struct.unpack_from("<Q", data, 32)
     phentsize, phnum = struct.unpack_from("<HH", data, 54)
     return [(struct.unpack_from("<I", data, phoff + i * phentsize)[0], phoff + i * phentsize) for i in range(phnum)]
 
@@ -203,7 +206,7 @@ def test_e_shnum_zero_takes_the_count_from_section_zero(dyn_elf):
     # Extended numbering: e_shnum 0 means "read sh_size of section 0". A huge count there must be
     # caught as truncation, not used to read 2**64 headers.
     data = patch(dyn_elf, 60, "<H", 0)
-    shoff, = struct.unpack_from("<Q", data, 40)
+    (shoff,) = struct.unpack_from("<Q", data, 40)
     facts = inspect_bounded(patch(data, shoff + 32, "<Q", 2**64 - 1))
     assert any("section headers end at offset" in p for p in facts.problems), facts.problems
 
@@ -218,8 +221,21 @@ def test_e_phentsize_and_e_shentsize_too_small(dyn_elf):
 @given(value=st.data())
 def test_section_offset_and_size(dyn_elf, value):
     sections = elf64_sections(dyn_elf)
-    name = value.draw(st.sampled_from([".dynamic", ".dynsym", ".dynstr", ".gnu.version", ".gnu.version_r",
-                                       ".go.buildinfo", ".shstrtab", ".interp", ".gnu.hash"]))
+    name = value.draw(
+        st.sampled_from(
+            [
+                ".dynamic",
+                ".dynsym",
+                ".dynstr",
+                ".gnu.version",
+                ".gnu.version_r",
+                ".go.buildinfo",
+                ".shstrtab",
+                ".interp",
+                ".gnu.hash",
+            ]
+        )
+    )
     field_at = value.draw(st.sampled_from([24, 32]))  # sh_offset, sh_size
     v = value.draw(edge(len(dyn_elf)))
     facts = inspect_bounded(patch(dyn_elf, sections[name].header_at + field_at, "<Q", v))
@@ -256,7 +272,7 @@ def test_dynamic_entries_without_dt_null_stop_at_the_end(dyn_elf):
 def _verneed(data: bytes) -> tuple[Section, int, int]:
     """(.gnu.version_r section, offset of its first Elf64_Verneed, offset of that entry's first Vernaux)."""
     sec = elf64_sections(data)[".gnu.version_r"]
-    vn_aux, = struct.unpack_from("<I", data, sec.offset + 8)
+    (vn_aux,) = struct.unpack_from("<I", data, sec.offset + 8)
     return sec, sec.offset, sec.offset + vn_aux
 
 
@@ -282,15 +298,19 @@ def test_vernaux_self_cycle_with_a_huge_count_is_bounded(dyn_elf):
 @given(value=st.data())
 def test_verneed_fields(dyn_elf, value):
     _sec, need_at, aux_at = _verneed(dyn_elf)
-    at, fmt = value.draw(st.sampled_from([
-        (need_at + 2, "<H"),   # vn_cnt
-        (need_at + 4, "<I"),   # vn_file (string offset)
-        (need_at + 8, "<I"),   # vn_aux
-        (need_at + 12, "<I"),  # vn_next
-        (aux_at + 8, "<I"),    # vna_name
-        (aux_at + 12, "<I"),   # vna_next
-        (aux_at + 6, "<H"),    # vna_other (version index)
-    ]))
+    at, fmt = value.draw(
+        st.sampled_from(
+            [
+                (need_at + 2, "<H"),  # vn_cnt
+                (need_at + 4, "<I"),  # vn_file (string offset)
+                (need_at + 8, "<I"),  # vn_aux
+                (need_at + 12, "<I"),  # vn_next
+                (aux_at + 8, "<I"),  # vna_name
+                (aux_at + 12, "<I"),  # vna_next
+                (aux_at + 6, "<H"),  # vna_other (version index)
+            ]
+        )
+    )
     v = value.draw(edge(len(dyn_elf), bits=8 * struct.calcsize(fmt)))
     facts = inspect_bounded(patch(dyn_elf, at, fmt, v))
     assert facts.kind == "elf"
@@ -309,7 +329,7 @@ def pe_file(bin_path) -> bytes:
 
 def _pe_offsets(data: bytes) -> tuple[int, int, int]:
     """(e_lfanew, optional header offset, data directory offset) for PE32+."""
-    lfanew, = struct.unpack_from("<I", data, 0x3C)
+    (lfanew,) = struct.unpack_from("<I", data, 0x3C)
     opt = lfanew + 24
     return lfanew, opt, opt + 112
 
@@ -328,7 +348,7 @@ def test_pe_number_of_sections(pe_file, value):
     v = value.draw(edge(len(pe_file), bits=16))
     facts = inspect_bounded(patch(pe_file, lfanew + 6, "<H", v))
     assert facts.kind == "pe"
-    opt_size, = struct.unpack_from("<H", pe_file, lfanew + 20)
+    (opt_size,) = struct.unpack_from("<H", pe_file, lfanew + 20)
     if lfanew + 24 + opt_size + v * 40 > len(pe_file):
         assert any("section table ends" in p for p in facts.problems), facts.problems
 
@@ -414,10 +434,11 @@ def test_buildinfo_varint_lengths(bin_path, value):
             if byte < 0x80:
                 break
         at += used + n
-    length = value.draw(st.one_of(st.sampled_from([0, 1, 127, 128, 2**31, 2**63, 2**64 - 1, 2**70]),
-                                  st.integers(0, 2**80)))
+    length = value.draw(
+        st.one_of(st.sampled_from([0, 1, 127, 128, 2**31, 2**63, 2**64 - 1, 2**70]), st.integers(0, 2**80))
+    )
     encoded = value.draw(st.sampled_from([_varint(length), b"\xff" * 10, b"\x80" * 9 + b"\x01"]))
-    mutated = data[:at] + encoded + data[at + len(encoded):]
+    mutated = data[:at] + encoded + data[at + len(encoded) :]
     mutated = mutated[: len(data)]
     facts = inspect_bounded(mutated)
     assert facts.kind in ("elf", "pe", "macho")
@@ -492,8 +513,9 @@ def test_100_mb_ci_log_in_bounded_memory(tmp_path):
     # Measured in a child process (peak RSS): tracemalloc would slow a 100 MB pass several-fold.
     log = tmp_path / "ci.log"
     size = _generated_ci_log(log, 100)
-    proc = subprocess.run([sys.executable, "-c", _MEASURE, str(log)], capture_output=True, text=True,
-                          timeout=300, check=False)
+    proc = subprocess.run(
+        [sys.executable, "-c", _MEASURE, str(log)], capture_output=True, text=True, timeout=300, check=False
+    )
     assert proc.returncode == 0, proc.stderr
     result = json.loads(proc.stdout)
     assert size > 100 * 1024 * 1024
@@ -527,8 +549,10 @@ def _garbage(n: int) -> bytes:
     return os.urandom(n)
 
 
-@pytest.mark.parametrize("kind", ["random", "nul", "utf16le", "utf16be", "latin1", "cr-only", "bom-utf8",
-                                  "invalid-utf8", "ansi-storm", "half-bom"])
+@pytest.mark.parametrize(
+    "kind",
+    ["random", "nul", "utf16le", "utf16be", "latin1", "cr-only", "bom-utf8", "invalid-utf8", "ansi-storm", "half-bom"],
+)
 def test_odd_encodings_and_garbage(kind, tmp_path):
     line = "exec /usr/local/bin/app: exec format error"
     data = {
@@ -605,7 +629,7 @@ def test_corrupt_section_names_are_escaped_in_problems(bin_path):
     (lfanew,) = struct.unpack_from("<I", data, 0x3C)
     (opt_size,) = struct.unpack_from("<H", data, lfanew + 20)
     first = lfanew + 24 + opt_size
-    data[first:first + 8] = b"H\x83\xec(H\x8b\x05u"
+    data[first : first + 8] = b"H\x83\xec(H\x8b\x05u"
     struct.pack_into("<I", data, first + 20, len(data))  # raw pointer past the end: truncated
     facts = artifact.inspect_bytes(bytes(data), "badname.exe")
     text = " ".join(facts.problems)
@@ -616,26 +640,110 @@ def test_corrupt_section_names_are_escaped_in_problems(bin_path):
 # --------------------------------------------------------------------------------------------
 # lint inputs, configs, reports and history entries: generated text, the same bounds
 
-_YAML_ATOMS = st.sampled_from([
-    "on: push\n", "jobs:\n", "  build:\n", "    runs-on: ubuntu-latest\n", "    steps:\n",
-    "      - run: CGO_ENABLED=1 GOARCH=arm64 go build ./...\n", "builds:\n", "  - goos: [linux]\n", "env:\n",
-    "  - CC=zig cc\n", "a: &a [*a]\n", "b: &b [*a, *a, *a]\n", "<<: *a\n", "*a", "&a ", "!!binary x", "[", "]",
-    "{", "}", ": ", "- ", "\n", "  ", "\t", "'", '"', "|\n", ">\n", "# c\n", "${{ matrix.x }}", "\x00", "\ufeff",
-])
-_DOCKER_ATOMS = st.sampled_from([
-    "FROM golang:1.22 AS build\n", "FROM alpine:3.20\n", "FROM scratch\n", "ARG X=1\n", "ENV A=${A}${A}\n",
-    "ENV B $B$B\n", "RUN CGO_ENABLED=1 go build -o /app .\n", "COPY --from=build /app /app\n", "\\\n", "${", "$",
-    "FROM --platform=$BUILDPLATFORM ${X}\n", "RUN apk add gcc\n", "ONBUILD RUN x\n", "\n", "# syntax=x\n", "\x00",
-])
-_MAKE_ATOMS = st.sampled_from([
-    "A = $(A)$(A)\n", "B := $(B)$(B)\n", "C ?= ${C}\n", "export\n", "export A\n", "all:\n", "\tgo build ./...\n",
-    "\tCGO_ENABLED=1 GOOS=linux go build\n", "$(shell uname)", "$(", "${", "$$", "\\\n", ":", "=", "\n", "\t",
-])
-_TOML_ATOMS = st.sampled_from([
-    "default_targets = [\"centos:7\"]\n", "[run]\n", "timeout = 5\n", "memory = \"1g\"\n", "[images]\n",
-    "\"debian:11\" = \"x\"\n", "[env.prod]\n", "cgo_enabled = false\n", "allowed_images = [\"alpine:*\"]\n",
-    "[", "]", "{", "}", "a = ", "\"", "'''", "=", "\n", "[[x]]\n", "x.y.z = 1\n", "\x00",
-])
+_YAML_ATOMS = st.sampled_from(
+    [
+        "on: push\n",
+        "jobs:\n",
+        "  build:\n",
+        "    runs-on: ubuntu-latest\n",
+        "    steps:\n",
+        "      - run: CGO_ENABLED=1 GOARCH=arm64 go build ./...\n",
+        "builds:\n",
+        "  - goos: [linux]\n",
+        "env:\n",
+        "  - CC=zig cc\n",
+        "a: &a [*a]\n",
+        "b: &b [*a, *a, *a]\n",
+        "<<: *a\n",
+        "*a",
+        "&a ",
+        "!!binary x",
+        "[",
+        "]",
+        "{",
+        "}",
+        ": ",
+        "- ",
+        "\n",
+        "  ",
+        "\t",
+        "'",
+        '"',
+        "|\n",
+        ">\n",
+        "# c\n",
+        "${{ matrix.x }}",
+        "\x00",
+        "\ufeff",
+    ]
+)
+_DOCKER_ATOMS = st.sampled_from(
+    [
+        "FROM golang:1.22 AS build\n",
+        "FROM alpine:3.20\n",
+        "FROM scratch\n",
+        "ARG X=1\n",
+        "ENV A=${A}${A}\n",
+        "ENV B $B$B\n",
+        "RUN CGO_ENABLED=1 go build -o /app .\n",
+        "COPY --from=build /app /app\n",
+        "\\\n",
+        "${",
+        "$",
+        "FROM --platform=$BUILDPLATFORM ${X}\n",
+        "RUN apk add gcc\n",
+        "ONBUILD RUN x\n",
+        "\n",
+        "# syntax=x\n",
+        "\x00",
+    ]
+)
+_MAKE_ATOMS = st.sampled_from(
+    [
+        "A = $(A)$(A)\n",
+        "B := $(B)$(B)\n",
+        "C ?= ${C}\n",
+        "export\n",
+        "export A\n",
+        "all:\n",
+        "\tgo build ./...\n",
+        "\tCGO_ENABLED=1 GOOS=linux go build\n",
+        "$(shell uname)",
+        "$(",
+        "${",
+        "$$",
+        "\\\n",
+        ":",
+        "=",
+        "\n",
+        "\t",
+    ]
+)
+_TOML_ATOMS = st.sampled_from(
+    [
+        'default_targets = ["centos:7"]\n',
+        "[run]\n",
+        "timeout = 5\n",
+        'memory = "1g"\n',
+        "[images]\n",
+        '"debian:11" = "x"\n',
+        "[env.prod]\n",
+        "cgo_enabled = false\n",
+        'allowed_images = ["alpine:*"]\n',
+        "[",
+        "]",
+        "{",
+        "}",
+        "a = ",
+        '"',
+        "'''",
+        "=",
+        "\n",
+        "[[x]]\n",
+        "x.y.z = 1\n",
+        "\x00",
+    ]
+)
 
 
 def _text(atoms: st.SearchStrategy[str]) -> st.SearchStrategy[str]:
@@ -643,15 +751,25 @@ def _text(atoms: st.SearchStrategy[str]) -> st.SearchStrategy[str]:
 
 
 @_SETTINGS
-@given(workflow=_text(_YAML_ATOMS), goreleaser=_text(_YAML_ATOMS), dockerfile=_text(_DOCKER_ATOMS),
-       makefile=_text(_MAKE_ATOMS), gomod=st.text(max_size=200))
+@given(
+    workflow=_text(_YAML_ATOMS),
+    goreleaser=_text(_YAML_ATOMS),
+    dockerfile=_text(_DOCKER_ATOMS),
+    makefile=_text(_MAKE_ATOMS),
+    gomod=st.text(max_size=200),
+)
 def test_lint_never_raises_on_generated_configs(workflow, goreleaser, dockerfile, makefile, gomod, tmp_path_factory):
-    from goci_doctor.lint import LintReport, lint_repo
+    from goci_doctor.gate.lint import LintReport, lint_repo
 
     repo = tmp_path_factory.mktemp("repo")
     (repo / ".github" / "workflows").mkdir(parents=True)
-    files = {".github/workflows/ci.yml": workflow, ".goreleaser.yaml": goreleaser, "Dockerfile": dockerfile,
-             "Makefile": makefile, "go.mod": gomod}
+    files = {
+        ".github/workflows/ci.yml": workflow,
+        ".goreleaser.yaml": goreleaser,
+        "Dockerfile": dockerfile,
+        "Makefile": makefile,
+        "go.mod": gomod,
+    }
     for rel, text in files.items():
         (repo / rel).write_text(text, encoding="utf-8", errors="surrogatepass")
     report = bounded(lambda: lint_repo(repo), 64 * 1024 * 1024)
@@ -663,8 +781,8 @@ def test_lint_never_raises_on_generated_configs(workflow, goreleaser, dockerfile
 @given(text=_text(_TOML_ATOMS))
 def test_config_and_policy_loaders_fail_with_one_line_only(text, tmp_path_factory):
     from goci_doctor.config import Config, load_config
+    from goci_doctor.gate.policy import load_policy
     from goci_doctor.model import BadInputError
-    from goci_doctor.policy import load_policy
 
     path = tmp_path_factory.mktemp("cfg") / "file.toml"
     path.write_text(text, encoding="utf-8", errors="surrogatepass")
@@ -681,9 +799,29 @@ def test_config_and_policy_loaders_fail_with_one_line_only(text, tmp_path_factor
 
 _JSON = st.recursive(
     st.none() | st.booleans() | st.integers() | st.text(max_size=10),
-    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(
-        st.sampled_from(["schema_version", "kind", "diagnosis", "chains", "title", "created", "subject",
-                         "verdicts", "artifacts", "children", "evidence", "x"]), inner, max_size=6),
+    lambda inner: (
+        st.lists(inner, max_size=4)
+        | st.dictionaries(
+            st.sampled_from(
+                [
+                    "schema_version",
+                    "kind",
+                    "diagnosis",
+                    "chains",
+                    "title",
+                    "created",
+                    "subject",
+                    "verdicts",
+                    "artifacts",
+                    "children",
+                    "evidence",
+                    "x",
+                ]
+            ),
+            inner,
+            max_size=6,
+        )
+    ),
     max_leaves=30,
 )
 
@@ -691,9 +829,9 @@ _JSON = st.recursive(
 @_SETTINGS
 @given(doc=_JSON, depth=st.sampled_from([0, 1, 150, 5000]))
 def test_report_and_history_readers_never_raise_unexpectedly(doc, depth, tmp_path_factory):
-    from goci_doctor.history import list_sessions, load_session
     from goci_doctor.model import BadInputError
     from goci_doctor.render import load_report
+    from goci_doctor.render.history import list_sessions, load_session
 
     folder = tmp_path_factory.mktemp("sessions")
     body = json.dumps(doc)

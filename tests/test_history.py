@@ -6,16 +6,22 @@ import os
 
 import pytest
 
-from goci_doctor import artifact, diagnosis, history, knowledge
+from goci_doctor import artifact, diagnosis, knowledge
 from goci_doctor.model import BadInputError, Report
+from goci_doctor.render import history
 
 
 @pytest.fixture
 def report(bin_path) -> Report:
     facts = artifact.inspect_path(bin_path("cgo-host"))
     diag = diagnosis.check_artifact(facts, [knowledge.resolve_target("centos:7")])
-    return Report(diagnosis=diag, created="2024-05-01T10:00:00+00:00", tool_version="test",
-                  targets=("centos:7",), title="cgo-host on centos:7")
+    return Report(
+        diagnosis=diag,
+        created="2024-05-01T10:00:00+00:00",
+        tool_version="test",
+        targets=("centos:7",),
+        title="cgo-host on centos:7",
+    )
 
 
 def test_save_list_load_roundtrip(report, tmp_path):

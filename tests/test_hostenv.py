@@ -18,8 +18,9 @@ from pathlib import Path
 
 import pytest
 
-from goci_doctor import hostenv, redact
+from goci_doctor import hostenv
 from goci_doctor.model import EnvFacts, to_jsonable
+from goci_doctor.safety import redact
 
 VENV_GO = Path(sys.executable).parent / "go"
 
@@ -231,26 +232,62 @@ def test_real_binfmt_dir_is_read_without_error() -> None:
 
 
 CI_CASES = [
-    ({"GITHUB_ACTIONS": "true", "RUNNER_OS": "Linux", "RUNNER_ARCH": "X64", "ImageOS": "ubuntu24",
-      "ImageVersion": "20250101.1", "GITHUB_JOB": "build", "CI": "true"},
-     "GitHub Actions", {"runner_os": "Linux", "runner_arch": "X64", "image": "ubuntu24", "job": "build"}),
-    ({"GITLAB_CI": "true", "CI_JOB_IMAGE": "golang:1.22-alpine", "CI_JOB_NAME": "test",
-      "CI_RUNNER_EXECUTABLE_ARCH": "linux/arm64", "CI": "true"},
-     "GitLab CI", {"image": "golang:1.22-alpine", "job": "test", "runner_arch": "linux/arm64"}),
-    ({"JENKINS_URL": "https://ci.example.com/", "NODE_NAME": "agent-7", "JOB_NAME": "release"},
-     "Jenkins", {"runner": "agent-7", "job": "release"}),
+    (
+        {
+            "GITHUB_ACTIONS": "true",
+            "RUNNER_OS": "Linux",
+            "RUNNER_ARCH": "X64",
+            "ImageOS": "ubuntu24",
+            "ImageVersion": "20250101.1",
+            "GITHUB_JOB": "build",
+            "CI": "true",
+        },
+        "GitHub Actions",
+        {"runner_os": "Linux", "runner_arch": "X64", "image": "ubuntu24", "job": "build"},
+    ),
+    (
+        {
+            "GITLAB_CI": "true",
+            "CI_JOB_IMAGE": "golang:1.22-alpine",
+            "CI_JOB_NAME": "test",
+            "CI_RUNNER_EXECUTABLE_ARCH": "linux/arm64",
+            "CI": "true",
+        },
+        "GitLab CI",
+        {"image": "golang:1.22-alpine", "job": "test", "runner_arch": "linux/arm64"},
+    ),
+    (
+        {"JENKINS_URL": "https://ci.example.com/", "NODE_NAME": "agent-7", "JOB_NAME": "release"},
+        "Jenkins",
+        {"runner": "agent-7", "job": "release"},
+    ),
     ({"CIRCLECI": "true", "CIRCLE_JOB": "build", "CI": "true"}, "CircleCI", {"job": "build"}),
     ({"BUILDKITE": "true", "BUILDKITE_AGENT_NAME": "bk-1"}, "Buildkite", {"runner": "bk-1"}),
-    ({"TRAVIS": "true", "TRAVIS_OS_NAME": "linux", "TRAVIS_CPU_ARCH": "arm64", "TRAVIS_DIST": "focal"},
-     "Travis CI", {"runner_os": "linux", "runner_arch": "arm64", "image": "focal"}),
-    ({"TF_BUILD": "True", "AGENT_OS": "Linux", "AGENT_OSARCHITECTURE": "X64", "ImageOS": "ubuntu22"},
-     "Azure Pipelines", {"runner_os": "Linux", "runner_arch": "X64", "image": "ubuntu22"}),
-    ({"BITBUCKET_BUILD_NUMBER": "42", "BITBUCKET_REPO_FULL_NAME": "team/app"},
-     "Bitbucket Pipelines", {"build": "42", "repository": "team/app"}),
-    ({"DRONE": "true", "DRONE_STAGE_ARCH": "amd64", "DRONE_STAGE_OS": "linux", "CI": "true"},
-     "Drone", {"runner_arch": "amd64", "runner_os": "linux"}),
-    ({"CI": "woodpecker", "CI_SYSTEM_PLATFORM": "linux/amd64", "CI_STEP_NAME": "build"},
-     "Woodpecker", {"runner_arch": "linux/amd64", "job": "build"}),
+    (
+        {"TRAVIS": "true", "TRAVIS_OS_NAME": "linux", "TRAVIS_CPU_ARCH": "arm64", "TRAVIS_DIST": "focal"},
+        "Travis CI",
+        {"runner_os": "linux", "runner_arch": "arm64", "image": "focal"},
+    ),
+    (
+        {"TF_BUILD": "True", "AGENT_OS": "Linux", "AGENT_OSARCHITECTURE": "X64", "ImageOS": "ubuntu22"},
+        "Azure Pipelines",
+        {"runner_os": "Linux", "runner_arch": "X64", "image": "ubuntu22"},
+    ),
+    (
+        {"BITBUCKET_BUILD_NUMBER": "42", "BITBUCKET_REPO_FULL_NAME": "team/app"},
+        "Bitbucket Pipelines",
+        {"build": "42", "repository": "team/app"},
+    ),
+    (
+        {"DRONE": "true", "DRONE_STAGE_ARCH": "amd64", "DRONE_STAGE_OS": "linux", "CI": "true"},
+        "Drone",
+        {"runner_arch": "amd64", "runner_os": "linux"},
+    ),
+    (
+        {"CI": "woodpecker", "CI_SYSTEM_PLATFORM": "linux/amd64", "CI_STEP_NAME": "build"},
+        "Woodpecker",
+        {"runner_arch": "linux/amd64", "job": "build"},
+    ),
     ({"TEAMCITY_VERSION": "2024.03", "BUILD_NUMBER": "7"}, "TeamCity", {"server_version": "2024.03"}),
     ({"APPVEYOR": "True", "APPVEYOR_BUILD_WORKER_IMAGE": "Ubuntu2204"}, "AppVeyor", {"image": "Ubuntu2204"}),
     ({"CI": "true"}, "CI (unknown provider)", {}),
@@ -284,8 +321,12 @@ def _docker_cli_version() -> str:
     docker = shutil.which("docker")
     if docker is None:
         pytest.skip("docker CLI not installed")
-    proc = subprocess.run([docker, "version", "--format", "{{.Server.Version}}|{{.Server.APIVersion}}"],
-                          capture_output=True, text=True, timeout=20)
+    proc = subprocess.run(
+        [docker, "version", "--format", "{{.Server.Version}}|{{.Server.APIVersion}}"],
+        capture_output=True,
+        text=True,
+        timeout=20,
+    )
     if proc.returncode != 0:
         pytest.skip(f"docker engine not answering: {proc.stderr.strip()[:200]}")
     return proc.stdout.strip()
@@ -359,11 +400,17 @@ def test_docker_silent_endpoint_times_out(tmp_path: Path) -> None:
 @pytest.fixture
 def podman_like_socket(tmp_path: Path) -> Iterator[Path]:
     """A unix socket answering GET /version with the shape of Podman's compat API reply."""
-    body = json.dumps({
-        "Platform": {"Name": "linux/amd64/fedora-40"},
-        "Components": [{"Name": "Podman Engine", "Version": "5.2.2", "Details": {"APIVersion": "5.2.2"}}],
-        "Version": "5.2.2", "ApiVersion": "1.41", "Os": "linux", "Arch": "amd64", "KernelVersion": "6.10",
-    }).encode()
+    body = json.dumps(
+        {
+            "Platform": {"Name": "linux/amd64/fedora-40"},
+            "Components": [{"Name": "Podman Engine", "Version": "5.2.2", "Details": {"APIVersion": "5.2.2"}}],
+            "Version": "5.2.2",
+            "ApiVersion": "1.41",
+            "Os": "linux",
+            "Arch": "amd64",
+            "KernelVersion": "6.10",
+        }
+    ).encode()
     path = tmp_path / "podman.sock"
     server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     server.bind(str(path))
@@ -376,8 +423,12 @@ def podman_like_socket(tmp_path: Path) -> Iterator[Path]:
             while b"\r\n\r\n" not in request:
                 request += conn.recv(1024)
             assert request.startswith(b"GET /version HTTP/1.1")
-            conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n"
-                         + f"{len(body):x}\r\n".encode() + body + b"\r\n0\r\n\r\n")
+            conn.sendall(
+                b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n"
+                + f"{len(body):x}\r\n".encode()
+                + body
+                + b"\r\n0\r\n\r\n"
+            )
 
     thread = threading.Thread(target=serve, daemon=True)
     thread.start()
@@ -414,24 +465,30 @@ SECRETS = {
 }
 
 
-@pytest.mark.parametrize(("text", "secret", "kept"), [
-    ("git clone https://ci:PlantedUrlPassw0rd@git.example.com/org/repo.git", SECRETS["url_pw"],
-     "https://ci:***@git.example.com/org/repo.git"),
-    (f"https://{SECRETS['ghp']}@github.com/org/repo", SECRETS["ghp"], "https://***@github.com/org/repo"),
-    (f"export GH={SECRETS['ghp']}", SECRETS["ghp"], "ghp_***"),
-    ("github_pat_11AAAAAAA0PLANTEDpat_abcdefghijklmnop", "PLANTEDpat", "github_pat_***"),
-    (f"token {SECRETS['glpat']} rejected", SECRETS["glpat"], "glpat-***"),
-    (f"aws_access_key_id {SECRETS['aws']}", SECRETS["aws"], "AKIA***"),
-    (f"slack {SECRETS['slack']}", SECRETS["slack"], "xoxb-***"),
-    (f"Authorization: Bearer {SECRETS['bearer']}", SECRETS["bearer"], "Authorization: Bearer ***"),
-    (f"curl -H 'Authorization: token {SECRETS['plain']}'", SECRETS["plain"], "Authorization: token ***"),
-    (f"https://h/x?user=me&password={SECRETS['plain']}&y=1", SECRETS["plain"], "password=***&y=1"),
-    (f"DEPLOY_TOKEN={SECRETS['plain']} make", SECRETS["plain"], "DEPLOY_TOKEN=*** make"),
-    (f"docker login -u me --password {SECRETS['plain']}", SECRETS["plain"], "--password ***"),
-    (f'{{"api_key": "{SECRETS["plain"]}"}}', SECRETS["plain"], '"api_key": "***"'),
-    (f"  password: {SECRETS['plain']}", SECRETS["plain"], "password: ***"),
-    (f"machine example.com login me password {SECRETS['plain']}", SECRETS["plain"], "password ***"),
-])
+@pytest.mark.parametrize(
+    ("text", "secret", "kept"),
+    [
+        (
+            "git clone https://ci:PlantedUrlPassw0rd@git.example.com/org/repo.git",
+            SECRETS["url_pw"],
+            "https://ci:***@git.example.com/org/repo.git",
+        ),
+        (f"https://{SECRETS['ghp']}@github.com/org/repo", SECRETS["ghp"], "https://***@github.com/org/repo"),
+        (f"export GH={SECRETS['ghp']}", SECRETS["ghp"], "ghp_***"),
+        ("github_pat_11AAAAAAA0PLANTEDpat_abcdefghijklmnop", "PLANTEDpat", "github_pat_***"),
+        (f"token {SECRETS['glpat']} rejected", SECRETS["glpat"], "glpat-***"),
+        (f"aws_access_key_id {SECRETS['aws']}", SECRETS["aws"], "AKIA***"),
+        (f"slack {SECRETS['slack']}", SECRETS["slack"], "xoxb-***"),
+        (f"Authorization: Bearer {SECRETS['bearer']}", SECRETS["bearer"], "Authorization: Bearer ***"),
+        (f"curl -H 'Authorization: token {SECRETS['plain']}'", SECRETS["plain"], "Authorization: token ***"),
+        (f"https://h/x?user=me&password={SECRETS['plain']}&y=1", SECRETS["plain"], "password=***&y=1"),
+        (f"DEPLOY_TOKEN={SECRETS['plain']} make", SECRETS["plain"], "DEPLOY_TOKEN=*** make"),
+        (f"docker login -u me --password {SECRETS['plain']}", SECRETS["plain"], "--password ***"),
+        (f'{{"api_key": "{SECRETS["plain"]}"}}', SECRETS["plain"], '"api_key": "***"'),
+        (f"  password: {SECRETS['plain']}", SECRETS["plain"], "password: ***"),
+        (f"machine example.com login me password {SECRETS['plain']}", SECRETS["plain"], "password ***"),
+    ],
+)
 def test_redact_text(text: str, secret: str, kept: str) -> None:
     out = redact.redact(text)
     assert secret not in out
@@ -439,23 +496,33 @@ def test_redact_text(text: str, secret: str, kept: str) -> None:
     assert redact.redact(out) == out
 
 
-@pytest.mark.parametrize("text", [
-    "/app: /lib/x86_64-linux-gnu/libc.so.6: version `GLIBC_2.34' not found (required by /app)",
-    "exec /app/app: exec format error",
-    'cgo: C compiler "gcc" not found: exec: "gcc": executable file not found in $PATH',
-    "syntax error: unexpected token: }",
-    "ssh://git@github.com/org/repo.git",
-    "GOPRIVATE=github.com/org/* GOFLAGS=-mod=mod",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "/app: /lib/x86_64-linux-gnu/libc.so.6: version `GLIBC_2.34' not found (required by /app)",
+        "exec /app/app: exec format error",
+        'cgo: C compiler "gcc" not found: exec: "gcc": executable file not found in $PATH',
+        "syntax error: unexpected token: }",
+        "ssh://git@github.com/org/repo.git",
+        "GOPRIVATE=github.com/org/* GOFLAGS=-mod=mod",
+    ],
+)
 def test_redact_leaves_ordinary_text_alone(text: str) -> None:
     assert redact.redact(text) == text
 
 
 def test_redact_env_by_name() -> None:
     env = {
-        "GITHUB_TOKEN": SECRETS["plain"], "AWS_SECRET_ACCESS_KEY": SECRETS["plain"], "NPM_AUTH": "x1",
-        "DB_PASSWORD": "x2", "SSH_PRIVATE_KEY": "x3", "EMPTY_TOKEN": "", "KEYBOARD_LAYOUT": "us",
-        "GOPRIVATE": "github.com/org", "GONOSUMDB": "github.com/org", "PWD": "/src",
+        "GITHUB_TOKEN": SECRETS["plain"],
+        "AWS_SECRET_ACCESS_KEY": SECRETS["plain"],
+        "NPM_AUTH": "x1",
+        "DB_PASSWORD": "x2",
+        "SSH_PRIVATE_KEY": "x3",
+        "EMPTY_TOKEN": "",
+        "KEYBOARD_LAYOUT": "us",
+        "GOPRIVATE": "github.com/org",
+        "GONOSUMDB": "github.com/org",
+        "PWD": "/src",
         "GOFLAGS": f"-mod=mod -x=https://u:{SECRETS['url_pw']}@h",
     }
     out = redact.redact_env(env)
@@ -470,18 +537,20 @@ def test_redact_env_by_name() -> None:
 def test_planted_secrets_never_leave_gather(tmp_path: Path) -> None:
     go = _go()
     env = dict(os.environ)
-    env.update({
-        "GITHUB_TOKEN": SECRETS["ghp"],
-        "CI_JOB_TOKEN": SECRETS["plain"],
-        "GITLAB_CI": "true",
-        "CI_JOB_IMAGE": f"registry.example.com/golang:1.22 {SECRETS['glpat']}",
-        "GOPROXY": f"https://builder:{SECRETS['url_pw']}@proxy.example.com,direct",
-        "GOFLAGS": f"-insecure=https://{SECRETS['ghp']}@git.example.com",
-        "CGO_CFLAGS": f"-O2 -DAPI_TOKEN={SECRETS['plain']}",
-        "DOCKER_HOST": f"tcp://admin:{SECRETS['url_pw']}@127.0.0.1:1",
-        "PKG_CONFIG_PATH": f"/opt/{SECRETS['aws']}/lib/pkgconfig",
-        "HTTPS_PROXY": f"http://proxy:{SECRETS['url_pw']}@proxy.example.com:3128",
-    })
+    env.update(
+        {
+            "GITHUB_TOKEN": SECRETS["ghp"],
+            "CI_JOB_TOKEN": SECRETS["plain"],
+            "GITLAB_CI": "true",
+            "CI_JOB_IMAGE": f"registry.example.com/golang:1.22 {SECRETS['glpat']}",
+            "GOPROXY": f"https://builder:{SECRETS['url_pw']}@proxy.example.com,direct",
+            "GOFLAGS": f"-insecure=https://{SECRETS['ghp']}@git.example.com",
+            "CGO_CFLAGS": f"-O2 -DAPI_TOKEN={SECRETS['plain']}",
+            "DOCKER_HOST": f"tcp://admin:{SECRETS['url_pw']}@127.0.0.1:1",
+            "PKG_CONFIG_PATH": f"/opt/{SECRETS['aws']}/lib/pkgconfig",
+            "HTTPS_PROXY": f"http://proxy:{SECRETS['url_pw']}@proxy.example.com:3128",
+        }
+    )
     facts = hostenv.gather(go=go, environ=env, binfmt_dir=tmp_path)
     # go really read the planted values (so redaction, not omission, is what hides them)
     assert facts.go["GOPROXY"] == "https://builder:***@proxy.example.com,direct"
@@ -489,8 +558,12 @@ def test_planted_secrets_never_leave_gather(tmp_path: Path) -> None:
     assert facts.env["CGO_CFLAGS"] == "-O2 -DAPI_TOKEN=***"
     assert "CI_JOB_TOKEN" not in facts.env and "GITHUB_TOKEN" not in facts.env  # not build-relevant
     assert facts.docker["reachable"] == "no"
-    outputs = [repr(facts), hostenv.format_env_text(facts), json.dumps(to_jsonable(facts)),
-               "\n".join(hostenv.problems(facts))]
+    outputs = [
+        repr(facts),
+        hostenv.format_env_text(facts),
+        json.dumps(to_jsonable(facts)),
+        "\n".join(hostenv.problems(facts)),
+    ]
     for out in outputs:
         for name, secret in SECRETS.items():
             assert secret not in out, name
@@ -510,9 +583,11 @@ def test_glibc_floor_warning_names_the_host_version(facts: EnvFacts) -> None:
     from goci_doctor import knowledge
 
     host = knowledge.version_tuple(facts.libc_version)
-    older = [(knowledge.version_tuple(t.libc_version), t.name) for t in knowledge.targets().values()
-             if t.libc == "glibc" and t.libc_version and not t.build_image
-             and knowledge.version_tuple(t.libc_version) < host]
+    older = [
+        (knowledge.version_tuple(t.libc_version), t.name)
+        for t in knowledge.targets().values()
+        if t.libc == "glibc" and t.libc_version and not t.build_image and knowledge.version_tuple(t.libc_version) < host
+    ]
     if older:
         newest = max(v for v, _ in older)
         assert any(f"{name} (" in found[0] for v, name in older if v == newest)
@@ -536,22 +611,29 @@ def test_to_jsonable_round_trips_through_json(facts: EnvFacts) -> None:
     assert doc["compilers"] == [dataclasses.asdict(t) for t in facts.compilers]
 
 
-@pytest.mark.parametrize(("triple", "expected"), [
-    ("x86_64-linux-gnu", ("linux", "amd64")),
-    ("aarch64-linux-gnu", ("linux", "arm64")),
-    ("arm-linux-gnueabihf", ("linux", "arm")),
-    ("i686-w64-mingw32", ("windows", "386")),
-    ("x86_64-alpine-linux-musl", ("linux", "amd64")),
-    ("arm64-apple-darwin23.0.0", ("darwin", "arm64")),
-    ("riscv64-linux-gnu", ("linux", "riscv64")),
-])
+@pytest.mark.parametrize(
+    ("triple", "expected"),
+    [
+        ("x86_64-linux-gnu", ("linux", "amd64")),
+        ("aarch64-linux-gnu", ("linux", "arm64")),
+        ("arm-linux-gnueabihf", ("linux", "arm")),
+        ("i686-w64-mingw32", ("windows", "386")),
+        ("x86_64-alpine-linux-musl", ("linux", "amd64")),
+        ("arm64-apple-darwin23.0.0", ("darwin", "arm64")),
+        ("riscv64-linux-gnu", ("linux", "riscv64")),
+    ],
+)
 def test_triples_map_to_go_names(triple: str, expected: tuple[str, str]) -> None:
     assert hostenv.triple_goos_goarch(triple) == expected
 
 
 def test_os_release_parsing(tmp_path: Path) -> None:
     path = tmp_path / "os-release"
-    path.write_text('# comment\nID=alpine\nVERSION_ID=3.20.3\nPRETTY_NAME="Alpine Linux v3.20"\nID_LIKE=\'x y\'\n')
+    path.write_text("# comment\nID=alpine\nVERSION_ID=3.20.3\nPRETTY_NAME=\"Alpine Linux v3.20\"\nID_LIKE='x y'\n")
     assert hostenv.read_os_release(path) == {
-        "ID": "alpine", "VERSION_ID": "3.20.3", "PRETTY_NAME": "Alpine Linux v3.20", "ID_LIKE": "x y"}
+        "ID": "alpine",
+        "VERSION_ID": "3.20.3",
+        "PRETTY_NAME": "Alpine Linux v3.20",
+        "ID_LIKE": "x y",
+    }
     assert hostenv.read_os_release(tmp_path / "missing") == {}

@@ -26,8 +26,9 @@ from pathlib import Path
 
 import pytest
 
-from goci_doctor import cli, safeio
+from goci_doctor import cli
 from goci_doctor.model import BadInputError, ExitCode
+from goci_doctor.safety import safeio
 
 RSS_LIMIT_MB = 400
 """Peak resident memory allowed to any hostile case (the process itself takes ~60 MB)."""
@@ -71,7 +72,7 @@ def run_cli(
     cmd = [sys.executable, "-m", "goci_doctor", *args]
     if no_dac:
         cmd = [str(SETPRIV), "--bounding-set=-dac_override,-dac_read_search", "--", *cmd]
-    full_env = {**os.environ, "PYTHONPATH": str(Path(cli.__file__).parents[1]), **(env or {})}
+    full_env = {**os.environ, "PYTHONPATH": str(Path(cli.__file__).parents[2]), **(env or {})}
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         sink = open(stdout_file, "w") if stdout_file else out
         start = time.monotonic()
@@ -379,7 +380,7 @@ def test_a_file_truncated_while_inspected_never_kills_with_sigbus(tmp_path, bin_
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
             text=True,
-            env={**os.environ, "PYTHONPATH": str(Path(cli.__file__).parents[1])},
+            env={**os.environ, "PYTHONPATH": str(Path(cli.__file__).parents[2])},
         )
         time.sleep(0.25 + 0.05 * attempt)
         with target.open("r+b") as fh:
@@ -487,8 +488,8 @@ def test_explain_reads_ff_fe_that_is_not_utf16(tmp_path):
 
 @pytest.mark.docker
 def test_run_streams_a_large_artifact(tmp_path, bin_path):
-    from goci_doctor import lab
-    from goci_doctor.images import local_image_map
+    from goci_doctor.lab import docker as lab
+    from goci_doctor.lab.images import local_image_map
     from goci_doctor.model import EngineUnavailableError
 
     try:
@@ -517,7 +518,7 @@ def test_run_streams_a_large_artifact(tmp_path, bin_path):
 
 
 def test_build_outputs_are_pruned(tmp_path, monkeypatch):
-    from goci_doctor import builds
+    from goci_doctor.lab import builds
 
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
     project = builds.builds_dir() / "app-0123456789ab"

@@ -87,8 +87,16 @@ def test_image_contents_match_their_kind():
         "windows/servercore:ltsc2022",
         "windows/nanoserver:ltsc2022",
         # Windows machines, kernel = NT version (compared with go_releases.toml min_windows_version)
-        "windows:7", "windows:7-x86", "windows-server:2008r2", "windows:8.1", "windows-server:2012r2",
-        "windows:10", "windows:10-x86", "windows:11", "windows-server:2016", "windows-server:2019",
+        "windows:7",
+        "windows:7-x86",
+        "windows-server:2008r2",
+        "windows:8.1",
+        "windows-server:2012r2",
+        "windows:10",
+        "windows:10-x86",
+        "windows:11",
+        "windows-server:2016",
+        "windows-server:2019",
         "windows-server:2022",
     }
 
@@ -482,7 +490,7 @@ def _write(tmp_path: Path, text: str, name: str = "targets.toml") -> Path:
 
 
 def test_adding_a_target_is_a_data_change(tmp_path):
-    shipped = (Path(knowledge.__file__).parent / "data" / "targets.toml").read_text()
+    shipped = (Path(knowledge.__file__).parents[1] / "data" / "targets.toml").read_text()
     path = _write(tmp_path, shipped + NEW_TARGET)
     cat = load_catalog(path)
     assert cat.resolve("LEAP15.6").libc_version == "2.38"
@@ -509,7 +517,7 @@ def test_adding_a_target_is_a_data_change(tmp_path):
     ],
 )
 def test_broken_target_entries_name_the_file_and_entry(tmp_path, extra, message):
-    base = (Path(knowledge.__file__).parent / "data" / "targets.toml").read_text()
+    base = (Path(knowledge.__file__).parents[1] / "data" / "targets.toml").read_text()
     entry = '\n[[target]]\nname = "x:1"\ntitle = "X"\nos = "linux"\nsource = "test"\n'
     if "archs" not in extra:
         entry += 'archs = ["amd64"]\n'
@@ -568,9 +576,19 @@ def test_mac_and_freebsd_machines_carry_their_release():
     """macOS and FreeBSD targets: kernel = the OS release, compared with go_releases.toml minimums."""
     ts = knowledge.targets()
     assert {t.name for t in ts.values() if t.os == "darwin"} == {
-        "macos:10.15", "macos:11", "macos:12", "macos:13", "macos:14", "macos:15"}
+        "macos:10.15",
+        "macos:11",
+        "macos:12",
+        "macos:13",
+        "macos:14",
+        "macos:15",
+    }
     assert {t.name for t in ts.values() if t.os == "freebsd"} == {
-        "freebsd:11", "freebsd:12", "freebsd:13", "freebsd:14"}
+        "freebsd:11",
+        "freebsd:12",
+        "freebsd:13",
+        "freebsd:14",
+    }
     newest = knowledge.go_releases()[-1]
     for t in ts.values():
         if t.os not in ("darwin", "freebsd"):
@@ -582,6 +600,11 @@ def test_mac_and_freebsd_machines_carry_their_release():
     assert min(macs) < version_tuple(newest.min_macos_version) <= max(macs)
     bsds = [version_tuple(t.kernel) for t in ts.values() if t.os == "freebsd"]
     assert min(bsds) < version_tuple(newest.min_freebsd) <= max(bsds)
-    for alias, name in (("catalina", "macos:10.15"), ("big-sur", "macos:11"), ("sequoia", "macos:15"),
-                        ("freebsd", "freebsd:14"), ("freebsd:13.5", "freebsd:13")):
+    for alias, name in (
+        ("catalina", "macos:10.15"),
+        ("big-sur", "macos:11"),
+        ("sequoia", "macos:15"),
+        ("freebsd", "freebsd:14"),
+        ("freebsd:13.5", "freebsd:13"),
+    ):
         assert resolve_target(alias).name == name

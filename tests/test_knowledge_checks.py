@@ -3,32 +3,44 @@ malformed variant entries are refused with the file and the entry named."""
 
 from __future__ import annotations
 
+import importlib
+import inspect
 import string
 from pathlib import Path
 
 import pytest
 
-from goci_doctor import builds, diagnosis, knowledge
+from goci_doctor import diagnosis, knowledge
+from goci_doctor.lab import builds
 from goci_doctor.model import GociError
 
-DATA = Path(diagnosis.__file__).parent / "data"
+DATA = Path(diagnosis.__file__).parents[1] / "data"
 
 # Template names that a specific code path supplies (not a pattern group, not a default): the key,
 # and the module whose source must produce it. A new placeholder has to be added here, with its source.
 CODE_FACTS = {
-    "line": "explain.py",  # the matched log line, for every log finding
-    "variable": "diagnosis.py", "message": "diagnosis.py", "cpu_check_command": "diagnosis.py",
-    "baseline_command": "diagnosis.py",  # level_facts: GOAMD64/GOARM
-    "have_macos": "diagnosis.py", "older_go": "diagnosis.py", "older_go_version": "diagnosis.py",
-    "older_go_toolchain": "diagnosis.py",  # older_go_facts: macOS minimums
-    "rpath": "diagnosis.py",  # the RPATH entry that points into the build machine
+    "line": "goci_doctor.diagnosis.explain",  # the matched log line, for every log finding
+    "variable": "goci_doctor.diagnosis",
+    "message": "goci_doctor.diagnosis",
+    "cpu_check_command": "goci_doctor.diagnosis",
+    "baseline_command": "goci_doctor.diagnosis",  # level_facts: GOAMD64/GOARM
+    "have_macos": "goci_doctor.diagnosis",
+    "older_go": "goci_doctor.diagnosis",
+    "older_go_version": "goci_doctor.diagnosis",
+    "older_go_toolchain": "goci_doctor.diagnosis",  # older_go_facts: macOS minimums
+    "rpath": "goci_doctor.diagnosis",  # the RPATH entry that points into the build machine
 }
 DERIVED = {"target_arg", "binary_name", "binary_stem", "arch_triple", "cross_cc", "zig_target", "cross_hint"}
 
 
 def _texts(fam: diagnosis.Family) -> list[str]:
-    return [fam.title, fam.symptom, fam.mechanism, fam.cause,
-            *(t for fx in fam.fixes for t in (fx.title, fx.detail, *fx.commands, *fx.diff))]
+    return [
+        fam.title,
+        fam.symptom,
+        fam.mechanism,
+        fam.cause,
+        *(t for fx in fam.fixes for t in (fx.title, fx.detail, *fx.commands, *fx.diff)),
+    ]
 
 
 def _groups(fam: diagnosis.Family) -> set[str]:
@@ -54,7 +66,7 @@ def test_every_template_placeholder_can_be_filled(family, monkeypatch):
 
 def test_code_facts_are_really_produced_where_the_table_says():
     for key, module in CODE_FACTS.items():
-        source = (Path(diagnosis.__file__).parent / module).read_text(encoding="utf-8")
+        source = inspect.getsource(importlib.import_module(module))
         assert f'"{key}"' in source or f"{key}=" in source, f"{module} does not produce {key!r}"
 
 
@@ -71,13 +83,16 @@ def test_a_fix_naming_an_unknown_variant_is_refused_at_load():
         diagnosis.load_families(text)
 
 
-@pytest.mark.parametrize(("entry", "needle"), [
-    ('name = "x"\ntitle = "t"\nproves = "p"\nshell = "bash"\n', "unknown key(s) ['shell']"),
-    ('name = "x"\ntitle = "t"\nproves = "p"\ncc = "tcc"\n', "'cc' must be one of"),
-    ('name = "x"\ntitle = "t"\nproves = "p"\nenv = { CGO_ENABLED = 0 }\n', "'env' must map"),
-    ('name = "cross"\ntitle = "t"\nproves = "p"\n', "duplicate or reserved name"),
-    ('title = "t"\nproves = "p"\n', "missing required key 'name'"),
-])
+@pytest.mark.parametrize(
+    ("entry", "needle"),
+    [
+        ('name = "x"\ntitle = "t"\nproves = "p"\nshell = "bash"\n', "unknown key(s) ['shell']"),
+        ('name = "x"\ntitle = "t"\nproves = "p"\ncc = "tcc"\n', "'cc' must be one of"),
+        ('name = "x"\ntitle = "t"\nproves = "p"\nenv = { CGO_ENABLED = 0 }\n', "'env' must map"),
+        ('name = "cross"\ntitle = "t"\nproves = "p"\n', "duplicate or reserved name"),
+        ('title = "t"\nproves = "p"\n', "missing required key 'name'"),
+    ],
+)
 def test_malformed_variant_entries_name_the_file_and_entry(tmp_path, entry, needle):
     path = tmp_path / "variants.toml"
     path.write_text("[[variant]]\n" + entry)

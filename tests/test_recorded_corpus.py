@@ -18,8 +18,7 @@ from pathlib import Path
 import pytest
 import re2
 
-from goci_doctor import explain
-from goci_doctor.diagnosis import families
+from goci_doctor.diagnosis import explain, families
 
 ROOT = Path(__file__).resolve().parent.parent
 CORPUS = ROOT / "tests" / "corpus" / "recorded" / "messages.json"
@@ -111,8 +110,8 @@ def test_rerunning_the_recorder_reproduces_the_corpus(tmp_path):
         subprocess.run(["docker", "info"], capture_output=True, check=True, timeout=30)
     except (OSError, subprocess.SubprocessError) as exc:
         pytest.skip(f"no Docker engine or docker CLI: {exc}")
-    from goci_doctor.images import build_images
-    from goci_doctor.lab import connect
+    from goci_doctor.lab.docker import connect
+    from goci_doctor.lab.images import build_images
 
     build_images(on_progress=lambda _line: None, client=connect())
     out = tmp_path / "messages.json"

@@ -7,18 +7,11 @@ import threading
 
 import pytest
 
-from goci_doctor import lab
 from goci_doctor.config import Config, RunSettings
-from goci_doctor.images import build_images, local_image_map
+from goci_doctor.lab import docker as lab
+from goci_doctor.lab.images import build_images, local_image_map
+from goci_doctor.lab.runner import ReplayRunner, RunEvent, file_sha256, load_recording, record_runs, save_recording
 from goci_doctor.model import BadInputError, EngineUnavailableError
-from goci_doctor.runner import (
-    ReplayRunner,
-    RunEvent,
-    file_sha256,
-    load_recording,
-    record_runs,
-    save_recording,
-)
 
 TARGETS = ["debian:bullseye", "debian:bookworm", "alpine:3.20"]
 
@@ -31,8 +24,7 @@ def recorded(bin_path):
     except EngineUnavailableError as exc:
         pytest.skip(f"no Docker engine to record a real run: {exc}")
     build_images(["debian-bullseye", "debian-bookworm", "musl"], on_progress=lambda _l: None, client=client)
-    runner = lab.DockerRunner(config=Config(images=local_image_map(), run=RunSettings(allow_pull=False)),
-                              client=client)
+    runner = lab.DockerRunner(config=Config(images=local_image_map(), run=RunSettings(allow_pull=False)), client=client)
     events: list[RunEvent] = []
     artifact = bin_path("cgo-host")
     results = runner.run_matrix(artifact, TARGETS, on_event=events.append)

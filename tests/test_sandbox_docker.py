@@ -21,8 +21,8 @@ from pathlib import Path
 
 import pytest
 
-from goci_doctor import builds, sandbox
 from goci_doctor.config import BuildSettings, Config, RunSettings, load_config
+from goci_doctor.lab import builds, sandbox
 
 pytestmark = pytest.mark.docker
 
@@ -70,7 +70,7 @@ func main() {
 
 @pytest.fixture(scope="module")
 def engine():
-    from goci_doctor import lab
+    from goci_doctor.lab import docker as lab
     from goci_doctor.model import EngineUnavailableError
 
     try:
@@ -99,8 +99,9 @@ def hog_binary(tmp_path_factory) -> Path:
     (src / "main.go").write_text(HOG_SOURCE)
     out = src / "hog"
     env = {**os.environ, "CGO_ENABLED": "0", "GOFLAGS": "-mod=mod", "GOPROXY": "off"}
-    subprocess.run([_go(), "build", "-o", str(out), "."], cwd=src, env=env, check=True, timeout=300,
-                   capture_output=True)
+    subprocess.run(
+        [_go(), "build", "-o", str(out), "."], cwd=src, env=env, check=True, timeout=300, capture_output=True
+    )
     return out
 
 
@@ -119,7 +120,7 @@ def sleeper(bin_path, tmp_path) -> Path:
 
 
 def _config_file(tmp_path: Path, extra: str = "") -> Path:
-    from goci_doctor.images import local_image_map
+    from goci_doctor.lab.images import local_image_map
 
     lines = ["[run]", "allow_pull = false", "", "[images]"]
     lines += [f'"{k}" = "{v}"' for k, v in local_image_map().items()]
@@ -129,8 +130,11 @@ def _config_file(tmp_path: Path, extra: str = "") -> Path:
 
 
 def containers_for(engine, needle: str) -> list[dict]:
-    return [c for c in engine.api.containers(all=True, filters={"label": ["goci-doctor=1"]})
-            if needle in c.get("Command", "") or needle in json.dumps(c.get("Mounts", []))]
+    return [
+        c
+        for c in engine.api.containers(all=True, filters={"label": ["goci-doctor=1"]})
+        if needle in c.get("Command", "") or needle in json.dumps(c.get("Mounts", []))
+    ]
 
 
 def volumes_of(engine, sessions: set[str]) -> list[str]:
@@ -154,9 +158,14 @@ def _reset_signals() -> None:
 
 
 def start_cli(*args: str) -> subprocess.Popen[str]:
-    return subprocess.Popen([sys.executable, "-m", "goci_doctor", *args], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, env={**os.environ, **ENV_ISOLATION},
-                            preexec_fn=_reset_signals)
+    return subprocess.Popen(
+        [sys.executable, "-m", "goci_doctor", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, **ENV_ISOLATION},
+        preexec_fn=_reset_signals,
+    )
 
 
 def _project(tmp_path: Path, name: str, go_mod: str | None = "module example.com/p\n\ngo 1.21\n") -> Path:
@@ -257,9 +266,25 @@ def test_build_that_hits_the_memory_limit_says_so(engine, tmp_path):
 
 def test_stdout_flood_is_runs_timed_out_with_bounded_memory(engine, hog, tmp_path):
     watcher = _Inspector(engine, hog.name)
-    proc = subprocess.Popen([sys.executable, "-m", "goci_doctor", "--config", str(_config_file(tmp_path)), "run",
-                             str(hog), "-t", "debian:bookworm", "--timeout", "8", "--json"],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, env={**os.environ, **ENV_ISOLATION})
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "goci_doctor",
+            "--config",
+            str(_config_file(tmp_path)),
+            "run",
+            str(hog),
+            "-t",
+            "debian:bookworm",
+            "--timeout",
+            "8",
+            "--json",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env={**os.environ, **ENV_ISOLATION},
+    )
     # VmHWM is the child's own peak RSS (ru_maxrss is not: Linux carries the forking pytest's
     # high-water mark over exec). Sampled until the process exits.
     peak_kib = [0]
@@ -290,7 +315,7 @@ def test_stdout_flood_is_runs_timed_out_with_bounded_memory(engine, hog, tmp_pat
 
 
 def test_run_container_root_is_read_only_and_tmp_is_bounded(engine, hog, tmp_path):
-    from goci_doctor import lab
+    from goci_doctor.lab import docker as lab
 
     runner = lab.DockerRunner(config=load_config(_config_file(tmp_path)), client=engine)
     watcher = _Inspector(engine, hog.name)
@@ -317,8 +342,19 @@ def test_config_timeout_is_honoured_by_run_and_the_flag_overrides_it(engine, sle
     assert proc.returncode == 0, stderr
     (run,) = json.loads(stdout)["runs"]
     assert run["timed_out"] is True and time.monotonic() - started < 40
-    proc = start_cli("--config", str(config), "run", str(sleeper), "-t", "debian:bookworm", "--json",
-                     "--args", "1", "--timeout", "30")
+    proc = start_cli(
+        "--config",
+        str(config),
+        "run",
+        str(sleeper),
+        "-t",
+        "debian:bookworm",
+        "--json",
+        "--args",
+        "1",
+        "--timeout",
+        "30",
+    )
     stdout, stderr = proc.communicate(timeout=120)
     (run,) = json.loads(stdout)["runs"]
     assert run["timed_out"] is False and "sleeper done" in run["stdout"]  # 1 s of sleep fits in 30, not in 2
@@ -330,8 +366,9 @@ def test_config_timeout_is_honoured_by_build(engine, sleeper, tmp_path):
     shutil.copytree(Path(__file__).parent / "fixtures" / "go" / "sleeper", project)
     config = _config_file(tmp_path)
     config.write_text(config.read_text().replace("[run]\n", "[run]\ntimeout = 2\n"))
-    proc = start_cli("--config", str(config), "build", str(project), "--variant", "cgo-off", "-t",
-                     "debian:bookworm", "--json")
+    proc = start_cli(
+        "--config", str(config), "build", str(project), "--variant", "cgo-off", "-t", "debian:bookworm", "--json"
+    )
     stdout, stderr = proc.communicate(timeout=300)
     assert proc.returncode == 0, stderr
     (run,) = json.loads(stdout)["runs"]
@@ -340,8 +377,9 @@ def test_config_timeout_is_honoured_by_build(engine, sleeper, tmp_path):
 
 @pytest.mark.parametrize("flag", ["0", "-1", "nan", "inf", "1e308"])
 def test_bad_timeout_is_one_line_before_any_container(engine, sleeper, tmp_path, flag):
-    proc = start_cli("--config", str(_config_file(tmp_path)), "run", str(sleeper), "-t", "debian:bookworm",
-                     f"--timeout={flag}")
+    proc = start_cli(
+        "--config", str(_config_file(tmp_path)), "run", str(sleeper), "-t", "debian:bookworm", f"--timeout={flag}"
+    )
     _stdout, stderr = proc.communicate(timeout=60)
     assert proc.returncode == 2
     assert stderr.strip().startswith("goci-doctor: --timeout must be") and len(stderr.strip().splitlines()) == 1
@@ -363,8 +401,18 @@ def test_bad_memory_in_the_config_is_one_line_before_any_container(engine, sleep
 
 @pytest.mark.parametrize(("sig", "code"), [(signal.SIGTERM, 143), (signal.SIGHUP, 129), (signal.SIGINT, 130)])
 def test_signals_remove_every_container(engine, sleeper, tmp_path, sig, code):
-    proc = start_cli("--config", str(_config_file(tmp_path)), "run", str(sleeper), "-t", "debian:bookworm",
-                     "-t", "debian:trixie", "--timeout", "120")
+    proc = start_cli(
+        "--config",
+        str(_config_file(tmp_path)),
+        "run",
+        str(sleeper),
+        "-t",
+        "debian:bookworm",
+        "-t",
+        "debian:trixie",
+        "--timeout",
+        "120",
+    )
     assert wait_for(lambda: any(c["State"] == "running" for c in containers_for(engine, sleeper.name)), 60)
     proc.send_signal(sig)
     _stdout, stderr = proc.communicate(timeout=60)
@@ -375,8 +423,18 @@ def test_signals_remove_every_container(engine, sleeper, tmp_path, sig, code):
 
 @pytest.mark.parametrize("gap", [0.01, 0.03, 0.05])
 def test_a_second_ctrl_c_right_after_the_first_is_harmless(engine, sleeper, tmp_path, gap):
-    proc = start_cli("--config", str(_config_file(tmp_path)), "run", str(sleeper), "-t", "debian:bookworm",
-                     "-t", "debian:trixie", "--timeout", "120")
+    proc = start_cli(
+        "--config",
+        str(_config_file(tmp_path)),
+        "run",
+        str(sleeper),
+        "-t",
+        "debian:bookworm",
+        "-t",
+        "debian:trixie",
+        "--timeout",
+        "120",
+    )
     assert wait_for(lambda: any(c["State"] == "running" for c in containers_for(engine, sleeper.name)), 60)
     started = time.monotonic()
     proc.send_signal(signal.SIGINT)
@@ -399,8 +457,10 @@ def test_sigkill_leaves_nothing_after_the_next_invocation(engine, sleeper, bin_p
     sessions = {c["Labels"]["goci-doctor.session"] for c in left}
     assert left and volumes_of(engine, sessions), "SIGKILL should leave the container and volume behind"
     labels = [c["Labels"] for c in left] + [
-        v.get("Labels") or {} for v in engine.api.volumes(filters={"label": "goci-doctor=1"}).get("Volumes") or []
-        if (v.get("Labels") or {}).get("goci-doctor.session") in sessions]
+        v.get("Labels") or {}
+        for v in engine.api.volumes(filters={"label": "goci-doctor=1"}).get("Volumes") or []
+        if (v.get("Labels") or {}).get("goci-doctor.session") in sessions
+    ]
     last = max(float(lab[sandbox.DEADLINE_LABEL]) for lab in labels)
     assert last - time.time() < 2 + 2 * sandbox.GRACE_S + 5
     time.sleep(max(0.0, last - time.time()) + 1)
@@ -430,7 +490,7 @@ def test_main_called_in_process_restores_the_signal_handlers(bin_path, capsys):
 
 def test_runner_without_a_timeout_takes_the_configs(engine, sleeper, tmp_path):
     # The TUI calls run_matrix without a timeout: the config's [run] timeout is the one used.
-    from goci_doctor import lab
+    from goci_doctor.lab import docker as lab
 
     config = _config_file(tmp_path)
     config.write_text(config.read_text().replace("[run]\n", "[run]\ntimeout = 2\n"))

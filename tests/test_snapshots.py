@@ -11,9 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from goci_doctor import demo, history
 from goci_doctor.config import Config
-from goci_doctor.runner import ReplayRunner
+from goci_doctor.lab import demo
+from goci_doctor.lab.runner import ReplayRunner
+from goci_doctor.render import history
 from goci_doctor.tui.app import GociApp
 from goci_doctor.tui.screens import FilePickerScreen
 from goci_doctor.tui.widgets import ChainTree
@@ -66,8 +67,7 @@ def test_chain_fix_proven(snap_compare):
         await _run_matrix(pilot)
         await pilot.press("5")
         tree = pilot.app.screen.query_one(ChainTree)
-        fix = next(n for n in tree.root.children[0].children[0].children[0].children
-                   if n.data.variant == "zig-2.17")
+        fix = next(n for n in tree.root.children[0].children[0].children[0].children if n.data.variant == "zig-2.17")
         tree.focus()
         tree.move_cursor(fix)
         await pilot.press("p")

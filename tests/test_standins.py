@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import pytest
 
-from goci_doctor import images, lab
 from goci_doctor.config import Config, RunSettings, load_config
+from goci_doctor.lab import docker as lab
+from goci_doctor.lab import images
 
 
 def test_stand_in_only_where_the_libc_is_the_targets():

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from goci_doctor import safetext
+from goci_doctor.safety import safetext
 
 # Everything a terminal or the Actions runner may act on: C0 (newline aside), DEL, C1, bidi.
 RAW = {chr(c) for c in [*range(0x00, 0x0A), *range(0x0B, 0x20), 0x7F, *range(0x80, 0xA0), 0x202E, 0x2066]}
@@ -45,8 +45,14 @@ def assert_safe(text: str, *, annotations: bool = False) -> None:
 
 
 def cli(*args: str, env: dict[str, str] | None = None, timeout: float = 180) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "goci_doctor", *args], capture_output=True, text=True,
-                          env={**os.environ, **(env or {})}, timeout=timeout, check=False)
+    return subprocess.run(
+        [sys.executable, "-m", "goci_doctor", *args],
+        capture_output=True,
+        text=True,
+        env={**os.environ, **(env or {})},
+        timeout=timeout,
+        check=False,
+    )
 
 
 # --------------------------------------------------------------------------------------------
@@ -81,8 +87,10 @@ def test_clean_json_keeps_values_exact_and_escapes_c1() -> None:
 
 
 def test_terminal_sequences_are_stripped_from_pasted_logs() -> None:
-    line = ("\x1b]8;;https://evil.example\x07exec /app\x1b]8;;\x07: \x1b[1mexec format error\x1b[0m"
-            "\x1bc\x9b2J\x1b]0;t\x1b\\")
+    line = (
+        "\x1b]8;;https://evil.example\x07exec /app\x1b]8;;\x07: \x1b[1mexec format error\x1b[0m"
+        "\x1bc\x9b2J\x1b]0;t\x1b\\"
+    )
     assert safetext.strip_terminal_sequences(line) == "exec /app: exec format error"
 
 
@@ -99,8 +107,17 @@ def hostile_dir(bin_path, tmp_path: Path) -> Path:
     return folder
 
 
-@pytest.mark.parametrize(("command", "fmt"), [("inspect", "text"), ("inspect", "json"), ("check", "text"),
-                                              ("check", "json"), ("check", "markdown"), ("check", "sarif")])
+@pytest.mark.parametrize(
+    ("command", "fmt"),
+    [
+        ("inspect", "text"),
+        ("inspect", "json"),
+        ("check", "text"),
+        ("check", "json"),
+        ("check", "markdown"),
+        ("check", "sarif"),
+    ],
+)
 def test_hostile_file_names_stay_data(command: str, fmt: str, hostile_dir: Path) -> None:
     extra = ["-t", "debian:bookworm"] if command == "check" else []
     proc = cli(command, str(hostile_dir), "--format", fmt, *extra)
@@ -186,14 +203,23 @@ def ldflags_binary(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("bin") / "app"
     ldflags = "-X main.v=\x1b]0;owned\x07\x1b[2J -X main.w=\x9b31m -X 'main.x=::warning title=x::pwned'"
     env = {**os.environ, "CGO_ENABLED": "0", "GOFLAGS": "-mod=mod", "GOTOOLCHAIN": "local", "GOPROXY": "off"}
-    proc = subprocess.run([go, "build", "-o", str(out), "-ldflags", ldflags, "."], cwd=src, env=env,
-                          capture_output=True, text=True, timeout=300, check=False)
+    proc = subprocess.run(
+        [go, "build", "-o", str(out), "-ldflags", ldflags, "."],
+        cwd=src,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
     assert proc.returncode == 0, proc.stderr
     return out
 
 
-@pytest.mark.parametrize(("command", "fmt"), [("inspect", "text"), ("inspect", "json"), ("check", "text"),
-                                              ("check", "markdown"), ("check", "sarif")])
+@pytest.mark.parametrize(
+    ("command", "fmt"),
+    [("inspect", "text"), ("inspect", "json"), ("check", "text"), ("check", "markdown"), ("check", "sarif")],
+)
 def test_hostile_ldflags_are_shown_escaped(command: str, fmt: str, ldflags_binary: Path) -> None:
     extra = ["-t", "debian:bookworm"] if command == "check" else []
     proc = cli(command, str(ldflags_binary), "--format", fmt, *extra)
@@ -217,8 +243,10 @@ def hostile_repo(tmp_path: Path) -> Path:
     workflows = repo / ".github" / "workflows"
     workflows.mkdir(parents=True)
     (repo / "go.mod").write_text("module example.com/x\n\ngo 1.22\n")
-    body = ("on: push\njobs:\n  b:\n    runs-on: ubuntu-latest\n    steps:\n"
-            "      - run: GOOS=windows go build -o \"dist/x\x1b[2J::warning::y\" ./cmd\n")
+    body = (
+        "on: push\njobs:\n  b:\n    runs-on: ubuntu-latest\n    steps:\n"
+        '      - run: GOOS=windows go build -o "dist/x\x1b[2J::warning::y" ./cmd\n'
+    )
     (workflows / "ci\n::warning title=x::pwned,a:b.yml").write_text(body)
     (workflows / "plain.yml").write_text(body)
     return repo
@@ -232,20 +260,25 @@ def test_lint_output_and_annotations_are_safe(fmt: str, hostile_repo: Path) -> N
     assert_safe(proc.stdout, annotations=annotations)
     assert_safe(proc.stderr)
     if fmt == "sarif":
-        uris = [loc["physicalLocation"]["artifactLocation"]["uri"] for run in json.loads(proc.stdout)["runs"]
-                for result in run["results"] for loc in result.get("locations", [])]
+        uris = [
+            loc["physicalLocation"]["artifactLocation"]["uri"]
+            for run in json.loads(proc.stdout)["runs"]
+            for result in run["results"]
+            for loc in result.get("locations", [])
+        ]
         assert ".github/workflows/ci%0A%3A%3Awarning%20title=x%3A%3Apwned,a%3Ab.yml" in uris, uris
     if fmt == "github":
         lines = [ln for ln in proc.stdout.split("\n") if ln]
         assert lines and all(ln.startswith(("::error ", "::warning ", "::notice ")) for ln in lines)
         hostile = [ln for ln in lines if "pwned" in ln]
-        assert hostile and all("file=" in ln and "%0A%3A%3Awarning title=x%3A%3Apwned%2Ca%3Ab" in ln
-                               for ln in hostile), hostile
+        assert hostile and all(
+            "file=" in ln and "%0A%3A%3Awarning title=x%3A%3Apwned%2Ca%3Ab" in ln for ln in hostile
+        ), hostile
 
 
 def test_history_titles_are_listed_on_one_line(tmp_path: Path) -> None:
-    from goci_doctor import history
     from goci_doctor.model import Diagnosis, Report
+    from goci_doctor.render import history
 
     report = Report(diagnosis=Diagnosis(subject="x", kind="log"), title="t\n::warning::x\x1b]0;owned\x07")
     history.save_session(report, tmp_path / "sessions")
@@ -279,8 +312,8 @@ func main() {
 def test_run_output_never_reaches_the_terminal_raw(fmt: str, tmp_path_factory, tmp_path: Path) -> None:
     import build as fixture_build
 
-    from goci_doctor import lab
-    from goci_doctor.images import local_image_map
+    from goci_doctor.lab import docker as lab
+    from goci_doctor.lab.images import local_image_map
     from goci_doctor.model import EngineUnavailableError
 
     try:
@@ -299,8 +332,9 @@ def test_run_output_never_reaches_the_terminal_raw(fmt: str, tmp_path_factory, t
     env = {**os.environ, "CGO_ENABLED": "0", "GOFLAGS": "-mod=mod", "GOTOOLCHAIN": "local", "GOPROXY": "off"}
     subprocess.run([go, "build", "-o", "noisy", "."], cwd=src, env=env, check=True, capture_output=True, timeout=300)
     config = tmp_path / "config.toml"
-    config.write_text("[run]\nallow_pull = false\n\n[images]\n"
-                      + "".join(f'"{k}" = "{v}"\n' for k, v in local_image_map().items()))
+    config.write_text(
+        "[run]\nallow_pull = false\n\n[images]\n" + "".join(f'"{k}" = "{v}"\n' for k, v in local_image_map().items())
+    )
     proc = cli("--config", str(config), "run", str(src / "noisy"), "-t", "debian:bookworm", "--format", fmt)
     assert proc.returncode in (0, 1), proc.stderr
     assert_safe(proc.stdout)

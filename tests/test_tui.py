@@ -16,8 +16,9 @@ from pathlib import Path
 import pytest
 from textual.worker import WorkerFailed
 
-from goci_doctor import demo, render
-from goci_doctor.runner import ReplayRunner
+from goci_doctor import render
+from goci_doctor.lab import demo
+from goci_doctor.lab.runner import ReplayRunner
 from goci_doctor.tui.app import GociApp
 from goci_doctor.tui.screens import HelpScreen, HistoryScreen
 from goci_doctor.tui.widgets import ChainTree, EnvironmentPane
@@ -58,8 +59,13 @@ def tree_nodes(app: GociApp) -> list:
 @sync
 async def test_binary_matrix_chain_export(bin_path, tmp_path):
     binary = bin_path("cgo-host")
-    app = GociApp(path=binary, runner=recorded_runner(), gather_env=False, targets=["debian:bullseye", "centos:7"],
-                  history_dir=tmp_path / "history")
+    app = GociApp(
+        path=binary,
+        runner=recorded_runner(),
+        gather_env=False,
+        targets=["debian:bullseye", "centos:7"],
+        history_dir=tmp_path / "history",
+    )
     async with app.run_test(size=SIZE) as pilot:
         await pilot.pause()
         # Step 3: the real binary's facts; the alias was mapped to the knowledge base's name.
@@ -193,8 +199,7 @@ async def test_demo_prove_fix():
         assert cell(app, "centos:7", "Observed") == "not run: predicted only"
         await pilot.press("5")
         tree = app.screen.query_one(ChainTree)
-        fix = next(n for n in tree.root.children[0].children[0].children[0].children
-                   if n.data.variant == "zig-2.17")
+        fix = next(n for n in tree.root.children[0].children[0].children[0].children if n.data.variant == "zig-2.17")
         tree.focus()
         tree.move_cursor(fix)
         await pilot.press("p")
@@ -266,7 +271,7 @@ async def test_no_engine_keeps_static_analysis(bin_path, monkeypatch):
 
 def _engine():
     try:
-        from goci_doctor import lab
+        from goci_doctor.lab import docker as lab
 
         client = lab.connect(timeout=5)
         client.ping()
@@ -289,14 +294,14 @@ def _require_image(client, ref: str) -> None:
 async def test_docker_binary_matrix(bin_path):
     client = _engine()
     _require_image(client, "goci/debian:bullseye")
-    from goci_doctor import images
     from goci_doctor.config import load_config
-    from goci_doctor.lab import DockerRunner
-
+    from goci_doctor.lab import images
+    from goci_doctor.lab.docker import DockerRunner
 
     cfg = dataclasses.replace(load_config(), images=images.local_image_map())
-    app = GociApp(path=bin_path("cgo-host"), runner=DockerRunner(config=cfg), gather_env=False,
-                  targets=["debian:bullseye"])
+    app = GociApp(
+        path=bin_path("cgo-host"), runner=DockerRunner(config=cfg), gather_env=False, targets=["debian:bullseye"]
+    )
     async with app.run_test(size=SIZE) as pilot:
         await pilot.pause()
         await pilot.press("m")
@@ -316,15 +321,18 @@ async def test_cancel_mid_matrix_removes_containers(bin_path):
     client = _engine()
     for ref in ("goci/debian:bullseye", "goci/debian:bookworm", "goci/debian:trixie"):
         _require_image(client, ref)
-    from goci_doctor import images
     from goci_doctor.config import load_config
-    from goci_doctor.lab import SESSION_LABEL, DockerRunner
-
+    from goci_doctor.lab import images
+    from goci_doctor.lab.docker import SESSION_LABEL, DockerRunner
 
     cfg = dataclasses.replace(load_config(), images=images.local_image_map())
     runner = DockerRunner(config=cfg)
-    app = GociApp(path=bin_path("sleeper"), runner=runner, gather_env=False,
-                  targets=["debian:bullseye", "debian:bookworm", "debian:trixie"])
+    app = GociApp(
+        path=bin_path("sleeper"),
+        runner=runner,
+        gather_env=False,
+        targets=["debian:bullseye", "debian:bookworm", "debian:trixie"],
+    )
     mine = {"label": [f"{SESSION_LABEL}={runner.session}"]}
     async with app.run_test(size=SIZE) as pilot:
         await pilot.pause()
@@ -346,10 +354,9 @@ async def test_cancel_mid_matrix_removes_containers(bin_path):
 async def test_quit_mid_matrix_removes_containers(bin_path):
     client = _engine()
     _require_image(client, "goci/debian:bookworm")
-    from goci_doctor import images
     from goci_doctor.config import load_config
-    from goci_doctor.lab import SESSION_LABEL, DockerRunner
-
+    from goci_doctor.lab import images
+    from goci_doctor.lab.docker import SESSION_LABEL, DockerRunner
 
     cfg = dataclasses.replace(load_config(), images=images.local_image_map())
     runner = DockerRunner(config=cfg)
@@ -375,7 +382,7 @@ def _local_config(tmp_path, monkeypatch):
 
     Written to a real file and named by GOCI_DOCTOR_CONFIG, so the app reads it as `tui --project` does.
     """
-    from goci_doctor import images
+    from goci_doctor.lab import images
 
     path = tmp_path / "config.toml"
     path.write_text("# goci-doctor config for the project flow\n")
@@ -395,7 +402,7 @@ def _left_behind(client, project: Path, runner) -> list[str]:
     """This session's containers still present: runs carry its session label, builds mount ``project``."""
     import docker.errors
 
-    from goci_doctor.lab import SESSION_LABEL
+    from goci_doctor.lab.docker import SESSION_LABEL
 
     session = getattr(runner, "session", None)
     left = []
@@ -514,7 +521,8 @@ async def test_docker_prove_fix_reruns_its_variant(tmp_path, monkeypatch):
         first_cgo_off = s.build_matrix.build("cgo-off").artifact
         # Forget what the first round proved, as a session opened from an artifact would know it.
         app.session.build_matrix = dataclasses.replace(
-            s.build_matrix, runs=[r for r in s.build_matrix.runs if r.variant == "as-configured"])
+            s.build_matrix, runs=[r for r in s.build_matrix.runs if r.variant == "as-configured"]
+        )
         s.runs = list(s.build_matrix.runs)
         app._diagnose()
         app._refresh_all()

@@ -12,7 +12,7 @@ import functools
 
 from textual.widgets import Input, TextArea
 
-from goci_doctor import demo
+from goci_doctor.lab import demo
 from goci_doctor.tui.app import GociApp
 from goci_doctor.tui.widgets import STEPS, ChainPane, ChainTree
 

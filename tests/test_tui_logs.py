@@ -13,7 +13,8 @@ import functools
 import pytest
 from textual.content import Content
 
-from goci_doctor import demo, history
+from goci_doctor.lab import demo
+from goci_doctor.render import history
 from goci_doctor.tui import logview
 from goci_doctor.tui.app import GociApp
 from goci_doctor.tui.screens import HistoryScreen

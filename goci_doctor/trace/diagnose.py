@@ -17,7 +17,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal, cast
 
-from goci_doctor import artifact, imagefs
+from goci_doctor import artifact
+from goci_doctor.artifact import imagefs
 from goci_doctor.diagnosis import check_artifact, host_arch, predict
 from goci_doctor.model import ArtifactFacts, ChainNode, Diagnosis, Evidence, RunResult, Target
 from goci_doctor.trace.events import ExecDiagnosis, ExecEvent, Status
@@ -179,7 +180,7 @@ def _pick(chains: Sequence[ChainNode], family: str) -> ChainNode | None:
 
 def _from_message_only(ev: ExecEvent, message: str, label: str) -> ExecDiagnosis:
     """The file is gone (or unreadable): explain the error alone, and say what is known."""
-    from goci_doctor.explain import explain_text
+    from goci_doctor.diagnosis.explain import explain_text
 
     diag = explain_text(message, source="trace")
     chain = diag.chains[0] if diag.chains else None

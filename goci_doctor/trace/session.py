@@ -26,9 +26,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from goci_doctor.hostenv import tracers as engines
 from goci_doctor.model import GociError
-from goci_doctor.redact import redact
-from goci_doctor.trace import engines
+from goci_doctor.safety.redact import redact
 from goci_doctor.trace.diagnose import diagnose, locate
 from goci_doctor.trace.events import ExecDiagnosis, ExecEvent, Trace
 from goci_doctor.trace.parse import Assembler, BpftraceParser, StraceParser, _Pending

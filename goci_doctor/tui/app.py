@@ -235,7 +235,7 @@ class GociApp(App[int]):
             self.notify(f"theme not saved: {exc}", severity="warning", markup=False)
 
     def get_default_screen(self) -> Screen[Any]:
-        from goci_doctor import demo
+        from goci_doctor.lab import demo
 
         try:
             scenarios = demo.scenarios()
@@ -323,7 +323,7 @@ class GociApp(App[int]):
         }
 
     def _redact(self, text: str) -> str:
-        from goci_doctor.redact import redact
+        from goci_doctor.safety.redact import redact
 
         return redact(text)
 
@@ -397,7 +397,8 @@ class GociApp(App[int]):
 
     def _diagnose(self) -> None:
         """Ask the core for the diagnosis of what the session holds now."""
-        from goci_doctor import diagnosis, explain, knowledge
+        from goci_doctor import diagnosis, knowledge
+        from goci_doctor.diagnosis import explain
 
         s = self.session
         if s.build_matrix is not None:
@@ -414,7 +415,9 @@ class GociApp(App[int]):
 
     def _diagnose_project(self) -> None:
         """A project's chain: its own build's crash, each fix marked where its variant really ran."""
-        from goci_doctor import builds, diagnosis, explain, knowledge
+        from goci_doctor import diagnosis, knowledge
+        from goci_doctor.diagnosis import explain
+        from goci_doctor.lab import builds
 
         s = self.session
         matrix = s.build_matrix
@@ -548,7 +551,7 @@ class GociApp(App[int]):
 
     def open_demo(self, name: str) -> None:
         """Open a demo scenario: the recorded environment, artifact or log, and a replay runner."""
-        from goci_doctor import demo
+        from goci_doctor.lab import demo
 
         try:
             sc = demo.scenario(name)
@@ -567,7 +570,7 @@ class GociApp(App[int]):
         else:
             s.log_text, s.log_source = sc.log, sc.log_source or sc.name
         if not self._runner_given:
-            from goci_doctor.runner import ReplayRunner
+            from goci_doctor.lab.runner import ReplayRunner
 
             # Short pauses between phases so the replay reads like the live run it was.
             self._runner = ReplayRunner(list(sc.runs), delay=0.15)
@@ -657,7 +660,7 @@ class GociApp(App[int]):
 
     def _get_runner(self) -> Any:
         if self._runner is None:
-            from goci_doctor import lab
+            from goci_doctor.lab import docker as lab
 
             self._runner = lab.DockerRunner(config=self._config())
         return self._runner
@@ -700,7 +703,7 @@ class GociApp(App[int]):
         return list(runner.run_matrix(Path(s.artifact_path), self.run_targets(), on_event=self._emit))
 
     def _work_project(self) -> Any:
-        from goci_doctor import builds
+        from goci_doctor.lab import builds
 
         s = self.session
         return builds.prove(
@@ -714,7 +717,7 @@ class GociApp(App[int]):
     def _work_prove(self, node: ChainNode) -> Any:
         s = self.session
         if s.project:
-            from goci_doctor import builds
+            from goci_doctor.lab import builds
 
             return builds.prove(
                 Path(s.project),
@@ -784,7 +787,7 @@ class GociApp(App[int]):
         self._finish(worker.name, worker.result)
 
     def _finish(self, name: str, result: Any) -> None:
-        from goci_doctor.runner import summarize
+        from goci_doctor.lab.runner import summarize
 
         s = self.session
         s.runs_recorded = False
@@ -825,7 +828,7 @@ class GociApp(App[int]):
             self.goto("chain")
             node = chain.selected()
             if node is not None and node.kind == "fix":
-                from goci_doctor.fixstatus import fix_status
+                from goci_doctor.diagnosis.fixstatus import fix_status
 
                 self.notify(f"{node.title}: {fix_status(node, s.builds).label}", markup=False)
         shown = s.runs if name != "matrix" else list(result)
@@ -953,7 +956,7 @@ class GociApp(App[int]):
 
     def action_save_history(self) -> None:
         """Keep the session in the history (user data directory)."""
-        from goci_doctor import history
+        from goci_doctor.render import history
 
         if self.session.diagnosis is None:
             self.notify("Nothing to save yet.", severity="warning")
@@ -968,7 +971,7 @@ class GociApp(App[int]):
 
     def action_history(self) -> None:
         """List saved sessions and re-open one."""
-        from goci_doctor import history
+        from goci_doctor.render import history
 
         def chosen(session_id: str | None) -> None:
             if not session_id:
@@ -1018,7 +1021,7 @@ class GociApp(App[int]):
 
         yield from trace_commands(self)
         try:
-            from goci_doctor import demo
+            from goci_doctor.lab import demo
 
             for sc in demo.scenarios():
                 yield SystemCommand(f"Demo: {sc.title}", sc.summary, lambda n=sc.name: self.open_demo(n))
@@ -1058,7 +1061,7 @@ def run_app(
 
         loaded = render.load_report(report)
     if demo_scenario is not None:
-        from goci_doctor import demo
+        from goci_doctor.lab import demo
 
         if demo_scenario == "":
             # `goci-doctor demo` without --scenario starts at the first classic failure.

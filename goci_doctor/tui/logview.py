@@ -77,14 +77,15 @@ _CONTROL = {c: "\N{REPLACEMENT CHARACTER}" for c in [*range(0x00, 0x09), *range(
 
 def displayable(text: str) -> str:
     """Text safe to put on screen: secrets redacted, control characters shown as �."""
-    from goci_doctor.redact import redact
+    from goci_doctor.safety.redact import redact
 
     return redact(text).translate(_CONTROL)
 
 
 def read_and_explain(path: str, on_progress: Callable[[int], None] | None = None) -> LoadedLog:
     """Read ``path`` through the bounded decoder, explain it, and excerpt it (run in a worker)."""
-    from goci_doctor import commands, explain
+    from goci_doctor.cli import commands
+    from goci_doctor.diagnosis import explain
 
     lines: list[str] = []
 

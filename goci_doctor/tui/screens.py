@@ -37,8 +37,8 @@ from goci_doctor.tui.widgets import (
 )
 
 if TYPE_CHECKING:
-    from goci_doctor.demo import Scenario
-    from goci_doctor.history import HistoryEntry
+    from goci_doctor.lab.demo import Scenario
+    from goci_doctor.render.history import HistoryEntry
 
 
 class SessionScreen(Screen[None]):

@@ -29,11 +29,11 @@ from textual.widgets import (
 from textual.widgets.option_list import Option
 from textual.widgets.tree import TreeNode
 
-from goci_doctor.fixstatus import fix_status, summary_line
+from goci_doctor.diagnosis.fixstatus import fix_status, summary_line
 from goci_doctor.model import ArtifactFacts, BuildResult, ChainNode, Diagnosis, EnvFacts, RunResult, Verdict
 
 if TYPE_CHECKING:
-    from goci_doctor.demo import Scenario
+    from goci_doctor.lab.demo import Scenario
     from goci_doctor.tui.app import GociApp
 
 STEPS: tuple[tuple[str, str], ...] = (
@@ -630,6 +630,7 @@ class ChainPane(Vertical):
             # cursor lands on ``target`` now rather than on no line at all.
             _ = tree.last_line
             tree.move_cursor(target)
+
             # The best-fix box above may have just appeared and shrunk the tree: scroll again once
             # the new layout is known, from the top, so the view is the same whatever the timing.
             def settle(node: TreeNode[ChainNode] = target) -> None:

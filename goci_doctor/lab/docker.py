@@ -1,0 +1,1023 @@
+"""The container lab: run an artifact in real target containers and report what really happens.
+
+``DockerRunner`` implements ``runner.Runner`` on the Docker Engine API (Docker, or Podman's
+docker-compatible socket). Each cell of a matrix gets one container, created but not started,
+which serves first as a read-only view of the image's filesystem — to find the libc it really
+holds and the loader or libraries the artifact will miss, lddtree-style, without executing
+anything (``imagefs``) — and then as the sandbox the artifact runs in: no network, no capabilities, a numeric
+non-root user, memory/pid/cpu limits. Every container is labelled and removed in every case.
+
+The Docker SDK is imported lazily: importing this module stays cheap.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import os
+import re
+import shlex
+import signal
+import sys
+import tarfile
+import tempfile
+import threading
+import time
+import uuid
+from collections.abc import Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any, Literal, cast
+
+from goci_doctor import platforms
+from goci_doctor.artifact.imagefs import (
+    LABEL,
+    MOUNT_DIR,
+    SESSION_LABEL,
+    ContainerFS,
+    find_missing,
+    libc_cached,
+    remove_container,
+)
+from goci_doctor.config import RunSettings
+from goci_doctor.lab.runner import EventCallback, Phase, RunEvent, summarize
+from goci_doctor.lab.sandbox import GRACE_S, deadline_labels, expired, read_logs, run_host_config
+from goci_doctor.model import (
+    SCHEMA_VERSION,
+    ArtifactFacts,
+    BadInputError,
+    BuildResult,
+    Diagnosis,
+    ExitCode,
+    RunResult,
+    Target,
+    to_jsonable,
+)
+from goci_doctor.render import write_output
+from goci_doctor.safety.safetext import clean_line, clean_output
+
+RUN_USER = "65534:65534"
+"""nobody:nogroup by number: works on images without /etc/passwd (scratch, distroless)."""
+_OUTPUT_LIMIT = 64 * 1024
+
+
+# --------------------------------------------------------------------------------------------
+# Connecting to the engine
+
+
+def engine_host() -> str:
+    """The engine endpoint we will talk to (``engines.default_spec``: the one resolution)."""
+    from goci_doctor.hostenv import engines
+
+    return engines.default_spec().url
+
+
+def connect(timeout: float = 60.0) -> Any:
+    """A docker-py client for the default engine, checked with a ping; EngineUnavailableError if none."""
+    from goci_doctor.hostenv import engines
+
+    return engines.connect(engines.default_spec(), timeout)
+
+
+def _is_connection_error(exc: BaseException) -> bool:
+    """True when the engine itself stopped answering (not an API error about one request)."""
+    import docker.errors
+    import requests
+
+    if isinstance(exc, (docker.errors.APIError, requests.exceptions.ReadTimeout)):
+        return False
+    # requests' exceptions derive from OSError, so name the transport-level ones explicitly.
+    return isinstance(exc, (requests.exceptions.ConnectionError, ConnectionError, FileNotFoundError))
+
+
+# --------------------------------------------------------------------------------------------
+# Removing and sweeping the lab's containers and volumes
+
+
+def _volume_mount(name: str, read_only: bool) -> Any:
+    from docker.types import Mount
+
+    # no_copy: the image has nothing at /goci to copy up, and copy-up would race the fill.
+    return Mount(MOUNT_DIR, name, type="volume", read_only=read_only, no_copy=True)
+
+
+def _remove_volume(client: Any, name: str) -> None:
+    """Remove a lab volume; a failure is left to ``sweep_stale_containers`` (it is labelled)."""
+    try:
+        client.api.remove_volume(name, force=True)
+    except Exception:
+        pass
+
+
+def cleanup_containers(client: Any, session: str | None = None) -> int:
+    """Remove leftover lab containers and volumes (all, or one session's). Returns how many containers."""
+    filters = {"label": [f"{SESSION_LABEL}={session}"] if session else [f"{LABEL}=1"]}
+    removed = 0
+    for c in client.api.containers(all=True, filters=filters):
+        remove_container(client, c["Id"])
+        removed += 1
+    for v in _lab_volumes(client, filters["label"][0]):
+        _remove_volume(client, v["Name"])
+    return removed
+
+
+def _lab_volumes(client: Any, label: str) -> list[dict[str, Any]]:
+    """The lab's volumes carrying ``label`` (one matrix's shared copy of the artifact each)."""
+    try:
+        return list(client.api.volumes(filters={"label": label}).get("Volumes") or [])
+    except Exception:
+        return []
+
+
+def _volume_age(volume: dict[str, Any], now: float) -> float:
+    """Seconds since the volume was created (0 when the engine's date does not parse)."""
+    from datetime import datetime
+
+    try:
+        created = datetime.fromisoformat(str(volume.get("CreatedAt", "")).replace("Z", "+00:00"))
+    except ValueError:
+        return 0.0
+    return now - created.timestamp()
+
+
+STALE_AFTER_S = 3600.0
+
+
+def sweep_stale_containers(client: Any, older_than_s: float = STALE_AFTER_S, session: str | None = None) -> int:
+    """Remove lab containers (and volumes) whose deadline label has passed, or older than ``older_than_s``.
+
+    Every container and volume is stamped with its deadline (``sandbox.DEADLINE_LABEL``), so what a
+    killed goci-doctor left behind goes as soon as that deadline is past. Unstamped ones (older
+    versions) go after ``older_than_s``: no run lasts that long. Others may belong to another
+    goci-doctor running right now, and are left alone. ``session`` limits the sweep to one session's.
+    """
+    removed = 0
+    now = time.time()
+    label = f"{SESSION_LABEL}={session}" if session else f"{LABEL}=1"
+    try:
+        listed = client.api.containers(all=True, filters={"label": [label]})
+    except Exception:
+        return 0
+    for c in listed:
+        if expired(c.get("Labels"), now) or now - float(c.get("Created", now)) > older_than_s:
+            remove_container(client, c["Id"])
+            removed += 1
+    for v in _lab_volumes(client, label):
+        if expired(v.get("Labels"), now) or _volume_age(v, now) > older_than_s:
+            _remove_volume(client, v["Name"])
+    return removed
+
+
+# --------------------------------------------------------------------------------------------
+# The runner
+
+
+def binfmt_handler(arch: str, root: str | Path = "/proc/sys/fs/binfmt_misc") -> bool:
+    """True when the kernel will run ``arch`` (Go naming) binaries through an enabled qemu handler.
+
+    An entry can stay registered but disabled (``update-binfmts --disable`` with an older
+    binfmt-support, ``echo 0 > qemu-aarch64``), and binfmt_misc itself can be switched off:
+    neither emulates anything, so both count as no handler.
+    """
+    row = platforms.arch(arch)
+    qemu = row.qemu if row is not None else arch
+    base = Path(root)
+    try:
+        if base.joinpath("status").read_text().strip() != "enabled":
+            return False
+        return base.joinpath(f"qemu-{qemu}").read_text().splitlines()[0].strip() == "enabled"
+    except (OSError, IndexError):
+        return False
+
+
+def host_goarch() -> str:
+    """The host's architecture in Go naming."""
+    return platforms.host_goarch()
+
+
+def _signal_name(exit_code: int | None) -> str:
+    if exit_code is None or exit_code <= 128:
+        return ""
+    try:
+        return signal.Signals(exit_code - 128).name
+    except ValueError:
+        return ""
+
+
+def _tail(data: bytes) -> str:
+    return data[-_OUTPUT_LIMIT:].decode("utf-8", "replace")
+
+
+def _artifact_tar(artifact: Path, name: str) -> Path:
+    """A tar file holding /goci/<name>, read-only and executable (0555), owned by root.
+
+    Written to a temporary file and streamed to the engine: a 1.5 GB artifact must not be held
+    in memory. The caller deletes it."""
+    fd, tmp = tempfile.mkstemp(prefix="goci-artifact-", suffix=".tar")
+    try:
+        with os.fdopen(fd, "wb") as out, tarfile.open(fileobj=out, mode="w") as tar:
+            d = tarfile.TarInfo(MOUNT_DIR.strip("/"))
+            d.type, d.mode = tarfile.DIRTYPE, 0o755
+            tar.addfile(d)
+            with open(artifact, "rb") as f:
+                info = tarfile.TarInfo(f"{MOUNT_DIR.strip('/')}/{name}")
+                info.size, info.mode, info.mtime = os.fstat(f.fileno()).st_size, 0o555, int(time.time())
+                tar.addfile(info, f)
+    except BaseException:
+        os.unlink(tmp)
+        raise
+    return Path(tmp)
+
+
+def demux_logs(raw: bytes) -> tuple[bytes, bytes]:
+    """Split the engine's multiplexed log stream into (stdout, stderr).
+
+    Each frame is an 8-byte header (stream: 1 stdout, 2 stderr; 3 zero bytes; big-endian length)
+    then the payload. A body that does not parse as frames (a TTY container) is all stdout.
+    """
+    out: list[bytes] = []
+    err: list[bytes] = []
+    pos = 0
+    while pos < len(raw):
+        header = raw[pos : pos + 8]
+        if len(header) < 8 or header[0] not in (0, 1, 2) or header[1:4] != b"\0\0\0":
+            return raw, b""
+        size = int.from_bytes(header[4:8], "big")
+        # A last frame cut short (the read is bounded) keeps what arrived.
+        (err if header[0] == 2 else out).append(raw[pos + 8 : pos + 8 + size])
+        pos += 8 + size
+    return b"".join(out), b"".join(err)
+
+
+def _safe_name(artifact: Path) -> str:
+    name = re.sub(r"[^A-Za-z0-9._-]", "_", artifact.name) or "artifact"
+    return name.lstrip(".") or "artifact"
+
+
+_START_EXEC = re.compile(r"exec[: ]+\"?(/[^\s\"]+)\"?: (exec format error|no such file or directory|permission denied)")
+
+
+class DockerRunner:
+    """Runs artifacts in real containers through the Docker Engine API (thread-safe ``cancel``)."""
+
+    def __init__(self, config: Any = None, client: Any = None, max_workers: int = 4) -> None:
+        if config is None:
+            config = _load_config()
+        self.config = config
+        self._client = client
+        self.max_workers = max(1, max_workers)
+        self.session = uuid.uuid4().hex[:12]
+        self._live: set[str] = set()
+        self._lock = threading.Lock()
+        self._cancelled = threading.Event()
+        self._engine_dead = ""
+        self._image_locks: dict[str, threading.Lock] = {}
+
+    # -- configuration --------------------------------------------------------------------
+
+    @property
+    def client(self) -> Any:
+        """The engine client, connected on first use."""
+        if self._client is None:
+            self._client = connect()
+            # Containers left by a run whose engine connection died (or a killed process) are swept here.
+            sweep_stale_containers(self._client)
+        return self._client
+
+    def _run_setting(self, name: str, default: Any) -> Any:
+        run = getattr(self.config, "run", None)
+        value = getattr(run, name, None) if run is not None else None
+        if value in (None, ""):
+            value = getattr(self.config, f"run_{name}", None)
+        return default if value in (None, "") else value
+
+    def image_for(self, target: str) -> str:
+        """The image reference a target runs in: the config's map wins, then the knowledge base.
+
+        The map is consulted for the name as typed, then for the knowledge base's canonical name;
+        a name the knowledge base does not know is taken as an image reference itself.
+        """
+        from goci_doctor import knowledge
+
+        known = knowledge.find_target(target)
+        default = known.image if known is not None and known.image else target
+        mapper = getattr(self.config, "image_for", None)
+        if callable(mapper):
+            mapped = str(mapper(target, "") or "")
+            if not mapped and known is not None:
+                mapped = str(mapper(known.name, "") or "")
+            return mapped or default
+        images: dict[str, str] = dict(getattr(self.config, "images", None) or {})
+        return images.get(target) or (images.get(known.name, "") if known else "") or default
+
+    def _ensure_image(self, ref: str, platform: str | None) -> Any:
+        """The local image for ``ref`` (for ``platform`` when given), pulled when the config allows.
+
+        Raises _CellError with one line when it is neither here nor pullable.
+        """
+        import docker.errors
+
+        with self._lock:
+            lock = self._image_locks.setdefault(ref, threading.Lock())
+        with lock:
+            why = f"image {ref} not found locally"
+            try:
+                image = self.client.images.get(ref)
+                have = f"{image.attrs.get('Os', 'linux')}/{image.attrs.get('Architecture', '')}"
+                if not platform or have == platform:
+                    return image
+                why = f"image {ref} is {have} here, not {platform},"
+            except docker.errors.ImageNotFound:
+                pass
+            if not self._run_setting("allow_pull", True):
+                raise _CellError(
+                    f"{why} and pulling is disabled in the config (goci-doctor images build makes local ones)"
+                )
+            try:
+                return self.client.images.pull(ref, platform=platform)
+            except docker.errors.DockerException as exc:
+                detail = str(getattr(exc, "explanation", None) or exc).splitlines()[0][:200]
+                raise _CellError(f"{why} and cannot be pulled: {detail}{self._stand_in_hint(ref)}") from None
+
+    def _image_or_stand_in(self, target: str, ref: str, platform: str | None) -> tuple[Any, str, str]:
+        """(image, reference to run, name shown): the target's image, else its local stand-in.
+
+        The stand-in (``images.stand_in_for``) is used only when the image cannot be had and the
+        user did not ask for exact images (``[run] exact_images``); it is shown as
+        "goci/debian:bookworm (stand-in for debian:12)".
+        """
+        try:
+            return self._ensure_image(ref, platform), ref, ref
+        except _CellError as exc:
+            from goci_doctor.lab import images
+
+            exact = bool(self._run_setting("exact_images", False))
+            stand_in = "" if exact else images.stand_in_for(target)
+            if stand_in == ref:
+                raise  # the local image itself is what failed (missing, or another platform): say that
+            if not stand_in:
+                why = "exact images were asked for" if exact else "no local image holds its libc"
+                raise _CellError(f"{exc}; {why}, so {target} is predicted only") from None
+            try:
+                image = self.client.images.get(stand_in)
+            except Exception:
+                raise _CellError(
+                    f"image {ref} cannot be had here, nor its local stand-in {stand_in} "
+                    "(goci-doctor images build makes it)"
+                ) from None
+            return image, stand_in, f"{stand_in} (stand-in for {ref})"
+
+    def _stand_in_hint(self, ref: str) -> str:
+        """Point an offline user at a local stand-in image when one exists for this target."""
+        from goci_doctor import knowledge
+        from goci_doctor.lab import images
+
+        local = images.local_image_map()
+        known = knowledge.find_target(ref)
+        keys = [ref] + ([known.name, *known.aliases] if known is not None else [])
+        stand_in = next((local[k] for k in keys if k in local), "")
+        if not stand_in:
+            return ""
+        try:
+            self.client.images.get(stand_in)
+        except Exception:
+            return " (goci-doctor images build makes a local stand-in; --write-config maps it)"
+        return f" (local stand-in {stand_in} exists: `goci-doctor images build --write-config` maps it)"
+
+    # -- the matrix -----------------------------------------------------------------------
+
+    def cancel(self) -> None:
+        """Stop the matrix: unstarted cells are skipped, running containers are removed."""
+        self._cancelled.set()
+        with self._lock:
+            live = list(self._live)
+        for cid in live:
+            remove_container(self.client, cid)
+
+    def run_matrix(
+        self,
+        artifact: Path,
+        targets: Sequence[str],
+        *,
+        args: Sequence[str] = (),
+        timeout: float | None = None,
+        platform: str | None = None,
+        variant: str = "",
+        on_event: EventCallback | None = None,
+        facts: ArtifactFacts | None = None,
+    ) -> list[RunResult]:
+        """Run ``artifact`` on every target in parallel; results in the order of ``targets``.
+
+        ``timeout`` (seconds per run) defaults to the config's ``[run] timeout``."""
+        if timeout is None:
+            timeout = self.run_settings().timeout
+        artifact = Path(artifact)
+        if not artifact.is_file():
+            raise BadInputError(f"{artifact} is not a file")
+        if facts is None:
+            from goci_doctor.artifact import inspect_path
+
+            facts = inspect_path(artifact)
+        self._cancelled.clear()
+        self._engine_dead = ""
+        emit = _safe_emit(on_event)
+        _ = self.client  # connect (or raise EngineUnavailableError) before any cell starts
+        for t in targets:
+            emit(RunEvent(t, "queued", "queued", variant=variant))
+        cell = _Cell(
+            artifact=artifact, facts=facts, args=tuple(args), timeout=timeout, platform=platform, variant=variant
+        )
+        # One copy of the artifact for the whole matrix, in a volume every cell mounts read-only:
+        # each put_archive costs the engine a mount and an untar process (Docker re-executes itself
+        # for it), the largest cost of a cell after runc's start, and the engine refuses put_archive
+        # into a read-only root filesystem. The volume lives until the last cell's deadline.
+        cell.volume = f"goci-doctor-{self.session}-{uuid.uuid4().hex[:8]}"
+        waves = -(-len(targets) // self.max_workers)
+        cell.volume_labels = deadline_labels(waves * (timeout + GRACE_S))
+        pool = ThreadPoolExecutor(
+            max_workers=min(self.max_workers, max(1, len(targets))), thread_name_prefix="goci-lab"
+        )
+        try:
+            futures = [pool.submit(self._run_cell, cell, t, emit) for t in targets]
+            return [f.result() for f in futures]
+        except BaseException:
+            # Ctrl-C (or any failure in the caller's thread): stop and remove everything we started.
+            self.cancel()
+            raise
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
+            with self._lock:
+                leftover = list(self._live)
+            for cid in leftover:
+                remove_container(self.client, cid)
+            if cell.volume:
+                _remove_volume(self.client, cell.volume)
+            cell.discard()
+
+    def _share_artifact(self, cell: _Cell, image_id: str) -> bool:
+        """Fill the matrix's volume once (the first cell to get here does it); False to copy per cell.
+
+        A helper container (created, never started) mounts the volume read-write and receives the
+        tar; cells mount it read-only. Any engine refusal falls back to copying into each cell.
+        """
+        import docker.errors
+
+        if not cell.volume:
+            return False
+        with cell.volume_lock:
+            if cell.volume_state != "empty":
+                return cell.volume_state == "filled"
+            api = self.client.api
+            helper = ""
+            try:
+                labels = {LABEL: "1", SESSION_LABEL: self.session, **cell.volume_labels}
+                api.create_volume(cell.volume, labels=labels)
+                res = api.create_container(
+                    image_id,
+                    command=["/goci-copy"],
+                    labels=labels,
+                    network_disabled=True,
+                    host_config=api.create_host_config(mounts=[_volume_mount(cell.volume, read_only=False)]),
+                )
+                helper = str(res["Id"])
+                with self._lock:
+                    self._live.add(helper)
+                self._put_archive(helper, cell.tar())
+                # Podman 4 accepts the tar but does not write through a volume of a container that
+                # was never started: check that the copy is really in the volume.
+                st = ContainerFS(self.client, helper).stat(f"{MOUNT_DIR}/{cell.name}")
+                size = cell.artifact.stat().st_size
+                cell.volume_state = "filled" if st is not None and int(st.get("size", -1)) == size else "failed"
+            except docker.errors.APIError:
+                cell.volume_state = "failed"
+            finally:
+                if helper:
+                    remove_container(self.client, helper)
+                    with self._lock:
+                        self._live.discard(helper)
+            if cell.volume_state == "failed":
+                _remove_volume(self.client, cell.volume)
+            return cell.volume_state == "filled"
+
+    def _run_cell(self, cell: _Cell, target: str, emit: EventCallback) -> RunResult:
+        start = time.monotonic()
+        image_ref = target
+        libc = ""
+        missing: tuple[str, ...] = ()
+
+        def finish(phase: Phase, result: RunResult) -> RunResult:
+            emit(RunEvent(target, phase, result.message or result.outcome, result, cell.variant))
+            return result
+
+        def failed(error: str) -> RunResult:
+            res = RunResult(
+                target,
+                image_ref,
+                libc,
+                "error",
+                error=error,
+                variant=cell.variant,
+                platform=cell.platform or "",
+                duration_s=_since(start),
+                missing=missing,
+            )
+            return finish("cancelled" if error == "cancelled" else "error", res)
+
+        if self._cancelled.is_set():
+            return failed("cancelled")
+        if self._engine_dead:
+            return failed(self._engine_dead)
+        cid = ""
+        try:
+            image_ref = self.image_for(target)
+            emit(RunEvent(target, "preparing", f"preparing {image_ref}", variant=cell.variant))
+            image, run_ref, shown = self._image_or_stand_in(target, image_ref, cell.platform)
+            shared = self._share_artifact(cell, image.id)
+            if self._cancelled.is_set():
+                return failed("cancelled")
+            cid = self._create(run_ref, cell, shared)
+            image_ref = shown  # every result names a stand-in as one
+            if self._cancelled.is_set():
+                return failed("cancelled")
+            fs = ContainerFS(self.client, cid)
+            libc = libc_cached(self.client, image, fs)
+            if not shared:
+                self._put_archive(cid, cell.tar())
+            missing = find_missing(fs, cell.facts)
+            emulated = self._emulated(cell, image)
+            emit(RunEvent(target, "running", f"running in {image_ref} ({libc})", variant=cell.variant))
+            exit_code, timed_out, start_error = self._start_and_wait(cid, cell.timeout)
+            if self._cancelled.is_set():
+                return failed("cancelled")
+            if start_error:
+                # Older runc reports a failed execve as an API error at start instead of in the logs.
+                stdout, stderr, exit_code = "", start_error + "\n", 127 if "no such file" in start_error else 126
+            else:
+                stdout, stderr = self._logs(cid)
+            # Still running at the deadline (a server, a long job) means it started: not a crash.
+            outcome: Literal["runs", "crashes"] = "runs" if exit_code == 0 or timed_out else "crashes"
+            result = RunResult(
+                target,
+                image_ref,
+                libc,
+                outcome,
+                exit_code=exit_code,
+                stdout=stdout,
+                stderr=stderr,
+                signal="" if timed_out else _signal_name(exit_code),
+                timed_out=timed_out,
+                emulated=emulated,
+                platform=cell.platform or "",
+                duration_s=_since(start),
+                variant=cell.variant,
+                missing=missing,
+            )
+            return finish("done", result)
+        except _CellError as exc:
+            return failed(str(exc))
+        except Exception as exc:
+            if self._cancelled.is_set():
+                return failed("cancelled")
+            if _is_connection_error(exc):
+                base = getattr(self.client.api, "base_url", "") or engine_host()
+                self._engine_dead = (
+                    f"the Docker engine stopped answering during the run ({base}: "
+                    f"{type(exc).__name__}); the remaining targets were not run"
+                )
+                return failed(self._engine_dead)
+            why = getattr(exc, "explanation", None) or str(exc) or type(exc).__name__
+            return failed(f"engine error: {str(why).splitlines()[0][:300]}")
+        finally:
+            if cid:
+                remove_container(self.client, cid)
+                with self._lock:
+                    self._live.discard(cid)
+
+    def run_settings(self) -> RunSettings:
+        """The ``[run]`` limits (config.py holds the one set of defaults)."""
+        default = RunSettings()
+        return RunSettings(
+            timeout=float(self._run_setting("timeout", default.timeout)),
+            memory=str(self._run_setting("memory", default.memory)),
+            pids=int(self._run_setting("pids", default.pids)),
+        )
+
+    def _create(self, image_ref: str, cell: _Cell, shared: bool = False) -> str:
+        api = self.client.api
+        mounts = [_volume_mount(cell.volume, read_only=True)] if shared else None
+        # Without the shared volume (an engine that cannot fill one) the artifact is copied into
+        # the container's own filesystem, which therefore cannot be read-only.
+        host_config = run_host_config(api, self.run_settings(), cell.timeout, mounts, read_only=shared)
+        res = api.create_container(
+            image_ref,
+            command=[f"{MOUNT_DIR}/{cell.name}", *cell.args],
+            entrypoint=[],
+            user=RUN_USER,
+            working_dir="/",
+            labels={LABEL: "1", SESSION_LABEL: self.session, **deadline_labels(cell.timeout)},
+            host_config=host_config,
+            network_disabled=True,
+            platform=cell.platform,
+        )
+        cid = str(res["Id"])
+        with self._lock:
+            self._live.add(cid)
+        if self._cancelled.is_set():
+            remove_container(self.client, cid)
+        return cid
+
+    def _start_and_wait(self, cid: str, timeout: float) -> tuple[int | None, bool, str]:
+        """(exit code, timed out, exec error reported at start)."""
+        import docker.errors
+        import requests
+
+        api = self.client.api
+        try:
+            api.start(cid)
+        except docker.errors.APIError as exc:
+            m = _START_EXEC.search(str(exc.explanation or exc))
+            if m:
+                return None, False, f"exec {m.group(1)}: {m.group(2)}"
+            raise
+        try:
+            status = api.wait(cid, timeout=timeout)
+            return int(status.get("StatusCode", -1)), False, ""
+        except (requests.exceptions.ReadTimeout, requests.exceptions.ConnectionError) as exc:
+            if self._cancelled.is_set():
+                return None, False, ""
+            state = api.inspect_container(cid)["State"]  # raises if the engine itself is gone
+            if not state.get("Running"):
+                if isinstance(exc, requests.exceptions.ReadTimeout):
+                    return int(state.get("ExitCode", -1)), False, ""
+                raise
+            api.kill(cid)
+            return None, True, ""
+
+    def _put_archive(self, cid: str, data: Path) -> None:
+        """Copy a tar into a created container, retrying the transient failure Podman 4 has.
+
+        Podman's copier pipes the tar into a helper process; under parallel copies it sometimes
+        answers 500 "passing bulk input to subprocess: write |1: broken pipe" with nothing written.
+        """
+        import docker.errors
+
+        for attempt in range(3):
+            try:
+                with data.open("rb") as stream:  # streamed, with its length: never read into memory
+                    self.client.api.put_archive(cid, "/", stream)
+                return
+            except docker.errors.APIError as exc:
+                if attempt == 2 or "broken pipe" not in str(exc.explanation or exc):
+                    raise
+                time.sleep(0.05 * (attempt + 1))
+
+    def _logs(self, cid: str) -> tuple[str, str]:
+        """(stdout, stderr) of a finished container, in one request.
+
+        docker-py's ``logs`` inspects the container before every call (to learn whether it has a
+        TTY) and needs one call per stream; lab containers never have a TTY, so the body is always
+        the multiplexed stream and is split here.
+        """
+        out, err = demux_logs(read_logs(self.client.api, cid))
+        return _tail(out), _tail(err)
+
+    def _emulated(self, cell: _Cell, image: Any) -> bool:
+        """True when the artifact runs under a qemu binfmt handler rather than natively.
+
+        The kernel picks the handler from the artifact's own ELF header, whatever the image's
+        platform: an arm64 binary in a local amd64 image is emulated with no --platform at all.
+        The requested platform only stands in when the artifact's architecture is unknown.
+        """
+        platform_arch = cell.platform.split("/")[1] if cell.platform and "/" in cell.platform else ""
+        arch = cell.facts.arch or platform_arch
+        if not arch or arch == host_goarch():
+            return False
+        return binfmt_handler(arch)
+
+
+class _CellError(Exception):
+    """A cell that cannot run for a reason worth one line in the table (not an engine crash)."""
+
+
+class _Cell:
+    """What every cell of one matrix shares."""
+
+    def __init__(
+        self,
+        artifact: Path,
+        facts: ArtifactFacts,
+        args: tuple[str, ...],
+        timeout: float,
+        platform: str | None,
+        variant: str,
+    ) -> None:
+        self.artifact = artifact
+        self.facts = facts
+        self.args = args
+        self.timeout = timeout
+        self.platform = platform
+        self.variant = variant
+        self.name = _safe_name(artifact)
+        self._tar: Path | None = None
+        self._tar_lock = threading.Lock()
+        # Set by run_matrix for a matrix of several cells: the engine volume every cell mounts.
+        self.volume = ""
+        self.volume_labels: dict[str, str] = {}
+        self.volume_lock = threading.Lock()
+        self.volume_state: Literal["empty", "filled", "failed"] = "empty"
+
+    def tar(self) -> Path:
+        """The artifact as a tar file for put_archive, written once and shared by every cell."""
+        with self._tar_lock:
+            if self._tar is None:
+                self._tar = _artifact_tar(self.artifact, self.name)
+            return self._tar
+
+    def discard(self) -> None:
+        with self._tar_lock:
+            if self._tar is not None:
+                self._tar.unlink(missing_ok=True)
+                self._tar = None
+
+
+def _since(start: float) -> float:
+    return round(time.monotonic() - start, 3)
+
+
+def _safe_emit(on_event: EventCallback | None) -> EventCallback:
+    """Events come from worker threads; a failing callback must not kill a cell."""
+    lock = threading.Lock()
+
+    def emit(event: RunEvent) -> None:
+        if on_event is None:
+            return
+        with lock:
+            try:
+                on_event(event)
+            except Exception:  # a UI bug must not leave containers behind
+                pass
+
+    return emit
+
+
+def _load_config(path: str | None = None) -> Any:
+    from goci_doctor import config as config_module
+
+    return config_module.load_config(path)
+
+
+# --------------------------------------------------------------------------------------------
+# Commands
+
+
+def run_artifact(
+    path: str | Path,
+    targets: Sequence[str],
+    *,
+    args: Sequence[str] = (),
+    timeout: float = 20.0,
+    platform: str | None = None,
+    config: Any = None,
+    runner: Any = None,
+    on_event: EventCallback | None = None,
+    engines_: Sequence[str] = (),
+) -> tuple[ArtifactFacts, list[RunResult]]:
+    """Inspect an artifact and run it on ``targets`` (real containers unless ``runner`` is given).
+
+    With ``engines_`` (or the config's ``[engines]``) the matrix is spread over those engines.
+    """
+    from goci_doctor.artifact import inspect_path
+
+    p = Path(path)
+    if not p.exists():
+        raise BadInputError(f"{p} does not exist")
+    if not p.is_file():
+        raise BadInputError(f"{p} is not a file (give the binary, not a folder)")
+    facts = inspect_path(p)
+    if not targets:
+        raise BadInputError("no targets given (use --target, or set default_targets in the config)")
+    engine_names = list(engines_ or []) or list(getattr(config, "engines", None) or {})
+    if runner is None and engine_names:
+        from goci_doctor.hostenv import engines
+        from goci_doctor.lab import fleet
+
+        specs = engines.resolve_all(engine_names, getattr(config, "engines", None))
+        members = fleet.assemble(specs)
+        for line in fleet.describe_plan(members, fleet.wanted_arch(facts, platform)):
+            print(f"goci-doctor: {line}", file=sys.stderr)
+        fleet_runner = fleet.FleetRunner(members, config)
+        results = fleet_runner.run_matrix(
+            p, targets, args=args, timeout=timeout, platform=platform, on_event=on_event, facts=facts
+        )
+        return facts, results
+    if runner is None:
+        runner = DockerRunner(config=config)
+    if isinstance(runner, DockerRunner):
+        results = runner.run_matrix(
+            p, targets, args=args, timeout=timeout, platform=platform, on_event=on_event, facts=facts
+        )
+        # Every observation names the engine that produced it (merged matrices keep it per run).
+        results = [r if r.where else dataclasses.replace(r, where=f"engine {engine_host()}") for r in results]
+    else:
+        results = runner.run_matrix(p, targets, args=args, timeout=timeout, platform=platform, on_event=on_event)
+    return facts, results
+
+
+def _cell_message(r: RunResult) -> str:
+    msg = r.message
+    if r.missing and r.outcome != "runs":
+        msg = f"{msg} [missing: {', '.join(r.missing)}]" if msg else f"missing: {', '.join(r.missing)}"
+    return msg
+
+
+def _table(rows: list[list[str]]) -> list[str]:
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    out = []
+    for n, row in enumerate(rows):
+        out.append("  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row)).rstrip())
+        if n == 0:
+            out.append("  ".join("-" * w for w in widths))
+    return out
+
+
+def render_runs_text(facts: ArtifactFacts, results: Sequence[RunResult]) -> str:
+    """The ``run`` report as a plain text table."""
+    several = len({r.where for r in results}) > 1  # a fleet: say which engine ran each cell
+    rows = [["target", "image", "libc", "outcome", "exit", *(["where"] if several else []), "message"]]
+    for r in results:
+        exit_text = "" if r.exit_code is None else str(r.exit_code)
+        if r.signal:
+            exit_text += f" ({r.signal})"
+        outcome = r.outcome + (" (emulated)" if r.emulated else "")
+        where = [r.where.removeprefix("engine ") or "?"] if several else []
+        rows.append([r.target, r.image, r.libc or "?", outcome, exit_text, *where, _cell_message(r)])
+    lines = [f"{facts.path}: {facts.description}", "", *_table(rows), "", summarize(results)]
+    return "\n".join(lines) + "\n"
+
+
+def _progress_printer(stream: Any = None) -> EventCallback:
+    stream = stream or sys.stderr
+
+    def show(event: RunEvent) -> None:
+        if event.phase in ("done", "error", "cancelled") and stream.isatty():
+            stream.write(f"  {clean_line(event.target)}: {clean_line(event.message)}\n")
+
+    return show
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    """``goci-doctor run PATH -t T ...``: run an artifact in target containers and print what happened."""
+    config = _load_config(getattr(args, "config", None))
+    if getattr(args, "exact_images", False) and getattr(config, "run", None) is not None:
+        config = dataclasses.replace(config, run=dataclasses.replace(config.run, exact_images=True))
+    targets = list(getattr(args, "target", None) or []) or list(getattr(config, "default_targets", None) or [])
+    run_args = shlex.split(getattr(args, "run_args", "") or "")
+    from goci_doctor.config import RunSettings, resolve_timeout
+
+    configured = float(getattr(getattr(config, "run", None), "timeout", RunSettings.timeout))
+    timeout = resolve_timeout(getattr(args, "timeout", None), configured)
+    if getattr(args, "on_this_machine", False):
+        from goci_doctor.lab import onmachine
+
+        if len(getattr(args, "target", None) or []) > 1:
+            raise BadInputError("--on-this-machine runs on one machine: give at most one --target (its name)")
+        facts, here = onmachine.run_for_cli(
+            args.path, run_args, timeout, (getattr(args, "target", None) or [""])[0], bool(args.force)
+        )
+        results = [here]
+    else:
+        facts, results = run_artifact(
+            args.path,
+            targets,
+            args=run_args,
+            timeout=timeout,
+            platform=getattr(args, "platform", None),
+            config=config,
+            on_event=_progress_printer(),
+            engines_=getattr(args, "engine", None) or (),
+        )
+    fmt = getattr(args, "format", "text") or "text"
+    from goci_doctor import render
+
+    diag = run_diagnosis(facts, results)
+    if fmt == "json":
+        from goci_doctor.lab.runner import file_sha256
+
+        text = (
+            json.dumps(
+                {
+                    "schema_version": SCHEMA_VERSION,
+                    "kind": "run",
+                    "artifact": to_jsonable(facts),
+                    "artifact_sha256": file_sha256(Path(args.path)),
+                    "runs": to_jsonable(results),
+                    "diagnosis": to_jsonable(diag),
+                },
+                indent=2,
+            )
+            + "\n"
+        )
+    elif fmt == "markdown":
+        text = render.render_markdown(diag)
+    elif fmt == "sarif":
+        text = render.render(diag, "sarif")
+    else:
+        chains = [ln for chain in diag.chains for ln in ["", *render.chain_lines(chain)]]
+        text = render_runs_text(facts, results) + "\n".join(chains) + ("\n" if chains else "")
+    write_output(clean_output(text, fmt), getattr(args, "output", None))
+    if any(r.outcome == "crashes" for r in results):
+        return int(ExitCode.PROBLEM)
+    # A cell the engine could not run (image missing, daemon died) proves nothing: not "fine".
+    return int(ExitCode.BAD_INPUT) if any(r.outcome == "error" for r in results) else int(ExitCode.OK)
+
+
+def run_diagnosis(
+    facts: ArtifactFacts,
+    results: Sequence[RunResult],
+    proof: Sequence[RunResult] = (),
+    builds: Sequence[BuildResult] = (),
+) -> Diagnosis:
+    """Verdicts and crash chains for real runs, judged against the libc each image really held.
+
+    A target the knowledge base knows keeps its facts but takes the image and libc that really ran
+    (a local stand-in may differ); a raw image reference becomes a target described by its probe.
+    ``proof`` holds runs of rebuilt variants (RunResult.variant set): they mark fixes proven.
+    """
+    from goci_doctor import diagnosis, knowledge
+
+    targets: list[Target] = []
+    for r in results:
+        known = knowledge.find_target(r.target)
+        family, _, version = r.libc.partition(" ")
+        libc = cast(Literal["glibc", "musl", "none"], family) if family in ("glibc", "musl", "none") else ""
+        if known is None:
+            base = Target(name=r.target, title=r.target, image=r.image, source=f"probed from image {r.image}")
+        else:
+            base = known
+        if libc:
+            source = base.source if known is None else f"probed from image {r.image}; {base.source}"
+            base = dataclasses.replace(
+                base, libc=libc, libc_version=version if libc != "none" else "", image=r.image, source=source
+            )
+        targets.append(base)
+    names = {r.target: t.name for r, t in zip(results, targets, strict=True)}
+    runs = [dataclasses.replace(r, target=names[r.target]) for r in results]
+    runs += [dataclasses.replace(r, target=names.get(r.target, r.target)) for r in proof]
+    return diagnosis.check_artifact(facts, targets, runs, builds)
+
+
+def cmd_images(args: argparse.Namespace) -> int:
+    """``goci-doctor images build|list``: local target images, no registry needed."""
+    from goci_doctor.lab import images
+
+    action = getattr(args, "images_command", None) or "list"
+    if action == "build":
+        names = [] if getattr(args, "all", False) else list(getattr(args, "names", []) or [])
+        client = None
+        if getattr(args, "engine", None):
+            from goci_doctor.hostenv import engines
+
+            spec = engines.resolve(args.engine, getattr(_load_config(getattr(args, "config", None)), "engines", None))
+            client = engines.connect(spec)
+            print(f"building on {spec.label}", file=sys.stderr)
+        built = images.build_images(
+            names or None,
+            force=bool(getattr(args, "force", False)),
+            on_progress=lambda line: print(clean_line(line), file=sys.stderr),
+            client=client,
+        )
+        for info in built:
+            print(f"{info.ref:28} {info.libc or '-':16} {'present' if info.present else 'missing'}")
+        # The map is recorded at once (a second command was easy to miss); --no-write-config skips it.
+        if getattr(args, "write_config", True) and any(info.present for info in built):
+            path = images.write_config_images(getattr(args, "config", None))
+            print(f"wrote the local image map to {path}")
+        return int(ExitCode.OK)
+    infos = images.list_images()
+    if getattr(args, "format", "text") == "json":
+        write_output(
+            clean_output(
+                json.dumps({"schema_version": SCHEMA_VERSION, "images": to_jsonable(infos)}, indent=2) + "\n", "json"
+            ),
+            getattr(args, "output", None),
+        )
+        return int(ExitCode.OK)
+    rows = [["image", "libc", "size", "present", "what"]]
+    for info in infos:
+        rows.append(
+            [
+                info.ref,
+                info.libc or "-",
+                f"{info.size / 1e6:.0f} MB" if info.present else "-",
+                "yes" if info.present else "no",
+                info.description,
+            ]
+        )
+    write_output(clean_output("\n".join(_table(rows)) + "\n"), getattr(args, "output", None))
+    return int(ExitCode.OK)
+
+
+def iter_lab_containers(client: Any) -> Iterator[dict[str, Any]]:
+    """Containers the lab created that still exist (for diagnostics and tests)."""
+    yield from client.api.containers(all=True, filters={"label": [f"{LABEL}=1"]})

@@ -1,0 +1,267 @@
+"""JSON Schema of the documents goci-doctor writes, generated from the dataclasses in ``model``.
+
+The committed ``docs/schema.json`` is this module's output; a test regenerates it and fails on any
+difference, so the schema cannot drift from the code. Regenerate it after changing a dataclass::
+
+    python -m goci_doctor.schema --write docs/schema.json
+
+Field descriptions come from the attribute docstrings in the source (the string right after a
+field), so the schema documents what the code documents.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import dataclasses
+import functools
+import inspect
+import itertools
+import json
+import sys
+import textwrap
+import types
+import typing
+from collections.abc import Sequence
+from pathlib import PurePath
+from typing import Any, Literal
+
+from goci_doctor.model import SCHEMA_VERSION, ArtifactFacts, Diagnosis, EnvFacts, Report, RunResult, Target
+
+SCHEMA_ID = "urn:goci-doctor:json-schema:1"
+
+_SCALARS: dict[Any, dict[str, Any]] = {
+    str: {"type": "string"},
+    int: {"type": "integer"},
+    float: {"type": "number"},
+    bool: {"type": "boolean"},
+    type(None): {"type": "null"},
+    Any: {},
+}
+
+
+@functools.cache
+def _field_docs(cls: type) -> dict[str, str]:
+    """Attribute docstrings of a dataclass: the string literal that follows each field."""
+    try:
+        tree = ast.parse(textwrap.dedent(inspect.getsource(cls)))
+    except (OSError, TypeError, SyntaxError):
+        return {}
+    body = tree.body[0].body if tree.body and isinstance(tree.body[0], ast.ClassDef) else []
+    docs: dict[str, str] = {}
+    for prev, node in itertools.pairwise(body):
+        if (
+            isinstance(prev, ast.AnnAssign)
+            and isinstance(prev.target, ast.Name)
+            and isinstance(node, ast.Expr)
+            and isinstance(node.value, ast.Constant)
+            and isinstance(node.value.value, str)
+        ):
+            docs[prev.target.id] = " ".join(node.value.value.split())
+    return docs
+
+
+def _type_schema(tp: Any, defs: dict[str, Any]) -> dict[str, Any]:
+    """The schema of one type hint; nested dataclasses go to ``defs`` and are referenced."""
+    if tp in _SCALARS:
+        return dict(_SCALARS[tp])
+    if isinstance(tp, type) and issubclass(tp, PurePath):
+        return {"type": "string"}
+    if dataclasses.is_dataclass(tp) and isinstance(tp, type):
+        _add_definition(tp, defs)
+        return {"$ref": f"#/$defs/{tp.__name__}"}
+    origin, args = typing.get_origin(tp), typing.get_args(tp)
+    if origin is Literal:
+        return {"enum": list(args)}
+    if origin in (typing.Union, types.UnionType):
+        return {"anyOf": [_type_schema(a, defs) for a in args]}
+    if origin in (tuple, list):
+        if origin is list or (len(args) == 2 and args[1] is Ellipsis):
+            return {"type": "array", "items": _type_schema(args[0], defs)}
+        # A fixed-length tuple, e.g. (key, value) pairs in settings and deps.
+        return {
+            "type": "array",
+            "prefixItems": [_type_schema(a, defs) for a in args],
+            "items": False,
+            "minItems": len(args),
+        }
+    if origin is dict:
+        return {"type": "object", "additionalProperties": _type_schema(args[1], defs)}
+    raise TypeError(f"no JSON Schema mapping for type {tp!r}")
+
+
+def _add_definition(cls: type, defs: dict[str, Any]) -> None:
+    """Add ``cls`` (and every dataclass it holds) to ``defs`` under its class name."""
+    name = cls.__name__
+    if name in defs:
+        return
+    defs[name] = {}  # placeholder: recursive types (ChainNode.children) refer to themselves
+    hints = typing.get_type_hints(cls)
+    docs = _field_docs(cls)
+    properties: dict[str, Any] = {}
+    required: list[str] = []
+    for f in dataclasses.fields(cls):  # type: ignore[arg-type]
+        prop = _type_schema(hints[f.name], defs)
+        if f.name in docs:
+            prop = {"description": docs[f.name], **prop}
+        properties[f.name] = prop
+        if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
+            required.append(f.name)
+    schema: dict[str, Any] = {"type": "object"}
+    doc = inspect.getdoc(cls)
+    if doc:
+        schema["description"] = doc.split("\n\n")[0].replace("\n", " ")
+    schema |= {"properties": properties, "required": required, "additionalProperties": False}
+    defs[name] = schema
+
+
+def _document(kind: str, description: str, body: dict[str, Any], required: Sequence[str]) -> dict[str, Any]:
+    props = {
+        "schema_version": {"const": SCHEMA_VERSION},
+        "kind": {"const": kind},
+        **body,
+    }
+    return {
+        "type": "object",
+        "description": description,
+        "properties": props,
+        "required": ["schema_version", "kind", *required],
+        "additionalProperties": False,
+    }
+
+
+def document_schema() -> dict[str, Any]:
+    """The JSON Schema (draft 2020-12) of every ``--json`` document, selected by its ``kind``.
+
+    Kinds: diagnosis (check/explain), report (an exported session), inspect, env, targets, history,
+    run, merge, trace.
+    """
+    from goci_doctor.render.fanin import Conflict
+    from goci_doctor.render.history import HistoryEntry
+    from goci_doctor.trace.events import Trace
+
+    defs: dict[str, Any] = {}
+    ref = functools.partial(_type_schema, defs=defs)
+    report = typing.get_type_hints(Report)
+    kinds = [
+        _document(
+            "diagnosis",
+            "`check --json`, `explain --json`: one diagnosis.",
+            {"tool_version": {"type": "string"}, "has_problem": {"type": "boolean"}, "diagnosis": ref(Diagnosis)},
+            ["tool_version", "has_problem", "diagnosis"],
+        ),
+        _document(
+            "report",
+            "An exported session (`--report FILE` replays it); the fields of Report.",
+            {f.name: ref(report[f.name]) for f in dataclasses.fields(Report)},
+            ["diagnosis"],
+        ),
+        _document(
+            "inspect",
+            "`inspect --json`: static facts about each artifact.",
+            {"artifacts": ref(tuple[ArtifactFacts, ...])},
+            ["artifacts"],
+        ),
+        _document(
+            "env",
+            "`env --json`: the build environment and what is wrong with it.",
+            {"env": ref(EnvFacts), "problems": ref(tuple[str, ...])},
+            ["env", "problems"],
+        ),
+        _document(
+            "targets",
+            "`targets --json`: the deploy and build targets of the knowledge base.",
+            {"targets": ref(tuple[Target, ...])},
+            ["targets"],
+        ),
+        _document(
+            "history", "`history --json`: saved sessions.", {"sessions": ref(tuple[HistoryEntry, ...])}, ["sessions"]
+        ),
+        _document(
+            "run",
+            "`run --json` (also `--on-this-machine`): the real runs of one artifact and their diagnosis.",
+            {
+                "artifact": ref(ArtifactFacts),
+                "artifact_sha256": {"type": "string"},
+                "runs": ref(tuple[RunResult, ...]),
+                "diagnosis": ref(Diagnosis),
+            },
+            ["artifact", "runs", "diagnosis"],
+        ),
+        _document(
+            "merge",
+            "`merge --json`: the reports of a CI matrix joined into one diagnosis.",
+            {
+                "sources": {
+                    "type": "array",
+                    "items": {
+                        "type": "object",
+                        "properties": {"file": {"type": "string"}, "kind": {"type": "string"}},
+                        "required": ["file", "kind"],
+                        "additionalProperties": False,
+                    },
+                },
+                "conflicts": ref(tuple[Conflict, ...]),
+                "has_problem": {"type": "boolean"},
+                "diagnosis": ref(Diagnosis),
+            },
+            ["sources", "conflicts", "has_problem", "diagnosis"],
+        ),
+        _document(
+            "trace",
+            "`trace --json`: every exec a traced command made, and a diagnosis per failed one.",
+            {"tool_version": {"type": "string"}, "has_problem": {"type": "boolean"}, "trace": ref(Trace)},
+            ["tool_version", "has_problem", "trace"],
+        ),
+    ]
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$id": SCHEMA_ID,
+        "title": "goci-doctor JSON documents",
+        "description": f"Documents written by goci-doctor --json (schema_version {SCHEMA_VERSION}). "
+        "Generated from goci_doctor/model.py by `python -m goci_doctor.render.schema`; do not edit by hand.",
+        "type": "object",
+        "required": ["schema_version", "kind"],
+        "oneOf": kinds,
+        "$defs": dict(sorted(defs.items())),
+    }
+
+
+def dataclass_schema(cls: type) -> dict[str, Any]:
+    """A standalone JSON Schema for one dataclass (e.g. the demo recordings' ``Scenario``)."""
+    defs: dict[str, Any] = {}
+    ref = _type_schema(cls, defs)
+    return {"$schema": "https://json-schema.org/draft/2020-12/schema", **ref, "$defs": defs}
+
+
+def schema_text() -> str:
+    """``document_schema()`` as the exact text committed in docs/schema.json."""
+    return json.dumps(document_schema(), indent=2, ensure_ascii=False) + "\n"
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Print the schema, or write it to a file (``--write``), or fail if a file differs (``--check``)."""
+    parser = argparse.ArgumentParser(prog="python -m goci_doctor.render.schema", description=main.__doc__)
+    parser.add_argument("--write", metavar="FILE", help="write the schema to FILE")
+    parser.add_argument("--check", metavar="FILE", help="exit 1 if FILE is not the current schema")
+    args = parser.parse_args(argv)
+    text = schema_text()
+    if args.check:
+        with open(args.check, encoding="utf-8") as fh:
+            if fh.read() != text:
+                print(
+                    f"{args.check} is out of date: run python -m goci_doctor.render.schema --write {args.check}",
+                    file=sys.stderr,
+                )
+                return 1
+        return 0
+    if args.write:
+        with open(args.write, "w", encoding="utf-8") as fh:
+            fh.write(text)
+        return 0
+    sys.stdout.write(text)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
