@@ -498,7 +498,7 @@ def _generated_ci_log(target: Path, megabytes: int) -> int:
 
 _MEASURE = """
 import json, sys, time
-from goci_doctor.commands import explain_file
+from goci_doctor.cli.commands import explain_file
 start = time.monotonic()
 diagnosis = explain_file(sys.argv[1])
 # VmHWM is this process's own peak RSS. ru_maxrss is not: Linux carries the parent's high-water mark

@@ -89,7 +89,12 @@ def test_wheel_holds_every_data_file(wheel: Path) -> None:
     names = set(zipfile.ZipFile(wheel).namelist())
     missing = _source_data_files() - names
     assert not missing, f"not in the wheel: {sorted(missing)}"
-    assert {"goci_doctor/cli/__init__.py", "goci_doctor/__main__.py", "goci_doctor/cli/completion.py", "goci_doctor/lab/builds.py"} <= names
+    assert {
+        "goci_doctor/cli/__init__.py",
+        "goci_doctor/__main__.py",
+        "goci_doctor/cli/completion.py",
+        "goci_doctor/lab/builds.py",
+    } <= names
     assert not [n for n in names if n.startswith("tests/")], "tests leaked into the wheel"
 
 

@@ -3,12 +3,12 @@
 A Dockerfile ``RUN make backend`` or ``RUN ./scripts/build.sh`` hides the ``go build`` that
 produces the shipped binary. :func:`follow` takes the commands a shell scan saw
 (:attr:`ShellScan.calls`) and looks them up in the repository: make goals are resolved with
-:mod:`goci_doctor.makeresolve` (command-line variables, the caller's environment), shell
+:mod:`goci_doctor.gate.makeresolve` (command-line variables, the caller's environment), shell
 scripts are scanned like the RUN itself, each at most :data:`MAX_DEPTH` levels deep. What
 cannot be followed (``go run build.go``, mage, a missing Makefile target or script) is returned
 as an opaque build, so the rules can say "could not follow" instead of staying silent.
 
-Imports goci_doctor.ciconfig (shell scanning) and goci_doctor.makeresolve.
+Imports goci_doctor.gate.ciconfig (shell scanning) and goci_doctor.gate.makeresolve.
 """
 
 from __future__ import annotations

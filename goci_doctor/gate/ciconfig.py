@@ -1,10 +1,10 @@
 """Reading CI configs into facts: every ``go build`` with its environment, and the images around it.
 
 Parsers for GitHub Actions workflows, GitLab CI, Dockerfiles (multi-stage), Makefiles,
-``.goreleaser.yaml`` and ``go.mod``: PyYAML node trees for line numbers, goci_doctor.dockerfile_text,
+``.goreleaser.yaml`` and ``go.mod``: PyYAML node trees for line numbers, goci_doctor.gate.dockerfile_text,
 shlex for shell lines and a small Makefile reader. Each reader turns a file into a
 :class:`ConfigFacts` (the :class:`GoBuild` records, the images named, what could not be read)
-and passes no judgement: the GOCI rules that decide what crashes live in :mod:`goci_doctor.lint`.
+and passes no judgement: the GOCI rules that decide what crashes live in :mod:`goci_doctor.gate.lint`.
 """
 
 from __future__ import annotations
@@ -1224,7 +1224,7 @@ def _shell_builds(
 def read_github(path: Path, rel: str) -> ConfigFacts:
     """The go builds of a GitHub Actions workflow: one per job, matrix combination and run step.
 
-    Conditions, expressions, make/script following and reusable workflows: goci_doctor.ghaworkflow.
+    Conditions, expressions, make/script following and reusable workflows: goci_doctor.gate.ghaworkflow.
     """
     from goci_doctor.gate.ghaworkflow import read_workflow
 

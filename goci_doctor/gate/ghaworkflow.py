@@ -1,14 +1,14 @@
 """GitHub Actions workflows into go builds, with conditions, expressions and indirection respected.
 
-One :class:`~goci_doctor.ciconfig.GoBuild` per job, matrix combination and ``run`` step, like
+One :class:`~goci_doctor.gate.ciconfig.GoBuild` per job, matrix combination and ``run`` step, like
 the first reader, plus: job and step ``if:`` (a step guarded by ``matrix.os == 'ubuntu-latest'``
 yields nothing for the Windows combination), ``${{ }}`` expressions evaluated by
-:mod:`goci_doctor.ghaexpr` (``a && b || c``, ``runner.os``, ``inputs.*``), ``$GITHUB_ENV``
-carried to later steps, ``make``/scripts in steps followed (:mod:`goci_doctor.buildfollow`),
+:mod:`goci_doctor.gate.ghaexpr` (``a && b || c``, ``runner.os``, ``inputs.*``), ``$GITHUB_ENV``
+carried to later steps, ``make``/scripts in steps followed (:mod:`goci_doctor.gate.buildfollow`),
 and local reusable workflows (``uses: ./.github/workflows/x.yml`` with ``with:``) read with
 those inputs; ``workflow_call`` inputs default to their ``default:``.
 
-Imports goci_doctor.ciconfig (YAML with lines, shell scanning, GoBuild), ghaexpr, buildfollow.
+Imports goci_doctor.gate.ciconfig (YAML with lines, shell scanning, GoBuild), ghaexpr, buildfollow.
 """
 
 from __future__ import annotations

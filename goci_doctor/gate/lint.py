@@ -1,8 +1,8 @@
 """``goci-doctor lint``: find Go build settings in CI configs that produce binaries which crash.
 
-:mod:`goci_doctor.ciconfig` reads GitHub Actions workflows, GitLab CI, Dockerfiles
+:mod:`goci_doctor.gate.ciconfig` reads GitHub Actions workflows, GitLab CI, Dockerfiles
 (multi-stage), Makefiles, ``.goreleaser.yaml`` and ``go.mod`` into facts: every ``go build``
-as a :class:`~goci_doctor.ciconfig.GoBuild` (its environment, flags, build image and platform)
+as a :class:`~goci_doctor.gate.ciconfig.GoBuild` (its environment, flags, build image and platform)
 and the images around it. This module walks the repository, runs the GOCI rules over those
 builds and over the images they ship in, and writes the findings (text, JSON, SARIF, GitHub
 annotations, Markdown). Each finding carries the file and line, why it breaks and a concrete fix.
@@ -314,7 +314,7 @@ def image_libc(ref: str) -> tuple[str, str] | None:
     """(libc, version) of an image reference, e.g. ("glibc", "2.36"), ("musl", "1.2.5"), ("none", "").
 
     The knowledge base first (tags, digests, registry prefixes), then the image's family
-    (:mod:`goci_doctor.imagefamily`: any alpine is musl, distroless static has none...; the
+    (:mod:`goci_doctor.gate.imagefamily`: any alpine is musl, distroless static has none...; the
     version is "" when only the family is known). None when neither knows it.
     """
     info = image_libc_info(ref)

@@ -10,7 +10,7 @@ variables ``$@ $< $^``. ``$(shell ...)`` and most functions become :data:`UNKNOW
 that compares an unknown value takes its ``else`` branch (the "not set" case) — a heuristic,
 documented in docs/ci.md.
 
-Imports only goci_doctor.ciconfig's UNKNOWN placeholder.
+Imports only goci_doctor.gate.ciconfig's UNKNOWN placeholder.
 """
 
 from __future__ import annotations

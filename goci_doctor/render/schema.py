@@ -3,7 +3,7 @@
 The committed ``docs/schema.json`` is this module's output; a test regenerates it and fails on any
 difference, so the schema cannot drift from the code. Regenerate it after changing a dataclass::
 
-    python -m goci_doctor.schema --write docs/schema.json
+    python -m goci_doctor.render.schema --write docs/schema.json
 
 Field descriptions come from the attribute docstrings in the source (the string right after a
 field), so the schema documents what the code documents.

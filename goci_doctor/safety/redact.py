@@ -8,7 +8,7 @@ Bearer and Cookie values, command-line passwords (``curl -u``, ``docker login -p
 AWS, Slack, Stripe, npm, PyPI, JWT, ...). ``redact_env`` also masks every variable whose name
 says it holds a secret (``is_secret_name``).
 
-Every pattern runs on untrusted text, so every pattern is RE2 (``goci_doctor.linear``): linear
+Every pattern runs on untrusted text, so every pattern is RE2 (``goci_doctor.safety.linear``): linear
 time whatever the input. detect-secrets' own regular expressions are backtracking ones; we take
 its plugins' token patterns and its keyword list as data and run them through RE2. Imports the
 standard library, ``linear`` and its data file (``detect_secrets`` only to refresh that file).
@@ -281,7 +281,7 @@ def detect_secrets_data() -> dict[str, object]:
     token patterns RE2 can run (look-behind keyword rules are left to the assignment rule).
 
     Shipped as ``data/secret_patterns.json`` so that redaction never imports detect-secrets at
-    run time (it pulls in ``requests``); ``python -m goci_doctor.redact --write`` refreshes the
+    run time (it pulls in ``requests``); ``python -m goci_doctor.safety.redact --write`` refreshes the
     file and a test checks it matches the installed detect-secrets.
     """
     from detect_secrets.core.plugins.util import get_mapping_from_secret_type_to_class

@@ -7,7 +7,7 @@ visible escape (``\\x1b``, ``\\u202e``) and lines GitHub Actions would run as wo
 keep their own escaping; GitHub annotation lines keep their ``::command`` and have their data
 escaped. ``clean_line`` is the same for one line on stderr: an error message stays one line even
 when a file name holds a newline. ``gh_data``/``gh_property`` escape workflow-command data as
-GitHub documents it. Imports only the standard library and ``goci_doctor.redact``.
+GitHub documents it. Imports only the standard library and ``goci_doctor.safety.redact``.
 """
 
 from __future__ import annotations

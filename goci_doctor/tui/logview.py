@@ -5,7 +5,7 @@
 explains it in one pass, and keeps the lines so the whole log stays available on demand. The
 step-2 box only ever shows ``excerpt``: the matched lines with a little context, bounded.
 
-Imports ``goci_doctor.commands`` and ``goci_doctor.explain`` only (no Textual).
+Imports ``goci_doctor.cli.commands`` and ``goci_doctor.diagnosis.explain`` only (no Textual).
 """
 
 from __future__ import annotations

@@ -10,7 +10,7 @@ the ``PasteFacts``, turns the scores into confidences that add up to one, and na
 command that would tell the candidates apart. Facts weigh more than free-text cues; a family's own
 specific wording (``Error relocating``, ``$'\\r': command not found``) weighs most.
 
-May import: re2, goci_doctor.model, goci_doctor.pastefacts (no I/O, no other goci_doctor modules).
+May import: re2, goci_doctor.model, goci_doctor.diagnosis.explain.pastefacts (no I/O, no other goci_doctor modules).
 """
 
 from __future__ import annotations

@@ -9,7 +9,7 @@ that share a symptom.
 
 Structured outputs (``file``, ``uname``, ``go env``...) are *facts*; free-text mentions are *cues*,
 weaker evidence that never override a fact. All patterns are google-re2 (linear time).
-May import: the standard library, re2 and goci_doctor.logpeel.
+May import: the standard library, re2 and goci_doctor.diagnosis.explain.logpeel.
 """
 
 from __future__ import annotations
