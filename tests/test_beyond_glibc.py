@@ -16,7 +16,7 @@ import build as fixture_build  # tests/fixtures, on sys.path through conftest
 import pytest
 
 from goci_doctor import artifact, diagnosis, knowledge
-from goci_doctor.diagnosis import explain
+from goci_doctor.diagnosis import classify, explain
 from goci_doctor.model import BadInputError, ChainNode, Diagnosis
 
 DEBIAN = "debian:12"
@@ -51,7 +51,7 @@ def test_goamd64_v3_is_a_warning_with_the_runtimes_own_message(facts_of, bin_pat
     assert result.verdicts[0].outcome == "runs"
     assert _families(result) == ["cpu-baseline"]
     chain = _chain(result, "cpu-baseline")
-    assert diagnosis.families()["cpu-baseline"].severity == "warning"
+    assert knowledge.families()["cpu-baseline"].severity == "warning"
     assert level.message in chain.children[0].detail
     assert all(req in chain.children[0].detail for req in level.requires)
     assert "GOAMD64=v1 go build -o amd64v3 ." in _text(chain)
@@ -125,7 +125,7 @@ def test_go121_plus_on_windows7_crashes_in_asmstdcall(facts_of) -> None:
     assert minimum.value == f"{release.min_windows} (NT {release.min_windows_version})"
     assert "windows:7" in chain.detail and "windows-server:2008r2" in chain.detail
     # The message the chain's symptom names is recognised by explain too.
-    assert explain.classify_message(verdict.message) == "windows-too-old"
+    assert classify.classify_message(verdict.message) == "windows-too-old"
 
 
 @pytest.mark.parametrize(
@@ -292,7 +292,7 @@ def test_libpthread_and_libresolv_needed_by_an_old_glibc_build(facts_of) -> None
     assert {"libpthread.so.0", "libresolv.so.2"} <= set(facts.needed)
     for name in ("centos:7", "debian:11", DEBIAN, "ubuntu:24.04"):
         assert diagnosis.predict(facts, knowledge.resolve_target(name), arch="amd64")[0].outcome == "runs", name
-    mech = diagnosis.families()["glibc-too-new"].mechanism
+    mech = knowledge.families()["glibc-too-new"].mechanism
     assert "libpthread.so.0" in mech and "2.34" in mech
 
 
@@ -359,7 +359,7 @@ def test_linux_or_windows_binary_on_a_mac(facts_of, fixture: str) -> None:
         assert verdict.message == f"zsh: exec format error: ./{name}"
     chain = _chain(diagnosis.check_artifact(facts, [knowledge.resolve_target("macos:14")]), "elf-on-macos")
     assert f"GOOS=darwin GOARCH=arm64 CGO_ENABLED=0 go build -o {name}-arm64 ." in _text(chain)
-    assert explain.classify_message(verdict.message + "\n(macOS 14)") == "elf-on-macos"
+    assert classify.classify_message(verdict.message + "\n(macOS 14)") == "elf-on-macos"
 
 
 def test_mach_o_records_the_go_releases_macos_minimum(facts_of) -> None:
@@ -399,7 +399,7 @@ def test_go_release_needs_a_newer_macos(facts_of, fixture: str) -> None:
             assert f"./{name} (built for macOS {need} which is newer than running OS)" in verdict.message
         else:
             assert f"./{name} (which was built for Mac OS X {need})" in verdict.message
-        assert explain.classify_message(verdict.message) == "macos-too-old"
+        assert classify.classify_message(verdict.message) == "macos-too-old"
         # The fix names the newest Go release whose minimum the Mac still meets (from go_releases.toml).
         older = [
             r
@@ -702,4 +702,4 @@ def test_explain_does_not_overfit(text: str) -> None:
 
 
 def test_engine_uses_the_knowledge_base_version_parser() -> None:
-    assert diagnosis.version_tuple is knowledge.version_tuple
+    assert diagnosis.common.version_tuple is knowledge.version_tuple

@@ -179,13 +179,13 @@ def test_policy_doc_example_loads(tmp_path: Path) -> None:
 
 
 KB_SECTIONS = {
-    "targets.toml": (set(knowledge._TARGET_REQUIRED), set(knowledge._TARGET_OPTIONAL)),
-    "go_releases.toml": (set(knowledge._GO_REQUIRED), set(knowledge._GO_OPTIONAL)),
-    "cpu_levels.toml": (set(knowledge._CPU_REQUIRED), set(knowledge._CPU_OPTIONAL)),
-    "families.toml": ({"id", "title", "symptom", "mechanism", "cause", "source"}, set(diagnosis._FAMILY_KEYS)),
-    "`[[family.fix]]`": ({"id", "title"}, set(diagnosis._FIX_KEYS)),
+    "targets.toml": (set(knowledge.target_catalog._TARGET_REQUIRED), set(knowledge.target_catalog._TARGET_OPTIONAL)),
+    "go_releases.toml": (set(knowledge.releases._GO_REQUIRED), set(knowledge.releases._GO_OPTIONAL)),
+    "cpu_levels.toml": (set(knowledge.releases._CPU_REQUIRED), set(knowledge.releases._CPU_OPTIONAL)),
+    "families.toml": ({"id", "title", "symptom", "mechanism", "cause", "source"}, set(knowledge.failures._FAMILY_KEYS)),
+    "`[[family.fix]]`": ({"id", "title"}, set(knowledge.failures._FIX_KEYS)),
     "cgo_modules.toml": ({f.name for f in lint.CgoModule.__dataclass_fields__.values()}, set()),
-    "variants.toml": (set(knowledge._VARIANT_REQUIRED), set(knowledge._VARIANT_OPTIONAL)),
+    "variants.toml": (set(knowledge.build_variants._VARIANT_REQUIRED), set(knowledge.build_variants._VARIANT_OPTIONAL)),
 }
 
 
@@ -213,7 +213,7 @@ def test_knowledge_doc_examples_load(tmp_path: Path) -> None:
     path.write_text(target_example, encoding="utf-8")
     catalog = knowledge.load_catalog(path)
     assert catalog.resolve("el7").libc_version == "2.17"
-    fams = diagnosis.load_families(family_example, origin="knowledge-base.md")
+    fams = knowledge.load_families(family_example, origin="knowledge-base.md")
     fam = fams["glibc-too-new"]
     assert fam.fixes[0].variant == "cgo-off"
     assert any(p.search("./app: version `GLIBC_2.34' not found") for p in fam.patterns)

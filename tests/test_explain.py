@@ -7,9 +7,9 @@ import time
 
 import pytest
 
-from goci_doctor import diagnosis
+from goci_doctor import knowledge
 from goci_doctor.cli.commands import iter_log_lines
-from goci_doctor.diagnosis import explain
+from goci_doctor.diagnosis import classify, explain
 from goci_doctor.model import ChainNode
 
 EXEC_FORMAT = {"wrong-arch", "pe-on-linux", "macho-on-linux"}
@@ -195,7 +195,7 @@ def test_utf16_log_is_decoded() -> None:
 
 
 def test_families_data_is_valid_and_documented() -> None:
-    fams = diagnosis.families()
+    fams = knowledge.families()
     assert len(fams) >= 20
     for fam in fams.values():
         assert fam.source and fam.mechanism and fam.cause
@@ -212,7 +212,7 @@ def test_broken_family_data_names_the_entry() -> None:
     from goci_doctor.model import GociError
 
     with pytest.raises(GociError, match="family #1 \\(x\\)"):
-        diagnosis.load_families('[[family]]\nid = "x"\ntitle = "t"\n', "test.toml")
+        knowledge.load_families('[[family]]\nid = "x"\ntitle = "t"\n', "test.toml")
 
 
 def test_literal_hints_never_hide_a_match() -> None:
@@ -225,9 +225,9 @@ def test_literal_hints_never_hide_a_match() -> None:
         "zsh: exec format error: ./app on macOS",
         "FROM golang:1.22-alpine AS build",
     ]
-    for fam in diagnosis.families().values():
+    for fam in knowledge.families().values():
         for pat in [*fam.patterns, *fam.context]:
-            hints = explain.literal_hints(pat)
+            hints = classify.literal_hints(pat)
             for msg in messages:
                 for line in msg.splitlines():
                     if pat.search(line) and hints is not None:
@@ -246,4 +246,4 @@ def test_literal_hints_never_hide_a_match() -> None:
 def test_literal_hints_read_from_the_parsed_pattern(pattern, hints) -> None:
     import re
 
-    assert explain.literal_hints(re.compile(pattern, re.IGNORECASE)) == hints
+    assert classify.literal_hints(re.compile(pattern, re.IGNORECASE)) == hints

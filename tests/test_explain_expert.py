@@ -291,7 +291,7 @@ def test_paste_facts_read_a_bounded_number_of_lines() -> None:
 
 
 def test_every_symptom_candidate_is_a_family() -> None:
-    from goci_doctor.diagnosis import families
+    from goci_doctor.knowledge import families
 
     fams = families()
     for s in SYMPTOMS:

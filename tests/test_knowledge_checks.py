@@ -19,21 +19,21 @@ DATA = Path(diagnosis.__file__).parents[1] / "data"
 # Template names that a specific code path supplies (not a pattern group, not a default): the key,
 # and the module whose source must produce it. A new placeholder has to be added here, with its source.
 CODE_FACTS = {
-    "line": "goci_doctor.diagnosis.explain",  # the matched log line, for every log finding
-    "variable": "goci_doctor.diagnosis",
-    "message": "goci_doctor.diagnosis",
-    "cpu_check_command": "goci_doctor.diagnosis",
-    "baseline_command": "goci_doctor.diagnosis",  # level_facts: GOAMD64/GOARM
-    "have_macos": "goci_doctor.diagnosis",
-    "older_go": "goci_doctor.diagnosis",
-    "older_go_version": "goci_doctor.diagnosis",
-    "older_go_toolchain": "goci_doctor.diagnosis",  # older_go_facts: macOS minimums
-    "rpath": "goci_doctor.diagnosis",  # the RPATH entry that points into the build machine
+    "line": "goci_doctor.diagnosis.classify",  # the matched log line, for every log finding
+    "variable": "goci_doctor.diagnosis.checks",
+    "message": "goci_doctor.diagnosis.checks",
+    "cpu_check_command": "goci_doctor.diagnosis.checks",
+    "baseline_command": "goci_doctor.diagnosis.checks",  # level_facts: GOAMD64/GOARM
+    "have_macos": "goci_doctor.diagnosis.otheros",
+    "older_go": "goci_doctor.diagnosis.common",
+    "older_go_version": "goci_doctor.diagnosis.common",
+    "older_go_toolchain": "goci_doctor.diagnosis.common",  # older_go_facts: macOS minimums
+    "rpath": "goci_doctor.diagnosis.chains",  # the RPATH entry that points into the build machine
 }
 DERIVED = {"target_arg", "binary_name", "binary_stem", "arch_triple", "cross_cc", "zig_target", "cross_hint"}
 
 
-def _texts(fam: diagnosis.Family) -> list[str]:
+def _texts(fam: knowledge.Family) -> list[str]:
     return [
         fam.title,
         fam.symptom,
@@ -43,21 +43,21 @@ def _texts(fam: diagnosis.Family) -> list[str]:
     ]
 
 
-def _groups(fam: diagnosis.Family) -> set[str]:
+def _groups(fam: knowledge.Family) -> set[str]:
     import re
 
     return {g for p in (*fam.patterns, *fam.context) for g in re.findall(r"\(\?P<(\w+)>", p.pattern)}
 
 
-@pytest.mark.parametrize("family", sorted(diagnosis.families()))
+@pytest.mark.parametrize("family", sorted(knowledge.families()))
 def test_every_template_placeholder_can_be_filled(family, monkeypatch):
-    fam = diagnosis.families()[family]
-    known = set(diagnosis._DEFAULTS) | DERIVED | _groups(fam) | set(CODE_FACTS)
+    fam = knowledge.families()[family]
+    known = set(diagnosis.common._DEFAULTS) | DERIVED | _groups(fam) | set(CODE_FACTS)
     missing = {f for t in _texts(fam) for _, f, _, _ in string.Formatter().parse(t) if f and f not in known}
     assert missing == set(), f"{family}: nothing fills {sorted(missing)}"
     # Rendered with sample facts, no placeholder falls through to the visible "<name>" fallback.
     unfilled: list[str] = []
-    monkeypatch.setattr(diagnosis._Defaults, "__missing__", lambda self, key: unfilled.append(key) or "")
+    monkeypatch.setattr(diagnosis.common._Defaults, "__missing__", lambda self, key: unfilled.append(key) or "")
     sample = {k: f"sample-{k}" for k in known}
     for text in _texts(fam):
         diagnosis.fill(text, sample)
@@ -71,7 +71,7 @@ def test_code_facts_are_really_produced_where_the_table_says():
 
 
 def test_every_fix_variant_exists_and_builds_a_variant():
-    named = {fx.variant for fam in diagnosis.families().values() for fx in fam.fixes if fx.variant}
+    named = {fx.variant for fam in knowledge.families().values() for fx in fam.fixes if fx.variant}
     assert {"goamd64-v1", "goarm-6", "cgo-off", "zig-2.17"} <= named
     for name in named:
         assert builds.variant(name).name.startswith(name.split(":")[0])
@@ -80,7 +80,7 @@ def test_every_fix_variant_exists_and_builds_a_variant():
 def test_a_fix_naming_an_unknown_variant_is_refused_at_load():
     text = (DATA / "families.toml").read_text(encoding="utf-8").replace('variant = "goarm-6"', 'variant = "goarm-5"')
     with pytest.raises(GociError, match=r"names build variant 'goarm-5', which data/variants\.toml does not define"):
-        diagnosis.load_families(text)
+        knowledge.load_families(text)
 
 
 @pytest.mark.parametrize(

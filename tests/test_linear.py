@@ -28,6 +28,7 @@ from pathlib import Path
 import pytest
 
 import goci_doctor
+from goci_doctor import knowledge
 from goci_doctor.safety import linear
 
 N = 100_000
@@ -107,21 +108,21 @@ def _held(value: object, depth: int = 0) -> Iterator[re.Pattern[str]]:
 
 def runtime_patterns() -> Iterator[tuple[str, re.Pattern[str]]]:
     """Compiled patterns the modules hold, plus the ones built from data files."""
-    from goci_doctor import diagnosis
     from goci_doctor.diagnosis import explain
     from goci_doctor.safety import redact
 
-    for info in pkgutil.iter_modules(goci_doctor.__path__):
-        if info.name in ("__main__",):
+    for info in pkgutil.walk_packages(goci_doctor.__path__, "goci_doctor."):
+        if info.name.endswith("__main__") or info.name.startswith("goci_doctor.tui"):
             continue
-        module = importlib.import_module(f"goci_doctor.{info.name}")
+        module = importlib.import_module(info.name)
+        short = info.name.removeprefix("goci_doctor.")
         for name, value in vars(module).items():
             for i, pattern in enumerate(_held(value)):
-                yield f"{info.name}.{name}[{i}]", pattern
+                yield f"{short}.{name}[{i}]", pattern
     for source, pattern in redact.token_patterns():
         yield f"detect-secrets {source}", pattern
     yield "redact denylist", redact._denylist()
-    for fam in diagnosis.families().values():
+    for fam in knowledge.families().values():
         for i, pattern in enumerate(fam.patterns + fam.context):
             yield f"families.toml {fam.id}[{i}]", pattern
     yield "explain context", explain._context_any()
@@ -193,7 +194,7 @@ def test_patterns_were_found_everywhere() -> None:
     found = " ".join(w for w, _ in PATTERNS)
     for where in (
         "redact.py",
-        "explain.py",
+        "classify.py",
         "ciconfig.py",
         "lint.py",
         "safetext.py",
@@ -206,9 +207,8 @@ def test_patterns_were_found_everywhere() -> None:
 
 
 def test_untrusted_text_patterns_are_re2() -> None:
-    from goci_doctor import diagnosis
     from goci_doctor.cli import commands
-    from goci_doctor.diagnosis import explain
+    from goci_doctor.diagnosis import classify, explain
     from goci_doctor.gate import ciconfig, ghaworkflow
     from goci_doctor.safety import redact, safetext
 
@@ -216,13 +216,13 @@ def test_untrusted_text_patterns_are_re2() -> None:
     assert commands._ANSI is safetext.TERMINAL_SEQUENCE
     held = [
         redact._ASSIGN,
-        explain._FROM,
+        classify.FROM_LINE,
         ciconfig._VAR,
         ghaworkflow._EXPR,
         explain._context_any(),
         *(p for p, _ in redact._RULES),
         *(p for _, p in redact.token_patterns()),
-        *(p for fam in diagnosis.families().values() for p in fam.patterns + fam.context),
+        *(p for fam in knowledge.families().values() for p in fam.patterns + fam.context),
     ]
     assert [p.pattern for p in held if isinstance(p, re.Pattern)] == []
 

@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 import re2
 
-from goci_doctor.diagnosis import families
 from goci_doctor.diagnosis.explain import logpeel
+from goci_doctor.knowledge import families
 
 ROOT = Path(__file__).resolve().parent.parent
 _spec = importlib.util.spec_from_file_location("score_explain", ROOT / "scripts" / "score_explain.py")

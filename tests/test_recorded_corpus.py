@@ -18,7 +18,8 @@ from pathlib import Path
 import pytest
 import re2
 
-from goci_doctor.diagnosis import explain, families
+from goci_doctor.diagnosis import explain
+from goci_doctor.knowledge import families
 
 ROOT = Path(__file__).resolve().parent.parent
 CORPUS = ROOT / "tests" / "corpus" / "recorded" / "messages.json"

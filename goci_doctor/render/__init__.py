@@ -283,7 +283,7 @@ def run_table(runs: Sequence[RunResult]) -> list[str]:
 
 def hypothesis_lines(diagnosis: Diagnosis) -> list[str]:
     """For each symptom with several candidate causes: the leading one, the others, the deciding command."""
-    from goci_doctor.diagnosis import families
+    from goci_doctor.knowledge import families
 
     fams = families()
     groups: dict[str, list[Any]] = {}
@@ -456,10 +456,10 @@ def render_sarif(diagnosis: Diagnosis, parts: Sequence[Diagnosis] = ()) -> dict[
 
     ``parts``: the per-artifact diagnoses a merged one was made of, so that each result is
     located at its own artifact rather than at all of them."""
-    from goci_doctor import diagnosis as engine
+    from goci_doctor import knowledge
     from goci_doctor.render.sarif import SarifResult, SarifRule, fingerprint, sarif_log
 
-    fams = engine.families()
+    fams = knowledge.families()
     used = []
     results = []
     located = [(part.subject, chain) for part in parts or (diagnosis,) for chain in part.chains]
