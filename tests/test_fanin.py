@@ -17,7 +17,7 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from goci_doctor.lab import onmachine
+from goci_doctor.lab import engine, onmachine
 from goci_doctor.model import BadInputError
 from goci_doctor.render import fanin
 
@@ -211,11 +211,10 @@ def test_merge_refuses_a_device(tmp_path):
 
 @pytest.mark.docker
 def test_merge_container_runs_with_a_runner_report(bin_path, tmp_path):
-    from goci_doctor.lab import docker as lab
     from goci_doctor.model import EngineUnavailableError
 
     try:
-        lab.connect()
+        engine.connect()
     except EngineUnavailableError as exc:
         pytest.skip(f"no Docker engine: {exc}")
     cgo = str(bin_path("cgo-host"))

@@ -26,6 +26,7 @@ import pytest
 from engine_relay import EngineRelay
 
 from goci_doctor import render
+from goci_doctor.lab import engine as lab_engine
 from goci_doctor.model import EngineUnavailableError
 from goci_doctor.render import history
 
@@ -44,10 +45,9 @@ def _config_file(tmp_path: Path) -> Path:
 
 @pytest.fixture(scope="module")
 def engine():
-    from goci_doctor.lab import docker as lab
 
     try:
-        client = lab.connect()
+        client = lab_engine.connect()
     except EngineUnavailableError as exc:
         pytest.skip(f"no Docker engine: {exc}")
     missing = [
@@ -109,7 +109,7 @@ def start_cli(*args: str, env: dict[str, str] | None = None) -> subprocess.Popen
 def test_engine_stopping_mid_run_is_one_clear_report(engine, sleeper, tmp_path):
     from goci_doctor.lab import docker as lab
 
-    real = lab.engine_host()
+    real = lab_engine.engine_host()
     if not real.startswith("unix://"):
         pytest.skip(f"engine is not on a local socket ({real}); the relay needs one")
     relay_path = tmp_path / "engine.sock"
@@ -153,7 +153,7 @@ def test_engine_stopping_mid_run_is_one_clear_report(engine, sleeper, tmp_path):
         sessions = {c["Labels"].get(lab.SESSION_LABEL) for c in leftovers}
         assert all(sessions), leftovers
         for session in sessions:
-            lab.cleanup_containers(engine, session=session)
+            lab_engine.cleanup_containers(engine, session=session)
     finally:
         proc.kill()
         proc.wait()

@@ -27,6 +27,7 @@ from pathlib import Path
 import pytest
 
 from goci_doctor import cli
+from goci_doctor.lab import engine
 from goci_doctor.model import BadInputError, ExitCode
 from goci_doctor.safety import safeio
 
@@ -488,12 +489,11 @@ def test_explain_reads_ff_fe_that_is_not_utf16(tmp_path):
 
 @pytest.mark.docker
 def test_run_streams_a_large_artifact(tmp_path, bin_path):
-    from goci_doctor.lab import docker as lab
     from goci_doctor.lab.images import local_image_map
     from goci_doctor.model import EngineUnavailableError
 
     try:
-        client = lab.connect()
+        client = engine.connect()
     except EngineUnavailableError as exc:
         pytest.skip(f"no Docker engine: {exc}")
     if not client.images.list(name="goci/debian:bookworm"):

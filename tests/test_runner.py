@@ -9,6 +9,7 @@ import pytest
 
 from goci_doctor.config import Config, RunSettings
 from goci_doctor.lab import docker as lab
+from goci_doctor.lab import engine
 from goci_doctor.lab.images import build_images, local_image_map
 from goci_doctor.lab.runner import ReplayRunner, RunEvent, file_sha256, load_recording, record_runs, save_recording
 from goci_doctor.model import BadInputError, EngineUnavailableError
@@ -20,7 +21,7 @@ TARGETS = ["debian:bullseye", "debian:bookworm", "alpine:3.20"]
 def recorded(bin_path):
     """A real run of cgo-host on three local images: (artifact, live results, live events)."""
     try:
-        client = lab.connect()
+        client = engine.connect()
     except EngineUnavailableError as exc:
         pytest.skip(f"no Docker engine to record a real run: {exc}")
     build_images(["debian-bullseye", "debian-bookworm", "musl"], on_progress=lambda _l: None, client=client)

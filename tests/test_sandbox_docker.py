@@ -21,8 +21,10 @@ from pathlib import Path
 
 import pytest
 
+from goci_doctor import hostenv
 from goci_doctor.config import BuildSettings, Config, RunSettings, load_config
 from goci_doctor.lab import builds, sandbox
+from goci_doctor.lab import engine as lab_engine
 
 pytestmark = pytest.mark.docker
 
@@ -70,11 +72,10 @@ func main() {
 
 @pytest.fixture(scope="module")
 def engine():
-    from goci_doctor.lab import docker as lab
     from goci_doctor.model import EngineUnavailableError
 
     try:
-        client = lab.connect()
+        client = lab_engine.connect()
     except EngineUnavailableError as exc:
         pytest.skip(f"no Docker engine: {exc}")
     missing = [r for r in ("goci/debian:bookworm", BUILD_IMAGE) if not client.images.list(name=r)]
@@ -212,7 +213,7 @@ class _Inspector:
 def test_build_container_runs_as_a_user_with_limits_and_no_privileges(engine, tmp_path):
     _go()
     project = _project(tmp_path, "limits")
-    host_go = builds.host_go()
+    host_go = hostenv.host_go()
     user_caches = [p for p in (host_go.gocache, host_go.gomodcache) if p.exists()] if host_go else []
     owners = [(p.stat().st_uid, p.stat().st_gid) for p in user_caches]
     watcher = _Inspector(engine, project.name)

@@ -21,6 +21,7 @@ from pathlib import Path
 
 import pytest
 
+from goci_doctor.lab import engine as lab_engine
 from goci_doctor.safety import redact
 
 # (the text as it appears in the wild, the values that must never be shown)
@@ -383,11 +384,10 @@ def _lab_config(tmp_path: Path) -> Path:
 @pytest.mark.docker
 @pytest.mark.parametrize("fmt", ["text", "json", "markdown", "sarif"])
 def test_run_never_shows_what_the_program_printed_in_clear(fmt: str, printer_binary: Path, tmp_path: Path) -> None:
-    from goci_doctor.lab import docker as lab
     from goci_doctor.model import EngineUnavailableError
 
     try:
-        engine = lab.connect()
+        engine = lab_engine.connect()
     except EngineUnavailableError as exc:
         pytest.skip(f"no Docker engine: {exc}")
     if not engine.images.list(name="goci/debian:bookworm"):
@@ -421,11 +421,10 @@ func main() { println(dsn) }
 @pytest.mark.docker
 @pytest.mark.parametrize("fmt", ["text", "json", "markdown"])
 def test_build_never_shows_compiler_quotes_or_goflags_in_clear(fmt: str, tmp_path: Path) -> None:
-    from goci_doctor.lab import docker as lab
     from goci_doctor.model import EngineUnavailableError
 
     try:
-        engine = lab.connect()
+        engine = lab_engine.connect()
     except EngineUnavailableError as exc:
         pytest.skip(f"no Docker engine: {exc}")
     if not engine.images.list(name="goci/build"):

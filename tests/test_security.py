@@ -22,6 +22,8 @@ from pathlib import Path
 import pytest
 
 from goci_doctor import hostenv, render
+from goci_doctor.lab import containerfs
+from goci_doctor.lab import engine as lab_engine
 from goci_doctor.model import EngineUnavailableError
 from goci_doctor.safety import redact
 
@@ -298,10 +300,9 @@ async def test_tui_flows_never_execute_the_binary(marker, tmp_path):
 
 @pytest.fixture(scope="module")
 def engine():
-    from goci_doctor.lab import docker as lab
 
     try:
-        return lab.connect()
+        return lab_engine.connect()
     except EngineUnavailableError as exc:
         pytest.skip(f"no Docker engine: {exc}")
 
@@ -319,7 +320,6 @@ def lab_config(engine):
 
 @pytest.mark.docker
 def test_container_is_sandboxed_while_the_artifact_runs(engine, lab_config, bin_path, tmp_path):
-    from goci_doctor.artifact import imagefs
     from goci_doctor.lab import docker as lab
     from goci_doctor.lab.runner import RunEvent
 
@@ -340,7 +340,7 @@ def test_container_is_sandboxed_while_the_artifact_runs(engine, lab_config, bin_
                 if c["Image"] == runner.image_for(e.target)
             ]
             info = engine.api.inspect_container(c["Id"])
-            fs = imagefs.ContainerFS(engine, c["Id"])
+            fs = containerfs.ContainerFS(engine, c["Id"])
             seen[e.target] = {"info": info, "stat": fs.stat("/goci/sleeper")}
         except Exception as exc:  # reported below: the callback itself must not raise into the lab
             errors.append(repr(exc))

@@ -11,6 +11,7 @@ import pytest
 
 from goci_doctor.config import Config, RunSettings, load_config
 from goci_doctor.lab import docker as lab
+from goci_doctor.lab import engine as lab_engine
 from goci_doctor.lab import images
 
 
@@ -35,7 +36,7 @@ def test_exact_images_is_a_config_key(tmp_path):
 @pytest.fixture(scope="module")
 def engine():
     try:
-        client = lab.connect()
+        client = lab_engine.connect()
         client.images.get("goci/debian:bookworm")
     except Exception as exc:
         pytest.skip(f"no Docker engine or no local goci/debian:bookworm (goci-doctor images build): {exc}")

@@ -20,6 +20,7 @@ from pathlib import Path
 
 import pytest
 
+from goci_doctor.lab import engine as lab_engine
 from goci_doctor.safety import safetext
 
 # Everything a terminal or the Actions runner may act on: C0 (newline aside), DEL, C1, bidi.
@@ -312,12 +313,11 @@ func main() {
 def test_run_output_never_reaches_the_terminal_raw(fmt: str, tmp_path_factory, tmp_path: Path) -> None:
     import build as fixture_build
 
-    from goci_doctor.lab import docker as lab
     from goci_doctor.lab.images import local_image_map
     from goci_doctor.model import EngineUnavailableError
 
     try:
-        engine = lab.connect()
+        engine = lab_engine.connect()
     except EngineUnavailableError as exc:
         pytest.skip(f"no Docker engine: {exc}")
     if not engine.images.list(name="goci/debian:bookworm"):

@@ -17,7 +17,7 @@ import pytest
 from textual.worker import WorkerFailed
 
 from goci_doctor import render
-from goci_doctor.lab import demo
+from goci_doctor.lab import demo, engine
 from goci_doctor.lab.runner import ReplayRunner
 from goci_doctor.tui.app import GociApp
 from goci_doctor.tui.screens import HelpScreen, HistoryScreen
@@ -271,9 +271,7 @@ async def test_no_engine_keeps_static_analysis(bin_path, monkeypatch):
 
 def _engine():
     try:
-        from goci_doctor.lab import docker as lab
-
-        client = lab.connect(timeout=5)
+        client = engine.connect(timeout=5)
         client.ping()
     except Exception as exc:
         pytest.skip(f"no Docker engine reachable: {exc}")

@@ -77,7 +77,9 @@ def cmd_env(args: argparse.Namespace) -> int:
     from goci_doctor import hostenv
 
     config = _config(args)
-    facts = hostenv.gather(docker=True, engines=getattr(config, "engines", None))
+    from goci_doctor.lab.engine import probe as ssh_probe
+
+    facts = hostenv.gather(docker=True, engines=getattr(config, "engines", None), ssh_probe=ssh_probe)
     if args.format == "json":
         doc = {
             "schema_version": SCHEMA_VERSION,
@@ -148,10 +150,13 @@ def cmd_check(args: argparse.Namespace) -> int:
     arch = getattr(args, "arch", None) or None
     # Targets the config maps to a present local image are predicted from its real filesystem.
     config = _config(args)
-    diags = [
-        diagnosis.check_artifact(facts, targets, binfmt=binfmt, arch=arch, cpu=cpu, image_config=config)
-        for facts in artifact.inspect_each(paths)
-    ]
+    from goci_doctor.lab.imagefiles import open_images
+
+    with open_images(targets, config) as images:
+        diags = [
+            diagnosis.check_artifact(facts, targets, binfmt=binfmt, arch=arch, cpu=cpu, images=images)
+            for facts in artifact.inspect_each(paths)
+        ]
     result = diags[0] if len(diags) == 1 else diagnosis.merge(diags, kind="artifact")
     from goci_doctor.render import render, render_sarif
 

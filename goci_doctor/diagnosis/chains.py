@@ -187,20 +187,17 @@ def check_artifact(
     arch: str | None = None,
     binfmt: Sequence[str] = (),
     cpu: str | None = None,
-    image_config: object = None,
+    images: Mapping[str, TargetFiles] | None = None,
 ) -> Diagnosis:
     """Verdicts for one artifact on each target, confirmed or corrected by real runs, and the chains.
 
     ``runs`` may hold runs of the artifact itself (variant "") and of rebuilt variants; the latter
     prove (or disprove) the fixes of each chain. ``cpu`` is the deploy machines' CPU level when
     known (see ``predict``); without it, a GOAMD64 level above v1 is a warning chain.
-    ``image_config`` (a Config): targets it maps to a local image that is present are predicted
-    from that image's real filesystem and libc (nothing is run or pulled).
+    ``images``: target name -> the real filesystem of its local image (``lab.imagefiles.open_images``);
+    those targets are predicted from the image's files and libc (nothing is run or pulled).
     """
-    from goci_doctor.diagnosis import targetfiles
-
-    with targetfiles.open_images(targets if image_config is not None else (), image_config) as images:
-        return _check_artifact(facts, targets, runs, builds, arch=arch, binfmt=binfmt, cpu=cpu, images=images)
+    return _check_artifact(facts, targets, runs, builds, arch=arch, binfmt=binfmt, cpu=cpu, images=images or {})
 
 
 def _check_artifact(
@@ -222,7 +219,7 @@ def _check_artifact(
     cases: dict[str, _Case] = {}
     for target in targets:
         files = images.get(target.name)
-        if isinstance(files, targetfiles.ImageFiles):
+        if files is not None and files.libc:
             target = targetfiles.as_probed(target, files)
         else:
             files = targetfiles.listed_files(target)

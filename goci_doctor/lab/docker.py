@@ -25,24 +25,26 @@ import tempfile
 import threading
 import time
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, Literal, cast
 
-from goci_doctor import platforms
-from goci_doctor.artifact.imagefs import (
-    LABEL,
-    MOUNT_DIR,
-    SESSION_LABEL,
-    ContainerFS,
-    find_missing,
-    libc_cached,
-    remove_container,
-)
+from goci_doctor import hostenv, platforms
+from goci_doctor.artifact.imagefs import MOUNT_DIR, find_missing
 from goci_doctor.config import RunSettings
+from goci_doctor.lab import engine
+from goci_doctor.lab.containerfs import LABEL, SESSION_LABEL, ContainerFS, libc_cached, remove_container
+from goci_doctor.lab.engine import (
+    _is_connection_error,
+    _remove_volume,
+    _volume_mount,
+    connect,
+    engine_host,
+    sweep_stale_containers,
+)
 from goci_doctor.lab.runner import EventCallback, Phase, RunEvent, summarize
-from goci_doctor.lab.sandbox import GRACE_S, deadline_labels, expired, read_logs, run_host_config
+from goci_doctor.lab.sandbox import GRACE_S, deadline_labels, read_logs, run_host_config
 from goci_doctor.model import (
     SCHEMA_VERSION,
     ArtifactFacts,
@@ -63,137 +65,7 @@ _OUTPUT_LIMIT = 64 * 1024
 
 
 # --------------------------------------------------------------------------------------------
-# Connecting to the engine
-
-
-def engine_host() -> str:
-    """The engine endpoint we will talk to (``engines.default_spec``: the one resolution)."""
-    from goci_doctor.hostenv import engines
-
-    return engines.default_spec().url
-
-
-def connect(timeout: float = 60.0) -> Any:
-    """A docker-py client for the default engine, checked with a ping; EngineUnavailableError if none."""
-    from goci_doctor.hostenv import engines
-
-    return engines.connect(engines.default_spec(), timeout)
-
-
-def _is_connection_error(exc: BaseException) -> bool:
-    """True when the engine itself stopped answering (not an API error about one request)."""
-    import docker.errors
-    import requests
-
-    if isinstance(exc, (docker.errors.APIError, requests.exceptions.ReadTimeout)):
-        return False
-    # requests' exceptions derive from OSError, so name the transport-level ones explicitly.
-    return isinstance(exc, (requests.exceptions.ConnectionError, ConnectionError, FileNotFoundError))
-
-
-# --------------------------------------------------------------------------------------------
-# Removing and sweeping the lab's containers and volumes
-
-
-def _volume_mount(name: str, read_only: bool) -> Any:
-    from docker.types import Mount
-
-    # no_copy: the image has nothing at /goci to copy up, and copy-up would race the fill.
-    return Mount(MOUNT_DIR, name, type="volume", read_only=read_only, no_copy=True)
-
-
-def _remove_volume(client: Any, name: str) -> None:
-    """Remove a lab volume; a failure is left to ``sweep_stale_containers`` (it is labelled)."""
-    try:
-        client.api.remove_volume(name, force=True)
-    except Exception:
-        pass
-
-
-def cleanup_containers(client: Any, session: str | None = None) -> int:
-    """Remove leftover lab containers and volumes (all, or one session's). Returns how many containers."""
-    filters = {"label": [f"{SESSION_LABEL}={session}"] if session else [f"{LABEL}=1"]}
-    removed = 0
-    for c in client.api.containers(all=True, filters=filters):
-        remove_container(client, c["Id"])
-        removed += 1
-    for v in _lab_volumes(client, filters["label"][0]):
-        _remove_volume(client, v["Name"])
-    return removed
-
-
-def _lab_volumes(client: Any, label: str) -> list[dict[str, Any]]:
-    """The lab's volumes carrying ``label`` (one matrix's shared copy of the artifact each)."""
-    try:
-        return list(client.api.volumes(filters={"label": label}).get("Volumes") or [])
-    except Exception:
-        return []
-
-
-def _volume_age(volume: dict[str, Any], now: float) -> float:
-    """Seconds since the volume was created (0 when the engine's date does not parse)."""
-    from datetime import datetime
-
-    try:
-        created = datetime.fromisoformat(str(volume.get("CreatedAt", "")).replace("Z", "+00:00"))
-    except ValueError:
-        return 0.0
-    return now - created.timestamp()
-
-
-STALE_AFTER_S = 3600.0
-
-
-def sweep_stale_containers(client: Any, older_than_s: float = STALE_AFTER_S, session: str | None = None) -> int:
-    """Remove lab containers (and volumes) whose deadline label has passed, or older than ``older_than_s``.
-
-    Every container and volume is stamped with its deadline (``sandbox.DEADLINE_LABEL``), so what a
-    killed goci-doctor left behind goes as soon as that deadline is past. Unstamped ones (older
-    versions) go after ``older_than_s``: no run lasts that long. Others may belong to another
-    goci-doctor running right now, and are left alone. ``session`` limits the sweep to one session's.
-    """
-    removed = 0
-    now = time.time()
-    label = f"{SESSION_LABEL}={session}" if session else f"{LABEL}=1"
-    try:
-        listed = client.api.containers(all=True, filters={"label": [label]})
-    except Exception:
-        return 0
-    for c in listed:
-        if expired(c.get("Labels"), now) or now - float(c.get("Created", now)) > older_than_s:
-            remove_container(client, c["Id"])
-            removed += 1
-    for v in _lab_volumes(client, label):
-        if expired(v.get("Labels"), now) or _volume_age(v, now) > older_than_s:
-            _remove_volume(client, v["Name"])
-    return removed
-
-
-# --------------------------------------------------------------------------------------------
 # The runner
-
-
-def binfmt_handler(arch: str, root: str | Path = "/proc/sys/fs/binfmt_misc") -> bool:
-    """True when the kernel will run ``arch`` (Go naming) binaries through an enabled qemu handler.
-
-    An entry can stay registered but disabled (``update-binfmts --disable`` with an older
-    binfmt-support, ``echo 0 > qemu-aarch64``), and binfmt_misc itself can be switched off:
-    neither emulates anything, so both count as no handler.
-    """
-    row = platforms.arch(arch)
-    qemu = row.qemu if row is not None else arch
-    base = Path(root)
-    try:
-        if base.joinpath("status").read_text().strip() != "enabled":
-            return False
-        return base.joinpath(f"qemu-{qemu}").read_text().splitlines()[0].strip() == "enabled"
-    except (OSError, IndexError):
-        return False
-
-
-def host_goarch() -> str:
-    """The host's architecture in Go naming."""
-    return platforms.host_goarch()
 
 
 def _signal_name(exit_code: int | None) -> str:
@@ -691,9 +563,9 @@ class DockerRunner:
         """
         platform_arch = cell.platform.split("/")[1] if cell.platform and "/" in cell.platform else ""
         arch = cell.facts.arch or platform_arch
-        if not arch or arch == host_goarch():
+        if not arch or arch == platforms.host_goarch():
             return False
-        return binfmt_handler(arch)
+        return hostenv.binfmt_handler(arch)
 
 
 class _CellError(Exception):
@@ -979,7 +851,7 @@ def cmd_images(args: argparse.Namespace) -> int:
             from goci_doctor.hostenv import engines
 
             spec = engines.resolve(args.engine, getattr(_load_config(getattr(args, "config", None)), "engines", None))
-            client = engines.connect(spec)
+            client = engine.connect_spec(spec)
             print(f"building on {spec.label}", file=sys.stderr)
         built = images.build_images(
             names or None,
@@ -1016,8 +888,3 @@ def cmd_images(args: argparse.Namespace) -> int:
         )
     write_output(clean_output("\n".join(_table(rows)) + "\n"), getattr(args, "output", None))
     return int(ExitCode.OK)
-
-
-def iter_lab_containers(client: Any) -> Iterator[dict[str, Any]]:
-    """Containers the lab created that still exist (for diagnostics and tests)."""
-    yield from client.api.containers(all=True, filters={"label": [f"{LABEL}=1"]})

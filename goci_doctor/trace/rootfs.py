@@ -17,7 +17,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from goci_doctor.artifact.imagefs import ContainerFS
+from goci_doctor.lab.containerfs import ContainerFS
 
 MAX_READ = 512 * 1024 * 1024
 """Largest file read into memory for inspection (big Go binaries are ~100 MB)."""
