@@ -976,7 +976,7 @@ def matrix_diagnosis(matrix: BuildMatrix) -> Diagnosis | None:
 
     None when the as-configured build produced nothing to judge (it failed or was not built).
     """
-    from goci_doctor.lab.docker import run_diagnosis
+    from goci_doctor.lab.proof import run_diagnosis
 
     own = matrix.build("as-configured")
     if own is None or own.facts is None:

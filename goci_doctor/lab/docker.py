@@ -28,7 +28,7 @@ import uuid
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any, Literal, cast
+from typing import Any, Literal
 
 from goci_doctor import hostenv, platforms
 from goci_doctor.artifact.imagefs import MOUNT_DIR, find_missing
@@ -49,11 +49,8 @@ from goci_doctor.model import (
     SCHEMA_VERSION,
     ArtifactFacts,
     BadInputError,
-    BuildResult,
-    Diagnosis,
     ExitCode,
     RunResult,
-    Target,
     to_jsonable,
 )
 from goci_doctor.render import write_output
@@ -135,7 +132,9 @@ class DockerRunner:
 
     def __init__(self, config: Any = None, client: Any = None, max_workers: int = 4) -> None:
         if config is None:
-            config = _load_config()
+            from goci_doctor import config as config_module
+
+            config = config_module.load_config()
         self.config = config
         self._client = client
         self.max_workers = max(1, max_workers)
@@ -633,67 +632,8 @@ def _safe_emit(on_event: EventCallback | None) -> EventCallback:
     return emit
 
 
-def _load_config(path: str | None = None) -> Any:
-    from goci_doctor import config as config_module
-
-    return config_module.load_config(path)
-
-
 # --------------------------------------------------------------------------------------------
 # Commands
-
-
-def run_artifact(
-    path: str | Path,
-    targets: Sequence[str],
-    *,
-    args: Sequence[str] = (),
-    timeout: float = 20.0,
-    platform: str | None = None,
-    config: Any = None,
-    runner: Any = None,
-    on_event: EventCallback | None = None,
-    engines_: Sequence[str] = (),
-) -> tuple[ArtifactFacts, list[RunResult]]:
-    """Inspect an artifact and run it on ``targets`` (real containers unless ``runner`` is given).
-
-    With ``engines_`` (or the config's ``[engines]``) the matrix is spread over those engines.
-    """
-    from goci_doctor.artifact import inspect_path
-
-    p = Path(path)
-    if not p.exists():
-        raise BadInputError(f"{p} does not exist")
-    if not p.is_file():
-        raise BadInputError(f"{p} is not a file (give the binary, not a folder)")
-    facts = inspect_path(p)
-    if not targets:
-        raise BadInputError("no targets given (use --target, or set default_targets in the config)")
-    engine_names = list(engines_ or []) or list(getattr(config, "engines", None) or {})
-    if runner is None and engine_names:
-        from goci_doctor.hostenv import engines
-        from goci_doctor.lab import fleet
-
-        specs = engines.resolve_all(engine_names, getattr(config, "engines", None))
-        members = fleet.assemble(specs)
-        for line in fleet.describe_plan(members, fleet.wanted_arch(facts, platform)):
-            print(f"goci-doctor: {line}", file=sys.stderr)
-        fleet_runner = fleet.FleetRunner(members, config)
-        results = fleet_runner.run_matrix(
-            p, targets, args=args, timeout=timeout, platform=platform, on_event=on_event, facts=facts
-        )
-        return facts, results
-    if runner is None:
-        runner = DockerRunner(config=config)
-    if isinstance(runner, DockerRunner):
-        results = runner.run_matrix(
-            p, targets, args=args, timeout=timeout, platform=platform, on_event=on_event, facts=facts
-        )
-        # Every observation names the engine that produced it (merged matrices keep it per run).
-        results = [r if r.where else dataclasses.replace(r, where=f"engine {engine_host()}") for r in results]
-    else:
-        results = runner.run_matrix(p, targets, args=args, timeout=timeout, platform=platform, on_event=on_event)
-    return facts, results
 
 
 def _cell_message(r: RunResult) -> str:
@@ -739,6 +679,8 @@ def _progress_printer(stream: Any = None) -> EventCallback:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    from goci_doctor.lab.proof import _load_config, run_artifact, run_diagnosis
+
     """``goci-doctor run PATH -t T ...``: run an artifact in target containers and print what happened."""
     config = _load_config(getattr(args, "config", None))
     if getattr(args, "exact_images", False) and getattr(config, "run", None) is not None:
@@ -804,42 +746,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     return int(ExitCode.BAD_INPUT) if any(r.outcome == "error" for r in results) else int(ExitCode.OK)
 
 
-def run_diagnosis(
-    facts: ArtifactFacts,
-    results: Sequence[RunResult],
-    proof: Sequence[RunResult] = (),
-    builds: Sequence[BuildResult] = (),
-) -> Diagnosis:
-    """Verdicts and crash chains for real runs, judged against the libc each image really held.
-
-    A target the knowledge base knows keeps its facts but takes the image and libc that really ran
-    (a local stand-in may differ); a raw image reference becomes a target described by its probe.
-    ``proof`` holds runs of rebuilt variants (RunResult.variant set): they mark fixes proven.
-    """
-    from goci_doctor import diagnosis, knowledge
-
-    targets: list[Target] = []
-    for r in results:
-        known = knowledge.find_target(r.target)
-        family, _, version = r.libc.partition(" ")
-        libc = cast(Literal["glibc", "musl", "none"], family) if family in ("glibc", "musl", "none") else ""
-        if known is None:
-            base = Target(name=r.target, title=r.target, image=r.image, source=f"probed from image {r.image}")
-        else:
-            base = known
-        if libc:
-            source = base.source if known is None else f"probed from image {r.image}; {base.source}"
-            base = dataclasses.replace(
-                base, libc=libc, libc_version=version if libc != "none" else "", image=r.image, source=source
-            )
-        targets.append(base)
-    names = {r.target: t.name for r, t in zip(results, targets, strict=True)}
-    runs = [dataclasses.replace(r, target=names[r.target]) for r in results]
-    runs += [dataclasses.replace(r, target=names.get(r.target, r.target)) for r in proof]
-    return diagnosis.check_artifact(facts, targets, runs, builds)
-
-
 def cmd_images(args: argparse.Namespace) -> int:
+    from goci_doctor.lab.proof import _load_config
+
     """``goci-doctor images build|list``: local target images, no registry needed."""
     from goci_doctor.lab import images
 

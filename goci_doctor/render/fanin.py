@@ -8,7 +8,7 @@ targets observed differently in two places (both observations are kept; the verd
 crash, the conservative reading), and re-diagnoses each artifact from all observations together,
 so fixes are proven per place. The Markdown output is fit for ``$GITHUB_STEP_SUMMARY``.
 
-Imports: model, render, runner, lab.run_diagnosis (which imports the Docker SDK lazily, never here).
+Imports: model, render, runner, lab.proof.run_diagnosis (which imports the Docker SDK lazily, never here).
 """
 
 from __future__ import annotations
@@ -188,7 +188,7 @@ def _primary_runs(artifact: str, runs: Sequence[RunResult]) -> tuple[list[RunRes
 def merge_reports(paths: Sequence[str]) -> Merged:
     """Read every report and re-diagnose each artifact from all the observations together."""
     from goci_doctor import diagnosis
-    from goci_doctor.lab import docker as lab
+    from goci_doctor.lab import proof as lab_proof
 
     if not paths:
         raise BadInputError("merge needs at least one report (the JSON files the matrix jobs wrote)")
@@ -218,7 +218,7 @@ def merge_reports(paths: Sequence[str]) -> Merged:
         conflicts.extend(found)
         own = [r for r in primary if not r.variant]
         proof = [r for r in primary if r.variant]
-        diag = lab.run_diagnosis(group.facts, own, proof, [*group.builds, *project_builds])
+        diag = lab_proof.run_diagnosis(group.facts, own, proof, [*group.builds, *project_builds])
         diagnoses.append(dataclasses.replace(diag, runs=tuple(runs)))
     if not diagnoses and (project_runs or project_builds):
         diagnoses.append(
