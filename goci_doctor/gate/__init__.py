@@ -8,5 +8,6 @@ checks it): ``shell`` (scripts into go builds), ``yamlsrc`` (YAML with line numb
 ``ghaworkflow``, ``gitlab``, ``makefile``, ``goreleaser``, ``gomod`` ← ``lint`` (the GOCI rules,
 with ``imagefamily`` and ``cgouse``) ← ``policy``.
 
-Imports nothing itself; its modules import goci_doctor.safety, model, knowledge and hostenv.
+Imports nothing itself; its modules import goci_doctor.safety, model, knowledge, hostenv and
+(lint's SARIF output) render.sarif.
 """
