@@ -195,7 +195,7 @@ def test_patterns_were_found_everywhere() -> None:
     for where in (
         "redact.py",
         "classify.py",
-        "ciconfig.py",
+        "shell.py",
         "lint.py",
         "safetext.py",
         "detect-secrets",
@@ -209,7 +209,7 @@ def test_patterns_were_found_everywhere() -> None:
 def test_untrusted_text_patterns_are_re2() -> None:
     from goci_doctor.cli import commands
     from goci_doctor.diagnosis import classify, explain
-    from goci_doctor.gate import ciconfig, ghaworkflow
+    from goci_doctor.gate import ghaworkflow, shell
     from goci_doctor.safety import redact, safetext
 
     # safetext.TERMINAL_SEQUENCE stays in Python's engine for speed; the adversarial test above covers it.
@@ -217,7 +217,7 @@ def test_untrusted_text_patterns_are_re2() -> None:
     held = [
         redact._ASSIGN,
         classify.FROM_LINE,
-        ciconfig._VAR,
+        shell._VAR,
         ghaworkflow._EXPR,
         explain._context_any(),
         *(p for p, _ in redact._RULES),

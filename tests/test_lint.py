@@ -9,15 +9,12 @@ from pathlib import Path
 import pytest
 
 from goci_doctor.cli import main
-from goci_doctor.gate.ciconfig import (
-    UNKNOWN,
-    expand_matrix,
-    load_yaml,
-    parse_go_mod_requires,
-    parse_makefile,
-    scan_shell,
-)
+from goci_doctor.gate.gomod import parse_go_mod_requires
 from goci_doctor.gate.lint import RULES, cgo_modules, findings_sarif, github_annotations, image_libc, lint_repo
+from goci_doctor.gate.makeresolve import parse_make
+from goci_doctor.gate.matrix import expand_matrix
+from goci_doctor.gate.shell import UNKNOWN, scan_shell
+from goci_doctor.gate.yamlsrc import load_yaml
 from goci_doctor.model import BadInputError
 from goci_doctor.render.sarif import SarifResult, SarifRule, sarif_log
 
@@ -161,16 +158,17 @@ def test_shell_scan_github_env_and_go_env_w():
 
 
 def test_makefile_parser():
-    mk = parse_makefile(
+    db = parse_make(
         "A := 1\nB = $(A)2\nC ?= x\nC ?= y\nexport D := $(B)\nE != date\n"
         "build: dep\n\t@$(GO) build -o $(B) .\n\tCGO_ENABLED=0 \\\n\t  go test\n"
     )
-    assert mk.expand("$(B)") == "12"
-    assert mk.variables["C"] == "x"
-    assert mk.recipe_env() == {"D": "12"}
-    assert mk.expand("$(E)") == UNKNOWN
-    assert [(r.line, r.target) for r in mk.recipes] == [(8, "build"), (9, "build")]
-    assert mk.expand("$(shell git describe)") == UNKNOWN
+    assert db.expand("$(B)") == "12"
+    assert db.variables["C"] == "x"
+    assert db.recipe_env({}, set()) == {"D": "12"}
+    assert db.expand("$(E)") == UNKNOWN
+    assert [line for line, _text in db.rules["build"].recipe] == [8, 9]
+    assert db.rules["build"].prereqs == ["dep"]
+    assert db.expand("$(shell git describe)") == UNKNOWN
 
 
 def test_matrix_expansion_with_include_and_exclude():

@@ -8,7 +8,7 @@ scripts are scanned like the RUN itself, each at most :data:`MAX_DEPTH` levels d
 cannot be followed (``go run build.go``, mage, a missing Makefile target or script) is returned
 as an opaque build, so the rules can say "could not follow" instead of staying silent.
 
-Imports goci_doctor.gate.ciconfig (shell scanning) and goci_doctor.gate.makeresolve.
+Imports goci_doctor.gate.shell (shell scanning) and goci_doctor.gate.makeresolve (the Makefile parser).
 """
 
 from __future__ import annotations
@@ -17,8 +17,8 @@ import posixpath
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from goci_doctor.gate.ciconfig import ShellBuild, ShellScan, scan_shell, source_command
 from goci_doctor.gate.makeresolve import parse_make, resolve
+from goci_doctor.gate.shell import ShellBuild, ShellScan, scan_shell, source_command
 from goci_doctor.model import BadInputError
 from goci_doctor.safety import safeio
 

@@ -1,14 +1,15 @@
 """GitHub Actions workflows into go builds, with conditions, expressions and indirection respected.
 
-One :class:`~goci_doctor.gate.ciconfig.GoBuild` per job, matrix combination and ``run`` step, like
-the first reader, plus: job and step ``if:`` (a step guarded by ``matrix.os == 'ubuntu-latest'``
+One :class:`~goci_doctor.gate.buildmodel.GoBuild` per job, matrix combination and ``run`` step,
+with: job and step ``if:`` (a step guarded by ``matrix.os == 'ubuntu-latest'``
 yields nothing for the Windows combination), ``${{ }}`` expressions evaluated by
 :mod:`goci_doctor.gate.ghaexpr` (``a && b || c``, ``runner.os``, ``inputs.*``), ``$GITHUB_ENV``
 carried to later steps, ``make``/scripts in steps followed (:mod:`goci_doctor.gate.buildfollow`),
 and local reusable workflows (``uses: ./.github/workflows/x.yml`` with ``with:``) read with
 those inputs; ``workflow_call`` inputs default to their ``default:``.
 
-Imports goci_doctor.gate.ciconfig (YAML with lines, shell scanning, GoBuild), ghaexpr, buildfollow.
+Imports goci_doctor.gate.{yamlsrc, shell, buildmodel, matrix} (YAML with lines, shell scanning, GoBuild,
+matrices), ghaexpr and buildfollow.
 """
 
 from __future__ import annotations
@@ -18,21 +19,12 @@ from typing import Any
 
 import re2
 
-from goci_doctor.gate.ciconfig import (
-    UNKNOWN,
-    ConfigFacts,
-    GoBuild,
-    YMap,
-    YSeq,
-    env_map,
-    expand_matrix,
-    load_yaml_file,
-    runner_platform,
-    scalar,
-    scan_shell,
-    source_command,
-)
+from goci_doctor.gate.buildfollow import follow
+from goci_doctor.gate.buildmodel import ConfigFacts, GoBuild
 from goci_doctor.gate.ghaexpr import as_text, condition, evaluate
+from goci_doctor.gate.matrix import expand_matrix
+from goci_doctor.gate.shell import UNKNOWN, known, scan_shell, source_command
+from goci_doctor.gate.yamlsrc import YMap, YSeq, env_map, load_yaml_file, scalar
 
 _EXPR = re2.compile(r"\$\{\{(.*?)\}\}")
 _MAX_CALL_DEPTH = 2
@@ -50,6 +42,18 @@ def _expand(text: str, ctx: dict[str, Any]) -> str:
         return UNKNOWN if value is None else value
 
     return _EXPR.sub(sub, text)
+
+
+def runner_platform(runs_on: str) -> tuple[str, str]:
+    """(GOOS, GOARCH) of a GitHub-hosted runner label ("ubuntu-24.04-arm" → linux/arm64)."""
+    low = runs_on.lower()
+    if not known(low) or not low:
+        return "linux", "amd64"
+    if "windows" in low:
+        return "windows", "arm64" if "arm" in low else "amd64"
+    if "macos" in low:
+        return "darwin", "amd64" if any(v in low for v in ("macos-13", "macos-12", "large")) else "arm64"
+    return "linux", "arm64" if "arm" in low else "amd64"
 
 
 def _input_defaults(doc: YMap) -> dict[str, Any]:
@@ -177,8 +181,6 @@ def _follow_step(
     facts: ConfigFacts, repo: Path, scan: Any, rel: str, line: int, host_os: str, host_arch: str, image: str,
     context: str,
 ) -> None:  # fmt: skip
-    from goci_doctor.gate.buildfollow import follow
-
     followed = follow(scan, repo)
     for fb in followed.builds:
         facts.builds.append(

@@ -27,24 +27,15 @@ from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from goci_doctor.gate.ciconfig import (
-    UNKNOWN,
-    ConfigFacts,
-    GoBuild,
-    Stage,
-    copy_matches,
-    final_image,
-    known,
-    parse_go_mod_requires,
-    platform_arch,
-    read_dockerfile,
-    read_github,
-    read_gitlab,
-    read_goreleaser,
-    read_makefile,
-    stage_builds,
-)
+from goci_doctor.gate.buildmodel import ConfigFacts, GoBuild, Stage, copy_matches, platform_arch, stage_builds
+from goci_doctor.gate.dockerfile import final_image, read_dockerfile
+from goci_doctor.gate.ghaworkflow import read_workflow as read_github
+from goci_doctor.gate.gitlab import read_gitlab
+from goci_doctor.gate.gomod import parse_go_mod_requires
+from goci_doctor.gate.goreleaser import read_goreleaser
 from goci_doctor.gate.imagefamily import base_is_toolchain, image_libc_info, moving_tag, strip_ref
+from goci_doctor.gate.makefile import read_makefile
+from goci_doctor.gate.shell import UNKNOWN, known
 from goci_doctor.model import BadInputError, ExitCode, GociError, to_jsonable
 from goci_doctor.render.sarif import SarifResult, SarifRule, sarif_log
 from goci_doctor.safety import safeio

@@ -10,19 +10,23 @@ variables ``$@ $< $^``. ``$(shell ...)`` and most functions become :data:`UNKNOW
 that compares an unknown value takes its ``else`` branch (the "not set" case) — a heuristic,
 documented in docs/ci.md.
 
-Imports only goci_doctor.gate.ciconfig's UNKNOWN placeholder.
+This is the one Makefile parser: :mod:`goci_doctor.gate.makefile` (a Makefile linted on its own)
+and :mod:`goci_doctor.gate.buildfollow` (``make <goal>`` reached from a script) both read with it.
+
+Imports only goci_doctor.gate.shell's UNKNOWN placeholder and goci_doctor.safety's expansion budget.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from goci_doctor.gate.ciconfig import UNKNOWN
+from goci_doctor.gate.shell import UNKNOWN
+from goci_doctor.safety import safeio
 
 _MAX_DEPTH = 12
 _MAX_LINES = 20000
 _MAX_OPS = 500_000
-_MAX_TEXT = 256 * 1024
+_MAX_TEXT = safeio.MAX_EXPANSION
 
 
 @dataclass
@@ -62,6 +66,9 @@ class MakeDB:
     """Variable expansions done so far; past _MAX_OPS everything is UNKNOWN (hostile Makefiles)."""
     exhausted: bool = False
     """The expansion budget ran out (a value too large, or too many expansions): say so, do not guess."""
+    charged: bool = False
+    """While reading with ``parse_make(charged=True)``: expansions are spent from safeio's per-file
+    budget and a value over safeio.MAX_EXPANSION raises UnsafeInput (the file is refused)."""
 
     # ----------------------------------------------------------------------------------------
     def value(self, name: str, local: dict[str, str] | None = None) -> str | None:
@@ -111,10 +118,16 @@ class MakeDB:
             inner = text[i + 2 : j - 1]
             out.append(self._call(inner, local, depth))
             i = j
-            if sum(len(o) for o in out[-2:]) > _MAX_TEXT:
+            grown = sum(len(o) for o in out[-2:])
+            if grown > _MAX_TEXT:
+                if self.charged:
+                    safeio.spend(grown)  # raises: refuse the file, as for a Dockerfile's ENV chain
                 self.exhausted = True
                 return UNKNOWN  # a value that doubles on each reference: stop, it cannot be a command
-        return "".join(out)
+        result = "".join(out)
+        if self.charged:
+            safeio.spend(len(result))
+        return result
 
     def _var(self, name: str, local: dict[str, str] | None, depth: int) -> str:
         self.ops += 1
@@ -234,9 +247,16 @@ def _condition(db: MakeDB, directive: str, rest: str) -> bool:
     return (va == vb) if directive == "ifeq" else (va != vb)
 
 
-def parse_make(text: str, env: dict[str, str] | None = None, overrides: dict[str, str] | None = None) -> MakeDB:
-    """Read a Makefile with ``env`` as make's environment and ``overrides`` from its command line."""
-    db = MakeDB(dict(env or {}), dict(overrides or {}))
+def parse_make(
+    text: str, env: dict[str, str] | None = None, overrides: dict[str, str] | None = None, *, charged: bool = False
+) -> MakeDB:
+    """Read a Makefile with ``env`` as make's environment and ``overrides`` from its command line.
+
+    With ``charged``, what reading expands (``:=`` values, conditions, rule lines) is spent from
+    safeio's expansion budget and may raise UnsafeInput; resolving recipes later is bounded by
+    the database's own limits (:attr:`MakeDB.exhausted`) either way.
+    """
+    db = MakeDB(dict(env or {}), dict(overrides or {}), charged=charged)
     lines = text.split("\n")[:_MAX_LINES]
     # Each entry: (this branch active, some branch already taken, parent active).
     conds: list[tuple[bool, bool, bool]] = []
@@ -339,6 +359,7 @@ def parse_make(text: str, env: dict[str, str] | None = None, overrides: dict[str
                 db.default_target = t
         if rule is not None and recipe_inline.strip():
             rule.recipe.append((start + 1, recipe_inline.strip()))
+    db.charged = False
     return db
 
 
