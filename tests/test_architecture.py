@@ -63,3 +63,58 @@ def test_one_architecture_table():
         name for name, path in _modules().items() if any(w in path.read_text(encoding="utf-8") for w in literal)
     )
     assert holders == [], holders
+
+
+def _import_cycles(package: str = "goci_doctor") -> list[list[str]]:
+    """Strongly connected groups of the package's modules (lazy imports inside functions count too)."""
+    import grimp
+
+    graph = grimp.build_graph(package)
+    modules = sorted(m for m in graph.modules if m.startswith(package))
+    edges = {m: sorted(d for d in graph.find_modules_directly_imported_by(m) if d.startswith(package)) for m in modules}
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on_stack: set[str] = set()
+    cycles: list[list[str]] = []
+
+    def visit(v: str) -> None:  # Tarjan, iterative enough for a package of this size
+        index[v] = low[v] = len(index)
+        stack.append(v)
+        on_stack.add(v)
+        for w in edges[v]:
+            if w not in index:
+                visit(w)
+                low[v] = min(low[v], low[w])
+            elif w in on_stack:
+                low[v] = min(low[v], index[w])
+        if low[v] == index[v]:
+            group = []
+            while True:
+                w = stack.pop()
+                on_stack.discard(w)
+                group.append(w)
+                if w == v:
+                    break
+            if len(group) > 1:
+                cycles.append(sorted(group))
+
+    for m in modules:
+        if m not in index:
+            visit(m)
+    return cycles
+
+
+def test_no_import_cycles():
+    assert _import_cycles() == []
+
+
+def test_the_cycle_finder_finds_a_cycle(tmp_path, monkeypatch):
+    # The check above can fail: a two-module package importing itself in a circle is found.
+    pkg = tmp_path / "goci_doctor_cycle_probe"
+    pkg.mkdir()
+    (pkg / "__init__.py").write_text("")
+    (pkg / "a.py").write_text("from goci_doctor_cycle_probe import b\n")
+    (pkg / "b.py").write_text("def f():\n    from goci_doctor_cycle_probe import a\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    assert _import_cycles("goci_doctor_cycle_probe") == [["goci_doctor_cycle_probe.a", "goci_doctor_cycle_probe.b"]]
