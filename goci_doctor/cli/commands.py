@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
 
+from goci_doctor.config import Config
 from goci_doctor.model import (
     SCHEMA_VERSION,
     ArtifactFacts,
@@ -43,18 +44,15 @@ def emit(text: str, args: argparse.Namespace) -> None:
         print(f"wrote {clean_line(output)}", file=sys.stderr)
 
 
-def _config(args: argparse.Namespace) -> object | None:
-    try:
-        from goci_doctor import config
-    except ImportError:
-        return None
+def _config(args: argparse.Namespace) -> Config:
+    from goci_doctor import config
+
     return config.load_config(getattr(args, "config", None))
 
 
 def default_targets(args: argparse.Namespace) -> list[str]:
-    cfg = _config(args)
-    targets = list(getattr(cfg, "default_targets", []) or [])
-    return targets or ["ubuntu:22.04", "debian:bullseye", "centos:7", "alpine:3.20", "distroless/static"]
+    """The config's ``default_targets`` (``config.DEFAULT_TARGETS`` unless the user set their own)."""
+    return list(_config(args).default_targets)
 
 
 def resolve_targets(names: list[str]) -> list[Target]:

@@ -32,7 +32,7 @@ from typing import Any, Literal
 
 from goci_doctor import hostenv, platforms
 from goci_doctor.artifact.imagefs import MOUNT_DIR, find_missing
-from goci_doctor.config import RunSettings
+from goci_doctor.config import Config, RunSettings
 from goci_doctor.lab import engine
 from goci_doctor.lab.containerfs import LABEL, SESSION_LABEL, ContainerFS, libc_cached, remove_container
 from goci_doctor.lab.engine import (
@@ -130,7 +130,7 @@ _START_EXEC = re.compile(r"exec[: ]+\"?(/[^\s\"]+)\"?: (exec format error|no suc
 class DockerRunner:
     """Runs artifacts in real containers through the Docker Engine API (thread-safe ``cancel``)."""
 
-    def __init__(self, config: Any = None, client: Any = None, max_workers: int = 4) -> None:
+    def __init__(self, config: Config | None = None, client: Any = None, max_workers: int = 4) -> None:
         if config is None:
             from goci_doctor import config as config_module
 

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from goci_doctor.config import Config
 from goci_doctor.hostenv import engines
 from goci_doctor.lab import engine
 from goci_doctor.lab.runner import EventCallback, RunEvent
@@ -94,7 +95,7 @@ def route(targets: Sequence[str], members: Sequence[Member], arch: str) -> tuple
 class FleetRunner:
     """``runner.Runner`` over several engines; ``cancel`` stops every engine's cells."""
 
-    def __init__(self, members: Sequence[Member], config: Any = None) -> None:
+    def __init__(self, members: Sequence[Member], config: Config | None = None) -> None:
         self.members = list(members)
         self.config = config
         self._runners: list[Any] = []

@@ -16,6 +16,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from goci_doctor.artifact.imagefs import find_missing
+from goci_doctor.config import Config
 from goci_doctor.diagnosis.targetfiles import TargetFiles
 from goci_doctor.lab import containerfs
 from goci_doctor.model import ArtifactFacts, Target
@@ -39,14 +40,14 @@ class ImageFiles(TargetFiles):
         return tuple(lib for lib in find_missing(self.fs, facts) if lib != facts.interpreter)
 
 
-def _image_map(config: object) -> dict[str, str]:
+def _image_map(config: Config | None) -> dict[str, str]:
     out = dict(getattr(config, "images", None) or {})
     out.update(getattr(config, "env_images", None) or {})
     return out
 
 
 @contextmanager
-def open_images(targets: Sequence[Target], config: object) -> Iterator[dict[str, ImageFiles]]:
+def open_images(targets: Sequence[Target], config: Config | None) -> Iterator[dict[str, ImageFiles]]:
     """Target name -> the filesystem of its mapped local image, for targets whose image is present.
 
     Nothing is pulled and nothing started; the probe containers are removed on exit. Without an

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Literal, cast
 
+from goci_doctor.config import Config
 from goci_doctor.lab.docker import DockerRunner
 from goci_doctor.lab.engine import engine_host
 from goci_doctor.lab.runner import EventCallback
@@ -31,7 +32,7 @@ def run_artifact(
     args: Sequence[str] = (),
     timeout: float = 20.0,
     platform: str | None = None,
-    config: Any = None,
+    config: Config | None = None,
     runner: Any = None,
     on_event: EventCallback | None = None,
     engines_: Sequence[str] = (),
