@@ -81,6 +81,10 @@ class Evidence:
     """The value observed, e.g. "2.34 (pthread_create@GLIBC_2.34)"."""
     source: str
     """Where it was read: "ELF .gnu.version_r of ./app", "targets.toml: centos:7 (CentOS 7 release notes)"."""
+    file: str = ""
+    """The file the fact was read in, when it has a place in one (a log, a CI config)."""
+    line: int = 0
+    """1-based line in ``file``; 0 when the fact has no line."""
 
 
 @dataclass(frozen=True)
@@ -359,6 +363,8 @@ class ChainNode:
     """Stable id, e.g. "glibc-too-new/cause"; fixes "glibc-too-new/fix/zig"."""
     kind: NodeKind
     title: str
+    family: str = ""
+    """The failure family (families.toml id) every node of the chain belongs to."""
     detail: str = ""
     evidence: tuple[Evidence, ...] = ()
     commands: tuple[str, ...] = ()
@@ -372,6 +378,11 @@ class ChainNode:
     """For fixes: the diagnostic build variant that proves it ("cgo-off", "zig-2.17", ...)."""
     severity: Literal["error", "warning", "note", ""] = ""
     """On a chain's root: how bad the failure family is. Warnings and notes explain, they do not fail."""
+
+    def __post_init__(self) -> None:
+        if not self.family and "/" in self.id:
+            # Reports saved by 0.1 carry no family: their ids start with it.
+            object.__setattr__(self, "family", self.id.split("/", 1)[0])
 
     def walk(self) -> list[ChainNode]:
         nodes = [self]

@@ -247,3 +247,14 @@ def test_literal_hints_read_from_the_parsed_pattern(pattern, hints) -> None:
     import re
 
     assert classify.literal_hints(re.compile(pattern, re.IGNORECASE)) == hints
+
+
+def test_log_evidence_carries_its_file_and_line_and_chains_their_family(tmp_path):
+    log = tmp_path / "ci.log"
+    log.write_text("step 1\nstep 2\n/app: /lib/x86_64-linux-gnu/libc.so.6: version `GLIBC_2.34' not found\n")
+    diag = explain.explain_text(log.read_text(), source=str(log))
+    chain = diag.chains[0]
+    assert chain.family == "glibc-too-new"
+    assert all(node.family == "glibc-too-new" for node in chain.walk())
+    (ev,) = [e for e in chain.evidence if e.fact == "log line"]
+    assert (ev.file, ev.line) == (str(log), 3)

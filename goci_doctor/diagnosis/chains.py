@@ -67,6 +67,7 @@ def build_chain(
             ChainNode(
                 id=f"{fam.id}/fix/{fx.id}",
                 kind="fix",
+                family=fam.id,
                 title=fill(fx.title, facts),
                 detail=fill(fx.detail, facts),
                 commands=commands,
@@ -80,6 +81,7 @@ def build_chain(
     cause = ChainNode(
         id=f"{fam.id}/cause",
         kind="cause",
+        family=fam.id,
         title=fill(fam.cause, facts),
         detail=f"Source: {fam.source}",
         children=tuple(fixes),
@@ -88,6 +90,7 @@ def build_chain(
     mechanism = ChainNode(
         id=f"{fam.id}/mechanism",
         kind="mechanism",
+        family=fam.id,
         title=fam.title,
         detail=fill(fam.mechanism, facts),
         evidence=mech_ev,
@@ -103,6 +106,7 @@ def build_chain(
     return ChainNode(
         id=f"{fam.id}/symptom",
         kind="symptom",
+        family=fam.id,
         title=title,
         detail=detail,
         evidence=tuple(e for e in evidence if e.fact == "log line"),

@@ -464,7 +464,7 @@ def render_sarif(diagnosis: Diagnosis, parts: Sequence[Diagnosis] = ()) -> dict[
     results = []
     located = [(part.subject, chain) for part in parts or (diagnosis,) for chain in part.chains]
     for subject, chain in located:
-        fam_id = chain.id.split("/")[0]
+        fam_id = chain.family
         fam = fams.get(fam_id)
         if fam is None:
             continue
@@ -474,10 +474,8 @@ def render_sarif(diagnosis: Diagnosis, parts: Sequence[Diagnosis] = ()) -> dict[
         line = 0
         uri = subject
         for ev in chain.evidence:
-            if ev.fact == "log line" and ":" in ev.source:
-                src, _, no = ev.source.rpartition(":")
-                if no.isdigit():
-                    uri, line = src, int(no)
+            if ev.line:
+                uri, line = ev.file or uri, ev.line
         fixes = [n for n in chain.walk() if n.kind == "fix"]
         cause = next((n for n in chain.walk() if n.kind == "cause"), None)
         text = chain.title + (f" — {cause.title}" if cause else "")

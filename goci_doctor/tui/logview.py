@@ -36,14 +36,13 @@ class LoadedLog:
 
 
 def matched_lines(diagnosis: Diagnosis) -> list[int]:
-    """Line numbers the diagnosis quotes as evidence ("<source>:<n>"), in order, once each."""
+    """Line numbers the diagnosis quotes as evidence, in order, once each."""
     found: set[int] = set()
     for chain in diagnosis.chains:
         for node in chain.walk():
             for ev in node.evidence:
-                _, sep, tail = ev.source.rpartition(":")
-                if sep and tail.isdigit():
-                    found.add(int(tail))
+                if ev.line:
+                    found.add(ev.line)
     return sorted(found)
 
 

@@ -113,7 +113,7 @@ def explain_lines(lines: Iterable[str], source: str = "log") -> Diagnosis:
         _log_level_facts(lead.family, facts, text)
         line = pasted.get(first.line_no, first.line)
         facts["line"] = line
-        ev = [Evidence("log line", line, f"{source}:{first.line_no}")]
+        ev = [Evidence("log line", line, f"{source}:{first.line_no}", file=source, line=first.line_no)]
         lines_seen = {f.line_no for f in r.findings}
         if len(lines_seen) > 1:
             ev.append(Evidence("occurrences", str(len(lines_seen)), source))
