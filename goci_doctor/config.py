@@ -22,7 +22,7 @@ from typing import Any
 
 import platformdirs
 
-from goci_doctor.model import BadInputError
+from goci_doctor.model import BadInputError, no_such_file
 from goci_doctor.safety import safeio
 
 APP_NAME = "goci-doctor"
@@ -224,7 +224,7 @@ def load_config(path: str | os.PathLike[str] | None = None, environ: Mapping[str
     except safeio.UnsafeInput as exc:
         if exc.missing:
             if explicit:
-                raise BadInputError(f"config file not found: {file}") from None
+                raise no_such_file(file, "config file") from None
             return Config(env_images=env_images)
         raise BadInputError(f"cannot read config file {file}: {exc.reason}") from None
     try:

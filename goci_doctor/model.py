@@ -56,10 +56,15 @@ class EngineUnavailableError(GociError):
     """No container engine can be reached (not installed, stopped, permission denied, died mid-run)."""
 
 
+def no_such_file(path: object, what: str = "") -> BadInputError:
+    """The one wording for a path with nothing at it: "<path>: no such file" (``what``: e.g. "config file")."""
+    return BadInputError(f"{path}: no such file" + (f" ({what})" if what else ""))
+
+
 def unreadable(path: object, exc: OSError, what: str = "file") -> BadInputError:
     """The one-line error for a file that could not be opened or read; ``what`` names the file expected."""
     if isinstance(exc, FileNotFoundError):
-        return BadInputError(f"{path}: no such file")
+        return no_such_file(path)
     if isinstance(exc, IsADirectoryError):
         return BadInputError(f"{path}: is a directory, not a {what}")
     if isinstance(exc, PermissionError):

@@ -254,8 +254,8 @@ def test_config_flag_is_honoured_and_a_missing_one_is_an_error(tmp_path):
     o = run_cli("--config", str(cfg), "check", "/bin/true", "--json")
     verdicts = json.loads(o.stdout)["diagnosis"]["verdicts"]
     assert [v["target"] for v in verdicts] == ["centos:7"], verdicts
-    one_line(run_cli("--config", str(tmp_path / "missing.toml"), "targets"), 2, "config file not found")
-    one_line(run_cli("tui", "--config", str(tmp_path / "missing.toml")), 2, "config file not found")
+    one_line(run_cli("--config", str(tmp_path / "missing.toml"), "targets"), 2, "missing.toml: no such file")
+    one_line(run_cli("tui", "--config", str(tmp_path / "missing.toml")), 2, "missing.toml: no such file")
 
 
 def _deep_json(depth: int = 100_000) -> str:
@@ -550,3 +550,21 @@ def test_check_of_a_folder_with_an_unreadable_file_predicts_nothing_for_it(tmp_p
     secret = verdicts["secret"]
     assert secret["outcome"] == "unknown" and "could not be read (permission denied)" in secret["reason"], secret
     assert "exec format error" not in secret["message"]
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ("inspect", "{m}"),
+        ("check", "{m}"),
+        ("explain", "{m}"),
+        ("run", "{m}", "-t", "debian:bookworm"),
+        ("merge", "{m}"),
+        ("--config", "{m}", "targets"),
+        ("tui", "--report", "{m}"),
+    ],
+)
+def test_a_missing_path_is_named_one_way(tmp_path, argv):
+    missing = str(tmp_path / "nothing-here")
+    out = run_cli(*(a.format(m=missing) for a in argv))
+    one_line(out, 2, f"{missing}: no such file")

@@ -99,7 +99,7 @@ def test_cancel_stops_a_slow_replay(recorded):
 
 
 def test_load_recording_rejects_what_is_not_one(tmp_path):
-    with pytest.raises(BadInputError, match="does not exist"):
+    with pytest.raises(BadInputError, match="no such file"):
         load_recording(tmp_path / "nope.json")
     bad = tmp_path / "bad.json"
     bad.write_text("{not json")

@@ -598,7 +598,7 @@ async def test_copy_fix_commands(bin_path):
     ("kwargs", "message"),
     [
         ({"log": "/nonexistent/ci.log"}, "cannot read log"),
-        ({"path": "/nonexistent/app"}, "does not exist"),
+        ({"path": "/nonexistent/app"}, "/nonexistent/app: no such file"),
         ({"project": "/nonexistent/proj"}, "not a directory"),
         ({"demo_scenario": "no-such-scenario"}, "no demo scenario"),
     ],

@@ -23,6 +23,7 @@ from goci_doctor.model import (
     Diagnosis,
     ExitCode,
     Target,
+    no_such_file,
     to_jsonable,
 )
 from goci_doctor.safety.safetext import TERMINAL_SEQUENCE, clean_output, one_line
@@ -181,7 +182,7 @@ def _open_log(name: str) -> tuple[BinaryIO, str]:
         fd = safeio.open_regular(name)
     except safeio.UnsafeInput as exc:
         if exc.missing:
-            raise BadInputError(f"{name}: no such file") from None
+            raise no_such_file(name) from None
         hint = (
             ""
             if "directory" in exc.reason or exc.reason == "permission denied"
@@ -331,7 +332,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
 def cmd_tui(args: argparse.Namespace) -> int:
     for label, value in (("PATH", args.path), ("--log", args.log), ("--report", args.report)):
         if value and not Path(value).exists():
-            raise BadInputError(f"{value}: no such file ({label})")
+            raise no_such_file(value, label)
     if args.project and not Path(args.project).is_dir():
         raise BadInputError(f"{args.project}: not a directory (--project)")
     if not sys.stdout.isatty():

@@ -16,7 +16,7 @@ from goci_doctor.config import Config
 from goci_doctor.lab.docker import DockerRunner
 from goci_doctor.lab.engine import engine_host
 from goci_doctor.lab.runner import EventCallback
-from goci_doctor.model import ArtifactFacts, BadInputError, BuildResult, Diagnosis, RunResult, Target
+from goci_doctor.model import ArtifactFacts, BadInputError, BuildResult, Diagnosis, RunResult, Target, no_such_file
 
 
 def _load_config(path: str | None = None) -> Any:
@@ -45,7 +45,7 @@ def run_artifact(
 
     p = Path(path)
     if not p.exists():
-        raise BadInputError(f"{p} does not exist")
+        raise no_such_file(p)
     if not p.is_file():
         raise BadInputError(f"{p} is not a file (give the binary, not a folder)")
     facts = inspect_path(p)

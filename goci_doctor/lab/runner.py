@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal, Protocol
 
-from goci_doctor.model import SCHEMA_VERSION, BadInputError, RunResult, from_jsonable, to_jsonable
+from goci_doctor.model import SCHEMA_VERSION, BadInputError, RunResult, from_jsonable, no_such_file, to_jsonable
 
 Phase = Literal["queued", "preparing", "running", "done", "error", "cancelled"]
 
@@ -106,7 +106,7 @@ def load_recording(path: str | Path) -> dict[str, Any]:
     try:
         data = json.loads(p.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise BadInputError(f"recording {p} does not exist") from None
+        raise no_such_file(p, "recording") from None
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise BadInputError(f"recording {p} is not readable JSON: {exc}") from None
     if not isinstance(data, dict) or not isinstance(data.get("runs"), list):

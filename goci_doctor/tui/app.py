@@ -39,6 +39,7 @@ from goci_doctor.model import (
     GociError,
     Report,
     RunResult,
+    no_such_file,
 )
 from goci_doctor.tui.screens import FilePickerScreen, HelpScreen, HistoryScreen, SessionScreen
 from goci_doctor.tui.widgets import (
@@ -1050,7 +1051,7 @@ def run_app(
         except OSError as exc:
             raise BadInputError(f"cannot read log {log}: {exc.strerror}") from None
     if path is not None and not Path(path).exists():
-        raise BadInputError(f"{path} does not exist")
+        raise no_such_file(path)
     if path is not None and Path(path).is_dir():
         raise BadInputError(f"{path} is a directory: give a binary, or --project {path} for a Go project")
     if project is not None and not Path(project).is_dir():
