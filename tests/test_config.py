@@ -140,7 +140,7 @@ def test_explicit_missing_file_is_an_error(tmp_path: Path) -> None:
     missing = tmp_path / "nope.toml"
     with pytest.raises(BadInputError, match=r"nope\.toml: no such file \(config file\)"):
         cfg.load_config(missing, environ={})
-    with pytest.raises(BadInputError, match="not found"):
+    with pytest.raises(BadInputError, match="no such file"):
         cfg.load_config(environ={"GOCI_DOCTOR_CONFIG": str(missing)})
 
 
