@@ -1,3 +1,6 @@
-"""goci-doctor: diagnose Go builds and deploys that crash."""
+"""goci-doctor: diagnose Go builds and deploys that crash.
+
+Imports: nothing of goci_doctor.
+"""
 
 __version__ = "0.1.0"

@@ -1,4 +1,7 @@
-"""``python -m goci_doctor``."""
+"""``python -m goci_doctor``.
+
+Imports: cli.
+"""
 
 import sys
 

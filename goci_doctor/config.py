@@ -6,6 +6,8 @@ defaults; a file named explicitly must exist. Errors name the file and the key o
 
 ``$GOCI_DOCTOR_IMAGES`` ("target=image,target=image") maps targets to images for one run
 (CI, air-gapped mirrors) without touching the file; it wins over the file's ``[images]``.
+
+Imports: knowledge, model, safety.safeio.
 """
 
 from __future__ import annotations

@@ -5,6 +5,8 @@ The blob (``\\xff Go buildinf:``) sits at the start of the data the linker place
 module info — are inline (Go 1.18+) or behind pointers (older). Locating the blob needs the
 binary's segment layout, which the ELF, PE and Mach-O readers in ``artifact`` provide as a
 ``Layout``; this module only decodes.
+
+Imports: model, safety.linear, safety.redact.
 """
 
 from __future__ import annotations

@@ -4,6 +4,8 @@ eBPF through Debian's ``bpftrace`` when we are root and the kernel has the trace
 ``strace`` on the command's own tree. ``choose`` says which and why (``goci-doctor env`` prints it);
 ``bpftrace_program`` writes the program goci-doctor runs; ``strace_command`` the fallback's command
 line. Only the standard library is imported: probing never runs the user's command.
+
+Imports: nothing of goci_doctor.
 """
 
 from __future__ import annotations

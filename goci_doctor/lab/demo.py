@@ -6,6 +6,8 @@ facts, the real container runs (image and libc really used, the date), or a real
 log. The demo needs neither Docker nor Go: it replays those recordings through the same diagnosis
 the live tool uses, and says clearly that it is a demo. What was observed and what is only
 predicted statically are kept apart (``runs`` versus ``predicted``).
+
+Imports: diagnosis, diagnosis.explain, knowledge, lab.runner, model, render.
 """
 
 from __future__ import annotations

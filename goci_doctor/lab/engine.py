@@ -4,7 +4,8 @@ describing an engine, and removing or sweeping the containers and volumes the la
 Where an engine is (DOCKER_HOST, contexts, Podman's socket, names in the config) is decided once, in
 ``hostenv.engines``; this module only talks to it.
 
-Imports: model, platforms, hostenv.engines, artifact.imagefs, lab.containerfs (labels), lab.sandbox (deadlines).
+Imports: model, platforms, hostenv.engines, artifact.imagefs, lab.containerfs (labels), lab.sandbox
+(deadlines).
 """
 
 from __future__ import annotations

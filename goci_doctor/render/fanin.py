@@ -8,7 +8,8 @@ targets observed differently in two places (both observations are kept; the verd
 crash, the conservative reading), and re-diagnoses each artifact from all observations together,
 so fixes are proven per place. The Markdown output is fit for ``$GITHUB_STEP_SUMMARY``.
 
-Imports: model, render, runner, lab.proof.run_diagnosis (which imports the Docker SDK lazily, never here).
+Imports: model, render, runner, lab.proof.run_diagnosis (which imports the Docker SDK lazily, never
+here).
 """
 
 from __future__ import annotations

@@ -4,6 +4,8 @@ Each session is one JSON report (the same document ``--report FILE`` replays) in
 ``<user data dir>/sessions/<id>.json``. Writes are atomic (temporary file in the same directory,
 then rename), so a crash or a full disk never leaves a half-written entry that breaks the listing.
 No Textual, Rich or Docker import here: the CLI's ``history`` command uses this module directly.
+
+Imports: config, model, render, safety.safeio.
 """
 
 from __future__ import annotations

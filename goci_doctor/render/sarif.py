@@ -4,6 +4,8 @@ It knows nothing about goci-doctor's rules: callers hand it rule descriptions an
 plain dataclasses, and get back a ``dict`` ready for ``json.dump``. ``lint`` uses it for config
 findings; the diagnosis renderer uses it for crash chains. The output validates against the
 official OASIS schema (sarif-schema-2.1.0.json); the tests check that.
+
+Imports: nothing of goci_doctor.
 """
 
 from __future__ import annotations

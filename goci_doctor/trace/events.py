@@ -2,6 +2,8 @@
 
 Frozen dataclasses only, like ``goci_doctor.model`` (the only module imported here), so the JSON
 document and its schema come from the same definitions.
+
+Imports: model.
 """
 
 from __future__ import annotations

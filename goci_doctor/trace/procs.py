@@ -2,6 +2,8 @@
 through and kept, the tree below a pid, and where a (possibly dead) process's directory was.
 
 Standard library only.
+
+Imports: nothing of goci_doctor.
 """
 
 from __future__ import annotations

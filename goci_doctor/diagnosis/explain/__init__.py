@@ -5,6 +5,10 @@ derived from the parsed patterns skips the lines no pattern can match, so a 100 
 in one pass and bounded memory. Where several families share a symptom ("exec format error"), the
 rest of the log (GOARCH=, FROM lines, windows.h...) decides. Each recognised family becomes a crash
 chain built by ``diagnosis.build_chain``.
+
+Imports: diagnosis.chains, diagnosis.checks, diagnosis.classify, diagnosis.common,
+diagnosis.explain.hypotheses, diagnosis.explain.logpeel, diagnosis.explain.pastefacts,
+knowledge.failures, model, safety.linear.
 """
 
 from __future__ import annotations
