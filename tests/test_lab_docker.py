@@ -194,7 +194,7 @@ def test_image_with_go_follows_the_host_go(engine, tmp_path, monkeypatch):
     def build(hide_go: bool) -> tuple[list[str], str]:
         with monkeypatch.context() as m:
             if hide_go:
-                m.setattr(hostenv, "find_go", lambda *a, **k: None)
+                m.setattr(hostenv.tools, "find_go", lambda *a, **k: None)
             lines: list[str] = []
             (info,) = images.build_images(["go-scratch"], on_progress=lines.append, client=engine)
         return lines, info.description
