@@ -119,7 +119,7 @@ def measure(
     """
     from goci_doctor import diagnosis
     from goci_doctor.artifact import inspect_path
-    from goci_doctor.cli.commands import resolve_targets
+    from goci_doctor.cli.common import resolve_targets
     from goci_doctor.config import Config, RunSettings
     from goci_doctor.lab import docker as lab
     from goci_doctor.lab.images import local_image_map

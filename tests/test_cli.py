@@ -217,7 +217,11 @@ def test_core_modules_import_nothing_heavy() -> None:
         "import sys\n"
         "import goci_doctor.model, goci_doctor.artifact, goci_doctor.artifact.gobuildinfo, goci_doctor.knowledge,"
         " goci_doctor.diagnosis, goci_doctor.diagnosis.explain, goci_doctor.render, goci_doctor.hostenv,"
-        " goci_doctor.cli.commands, goci_doctor.lab.runner, goci_doctor.safety.redact, goci_doctor.artifact.imagefs\n"
+        " goci_doctor.diagnosis.explain.logread, goci_doctor.lab.runner, goci_doctor.safety.redact,"
+        " goci_doctor.artifact.imagefs, goci_doctor.render.documents, goci_doctor.render.runs,"
+        " goci_doctor.render.builds, goci_doctor.render.lint, goci_doctor.render.images, goci_doctor.cli\n"
+        # Every subcommand module is imported to build the parser: none may pull in the UI or Docker.
+        "goci_doctor.cli.build_parser()\n"
         f"print(','.join(sorted({{m.split('.')[0] for m in sys.modules}} & set({HEAVY!r}))))\n"
     )
     proc = subprocess.run([PY, "-c", code], capture_output=True, text=True, timeout=60, check=False)

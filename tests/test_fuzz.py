@@ -34,8 +34,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from goci_doctor.artifact import inspect_bytes, inspect_path, read_go_buildinfo
-from goci_doctor.cli.commands import MAX_LOG_LINE, explain_file, iter_log_lines
 from goci_doctor.diagnosis.explain import explain_lines
+from goci_doctor.diagnosis.explain.logread import MAX_LOG_LINE, explain_file, iter_log_lines
 from goci_doctor.model import ArtifactFacts
 
 CALL_DEADLINE_S = 10

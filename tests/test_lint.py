@@ -17,8 +17,9 @@ from goci_doctor.gate.ciconfig import (
     parse_makefile,
     scan_shell,
 )
-from goci_doctor.gate.lint import RULES, cgo_modules, findings_sarif, github_annotations, image_libc, lint_repo
+from goci_doctor.gate.lint import RULES, cgo_modules, image_libc, lint_repo
 from goci_doctor.model import BadInputError
+from goci_doctor.render.lint import findings_sarif, github_annotations
 from goci_doctor.render.sarif import SarifResult, SarifRule, sarif_log
 
 REPOS = Path(__file__).parent / "repos"

@@ -19,7 +19,7 @@ import pytest
 
 import goci_doctor
 from goci_doctor.cli import build_parser
-from goci_doctor.cli.completion import SHELLS, completion_script
+from goci_doctor.cli.shellcomplete import SHELLS, completion_script
 
 ROOT = Path(__file__).resolve().parent.parent
 PKG = ROOT / "goci_doctor"
@@ -89,7 +89,12 @@ def test_wheel_holds_every_data_file(wheel: Path) -> None:
     names = set(zipfile.ZipFile(wheel).namelist())
     missing = _source_data_files() - names
     assert not missing, f"not in the wheel: {sorted(missing)}"
-    assert {"goci_doctor/cli/__init__.py", "goci_doctor/__main__.py", "goci_doctor/cli/completion.py", "goci_doctor/lab/builds.py"} <= names
+    assert {
+        "goci_doctor/cli/__init__.py",
+        "goci_doctor/__main__.py",
+        "goci_doctor/cli/completion.py",
+        "goci_doctor/lab/builds.py",
+    } <= names
     assert not [n for n in names if n.startswith("tests/")], "tests leaked into the wheel"
 
 
@@ -156,7 +161,8 @@ def test_installed_package_is_not_the_checkout(installed: Path, tmp_path: Path) 
 
 def test_completion_is_not_imported_by_the_cli() -> None:
     code = (
-        "import sys, goci_doctor.cli; sys.exit('shtab' in sys.modules or 'goci_doctor.cli.completion' in sys.modules)"
+        "import sys, goci_doctor.cli; goci_doctor.cli.build_parser(); "
+        "sys.exit('shtab' in sys.modules or 'goci_doctor.cli.shellcomplete' in sys.modules)"
     )
     assert subprocess.run([sys.executable, "-c", code], timeout=60).returncode == 0
 

@@ -16,11 +16,12 @@ environments with the build settings their artifacts must have::
 ``check_policy`` applies it to the repository's configs (through ``lint``), to the live build
 environment (``go env`` plus CI variables) and to built artifacts (static inspection). Any
 violation makes the command exit 1; a bad policy file or an unknown environment exits 2.
+The command itself is ``cli.check``. Imports: ``gate.lint``, ``model``, ``artifact`` and ``hostenv``
+(lazily); never ``render`` or ``cli``.
 """
 
 from __future__ import annotations
 
-import argparse
 import fnmatch
 import os
 import tomllib
@@ -29,8 +30,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from goci_doctor.gate.lint import LintFinding, emit, lint_repo
-from goci_doctor.model import ArtifactFacts, BadInputError, EnvFacts, ExitCode
+from goci_doctor.gate.lint import LintFinding, lint_repo
+from goci_doctor.model import ArtifactFacts, BadInputError, EnvFacts
 
 POLICY_FILE = ".goci-policy.toml"
 
@@ -314,27 +315,3 @@ def check_policy(
         for path in iter_artifacts(list(artifacts)):
             findings.extend(check_artifact(env, inspect_path(path)))
     return findings
-
-
-def cmd_policy_check(args: argparse.Namespace) -> int:
-    """``goci-doctor check --policy ENV [PATH...] [--repo DIR] [--env-from-ci]``: the CI gate.
-
-    Exit codes: 0 no violation, 1 a violation (any finding at error level), 2 bad input.
-    """
-    repo = Path(getattr(args, "repo", None) or ".")
-    if not repo.is_dir():
-        raise BadInputError(f"{repo}: no such directory")
-    policy = load_policy(policy_path(repo, getattr(args, "policy_file", None)))
-    env_name: str = args.policy
-    policy.env(env_name)  # fail early (exit 2) on an unknown environment
-    live: EnvFacts | None = None
-    environ: Mapping[str, str] | None = None
-    if getattr(args, "env_from_ci", False):
-        from goci_doctor.hostenv import gather
-
-        live = gather(docker=False)
-        environ = os.environ
-    findings = check_policy(policy, env_name, repo, list(getattr(args, "paths", None) or []), live, environ)
-    fmt = getattr(args, "format", "text") or "text"
-    emit(findings, [], fmt, getattr(args, "output", None), policy=policy.path, policy_env=env_name)
-    return int(ExitCode.PROBLEM if any(f.level == "error" for f in findings) else ExitCode.OK)
