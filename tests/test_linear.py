@@ -111,13 +111,14 @@ def runtime_patterns() -> Iterator[tuple[str, re.Pattern[str]]]:
     from goci_doctor.diagnosis import explain
     from goci_doctor.safety import redact
 
-    for info in pkgutil.iter_modules(goci_doctor.__path__):
-        if info.name in ("__main__",):
+    for info in pkgutil.walk_packages(goci_doctor.__path__, "goci_doctor."):
+        if info.name.endswith("__main__"):
             continue
-        module = importlib.import_module(f"goci_doctor.{info.name}")
+        module = importlib.import_module(info.name)
+        short = info.name.rsplit(".", 1)[-1]
         for name, value in vars(module).items():
             for i, pattern in enumerate(_held(value)):
-                yield f"{info.name}.{name}[{i}]", pattern
+                yield f"{short}.{name}[{i}]", pattern
     for source, pattern in redact.token_patterns():
         yield f"detect-secrets {source}", pattern
     yield "redact denylist", redact._denylist()
@@ -193,7 +194,7 @@ def test_patterns_were_found_everywhere() -> None:
     found = " ".join(w for w, _ in PATTERNS)
     for where in (
         "redact.py",
-        "explain.py",
+        "explain/",
         "ciconfig.py",
         "lint.py",
         "safetext.py",
