@@ -212,6 +212,25 @@ def test_core_commands_never_import_ui_or_docker(argv, bin_path, tmp_path) -> No
     assert proc.stdout.strip() == "", f"heavy modules imported: {proc.stdout}"
 
 
+def test_building_the_parser_imports_only_the_subcommand_modules() -> None:
+    """`--version` and `--help` build the whole parser: each subcommand module must stay light."""
+    code = (
+        "import sys\n"
+        "from goci_doctor import cli\n"
+        "cli.build_parser()\n"
+        "print(' '.join(sorted(m for m in sys.modules if m.startswith('goci_doctor')"
+        " and not m.startswith('goci_doctor.cli'))))\n"
+    )
+    proc = subprocess.run([PY, "-c", code], capture_output=True, text=True, timeout=60, check=False)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.split() == [
+        "goci_doctor",
+        "goci_doctor.model",
+        "goci_doctor.safety",
+        "goci_doctor.safety.interrupts",
+    ]
+
+
 def test_core_modules_import_nothing_heavy() -> None:
     code = (
         "import sys\n"

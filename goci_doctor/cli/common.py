@@ -1,8 +1,9 @@
 """What the subcommand modules share: argument types, the output options, writing the report,
 the config and the default targets.
 
-Cheap to import (the parser is built from every subcommand module at start-up): ``argparse``,
-``model`` and ``safety.safetext`` at module level, everything else inside the functions.
+Cheap to import (the parser is built from every subcommand module at start-up): ``argparse`` and
+``model`` at module level, everything else (even ``safetext``, which loads the secret patterns)
+inside the functions.
 """
 
 from __future__ import annotations
@@ -13,7 +14,6 @@ from collections.abc import Sequence
 from typing import Any
 
 from goci_doctor.model import Target
-from goci_doctor.safety.safetext import clean_output
 
 FORMATS = ("text", "json", "markdown", "sarif")
 
@@ -66,7 +66,7 @@ def emit(text: str, args: argparse.Namespace, announce: bool = True) -> None:
     With ``announce``, a report written to a file is named on stderr.
     """
     from goci_doctor.render import write_output
-    from goci_doctor.safety.safetext import clean_line
+    from goci_doctor.safety.safetext import clean_line, clean_output
 
     output = getattr(args, "output", None)
     write_output(clean_output(text, output_format(args)), output)

@@ -11,7 +11,6 @@ import sys
 from typing import Any
 
 from goci_doctor.model import ExitCode
-from goci_doctor.safety.safetext import clean_output
 
 
 def configure_parser(subparsers: Any) -> None:
@@ -32,6 +31,7 @@ def execute(args: argparse.Namespace) -> int:
         demo.scenario(args.scenario)  # unknown name -> BadInputError before anything opens
     if args.text or not sys.stdout.isatty() or not sys.stdin.isatty():
         from goci_doctor.render.demo import render_walkthrough
+        from goci_doctor.safety.safetext import clean_output
 
         sys.stdout.write(clean_output(render_walkthrough(args.scenario)))
         return ExitCode.OK

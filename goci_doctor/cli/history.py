@@ -7,7 +7,6 @@ from typing import Any
 
 from goci_doctor.cli.common import add_format, emit, emit_document
 from goci_doctor.model import ExitCode
-from goci_doctor.safety.safetext import one_line
 
 
 def configure_parser(subparsers: Any) -> None:
@@ -18,6 +17,7 @@ def configure_parser(subparsers: Any) -> None:
 
 def execute(args: argparse.Namespace) -> int:
     from goci_doctor.render import history, render
+    from goci_doctor.safety.safetext import one_line
 
     if args.entry:
         report = history.load_session(args.entry)
