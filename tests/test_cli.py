@@ -223,12 +223,16 @@ def test_building_the_parser_imports_only_the_subcommand_modules() -> None:
     )
     proc = subprocess.run([PY, "-c", code], capture_output=True, text=True, timeout=60, check=False)
     assert proc.returncode == 0, proc.stderr
-    assert proc.stdout.split() == [
-        "goci_doctor",
-        "goci_doctor.model",
-        "goci_doctor.safety",
-        "goci_doctor.safety.interrupts",
-    ]
+    loaded = proc.stdout.split()
+    # No secret patterns (safetext, redact), knowledge, artifact reader, lab or renderer yet.
+    heavy = (
+        "goci_doctor.safety.redact",
+        "goci_doctor.safety.safetext",
+        "goci_doctor.knowledge",
+        "goci_doctor.artifact",
+    )
+    assert [m for m in loaded if m.startswith((*heavy, "goci_doctor.lab", "goci_doctor.render"))] == [], loaded
+    assert "goci_doctor.model" in loaded
 
 
 def test_core_modules_import_nothing_heavy() -> None:
