@@ -121,7 +121,7 @@ def measure(
     """
     from goci_doctor import diagnosis
     from goci_doctor.artifact import inspect_path
-    from goci_doctor.cli.commands import resolve_targets
+    from goci_doctor.cli.common import resolve_targets
     from goci_doctor.config import Config, RunSettings
     from goci_doctor.lab import docker as lab
     from goci_doctor.lab.imagefiles import open_images

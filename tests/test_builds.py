@@ -20,6 +20,7 @@ import pytest
 from goci_doctor import cli, hostenv
 from goci_doctor.lab import builds
 from goci_doctor.model import SCHEMA_VERSION, BadInputError
+from goci_doctor.render import builds as build_report
 
 PROJECTS = Path(__file__).parent / "fixtures" / "projects"
 CGOAPP = PROJECTS / "cgoapp"
@@ -218,7 +219,7 @@ def test_as_configured_crashes_where_the_glibc_is_older(matrix):
     assert bullseye is not None and bullseye.outcome == "crashes"
     assert bullseye.libc == "glibc 2.31"
     assert "version `GLIBC_2.34' not found" in bullseye.stderr
-    assert builds.short_error(bullseye) == "GLIBC_2.34 not found"
+    assert build_report.short_error(bullseye) == "GLIBC_2.34 not found"
     # Every run agrees with the floor the binary declares: it crashes exactly where glibc is older.
     for target in TARGETS:
         run = matrix.run("as-configured", target)
@@ -275,15 +276,15 @@ def test_netgo_does_not_help_a_program_whose_own_c_needs_libc(matrix):
 
 @pytest.mark.docker
 def test_text_and_markdown_show_the_matrix(matrix):
-    text = builds.render_text(matrix)
+    text = build_report.render_text(matrix)
     lines = text.splitlines()
     row = next(ln for ln in lines if ln.startswith("as-configured"))
     assert "GLIBC_2.34 not found" in row and "runs" in row
     assert any(ln.strip() == f"{BULLSEYE}: {BULLSEYE} (glibc 2.31)" for ln in lines)
     assert next(ln for ln in lines if ln.startswith("cgo-off")).split()[1:] == ["ok", "runs", "runs"]
-    md = builds.render_markdown(matrix)
+    md = build_report.render_markdown(matrix)
     assert f"| variant | build | {BULLSEYE} | {BOOKWORM} |" in md
-    sarif = json.loads(builds.render_sarif(matrix))
+    sarif = json.loads(build_report.render_sarif(matrix))
     messages = [r["message"]["text"] for r in sarif["runs"][0]["results"]]
     assert any(f"as-configured build crashes on {BULLSEYE} (glibc 2.31)" in m for m in messages)
 
@@ -377,7 +378,7 @@ def test_binaries_that_cannot_run_here_are_not_run_and_say_why(engine):
     assert m.not_run == {"cross:windows/amd64": "a windows/amd64 binary does not run in Linux containers"}
     assert m.run("cross:windows/amd64", BOOKWORM) is None
     assert m.works_on("cgo-off") == [BOOKWORM]
-    row = next(ln for ln in builds.render_text(m).splitlines() if ln.startswith("cross:windows/amd64"))
+    row = next(ln for ln in build_report.render_text(m).splitlines() if ln.startswith("cross:windows/amd64"))
     assert row.split()[1:] == ["ok", "not", "run"]
     assert builds.exit_code(m) == 0  # no as-configured build: no crash among the variants tried
 
@@ -420,7 +421,7 @@ def test_host_go_is_mounted_and_named_in_each_result(matrix):
     assert host is not None
     for b in matrix.builds:
         assert b.toolchain == f"{host.version} from the host ({host.goroot})", b.variant
-    assert f"Go: {host.version} from the host" in builds.render_text(matrix)
+    assert f"Go: {host.version} from the host" in build_report.render_text(matrix)
 
 
 @pytest.fixture()
@@ -445,7 +446,7 @@ def test_without_host_go_the_build_image_go_builds_a_working_cgo_off_binary(engi
     assert b.facts.go is not None and b.facts.go.go_version == version and b.facts.go.cgo_enabled is False
     # The binary really runs on both targets, not just builds.
     assert m.works_on("cgo-off") == TARGETS
-    assert f"Go: {version} from build image {BUILD_IMAGE}" in builds.render_text(m)
+    assert f"Go: {version} from build image {BUILD_IMAGE}" in build_report.render_text(m)
 
 
 @pytest.mark.docker
@@ -516,7 +517,7 @@ def test_crash_chain_marks_the_fixes_the_variants_proved(matrix):
         assert all("glibc 2.31" in where for where in fixes[name].proven_in)
     # Only the bullseye crash is in the chain; bookworm (2.36) runs the original.
     assert "2.36" not in glibc.detail
-    text = builds.RENDERERS["text"](matrix)
+    text = build_report.RENDERERS["text"](matrix)
     assert "[✔ proven]" in text and "✓ proven: runs on" in text
 
 

@@ -212,12 +212,39 @@ def test_core_commands_never_import_ui_or_docker(argv, bin_path, tmp_path) -> No
     assert proc.stdout.strip() == "", f"heavy modules imported: {proc.stdout}"
 
 
+def test_building_the_parser_imports_only_the_subcommand_modules() -> None:
+    """`--version` and `--help` build the whole parser: each subcommand module must stay light."""
+    code = (
+        "import sys\n"
+        "from goci_doctor import cli\n"
+        "cli.build_parser()\n"
+        "print(' '.join(sorted(m for m in sys.modules if m.startswith('goci_doctor')"
+        " and not m.startswith('goci_doctor.cli'))))\n"
+    )
+    proc = subprocess.run([PY, "-c", code], capture_output=True, text=True, timeout=60, check=False)
+    assert proc.returncode == 0, proc.stderr
+    loaded = proc.stdout.split()
+    # No secret patterns (safetext, redact), knowledge, artifact reader, lab or renderer yet.
+    heavy = (
+        "goci_doctor.safety.redact",
+        "goci_doctor.safety.safetext",
+        "goci_doctor.knowledge",
+        "goci_doctor.artifact",
+    )
+    assert [m for m in loaded if m.startswith((*heavy, "goci_doctor.lab", "goci_doctor.render"))] == [], loaded
+    assert "goci_doctor.model" in loaded
+
+
 def test_core_modules_import_nothing_heavy() -> None:
     code = (
         "import sys\n"
         "import goci_doctor.model, goci_doctor.artifact, goci_doctor.artifact.gobuildinfo, goci_doctor.knowledge,"
         " goci_doctor.diagnosis, goci_doctor.diagnosis.explain, goci_doctor.render, goci_doctor.hostenv,"
-        " goci_doctor.cli.commands, goci_doctor.lab.runner, goci_doctor.safety.redact, goci_doctor.artifact.imagefs\n"
+        " goci_doctor.diagnosis.explain.logread, goci_doctor.lab.runner, goci_doctor.safety.redact,"
+        " goci_doctor.artifact.imagefs, goci_doctor.render.documents, goci_doctor.render.runs,"
+        " goci_doctor.render.builds, goci_doctor.render.lint, goci_doctor.render.images, goci_doctor.cli\n"
+        # Every subcommand module is imported to build the parser: none may pull in the UI or Docker.
+        "goci_doctor.cli.build_parser()\n"
         f"print(','.join(sorted({{m.split('.')[0] for m in sys.modules}} & set({HEAVY!r}))))\n"
     )
     proc = subprocess.run([PY, "-c", code], capture_output=True, text=True, timeout=60, check=False)

@@ -61,11 +61,13 @@ def test_sqlite_stub_message_was_really_printed():
 
 
 def test_walkthrough_says_it_is_a_demo():
-    text = demo.render_walkthrough()
+    from goci_doctor.render.demo import render_walkthrough
+
+    text = render_walkthrough()
     assert text.startswith(demo.DEMO_BANNER)
     for sc in demo.scenarios():
         assert sc.title in text
-    one = demo.render_walkthrough("arm64-on-amd64")
+    one = render_walkthrough("arm64-on-amd64")
     assert "exec format error" in one and "Windows PE" not in one
 
 
@@ -83,8 +85,8 @@ def test_bad_recording_is_bad_input(tmp_path):
 
 def test_demo_and_history_do_not_import_textual_or_docker():
     code = (
-        "import sys, goci_doctor.lab.demo, goci_doctor.render.history; "
-        "goci_doctor.lab.demo.render_walkthrough('glibc-centos7'); "
+        "import sys, goci_doctor.render.demo, goci_doctor.render.history; "
+        "goci_doctor.render.demo.render_walkthrough('glibc-centos7'); "
         "print(sorted(m for m in ('textual', 'docker', 'rich') if m in sys.modules))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout

@@ -13,7 +13,8 @@ import pytest
 import yaml
 
 from goci_doctor import cli, diagnosis, hostenv, knowledge
-from goci_doctor.gate import lint, policy
+from goci_doctor.gate import lint
+from goci_doctor.gate import policyfile as policy
 from goci_doctor.lab.demo import Scenario, demo_dir
 from goci_doctor.model import ExitCode, Report
 from goci_doctor.render import report_to_json, schema

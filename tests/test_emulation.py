@@ -23,6 +23,7 @@ from goci_doctor.lab import docker as lab
 from goci_doctor.lab import engine as lab_engine
 from goci_doctor.lab.images import build_images, local_image_map
 from goci_doctor.model import EngineUnavailableError
+from goci_doctor.render.runs import render_runs_text
 
 pytestmark = pytest.mark.docker
 
@@ -130,7 +131,7 @@ def test_arm64_binary_runs_emulated_in_amd64_images(qemu_aarch64, runner, bin_pa
     assert [r.image for r in results] == ["goci/debian:bookworm", "goci/scratch"]
     assert results[0].libc == "glibc 2.36" and results[1].libc == "none"
     facts = inspect_path(bin_path("arm64"))
-    text = lab.render_runs_text(facts, results)
+    text = render_runs_text(facts, results)
     assert text.count("runs (emulated)") == 2
 
 

@@ -8,8 +8,8 @@ import time
 import pytest
 
 from goci_doctor import knowledge
-from goci_doctor.cli.commands import iter_log_lines
 from goci_doctor.diagnosis import classify, explain
+from goci_doctor.diagnosis.explain.logread import iter_log_lines
 from goci_doctor.model import ChainNode
 
 EXEC_FORMAT = {"wrong-arch", "pe-on-linux", "macho-on-linux"}

@@ -34,8 +34,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from goci_doctor.artifact import inspect_bytes, inspect_path, read_go_buildinfo
-from goci_doctor.cli.commands import MAX_LOG_LINE, explain_file, iter_log_lines
 from goci_doctor.diagnosis.explain import explain_lines
+from goci_doctor.diagnosis.explain.logread import MAX_LOG_LINE, explain_file, iter_log_lines
 from goci_doctor.model import ArtifactFacts
 
 CALL_DEADLINE_S = 10
@@ -498,7 +498,7 @@ def _generated_ci_log(target: Path, megabytes: int) -> int:
 
 _MEASURE = """
 import json, sys, time
-from goci_doctor.cli.commands import explain_file
+from goci_doctor.diagnosis.explain.logread import explain_file
 start = time.monotonic()
 diagnosis = explain_file(sys.argv[1])
 # VmHWM is this process's own peak RSS. ru_maxrss is not: Linux carries the parent's high-water mark
@@ -781,7 +781,7 @@ def test_lint_never_raises_on_generated_configs(workflow, goreleaser, dockerfile
 @given(text=_text(_TOML_ATOMS))
 def test_config_and_policy_loaders_fail_with_one_line_only(text, tmp_path_factory):
     from goci_doctor.config import Config, load_config
-    from goci_doctor.gate.policy import load_policy
+    from goci_doctor.gate.policyfile import load_policy
     from goci_doctor.model import BadInputError
 
     path = tmp_path_factory.mktemp("cfg") / "file.toml"

@@ -325,7 +325,7 @@ def test_an_internal_error_is_one_line_and_exit_70(monkeypatch, capsys):
     def broken(_args: object) -> int:
         raise RuntimeError("deliberately broken handler\nsecond line")
 
-    monkeypatch.setattr(cli, "_resolve", lambda _command: broken)
+    monkeypatch.setattr(cli.command_module("targets"), "execute", broken)
     assert cli.main(["targets"]) == ExitCode.INTERNAL_ERROR == 70
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "this is a bug in goci-doctor, not a finding" in err[0], err

@@ -207,13 +207,13 @@ def test_patterns_were_found_everywhere() -> None:
 
 
 def test_untrusted_text_patterns_are_re2() -> None:
-    from goci_doctor.cli import commands
     from goci_doctor.diagnosis import classify, explain
+    from goci_doctor.diagnosis.explain import logread
     from goci_doctor.gate import ghaworkflow, shell
     from goci_doctor.safety import redact, safetext
 
     # safetext.TERMINAL_SEQUENCE stays in Python's engine for speed; the adversarial test above covers it.
-    assert commands._ANSI is safetext.TERMINAL_SEQUENCE
+    assert logread.ANSI is safetext.TERMINAL_SEQUENCE
     held = [
         redact._ASSIGN,
         classify.FROM_LINE,

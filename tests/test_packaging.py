@@ -19,7 +19,7 @@ import pytest
 
 import goci_doctor
 from goci_doctor.cli import build_parser
-from goci_doctor.cli.completion import SHELLS, completion_script
+from goci_doctor.cli.shellcomplete import SHELLS, completion_script
 
 ROOT = Path(__file__).resolve().parent.parent
 PKG = ROOT / "goci_doctor"
@@ -161,7 +161,8 @@ def test_installed_package_is_not_the_checkout(installed: Path, tmp_path: Path) 
 
 def test_completion_is_not_imported_by_the_cli() -> None:
     code = (
-        "import sys, goci_doctor.cli; sys.exit('shtab' in sys.modules or 'goci_doctor.cli.completion' in sys.modules)"
+        "import sys, goci_doctor.cli; goci_doctor.cli.build_parser(); "
+        "sys.exit('shtab' in sys.modules or 'goci_doctor.cli.shellcomplete' in sys.modules)"
     )
     assert subprocess.run([sys.executable, "-c", code], timeout=60).returncode == 0
 

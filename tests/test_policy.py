@@ -9,14 +9,9 @@ from pathlib import Path
 import pytest
 
 from goci_doctor.cli import build_parser
-from goci_doctor.gate.policy import (
-    POLICY_FILE,
-    check_artifact,
-    check_live_env,
-    check_policy,
-    cmd_policy_check,
-    load_policy,
-)
+from goci_doctor.cli.check import policy_check as cmd_policy_check
+from goci_doctor.gate.policy import check_artifact, check_live_env, check_policy
+from goci_doctor.gate.policyfile import POLICY_FILE, load_policy
 from goci_doctor.hostenv import find_go, gather
 from goci_doctor.model import BadInputError
 

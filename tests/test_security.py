@@ -478,12 +478,15 @@ def test_hostile_project_dir_in_a_diagnostic_build(engine, tmp_path, monkeypatch
 @pytest.mark.docker
 def test_secret_in_goflags_stays_out_of_the_build_report(engine, tmp_path, monkeypatch):
     from goci_doctor.lab import builds
+    from goci_doctor.render import builds as build_report
 
     monkeypatch.setenv("GOFLAGS", SECRETS["GOFLAGS"])
     results = _build_hello(engine, tmp_path / "proj")
     assert results[0].ok, results[0].output[-2000:]
     matrix = builds.BuildMatrix(builds=results, runs=[], project=str(tmp_path / "proj"))
-    rendered = builds.render_json(matrix) + builds.render_markdown(matrix) + builds.render_text(matrix)
+    rendered = (
+        build_report.render_json(matrix) + build_report.render_markdown(matrix) + build_report.render_text(matrix)
+    )
     assert leaks(rendered) == []
 
 

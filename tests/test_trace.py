@@ -292,7 +292,7 @@ def test_strace_lines_become_exec_events_with_parents_and_exits():
 
 
 def test_control_characters_in_paths_never_reach_the_text_output():
-    from goci_doctor.cli.trace import event_line
+    from goci_doctor.render.trace import event_line
 
     events, _ = _strace_events()
     line = event_line(next(e for e in events if e.result == "EACCES"))

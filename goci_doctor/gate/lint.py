@@ -1,11 +1,14 @@
 """``goci-doctor lint``: find Go build settings in CI configs that produce binaries which crash.
 
-:mod:`goci_doctor.gate.ciconfig` reads GitHub Actions workflows, GitLab CI, Dockerfiles
+The readers in ``gate`` (``dockerfile``, ``ghaworkflow``, ``gitlab``, ``makefile``, ``goreleaser``,
+``gomod``) read GitHub Actions workflows, GitLab CI, Dockerfiles
 (multi-stage), Makefiles, ``.goreleaser.yaml`` and ``go.mod`` into facts: every ``go build``
-as a :class:`~goci_doctor.gate.ciconfig.GoBuild` (its environment, flags, build image and platform)
-and the images around it. This module walks the repository, runs the GOCI rules over those
-builds and over the images they ship in, and writes the findings (text, JSON, SARIF, GitHub
-annotations, Markdown). Each finding carries the file and line, why it breaks and a concrete fix.
+as a :class:`~goci_doctor.gate.buildmodel.GoBuild` (its environment, flags, build image and platform)
+and the images around it. This module walks the repository and runs the GOCI rules over those
+builds and over the images they ship in; ``render.lint`` writes the findings (text, JSON, SARIF,
+GitHub annotations, Markdown). Each finding carries the file and line, why it breaks and a
+concrete fix. Imports: ``gate`` (the readers, imagefamily), ``knowledge``, ``model``, ``safety``;
+never ``render`` or ``cli``.
 
 Exit codes of ``lint``: 0 no error-level finding, 1 at least one error (or any policy
 violation), 2 bad input (missing repository, unreadable policy).
@@ -13,15 +16,12 @@ violation), 2 bad input (missing repository, unreadable policy).
 
 from __future__ import annotations
 
-import argparse
 import functools
-import json
 import os
 import posixpath
 import re
-import sys
 import tomllib
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -36,12 +36,11 @@ from goci_doctor.gate.goreleaser import read_goreleaser
 from goci_doctor.gate.imagefamily import base_is_toolchain, image_libc_info, moving_tag, strip_ref
 from goci_doctor.gate.makefile import read_makefile
 from goci_doctor.gate.shell import UNKNOWN, known
-from goci_doctor.model import BadInputError, ExitCode, GociError, to_jsonable
-from goci_doctor.render.sarif import SarifResult, SarifRule, sarif_log
+from goci_doctor.model import BadInputError, GociError
 from goci_doctor.safety import safeio
 
 if TYPE_CHECKING:
-    from goci_doctor.gate.policy import PolicyEnv
+    from goci_doctor.gate.policyfile import PolicyEnv
 
 Level = Literal["error", "warning", "note"]
 
@@ -241,11 +240,6 @@ RULES: dict[str, Rule] = {
         ),
     )
 }
-
-
-def sarif_rules() -> list[SarifRule]:
-    """The rule table as SARIF rule descriptors."""
-    return [SarifRule(r.id, r.name, r.short, r.full, r.help, level=r.level) for r in RULES.values()]
 
 
 # --------------------------------------------------------------------------------------------
@@ -1162,156 +1156,3 @@ def lint_repo(repo: Path | str, policy_env: PolicyEnv | None = None) -> LintRepo
     findings = sorted(ctx.findings.values(), key=lambda f: (f.file, f.line, f.rule_id, f.message))
     builds = tuple(f"{b.where()} ({b.context})" for b in ctx.builds)
     return LintReport(str(root), tuple(findings), tuple(ctx.files), policy_env.name if policy_env else "", builds)
-
-
-# --------------------------------------------------------------------------------------------
-# Output
-
-
-def _gh_escape(text: str, prop: bool = False) -> str:
-    from goci_doctor.safety.safetext import gh_data, gh_property
-
-    return gh_property(text) if prop else gh_data(text)
-
-
-def github_annotations(findings: Iterable[LintFinding]) -> str:
-    """GitHub Actions workflow commands (::error file=...,line=...::message), one per finding."""
-    lines = []
-    for f in findings:
-        cmd = {"error": "error", "warning": "warning", "note": "notice"}[f.level]
-        props = []
-        if f.file:
-            props.append(f"file={_gh_escape(f.file, True)}")
-            if f.line:
-                props.append(f"line={f.line}")
-                props.append(f"col={f.column}")
-        props.append(f"title={_gh_escape(f'{f.rule_id} {f.rule_name}', True)}")
-        lines.append(f"::{cmd} {','.join(props)}::{_gh_escape(f.message + chr(10) + 'fix: ' + f.fix)}")
-    return "\n".join(lines) + ("\n" if lines else "")
-
-
-def render_text(findings: Sequence[LintFinding], files: Sequence[str], header: str = "") -> str:
-    """Human-readable report: one block per finding, then a summary line."""
-    out: list[str] = []
-    if header:
-        out.append(header)
-    for f in findings:
-        col = f":{f.column}" if f.file and f.line else ""
-        out.append(f"{f.location}{col}: {f.level} {f.rule_id} {f.rule_name}: {f.message}")
-        for fix_line in f.fix.splitlines():
-            out.append(f"    fix: {fix_line}")
-        for ev in f.evidence:
-            out.append(f"    evidence: {ev}")
-    errors = sum(f.level == "error" for f in findings)
-    warnings = sum(f.level == "warning" for f in findings)
-    checked = f"{len(files)} file(s) checked: " if files else ""
-    out.append(f"{checked}{errors} error(s), {warnings} warning(s), {len(findings) - errors - warnings} note(s)")
-    return "\n".join(out) + "\n"
-
-
-def render_markdown(findings: Sequence[LintFinding], title: str) -> str:
-    """A Markdown table of findings (for job summaries and PR comments)."""
-    out = [f"## {title}", ""]
-    if not findings:
-        return "\n".join([*out, "No findings.", ""])
-    out += ["| level | rule | where | why | fix |", "|---|---|---|---|---|"]
-    for f in findings:
-        cells = [f.level, f"{f.rule_id} {f.rule_name}", f.location, f.message, f.fix.replace("\n", "<br>")]
-        out.append("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")
-    return "\n".join(out) + "\n"
-
-
-def findings_json(findings: Sequence[LintFinding], **extra: Any) -> dict[str, Any]:
-    """The JSON document for ``--json`` (schema_version, findings with rule names, summary)."""
-    from goci_doctor.model import SCHEMA_VERSION
-
-    items = []
-    for f in findings:
-        d = to_jsonable(f)
-        d["rule_name"] = f.rule_name
-        d["evidence"] = list(f.evidence)
-        items.append(d)
-    return {
-        "schema_version": SCHEMA_VERSION,
-        **extra,
-        "findings": items,
-        "summary": {
-            "errors": sum(f.level == "error" for f in findings),
-            "warnings": sum(f.level == "warning" for f in findings),
-            "notes": sum(f.level == "note" for f in findings),
-        },
-    }
-
-
-def findings_sarif(findings: Sequence[LintFinding]) -> dict[str, Any]:
-    """A SARIF 2.1.0 log of the findings (GOCI rule table as tool.driver.rules)."""
-    from goci_doctor import __version__
-
-    results = [
-        SarifResult(
-            f.rule_id,
-            f"{f.message}\nFix: {f.fix}",
-            f.level,
-            f.file,
-            f.line,
-            f.column,
-            fingerprint=f.message,
-            properties={"fix": f.fix, "evidence": list(f.evidence)},
-        )
-        for f in findings
-    ]
-    return sarif_log("goci-doctor", __version__, sarif_rules(), results)
-
-
-def emit(
-    findings: Sequence[LintFinding], files: Sequence[str], fmt: str, output: str | None, **json_extra: Any
-) -> None:
-    """Write findings in ``fmt`` (text, json, sarif, github, markdown) to ``output`` or stdout.
-
-    Under GitHub Actions (GITHUB_ACTIONS=true) the text format also prints annotations, so
-    findings show up on the pull request's diff.
-    """
-    if fmt == "json":
-        text = json.dumps(findings_json(findings, files=list(files), **json_extra), indent=2) + "\n"
-    elif fmt == "sarif":
-        text = json.dumps(findings_sarif(findings), indent=2) + "\n"
-    elif fmt == "github":
-        text = github_annotations(findings)
-    elif fmt == "markdown":
-        text = render_markdown(findings, "goci-doctor")
-    else:
-        text = render_text(findings, files)
-    from goci_doctor.render import write_output
-    from goci_doctor.safety.safetext import clean_output
-
-    write_output(clean_output(text, fmt), output)
-    if fmt == "text" and os.environ.get("GITHUB_ACTIONS") == "true":
-        sys.stdout.write(clean_output(github_annotations(findings), "github"))
-    sys.stdout.flush()
-
-
-def cmd_lint(args: argparse.Namespace) -> int:
-    """``goci-doctor lint [REPO] [--policy ENV] [--format text|json|sarif|github] [-o FILE]``.
-
-    Exit codes: 0 no error-level finding, 1 error findings or a policy violation, 2 bad input.
-    """
-    repo = Path(getattr(args, "repo", ".") or ".")
-    if not repo.is_dir():
-        raise BadInputError(f"{repo}: no such directory")
-    policy_env = None
-    if getattr(args, "policy", None) or getattr(args, "policy_file", None):
-        from goci_doctor.gate import policy as policy_mod
-
-        pol = policy_mod.load_policy(policy_mod.policy_path(repo, getattr(args, "policy_file", None)))
-        if getattr(args, "policy", None):
-            policy_env = pol.env(args.policy)
-    report = lint_repo(repo, policy_env)
-    emit(
-        report.findings,
-        report.files,
-        getattr(args, "format", "text") or "text",
-        getattr(args, "output", None),
-        repo=report.repo,
-        policy_env=report.policy_env,
-    )
-    return int(ExitCode.PROBLEM if report.has_error else ExitCode.OK)

@@ -23,16 +23,13 @@ The Docker SDK is imported lazily, inside functions, so importing this module st
 
 from __future__ import annotations
 
-import argparse
 import dataclasses
 import hashlib
 import importlib
-import json
 import os
 import re
 import shlex
 import shutil
-import sys
 import tempfile
 import time
 import uuid
@@ -46,7 +43,6 @@ from goci_doctor.knowledge import Variant
 from goci_doctor.lab import engine
 from goci_doctor.lab.sandbox import GRACE_S, build_create_kwargs, frames_text, oom_message, read_logs
 from goci_doctor.model import (
-    SCHEMA_VERSION,
     BadInputError,
     BuildResult,
     Diagnosis,
@@ -54,7 +50,6 @@ from goci_doctor.model import (
     ExitCode,
     GociError,
     RunResult,
-    to_jsonable,
 )
 from goci_doctor.safety import linear
 
@@ -179,11 +174,11 @@ class BuildMatrix:
 
     def proven_in(self, variant_name: str) -> list[str]:
         """Where the variant ran, in the words a fix shows: "debian:bullseye (glibc 2.31)"."""
-        return [_where(r) for r in self.runs if r.variant == variant_name and r.outcome == "runs"]
+        return [where_ran(r) for r in self.runs if r.variant == variant_name and r.outcome == "runs"]
 
     def failed_in(self, variant_name: str) -> list[str]:
         """Where the variant was tried and still crashed, same wording as ``proven_in``."""
-        return [_where(r) for r in self.runs if r.variant == variant_name and r.outcome == "crashes"]
+        return [where_ran(r) for r in self.runs if r.variant == variant_name and r.outcome == "crashes"]
 
     def _subject_runs(self) -> list[RunResult]:
         """The user's own build (as-configured) when it was built, else every variant."""
@@ -202,7 +197,8 @@ class BuildMatrix:
         return [r for r in self._subject_runs() if r.outcome == "error"]
 
 
-def _where(run: RunResult) -> str:
+def where_ran(run: RunResult) -> str:
+    """Where a run happened, as a fix shows it: "debian:bullseye (glibc 2.31)"."""
     return f"{run.target} ({run.libc})" if run.libc else run.target
 
 
@@ -794,181 +790,7 @@ def prove(
 
 
 # --------------------------------------------------------------------------------------------
-# Rendering
-
-
-_GLIBC_RE = linear.compile(r"version `(GLIBC_[0-9.]+)' not found")
-
-
-def short_error(run: RunResult) -> str:
-    """The cell text for a run: "runs", or the telling part of the error ("GLIBC_2.34 not found")."""
-    if run.outcome == "runs":
-        return "runs"
-    if run.outcome == "error":
-        # The engine could not run it (no image, engine died): not a verdict about the binary.
-        return "not run"
-    text = f"{run.stderr}\n{run.stdout}\n{run.error}"
-    glibc = _GLIBC_RE.findall(text)
-    if glibc:
-        top = max(glibc, key=lambda g: tuple(int(p) for p in g.split("_")[1].split(".") if p.isdigit()))
-        return f"{top} not found"
-    lowered = text.lower()
-    for known in (
-        "exec format error",
-        "no such file or directory",
-        "not found",
-        "segmentation fault",
-        "illegal instruction",
-    ):
-        if known in lowered:
-            return known
-    if run.timed_out:
-        return "timed out"
-    if run.signal:
-        return f"killed by {run.signal}"
-    message = run.message or (f"exit {run.exit_code}" if run.exit_code is not None else run.outcome)
-    return message if len(message) <= 48 else message[:45] + "..."
-
-
-def _build_cell(b: BuildResult) -> str:
-    if b.ok:
-        return "ok"
-    return "skipped" if is_skipped(b) else "FAILED"
-
-
-def _rows(matrix: BuildMatrix) -> tuple[list[str], list[list[str]]]:
-    header = ["variant", "build", *matrix.targets]
-    rows = []
-    for b in matrix.builds:
-        cells = [b.variant, _build_cell(b)]
-        for t in matrix.targets:
-            r = matrix.run(b.variant, t)
-            if r is not None:
-                cells.append(short_error(r))
-            else:
-                cells.append("not run" if b.variant in matrix.not_run else "-")
-        rows.append(cells)
-    return header, rows
-
-
-def _target_lines(matrix: BuildMatrix) -> list[str]:
-    lines = []
-    for t in matrix.targets:
-        r = next((r for r in matrix.runs if r.target == t and r.image), None)
-        if r is not None:
-            lines.append(f"  {t}: {r.image}" + (f" ({r.libc})" if r.libc else ""))
-    return lines
-
-
-def render_text(matrix: BuildMatrix) -> str:
-    """The variant × target table, the targets really used, and why failed builds failed."""
-    header, rows = _rows(matrix)
-    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
-    out = [f"Diagnostic builds of {matrix.project} in {matrix.build_image}"]
-    toolchain = next((b.toolchain for b in matrix.builds if b.toolchain), "")
-    if toolchain:
-        out.append(f"Go: {toolchain}")
-    targets = _target_lines(matrix)
-    if targets:
-        out += ["targets (image, libc really found):", *targets]
-    out.append("")
-    for r in [header, *rows]:
-        out.append("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip())
-    notes = _notes(matrix)
-    if notes:
-        out += ["", "notes:", *(f"  {n}" for n in notes)]
-    return "\n".join(out) + "\n"
-
-
-def _notes(matrix: BuildMatrix) -> list[str]:
-    """Why builds failed or were skipped, why runs did not happen, and what the winners prove."""
-    notes = []
-    for b in matrix.builds:
-        if not b.ok:
-            notes.append(f"{b.variant}: {b.reason}")
-        elif b.variant in matrix.not_run:
-            notes.append(f"{b.variant} not run: {matrix.not_run[b.variant]}")
-        elif b.variant != "as-configured" and matrix.targets and matrix.works_on(b.variant) == matrix.targets:
-            notes.append(f"{b.variant} runs on every target: {variant(b.variant).proves}")
-    seen = set()
-    for r in matrix.runs:
-        if r.outcome == "error" and r.target not in seen:
-            seen.add(r.target)
-            notes.append(f"{r.target} not run: {r.error or r.message}")
-    return notes
-
-
-def render_markdown(matrix: BuildMatrix) -> str:
-    """The same table as Markdown, for an issue or a PR comment."""
-    header, rows = _rows(matrix)
-    out = [f"### Diagnostic builds of `{matrix.project}` in `{matrix.build_image}`", ""]
-    out += [f"- `{line.strip()}`" for line in _target_lines(matrix)]
-    out += ["", "| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    out += ["| " + " | ".join(c.replace("|", "\\|") for c in r) + " |" for r in rows]
-    notes = _notes(matrix)
-    if notes:
-        out += ["", *[f"- {n}" for n in notes]]
-    return "\n".join(out) + "\n"
-
-
-def render_json(matrix: BuildMatrix) -> str:
-    """schema_version + builds + runs (plus the targets and build image)."""
-    doc = {
-        "schema_version": SCHEMA_VERSION,
-        "kind": "build",
-        "project": matrix.project,
-        "build_image": matrix.build_image,
-        "targets": matrix.targets,
-        "builds": to_jsonable(matrix.builds),
-        "runs": to_jsonable(matrix.runs),
-        "not_run": matrix.not_run,
-    }
-    return json.dumps(doc, indent=2) + "\n"
-
-
-SARIF_RULES_HELP = {
-    "build-variant-crashes": (
-        "A rebuilt variant crashes on a target",
-        "The binary was rebuilt from the project and really run in the target image.",
-    ),
-    "build-variant-fails": ("A diagnostic build variant fails to build", "go build failed in the build container."),
-}
-
-
-def render_sarif(matrix: BuildMatrix) -> str:
-    """SARIF 2.1.0: a result per observed crash and per failed build, pinned to go.mod."""
-    from goci_doctor import __version__
-    from goci_doctor.render import sarif
-
-    rules = [
-        sarif.SarifRule(rule_id, rule_id, short, full=full, level="error")
-        for rule_id, (short, full) in SARIF_RULES_HELP.items()
-    ]
-    uri = "go.mod" if (Path(matrix.project) / "go.mod").exists() else ""
-    results: list[sarif.SarifResult] = []
-    for r in matrix.runs:
-        if r.outcome == "crashes":
-            results.append(
-                sarif.SarifResult(
-                    "build-variant-crashes",
-                    f"{r.variant} build crashes on {_where(r)}: {short_error(r)}",
-                    level="error" if r.variant == "as-configured" else "warning",
-                    uri=uri,
-                    properties={"variant": r.variant, "target": r.target, "image": r.image},
-                )
-            )
-    for b in matrix.builds:
-        if not b.ok and not is_skipped(b):
-            results.append(
-                sarif.SarifResult(
-                    "build-variant-fails",
-                    f"{b.variant} build fails: {b.reason}",
-                    level="error" if b.variant == "as-configured" else "note",
-                    uri=uri,
-                    properties={"variant": b.variant},
-                )
-            )
-    return json.dumps(sarif.sarif_log("goci-doctor", __version__, rules, results), indent=2) + "\n"
+# Verdict
 
 
 def matrix_diagnosis(matrix: BuildMatrix) -> Diagnosis | None:
@@ -988,40 +810,6 @@ def matrix_diagnosis(matrix: BuildMatrix) -> Diagnosis | None:
     return run_diagnosis(own.facts, own_runs, proof, matrix.builds)
 
 
-def _with_chain(render: Callable[[BuildMatrix], str], fmt: str) -> Callable[[BuildMatrix], str]:
-    def rendered(matrix: BuildMatrix) -> str:
-        from goci_doctor import render as renderers
-
-        text = render(matrix)
-        diag = matrix_diagnosis(matrix)
-        if diag is None or not diag.chains:
-            return text
-        if fmt == "markdown":
-            chains = [
-                ln for chain in diag.chains for ln in ["", *renderers.markdown_chain_lines(chain, builds=matrix.builds)]
-            ]
-            return text + "\n### Crash chain\n" + "\n".join(chains) + "\n"
-        chains = [ln for chain in diag.chains for ln in ["", *renderers.chain_lines(chain, builds=matrix.builds)]]
-        return text + "\nCrash chain (fixes marked [✔ proven] really ran on the targets)\n" + "\n".join(chains) + "\n"
-
-    return rendered
-
-
-def _json_with_chain(matrix: BuildMatrix) -> str:
-    doc = json.loads(render_json(matrix))
-    diag = matrix_diagnosis(matrix)
-    doc["diagnosis"] = to_jsonable(diag) if diag is not None else None
-    return json.dumps(doc, indent=2) + "\n"
-
-
-RENDERERS: dict[str, Callable[[BuildMatrix], str]] = {
-    "text": _with_chain(render_text, "text"),
-    "markdown": _with_chain(render_markdown, "markdown"),
-    "json": _json_with_chain,
-    "sarif": render_sarif,
-}
-
-
 def exit_code(matrix: BuildMatrix) -> int:
     """1 when the user's own build fails or a crash was observed (even if a variant fixes it);
     2 when runs could not happen, so nothing was proven; 0 when the build runs everywhere."""
@@ -1033,48 +821,6 @@ def exit_code(matrix: BuildMatrix) -> int:
     return int(ExitCode.OK)
 
 
-def cmd_build(args: argparse.Namespace) -> int:
-    """``goci-doctor build DIR``: rebuild as variants, run them on targets, print the matrix."""
-    project = check_project(Path(args.project))
-    names = list(getattr(args, "variant", None) or []) or None
-    for name in names or ():
-        variant(name)
-    from goci_doctor import config as config_module
-
-    config = config_module.load_config(getattr(args, "config", None))
-    timeout = config_module.resolve_timeout(getattr(args, "timeout", None), config.run.timeout)
-    targets = list(getattr(args, "target", None) or []) or list(config.default_targets)
-    runner = None
-    engine_names = list(getattr(args, "engine", None) or []) or list(config.engines)
-    if engine_names:
-        from goci_doctor.hostenv import engines
-        from goci_doctor.lab import fleet
-
-        runner = fleet.FleetRunner(fleet.assemble(engines.resolve_all(engine_names, config.engines)), config)
-    matrix = prove(
-        project,
-        targets,
-        names,
-        build_image=getattr(args, "build_image", None),
-        allow_network=bool(getattr(args, "allow_network", False)),
-        config=config,
-        runner=runner,
-        timeout=timeout,
-    )
-    text = RENDERERS[getattr(args, "format", "text") or "text"](matrix)
-    from goci_doctor.render import write_output
-    from goci_doctor.safety.safetext import clean_line, clean_output
-
-    write_output(clean_output(text, getattr(args, "format", "text") or "text"), getattr(args, "output", None))
-    failed = matrix.unrun
-    if failed:
-        print(
-            f"goci-doctor: {len(failed)} run(s) could not start: {clean_line(failed[0].error or failed[0].message)}",
-            file=sys.stderr,
-        )
-    return exit_code(matrix)
-
-
 __all__ = [
     "DEFAULT_VARIANTS",
     "VARIANTS",
@@ -1083,15 +829,10 @@ __all__ = [
     "Variant",
     "build_variants",
     "check_project",
-    "cmd_build",
     "exit_code",
     "is_skipped",
     "missing_module",
     "prove",
-    "render_json",
-    "render_markdown",
-    "render_sarif",
-    "render_text",
-    "short_error",
     "variant",
+    "where_ran",
 ]

@@ -5,9 +5,8 @@ Each scenario is one JSON file in ``goci_doctor/data/demo/``, written by
 facts, the real container runs (image and libc really used, the date), or a real failing build
 log. The demo needs neither Docker nor Go: it replays those recordings through the same diagnosis
 the live tool uses, and says clearly that it is a demo. What was observed and what is only
-predicted statically are kept apart (``runs`` versus ``predicted``).
-
-Imports: diagnosis, diagnosis.explain, knowledge, lab.runner, model, render.
+predicted statically are kept apart (``runs`` versus ``predicted``). The text walkthrough
+(``demo --text``) is ``render.demo``; this module never imports ``render``.
 """
 
 from __future__ import annotations
@@ -34,7 +33,6 @@ __all__ = [
     "demo_dir",
     "diagnose",
     "load_scenario",
-    "render_walkthrough",
     "replay_runner",
     "scenario",
     "scenario_report",
@@ -144,39 +142,3 @@ def replay_runner(s: Scenario) -> Any:
     from goci_doctor.lab.runner import ReplayRunner
 
     return ReplayRunner(list(s.runs))
-
-
-def _walk_one(s: Scenario) -> str:
-    from goci_doctor.render import render
-
-    lines = [f"== {s.title} ({s.name}) ==", s.summary, ""]
-    if s.recorded or s.recorded_on:
-        lines.append(f"Recorded {s.recorded} on {s.recorded_on}".rstrip())
-    if s.artifact is not None:
-        lines.append(f"Artifact: {Path(s.artifact.path).name} — {s.artifact.description}")
-    if s.runs:
-        lines.append("Observed (real container runs, replayed):")
-        for r in s.runs:
-            what = r.message or r.outcome
-            where = f"{r.target} ({r.variant} rebuild)" if r.variant else r.target
-            lines.append(f"  {where:28} {r.image} [{r.libc}] {r.outcome}: {what}")
-    if s.predicted:
-        lines.append("Predicted statically (not run): " + ", ".join(s.predicted))
-    if s.kind == "log":
-        lines.append(f"Real log ({s.log_source or 'build'}):")
-        lines.extend("  " + ln for ln in s.log.strip().splitlines()[:12])
-    for note in s.notes:
-        lines.append(f"Note: {note}")
-    lines.append("")
-    lines.append(render(diagnose(s), "text").rstrip())
-    return "\n".join(lines)
-
-
-def render_walkthrough(scenario_name: str | None = None) -> str:
-    """The demo as plain text (``goci-doctor demo --text``): one scenario, or all of them."""
-    chosen = [scenario(scenario_name)] if scenario_name else scenarios()
-    if not chosen:
-        raise BadInputError(f"no demo recordings found in {demo_dir()}")
-    parts = [DEMO_BANNER, ""]
-    parts.extend(_walk_one(s) + "\n" for s in chosen)
-    return "\n".join(parts).rstrip() + "\n"

@@ -7,19 +7,15 @@ holds and the loader or libraries the artifact will miss, lddtree-style, without
 anything (``imagefs``) — and then as the sandbox the artifact runs in: no network, no capabilities, a numeric
 non-root user, memory/pid/cpu limits. Every container is labelled and removed in every case.
 
-The Docker SDK is imported lazily: importing this module stays cheap.
+The Docker SDK is imported lazily: importing this module stays cheap. Never imports ``render`` or
+``cli``: the ``run`` and ``images`` commands live in ``cli.run`` and ``cli.images``.
 """
 
 from __future__ import annotations
 
-import argparse
-import dataclasses
-import json
 import os
 import re
-import shlex
 import signal
-import sys
 import tarfile
 import tempfile
 import threading
@@ -33,7 +29,6 @@ from typing import Any, Literal
 from goci_doctor import hostenv, platforms
 from goci_doctor.artifact.imagefs import MOUNT_DIR, find_missing
 from goci_doctor.config import Config, RunSettings
-from goci_doctor.lab import engine
 from goci_doctor.lab.containerfs import LABEL, SESSION_LABEL, ContainerFS, libc_cached, remove_container
 from goci_doctor.lab.engine import (
     _is_connection_error,
@@ -43,18 +38,13 @@ from goci_doctor.lab.engine import (
     engine_host,
     sweep_stale_containers,
 )
-from goci_doctor.lab.runner import EventCallback, Phase, RunEvent, summarize
+from goci_doctor.lab.runner import EventCallback, Phase, RunEvent
 from goci_doctor.lab.sandbox import GRACE_S, deadline_labels, read_logs, run_host_config
 from goci_doctor.model import (
-    SCHEMA_VERSION,
     ArtifactFacts,
     BadInputError,
-    ExitCode,
     RunResult,
-    to_jsonable,
 )
-from goci_doctor.render import write_output
-from goci_doctor.safety.safetext import clean_line, clean_output
 
 RUN_USER = "65534:65534"
 """nobody:nogroup by number: works on images without /etc/passwd (scratch, distroless)."""
@@ -630,170 +620,3 @@ def _safe_emit(on_event: EventCallback | None) -> EventCallback:
                 pass
 
     return emit
-
-
-# --------------------------------------------------------------------------------------------
-# Commands
-
-
-def _cell_message(r: RunResult) -> str:
-    msg = r.message
-    if r.missing and r.outcome != "runs":
-        msg = f"{msg} [missing: {', '.join(r.missing)}]" if msg else f"missing: {', '.join(r.missing)}"
-    return msg
-
-
-def _table(rows: list[list[str]]) -> list[str]:
-    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-    out = []
-    for n, row in enumerate(rows):
-        out.append("  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row)).rstrip())
-        if n == 0:
-            out.append("  ".join("-" * w for w in widths))
-    return out
-
-
-def render_runs_text(facts: ArtifactFacts, results: Sequence[RunResult]) -> str:
-    """The ``run`` report as a plain text table."""
-    several = len({r.where for r in results}) > 1  # a fleet: say which engine ran each cell
-    rows = [["target", "image", "libc", "outcome", "exit", *(["where"] if several else []), "message"]]
-    for r in results:
-        exit_text = "" if r.exit_code is None else str(r.exit_code)
-        if r.signal:
-            exit_text += f" ({r.signal})"
-        outcome = r.outcome + (" (emulated)" if r.emulated else "")
-        where = [r.where.removeprefix("engine ") or "?"] if several else []
-        rows.append([r.target, r.image, r.libc or "?", outcome, exit_text, *where, _cell_message(r)])
-    lines = [f"{facts.path}: {facts.description}", "", *_table(rows), "", summarize(results)]
-    return "\n".join(lines) + "\n"
-
-
-def _progress_printer(stream: Any = None) -> EventCallback:
-    stream = stream or sys.stderr
-
-    def show(event: RunEvent) -> None:
-        if event.phase in ("done", "error", "cancelled") and stream.isatty():
-            stream.write(f"  {clean_line(event.target)}: {clean_line(event.message)}\n")
-
-    return show
-
-
-def cmd_run(args: argparse.Namespace) -> int:
-    from goci_doctor.lab.proof import _load_config, run_artifact, run_diagnosis
-
-    """``goci-doctor run PATH -t T ...``: run an artifact in target containers and print what happened."""
-    config = _load_config(getattr(args, "config", None))
-    if getattr(args, "exact_images", False) and getattr(config, "run", None) is not None:
-        config = dataclasses.replace(config, run=dataclasses.replace(config.run, exact_images=True))
-    targets = list(getattr(args, "target", None) or []) or list(getattr(config, "default_targets", None) or [])
-    run_args = shlex.split(getattr(args, "run_args", "") or "")
-    from goci_doctor.config import RunSettings, resolve_timeout
-
-    configured = float(getattr(getattr(config, "run", None), "timeout", RunSettings.timeout))
-    timeout = resolve_timeout(getattr(args, "timeout", None), configured)
-    if getattr(args, "on_this_machine", False):
-        from goci_doctor.lab import onmachine
-
-        if len(getattr(args, "target", None) or []) > 1:
-            raise BadInputError("--on-this-machine runs on one machine: give at most one --target (its name)")
-        facts, here = onmachine.run_for_cli(
-            args.path, run_args, timeout, (getattr(args, "target", None) or [""])[0], bool(args.force)
-        )
-        results = [here]
-    else:
-        facts, results = run_artifact(
-            args.path,
-            targets,
-            args=run_args,
-            timeout=timeout,
-            platform=getattr(args, "platform", None),
-            config=config,
-            on_event=_progress_printer(),
-            engines_=getattr(args, "engine", None) or (),
-        )
-    fmt = getattr(args, "format", "text") or "text"
-    from goci_doctor import render
-
-    diag = run_diagnosis(facts, results)
-    if fmt == "json":
-        from goci_doctor.lab.runner import file_sha256
-
-        text = (
-            json.dumps(
-                {
-                    "schema_version": SCHEMA_VERSION,
-                    "kind": "run",
-                    "artifact": to_jsonable(facts),
-                    "artifact_sha256": file_sha256(Path(args.path)),
-                    "runs": to_jsonable(results),
-                    "diagnosis": to_jsonable(diag),
-                },
-                indent=2,
-            )
-            + "\n"
-        )
-    elif fmt == "markdown":
-        text = render.render_markdown(diag)
-    elif fmt == "sarif":
-        text = render.render(diag, "sarif")
-    else:
-        chains = [ln for chain in diag.chains for ln in ["", *render.chain_lines(chain)]]
-        text = render_runs_text(facts, results) + "\n".join(chains) + ("\n" if chains else "")
-    write_output(clean_output(text, fmt), getattr(args, "output", None))
-    if any(r.outcome == "crashes" for r in results):
-        return int(ExitCode.PROBLEM)
-    # A cell the engine could not run (image missing, daemon died) proves nothing: not "fine".
-    return int(ExitCode.BAD_INPUT) if any(r.outcome == "error" for r in results) else int(ExitCode.OK)
-
-
-def cmd_images(args: argparse.Namespace) -> int:
-    from goci_doctor.lab.proof import _load_config
-
-    """``goci-doctor images build|list``: local target images, no registry needed."""
-    from goci_doctor.lab import images
-
-    action = getattr(args, "images_command", None) or "list"
-    if action == "build":
-        names = [] if getattr(args, "all", False) else list(getattr(args, "names", []) or [])
-        client = None
-        if getattr(args, "engine", None):
-            from goci_doctor.hostenv import engines
-
-            spec = engines.resolve(args.engine, getattr(_load_config(getattr(args, "config", None)), "engines", None))
-            client = engine.connect_spec(spec)
-            print(f"building on {spec.label}", file=sys.stderr)
-        built = images.build_images(
-            names or None,
-            force=bool(getattr(args, "force", False)),
-            on_progress=lambda line: print(clean_line(line), file=sys.stderr),
-            client=client,
-        )
-        for info in built:
-            print(f"{info.ref:28} {info.libc or '-':16} {'present' if info.present else 'missing'}")
-        # The map is recorded at once (a second command was easy to miss); --no-write-config skips it.
-        if getattr(args, "write_config", True) and any(info.present for info in built):
-            path = images.write_config_images(getattr(args, "config", None))
-            print(f"wrote the local image map to {path}")
-        return int(ExitCode.OK)
-    infos = images.list_images()
-    if getattr(args, "format", "text") == "json":
-        write_output(
-            clean_output(
-                json.dumps({"schema_version": SCHEMA_VERSION, "images": to_jsonable(infos)}, indent=2) + "\n", "json"
-            ),
-            getattr(args, "output", None),
-        )
-        return int(ExitCode.OK)
-    rows = [["image", "libc", "size", "present", "what"]]
-    for info in infos:
-        rows.append(
-            [
-                info.ref,
-                info.libc or "-",
-                f"{info.size / 1e6:.0f} MB" if info.present else "-",
-                "yes" if info.present else "no",
-                info.description,
-            ]
-        )
-    write_output(clean_output("\n".join(_table(rows)) + "\n"), getattr(args, "output", None))
-    return int(ExitCode.OK)

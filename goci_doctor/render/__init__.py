@@ -1,7 +1,10 @@
 """Renderers: a ``Diagnosis`` (or a saved ``Report``) as text, JSON, Markdown or SARIF.
 
-All of them walk the same recursive ``ChainNode`` structure. JSON documents carry
-``schema_version`` (see docs/schema.json) and can be loaded back with ``load_report``.
+All of them walk the same recursive ``ChainNode`` structure. JSON documents are made by
+``render.documents.document`` (``schema_version`` and ``kind``, see docs/schema.json) and can be
+loaded back with ``load_report``. The other commands' reports have their own module here:
+``runs``, ``builds``, ``images``, ``lint``, ``trace``, ``demo``, ``fanin`` (merge), ``history``.
+Imports: ``model``, ``safety``; never ``cli`` or ``tui``.
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ from goci_doctor.model import (
     from_jsonable,
     to_jsonable,
 )
+from goci_doctor.render.documents import document, dumps
 from goci_doctor.safety.outfile import write_report
 from goci_doctor.safety.safetext import one_line
 
@@ -51,12 +55,7 @@ def _render(subject: Diagnosis | Report, fmt: str) -> str:
     if fmt == "text":
         return render_text(diagnosis)
     if fmt == "json":
-        return (
-            json.dumps(
-                report_document(report) if report else diagnosis_document(diagnosis), indent=2, ensure_ascii=False
-            )
-            + "\n"
-        )
+        return dumps(report_document(report) if report else diagnosis_document(diagnosis))
     if fmt == "markdown":
         return render_markdown(diagnosis, report)
     if fmt == "sarif":
@@ -69,24 +68,20 @@ def _render(subject: Diagnosis | Report, fmt: str) -> str:
 
 
 def diagnosis_document(diagnosis: Diagnosis) -> dict[str, Any]:
-    return {
-        "schema_version": SCHEMA_VERSION,
-        "kind": "diagnosis",
-        "tool_version": __version__,
-        "has_problem": diagnosis.has_problem,
-        "diagnosis": to_jsonable(diagnosis),
-    }
+    """The ``diagnosis`` JSON document (``check --json``, ``explain --json``)."""
+    return document("diagnosis", tool_version=__version__, has_problem=diagnosis.has_problem, diagnosis=diagnosis)
 
 
 def report_document(report: Report) -> dict[str, Any]:
-    return {"schema_version": SCHEMA_VERSION, "kind": "report", **to_jsonable(report)}
+    """The ``report`` JSON document: an exported or saved session (``--report FILE`` replays it)."""
+    return document("report", **to_jsonable(report))
 
 
 def report_to_json(report: Report) -> str:
     """The report as a JSON document, cleaned like every output (history and the TUI export write it)."""
     from goci_doctor.safety.safetext import clean_json
 
-    return clean_json(json.dumps(report_document(report), indent=2, ensure_ascii=False) + "\n")
+    return clean_json(dumps(report_document(report)))
 
 
 def load_report(path: str | os.PathLike[str]) -> Report:

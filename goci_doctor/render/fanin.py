@@ -1,4 +1,5 @@
-"""``goci-doctor merge REPORT.json...``: join the reports of a CI matrix into one diagnosis.
+"""``goci-doctor merge REPORT.json...``: join the reports of a CI matrix into one diagnosis (the
+command is ``cli.merge``).
 
 Each job of a matrix (one runner OS or architecture, one container engine) writes a JSON report
 (`run --json`, `run --on-this-machine --json`, `build --json`, a session `report`, or `check
@@ -14,7 +15,6 @@ here).
 
 from __future__ import annotations
 
-import argparse
 import dataclasses
 import json
 import os
@@ -29,12 +29,12 @@ from goci_doctor.model import (
     BadInputError,
     BuildResult,
     Diagnosis,
-    ExitCode,
     RunResult,
     from_jsonable,
     to_jsonable,
     unreadable,
 )
+from goci_doctor.render import documents
 
 MAX_REPORT_BYTES = 64 * 1024 * 1024
 """A report larger than this is not one goci-doctor wrote: refused before it is parsed."""
@@ -290,32 +290,12 @@ def render_text(merged: Merged) -> str:
     return "\n".join(head) + "\n\n" + render.render_text(merged.diagnosis)
 
 
-def document(merged: Merged) -> dict[str, Any]:
-    return {
-        "schema_version": SCHEMA_VERSION,
-        "kind": "merge",
-        "sources": [{"file": p, "kind": k} for p, k in merged.sources],
-        "conflicts": to_jsonable(merged.conflicts),
-        "has_problem": merged.diagnosis.has_problem,
-        "diagnosis": to_jsonable(merged.diagnosis),
-    }
-
-
-def cmd_merge(args: argparse.Namespace) -> int:
-    """``goci-doctor merge REPORT.json...``."""
-    from goci_doctor.render import write_output
-    from goci_doctor.safety.safetext import clean_output
-
-    merged = merge_reports(list(args.reports))
-    fmt = getattr(args, "format", "text") or "text"
-    if fmt == "json":
-        text = json.dumps(document(merged), indent=2, ensure_ascii=False) + "\n"
-    elif fmt == "markdown":
-        text = render_markdown(merged)
-    else:
-        text = render_text(merged)
-    # Reports come from other machines: what they carry is untrusted text like any log.
-    write_output(clean_output(text, fmt), getattr(args, "output", None))
-    if merged.diagnosis.has_problem or merged.conflicts:
-        return int(ExitCode.PROBLEM)
-    return int(ExitCode.OK)
+def merge_document(merged: Merged) -> dict[str, Any]:
+    """The ``merge`` JSON document: the reports read, the conflicts, the joined diagnosis."""
+    return documents.document(
+        "merge",
+        sources=[{"file": p, "kind": k} for p, k in merged.sources],
+        conflicts=merged.conflicts,
+        has_problem=merged.diagnosis.has_problem,
+        diagnosis=merged.diagnosis,
+    )

@@ -6,7 +6,10 @@ difference, so the schema cannot drift from the code. Regenerate it after changi
     python -m goci_doctor.render.schema --write docs/schema.json
 
 Field descriptions come from the attribute docstrings in the source (the string right after a
-field), so the schema documents what the code documents.
+field), so the schema documents what the code documents. Every ``kind`` of
+``render.documents.KINDS`` has its entry (a test checks), plus the run recordings of ``lab.runner``.
+Imports: ``model``, ``render.documents`` and, inside ``document_schema``, the dataclasses of the
+layers whose documents it describes (``lab``, ``gate``, ``trace``, ``render``).
 """
 
 from __future__ import annotations
@@ -26,7 +29,17 @@ from collections.abc import Sequence
 from pathlib import PurePath
 from typing import Any, Literal
 
-from goci_doctor.model import SCHEMA_VERSION, ArtifactFacts, Diagnosis, EnvFacts, Report, RunResult, Target
+from goci_doctor.model import (
+    SCHEMA_VERSION,
+    ArtifactFacts,
+    BuildResult,
+    Diagnosis,
+    EnvFacts,
+    Report,
+    RunResult,
+    Target,
+)
+from goci_doctor.render.documents import KINDS, RECORDING_KIND
 
 SCHEMA_ID = "urn:goci-doctor:json-schema:1"
 
@@ -116,6 +129,8 @@ def _add_definition(cls: type, defs: dict[str, Any]) -> None:
 
 
 def _document(kind: str, description: str, body: dict[str, Any], required: Sequence[str]) -> dict[str, Any]:
+    if kind not in KINDS and kind != RECORDING_KIND:
+        raise ValueError(f"document kind {kind!r} is not in render.documents.KINDS")
     props = {
         "schema_version": {"const": SCHEMA_VERSION},
         "kind": {"const": kind},
@@ -130,12 +145,23 @@ def _document(kind: str, description: str, body: dict[str, Any], required: Seque
     }
 
 
+def _findings(items: dict[str, Any], defs: dict[str, Any]) -> dict[str, Any]:
+    """The ``findings`` array of lint and policy documents: LintFinding plus its rule's name."""
+    finding = defs["LintFinding"]
+    finding["properties"]["rule_name"] = {"type": "string", "description": "The rule's short name."}
+    finding["required"] = [*finding["required"], "rule_name"]
+    return items
+
+
 def document_schema() -> dict[str, Any]:
     """The JSON Schema (draft 2020-12) of every ``--json`` document, selected by its ``kind``.
 
     Kinds: diagnosis (check/explain), report (an exported session), inspect, env, targets, history,
-    run, merge, trace.
+    run, build, lint, policy (check --policy), images (images list), merge, trace, and the run
+    recordings (goci-doctor-run-recording) the lab replays.
     """
+    from goci_doctor.gate.lint import LintFinding
+    from goci_doctor.lab.images import ImageInfo
     from goci_doctor.render.fanin import Conflict
     from goci_doctor.render.history import HistoryEntry
     from goci_doctor.trace.events import Trace
@@ -143,6 +169,15 @@ def document_schema() -> dict[str, Any]:
     defs: dict[str, Any] = {}
     ref = functools.partial(_type_schema, defs=defs)
     report = typing.get_type_hints(Report)
+    findings = _findings(ref(tuple[LintFinding, ...]), defs)
+    summary = {
+        "type": "object",
+        "description": "Findings by level.",
+        "properties": {level: {"type": "integer"} for level in ("errors", "warnings", "notes")},
+        "required": ["errors", "warnings", "notes"],
+        "additionalProperties": False,
+    }
+    strings = {"type": "array", "items": {"type": "string"}}
     kinds = [
         _document(
             "diagnosis",
@@ -189,6 +224,55 @@ def document_schema() -> dict[str, Any]:
             ["artifact", "runs", "diagnosis"],
         ),
         _document(
+            "build",
+            "`build --json`: the diagnostic builds of a project, their runs on the targets, and the "
+            "diagnosis of the project's own build (null when it produced nothing to judge).",
+            {
+                "project": {"type": "string"},
+                "build_image": {"type": "string"},
+                "targets": strings,
+                "builds": ref(tuple[BuildResult, ...]),
+                "runs": ref(tuple[RunResult, ...]),
+                "not_run": {
+                    "type": "object",
+                    "description": "Built variants that could not run in these containers, and why.",
+                    "additionalProperties": {"type": "string"},
+                },
+                "diagnosis": ref(Diagnosis | None),
+            },
+            ["project", "build_image", "targets", "builds", "runs", "not_run", "diagnosis"],
+        ),
+        _document(
+            "lint",
+            "`lint --json`: findings in a repository's CI configs.",
+            {
+                "repo": {"type": "string"},
+                "files": strings,
+                "policy_env": {"type": "string"},
+                "findings": findings,
+                "summary": summary,
+            },
+            ["repo", "files", "policy_env", "findings", "summary"],
+        ),
+        _document(
+            "policy",
+            "`check --policy ENV --json`: violations of a policy environment (configs, live environment, artifacts).",
+            {
+                "files": strings,
+                "policy": {"type": "string", "description": "The policy file."},
+                "policy_env": {"type": "string"},
+                "findings": findings,
+                "summary": summary,
+            },
+            ["files", "policy", "policy_env", "findings", "summary"],
+        ),
+        _document(
+            "images",
+            "`images list --json`: the local target images and the libc each really holds.",
+            {"images": ref(tuple[ImageInfo, ...])},
+            ["images"],
+        ),
+        _document(
             "merge",
             "`merge --json`: the reports of a CI matrix joined into one diagnosis.",
             {
@@ -212,6 +296,27 @@ def document_schema() -> dict[str, Any]:
             "`trace --json`: every exec a traced command made, and a diagnosis per failed one.",
             {"tool_version": {"type": "string"}, "has_problem": {"type": "boolean"}, "trace": ref(Trace)},
             ["tool_version", "has_problem", "trace"],
+        ),
+        _document(
+            RECORDING_KIND,
+            "A recording of real runs (lab.runner.record_runs), replayed by the demo and the tests.",
+            {
+                "runs": {
+                    "type": "array",
+                    "items": {
+                        "type": "object",
+                        "properties": {
+                            "variant": {"type": "string"},
+                            "target": {"type": "string"},
+                            "sha256": {"type": "string", "description": "The artifact's; empty: any artifact."},
+                            "result": ref(RunResult),
+                        },
+                        "required": ["variant", "target", "sha256", "result"],
+                        "additionalProperties": False,
+                    },
+                }
+            },
+            ["runs"],
         ),
     ]
     return {

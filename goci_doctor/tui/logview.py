@@ -1,11 +1,11 @@
-"""A log opened in the session: read through the CLI's bounded decoder, explained off the UI thread.
+"""A log opened in the session: read through the one bounded log decoder, explained off the UI thread.
 
-``read_and_explain`` runs in a worker: it streams the file through ``commands.iter_log_lines``
+``read_and_explain`` runs in a worker: it streams the file through ``logread.iter_log_lines``
 (the same decoder as ``explain``, so any encoding, binary garbage and huge lines behave alike),
 explains it in one pass, and keeps the lines so the whole log stays available on demand. The
 step-2 box only ever shows ``excerpt``: the matched lines with a little context, bounded.
 
-Imports ``goci_doctor.cli.commands`` and ``goci_doctor.diagnosis.explain`` only (no Textual).
+Imports ``goci_doctor.diagnosis.explain`` (its ``logread``) and ``model`` only (no Textual).
 """
 
 from __future__ import annotations
@@ -83,8 +83,8 @@ def displayable(text: str) -> str:
 
 def read_and_explain(path: str, on_progress: Callable[[int], None] | None = None) -> LoadedLog:
     """Read ``path`` through the bounded decoder, explain it, and excerpt it (run in a worker)."""
-    from goci_doctor.cli import commands
     from goci_doctor.diagnosis import explain
+    from goci_doctor.diagnosis.explain import logread
 
     lines: list[str] = []
 
@@ -97,7 +97,7 @@ def read_and_explain(path: str, on_progress: Callable[[int], None] | None = None
 
     try:
         with Path(path).expanduser().open("rb") as stream:
-            diagnosis = explain.explain_lines(keep(commands.iter_log_lines(stream)), source=path)
+            diagnosis = explain.explain_lines(keep(logread.iter_log_lines(stream)), source=path)
     except OSError as exc:
         raise BadInputError(f"cannot read log {path}: {exc.strerror}") from None
     matched = matched_lines(diagnosis)

@@ -45,7 +45,7 @@ def load_trace(path: str | Path) -> Trace:
 def _label(i: int, d: ExecDiagnosis) -> str:
     from textual.markup import escape
 
-    from goci_doctor.cli.trace import clean
+    from goci_doctor.render.trace import clean
 
     ev = d.event
     what = f"exit {ev.exit_code}" if ev.status == "loader-failed" else ev.result
@@ -63,7 +63,7 @@ class TraceScreen(Screen[None]):
         self.trace = trace
 
     def compose(self) -> ComposeResult:
-        from goci_doctor.cli.trace import clean
+        from goci_doctor.render.trace import clean
 
         t = self.trace
         yield Header()
