@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from goci_doctor import diagnosis, hostenv, knowledge
+from goci_doctor import diagnosis, hostenv, knowledge, platforms
 from goci_doctor.artifact import inspect_path
 from goci_doctor.config import Config, RunSettings
 from goci_doctor.lab import docker as lab
@@ -122,8 +122,8 @@ def runner(engine: object) -> lab.DockerRunner:
 
 def test_arm64_binary_runs_emulated_in_amd64_images(qemu_aarch64, runner, bin_path):
     """No --platform: the kernel picks qemu from the artifact's own ELF header, in an amd64 image."""
-    if lab.host_goarch() != "amd64":
-        pytest.skip(f"this test emulates arm64 on an amd64 host; the host is {lab.host_goarch()}")
+    if platforms.host_goarch() != "amd64":
+        pytest.skip(f"this test emulates arm64 on an amd64 host; the host is {platforms.host_goarch()}")
     results = runner.run_matrix(bin_path("arm64"), ["debian:bookworm", "scratch"])
     for r in results:
         assert (r.target, r.outcome, r.stdout.strip(), r.emulated) == (r.target, "runs", HELLO, True), r

@@ -53,10 +53,10 @@ def _json(capsys: pytest.CaptureFixture[str], argv: list[str], codes: tuple[int,
 
 @pytest.fixture
 def engine() -> Any:
-    from goci_doctor.hostenv import engines
+    from goci_doctor.lab import engine as lab_engine
 
     try:
-        return engines.connect(engines.default_spec())
+        return lab_engine.connect()
     except EngineUnavailableError as exc:
         pytest.skip(f"no Docker engine: {exc}")
 

@@ -2,7 +2,7 @@
 
 ``check`` predicts without running anything. When the image a target maps to (the config's
 ``[images]`` / ``$GOCI_DOCTOR_IMAGES``) is present in the local engine, its real filesystem is read
-through a created, never started container (``imagefs.ContainerFS``): the libc it holds, its
+through a created, never started container (``lab.imagefiles``): the libc it holds, its
 shells and interpreters, the libraries a binary needs. Otherwise the knowledge base's
 per-distribution lists (``data/base_files.toml``, each with its source) answer; a distribution
 without a list answers "don't know", never "missing".

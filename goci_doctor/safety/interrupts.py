@@ -5,7 +5,7 @@ turns into "remove our containers, keep the old report, exit". A second signal w
 cleanup runs is absorbed (it used to interrupt the cleanup itself, leaving containers running
 and the process waiting for them until ``--timeout``); a third one means the user really wants
 out, and the process exits at once — whatever it leaves behind carries a deadline label that
-the next goci-doctor sweeps (lab.sweep_stale_containers).
+the next goci-doctor sweeps (lab.engine.sweep_stale_containers).
 
 A signal ignored when the process started (``nohup``, a shell's background job) stays ignored,
 as the convention for well-behaved programs goes. Imports only the standard library.

@@ -4,7 +4,7 @@
 An O_PATH fd on it keeps that filesystem readable after the process — and its mount namespace —
 is gone, which is how a container that dies at once is still inspected. Paths are resolved here one
 component at a time, symlinks relative to that root and ``..`` clamped at it, so nothing outside
-the root is ever reached. ``RootFS`` offers the interface of ``imagefs.ContainerFS``, so the same
+the root is ever reached. ``RootFS`` offers the interface of ``lab.containerfs.ContainerFS``, so the same
 libc probe and loader/library check run on a live process's files. Imports: ``imagefs`` only.
 """
 
