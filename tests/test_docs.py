@@ -13,7 +13,6 @@ import pytest
 import yaml
 
 from goci_doctor import cli, diagnosis, hostenv, knowledge
-from goci_doctor.gate import lint
 from goci_doctor.gate import policyfile as policy
 from goci_doctor.lab.demo import Scenario, demo_dir
 from goci_doctor.model import ExitCode, Report
@@ -185,7 +184,7 @@ KB_SECTIONS = {
     "cpu_levels.toml": (set(knowledge.releases._CPU_REQUIRED), set(knowledge.releases._CPU_OPTIONAL)),
     "families.toml": ({"id", "title", "symptom", "mechanism", "cause", "source"}, set(knowledge.failures._FAMILY_KEYS)),
     "`[[family.fix]]`": ({"id", "title"}, set(knowledge.failures._FIX_KEYS)),
-    "cgo_modules.toml": ({f.name for f in lint.CgoModule.__dataclass_fields__.values()}, set()),
+    "cgo_modules.toml": ({f.name for f in knowledge.CgoModule.__dataclass_fields__.values()}, set()),
     "variants.toml": (set(knowledge.build_variants._VARIANT_REQUIRED), set(knowledge.build_variants._VARIANT_OPTIONAL)),
 }
 

@@ -99,3 +99,23 @@ def test_malformed_variant_entries_name_the_file_and_entry(tmp_path, entry, need
     with pytest.raises(GociError) as info:
         knowledge.load_variants(path)
     assert needle in info.value.message and str(path) in info.value.message
+
+
+@pytest.mark.parametrize(
+    ("entry", "complaint"),
+    [
+        ({"path": "x", "library": "y", "alternatives": [], "note": "n"}, "missing key 'source'"),
+        ({"path": "x", "library": "y", "alternatives": "z", "note": "n", "source": "s"}, "'alternatives' must be"),
+        ({"path": "", "library": "y", "alternatives": [], "note": "n", "source": "s"}, "'path' must be"),
+        ({"path": "x", "library": "y", "alternatives": [], "note": "n", "source": "s", "url": "u"}, "unknown keys"),
+    ],
+)
+def test_a_malformed_cgo_module_entry_fails_at_load(entry, complaint):
+    with pytest.raises(GociError, match=complaint):
+        knowledge.load_cgo_modules({"module": [entry]}, "cgo_modules.toml")
+
+
+def test_the_shipped_cgo_modules_load_and_one_list_serves_lint_and_check():
+    mods = knowledge.cgo_modules()
+    assert any(m.path == "github.com/mattn/go-sqlite3" for m in mods)
+    assert all(m.source for m in mods)

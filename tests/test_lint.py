@@ -10,11 +10,12 @@ import pytest
 
 from goci_doctor.cli import main
 from goci_doctor.gate.gomod import parse_go_mod_requires
-from goci_doctor.gate.lint import RULES, cgo_modules, image_libc, lint_repo
+from goci_doctor.gate.lint import RULES, image_libc, lint_repo
 from goci_doctor.gate.makeresolve import parse_make
 from goci_doctor.gate.matrix import expand_matrix
 from goci_doctor.gate.shell import UNKNOWN, scan_shell
 from goci_doctor.gate.yamlsrc import load_yaml
+from goci_doctor.knowledge import cgo_modules
 from goci_doctor.model import BadInputError
 from goci_doctor.render.lint import findings_sarif, github_annotations
 from goci_doctor.render.sarif import SarifResult, SarifRule, sarif_log

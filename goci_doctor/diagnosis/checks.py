@@ -6,16 +6,14 @@ Imports: model, platforms, knowledge, diagnosis.common.
 
 from __future__ import annotations
 
-import functools
 import re
-import tomllib
-from importlib import resources
 from pathlib import PurePosixPath
 from typing import TYPE_CHECKING, cast
 
 from goci_doctor import knowledge
 from goci_doctor.diagnosis.common import _Case, _kb_evidence
 from goci_doctor.knowledge import version_tuple
+from goci_doctor.knowledge.cgo import cgo_modules
 from goci_doctor.model import (
     ArtifactFacts,
     BadInputError,
@@ -29,22 +27,15 @@ if TYPE_CHECKING:
     pass
 
 
-@functools.cache
-def _cgo_only_modules() -> dict[str, tuple[str, ...]]:
-    """Module path -> pure-Go alternatives, from data/cgo_modules.toml (shared with `lint`)."""
-    text = resources.files("goci_doctor").joinpath("data/cgo_modules.toml").read_text(encoding="utf-8")
-    return {m["path"]: tuple(m.get("alternatives", ())) for m in tomllib.loads(text).get("module", [])}
-
-
 def _cgo_stub_check(
     facts: ArtifactFacts, target: Target, path: str, base: dict[str, str]
 ) -> tuple[Verdict | None, _Case | None]:
     go = facts.go
     if go is None or go.cgo_enabled is not False:
         return None, None
-    cgo_only = _cgo_only_modules()
+    cgo_only = cgo_modules()
     for mod, _ in go.deps:
-        if any(mod == p or re.fullmatch(re.escape(p) + r"/v\d+", mod) for p in cgo_only):
+        if any(m.matches(mod) for m in cgo_only):
             msg = (
                 "Binary was compiled with 'CGO_ENABLED=0', go-sqlite3 requires cgo to work. This is a stub"
                 if "go-sqlite3" in mod

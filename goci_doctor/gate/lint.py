@@ -16,14 +16,11 @@ violation), 2 bad input (missing repository, unreadable policy).
 
 from __future__ import annotations
 
-import functools
 import os
 import posixpath
 import re
-import tomllib
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -36,6 +33,7 @@ from goci_doctor.gate.goreleaser import read_goreleaser
 from goci_doctor.gate.imagefamily import base_is_toolchain, image_libc_info, moving_tag, strip_ref
 from goci_doctor.gate.makefile import read_makefile
 from goci_doctor.gate.shell import UNKNOWN, known
+from goci_doctor.knowledge.cgo import cgo_modules
 from goci_doctor.model import BadInputError, GociError
 from goci_doctor.safety import safeio
 
@@ -988,36 +986,6 @@ def _scan_goreleaser(ctx: _Ctx, path: Path) -> None:
 
 # --------------------------------------------------------------------------------------------
 # go.mod
-
-
-@dataclass(frozen=True)
-class CgoModule:
-    """A module that needs cgo, from data/cgo_modules.toml."""
-
-    path: str
-    library: str
-    alternatives: tuple[str, ...]
-    note: str
-    source: str
-
-    def matches(self, module: str) -> bool:
-        return module == self.path or (module.startswith(self.path + "/v") and module[len(self.path) + 2 :].isdigit())
-
-
-@functools.cache
-def cgo_modules() -> tuple[CgoModule, ...]:
-    """The cgo-only module list shipped in goci_doctor/data/cgo_modules.toml."""
-    path = Path(str(resources.files("goci_doctor") / "data" / "cgo_modules.toml"))
-    doc = tomllib.loads(path.read_text(encoding="utf-8"))
-    out = []
-    for i, entry in enumerate(doc.get("module", [])):
-        try:
-            out.append(
-                CgoModule(entry["path"], entry["library"], tuple(entry["alternatives"]), entry["note"], entry["source"])
-            )
-        except KeyError as exc:
-            raise GociError(f"{path}: module #{i + 1}: missing key {exc}") from exc
-    return tuple(out)
 
 
 def _check_go_mod(ctx: _Ctx, path: Path) -> None:

@@ -3,7 +3,8 @@
 Facts live in TOML files under ``goci_doctor/data/`` (targets.toml, go_releases.toml,
 cpu_levels.toml), each entry with the source it was taken from. The package loads them,
 validates them once (cached) and looks things up; this entry re-exports the public names of
-``base``, ``target_catalog``, ``releases``, ``build_variants`` and ``failures`` (families.toml).
+``base``, ``target_catalog``, ``releases``, ``build_variants``, ``cgo`` and ``failures``
+(families.toml).
 Adding a distribution is a data change: a new ``[[target]]`` entry plus a test, never a new
 code path.
 
@@ -17,6 +18,7 @@ from __future__ import annotations
 
 from goci_doctor.knowledge.base import GO_ARCHS, GO_OSES, LIBCS, version_tuple
 from goci_doctor.knowledge.build_variants import Variant, is_variant_name, load_variants, variants
+from goci_doctor.knowledge.cgo import CgoModule, cgo_modules, load_cgo_modules
 from goci_doctor.knowledge.failures import Family, FixSpec, families, load_families, native_wording
 from goci_doctor.knowledge.releases import (
     CpuLevel,
@@ -44,6 +46,7 @@ __all__ = [
     "GO_ARCHS",
     "GO_OSES",
     "LIBCS",
+    "CgoModule",
     "CpuLevel",
     "Family",
     "FixSpec",
@@ -51,6 +54,7 @@ __all__ = [
     "TargetCatalog",
     "Variant",
     "catalog",
+    "cgo_modules",
     "cpu_level",
     "cpu_levels",
     "families",
@@ -60,6 +64,7 @@ __all__ = [
     "go_releases",
     "is_variant_name",
     "load_catalog",
+    "load_cgo_modules",
     "load_cpu_levels",
     "load_families",
     "load_go_releases",
