@@ -23,7 +23,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.append(str(ROOT))  # PYTHONPATH first: the sweep can measure another tree
 
-from goci_doctor.gate.lint import LintFinding, lint_repo  # noqa: E402
+from goci_doctor.gate.lint import lint_repo  # noqa: E402
+from goci_doctor.gate.rules import LintFinding  # noqa: E402
 
 
 def _key(f: LintFinding) -> tuple[str, str, str]:

@@ -759,7 +759,8 @@ def _text(atoms: st.SearchStrategy[str]) -> st.SearchStrategy[str]:
     gomod=st.text(max_size=200),
 )
 def test_lint_never_raises_on_generated_configs(workflow, goreleaser, dockerfile, makefile, gomod, tmp_path_factory):
-    from goci_doctor.gate.lint import LintReport, lint_repo
+    from goci_doctor.gate.lint import lint_repo
+    from goci_doctor.gate.rules import LintReport
 
     repo = tmp_path_factory.mktemp("repo")
     (repo / ".github" / "workflows").mkdir(parents=True)

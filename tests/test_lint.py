@@ -10,9 +10,11 @@ import pytest
 
 from goci_doctor.cli import main
 from goci_doctor.gate.gomod import parse_go_mod_requires
-from goci_doctor.gate.lint import RULES, image_libc, lint_repo
+from goci_doctor.gate.lint import lint_repo
+from goci_doctor.gate.lintctx import image_libc
 from goci_doctor.gate.makeresolve import parse_make
 from goci_doctor.gate.matrix import expand_matrix
+from goci_doctor.gate.rules import RULES
 from goci_doctor.gate.shell import UNKNOWN, scan_shell
 from goci_doctor.gate.yamlsrc import load_yaml
 from goci_doctor.knowledge import cgo_modules

@@ -27,8 +27,9 @@ import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from goci_doctor.gate.lint import LintFinding, lint_repo
+from goci_doctor.gate.lint import lint_repo
 from goci_doctor.gate.policyfile import Policy, PolicyEnv
+from goci_doctor.gate.rules import LintFinding
 from goci_doctor.model import ArtifactFacts, EnvFacts
 
 # --------------------------------------------------------------------------------------------

@@ -14,7 +14,7 @@ import sys
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from goci_doctor.gate.lint import RULES, LintFinding
+from goci_doctor.gate.rules import RULES, LintFinding
 from goci_doctor.model import to_jsonable
 from goci_doctor.render.documents import document, dumps
 from goci_doctor.render.sarif import SarifResult, SarifRule, sarif_log

@@ -160,7 +160,7 @@ def document_schema() -> dict[str, Any]:
     run, build, lint, policy (check --policy), images (images list), merge, trace, and the run
     recordings (goci-doctor-run-recording) the lab replays.
     """
-    from goci_doctor.gate.lint import LintFinding
+    from goci_doctor.gate.rules import LintFinding
     from goci_doctor.lab.images import ImageInfo
     from goci_doctor.render.fanin import Conflict
     from goci_doctor.render.history import HistoryEntry
