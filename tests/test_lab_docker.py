@@ -140,12 +140,12 @@ def test_a_new_host_go_changes_the_build_image_recipe_not_its_rootfs():
 
 
 def test_goroot_copy_keeps_what_go_build_reads(tmp_path):
-    from goci_doctor.lab import images
+    from goci_doctor.lab import rootfs
 
     for rel in ("src/net/testdata", "src/go/internal/gcimporter/testdata/versions", "__pycache__", "__init__.py"):
-        assert images._skip_in_goroot(rel), rel
+        assert rootfs._skip_in_goroot(rel), rel
     for rel in ("bin/go", "pkg/tool/linux_amd64/compile", "src/net/net.go", "go.env", "VERSION", "pkg/include"):
-        assert not images._skip_in_goroot(rel), rel
+        assert not rootfs._skip_in_goroot(rel), rel
 
 
 @pytest.mark.docker

