@@ -66,10 +66,11 @@ def run_cli(
     cwd: Path | None = None,
     no_dac: bool = False,
     seconds: float = SECONDS,
+    _argv0: tuple[str, ...] = ("-m", "goci_doctor"),
 ) -> Outcome:
     """Run the CLI in a child and measure it. ``no_dac``: drop root's power to read anything, so
     that a chmod 000 file is really unreadable."""
-    cmd = [sys.executable, "-m", "goci_doctor", *args]
+    cmd = [sys.executable, *_argv0, *args]
     if no_dac:
         cmd = [str(SETPRIV), "--bounding-set=-dac_override,-dac_read_search", "--", *cmd]
     full_env = {**os.environ, "PYTHONPATH": str(Path(cli.__file__).parents[2]), **(env or {})}
@@ -108,6 +109,12 @@ def run_cli(
     assert outcome.rss_mb < RSS_LIMIT_MB, f"{args}: peak RSS {outcome.rss_mb:.0f} MB"
     assert "Traceback" not in outcome.stderr, outcome.stderr
     return outcome
+
+
+def run_python(code: str, *args: str) -> Outcome:
+    """``run_cli`` for a few lines of Python that end in ``cli.main`` (to hook a deterministic
+    event, such as a file shrinking, into the real command line)."""
+    return run_cli(*args, _argv0=("-c", code))
 
 
 def one_line(o: Outcome, code: int, *needles: str) -> str:
@@ -392,23 +399,87 @@ def test_a_file_truncated_while_inspected_never_kills_with_sigbus(tmp_path, bin_
     assert outcomes
 
 
-def test_snapshot_reports_a_file_that_shrinks_mid_read(tmp_path, monkeypatch):
+def _large_sparse_artifact(src: Path, dst: Path) -> Path:
+    """A real dynamic Go binary, then a 600 MiB hole, then 1 MiB of real data: large, mostly sparse,
+    and read on demand (never whole)."""
+    dst.write_bytes(src.read_bytes())
+    with dst.open("r+b") as fh:
+        fh.seek(600 << 20)
+        fh.write(b"\x5a" * (1 << 20))
+    return dst
+
+
+def _count_reads(monkeypatch: pytest.MonkeyPatch, target: Path, truncate_at: int | None) -> list[int]:
+    """Count the reader's ``pread`` calls; before call number ``truncate_at`` the file really shrinks."""
+    real_pread = os.pread
+    offsets: list[int] = []
+
+    def pread(fd: int, n: int, offset: int) -> bytes:
+        if len(offsets) == truncate_at:
+            os.truncate(target, 4096)
+        offsets.append(offset)
+        return real_pread(fd, n, offset)
+
+    monkeypatch.setattr(safeio.os, "pread", pread)
+    return offsets
+
+
+def test_a_file_that_shrinks_at_any_read_is_one_line(tmp_path, bin_path, monkeypatch, capsys):
+    """Truncated before each of the reader's reads in turn (deterministic, no race): never SIGBUS,
+    never "corrupt" facts from a parser that swallowed the short read, always the same line."""
     target = tmp_path / "app"
-    target.write_bytes(b"\x7fELF" + b"\x02" * (20 << 20))
-    real_preadv = os.preadv
-    calls = []
+    _large_sparse_artifact(Path(bin_path("cgo-host")), target)
+    clean = _count_reads(monkeypatch, target, None)
+    assert cli.main(["inspect", "--json", str(target)]) == ExitCode.OK, capsys.readouterr().err
+    capsys.readouterr()
+    assert len(clean) >= 3, clean  # headers, section table, dynamic and version tables: read lazily
+    for k in range(len(clean)):
+        _large_sparse_artifact(Path(bin_path("cgo-host")), target)
+        _count_reads(monkeypatch, target, k)
+        assert cli.main(["inspect", "--json", str(target)]) == ExitCode.BAD_INPUT, k
+        err = capsys.readouterr().err.strip().splitlines()
+        assert err == [f"goci-doctor: {target}: the file shrank while it was read (still being written?)"], (k, err)
 
-    def shrinking(fd: int, buffers: list, offset: int) -> int:
-        if not calls:
-            os.truncate(target, 4096)  # really truncate the file between two reads
-        calls.append(offset)
-        return real_preadv(fd, buffers, offset)
 
-    monkeypatch.setattr(safeio.os, "preadv", shrinking)
-    from goci_doctor.artifact import inspect_path
+def test_a_shrink_that_a_parser_swallowed_is_still_reported(tmp_path, bin_path):
+    """pyelftools is called under ``except Exception`` (corrupt input raises anything): a short read
+    it swallowed must still end the inspection with the one line, not with "corrupt" facts."""
+    from goci_doctor import artifact
 
-    with pytest.raises(BadInputError, match=r"shrank while it was read|changed size"):
-        inspect_path(target)
+    target = _large_sparse_artifact(Path(bin_path("cgo-host")), tmp_path / "app")
+    with pytest.raises(BadInputError, match="the file shrank while it was read"):
+        with artifact._ArtifactFile(target) as buf:
+            os.truncate(target, 4096)
+            try:
+                buf[len(buf) - 16 :]
+            except Exception:  # what a parser under `except Exception` does
+                pass
+
+
+_TRUNCATING_CHILD = """
+import os, sys
+from goci_doctor.safety import safeio
+target, at = sys.argv[1], int(sys.argv[2])
+real_pread, calls = os.pread, []
+def pread(fd, n, offset):
+    if len(calls) == at:
+        os.truncate(target, 4096)
+    calls.append(offset)
+    return real_pread(fd, n, offset)
+safeio.os.pread = pread
+from goci_doctor.cli import main
+sys.exit(main(["inspect", target]))
+"""
+
+
+@pytest.mark.parametrize("at", [1, 3])
+def test_the_cli_reports_a_file_that_shrinks_under_it(tmp_path, bin_path, at):
+    """The real CLI in a child process: the file is cut short just before the reader's read
+    number ``at`` (the section table, then pyelftools' dynamic section): exit 2 and one line, not
+    SIGBUS (-7 / 135)."""
+    target = _large_sparse_artifact(Path(bin_path("cgo-host")), tmp_path / "app")
+    o = run_python(_TRUNCATING_CHILD, str(target), str(at))
+    one_line(o, ExitCode.BAD_INPUT, "the file shrank while it was read")
 
 
 @pytest.mark.parametrize("path", ["/proc/self/status", "/proc/cpuinfo"])

@@ -9,7 +9,7 @@ A file that is not what a build should produce (empty, truncated, an HTML error 
 pointer, random bytes) is not an error: ``inspect_path`` returns facts whose ``problems`` say
 why. Only a path that cannot be read at all raises ``BadInputError``.
 
-This module reads files (bounded, mapped) and dispatches on the magic: ``elf``, ``pe``, ``macho``,
+This module reads files (bounded, on demand) and dispatches on the magic: ``elf``, ``pe``, ``macho``,
 ``sniff`` (everything else), ``gobuildinfo`` (Go's embedded build info); ``imagefs`` reads a
 container image's files the same way, without running anything.
 Imports: model, platforms, safety and its own submodules only.
@@ -17,7 +17,6 @@ Imports: model, platforms, safety and its own submodules only.
 
 from __future__ import annotations
 
-import mmap
 import os
 import stat
 import struct
@@ -44,7 +43,7 @@ def inspect_path(path: str | os.PathLike[str]) -> ArtifactFacts:
     Corrupt, truncated or non-executable files return facts with ``problems`` explaining why.
     """
     p = Path(path)
-    with _MappedFile(p) as buf:
+    with _ArtifactFile(p) as buf:
         return inspect_bytes(buf, str(p))
 
 
@@ -130,7 +129,7 @@ def read_go_buildinfo(source: Buffer | str | os.PathLike[str]) -> GoBuildInfo | 
     readers here locate the blob; ``gobuildinfo`` decodes it.
     """
     if isinstance(source, (str, os.PathLike)):
-        with _MappedFile(Path(source)) as buf:
+        with _ArtifactFile(Path(source)) as buf:
             return read_go_buildinfo(buf)
     try:
         layout = _layout_for(source)
@@ -165,19 +164,19 @@ def _layout_for(buf: Buffer) -> Layout | None:
 # Reading files
 
 
-class _MappedFile:
+class _ArtifactFile:
     """A file's contents for reading, turning OS errors into BadInputError.
 
-    Copied into a private anonymous mapping (``safeio.Snapshot``, holes skipped): a file
-    truncated while it is inspected gives one line instead of SIGBUS, and a sparse 2 GB file
-    costs nothing. Only files with more real data than ``safeio.SNAPSHOT_DATA_LIMIT`` are
-    mapped directly (shared, no copy). A file whose size says 0 (``/proc``) is read, bounded.
+    Small files (``safeio.SMALL_FILE``) are read whole; bigger ones through a ``safeio.FileView``,
+    which reads with ``pread`` only the parts the parsers look at (headers, the dynamic and version
+    tables, Go's build info): a 40 MB Go binary costs a few hundred KB of reads and no copy, a
+    sparse 2 GB file nothing, and a file truncated while it is inspected gives one line instead of
+    the SIGBUS a mapping would raise. A file whose size says 0 (``/proc``) is read, bounded.
     """
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        self._map: mmap.mmap | None = None
-        self._snapshot: safeio.Snapshot | None = None
+        self._view: safeio.FileView | None = None
 
     def __enter__(self) -> Buffer:
         p = self.path
@@ -195,42 +194,42 @@ class _MappedFile:
             raise BadInputError(f"{p}: {exc.reason}") from None
         try:
             size = os.fstat(fd).st_size
-            if size == 0:
-                return self._read_unsized(fd)
-            if safeio.snapshot_fits(fd, size):
-                self._snapshot = safeio.Snapshot(fd, size, p)
-                snap = self._snapshot
-                return snap.map if snap.length == size else bytes(snap.map[: snap.length])
-            try:
-                self._map = mmap.mmap(fd, 0, access=mmap.ACCESS_READ)
-                return self._map
-            except (OSError, ValueError):
-                raise BadInputError(f"{p}: too large to read ({size} bytes) and cannot be mapped") from None
+            if size <= safeio.SMALL_FILE:
+                return self._read_small(fd, size)
         except OSError as exc:
-            raise _unreadable(p, exc) from None
-        finally:
             os.close(fd)
+            raise _unreadable(p, exc) from None
+        except BaseException:
+            os.close(fd)
+            raise
+        self._view = safeio.FileView(fd, size, p)
+        return self._view
 
-    def _read_unsized(self, fd: int) -> bytes:
+    def _read_small(self, fd: int, size: int) -> bytes:
+        # Read to the end, not to st_size: /proc files say 0 and /sys files claim 4096.
+        limit = size or safeio.EMPTY_STAT_READ
         chunks: list[bytes] = []
         total = 0
-        while total < safeio.EMPTY_STAT_READ:
-            chunk = os.read(fd, safeio.EMPTY_STAT_READ - total)
-            if not chunk:
-                break
-            chunks.append(chunk)
-            total += len(chunk)
+        try:
+            while total < limit:
+                chunk = os.read(fd, limit - total)
+                if not chunk:
+                    break
+                chunks.append(chunk)
+                total += len(chunk)
+        finally:
+            os.close(fd)
         return b"".join(chunks)
 
-    def __exit__(self, *exc: object) -> None:
-        for m in (self._map, self._snapshot.map if self._snapshot else None):
-            if m is None:
-                continue
-            try:
-                m.close()
-            except BufferError:
-                # A parser still holds a view; the map is freed with it.
-                pass
+    def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
+        view, self._view = self._view, None
+        if view is None:
+            return
+        view.close()
+        if view.shrank and not isinstance(exc, BadInputError):
+            # A parser that catches everything (pyelftools is wrapped that way) must not turn a
+            # file cut short under us into "corrupt" facts: the file changed, say so.
+            raise BadInputError(f"{self.path}: the file shrank while it was read (still being written?)")
 
 
 def _unreadable(p: Path, exc: OSError) -> BadInputError:

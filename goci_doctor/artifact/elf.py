@@ -1,25 +1,18 @@
-"""ELF: headers read directly, the dynamic section and symbol versions through pyelftools (imported
-lazily), the GLIBC floor and the symbols that set it.
+"""ELF: headers, the dynamic section and the symbol versions, all read directly with ``struct``
+(bounds-checked against the file), the GLIBC floor and the symbols that set it.
 
 Imports: model, artifact.gobuildinfo, safety.
 """
 
 from __future__ import annotations
 
-import io
-import mmap
 import re
 import struct
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
 
-from goci_doctor.artifact.gobuildinfo import Buffer, Layout, buildinfo_from_layout
+from goci_doctor.artifact.gobuildinfo import Buffer, Layout, buildinfo_from_layout, unpack_from
 from goci_doctor.model import ArtifactFacts, GoBuildInfo, VersionNeed
-
-if TYPE_CHECKING:
-    from elftools.elf.elffile import ELFFile
-
 
 _ELF_MACHINES: dict[int, tuple[str, str]] = {
     # e_machine: (file(1)-style name, GOARCH); 64-bit and endian variants resolved in _elf_arch.
@@ -68,6 +61,8 @@ class ElfHeaders:
     """name -> (type, addr, offset, size)."""
     section_index_by_type: dict[int, int] = field(default_factory=dict)
     """sh_type -> index of the first section of that type."""
+    section_rows: list[tuple[int, int, int, int, int, int]] = field(default_factory=list)
+    """By section index: (type, offset, size, link, info, entsize)."""
     problems: list[str] = field(default_factory=list)
     interpreter: str = ""
 
@@ -100,7 +95,7 @@ class ElfHeaders:
             shentsize,
             shnum,
             shstrndx,
-        ) = struct.unpack_from(ehdr_fmt, buf, 16)
+        ) = unpack_from(ehdr_fmt, buf, 16)
         h._parse_phdrs(buf, phoff, phentsize, phnum)
         h._parse_shdrs(buf, shoff, shentsize, shnum, shstrndx)
         return h
@@ -117,8 +112,9 @@ class ElfHeaders:
         if end > self.size:
             self.problems.append(f"truncated: program headers end at offset {end} past end of file ({self.size} bytes)")
             return
+        table = bytes(buf[phoff:end])  # one read, however the file is held
         for i in range(phnum):
-            raw = struct.unpack_from(fmt, buf, phoff + i * phentsize)
+            raw = struct.unpack_from(fmt, table, i * phentsize)
             if self.bits == 32:
                 p_type, off, vaddr, _paddr, filesz, memsz, flags, _align = raw
             else:
@@ -148,18 +144,20 @@ class ElfHeaders:
             return
         if shnum == 0 and shoff + entsize <= self.size:
             # Extended numbering: the real count is in section 0's sh_size.
-            shnum = struct.unpack_from(fmt, buf, shoff)[5]
+            shnum = unpack_from(fmt, buf, shoff)[5]
         end = shoff + shnum * shentsize
         if end > self.size:
             self.problems.append(f"truncated: section headers end at offset {end} past end of file ({self.size} bytes)")
             return
-        raw = [struct.unpack_from(fmt, buf, shoff + i * shentsize) for i in range(min(shnum, 65535))]
+        table = bytes(buf[shoff : shoff + min(shnum, 65535) * shentsize])  # one read
+        raw = [struct.unpack_from(fmt, table, i * shentsize) for i in range(min(shnum, 65535))]
         if shstrndx == 0xFFFF and raw:
             shstrndx = raw[0][6]
         strtab = b""
         if 0 < shstrndx < len(raw):
             _n, _t, _f, _a, s_off, s_size, *_ = raw[shstrndx]
             strtab = bytes(buf[s_off : s_off + min(s_size, 1 << 20)])
+        self.section_rows = [(r[1], r[4], r[5], r[6], r[7], r[9]) for r in raw]
         for index, (name_off, sh_type, _flags, addr, offset, size, *_rest) in enumerate(raw):
             self.section_index_by_type.setdefault(sh_type, index)
             end_name = strtab.find(b"\0", name_off)
@@ -219,104 +217,191 @@ class _DynamicFacts:
     symbols_by_version: dict[str, list[str]] = field(default_factory=dict)
 
 
-def _read_dynamic(buf: Buffer, headers: ElfHeaders) -> _DynamicFacts:
-    """Dynamic section, .gnu.version_r and the versioned dynamic symbols, via pyelftools."""
-    from elftools.elf.dynamic import DynamicSection, DynamicSegment
-    from elftools.elf.elffile import ELFFile
+_DT_NULL, _DT_NEEDED, _DT_STRTAB, _DT_STRSZ, _DT_SONAME, _DT_RPATH, _DT_RUNPATH = 0, 1, 5, 10, 14, 15, 29
+_DT_FLAGS_1 = 0x6FFFFFFB
+_SHT_NOBITS = 8
+_MAX_DYN_TAGS = 65536  # real programs have a few dozen
+_MAX_VERNEED = 1 << 20  # .gnu.version_r of a real program is a few hundred bytes
+_MAX_DYNSYMS = 1 << 20  # a large real program exports tens of thousands
+_MAX_DYNSTR = 64 << 20
 
+
+def _read_dynamic(buf: Buffer, headers: ElfHeaders) -> _DynamicFacts:
+    """Dynamic section, .gnu.version_r and the versioned dynamic symbols, read with struct.
+
+    Every size and offset is checked against the file and bounded before it is read; anything
+    inconsistent raises ``ValueError`` (or ``IndexError``/``struct.error``), which the caller turns
+    into "corrupt: dynamic section unreadable".
+    """
     facts = _DynamicFacts()
-    # pyelftools wants a seekable stream: an mmap is one; plain bytes get a BytesIO around them.
-    stream: Any = buf if isinstance(buf, mmap.mmap) else io.BytesIO(buf)
-    elf = ELFFile(stream)
-    # Sections are picked by type from our own header table: iterating pyelftools' sections
-    # would build every one of them, and it parses a whole .gnu.hash eagerly (0.3 s on 48 MB).
-    dyn: Any = None
+    tag_fmt = headers.endian + ("iI" if headers.bits == 32 else "qQ")
+    tag_size = struct.calcsize(tag_fmt)
+    table: tuple[int, int] | None = None  # (offset, size) of the tags
+    strings: _Strings | None = None
     index = headers.section_index_by_type.get(_SHT_DYNAMIC)
     if index is not None:
-        dyn = elf.get_section(index)
-    if not isinstance(dyn, DynamicSection):
+        _type, offset, size, link, _info, _entsize = headers.section_rows[index]
+        table = (offset, size)
+        strings = _Strings.of_section(buf, headers, link)
+    else:
         # Section headers stripped (sstrip): the PT_DYNAMIC segment still has the tags.
-        dyn = next((seg for seg in elf.iter_segments() if isinstance(seg, DynamicSegment)), None)
-    if dyn is not None:
-        for count, tag in enumerate(dyn.iter_tags()):
-            if count > 65536:  # real programs have a few dozen; a corrupt size must not loop for minutes
-                raise ValueError("implausibly many dynamic section entries")
-            if tag.entry.d_tag == "DT_NEEDED":
-                facts.needed.append(tag.needed)
-            elif tag.entry.d_tag == "DT_RPATH":
-                facts.rpath.extend(x for x in tag.rpath.split(":") if x)
-            elif tag.entry.d_tag == "DT_RUNPATH":
-                facts.runpath.extend(x for x in tag.runpath.split(":") if x)
-            elif tag.entry.d_tag == "DT_SONAME":
-                facts.soname = tag.soname
-            elif tag.entry.d_tag == "DT_FLAGS_1":
-                facts.pie_flag = bool(tag.entry.d_val & 0x08000000)  # DF_1_PIE
-    _read_versions(elf, headers, facts)
+        segment = next((p for p in headers.phdrs if p[0] == _PT_DYNAMIC), None)
+        if segment is not None:
+            table = (segment[2], segment[4])
+    if table is None:
+        return facts
+    offset, size = table
+    if offset + min(size, tag_size) > headers.size:
+        raise ValueError(f"the dynamic section starts past end of file (offset {offset})")
+    count = min(size // tag_size, (headers.size - offset) // tag_size)
+    if count > _MAX_DYN_TAGS and size // tag_size > _MAX_DYN_TAGS:
+        count = _MAX_DYN_TAGS + 1
+    raw = bytes(buf[offset : offset + count * tag_size])
+    tags: list[tuple[int, int]] = []
+    for i in range(count):
+        tag, value = struct.unpack_from(tag_fmt, raw, i * tag_size)
+        if tag == _DT_NULL:
+            break
+        if i >= _MAX_DYN_TAGS:  # a corrupt size must not loop for minutes
+            raise ValueError("implausibly many dynamic section entries")
+        tags.append((tag, value))
+    if strings is None:
+        strings = _Strings.of_address(buf, headers, tags)
+    for tag, value in tags:
+        if tag == _DT_NEEDED:
+            facts.needed.append(strings.get(value))
+        elif tag == _DT_RPATH:
+            facts.rpath.extend(x for x in strings.get(value).split(":") if x)
+        elif tag == _DT_RUNPATH:
+            facts.runpath.extend(x for x in strings.get(value).split(":") if x)
+        elif tag == _DT_SONAME:
+            facts.soname = strings.get(value)
+        elif tag == _DT_FLAGS_1:
+            facts.pie_flag = bool(value & 0x08000000)  # DF_1_PIE
+    _read_versions(buf, headers, facts)
     return facts
 
 
-def _read_versions(elf: ELFFile, headers: ElfHeaders, facts: _DynamicFacts) -> None:
-    from elftools.elf.gnuversions import GNUVerNeedSection, GNUVerSymSection
+class _Strings:
+    """A string table (.dynstr), read once and bounded."""
 
-    def section(sh_type: int) -> Any:
-        index = headers.section_index_by_type.get(sh_type)
-        return None if index is None else elf.get_section(index)
+    def __init__(self, data: bytes) -> None:
+        self.data = data
 
-    verneed, versym = section(_SHT_GNU_VERNEED), section(_SHT_GNU_VERSYM)
-    if not isinstance(verneed, GNUVerNeedSection):
+    @classmethod
+    def of_section(cls, buf: Buffer, headers: ElfHeaders, index: int) -> _Strings:
+        sh_type, offset, size, _link, _info, _entsize = headers.section_rows[index]
+        if sh_type == _SHT_NOBITS or size > _MAX_DYNSTR:
+            raise ValueError(f"string table section {index} is unusable ({size} bytes)")
+        return cls(bytes(buf[offset : offset + size]))
+
+    @classmethod
+    def of_address(cls, buf: Buffer, headers: ElfHeaders, tags: list[tuple[int, int]]) -> _Strings:
+        addr = next((v for t, v in tags if t == _DT_STRTAB), None)
+        size = next((v for t, v in tags if t == _DT_STRSZ), 1 << 20)
+        if addr is None:
+            return cls(b"")
+        for p_type, _flags, offset, vaddr, filesz, _memsz in headers.phdrs:
+            if p_type == _PT_LOAD and vaddr <= addr < vaddr + filesz:
+                start = offset + addr - vaddr
+                return cls(bytes(buf[start : start + min(size, _MAX_DYNSTR)]))
+        raise ValueError(f"DT_STRTAB {addr:#x} is in no loadable segment")
+
+    def get(self, offset: int) -> str:
+        if not 0 <= offset < len(self.data):
+            raise ValueError(f"string offset {offset} past the end of the string table")
+        end = self.data.find(b"\0", offset)
+        return self.data[offset : end if end >= 0 else None].decode("utf-8", "replace")
+
+
+def _read_versions(buf: Buffer, headers: ElfHeaders, facts: _DynamicFacts) -> None:
+    need_index = headers.section_index_by_type.get(_SHT_GNU_VERNEED)
+    if need_index is None:
         return
+    _type, offset, size, link, info, _entsize = headers.section_rows[need_index]
+    if offset + size > headers.size or size > _MAX_VERNEED:
+        raise ValueError(f".gnu.version_r ({size} bytes at offset {offset}) is past end of file or too large")
+    data = bytes(buf[offset : offset + size])
+    strings = _Strings.of_section(buf, headers, link)
+    e = headers.endian
     budget = 10000  # version entries; a corrupt count must not make us loop for minutes
-    for need, auxes in verneed.iter_versions():
+    at = 0
+    for _ in range(info):  # sh_info: the number of Elf_Verneed entries
+        _version, cnt, file_off, aux, next_off = struct.unpack_from(e + "HHIII", data, at)
         names = []
-        for aux in auxes:
+        aux_at = at + aux
+        for _ in range(cnt):
             budget -= 1
             if budget < 0:
                 raise ValueError("implausibly many symbol version entries")
-            names.append(aux.name)
-            facts.version_by_index[aux["vna_other"] & 0x7FFF] = aux.name
-        facts.version_needs.append(VersionNeed(library=need.name or "", versions=tuple(names)))
-    if not isinstance(versym, GNUVerSymSection):
+            _hash, _flags, other, name_off, aux_next = struct.unpack_from(e + "IHHII", data, aux_at)
+            name = strings.get(name_off)
+            names.append(name)
+            facts.version_by_index[other & 0x7FFF] = name
+            aux_at += aux_next
+        facts.version_needs.append(VersionNeed(library=strings.get(file_off), versions=tuple(names)))
+        budget -= 1
+        if budget < 0:
+            raise ValueError("implausibly many symbol version entries")
+        at += next_off
+    sym_index = headers.section_index_by_type.get(_SHT_GNU_VERSYM)
+    if sym_index is None:
         return
-    symtab = elf.get_section(versym["sh_link"])
-    strsec = elf.get_section(symtab["sh_link"])
-    _check_table(versym, symtab, strsec, headers.size)
-    strtab = strsec.data()
-    # .gnu.version is a flat array of 16-bit indices parallel to .dynsym. Both are read raw:
-    # pyelftools' per-symbol parsing costs ~0.05 ms a symbol, and large programs export thousands.
-    endian = "<" if elf.little_endian else ">"
-    raw = versym.data()
+    versym = headers.section_rows[sym_index]
+    symtab = headers.section_rows[versym[3]]
+    strsec = headers.section_rows[symtab[3]]
+    entsize = _check_table(versym, symtab, strsec, headers)
+    strtab = _Strings.of_section(buf, headers, symtab[3]).data
+    # .gnu.version is a flat array of 16-bit indices parallel to .dynsym. Both are read raw.
+    raw = bytes(buf[versym[1] : versym[1] + versym[2]]) if versym[0] != _SHT_NOBITS else b""
     count = len(raw) // 2
-    indices = struct.unpack(f"{endian}{count}H", raw[: count * 2])
-    symdata = symtab.data()
-    entsize = symtab["sh_entsize"] or (24 if elf.elfclass == 64 else 16)
-    for i, index in enumerate(indices):
-        version = facts.version_by_index.get(index & 0x7FFF)
-        if version is None or (i + 1) * entsize > len(symdata):
+    symdata = bytes(buf[symtab[1] : symtab[1] + symtab[2]]) if symtab[0] != _SHT_NOBITS else b""
+    # Most entries of a large program's .gnu.version are its own exports (index 1): instead of
+    # walking every entry, find the few that name a needed version (bytes.find, with or without
+    # the hidden bit), then take them in symbol order.
+    hits: list[tuple[int, str]] = []
+    for index, version in facts.version_by_index.items():
+        for value in (index, index | 0x8000):
+            needle = struct.pack(e + "H", value)
+            at = raw.find(needle)
+            while 0 <= at < count * 2:
+                if at % 2 == 0:
+                    hits.append((at // 2, version))
+                at = raw.find(needle, at + 1)
+    hits.sort()
+    for i, version in hits:
+        if (i + 1) * entsize > len(symdata):
             continue
-        (name_off,) = struct.unpack_from(endian + "I", symdata, i * entsize)  # st_name comes first
+        (name_off,) = struct.unpack_from(e + "I", symdata, i * entsize)  # st_name comes first
         end = strtab.find(b"\0", name_off)
         name = strtab[name_off : end if end >= 0 else None].decode("utf-8", "replace")
         facts.symbols_by_version.setdefault(version, []).append(name)
 
 
-_MAX_DYNSYMS = 1 << 20  # a large real program exports tens of thousands
-_MAX_DYNSTR = 64 << 20
-
-
-def _check_table(versym: Any, symtab: Any, strsec: Any, file_size: int) -> None:
+def _check_table(
+    versym: tuple[int, int, int, int, int, int],
+    symtab: tuple[int, int, int, int, int, int],
+    strsec: tuple[int, int, int, int, int, int],
+    headers: ElfHeaders,
+) -> int:
     """Section sizes checked against the file and each other before anything is read: a
-    .gnu.version that claims 1 GiB would otherwise be read and walked entry by entry."""
-    entsize = symtab["sh_entsize"] or 24
-    count = symtab["sh_size"] // entsize
-    for sec, label in ((versym, ".gnu.version"), (symtab, ".dynsym"), (strsec, ".dynstr")):
-        if sec["sh_type"] != "SHT_NOBITS" and file_size and sec["sh_offset"] + sec["sh_size"] > file_size:
-            raise ValueError(f"{label} ends at offset {sec['sh_offset'] + sec['sh_size']} past end of file")
+    .gnu.version that claims 1 GiB would otherwise be read and walked entry by entry. Returns the
+    size of a .dynsym entry."""
+    count = symtab[2] // (symtab[5] or 24)
+    for (sh_type, offset, size, _link, _info, _entsize), label in (
+        (versym, ".gnu.version"),
+        (symtab, ".dynsym"),
+        (strsec, ".dynstr"),
+    ):
+        if sh_type != _SHT_NOBITS and headers.size and offset + size > headers.size:
+            raise ValueError(f"{label} ends at offset {offset + size} past end of file")
     if count > _MAX_DYNSYMS:
         raise ValueError(f".dynsym claims {count} symbols (implausibly many)")
-    if versym["sh_size"] > 2 * count + 2:
-        raise ValueError(f".gnu.version is {versym['sh_size']} bytes but .dynsym has {count} symbols")
-    if strsec["sh_size"] > _MAX_DYNSTR:
-        raise ValueError(f".dynstr claims {strsec['sh_size']} bytes (implausibly large)")
+    if versym[2] > 2 * count + 2:
+        raise ValueError(f".gnu.version is {versym[2]} bytes but .dynsym has {count} symbols")
+    if strsec[2] > _MAX_DYNSTR:
+        raise ValueError(f".dynstr claims {strsec[2]} bytes (implausibly large)")
+    return symtab[5] or (24 if headers.bits == 64 else 16)
 
 
 def inspect_elf(buf: Buffer, name: str) -> ArtifactFacts:
@@ -340,7 +425,7 @@ def inspect_elf(buf: Buffer, name: str) -> ArtifactFacts:
     if has_dynamic and not any(p.startswith("truncated: section headers") for p in problems):
         try:
             dyn = _read_dynamic(buf, h)
-        except Exception as exc:  # pyelftools raises many types on corrupt input
+        except (ValueError, IndexError, KeyError, TypeError, OverflowError, struct.error) as exc:
             problems.append(f"corrupt: dynamic section unreadable ({type(exc).__name__}: {exc})")
 
     go = safe_buildinfo(buf, h.layout)

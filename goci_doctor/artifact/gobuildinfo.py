@@ -9,14 +9,26 @@ binary's segment layout, which the ELF, PE and Mach-O readers in ``artifact`` pr
 
 from __future__ import annotations
 
-import mmap
 import struct
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 from goci_doctor.model import GoBuildInfo
 from goci_doctor.safety import linear
+from goci_doctor.safety.safeio import FileView
 
-Buffer = bytes | bytearray | memoryview | mmap.mmap
+if TYPE_CHECKING:
+    import mmap
+
+Buffer: TypeAlias = "bytes | bytearray | memoryview | mmap.mmap | FileView"
+"""What the format readers read: bytes in memory, or a file read on demand (``FileView``)."""
+
+
+def unpack_from(fmt: str, buf: Buffer, offset: int) -> tuple[Any, ...]:
+    """``struct.unpack_from`` that also reads a ``FileView`` (which has no buffer protocol)."""
+    if isinstance(buf, FileView):
+        return struct.unpack(fmt, buf[offset : offset + struct.calcsize(fmt)] if offset >= 0 else b"")
+    return struct.unpack_from(fmt, buf, offset)
 
 
 _SECRETISH = linear.compile(r"(?i)token|secret|pass|pwd|pw=|key|auth|credential|cookie|bearer|://[^/\s]*@")

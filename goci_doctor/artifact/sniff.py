@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from goci_doctor.artifact.gobuildinfo import Buffer
 from goci_doctor.model import ArtifactFacts
+from goci_doctor.safety.safeio import FileView
 
 if TYPE_CHECKING:
     pass
@@ -100,11 +101,16 @@ def inspect_other(buf: Buffer, head: bytes, name: str) -> ArtifactFacts:
 
 
 def _all_zero(buf: Buffer) -> bool:
-    # In slices: a 2 GB file must not be copied into memory to learn it holds nothing.
+    # In slices: a 2 GB file must not be copied into memory to learn it holds nothing; the holes
+    # of a sparse file are zero without being read.
     step = 1 << 20
     zero = bytes(step)
-    size = len(buf)
-    return all(bytes(buf[off : off + step]) == zero[: min(step, size - off)] for off in range(0, size, step))
+    extents = buf.extents() if isinstance(buf, FileView) else [(0, len(buf))]
+    for start, end in extents:
+        for off in range(start, end, step):
+            if bytes(buf[off : min(off + step, end)]) != zero[: min(step, end - off)]:
+                return False
+    return True
 
 
 def _looks_like_text(head: bytes) -> bool:

@@ -360,12 +360,14 @@ def spend(produced: int) -> None:
 
 
 # --------------------------------------------------------------------------------------------
-# Artifacts: a private snapshot that a truncation cannot turn into SIGBUS
+# Artifacts: read on demand, so a truncation can never turn into SIGBUS
 
-SNAPSHOT_DATA_LIMIT = 512 * 1024 * 1024
-"""Bytes of real data (holes excluded) copied into a snapshot; bigger files are mapped."""
+SMALL_FILE = 1024 * 1024
+"""Files up to this size are read whole (one read; also right for /sys files whose size lies)."""
 EMPTY_STAT_READ = 1024 * 1024
 """How much is read from a file whose size says 0 (/proc and /sys files have content anyway)."""
+_BLOCK = 64 * 1024
+_CACHED_BLOCKS = 256  # 16 MiB of small reads cached; large reads go straight to the file
 
 
 def data_extents(fd: int, size: int) -> list[tuple[int, int]]:
@@ -392,49 +394,110 @@ def data_extents(fd: int, size: int) -> list[tuple[int, int]]:
     return out
 
 
-class Snapshot:
-    """A file's contents as an anonymous mapping: reading it never touches the file again.
+class FileView:
+    """A regular file's bytes, read with ``pread`` where and when a parser looks (never mapped).
 
-    Holes are left as the mapping's zero pages, so a 2 GB sparse file costs no memory. Raises
-    ``UnsafeInput`` when the file shrinks or grows while it is copied."""
+    Behaves like a read-only ``bytes`` for what the artifact readers use (``len``, indexing,
+    slicing, ``find``) and like a binary stream for pyelftools (``read``, ``seek``, ``tell``).
+    Reading a 40 MB Go binary touches a few hundred KB of it. A file that shrinks while it is read
+    cannot kill the process with SIGBUS, as a mapping would: the short read raises ``UnsafeInput``
+    (one line) and sets ``shrank``, which the caller checks again after parsers that swallow
+    exceptions. Small reads go through a bounded cache of 64 KiB blocks. The view owns ``fd``.
+    """
 
     def __init__(self, fd: int, size: int, path: object) -> None:
-        import mmap
+        self._fd = fd
+        self._size = size
+        self._path = path
+        self._pos = 0
+        self._blocks: dict[int, bytes] = {}
+        self.shrank = False
 
-        self.map = mmap.mmap(-1, size, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS | getattr(mmap, "MAP_NORESERVE", 0))
-        self.length = size
-        """Bytes of content: less than the size when a pseudo-file (/sys) claims more than it has."""
-        view = memoryview(self.map)
-        try:
-            for start, end in data_extents(fd, size):
-                pos = start
-                while pos < end:
-                    n = os.preadv(fd, [view[pos : min(end, pos + (8 << 20))]], pos)
-                    if n <= 0:
-                        if os.fstat(fd).st_size == size:
-                            self.length = pos  # the size lied (/sys): what was read is the content
-                            break
-                        raise UnsafeInput(path, "the file shrank while it was read (still being written?)")
-                    pos += n
-                if self.length < size:
-                    break
-        except OSError as exc:
-            view.release()
-            self.map.close()
-            raise UnsafeInput(path, os_reason(exc)) from None
-        except BaseException:
-            view.release()
-            self.map.close()
-            raise
-        view.release()
-        if os.fstat(fd).st_size != size:
-            self.map.close()
-            raise UnsafeInput(path, "the file changed size while it was read (still being written?)")
+    # bytes-like
+    def __len__(self) -> int:
+        return self._size
+
+    def __getitem__(self, key: int | slice) -> Any:
+        if isinstance(key, slice):
+            start, stop, step = key.indices(self._size)
+            if step != 1:
+                raise ValueError("FileView slices take no step")
+            return self._read(start, max(0, stop - start))
+        index = key + self._size if key < 0 else key
+        if not 0 <= index < self._size:
+            raise IndexError("FileView index out of range")
+        return self._read(index, 1)[0]
+
+    def __bytes__(self) -> bytes:
+        return self._read(0, self._size)
+
+    def find(self, sub: bytes, start: int = 0, end: int | None = None) -> int:
+        start, end, _ = slice(start, end).indices(self._size)
+        found = self._read(start, max(0, end - start)).find(sub)
+        return found + start if found >= 0 else -1
+
+    def extents(self) -> list[tuple[int, int]]:
+        """The regions holding data (holes of a sparse file skipped)."""
+        return data_extents(self._fd, self._size)
+
+    # stream-like (pyelftools)
+    def read(self, n: int = -1) -> bytes:
+        if n is None or n < 0:
+            n = self._size - self._pos
+        data = self._read(self._pos, max(0, min(n, self._size - self._pos)))
+        self._pos += len(data)
+        return data
+
+    def seek(self, offset: int, whence: int = 0) -> int:
+        base = {0: 0, 1: self._pos, 2: self._size}[whence]
+        if base + offset < 0:
+            raise ValueError("negative seek position")
+        self._pos = base + offset
+        return self._pos
+
+    def tell(self) -> int:
+        return self._pos
 
     def close(self) -> None:
-        self.map.close()
+        if self._fd >= 0:
+            os.close(self._fd)
+            self._fd = -1
+        self._blocks.clear()
 
+    def _read(self, offset: int, n: int) -> bytes:
+        n = max(0, min(n, self._size - offset))
+        if n == 0:
+            return b""
+        first, last = offset // _BLOCK, (offset + n - 1) // _BLOCK
+        if last - first > 1:  # large: straight from the file, not through the cache
+            return self._pread(offset, n)
+        parts = [self._block(b) for b in range(first, last + 1)]
+        data = parts[0] if len(parts) == 1 else b"".join(parts)
+        skip = offset - first * _BLOCK
+        return data[skip : skip + n]
 
-def snapshot_fits(fd: int, size: int) -> bool:
-    """True when the data regions of the file are small enough to copy into a ``Snapshot``."""
-    return sum(end - start for start, end in data_extents(fd, size)) <= SNAPSHOT_DATA_LIMIT
+    def _block(self, index: int) -> bytes:
+        block = self._blocks.get(index)
+        if block is None:
+            if len(self._blocks) >= _CACHED_BLOCKS:
+                self._blocks.pop(next(iter(self._blocks)))
+            start = index * _BLOCK
+            block = self._blocks[index] = self._pread(start, min(_BLOCK, self._size - start))
+        return block
+
+    def _pread(self, offset: int, n: int) -> bytes:
+        chunks: list[bytes] = []
+        got = 0
+        try:
+            while got < n:
+                chunk = os.pread(self._fd, n - got, offset + got)
+                if not chunk:
+                    break
+                chunks.append(chunk)
+                got += len(chunk)
+        except OSError as exc:
+            raise UnsafeInput(self._path, os_reason(exc)) from None
+        if got < n:
+            self.shrank = True
+            raise UnsafeInput(self._path, "the file shrank while it was read (still being written?)")
+        return chunks[0] if len(chunks) == 1 else b"".join(chunks)
