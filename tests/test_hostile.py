@@ -442,8 +442,8 @@ def test_a_file_that_shrinks_at_any_read_is_one_line(tmp_path, bin_path, monkeyp
 
 
 def test_a_shrink_that_a_parser_swallowed_is_still_reported(tmp_path, bin_path):
-    """pyelftools is called under ``except Exception`` (corrupt input raises anything): a short read
-    it swallowed must still end the inspection with the one line, not with "corrupt" facts."""
+    """A parser that catches broadly (pefile does, inside) may swallow the short read: the
+    inspection must still end with the one line, not with "corrupt" facts."""
     from goci_doctor import artifact
 
     target = _large_sparse_artifact(Path(bin_path("cgo-host")), tmp_path / "app")
@@ -475,7 +475,7 @@ sys.exit(main(["inspect", target]))
 @pytest.mark.parametrize("at", [1, 3])
 def test_the_cli_reports_a_file_that_shrinks_under_it(tmp_path, bin_path, at):
     """The real CLI in a child process: the file is cut short just before the reader's read
-    number ``at`` (the section table, then pyelftools' dynamic section): exit 2 and one line, not
+    number ``at`` (the section table, then the dynamic section): exit 2 and one line, not
     SIGBUS (-7 / 135)."""
     target = _large_sparse_artifact(Path(bin_path("cgo-host")), tmp_path / "app")
     o = run_python(_TRUNCATING_CHILD, str(target), str(at))
@@ -535,6 +535,13 @@ def test_explain_refuses_endless_named_input(tmp_path):
     fifo = tmp_path / "fifo"
     os.mkfifo(fifo)
     one_line(run_cli("explain", str(fifo), seconds=30), 2, "FIFO")
+
+
+def test_merge_refuses_a_fifo_and_a_device_without_waiting(tmp_path):
+    fifo = tmp_path / "report.json"
+    os.mkfifo(fifo)
+    one_line(run_cli("merge", str(fifo), seconds=30), 2, "not a regular file")
+    one_line(run_cli("merge", "/dev/zero", seconds=30), 2, "not a regular file")
 
 
 def test_explain_finds_an_error_at_the_end_of_a_long_line(tmp_path):

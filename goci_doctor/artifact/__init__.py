@@ -1,9 +1,9 @@
 """Static inspection of build artifacts: what a file is, for which OS and CPU, which libc it needs.
 
-Nothing here runs the file. ELF, PE and Mach-O headers are read directly (a few hundred bytes,
-so a 40 MB Go binary is inspected in milliseconds); pyelftools parses the dynamic section and
-symbol versions of dynamically linked ELF files, pefile the imports of PE files. Both are imported
-lazily because ``goci-doctor inspect`` startup time matters.
+Nothing here runs the file. ELF, PE and Mach-O headers, the ELF dynamic section and symbol
+versions are read directly with ``struct`` (only the parts needed, so a 40 MB Go binary is
+inspected in milliseconds); pefile reads the imports of PE files, imported lazily because
+``goci-doctor inspect`` start-up time matters.
 
 A file that is not what a build should produce (empty, truncated, an HTML error page, a Git LFS
 pointer, random bytes) is not an error: ``inspect_path`` returns facts whose ``problems`` say
@@ -26,9 +26,7 @@ from typing import Any
 
 from goci_doctor.artifact.elf import ElfHeaders, inspect_elf
 from goci_doctor.artifact.gobuildinfo import Buffer, Layout, buildinfo_from_layout
-from goci_doctor.artifact.macho import MachO, inspect_macho, macho_magic, parse_fat
-from goci_doctor.artifact.pe import inspect_pe, pe_headers
-from goci_doctor.artifact.sniff import inspect_other
+from goci_doctor.artifact.sniff import inspect_other, macho_magic
 from goci_doctor.model import ArtifactFacts, BadInputError, GoBuildInfo
 from goci_doctor.safety import safeio
 
@@ -62,9 +60,14 @@ def inspect_bytes(data: Buffer, name: str = "<data>") -> ArtifactFacts:
     try:
         if head.startswith(b"\x7fELF"):
             return inspect_elf(data, name)
+        # The PE and Mach-O readers are imported when such a file comes (start-up time).
         if head.startswith(b"MZ"):
+            from goci_doctor.artifact.pe import inspect_pe
+
             return inspect_pe(data, name)
         if macho_magic(head) is not None:
+            from goci_doctor.artifact.macho import inspect_macho
+
             return inspect_macho(data, name)
     except (struct.error, ValueError, IndexError, KeyError, TypeError, OverflowError) as exc:
         # Our own header readers bounds-check, but a file crafted to confuse them must still
@@ -146,8 +149,12 @@ def _layout_for(buf: Buffer) -> Layout | None:
     if head.startswith(b"\x7fELF"):
         return ElfHeaders.parse(buf).layout()
     if head.startswith(b"MZ"):
+        from goci_doctor.artifact.pe import pe_headers
+
         pe = pe_headers(buf)
         return pe.layout if pe else None
+    from goci_doctor.artifact.macho import MachO, parse_fat
+
     kind = macho_magic(head)
     if kind == "fat":
         fat = parse_fat(buf)
@@ -227,8 +234,8 @@ class _ArtifactFile:
             return
         view.close()
         if view.shrank and not isinstance(exc, BadInputError):
-            # A parser that catches everything (pyelftools is wrapped that way) must not turn a
-            # file cut short under us into "corrupt" facts: the file changed, say so.
+            # A parser that catches broadly (pefile does, inside) must not turn a file cut short
+            # under us into "corrupt" facts: the file changed, say so.
             raise BadInputError(f"{self.path}: the file shrank while it was read (still being written?)")
 
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 import re
 import struct
 from collections.abc import Callable
-from dataclasses import dataclass, field
 
 from goci_doctor.artifact.gobuildinfo import Buffer, Layout, buildinfo_from_layout, unpack_from
 from goci_doctor.model import ArtifactFacts, GoBuildInfo, VersionNeed
@@ -43,28 +42,31 @@ _PF_X, _PF_W = 1, 2
 _SHT_DYNAMIC, _SHT_GNU_VERNEED, _SHT_GNU_VERSYM = 6, 0x6FFFFFFE, 0x6FFFFFFF
 
 
-@dataclass
 class ElfHeaders:
-    """The ELF header, program headers and section headers, read with struct and bounds-checked."""
+    """The ELF header, program headers and section headers, read with struct and bounds-checked.
 
-    size: int
-    bits: int = 0
-    endian: str = "<"
-    osabi: int = 0
-    e_type: int = 0
-    machine: int = 0
-    flags: int = 0
-    entry: int = 0
-    phdrs: list[tuple[int, int, int, int, int, int]] = field(default_factory=list)
-    """(type, flags, offset, vaddr, filesz, memsz)."""
-    sections: dict[str, tuple[int, int, int, int]] = field(default_factory=dict)
-    """name -> (type, addr, offset, size)."""
-    section_index_by_type: dict[int, int] = field(default_factory=dict)
-    """sh_type -> index of the first section of that type."""
-    section_rows: list[tuple[int, int, int, int, int, int]] = field(default_factory=list)
-    """By section index: (type, offset, size, link, info, entsize)."""
-    problems: list[str] = field(default_factory=list)
-    interpreter: str = ""
+    A plain class, as are the other parser records here: a dataclass compiles its methods when
+    the module is imported, about a millisecond each, and ``inspect`` start-up time matters."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self.bits = 0
+        self.endian = "<"
+        self.osabi = 0
+        self.e_type = 0
+        self.machine = 0
+        self.flags = 0
+        self.entry = 0
+        self.phdrs: list[tuple[int, int, int, int, int, int]] = []
+        """(type, flags, offset, vaddr, filesz, memsz)."""
+        self.sections: dict[str, tuple[int, int, int, int]] = {}
+        """name -> (type, addr, offset, size)."""
+        self.section_index_by_type: dict[int, int] = {}
+        """sh_type -> index of the first section of that type."""
+        self.section_rows: list[tuple[int, int, int, int, int, int]] = []
+        """By section index: (type, offset, size, link, info, entsize)."""
+        self.problems: list[str] = []
+        self.interpreter = ""
 
     @classmethod
     def parse(cls, buf: Buffer) -> ElfHeaders:
@@ -205,16 +207,16 @@ def _glibc_family_version(version: str, prefix: str) -> tuple[int, ...] | None:
     return tuple(int(x) for x in tail.split("."))
 
 
-@dataclass
 class _DynamicFacts:
-    needed: list[str] = field(default_factory=list)
-    rpath: list[str] = field(default_factory=list)
-    runpath: list[str] = field(default_factory=list)
-    soname: str = ""
-    pie_flag: bool = False
-    version_needs: list[VersionNeed] = field(default_factory=list)
-    version_by_index: dict[int, str] = field(default_factory=dict)
-    symbols_by_version: dict[str, list[str]] = field(default_factory=dict)
+    def __init__(self) -> None:
+        self.needed: list[str] = []
+        self.rpath: list[str] = []
+        self.runpath: list[str] = []
+        self.soname = ""
+        self.pie_flag = False
+        self.version_needs: list[VersionNeed] = []
+        self.version_by_index: dict[int, str] = {}
+        self.symbols_by_version: dict[str, list[str]] = {}
 
 
 _DT_NULL, _DT_NEEDED, _DT_STRTAB, _DT_STRSZ, _DT_SONAME, _DT_RPATH, _DT_RUNPATH = 0, 1, 5, 10, 14, 15, 29
@@ -283,35 +285,50 @@ def _read_dynamic(buf: Buffer, headers: ElfHeaders) -> _DynamicFacts:
 
 
 class _Strings:
-    """A string table (.dynstr), read once and bounded."""
+    """A string table (.dynstr), read string by string where it is needed: a large program's
+    .dynstr is megabytes (dockerd: 6.5 MB), of which a report needs a few hundred names."""
 
-    def __init__(self, data: bytes) -> None:
-        self.data = data
+    def __init__(self, buf: Buffer, offset: int, size: int) -> None:
+        self.buf = buf
+        self.offset = offset
+        self.size = max(0, min(size, len(buf) - offset))
 
     @classmethod
     def of_section(cls, buf: Buffer, headers: ElfHeaders, index: int) -> _Strings:
         sh_type, offset, size, _link, _info, _entsize = headers.section_rows[index]
         if sh_type == _SHT_NOBITS or size > _MAX_DYNSTR:
             raise ValueError(f"string table section {index} is unusable ({size} bytes)")
-        return cls(bytes(buf[offset : offset + size]))
+        return cls(buf, offset, size)
 
     @classmethod
     def of_address(cls, buf: Buffer, headers: ElfHeaders, tags: list[tuple[int, int]]) -> _Strings:
         addr = next((v for t, v in tags if t == _DT_STRTAB), None)
         size = next((v for t, v in tags if t == _DT_STRSZ), 1 << 20)
         if addr is None:
-            return cls(b"")
+            return cls(buf, 0, 0)
         for p_type, _flags, offset, vaddr, filesz, _memsz in headers.phdrs:
             if p_type == _PT_LOAD and vaddr <= addr < vaddr + filesz:
-                start = offset + addr - vaddr
-                return cls(bytes(buf[start : start + min(size, _MAX_DYNSTR)]))
+                return cls(buf, offset + addr - vaddr, min(size, _MAX_DYNSTR))
         raise ValueError(f"DT_STRTAB {addr:#x} is in no loadable segment")
 
     def get(self, offset: int) -> str:
-        if not 0 <= offset < len(self.data):
+        """The string at ``offset``; ValueError when it is past the table."""
+        if not 0 <= offset < self.size:
             raise ValueError(f"string offset {offset} past the end of the string table")
-        end = self.data.find(b"\0", offset)
-        return self.data[offset : end if end >= 0 else None].decode("utf-8", "replace")
+        return self.name(offset)
+
+    def name(self, offset: int) -> str:
+        """The string at ``offset``, or "" when it is past the table."""
+        if not 0 <= offset < self.size:
+            return ""
+        start, end = self.offset + offset, self.offset + self.size
+        step = 256
+        while True:
+            chunk = bytes(self.buf[start : min(end, start + step)])
+            cut = chunk.find(b"\0")
+            if cut >= 0 or start + step >= end:
+                return chunk[: cut if cut >= 0 else None].decode("utf-8", "replace")
+            step *= 4
 
 
 def _read_versions(buf: Buffer, headers: ElfHeaders, facts: _DynamicFacts) -> None:
@@ -351,31 +368,40 @@ def _read_versions(buf: Buffer, headers: ElfHeaders, facts: _DynamicFacts) -> No
     symtab = headers.section_rows[versym[3]]
     strsec = headers.section_rows[symtab[3]]
     entsize = _check_table(versym, symtab, strsec, headers)
-    strtab = _Strings.of_section(buf, headers, symtab[3]).data
-    # .gnu.version is a flat array of 16-bit indices parallel to .dynsym. Both are read raw.
+    strtab = _Strings.of_section(buf, headers, symtab[3])
+    # .gnu.version is a flat array of 16-bit indices parallel to .dynsym. It is read whole (its
+    # size is checked against .dynsym above); .dynsym and .dynstr only where a hit points.
     raw = bytes(buf[versym[1] : versym[1] + versym[2]]) if versym[0] != _SHT_NOBITS else b""
     count = len(raw) // 2
-    symdata = bytes(buf[symtab[1] : symtab[1] + symtab[2]]) if symtab[0] != _SHT_NOBITS else b""
-    # Most entries of a large program's .gnu.version are its own exports (index 1): instead of
-    # walking every entry, find the few that name a needed version (bytes.find, with or without
-    # the hidden bit), then take them in symbol order.
-    hits: list[tuple[int, str]] = []
-    for index, version in facts.version_by_index.items():
-        for value in (index, index | 0x8000):
-            needle = struct.pack(e + "H", value)
-            at = raw.find(needle)
-            while 0 <= at < count * 2:
-                if at % 2 == 0:
-                    hits.append((at // 2, version))
-                at = raw.find(needle, at + 1)
-    hits.sort()
-    for i, version in hits:
-        if (i + 1) * entsize > len(symdata):
+    sym_size = symtab[2] if symtab[0] != _SHT_NOBITS else 0
+    for i, version in _versioned(raw[: count * 2], e, facts.version_by_index):
+        if (i + 1) * entsize > sym_size:
             continue
-        (name_off,) = struct.unpack_from(e + "I", symdata, i * entsize)  # st_name comes first
-        end = strtab.find(b"\0", name_off)
-        name = strtab[name_off : end if end >= 0 else None].decode("utf-8", "replace")
-        facts.symbols_by_version.setdefault(version, []).append(name)
+        (name_off,) = unpack_from(e + "I", buf, symtab[1] + i * entsize)  # st_name comes first
+        facts.symbols_by_version.setdefault(version, []).append(strtab.name(name_off))
+
+
+def _versioned(raw: bytes, endian: str, versions: dict[int, str]) -> list[tuple[int, str]]:
+    """(symbol index, version name) of the .gnu.version entries that name a needed version, in
+    symbol order.
+
+    Most entries of a large program are its own exports (index 1; dockerd has 170,000 of them):
+    instead of a Python loop over every entry, the low bytes are picked with one slice, mapped to
+    1 where they could belong to a needed version, and the few candidates checked one by one.
+    """
+    if not versions or not raw:
+        return []
+    low, high = (raw[0::2], raw[1::2]) if endian == "<" else (raw[1::2], raw[0::2])
+    wanted = bytes(1 if any((v & 0xFF) == b for v in versions) else 0 for b in range(256))
+    marks = low.translate(wanted)
+    out: list[tuple[int, str]] = []
+    i = marks.find(1)
+    while i >= 0:
+        version = versions.get(((high[i] << 8) | low[i]) & 0x7FFF)
+        if version is not None:
+            out.append((i, version))
+        i = marks.find(1, i + 1)
+    return out
 
 
 def _check_table(

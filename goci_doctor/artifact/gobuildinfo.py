@@ -10,7 +10,6 @@ binary's segment layout, which the ELF, PE and Mach-O readers in ``artifact`` pr
 from __future__ import annotations
 
 import struct
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeAlias
 
 from goci_doctor.model import GoBuildInfo
@@ -91,14 +90,15 @@ def parse_go_modinfo(go_version: str, modinfo: str) -> GoBuildInfo:
     )
 
 
-@dataclass
 class Layout:
-    """Where a binary's bytes land in memory, as each format's header reader describes it."""
+    """Where a binary's bytes land in memory, as each format's header reader describes it
+    (a plain class: a dataclass costs start-up time)."""
 
-    segments: list[tuple[int, int, int]] = field(default_factory=list)
-    """(virtual address, size in file, file offset)."""
-    data_start: int | None = None
-    """Address of the section or segment that holds the Go build info blob."""
+    def __init__(self, segments: list[tuple[int, int, int]] | None = None, data_start: int | None = None) -> None:
+        self.segments: list[tuple[int, int, int]] = segments if segments is not None else []
+        """(virtual address, size in file, file offset)."""
+        self.data_start = data_start
+        """Address of the section or segment that holds the Go build info blob."""
 
     def read(self, buf: Buffer, addr: int, size: int) -> bytes | None:
         for vaddr, filesz, offset in self.segments:

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 from goci_doctor.artifact.elf import safe_buildinfo
 from goci_doctor.artifact.gobuildinfo import Buffer, Layout, unpack_from
+from goci_doctor.artifact.sniff import macho_magic
 from goci_doctor.model import ArtifactFacts
 
 if TYPE_CHECKING:
@@ -30,23 +31,6 @@ _MACHO_TYPES = {1: "object", 2: "executable", 4: "core", 6: "dynamically linked 
 _LC_SEGMENT, _LC_SEGMENT_64, _LC_LOAD_DYLIB, _LC_LOAD_DYLINKER = 0x1, 0x19, 0xC, 0xE
 _LC_DYLIB_KINDS = (0xC, 0x80000018, 0x8000001F)  # LOAD, LOAD_WEAK, REEXPORT
 _LC_BUILD_VERSION, _LC_VERSION_MIN_MACOSX = 0x32, 0x24
-
-
-def macho_magic(head: bytes) -> str | None:
-    """ "32"/"64" for thin Mach-O, "fat" for universal binaries, else None."""
-    if len(head) < 4:
-        return None
-    m = head[:4]
-    if m in (b"\xfe\xed\xfa\xce", b"\xce\xfa\xed\xfe"):
-        return "32"
-    if m in (b"\xfe\xed\xfa\xcf", b"\xcf\xfa\xed\xfe"):
-        return "64"
-    if m in (b"\xca\xfe\xba\xbe", b"\xca\xfe\xba\xbf") and len(head) >= 8:
-        # 0xCAFEBABE is also a Java class file: its next word is a version number (45+),
-        # while a universal binary counts a handful of architectures.
-        (count,) = unpack_from(">I", head, 4)
-        return "fat" if 0 < count < 30 else None
-    return None
 
 
 def parse_fat(buf: Buffer) -> list[tuple[int, int, int]]:

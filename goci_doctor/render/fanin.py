@@ -79,7 +79,10 @@ class Merged:
 def _load(path: str) -> dict[str, Any]:
     p = Path(path)
     try:
-        with open(p, "rb") as fh:
+        # O_NONBLOCK: opening a FIFO would otherwise wait for a writer forever (the type is then
+        # checked on what was opened); it changes nothing for a regular file.
+        fd = os.open(p, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+        with os.fdopen(fd, "rb") as fh:
             st = os.fstat(fh.fileno())
             import stat
 

@@ -10,7 +10,8 @@ is refused before anything is built from it); variable expansion in CI configs d
 Every refusal is an ``UnsafeInput`` (a ``BadInputError``: one line, exit code 2), whose ``reason``
 omits the path so callers that name the file themselves (lint's GOCI000) can use it.
 
-May import only the standard library, ``goci_doctor.model`` and (lazily) PyYAML.
+May import only the standard library, ``goci_doctor.model`` and (lazily) PyYAML. ``tomllib`` and
+``json`` are imported where they are used: the artifact readers import this module at start-up.
 """
 
 from __future__ import annotations
@@ -18,10 +19,8 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import errno
-import json
 import os
 import stat
-import tomllib
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -203,6 +202,8 @@ def loads_toml(text: str, path: object = "") -> dict[str, Any]:
 
     Raises ``tomllib.TOMLDecodeError`` for invalid TOML (the caller words it), ``UnsafeInput``
     for nesting."""
+    import tomllib  # here, not at the top: `inspect` reads artifacts through this module, never TOML
+
     try:
         doc = tomllib.loads(text)
     except RecursionError:
@@ -216,6 +217,8 @@ def loads_json(text: str | bytes, path: object = "") -> Any:
     """``json.loads`` that refuses absurd nesting; ``ValueError`` for invalid JSON."""
     if isinstance(text, bytes):
         text = text.decode("utf-8-sig", errors="strict")
+    import json
+
     try:
         doc = json.loads(text)
     except RecursionError:
@@ -367,7 +370,7 @@ SMALL_FILE = 1024 * 1024
 EMPTY_STAT_READ = 1024 * 1024
 """How much is read from a file whose size says 0 (/proc and /sys files have content anyway)."""
 _BLOCK = 64 * 1024
-_CACHED_BLOCKS = 256  # 16 MiB of small reads cached; large reads go straight to the file
+_CACHED_BLOCKS = 64  # 4 MiB of small reads cached; large reads go straight to the file
 
 
 def data_extents(fd: int, size: int) -> list[tuple[int, int]]:
@@ -397,8 +400,8 @@ def data_extents(fd: int, size: int) -> list[tuple[int, int]]:
 class FileView:
     """A regular file's bytes, read with ``pread`` where and when a parser looks (never mapped).
 
-    Behaves like a read-only ``bytes`` for what the artifact readers use (``len``, indexing,
-    slicing, ``find``) and like a binary stream for pyelftools (``read``, ``seek``, ``tell``).
+    Behaves like a read-only ``bytes`` for what the artifact readers and pefile use (``len``,
+    indexing, slicing, ``find``).
     Reading a 40 MB Go binary touches a few hundred KB of it. A file that shrinks while it is read
     cannot kill the process with SIGBUS, as a mapping would: the short read raises ``UnsafeInput``
     (one line) and sets ``shrank``, which the caller checks again after parsers that swallow
@@ -409,7 +412,6 @@ class FileView:
         self._fd = fd
         self._size = size
         self._path = path
-        self._pos = 0
         self._blocks: dict[int, bytes] = {}
         self.shrank = False
 
@@ -439,24 +441,6 @@ class FileView:
     def extents(self) -> list[tuple[int, int]]:
         """The regions holding data (holes of a sparse file skipped)."""
         return data_extents(self._fd, self._size)
-
-    # stream-like (pyelftools)
-    def read(self, n: int = -1) -> bytes:
-        if n is None or n < 0:
-            n = self._size - self._pos
-        data = self._read(self._pos, max(0, min(n, self._size - self._pos)))
-        self._pos += len(data)
-        return data
-
-    def seek(self, offset: int, whence: int = 0) -> int:
-        base = {0: 0, 1: self._pos, 2: self._size}[whence]
-        if base + offset < 0:
-            raise ValueError("negative seek position")
-        self._pos = base + offset
-        return self._pos
-
-    def tell(self) -> int:
-        return self._pos
 
     def close(self) -> None:
         if self._fd >= 0:
