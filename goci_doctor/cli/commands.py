@@ -13,17 +13,12 @@ import os
 import sys
 from collections.abc import Iterator
 from pathlib import Path
-from typing import BinaryIO
+from typing import TYPE_CHECKING, BinaryIO
 
-from goci_doctor.model import (
-    SCHEMA_VERSION,
-    ArtifactFacts,
-    BadInputError,
-    Diagnosis,
-    ExitCode,
-    Target,
-    to_jsonable,
-)
+from goci_doctor.model import SCHEMA_VERSION, ArtifactFacts, BadInputError, ExitCode, to_jsonable
+
+if TYPE_CHECKING:  # annotations only: `inspect` must not build the diagnosis records (start-up time)
+    from goci_doctor.model import Diagnosis, Target
 from goci_doctor.safety.safetext import TERMINAL_SEQUENCE, clean_output, one_line
 
 MAX_LOG_LINE = 4 * 1024

@@ -12,22 +12,15 @@ import sys
 import textwrap
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from goci_doctor import __version__
-from goci_doctor.model import (
-    SCHEMA_VERSION,
-    ArtifactFacts,
-    BadInputError,
-    BuildResult,
-    ChainNode,
-    Diagnosis,
-    Report,
-    RunResult,
-    Verdict,
-    from_jsonable,
-    to_jsonable,
-)
+from goci_doctor.model import SCHEMA_VERSION, ArtifactFacts, BadInputError, from_jsonable, to_jsonable
+
+if TYPE_CHECKING:
+    # Only annotations here; functions import what they use, so that `inspect` (which renders
+    # artifact facts) does not build the diagnosis records (see goci_doctor.records).
+    from goci_doctor.model import BuildResult, ChainNode, Diagnosis, Report, RunResult, Verdict
 from goci_doctor.safety.outfile import write_report
 from goci_doctor.safety.safetext import one_line
 
@@ -46,6 +39,8 @@ def render(subject: Diagnosis | Report, fmt: str) -> str:
 
 
 def _render(subject: Diagnosis | Report, fmt: str) -> str:
+    from goci_doctor.model import Report
+
     report = subject if isinstance(subject, Report) else None
     diagnosis = subject.diagnosis if isinstance(subject, Report) else subject
     if fmt == "text":
@@ -91,6 +86,7 @@ def report_to_json(report: Report) -> str:
 
 def load_report(path: str | os.PathLike[str]) -> Report:
     """Load a JSON report (or a diagnosis document) written by goci-doctor; one clear error otherwise."""
+    from goci_doctor.model import Diagnosis, Report
     from goci_doctor.safety import safeio
 
     p = Path(path)
