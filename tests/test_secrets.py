@@ -452,3 +452,17 @@ def test_build_never_shows_compiler_quotes_or_goflags_in_clear(fmt: str, tmp_pat
     assert leaks(proc.stdout + proc.stderr) == []
     # The compiler really quoted the line, and the report really shows it (masked).
     assert "password=***" in proc.stdout, proc.stdout[-3000:]
+
+
+def test_token_group_counts_match_the_compiled_patterns():
+    """The combined token pattern is built without compiling each format (start-up time): the
+    capturing groups counted from each pattern's text must be those RE2 compiles."""
+    for source, pattern in redact.token_patterns():
+        assert redact.group_count(pattern.pattern) == pattern.groups, (source, pattern.pattern)
+    for text, groups in [
+        (r"(a)(?:b)(?P<n>c)(?<m>d)", 3),
+        (r"\((x)\)[(](?=y)", 1),
+        (r"[]()](z)[^]a(]", 1),
+        (r"(?<=p)(?<!q)(r)", 1),
+    ]:
+        assert redact.group_count(text) == groups, text
