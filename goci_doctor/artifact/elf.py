@@ -392,7 +392,10 @@ def _versioned(raw: bytes, endian: str, versions: dict[int, str]) -> list[tuple[
     if not versions or not raw:
         return []
     low, high = (raw[0::2], raw[1::2]) if endian == "<" else (raw[1::2], raw[0::2])
-    wanted = bytes(1 if any((v & 0xFF) == b for v in versions) else 0 for b in range(256))
+    table = bytearray(256)
+    for v in versions:
+        table[v & 0xFF] = 1
+    wanted = bytes(table)
     marks = low.translate(wanted)
     out: list[tuple[int, str]] = []
     i = marks.find(1)

@@ -369,8 +369,8 @@ SMALL_FILE = 1024 * 1024
 """Files up to this size are read whole (one read; also right for /sys files whose size lies)."""
 EMPTY_STAT_READ = 1024 * 1024
 """How much is read from a file whose size says 0 (/proc and /sys files have content anyway)."""
-_BLOCK = 64 * 1024
-_CACHED_BLOCKS = 64  # 4 MiB of small reads cached; large reads go straight to the file
+_BLOCK = 16 * 1024  # most reads are headers and tables of a few hundred bytes to a few KB
+_CACHED_BLOCKS = 256  # 4 MiB of small reads cached; large reads go straight to the file
 
 
 def data_extents(fd: int, size: int) -> list[tuple[int, int]]:
@@ -405,7 +405,7 @@ class FileView:
     Reading a 40 MB Go binary touches a few hundred KB of it. A file that shrinks while it is read
     cannot kill the process with SIGBUS, as a mapping would: the short read raises ``UnsafeInput``
     (one line) and sets ``shrank``, which the caller checks again after parsers that swallow
-    exceptions. Small reads go through a bounded cache of 64 KiB blocks. The view owns ``fd``.
+    exceptions. Small reads go through a bounded cache of 16 KiB blocks. The view owns ``fd``.
     """
 
     def __init__(self, fd: int, size: int, path: object) -> None:
