@@ -434,9 +434,17 @@ class FileView:
         return self._read(0, self._size)
 
     def find(self, sub: bytes, start: int = 0, end: int | None = None) -> int:
+        """``bytes.find``, reading 1 MiB at a time (a search over a large file holds no copy of it)."""
         start, end, _ = slice(start, end).indices(self._size)
-        found = self._read(start, max(0, end - start)).find(sub)
-        return found + start if found >= 0 else -1
+        step = max(1 << 20, 2 * len(sub))
+        pos = start
+        while pos < end:
+            chunk = self._read(pos, min(end, pos + step + len(sub) - 1) - pos)
+            found = chunk.find(sub)
+            if found >= 0:
+                return pos + found
+            pos += step
+        return -1 if sub or start > end else start
 
     def extents(self) -> list[tuple[int, int]]:
         """The regions holding data (holes of a sparse file skipped)."""
