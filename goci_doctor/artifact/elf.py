@@ -1,5 +1,6 @@
-"""ELF: headers, the dynamic section and the symbol versions, all read directly with ``struct``
-(bounds-checked against the file), the GLIBC floor and the symbols that set it.
+"""ELF: headers read directly with ``struct`` (bounds-checked against the file), the facts of an
+ELF file, the GLIBC floor and the symbols that set it. The dynamic section and symbol versions
+are read by ``elfdynamic``.
 
 Imports: model, artifact.gobuildinfo, safety.
 """
@@ -10,8 +11,9 @@ import re
 import struct
 from collections.abc import Callable
 
+from goci_doctor.artifact.elfdynamic import PT_DYNAMIC, PT_INTERP, PT_LOAD, DynamicFacts, read_dynamic
 from goci_doctor.artifact.gobuildinfo import Buffer, Layout, buildinfo_from_layout, unpack_from
-from goci_doctor.model import ArtifactFacts, GoBuildInfo, VersionNeed
+from goci_doctor.model import ArtifactFacts, GoBuildInfo
 
 _ELF_MACHINES: dict[int, tuple[str, str]] = {
     # e_machine: (file(1)-style name, GOARCH); 64-bit and endian variants resolved in _elf_arch.
@@ -37,9 +39,7 @@ _ELF_OSABI = {
     9: "freebsd",
     12: "openbsd",
 }
-_PT_LOAD, _PT_DYNAMIC, _PT_INTERP = 1, 2, 3
 _PF_X, _PF_W = 1, 2
-_SHT_DYNAMIC, _SHT_GNU_VERNEED, _SHT_GNU_VERSYM = 6, 0x6FFFFFFE, 0x6FFFFFFF
 
 
 class ElfHeaders:
@@ -123,13 +123,13 @@ class ElfHeaders:
                 p_type, flags, off, vaddr, _paddr, filesz, memsz, _align = raw
             self.phdrs.append((p_type, flags, off, vaddr, filesz, memsz))
         for p_type, _flags, off, _vaddr, filesz, _memsz in self.phdrs:
-            if p_type == _PT_LOAD and off + filesz > self.size:
+            if p_type == PT_LOAD and off + filesz > self.size:
                 self.problems.append(
                     f"truncated: a loadable segment ends at offset {off + filesz} past end of file ({self.size} bytes)"
                 )
                 break
         for p_type, _flags, off, _vaddr, filesz, _memsz in self.phdrs:
-            if p_type == _PT_INTERP:
+            if p_type == PT_INTERP:
                 raw_interp = bytes(buf[off : off + min(filesz, 4096)])
                 self.interpreter = raw_interp.split(b"\0", 1)[0].decode("utf-8", "replace")
                 if not raw_interp:
@@ -171,12 +171,12 @@ class ElfHeaders:
         return any(p[0] == p_type for p in self.phdrs)
 
     def layout(self) -> Layout:
-        lay = Layout(segments=[(vaddr, filesz, off) for _t, _f, off, vaddr, filesz, _m in self.phdrs if _t == _PT_LOAD])
+        lay = Layout(segments=[(vaddr, filesz, off) for _t, _f, off, vaddr, filesz, _m in self.phdrs if _t == PT_LOAD])
         if ".go.buildinfo" in self.sections:
             lay.data_start = self.sections[".go.buildinfo"][1]
         else:
             for p_type, flags, _off, vaddr, _filesz, _memsz in self.phdrs:
-                if p_type == _PT_LOAD and flags & (_PF_X | _PF_W) == _PF_W:
+                if p_type == PT_LOAD and flags & (_PF_X | _PF_W) == _PF_W:
                     lay.data_start = vaddr
                     break
         return lay
@@ -207,232 +207,6 @@ def _glibc_family_version(version: str, prefix: str) -> tuple[int, ...] | None:
     return tuple(int(x) for x in tail.split("."))
 
 
-class _DynamicFacts:
-    def __init__(self) -> None:
-        self.needed: list[str] = []
-        self.rpath: list[str] = []
-        self.runpath: list[str] = []
-        self.soname = ""
-        self.pie_flag = False
-        self.version_needs: list[VersionNeed] = []
-        self.version_by_index: dict[int, str] = {}
-        self.symbols_by_version: dict[str, list[str]] = {}
-
-
-_DT_NULL, _DT_NEEDED, _DT_STRTAB, _DT_STRSZ, _DT_SONAME, _DT_RPATH, _DT_RUNPATH = 0, 1, 5, 10, 14, 15, 29
-_DT_FLAGS_1 = 0x6FFFFFFB
-_SHT_NOBITS = 8
-_MAX_DYN_TAGS = 65536  # real programs have a few dozen
-_MAX_VERNEED = 1 << 20  # .gnu.version_r of a real program is a few hundred bytes
-_MAX_DYNSYMS = 1 << 20  # a large real program exports tens of thousands
-_MAX_DYNSTR = 64 << 20
-
-
-def _read_dynamic(buf: Buffer, headers: ElfHeaders) -> _DynamicFacts:
-    """Dynamic section, .gnu.version_r and the versioned dynamic symbols, read with struct.
-
-    Every size and offset is checked against the file and bounded before it is read; anything
-    inconsistent raises ``ValueError`` (or ``IndexError``/``struct.error``), which the caller turns
-    into "corrupt: dynamic section unreadable".
-    """
-    facts = _DynamicFacts()
-    tag_fmt = headers.endian + ("iI" if headers.bits == 32 else "qQ")
-    tag_size = struct.calcsize(tag_fmt)
-    table: tuple[int, int] | None = None  # (offset, size) of the tags
-    strings: _Strings | None = None
-    index = headers.section_index_by_type.get(_SHT_DYNAMIC)
-    if index is not None:
-        _type, offset, size, link, _info, _entsize = headers.section_rows[index]
-        table = (offset, size)
-        strings = _Strings.of_section(buf, headers, link)
-    else:
-        # Section headers stripped (sstrip): the PT_DYNAMIC segment still has the tags.
-        segment = next((p for p in headers.phdrs if p[0] == _PT_DYNAMIC), None)
-        if segment is not None:
-            table = (segment[2], segment[4])
-    if table is None:
-        return facts
-    offset, size = table
-    if offset + min(size, tag_size) > headers.size:
-        raise ValueError(f"the dynamic section starts past end of file (offset {offset})")
-    count = min(size // tag_size, (headers.size - offset) // tag_size)
-    if count > _MAX_DYN_TAGS and size // tag_size > _MAX_DYN_TAGS:
-        count = _MAX_DYN_TAGS + 1
-    raw = bytes(buf[offset : offset + count * tag_size])
-    tags: list[tuple[int, int]] = []
-    for i in range(count):
-        tag, value = struct.unpack_from(tag_fmt, raw, i * tag_size)
-        if tag == _DT_NULL:
-            break
-        if i >= _MAX_DYN_TAGS:  # a corrupt size must not loop for minutes
-            raise ValueError("implausibly many dynamic section entries")
-        tags.append((tag, value))
-    if strings is None:
-        strings = _Strings.of_address(buf, headers, tags)
-    for tag, value in tags:
-        if tag == _DT_NEEDED:
-            facts.needed.append(strings.get(value))
-        elif tag == _DT_RPATH:
-            facts.rpath.extend(x for x in strings.get(value).split(":") if x)
-        elif tag == _DT_RUNPATH:
-            facts.runpath.extend(x for x in strings.get(value).split(":") if x)
-        elif tag == _DT_SONAME:
-            facts.soname = strings.get(value)
-        elif tag == _DT_FLAGS_1:
-            facts.pie_flag = bool(value & 0x08000000)  # DF_1_PIE
-    _read_versions(buf, headers, facts)
-    return facts
-
-
-class _Strings:
-    """A string table (.dynstr), read string by string where it is needed: a large program's
-    .dynstr is megabytes (dockerd: 6.5 MB), of which a report needs a few hundred names."""
-
-    def __init__(self, buf: Buffer, offset: int, size: int) -> None:
-        self.buf = buf
-        self.offset = offset
-        self.size = max(0, min(size, len(buf) - offset))
-
-    @classmethod
-    def of_section(cls, buf: Buffer, headers: ElfHeaders, index: int) -> _Strings:
-        sh_type, offset, size, _link, _info, _entsize = headers.section_rows[index]
-        if sh_type == _SHT_NOBITS or size > _MAX_DYNSTR:
-            raise ValueError(f"string table section {index} is unusable ({size} bytes)")
-        return cls(buf, offset, size)
-
-    @classmethod
-    def of_address(cls, buf: Buffer, headers: ElfHeaders, tags: list[tuple[int, int]]) -> _Strings:
-        addr = next((v for t, v in tags if t == _DT_STRTAB), None)
-        size = next((v for t, v in tags if t == _DT_STRSZ), 1 << 20)
-        if addr is None:
-            return cls(buf, 0, 0)
-        for p_type, _flags, offset, vaddr, filesz, _memsz in headers.phdrs:
-            if p_type == _PT_LOAD and vaddr <= addr < vaddr + filesz:
-                return cls(buf, offset + addr - vaddr, min(size, _MAX_DYNSTR))
-        raise ValueError(f"DT_STRTAB {addr:#x} is in no loadable segment")
-
-    def get(self, offset: int) -> str:
-        """The string at ``offset``; ValueError when it is past the table."""
-        if not 0 <= offset < self.size:
-            raise ValueError(f"string offset {offset} past the end of the string table")
-        return self.name(offset)
-
-    def name(self, offset: int) -> str:
-        """The string at ``offset``, or "" when it is past the table."""
-        if not 0 <= offset < self.size:
-            return ""
-        start, end = self.offset + offset, self.offset + self.size
-        step = 256
-        while True:
-            chunk = bytes(self.buf[start : min(end, start + step)])
-            cut = chunk.find(b"\0")
-            if cut >= 0 or start + step >= end:
-                return chunk[: cut if cut >= 0 else None].decode("utf-8", "replace")
-            step *= 4
-
-
-def _read_versions(buf: Buffer, headers: ElfHeaders, facts: _DynamicFacts) -> None:
-    need_index = headers.section_index_by_type.get(_SHT_GNU_VERNEED)
-    if need_index is None:
-        return
-    _type, offset, size, link, info, _entsize = headers.section_rows[need_index]
-    if offset + size > headers.size or size > _MAX_VERNEED:
-        raise ValueError(f".gnu.version_r ({size} bytes at offset {offset}) is past end of file or too large")
-    data = bytes(buf[offset : offset + size])
-    strings = _Strings.of_section(buf, headers, link)
-    e = headers.endian
-    budget = 10000  # version entries; a corrupt count must not make us loop for minutes
-    at = 0
-    for _ in range(info):  # sh_info: the number of Elf_Verneed entries
-        _version, cnt, file_off, aux, next_off = struct.unpack_from(e + "HHIII", data, at)
-        names = []
-        aux_at = at + aux
-        for _ in range(cnt):
-            budget -= 1
-            if budget < 0:
-                raise ValueError("implausibly many symbol version entries")
-            _hash, _flags, other, name_off, aux_next = struct.unpack_from(e + "IHHII", data, aux_at)
-            name = strings.get(name_off)
-            names.append(name)
-            facts.version_by_index[other & 0x7FFF] = name
-            aux_at += aux_next
-        facts.version_needs.append(VersionNeed(library=strings.get(file_off), versions=tuple(names)))
-        budget -= 1
-        if budget < 0:
-            raise ValueError("implausibly many symbol version entries")
-        at += next_off
-    sym_index = headers.section_index_by_type.get(_SHT_GNU_VERSYM)
-    if sym_index is None:
-        return
-    versym = headers.section_rows[sym_index]
-    symtab = headers.section_rows[versym[3]]
-    strsec = headers.section_rows[symtab[3]]
-    entsize = _check_table(versym, symtab, strsec, headers)
-    strtab = _Strings.of_section(buf, headers, symtab[3])
-    # .gnu.version is a flat array of 16-bit indices parallel to .dynsym. It is read whole (its
-    # size is checked against .dynsym above); .dynsym and .dynstr only where a hit points.
-    raw = bytes(buf[versym[1] : versym[1] + versym[2]]) if versym[0] != _SHT_NOBITS else b""
-    count = len(raw) // 2
-    sym_size = symtab[2] if symtab[0] != _SHT_NOBITS else 0
-    for i, version in _versioned(raw[: count * 2], e, facts.version_by_index):
-        if (i + 1) * entsize > sym_size:
-            continue
-        (name_off,) = unpack_from(e + "I", buf, symtab[1] + i * entsize)  # st_name comes first
-        facts.symbols_by_version.setdefault(version, []).append(strtab.name(name_off))
-
-
-def _versioned(raw: bytes, endian: str, versions: dict[int, str]) -> list[tuple[int, str]]:
-    """(symbol index, version name) of the .gnu.version entries that name a needed version, in
-    symbol order.
-
-    Most entries of a large program are its own exports (index 1; dockerd has 170,000 of them):
-    instead of a Python loop over every entry, the low bytes are picked with one slice, mapped to
-    1 where they could belong to a needed version, and the few candidates checked one by one.
-    """
-    if not versions or not raw:
-        return []
-    low, high = (raw[0::2], raw[1::2]) if endian == "<" else (raw[1::2], raw[0::2])
-    table = bytearray(256)
-    for v in versions:
-        table[v & 0xFF] = 1
-    wanted = bytes(table)
-    marks = low.translate(wanted)
-    out: list[tuple[int, str]] = []
-    i = marks.find(1)
-    while i >= 0:
-        version = versions.get(((high[i] << 8) | low[i]) & 0x7FFF)
-        if version is not None:
-            out.append((i, version))
-        i = marks.find(1, i + 1)
-    return out
-
-
-def _check_table(
-    versym: tuple[int, int, int, int, int, int],
-    symtab: tuple[int, int, int, int, int, int],
-    strsec: tuple[int, int, int, int, int, int],
-    headers: ElfHeaders,
-) -> int:
-    """Section sizes checked against the file and each other before anything is read: a
-    .gnu.version that claims 1 GiB would otherwise be read and walked entry by entry. Returns the
-    size of a .dynsym entry."""
-    count = symtab[2] // (symtab[5] or 24)
-    for (sh_type, offset, size, _link, _info, _entsize), label in (
-        (versym, ".gnu.version"),
-        (symtab, ".dynsym"),
-        (strsec, ".dynstr"),
-    ):
-        if sh_type != _SHT_NOBITS and headers.size and offset + size > headers.size:
-            raise ValueError(f"{label} ends at offset {offset + size} past end of file")
-    if count > _MAX_DYNSYMS:
-        raise ValueError(f".dynsym claims {count} symbols (implausibly many)")
-    if versym[2] > 2 * count + 2:
-        raise ValueError(f".gnu.version is {versym[2]} bytes but .dynsym has {count} symbols")
-    if strsec[2] > _MAX_DYNSTR:
-        raise ValueError(f".dynstr claims {strsec[2]} bytes (implausibly large)")
-    return symtab[5] or (24 if headers.bits == 64 else 16)
-
-
 def inspect_elf(buf: Buffer, name: str) -> ArtifactFacts:
     h = ElfHeaders.parse(buf)
     problems = list(h.problems)
@@ -447,13 +221,13 @@ def inspect_elf(buf: Buffer, name: str) -> ArtifactFacts:
         )
     machine_name, goarch = _elf_arch(h)
     elf_type = _ELF_TYPES.get(h.e_type, f"{h.e_type:#x}")
-    has_interp = h.has_phdr(_PT_INTERP)
-    has_dynamic = h.has_phdr(_PT_DYNAMIC)
+    has_interp = h.has_phdr(PT_INTERP)
+    has_dynamic = h.has_phdr(PT_DYNAMIC)
 
-    dyn = _DynamicFacts()
+    dyn = DynamicFacts()
     if has_dynamic and not any(p.startswith("truncated: section headers") for p in problems):
         try:
-            dyn = _read_dynamic(buf, h)
+            dyn = read_dynamic(buf, h)
         except (ValueError, IndexError, KeyError, TypeError, OverflowError, struct.error) as exc:
             problems.append(f"corrupt: dynamic section unreadable ({type(exc).__name__}: {exc})")
 
@@ -530,7 +304,7 @@ def inspect_elf(buf: Buffer, name: str) -> ArtifactFacts:
     )
 
 
-def _highest(dyn: _DynamicFacts, prefix: str) -> tuple[str, tuple[str, ...]]:
+def _highest(dyn: DynamicFacts, prefix: str) -> tuple[str, tuple[str, ...]]:
     """Highest numeric version with ``prefix`` among the needed versions, and the symbols needing it."""
     best: tuple[int, ...] | None = None
     best_name = ""
