@@ -482,6 +482,47 @@ def test_the_cli_reports_a_file_that_shrinks_under_it(tmp_path, bin_path, at):
     one_line(o, ExitCode.BAD_INPUT, "the file shrank while it was read")
 
 
+def test_a_folder_with_a_fifo_a_device_and_a_dangling_link_is_inspected(tmp_path, bin_path):
+    dist = tmp_path / "dist"
+    (dist / "sub").mkdir(parents=True)
+    shutil.copy(bin_path("static"), dist / "app")
+    os.mkfifo(dist / "sub" / "pipe")
+    (dist / "zero").symlink_to("/dev/zero")
+    (dist / "dangling").symlink_to("nowhere")
+    o = run_cli("inspect", str(dist), "--json", seconds=30)
+    assert o.code == ExitCode.PROBLEM and o.stderr == "", (o.code, o.stderr)
+    facts = {Path(a["path"]).name: a for a in json.loads(o.stdout)["artifacts"]}
+    # The FIFO and the device are not files a build wrote: skipped. A dangling link is a problem.
+    assert sorted(facts) == ["app", "dangling"], facts
+    assert facts["app"]["kind"] == "elf" and not facts["app"]["problems"]
+    assert facts["dangling"]["problems"][0].startswith("unreadable: no such file"), facts["dangling"]
+    one_line(run_cli("inspect", str(dist / "sub" / "pipe"), seconds=30), 2, "not a regular file")
+    one_line(run_cli("inspect", str(dist / "zero"), seconds=30), 2, "not a regular file")
+
+
+def test_elf_tables_whose_counts_say_billions_are_bounded(tmp_path, bin_path):
+    """.gnu.version_r claims 2^32 - 1 entries and the dynamic section 1 TiB: read within bounds."""
+    data = bytearray(Path(bin_path("cgo-host")).read_bytes())
+    (shoff,) = struct.unpack_from("<Q", data, 0x28)
+    shentsize, shnum = struct.unpack_from("<HH", data, 0x3A)
+    for i in range(shnum):
+        off = shoff + i * shentsize
+        sh_type = struct.unpack_from("<I", data, off + 4)[0]
+        if sh_type == 0x6FFFFFFE:  # SHT_GNU_verneed: sh_info is the entry count
+            struct.pack_into("<I", data, off + 0x2C, 0xFFFFFFFF)
+        elif sh_type == 6:  # SHT_DYNAMIC: sh_size
+            struct.pack_into("<Q", data, off + 0x20, 1 << 40)
+    elf = tmp_path / "app"
+    elf.write_bytes(bytes(data))
+    o = run_cli("inspect", str(elf), "--json")
+    assert o.code == ExitCode.PROBLEM and o.stderr == "", (o.code, o.stderr)
+    (facts,) = json.loads(o.stdout)["artifacts"]
+    assert facts["kind"] == "elf" and facts["go"], facts  # the rest of the file is still read
+    assert facts["problems"] == [
+        "corrupt: dynamic section unreadable (ValueError: implausibly many symbol version entries)"
+    ], facts["problems"]
+
+
 @pytest.mark.parametrize("path", ["/proc/self/status", "/proc/cpuinfo"])
 def test_proc_files_are_read_not_called_empty(path):
     if not Path(path).exists():
