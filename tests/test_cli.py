@@ -254,7 +254,7 @@ def test_core_modules_import_nothing_heavy() -> None:
 
 def test_history_json_lists_saved_sessions(tmp_path, bin_path) -> None:
     from goci_doctor import artifact, diagnosis, knowledge
-    from goci_doctor.model import Report
+    from goci_doctor.records import Report
     from goci_doctor.render import history
 
     diag = diagnosis.check_artifact(

@@ -7,7 +7,8 @@ import json
 import pytest
 
 from goci_doctor import artifact, diagnosis, knowledge, render
-from goci_doctor.model import Diagnosis, Report, RunResult, from_jsonable, to_jsonable
+from goci_doctor.model import from_jsonable, to_jsonable
+from goci_doctor.records import Diagnosis, Report, RunResult
 
 # (fixture, target, expected outcome, family, text the message must contain)
 CASES = [

@@ -15,7 +15,8 @@ import yaml
 from goci_doctor import cli, diagnosis, hostenv, knowledge
 from goci_doctor.gate import policyfile as policy
 from goci_doctor.lab.demo import Scenario, demo_dir
-from goci_doctor.model import ExitCode, Report
+from goci_doctor.model import ExitCode
+from goci_doctor.records import Report
 from goci_doctor.render import report_to_json, schema
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -10,7 +10,7 @@ import pytest
 from goci_doctor import knowledge
 from goci_doctor.diagnosis import classify, explain
 from goci_doctor.diagnosis.explain.logread import iter_log_lines
-from goci_doctor.model import ChainNode
+from goci_doctor.records import ChainNode
 
 EXEC_FORMAT = {"wrong-arch", "pe-on-linux", "macho-on-linux"}
 LOADER = {"loader-missing", "glibc-on-musl", "dynamic-on-no-libc", "musl-on-glibc"}

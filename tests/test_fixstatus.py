@@ -17,7 +17,7 @@ from goci_doctor import render
 from goci_doctor.diagnosis import fixstatus
 from goci_doctor.lab import demo
 from goci_doctor.lab.proof import run_diagnosis
-from goci_doctor.model import BuildResult, Report
+from goci_doctor.records import BuildResult, Report
 
 GO = shutil.which("go") or "/work/main/.venv/bin/go"
 

@@ -84,7 +84,7 @@ def bounded(call: Callable[[], object], memory_limit: int, seconds: int = CALL_D
 
 def inspect_bounded(data: bytes) -> ArtifactFacts:
     """inspect_bytes + read_go_buildinfo on ``data``; facts must be consistent with the input."""
-    # Budget: a few copies of the input (pyelftools reads whole sections) plus fixed overhead.
+    # Budget: a few copies of the input (whole dynamic tables are read) plus fixed overhead.
     limit = 4 * len(data) + 32 * 1024 * 1024
     facts = bounded(lambda: inspect_bytes(data, "mutant"), limit)
     assert isinstance(facts, ArtifactFacts)

@@ -7,7 +7,8 @@ import os
 import pytest
 
 from goci_doctor import artifact, diagnosis, knowledge
-from goci_doctor.model import BadInputError, Report
+from goci_doctor.model import BadInputError
+from goci_doctor.records import Report
 from goci_doctor.render import history
 
 

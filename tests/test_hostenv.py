@@ -19,7 +19,8 @@ from pathlib import Path
 import pytest
 
 from goci_doctor import hostenv
-from goci_doctor.model import EnvFacts, to_jsonable
+from goci_doctor.model import to_jsonable
+from goci_doctor.records import EnvFacts
 from goci_doctor.safety import redact
 
 VENV_GO = Path(sys.executable).parent / "go"

@@ -148,7 +148,7 @@ def test_history_list_and_entry(validator, capsys, tmp_path, monkeypatch, bin_pa
     assert _valid(validator, _json(capsys, ["history", "--json"]), "history")["sessions"] == []
     # A session saved the way the TUI saves one, then listed and shown.
     from goci_doctor import artifact, diagnosis, knowledge
-    from goci_doctor.model import Report
+    from goci_doctor.records import Report
     from goci_doctor.render import history
 
     diag = diagnosis.check_artifact(

@@ -26,7 +26,8 @@ from goci_doctor.lab import docker as lab
 from goci_doctor.lab import engine as lab_engine
 from goci_doctor.lab.images import IMAGE_SPECS, build_images, list_images, local_image_map
 from goci_doctor.lab.runner import RunEvent
-from goci_doctor.model import EngineUnavailableError, RunResult
+from goci_doctor.model import EngineUnavailableError
+from goci_doctor.records import RunResult
 
 GLIBC_TARGETS = ("debian:bullseye", "debian:bookworm", "debian:trixie")
 OTHER_TARGETS = ("alpine:3.20", "scratch", "distroless/static")

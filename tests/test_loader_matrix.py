@@ -16,7 +16,8 @@ import pytest
 
 from goci_doctor import diagnosis, knowledge
 from goci_doctor.diagnosis import targetfiles
-from goci_doctor.model import EngineUnavailableError, GociError, RunResult
+from goci_doctor.model import EngineUnavailableError, GociError
+from goci_doctor.records import RunResult
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "scripts"))
 import loader_matrix

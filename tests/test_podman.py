@@ -23,7 +23,8 @@ from goci_doctor.config import Config, RunSettings
 from goci_doctor.lab import containerfs, engine
 from goci_doctor.lab import docker as lab
 from goci_doctor.lab.images import local_image_map
-from goci_doctor.model import EngineUnavailableError, RunResult
+from goci_doctor.model import EngineUnavailableError
+from goci_doctor.records import RunResult
 
 pytestmark = pytest.mark.docker
 

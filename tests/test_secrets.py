@@ -300,7 +300,7 @@ def test_lint_never_shows_a_planted_secret(fmt: str, planted_repo: Path, tmp_pat
 def test_history_and_exports_never_hold_a_planted_secret(tmp_path: Path) -> None:
     from goci_doctor import render
     from goci_doctor.diagnosis import explain
-    from goci_doctor.model import Report
+    from goci_doctor.records import Report
     from goci_doctor.render import history
 
     diag = explain.explain_text(corpus_log(), source="ci.log")
@@ -451,3 +451,17 @@ def test_build_never_shows_compiler_quotes_or_goflags_in_clear(fmt: str, tmp_pat
     assert leaks(proc.stdout + proc.stderr) == []
     # The compiler really quoted the line, and the report really shows it (masked).
     assert "password=***" in proc.stdout, proc.stdout[-3000:]
+
+
+def test_token_group_counts_match_the_compiled_patterns():
+    """The combined token pattern is built without compiling each format (start-up time): the
+    capturing groups counted from each pattern's text must be those RE2 compiles."""
+    for source, pattern in redact.token_patterns():
+        assert redact.group_count(pattern.pattern) == pattern.groups, (source, pattern.pattern)
+    for text, groups in [
+        (r"(a)(?:b)(?P<n>c)(?<m>d)", 3),
+        (r"\((x)\)[(](?=y)", 1),
+        (r"[]()](z)[^]a(]", 1),
+        (r"(?<=p)(?<!q)(r)", 1),
+    ]:
+        assert redact.group_count(text) == groups, text

@@ -24,7 +24,7 @@ import pytest
 from goci_doctor import hostenv, render
 from goci_doctor.lab import containerfs
 from goci_doctor.lab import engine as lab_engine
-from goci_doctor.model import EngineUnavailableError
+from goci_doctor.model import FORMATS, EngineUnavailableError
 from goci_doctor.safety import redact
 
 SECRETS = {
@@ -424,7 +424,7 @@ def test_hostile_report_paths_are_rendered_as_data(tmp_path):
     canary = tmp_path / "pwned"
     report_path = _hostile_report(tmp_path, canary)
     report = render.load_report(report_path)
-    for fmt in render.FORMATS:
+    for fmt in FORMATS:
         text = render.render(report, fmt)
         assert "$(touch" in text or fmt == "sarif"
     history_dir = tmp_path / "history"

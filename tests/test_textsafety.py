@@ -278,7 +278,7 @@ def test_lint_output_and_annotations_are_safe(fmt: str, hostile_repo: Path) -> N
 
 
 def test_history_titles_are_listed_on_one_line(tmp_path: Path) -> None:
-    from goci_doctor.model import Diagnosis, Report
+    from goci_doctor.records import Diagnosis, Report
     from goci_doctor.render import history
 
     report = Report(diagnosis=Diagnosis(subject="x", kind="log"), title="t\n::warning::x\x1b]0;owned\x07")

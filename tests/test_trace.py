@@ -509,6 +509,9 @@ def test_duration_watches_the_machine_until_ctrl_c(workdir):
         stderr=subprocess.PIPE,
         text=True,
         env=env,
+        # A background job of a non-interactive shell starts with SIGINT ignored, and Python keeps
+        # an ignored SIGINT ignored: give the child the default back, as a user's Ctrl-C finds it.
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     try:
         assert tracer.stderr is not None

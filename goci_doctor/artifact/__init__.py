@@ -1,15 +1,15 @@
 """Static inspection of build artifacts: what a file is, for which OS and CPU, which libc it needs.
 
-Nothing here runs the file. ELF, PE and Mach-O headers are read directly (a few hundred bytes,
-so a 40 MB Go binary is inspected in milliseconds); pyelftools parses the dynamic section and
-symbol versions of dynamically linked ELF files, pefile the imports of PE files. Both are imported
-lazily because ``goci-doctor inspect`` startup time matters.
+Nothing here runs the file. ELF, PE and Mach-O headers, the ELF dynamic section and symbol
+versions are read directly with ``struct`` (only the parts needed, so a 40 MB Go binary is
+inspected in milliseconds); pefile reads the imports of PE files, imported lazily because
+``goci-doctor inspect`` start-up time matters.
 
 A file that is not what a build should produce (empty, truncated, an HTML error page, a Git LFS
 pointer, random bytes) is not an error: ``inspect_path`` returns facts whose ``problems`` say
 why. Only a path that cannot be read at all raises ``BadInputError``.
 
-This module reads files (bounded, mapped) and dispatches on the magic: ``elf``, ``pe``, ``macho``,
+This module reads files (bounded, on demand) and dispatches on the magic: ``elf``, ``pe``, ``macho``,
 ``sniff`` (everything else), ``gobuildinfo`` (Go's embedded build info); ``imagefs`` reads a
 container image's files the same way, without running anything.
 Imports: model, platforms, safety and its own submodules only.
@@ -17,7 +17,6 @@ Imports: model, platforms, safety and its own submodules only.
 
 from __future__ import annotations
 
-import mmap
 import os
 import stat
 import struct
@@ -27,9 +26,7 @@ from typing import Any
 
 from goci_doctor.artifact.elf import ElfHeaders, inspect_elf
 from goci_doctor.artifact.gobuildinfo import Buffer, Layout, buildinfo_from_layout
-from goci_doctor.artifact.macho import MachO, inspect_macho, macho_magic, parse_fat
-from goci_doctor.artifact.pe import inspect_pe, pe_headers
-from goci_doctor.artifact.sniff import inspect_other
+from goci_doctor.artifact.sniff import inspect_other, macho_magic
 from goci_doctor.model import ArtifactFacts, BadInputError, GoBuildInfo
 from goci_doctor.safety import safeio
 
@@ -44,7 +41,7 @@ def inspect_path(path: str | os.PathLike[str]) -> ArtifactFacts:
     Corrupt, truncated or non-executable files return facts with ``problems`` explaining why.
     """
     p = Path(path)
-    with _MappedFile(p) as buf:
+    with _ArtifactFile(p) as buf:
         return inspect_bytes(buf, str(p))
 
 
@@ -63,9 +60,14 @@ def inspect_bytes(data: Buffer, name: str = "<data>") -> ArtifactFacts:
     try:
         if head.startswith(b"\x7fELF"):
             return inspect_elf(data, name)
+        # The PE and Mach-O readers are imported when such a file comes (start-up time).
         if head.startswith(b"MZ"):
+            from goci_doctor.artifact.pe import inspect_pe
+
             return inspect_pe(data, name)
         if macho_magic(head) is not None:
+            from goci_doctor.artifact.macho import inspect_macho
+
             return inspect_macho(data, name)
     except (struct.error, ValueError, IndexError, KeyError, TypeError, OverflowError) as exc:
         # Our own header readers bounds-check, but a file crafted to confuse them must still
@@ -130,7 +132,7 @@ def read_go_buildinfo(source: Buffer | str | os.PathLike[str]) -> GoBuildInfo | 
     readers here locate the blob; ``gobuildinfo`` decodes it.
     """
     if isinstance(source, (str, os.PathLike)):
-        with _MappedFile(Path(source)) as buf:
+        with _ArtifactFile(Path(source)) as buf:
             return read_go_buildinfo(buf)
     try:
         layout = _layout_for(source)
@@ -147,8 +149,12 @@ def _layout_for(buf: Buffer) -> Layout | None:
     if head.startswith(b"\x7fELF"):
         return ElfHeaders.parse(buf).layout()
     if head.startswith(b"MZ"):
+        from goci_doctor.artifact.pe import pe_headers
+
         pe = pe_headers(buf)
         return pe.layout if pe else None
+    from goci_doctor.artifact.macho import MachO, parse_fat
+
     kind = macho_magic(head)
     if kind == "fat":
         fat = parse_fat(buf)
@@ -165,19 +171,19 @@ def _layout_for(buf: Buffer) -> Layout | None:
 # Reading files
 
 
-class _MappedFile:
+class _ArtifactFile:
     """A file's contents for reading, turning OS errors into BadInputError.
 
-    Copied into a private anonymous mapping (``safeio.Snapshot``, holes skipped): a file
-    truncated while it is inspected gives one line instead of SIGBUS, and a sparse 2 GB file
-    costs nothing. Only files with more real data than ``safeio.SNAPSHOT_DATA_LIMIT`` are
-    mapped directly (shared, no copy). A file whose size says 0 (``/proc``) is read, bounded.
+    Small files (``safeio.SMALL_FILE``) are read whole; bigger ones through a ``safeio.FileView``,
+    which reads with ``pread`` only the parts the parsers look at (headers, the dynamic and version
+    tables, Go's build info): a 40 MB Go binary costs a few hundred KB of reads and no copy, a
+    sparse 2 GB file nothing, and a file truncated while it is inspected gives one line instead of
+    the SIGBUS a mapping would raise. A file whose size says 0 (``/proc``) is read, bounded.
     """
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        self._map: mmap.mmap | None = None
-        self._snapshot: safeio.Snapshot | None = None
+        self._view: safeio.FileView | None = None
 
     def __enter__(self) -> Buffer:
         p = self.path
@@ -195,42 +201,42 @@ class _MappedFile:
             raise BadInputError(f"{p}: {exc.reason}") from None
         try:
             size = os.fstat(fd).st_size
-            if size == 0:
-                return self._read_unsized(fd)
-            if safeio.snapshot_fits(fd, size):
-                self._snapshot = safeio.Snapshot(fd, size, p)
-                snap = self._snapshot
-                return snap.map if snap.length == size else bytes(snap.map[: snap.length])
-            try:
-                self._map = mmap.mmap(fd, 0, access=mmap.ACCESS_READ)
-                return self._map
-            except (OSError, ValueError):
-                raise BadInputError(f"{p}: too large to read ({size} bytes) and cannot be mapped") from None
+            if size <= safeio.SMALL_FILE:
+                return self._read_small(fd, size)
         except OSError as exc:
-            raise _unreadable(p, exc) from None
-        finally:
             os.close(fd)
+            raise _unreadable(p, exc) from None
+        except BaseException:
+            os.close(fd)
+            raise
+        self._view = safeio.FileView(fd, size, p)
+        return self._view
 
-    def _read_unsized(self, fd: int) -> bytes:
+    def _read_small(self, fd: int, size: int) -> bytes:
+        # Read to the end, not to st_size: /proc files say 0 and /sys files claim 4096.
+        limit = size or safeio.EMPTY_STAT_READ
         chunks: list[bytes] = []
         total = 0
-        while total < safeio.EMPTY_STAT_READ:
-            chunk = os.read(fd, safeio.EMPTY_STAT_READ - total)
-            if not chunk:
-                break
-            chunks.append(chunk)
-            total += len(chunk)
+        try:
+            while total < limit:
+                chunk = os.read(fd, limit - total)
+                if not chunk:
+                    break
+                chunks.append(chunk)
+                total += len(chunk)
+        finally:
+            os.close(fd)
         return b"".join(chunks)
 
-    def __exit__(self, *exc: object) -> None:
-        for m in (self._map, self._snapshot.map if self._snapshot else None):
-            if m is None:
-                continue
-            try:
-                m.close()
-            except BufferError:
-                # A parser still holds a view; the map is freed with it.
-                pass
+    def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
+        view, self._view = self._view, None
+        if view is None:
+            return
+        view.close()
+        if view.shrank and not isinstance(exc, BadInputError):
+            # A parser that catches broadly (pefile does, inside) must not turn a file cut short
+            # under us into "corrupt" facts: the file changed, say so.
+            raise BadInputError(f"{self.path}: the file shrank while it was read (still being written?)")
 
 
 def _unreadable(p: Path, exc: OSError) -> BadInputError:

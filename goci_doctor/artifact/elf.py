@@ -1,25 +1,19 @@
-"""ELF: headers read directly, the dynamic section and symbol versions through pyelftools (imported
-lazily), the GLIBC floor and the symbols that set it.
+"""ELF: headers read directly with ``struct`` (bounds-checked against the file), the facts of an
+ELF file, the GLIBC floor and the symbols that set it. The dynamic section and symbol versions
+are read by ``elfdynamic``.
 
 Imports: model, artifact.gobuildinfo, safety.
 """
 
 from __future__ import annotations
 
-import io
-import mmap
 import re
 import struct
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
 
-from goci_doctor.artifact.gobuildinfo import Buffer, Layout, buildinfo_from_layout
-from goci_doctor.model import ArtifactFacts, GoBuildInfo, VersionNeed
-
-if TYPE_CHECKING:
-    from elftools.elf.elffile import ELFFile
-
+from goci_doctor.artifact.elfdynamic import PT_DYNAMIC, PT_INTERP, PT_LOAD, DynamicFacts, read_dynamic
+from goci_doctor.artifact.gobuildinfo import Buffer, Layout, buildinfo_from_layout, unpack_from
+from goci_doctor.model import ArtifactFacts, GoBuildInfo
 
 _ELF_MACHINES: dict[int, tuple[str, str]] = {
     # e_machine: (file(1)-style name, GOARCH); 64-bit and endian variants resolved in _elf_arch.
@@ -45,31 +39,34 @@ _ELF_OSABI = {
     9: "freebsd",
     12: "openbsd",
 }
-_PT_LOAD, _PT_DYNAMIC, _PT_INTERP = 1, 2, 3
 _PF_X, _PF_W = 1, 2
-_SHT_DYNAMIC, _SHT_GNU_VERNEED, _SHT_GNU_VERSYM = 6, 0x6FFFFFFE, 0x6FFFFFFF
 
 
-@dataclass
 class ElfHeaders:
-    """The ELF header, program headers and section headers, read with struct and bounds-checked."""
+    """The ELF header, program headers and section headers, read with struct and bounds-checked.
 
-    size: int
-    bits: int = 0
-    endian: str = "<"
-    osabi: int = 0
-    e_type: int = 0
-    machine: int = 0
-    flags: int = 0
-    entry: int = 0
-    phdrs: list[tuple[int, int, int, int, int, int]] = field(default_factory=list)
-    """(type, flags, offset, vaddr, filesz, memsz)."""
-    sections: dict[str, tuple[int, int, int, int]] = field(default_factory=dict)
-    """name -> (type, addr, offset, size)."""
-    section_index_by_type: dict[int, int] = field(default_factory=dict)
-    """sh_type -> index of the first section of that type."""
-    problems: list[str] = field(default_factory=list)
-    interpreter: str = ""
+    A plain class, as are the other parser records here: a dataclass compiles its methods when
+    the module is imported, about a millisecond each, and ``inspect`` start-up time matters."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self.bits = 0
+        self.endian = "<"
+        self.osabi = 0
+        self.e_type = 0
+        self.machine = 0
+        self.flags = 0
+        self.entry = 0
+        self.phdrs: list[tuple[int, int, int, int, int, int]] = []
+        """(type, flags, offset, vaddr, filesz, memsz)."""
+        self.sections: dict[str, tuple[int, int, int, int]] = {}
+        """name -> (type, addr, offset, size)."""
+        self.section_index_by_type: dict[int, int] = {}
+        """sh_type -> index of the first section of that type."""
+        self.section_rows: list[tuple[int, int, int, int, int, int]] = []
+        """By section index: (type, offset, size, link, info, entsize)."""
+        self.problems: list[str] = []
+        self.interpreter = ""
 
     @classmethod
     def parse(cls, buf: Buffer) -> ElfHeaders:
@@ -100,7 +97,7 @@ class ElfHeaders:
             shentsize,
             shnum,
             shstrndx,
-        ) = struct.unpack_from(ehdr_fmt, buf, 16)
+        ) = unpack_from(ehdr_fmt, buf, 16)
         h._parse_phdrs(buf, phoff, phentsize, phnum)
         h._parse_shdrs(buf, shoff, shentsize, shnum, shstrndx)
         return h
@@ -117,21 +114,22 @@ class ElfHeaders:
         if end > self.size:
             self.problems.append(f"truncated: program headers end at offset {end} past end of file ({self.size} bytes)")
             return
+        table = bytes(buf[phoff:end])  # one read, however the file is held
         for i in range(phnum):
-            raw = struct.unpack_from(fmt, buf, phoff + i * phentsize)
+            raw = struct.unpack_from(fmt, table, i * phentsize)
             if self.bits == 32:
                 p_type, off, vaddr, _paddr, filesz, memsz, flags, _align = raw
             else:
                 p_type, flags, off, vaddr, _paddr, filesz, memsz, _align = raw
             self.phdrs.append((p_type, flags, off, vaddr, filesz, memsz))
         for p_type, _flags, off, _vaddr, filesz, _memsz in self.phdrs:
-            if p_type == _PT_LOAD and off + filesz > self.size:
+            if p_type == PT_LOAD and off + filesz > self.size:
                 self.problems.append(
                     f"truncated: a loadable segment ends at offset {off + filesz} past end of file ({self.size} bytes)"
                 )
                 break
         for p_type, _flags, off, _vaddr, filesz, _memsz in self.phdrs:
-            if p_type == _PT_INTERP:
+            if p_type == PT_INTERP:
                 raw_interp = bytes(buf[off : off + min(filesz, 4096)])
                 self.interpreter = raw_interp.split(b"\0", 1)[0].decode("utf-8", "replace")
                 if not raw_interp:
@@ -148,18 +146,20 @@ class ElfHeaders:
             return
         if shnum == 0 and shoff + entsize <= self.size:
             # Extended numbering: the real count is in section 0's sh_size.
-            shnum = struct.unpack_from(fmt, buf, shoff)[5]
+            shnum = unpack_from(fmt, buf, shoff)[5]
         end = shoff + shnum * shentsize
         if end > self.size:
             self.problems.append(f"truncated: section headers end at offset {end} past end of file ({self.size} bytes)")
             return
-        raw = [struct.unpack_from(fmt, buf, shoff + i * shentsize) for i in range(min(shnum, 65535))]
+        table = bytes(buf[shoff : shoff + min(shnum, 65535) * shentsize])  # one read
+        raw = [struct.unpack_from(fmt, table, i * shentsize) for i in range(min(shnum, 65535))]
         if shstrndx == 0xFFFF and raw:
             shstrndx = raw[0][6]
         strtab = b""
         if 0 < shstrndx < len(raw):
             _n, _t, _f, _a, s_off, s_size, *_ = raw[shstrndx]
             strtab = bytes(buf[s_off : s_off + min(s_size, 1 << 20)])
+        self.section_rows = [(r[1], r[4], r[5], r[6], r[7], r[9]) for r in raw]
         for index, (name_off, sh_type, _flags, addr, offset, size, *_rest) in enumerate(raw):
             self.section_index_by_type.setdefault(sh_type, index)
             end_name = strtab.find(b"\0", name_off)
@@ -171,12 +171,12 @@ class ElfHeaders:
         return any(p[0] == p_type for p in self.phdrs)
 
     def layout(self) -> Layout:
-        lay = Layout(segments=[(vaddr, filesz, off) for _t, _f, off, vaddr, filesz, _m in self.phdrs if _t == _PT_LOAD])
+        lay = Layout(segments=[(vaddr, filesz, off) for _t, _f, off, vaddr, filesz, _m in self.phdrs if _t == PT_LOAD])
         if ".go.buildinfo" in self.sections:
             lay.data_start = self.sections[".go.buildinfo"][1]
         else:
             for p_type, flags, _off, vaddr, _filesz, _memsz in self.phdrs:
-                if p_type == _PT_LOAD and flags & (_PF_X | _PF_W) == _PF_W:
+                if p_type == PT_LOAD and flags & (_PF_X | _PF_W) == _PF_W:
                     lay.data_start = vaddr
                     break
         return lay
@@ -207,118 +207,6 @@ def _glibc_family_version(version: str, prefix: str) -> tuple[int, ...] | None:
     return tuple(int(x) for x in tail.split("."))
 
 
-@dataclass
-class _DynamicFacts:
-    needed: list[str] = field(default_factory=list)
-    rpath: list[str] = field(default_factory=list)
-    runpath: list[str] = field(default_factory=list)
-    soname: str = ""
-    pie_flag: bool = False
-    version_needs: list[VersionNeed] = field(default_factory=list)
-    version_by_index: dict[int, str] = field(default_factory=dict)
-    symbols_by_version: dict[str, list[str]] = field(default_factory=dict)
-
-
-def _read_dynamic(buf: Buffer, headers: ElfHeaders) -> _DynamicFacts:
-    """Dynamic section, .gnu.version_r and the versioned dynamic symbols, via pyelftools."""
-    from elftools.elf.dynamic import DynamicSection, DynamicSegment
-    from elftools.elf.elffile import ELFFile
-
-    facts = _DynamicFacts()
-    # pyelftools wants a seekable stream: an mmap is one; plain bytes get a BytesIO around them.
-    stream: Any = buf if isinstance(buf, mmap.mmap) else io.BytesIO(buf)
-    elf = ELFFile(stream)
-    # Sections are picked by type from our own header table: iterating pyelftools' sections
-    # would build every one of them, and it parses a whole .gnu.hash eagerly (0.3 s on 48 MB).
-    dyn: Any = None
-    index = headers.section_index_by_type.get(_SHT_DYNAMIC)
-    if index is not None:
-        dyn = elf.get_section(index)
-    if not isinstance(dyn, DynamicSection):
-        # Section headers stripped (sstrip): the PT_DYNAMIC segment still has the tags.
-        dyn = next((seg for seg in elf.iter_segments() if isinstance(seg, DynamicSegment)), None)
-    if dyn is not None:
-        for count, tag in enumerate(dyn.iter_tags()):
-            if count > 65536:  # real programs have a few dozen; a corrupt size must not loop for minutes
-                raise ValueError("implausibly many dynamic section entries")
-            if tag.entry.d_tag == "DT_NEEDED":
-                facts.needed.append(tag.needed)
-            elif tag.entry.d_tag == "DT_RPATH":
-                facts.rpath.extend(x for x in tag.rpath.split(":") if x)
-            elif tag.entry.d_tag == "DT_RUNPATH":
-                facts.runpath.extend(x for x in tag.runpath.split(":") if x)
-            elif tag.entry.d_tag == "DT_SONAME":
-                facts.soname = tag.soname
-            elif tag.entry.d_tag == "DT_FLAGS_1":
-                facts.pie_flag = bool(tag.entry.d_val & 0x08000000)  # DF_1_PIE
-    _read_versions(elf, headers, facts)
-    return facts
-
-
-def _read_versions(elf: ELFFile, headers: ElfHeaders, facts: _DynamicFacts) -> None:
-    from elftools.elf.gnuversions import GNUVerNeedSection, GNUVerSymSection
-
-    def section(sh_type: int) -> Any:
-        index = headers.section_index_by_type.get(sh_type)
-        return None if index is None else elf.get_section(index)
-
-    verneed, versym = section(_SHT_GNU_VERNEED), section(_SHT_GNU_VERSYM)
-    if not isinstance(verneed, GNUVerNeedSection):
-        return
-    budget = 10000  # version entries; a corrupt count must not make us loop for minutes
-    for need, auxes in verneed.iter_versions():
-        names = []
-        for aux in auxes:
-            budget -= 1
-            if budget < 0:
-                raise ValueError("implausibly many symbol version entries")
-            names.append(aux.name)
-            facts.version_by_index[aux["vna_other"] & 0x7FFF] = aux.name
-        facts.version_needs.append(VersionNeed(library=need.name or "", versions=tuple(names)))
-    if not isinstance(versym, GNUVerSymSection):
-        return
-    symtab = elf.get_section(versym["sh_link"])
-    strsec = elf.get_section(symtab["sh_link"])
-    _check_table(versym, symtab, strsec, headers.size)
-    strtab = strsec.data()
-    # .gnu.version is a flat array of 16-bit indices parallel to .dynsym. Both are read raw:
-    # pyelftools' per-symbol parsing costs ~0.05 ms a symbol, and large programs export thousands.
-    endian = "<" if elf.little_endian else ">"
-    raw = versym.data()
-    count = len(raw) // 2
-    indices = struct.unpack(f"{endian}{count}H", raw[: count * 2])
-    symdata = symtab.data()
-    entsize = symtab["sh_entsize"] or (24 if elf.elfclass == 64 else 16)
-    for i, index in enumerate(indices):
-        version = facts.version_by_index.get(index & 0x7FFF)
-        if version is None or (i + 1) * entsize > len(symdata):
-            continue
-        (name_off,) = struct.unpack_from(endian + "I", symdata, i * entsize)  # st_name comes first
-        end = strtab.find(b"\0", name_off)
-        name = strtab[name_off : end if end >= 0 else None].decode("utf-8", "replace")
-        facts.symbols_by_version.setdefault(version, []).append(name)
-
-
-_MAX_DYNSYMS = 1 << 20  # a large real program exports tens of thousands
-_MAX_DYNSTR = 64 << 20
-
-
-def _check_table(versym: Any, symtab: Any, strsec: Any, file_size: int) -> None:
-    """Section sizes checked against the file and each other before anything is read: a
-    .gnu.version that claims 1 GiB would otherwise be read and walked entry by entry."""
-    entsize = symtab["sh_entsize"] or 24
-    count = symtab["sh_size"] // entsize
-    for sec, label in ((versym, ".gnu.version"), (symtab, ".dynsym"), (strsec, ".dynstr")):
-        if sec["sh_type"] != "SHT_NOBITS" and file_size and sec["sh_offset"] + sec["sh_size"] > file_size:
-            raise ValueError(f"{label} ends at offset {sec['sh_offset'] + sec['sh_size']} past end of file")
-    if count > _MAX_DYNSYMS:
-        raise ValueError(f".dynsym claims {count} symbols (implausibly many)")
-    if versym["sh_size"] > 2 * count + 2:
-        raise ValueError(f".gnu.version is {versym['sh_size']} bytes but .dynsym has {count} symbols")
-    if strsec["sh_size"] > _MAX_DYNSTR:
-        raise ValueError(f".dynstr claims {strsec['sh_size']} bytes (implausibly large)")
-
-
 def inspect_elf(buf: Buffer, name: str) -> ArtifactFacts:
     h = ElfHeaders.parse(buf)
     problems = list(h.problems)
@@ -333,14 +221,14 @@ def inspect_elf(buf: Buffer, name: str) -> ArtifactFacts:
         )
     machine_name, goarch = _elf_arch(h)
     elf_type = _ELF_TYPES.get(h.e_type, f"{h.e_type:#x}")
-    has_interp = h.has_phdr(_PT_INTERP)
-    has_dynamic = h.has_phdr(_PT_DYNAMIC)
+    has_interp = h.has_phdr(PT_INTERP)
+    has_dynamic = h.has_phdr(PT_DYNAMIC)
 
-    dyn = _DynamicFacts()
+    dyn = DynamicFacts()
     if has_dynamic and not any(p.startswith("truncated: section headers") for p in problems):
         try:
-            dyn = _read_dynamic(buf, h)
-        except Exception as exc:  # pyelftools raises many types on corrupt input
+            dyn = read_dynamic(buf, h)
+        except (ValueError, IndexError, KeyError, TypeError, OverflowError, struct.error) as exc:
             problems.append(f"corrupt: dynamic section unreadable ({type(exc).__name__}: {exc})")
 
     go = safe_buildinfo(buf, h.layout)
@@ -416,7 +304,7 @@ def inspect_elf(buf: Buffer, name: str) -> ArtifactFacts:
     )
 
 
-def _highest(dyn: _DynamicFacts, prefix: str) -> tuple[str, tuple[str, ...]]:
+def _highest(dyn: DynamicFacts, prefix: str) -> tuple[str, tuple[str, ...]]:
     """Highest numeric version with ``prefix`` among the needed versions, and the symbols needing it."""
     best: tuple[int, ...] | None = None
     best_name = ""

@@ -11,14 +11,25 @@ Imports: model, safety.linear, safety.redact.
 
 from __future__ import annotations
 
-import mmap
 import struct
-from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 from goci_doctor.model import GoBuildInfo
 from goci_doctor.safety import linear
+from goci_doctor.safety.safeio import FileView
 
-Buffer = bytes | bytearray | memoryview | mmap.mmap
+if TYPE_CHECKING:
+    import mmap
+
+Buffer: TypeAlias = "bytes | bytearray | memoryview | mmap.mmap | FileView"
+"""What the format readers read: bytes in memory, or a file read on demand (``FileView``)."""
+
+
+def unpack_from(fmt: str, buf: Buffer, offset: int) -> tuple[Any, ...]:
+    """``struct.unpack_from`` that also reads a ``FileView`` (which has no buffer protocol)."""
+    if isinstance(buf, FileView):
+        return struct.unpack(fmt, buf[offset : offset + struct.calcsize(fmt)] if offset >= 0 else b"")
+    return struct.unpack_from(fmt, buf, offset)
 
 
 _SECRETISH = linear.compile(r"(?i)token|secret|pass|pwd|pw=|key|auth|credential|cookie|bearer|://[^/\s]*@")
@@ -81,14 +92,15 @@ def parse_go_modinfo(go_version: str, modinfo: str) -> GoBuildInfo:
     )
 
 
-@dataclass
 class Layout:
-    """Where a binary's bytes land in memory, as each format's header reader describes it."""
+    """Where a binary's bytes land in memory, as each format's header reader describes it
+    (a plain class: a dataclass costs start-up time)."""
 
-    segments: list[tuple[int, int, int]] = field(default_factory=list)
-    """(virtual address, size in file, file offset)."""
-    data_start: int | None = None
-    """Address of the section or segment that holds the Go build info blob."""
+    def __init__(self, segments: list[tuple[int, int, int]] | None = None, data_start: int | None = None) -> None:
+        self.segments: list[tuple[int, int, int]] = segments if segments is not None else []
+        """(virtual address, size in file, file offset)."""
+        self.data_start = data_start
+        """Address of the section or segment that holds the Go build info blob."""
 
     def read(self, buf: Buffer, addr: int, size: int) -> bytes | None:
         for vaddr, filesz, offset in self.segments:

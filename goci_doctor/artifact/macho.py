@@ -10,7 +10,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from goci_doctor.artifact.elf import safe_buildinfo
-from goci_doctor.artifact.gobuildinfo import Buffer, Layout
+from goci_doctor.artifact.gobuildinfo import Buffer, Layout, unpack_from
+from goci_doctor.artifact.sniff import macho_magic
 from goci_doctor.model import ArtifactFacts
 
 if TYPE_CHECKING:
@@ -32,26 +33,9 @@ _LC_DYLIB_KINDS = (0xC, 0x80000018, 0x8000001F)  # LOAD, LOAD_WEAK, REEXPORT
 _LC_BUILD_VERSION, _LC_VERSION_MIN_MACOSX = 0x32, 0x24
 
 
-def macho_magic(head: bytes) -> str | None:
-    """ "32"/"64" for thin Mach-O, "fat" for universal binaries, else None."""
-    if len(head) < 4:
-        return None
-    m = head[:4]
-    if m in (b"\xfe\xed\xfa\xce", b"\xce\xfa\xed\xfe"):
-        return "32"
-    if m in (b"\xfe\xed\xfa\xcf", b"\xcf\xfa\xed\xfe"):
-        return "64"
-    if m in (b"\xca\xfe\xba\xbe", b"\xca\xfe\xba\xbf") and len(head) >= 8:
-        # 0xCAFEBABE is also a Java class file: its next word is a version number (45+),
-        # while a universal binary counts a handful of architectures.
-        (count,) = struct.unpack_from(">I", head, 4)
-        return "fat" if 0 < count < 30 else None
-    return None
-
-
 def parse_fat(buf: Buffer) -> list[tuple[int, int, int]]:
     """(cputype, offset, size) of each slice of a universal binary."""
-    magic, count = struct.unpack_from(">II", buf, 0)
+    magic, count = unpack_from(">II", buf, 0)
     wide = magic == 0xCAFEBABF
     entsize = 32 if wide else 20
     slices = []
@@ -60,9 +44,9 @@ def parse_fat(buf: Buffer) -> list[tuple[int, int, int]]:
         if at + entsize > len(buf):
             break
         if wide:
-            cpu, _sub, off, sz, _align, _res = struct.unpack_from(">iiQQII", buf, at)
+            cpu, _sub, off, sz, _align, _res = unpack_from(">iiQQII", buf, at)
         else:
-            cpu, _sub, off, sz, _align = struct.unpack_from(">iiIII", buf, at)
+            cpu, _sub, off, sz, _align = unpack_from(">iiIII", buf, at)
         slices.append((cpu & 0xFFFFFFFF, off, sz))
     return slices
 
@@ -92,7 +76,7 @@ class MachO:
             return m
         e = ">" if head[0] == 0xFE else "<"
         m.bits = 64 if kind == "64" else 32
-        m.cputype, _sub, m.filetype, ncmds, sizeofcmds, _flags = struct.unpack_from(e + "IiIIII", head, 4)
+        m.cputype, _sub, m.filetype, ncmds, sizeofcmds, _flags = unpack_from(e + "IiIIII", head, 4)
         at = base + (32 if m.bits == 64 else 28)
         end = at + sizeofcmds
         if end > size:
@@ -101,7 +85,7 @@ class MachO:
         for _ in range(min(ncmds, 100000)):
             if at + 8 > end:
                 break
-            cmd, cmdsize = struct.unpack_from(e + "II", buf, at)
+            cmd, cmdsize = unpack_from(e + "II", buf, at)
             if cmdsize < 8 or at + cmdsize > end:
                 m.problems.append("corrupt: a Mach-O load command overruns the header")
                 break
@@ -119,7 +103,7 @@ class MachO:
         if cmd in (_LC_SEGMENT, _LC_SEGMENT_64):
             wide = cmd == _LC_SEGMENT_64
             seg_fmt = e + ("16sQQQQiiII" if wide else "16sIIIIiiII")
-            segname, vmaddr, _vmsize, fileoff, filesize, maxprot, initprot, nsects, _f = struct.unpack_from(
+            segname, vmaddr, _vmsize, fileoff, filesize, maxprot, initprot, nsects, _f = unpack_from(
                 seg_fmt, buf, at + 8
             )
             name = segname.rstrip(b"\0").decode("latin-1")
@@ -128,21 +112,21 @@ class MachO:
             sect_fmt = e + ("16s16sQQIIIIIIII" if wide else "16s16sIIIIIIIII")
             sect_size = struct.calcsize(sect_fmt)
             for i in range(min(nsects, (cmdsize - (sect_at - at)) // sect_size)):
-                sectname, _seg, addr, *_rest = struct.unpack_from(sect_fmt, buf, sect_at + i * sect_size)
+                sectname, _seg, addr, *_rest = unpack_from(sect_fmt, buf, sect_at + i * sect_size)
                 if sectname.rstrip(b"\0") == b"__go_buildinfo":
                     self.buildinfo_addr = addr
         elif cmd in _LC_DYLIB_KINDS or cmd == _LC_LOAD_DYLINKER:
-            (name_off,) = struct.unpack_from(e + "I", buf, at + 8)
+            (name_off,) = unpack_from(e + "I", buf, at + 8)
             raw = bytes(buf[at + name_off : at + cmdsize]).split(b"\0", 1)[0].decode("utf-8", "replace")
             if cmd == _LC_LOAD_DYLINKER:
                 self.dylinker = raw
             else:
                 self.dylibs.append(raw)
         elif cmd == _LC_BUILD_VERSION:
-            _platform, minos = struct.unpack_from(e + "II", buf, at + 8)
+            _platform, minos = unpack_from(e + "II", buf, at + 8)
             self.min_os = f"{minos >> 16}.{(minos >> 8) & 0xFF}"
         elif cmd == _LC_VERSION_MIN_MACOSX:
-            (minos,) = struct.unpack_from(e + "I", buf, at + 8)
+            (minos,) = unpack_from(e + "I", buf, at + 8)
             self.min_os = f"{minos >> 16}.{(minos >> 8) & 0xFF}"
 
     def layout(self) -> Layout:

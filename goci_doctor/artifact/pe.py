@@ -5,13 +5,11 @@ Imports: model, artifact.gobuildinfo, safety.
 
 from __future__ import annotations
 
-import mmap
-import struct
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from goci_doctor.artifact.elf import safe_buildinfo
-from goci_doctor.artifact.gobuildinfo import Buffer, Layout
+from goci_doctor.artifact.gobuildinfo import Buffer, Layout, unpack_from
 from goci_doctor.model import ArtifactFacts
 
 if TYPE_CHECKING:
@@ -57,20 +55,20 @@ def pe_headers(buf: Buffer) -> PeHeaders | None:
     size = len(buf)
     if size < 0x40:
         return None
-    (lfanew,) = struct.unpack_from("<I", buf, 0x3C)
+    (lfanew,) = unpack_from("<I", buf, 0x3C)
     if lfanew + 24 > size or bytes(buf[lfanew : lfanew + 4]) != b"PE\0\0":
         return None
-    machine, nsect, _ts, _sym, _nsym, opt_size, chars = struct.unpack_from("<HHIIIHH", buf, lfanew + 4)
+    machine, nsect, _ts, _sym, _nsym, opt_size, chars = unpack_from("<HHIIIHH", buf, lfanew + 4)
     opt = lfanew + 24
     problems: list[str] = []
     if opt + min(opt_size, 70) > size:
         problems.append(f"truncated: the PE optional header ends past end of file ({size} bytes)")
         return PeHeaders(machine, False, chars, 0, Layout(), problems)
-    (magic,) = struct.unpack_from("<H", buf, opt)
+    (magic,) = unpack_from("<H", buf, opt)
     plus = magic == 0x20B
     # ImageBase: 8 bytes at +24 in PE32+, 4 bytes at +28 in PE32.
-    (image_base,) = struct.unpack_from(*(("<Q", buf, opt + 24) if plus else ("<I", buf, opt + 28)))
-    (subsystem,) = struct.unpack_from("<H", buf, opt + 68) if opt_size >= 70 else (0,)
+    (image_base,) = unpack_from(*(("<Q", buf, opt + 24) if plus else ("<I", buf, opt + 28)))
+    (subsystem,) = unpack_from("<H", buf, opt + 68) if opt_size >= 70 else (0,)
     sect_table = opt + opt_size
     layout = Layout()
     if sect_table + nsect * 40 > size:
@@ -82,7 +80,7 @@ def pe_headers(buf: Buffer) -> PeHeaders | None:
         problems.append("corrupt: the PE file has no sections (no code or data): not a complete executable")
     truncated_at: tuple[str, int] | None = None
     for i in range(nsect):
-        sname, _vsize, va, raw_size, raw_ptr, _r, _l, _nr, _nl, schars = struct.unpack_from(
+        sname, _vsize, va, raw_size, raw_ptr, _r, _l, _nr, _nl, schars = unpack_from(
             "<8sIIIIIIHHI", buf, sect_table + i * 40
         )
         layout.segments.append((image_base + va, raw_size, raw_ptr))
@@ -106,7 +104,9 @@ def _pe_imports(buf: Buffer) -> tuple[list[str], list[str]]:
 
     problems: list[str] = []
     try:
-        pe = pefile.PE(data=buf if isinstance(buf, (bytes, mmap.mmap)) else bytes(buf), fast_load=True)
+        # pefile slices its data: bytes, an mmap or a FileView serve; views are copied first.
+        data = bytes(buf) if isinstance(buf, (bytearray, memoryview)) else buf
+        pe = pefile.PE(data=data, fast_load=True)
         pe.parse_data_directories(directories=[pefile.DIRECTORY_ENTRY["IMAGE_DIRECTORY_ENTRY_IMPORT"]])
     except pefile.PEFormatError as exc:
         return [], [f"corrupt: PE headers rejected ({exc.value})"]

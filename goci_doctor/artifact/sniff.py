@@ -1,4 +1,5 @@
-"""Everything that is not an executable: archives, scripts, text, error pages, LFS pointers, zeros.
+"""Everything that is not an executable: archives, scripts, text, error pages, LFS pointers, zeros;
+and ``macho_magic``, the cheap check that tells a Mach-O apart before its reader is imported.
 
 Imports: model, safety.
 """
@@ -6,10 +7,12 @@ Imports: model, safety.
 from __future__ import annotations
 
 import re
+import struct
 from typing import TYPE_CHECKING, Any
 
 from goci_doctor.artifact.gobuildinfo import Buffer
 from goci_doctor.model import ArtifactFacts
+from goci_doctor.safety.safeio import FileView
 
 if TYPE_CHECKING:
     pass
@@ -100,11 +103,16 @@ def inspect_other(buf: Buffer, head: bytes, name: str) -> ArtifactFacts:
 
 
 def _all_zero(buf: Buffer) -> bool:
-    # In slices: a 2 GB file must not be copied into memory to learn it holds nothing.
+    # In slices: a 2 GB file must not be copied into memory to learn it holds nothing; the holes
+    # of a sparse file are zero without being read.
     step = 1 << 20
     zero = bytes(step)
-    size = len(buf)
-    return all(bytes(buf[off : off + step]) == zero[: min(step, size - off)] for off in range(0, size, step))
+    extents = buf.extents() if isinstance(buf, FileView) else [(0, len(buf))]
+    for start, end in extents:
+        for off in range(start, end, step):
+            if bytes(buf[off : min(off + step, end)]) != zero[: min(step, end - off)]:
+                return False
+    return True
 
 
 def _looks_like_text(head: bytes) -> bool:
@@ -119,3 +127,20 @@ def _looks_like_text(head: bytes) -> bool:
         text = head[: exc.start].decode("utf-8")
     printable = sum(1 for c in text if c.isprintable() or c in "\t\r\n\f")
     return bool(text) and printable / len(text) > 0.95
+
+
+def macho_magic(head: bytes) -> str | None:
+    """ "32"/"64" for thin Mach-O, "fat" for universal binaries, else None."""
+    if len(head) < 4:
+        return None
+    m = head[:4]
+    if m in (b"\xfe\xed\xfa\xce", b"\xce\xfa\xed\xfe"):
+        return "32"
+    if m in (b"\xfe\xed\xfa\xcf", b"\xcf\xfa\xed\xfe"):
+        return "64"
+    if m in (b"\xca\xfe\xba\xbe", b"\xca\xfe\xba\xbf") and len(head) >= 8:
+        # 0xCAFEBABE is also a Java class file: its next word is a version number (45+),
+        # while a universal binary counts a handful of architectures.
+        (count,) = struct.unpack_from(">I", head, 4)
+        return "fat" if 0 < count < 30 else None
+    return None

@@ -283,16 +283,18 @@ def _main(argv: Sequence[str] | None, stdout_open: bool) -> int:
     except UsageError as exc:
         _say(str(exc).removeprefix("goci-doctor: "))
         return int(ExitCode.BAD_INPUT)
-    from goci_doctor import config
-    from goci_doctor.config import CONFIG_ENV
-
     named_config = getattr(args, "config", None)
-    previous_config = os.environ.get(CONFIG_ENV)
+    previous_config: str | None = None
     try:
         if named_config:
+            # Imported only here: `inspect` and the other commands that read no settings do not
+            # pay for the config module (start-up time, issue 12 point 9).
+            from goci_doctor import config
+
+            previous_config = os.environ.get(config.CONFIG_ENV)
             # Every reader of the settings (lab, builds, the TUI) honours the file named here,
             # and a missing or invalid one is an error now, not silently defaults.
-            os.environ[CONFIG_ENV] = str(named_config)
+            os.environ[config.CONFIG_ENV] = str(named_config)
             config.load_config()
         if not stdout_open and not getattr(args, "output", None):
             raise GociError("standard output is closed; pass -o FILE to write the report to a file")
@@ -315,6 +317,8 @@ def _main(argv: Sequence[str] | None, stdout_open: bool) -> int:
         raise _ReaderLeft() from None
     finally:
         if named_config:  # main() may be called again in this process (tests, the TUI's own runs)
+            from goci_doctor.config import CONFIG_ENV
+
             if previous_config is None:
                 os.environ.pop(CONFIG_ENV, None)
             else:

@@ -23,7 +23,7 @@ from goci_doctor.cli.common import (
 from goci_doctor.model import BadInputError, ExitCode
 
 if TYPE_CHECKING:
-    from goci_doctor.model import EnvFacts
+    from goci_doctor.records import EnvFacts
 
 
 def configure_parser(subparsers: Any) -> None:
@@ -82,7 +82,8 @@ def execute(args: argparse.Namespace) -> int:
             for facts in artifact.inspect_each(paths)
         ]
     result = diags[0] if len(diags) == 1 else diagnosis.merge(diags, kind="artifact")
-    from goci_doctor.render import render, render_sarif
+    from goci_doctor.render import render
+    from goci_doctor.render.chainsarif import render_sarif
     from goci_doctor.render.documents import dumps
 
     if args.format == "sarif" and len(diags) > 1:

@@ -13,12 +13,11 @@ import sys
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from goci_doctor.model import Target
+from goci_doctor.model import FORMATS
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # annotations only: `inspect` never builds the diagnosis records
     from goci_doctor.config import Config
-
-FORMATS = ("text", "json", "markdown", "sarif")
+    from goci_doctor.records import Target
 
 
 def target_arg(value: str) -> str:

@@ -31,7 +31,7 @@ def execute(args: argparse.Namespace) -> int:
 
         emit_document(document("inspect", artifacts=results), args)
     else:
-        from goci_doctor.render import artifact_lines
+        from goci_doctor.render.text import artifact_lines
 
         blocks = ["\n".join(artifact_lines(f)) for f in results]
         emit("\n\n".join(blocks) + "\n", args)

@@ -88,7 +88,9 @@ def execute(args: argparse.Namespace) -> int:
     if fmt == "json":
         text = dumps(run_document(facts, results, diag, artifact=Path(args.path)))
     elif fmt == "markdown":
-        text = render.render_markdown(diag)
+        from goci_doctor.render.markdown import render_markdown
+
+        text = render_markdown(diag)
     elif fmt == "sarif":
         text = render.render(diag, "sarif")
     else:

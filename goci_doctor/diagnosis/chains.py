@@ -21,17 +21,8 @@ from goci_doctor.diagnosis.classify import classify_message
 from goci_doctor.diagnosis.common import _Case, _target_desc, fill
 from goci_doctor.diagnosis.prediction import predict
 from goci_doctor.knowledge.failures import families, native_wording
-from goci_doctor.model import (
-    ArtifactFacts,
-    BuildResult,
-    ChainNode,
-    Diagnosis,
-    Evidence,
-    Outcome,
-    RunResult,
-    Target,
-    Verdict,
-)
+from goci_doctor.model import ArtifactFacts, Evidence
+from goci_doctor.records import BuildResult, ChainNode, Diagnosis, Outcome, RunResult, Target, Verdict
 
 if TYPE_CHECKING:
     from goci_doctor.diagnosis.targetfiles import TargetFiles

@@ -14,14 +14,8 @@ from goci_doctor import knowledge
 from goci_doctor.diagnosis.common import _Case, _kb_evidence
 from goci_doctor.knowledge import version_tuple
 from goci_doctor.knowledge.cgo import cgo_modules
-from goci_doctor.model import (
-    ArtifactFacts,
-    BadInputError,
-    Confidence,
-    Evidence,
-    Target,
-    Verdict,
-)
+from goci_doctor.model import ArtifactFacts, BadInputError, Evidence
+from goci_doctor.records import Confidence, Target, Verdict
 
 if TYPE_CHECKING:
     pass

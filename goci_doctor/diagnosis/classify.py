@@ -17,7 +17,8 @@ import re2
 
 from goci_doctor import platforms
 from goci_doctor.knowledge.failures import families
-from goci_doctor.model import ArtifactFacts, Finding
+from goci_doctor.model import ArtifactFacts
+from goci_doctor.records import Finding
 from goci_doctor.safety import linear
 
 MIN_HINT = 2

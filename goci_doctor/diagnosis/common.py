@@ -13,13 +13,8 @@ from typing import TYPE_CHECKING
 
 from goci_doctor import knowledge, platforms
 from goci_doctor.knowledge import version_tuple
-from goci_doctor.model import (
-    ArtifactFacts,
-    Confidence,
-    Evidence,
-    Target,
-    Verdict,
-)
+from goci_doctor.model import ArtifactFacts, Evidence
+from goci_doctor.records import Confidence, Target, Verdict
 
 if TYPE_CHECKING:
     pass

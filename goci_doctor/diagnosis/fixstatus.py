@@ -12,7 +12,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-from goci_doctor.model import BuildResult, ChainNode, Diagnosis
+from goci_doctor.records import BuildResult, ChainNode, Diagnosis
 
 State = Literal["proven", "build-failed", "still-crashes", "not-tried"]
 

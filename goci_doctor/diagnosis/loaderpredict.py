@@ -17,7 +17,8 @@ from dataclasses import dataclass, field
 
 from goci_doctor.diagnosis.targetfiles import TargetFiles
 from goci_doctor.knowledge import version_tuple
-from goci_doctor.model import ArtifactFacts, Confidence, Evidence, Target
+from goci_doctor.model import ArtifactFacts, Evidence
+from goci_doctor.records import Confidence, Target
 
 FULL_DISTRO_USUAL = frozenset({"libgcc_s.so.1", "libstdc++.so.6", "libz.so.1"})
 

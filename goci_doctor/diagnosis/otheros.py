@@ -17,12 +17,8 @@ from goci_doctor.diagnosis.common import (
     macos_minimum,
     older_go_facts,
 )
-from goci_doctor.model import (
-    ArtifactFacts,
-    Evidence,
-    Target,
-    Verdict,
-)
+from goci_doctor.model import ArtifactFacts, Evidence
+from goci_doctor.records import Target, Verdict
 
 if TYPE_CHECKING:
     pass

@@ -30,15 +30,8 @@ from goci_doctor.diagnosis.common import (
 )
 from goci_doctor.diagnosis.otheros import _freebsd_verdict, _macos_verdict
 from goci_doctor.knowledge import version_tuple
-from goci_doctor.model import (
-    ArtifactFacts,
-    Confidence,
-    Evidence,
-    Outcome,
-    Target,
-    Verdict,
-    highest_glibc_line,
-)
+from goci_doctor.model import ArtifactFacts, Evidence
+from goci_doctor.records import Confidence, Outcome, Target, Verdict, highest_glibc_line
 
 if TYPE_CHECKING:
     from goci_doctor.diagnosis.targetfiles import TargetFiles

@@ -21,7 +21,8 @@ from dataclasses import dataclass
 from importlib import resources
 from typing import Literal, cast
 
-from goci_doctor.model import ArtifactFacts, GociError, Target
+from goci_doctor.model import ArtifactFacts, GociError
+from goci_doctor.records import Target
 
 
 @dataclass(frozen=True)

@@ -30,7 +30,8 @@ from pathlib import Path
 from goci_doctor.gate.lint import lint_repo
 from goci_doctor.gate.policyfile import Policy, PolicyEnv
 from goci_doctor.gate.rules import LintFinding
-from goci_doctor.model import ArtifactFacts, EnvFacts
+from goci_doctor.model import ArtifactFacts
+from goci_doctor.records import EnvFacts
 
 # --------------------------------------------------------------------------------------------
 # Checks

@@ -46,7 +46,7 @@ from goci_doctor.hostenv.tools import (
     require_go,
     triple_goos_goarch,
 )
-from goci_doctor.model import EnvFacts, HostTool
+from goci_doctor.records import EnvFacts, HostTool
 from goci_doctor.safety.redact import redact, redact_env
 
 # --------------------------------------------------------------------------------------------

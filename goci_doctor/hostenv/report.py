@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from goci_doctor.hostenv.tools import GO_ENV_KEYS, triple_goos_goarch
 from goci_doctor.knowledge import version_tuple
-from goci_doctor.model import EnvFacts, HostTool
+from goci_doctor.records import EnvFacts, HostTool
 from goci_doctor.safety.redact import MASK
 
 # --------------------------------------------------------------------------------------------

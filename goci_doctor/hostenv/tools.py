@@ -16,7 +16,8 @@ from pathlib import Path
 
 from goci_doctor import platforms
 from goci_doctor.hostenv.engines import DEFAULT_SOCKET
-from goci_doctor.model import BadInputError, HostTool
+from goci_doctor.model import BadInputError
+from goci_doctor.records import HostTool
 
 TOOL_TIMEOUT = 5.0
 """Seconds a probe command (go env, gcc --version, ...) may take before we give up on it."""

@@ -22,7 +22,8 @@ from goci_doctor.knowledge.base import (
     _read_toml,
     version_tuple,
 )
-from goci_doctor.model import BadInputError, GociError, Target
+from goci_doctor.model import BadInputError, GociError
+from goci_doctor.records import Target
 
 _TARGET_REQUIRED: dict[str, type] = {
     "name": str,

@@ -42,15 +42,8 @@ from goci_doctor import hostenv, knowledge, platforms
 from goci_doctor.knowledge import Variant
 from goci_doctor.lab import engine
 from goci_doctor.lab.sandbox import GRACE_S, build_create_kwargs, frames_text, oom_message, read_logs
-from goci_doctor.model import (
-    BadInputError,
-    BuildResult,
-    Diagnosis,
-    EngineUnavailableError,
-    ExitCode,
-    GociError,
-    RunResult,
-)
+from goci_doctor.model import BadInputError, EngineUnavailableError, ExitCode, GociError
+from goci_doctor.records import BuildResult, Diagnosis, RunResult
 from goci_doctor.safety import linear
 
 LABEL = {"goci-doctor": "1"}

@@ -16,16 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from goci_doctor.model import (
-    SCHEMA_VERSION,
-    ArtifactFacts,
-    BadInputError,
-    Diagnosis,
-    EnvFacts,
-    Report,
-    RunResult,
-    from_jsonable,
-)
+from goci_doctor.model import SCHEMA_VERSION, ArtifactFacts, BadInputError, from_jsonable
+from goci_doctor.records import Diagnosis, EnvFacts, Report, RunResult
 
 __all__ = [
     "DEMO_BANNER",

@@ -40,11 +40,8 @@ from goci_doctor.lab.engine import (
 )
 from goci_doctor.lab.runner import EventCallback, Phase, RunEvent
 from goci_doctor.lab.sandbox import GRACE_S, deadline_labels, read_logs, run_host_config
-from goci_doctor.model import (
-    ArtifactFacts,
-    BadInputError,
-    RunResult,
-)
+from goci_doctor.model import ArtifactFacts, BadInputError
+from goci_doctor.records import RunResult
 
 RUN_USER = "65534:65534"
 """nobody:nogroup by number: works on images without /etc/passwd (scratch, distroless)."""

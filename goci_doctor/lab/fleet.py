@@ -23,7 +23,8 @@ from goci_doctor.config import Config
 from goci_doctor.hostenv import engines
 from goci_doctor.lab import engine
 from goci_doctor.lab.runner import EventCallback, RunEvent
-from goci_doctor.model import ArtifactFacts, RunResult
+from goci_doctor.model import ArtifactFacts
+from goci_doctor.records import RunResult
 
 MAX_PER_ENGINE = 8
 """Upper bound on concurrent cells on one engine, whatever its CPU count says."""

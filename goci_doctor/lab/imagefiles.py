@@ -19,7 +19,8 @@ from goci_doctor.artifact.imagefs import find_missing
 from goci_doctor.config import Config
 from goci_doctor.diagnosis.targetfiles import TargetFiles
 from goci_doctor.lab import containerfs
-from goci_doctor.model import ArtifactFacts, Target
+from goci_doctor.model import ArtifactFacts
+from goci_doctor.records import Target
 
 
 class ImageFiles(TargetFiles):

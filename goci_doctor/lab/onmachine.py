@@ -32,7 +32,8 @@ from pathlib import Path
 from typing import IO, Literal
 
 from goci_doctor.config import resolve_timeout
-from goci_doctor.model import ArtifactFacts, BadInputError, RunResult
+from goci_doctor.model import ArtifactFacts, BadInputError
+from goci_doctor.records import RunResult
 
 OUTPUT_LIMIT = 64 * 1024
 """Bytes of stdout and of stderr kept (the tail); everything beyond is read and dropped."""

@@ -16,7 +16,8 @@ from goci_doctor.config import Config
 from goci_doctor.lab.docker import DockerRunner
 from goci_doctor.lab.engine import engine_host
 from goci_doctor.lab.runner import EventCallback
-from goci_doctor.model import ArtifactFacts, BadInputError, BuildResult, Diagnosis, RunResult, Target, no_such_file
+from goci_doctor.model import ArtifactFacts, BadInputError, no_such_file
+from goci_doctor.records import BuildResult, Diagnosis, RunResult, Target
 
 
 def _load_config(path: str | None = None) -> Any:

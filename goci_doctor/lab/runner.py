@@ -17,7 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal, Protocol
 
-from goci_doctor.model import SCHEMA_VERSION, BadInputError, RunResult, from_jsonable, no_such_file, to_jsonable
+from goci_doctor.model import SCHEMA_VERSION, BadInputError, from_jsonable, no_such_file, to_jsonable
+from goci_doctor.records import RunResult
 
 Phase = Literal["queued", "preparing", "running", "done", "error", "cancelled"]
 

@@ -15,31 +15,15 @@ import json
 import os
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from goci_doctor import __version__
-from goci_doctor.model import (
-    SCHEMA_VERSION,
-    BadInputError,
-    Diagnosis,
-    Report,
-    from_jsonable,
-    to_jsonable,
-)
-from goci_doctor.render.chainsarif import render_sarif
+from goci_doctor.model import FORMATS, SCHEMA_VERSION, BadInputError, from_jsonable, to_jsonable
 from goci_doctor.render.documents import document, dumps
-from goci_doctor.render.markdown import markdown_chain_lines, render_markdown
-from goci_doctor.render.text import (
-    FORMATS,
-    WIDTH,
-    artifact_lines,
-    chain_lines,
-    hypothesis_lines,
-    render_text,
-    run_table,
-    verdict_line,
-)
 from goci_doctor.safety.outfile import write_report
+
+if TYPE_CHECKING:
+    from goci_doctor.records import Diagnosis, Report
 
 
 def render(subject: Diagnosis | Report, fmt: str) -> str:
@@ -51,6 +35,11 @@ def render(subject: Diagnosis | Report, fmt: str) -> str:
 
 
 def _render(subject: Diagnosis | Report, fmt: str) -> str:
+    from goci_doctor.records import Report
+    from goci_doctor.render.chainsarif import render_sarif
+    from goci_doctor.render.markdown import render_markdown
+    from goci_doctor.render.text import render_text
+
     report = subject if isinstance(subject, Report) else None
     diagnosis = subject.diagnosis if isinstance(subject, Report) else subject
     if fmt == "text":
@@ -87,6 +76,7 @@ def report_to_json(report: Report) -> str:
 
 def load_report(path: str | os.PathLike[str]) -> Report:
     """Load a JSON report (or a diagnosis document) written by goci-doctor; one clear error otherwise."""
+    from goci_doctor.records import Diagnosis, Report
     from goci_doctor.safety import safeio
 
     p = Path(path)
@@ -134,25 +124,3 @@ def write_output(text: str, output: str | None) -> None:
         write_report(output, text)
     except OSError as exc:
         raise BadInputError(f"cannot write {output}: {exc.strerror or exc}") from None
-
-
-__all__ = [
-    "FORMATS",
-    "WIDTH",
-    "artifact_lines",
-    "chain_lines",
-    "diagnosis_document",
-    "hypothesis_lines",
-    "load_report",
-    "markdown_chain_lines",
-    "render",
-    "render_markdown",
-    "render_sarif",
-    "render_text",
-    "report_document",
-    "report_to_json",
-    "run_table",
-    "verdict_line",
-    "write_atomic",
-    "write_output",
-]

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from goci_doctor.lab.builds import BuildMatrix, is_skipped, matrix_diagnosis, variant, where_ran
-from goci_doctor.model import BuildResult, RunResult
+from goci_doctor.records import BuildResult, RunResult
 from goci_doctor.render.documents import document, dumps
 from goci_doctor.safety import linear
 
@@ -200,18 +200,17 @@ def render_sarif(matrix: BuildMatrix) -> str:
 
 def with_chain(render: Callable[[BuildMatrix], str], fmt: str) -> Callable[[BuildMatrix], str]:
     def rendered(matrix: BuildMatrix) -> str:
-        from goci_doctor import render as renderers
+        from goci_doctor.render.markdown import markdown_chain_lines
+        from goci_doctor.render.text import chain_lines
 
         text = render(matrix)
         diag = matrix_diagnosis(matrix)
         if diag is None or not diag.chains:
             return text
         if fmt == "markdown":
-            chains = [
-                ln for chain in diag.chains for ln in ["", *renderers.markdown_chain_lines(chain, builds=matrix.builds)]
-            ]
+            chains = [ln for chain in diag.chains for ln in ["", *markdown_chain_lines(chain, builds=matrix.builds)]]
             return text + "\n### Crash chain\n" + "\n".join(chains) + "\n"
-        chains = [ln for chain in diag.chains for ln in ["", *renderers.chain_lines(chain, builds=matrix.builds)]]
+        chains = [ln for chain in diag.chains for ln in ["", *chain_lines(chain, builds=matrix.builds)]]
         return text + "\nCrash chain (fixes marked [✔ proven] really ran on the targets)\n" + "\n".join(chains) + "\n"
 
     return rendered

@@ -8,9 +8,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from goci_doctor import __version__
-from goci_doctor.model import (
-    Diagnosis,
-)
+from goci_doctor.records import Diagnosis
 
 # --------------------------------------------------------------------------------------------
 # SARIF

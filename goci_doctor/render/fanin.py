@@ -23,17 +23,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from goci_doctor.model import (
-    SCHEMA_VERSION,
-    ArtifactFacts,
-    BadInputError,
-    BuildResult,
-    Diagnosis,
-    RunResult,
-    from_jsonable,
-    to_jsonable,
-    unreadable,
-)
+from goci_doctor.model import SCHEMA_VERSION, ArtifactFacts, BadInputError, from_jsonable, to_jsonable, unreadable
+from goci_doctor.records import BuildResult, Diagnosis, RunResult
 from goci_doctor.render import documents
 
 MAX_REPORT_BYTES = 64 * 1024 * 1024
@@ -80,7 +71,10 @@ class Merged:
 def _load(path: str) -> dict[str, Any]:
     p = Path(path)
     try:
-        with open(p, "rb") as fh:
+        # O_NONBLOCK: opening a FIFO would otherwise wait for a writer forever (the type is then
+        # checked on what was opened); it changes nothing for a regular file.
+        fd = os.open(p, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+        with os.fdopen(fd, "rb") as fh:
             st = os.fstat(fh.fileno())
             import stat
 
@@ -238,7 +232,7 @@ def _md_cell(text: str) -> str:
 
 def render_markdown(merged: Merged) -> str:
     """A step summary: where each target really ran, the conflicts, then the usual diagnosis."""
-    from goci_doctor import render
+    from goci_doctor.render import markdown as render
 
     d = merged.diagnosis
     lines = [
@@ -281,7 +275,7 @@ def render_markdown(merged: Merged) -> str:
 
 
 def render_text(merged: Merged) -> str:
-    from goci_doctor import render
+    from goci_doctor.render import text as render
 
     head = [f"merged {len(merged.sources)} report(s): " + ", ".join(f"{Path(p).name} ({k})" for p, k in merged.sources)]
     for r in merged.diagnosis.runs:

@@ -17,7 +17,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from goci_doctor.model import BadInputError, Report
+from goci_doctor.model import BadInputError
+from goci_doctor.records import Report
 from goci_doctor.safety import safeio
 
 __all__ = ["HistoryEntry", "list_sessions", "load_session", "save_session", "sessions_dir"]

@@ -7,12 +7,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from goci_doctor import __version__
-from goci_doctor.model import (
-    BuildResult,
-    ChainNode,
-    Diagnosis,
-    Report,
-)
+from goci_doctor.records import BuildResult, ChainNode, Diagnosis, Report
 from goci_doctor.render.text import _KIND_LABEL, _MARK, artifact_lines, hypothesis_lines
 
 # --------------------------------------------------------------------------------------------

@@ -13,7 +13,8 @@ from pathlib import Path
 from typing import Any
 
 from goci_doctor.lab.runner import EventCallback, RunEvent, file_sha256, summarize
-from goci_doctor.model import ArtifactFacts, Diagnosis, RunResult
+from goci_doctor.model import ArtifactFacts
+from goci_doctor.records import Diagnosis, RunResult
 from goci_doctor.render.documents import document
 from goci_doctor.safety.safetext import clean_line
 
@@ -54,7 +55,7 @@ def render_runs_text(facts: ArtifactFacts, results: Sequence[RunResult]) -> str:
 
 def render_run(facts: ArtifactFacts, results: Sequence[RunResult], diag: Diagnosis) -> str:
     """The text report of ``run``: the table, then each crash chain."""
-    from goci_doctor import render
+    from goci_doctor.render import text as render
 
     chains = [ln for chain in diag.chains for ln in ["", *render.chain_lines(chain)]]
     return render_runs_text(facts, results) + "\n".join(chains) + ("\n" if chains else "")

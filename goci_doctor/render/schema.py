@@ -29,16 +29,8 @@ from collections.abc import Sequence
 from pathlib import PurePath
 from typing import Any, Literal
 
-from goci_doctor.model import (
-    SCHEMA_VERSION,
-    ArtifactFacts,
-    BuildResult,
-    Diagnosis,
-    EnvFacts,
-    Report,
-    RunResult,
-    Target,
-)
+from goci_doctor.model import SCHEMA_VERSION, ArtifactFacts
+from goci_doctor.records import BuildResult, Diagnosis, EnvFacts, Report, RunResult, Target
 from goci_doctor.render.documents import KINDS, RECORDING_KIND
 
 SCHEMA_ID = "urn:goci-doctor:json-schema:1"

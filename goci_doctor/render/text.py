@@ -8,17 +8,10 @@ import textwrap
 from collections.abc import Sequence
 from typing import Any
 
-from goci_doctor.model import (
-    ArtifactFacts,
-    BuildResult,
-    ChainNode,
-    Diagnosis,
-    RunResult,
-    Verdict,
-)
+from goci_doctor.model import ArtifactFacts
+from goci_doctor.records import BuildResult, ChainNode, Diagnosis, RunResult, Verdict
 from goci_doctor.safety.safetext import one_line
 
-FORMATS = ("text", "json", "markdown", "sarif")
 WIDTH = 100
 _KIND_LABEL = {"symptom": "symptom", "mechanism": "mechanism", "cause": "root cause", "fix": "fix", "note": "note"}
 _MARK = {"runs": "✓", "crashes": "✗", "unknown": "?", "error": "!"}

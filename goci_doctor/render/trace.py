@@ -67,7 +67,7 @@ def event_line(ev: ExecEvent) -> str:
 
 
 def failure_lines(i: int, d: ExecDiagnosis) -> list[str]:
-    from goci_doctor.render import chain_lines
+    from goci_doctor.render.text import chain_lines
 
     ev = d.event
     lines = [

@@ -21,7 +21,6 @@ import os
 import re
 import stat
 import sys
-import tempfile
 from pathlib import Path
 
 from goci_doctor.model import BadInputError
@@ -109,6 +108,8 @@ def _write_through(path: str, text: str) -> None:
 
 def _write_atomic_regular(target: Path, text: str, existing: os.stat_result | None) -> None:
     directory = target.parent
+    import tempfile  # only when a report is written to a file (start-up time)
+
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=directory)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as fh:

@@ -10,7 +10,8 @@ is refused before anything is built from it); variable expansion in CI configs d
 Every refusal is an ``UnsafeInput`` (a ``BadInputError``: one line, exit code 2), whose ``reason``
 omits the path so callers that name the file themselves (lint's GOCI000) can use it.
 
-May import only the standard library, ``goci_doctor.model`` and (lazily) PyYAML.
+May import only the standard library, ``goci_doctor.model`` and (lazily) PyYAML. ``tomllib`` and
+``json`` are imported where they are used: the artifact readers import this module at start-up.
 """
 
 from __future__ import annotations
@@ -18,10 +19,8 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import errno
-import json
 import os
 import stat
-import tomllib
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -203,6 +202,8 @@ def loads_toml(text: str, path: object = "") -> dict[str, Any]:
 
     Raises ``tomllib.TOMLDecodeError`` for invalid TOML (the caller words it), ``UnsafeInput``
     for nesting."""
+    import tomllib  # here, not at the top: `inspect` reads artifacts through this module, never TOML
+
     try:
         doc = tomllib.loads(text)
     except RecursionError:
@@ -216,6 +217,8 @@ def loads_json(text: str | bytes, path: object = "") -> Any:
     """``json.loads`` that refuses absurd nesting; ``ValueError`` for invalid JSON."""
     if isinstance(text, bytes):
         text = text.decode("utf-8-sig", errors="strict")
+    import json
+
     try:
         doc = json.loads(text)
     except RecursionError:
@@ -360,12 +363,14 @@ def spend(produced: int) -> None:
 
 
 # --------------------------------------------------------------------------------------------
-# Artifacts: a private snapshot that a truncation cannot turn into SIGBUS
+# Artifacts: read on demand, so a truncation can never turn into SIGBUS
 
-SNAPSHOT_DATA_LIMIT = 512 * 1024 * 1024
-"""Bytes of real data (holes excluded) copied into a snapshot; bigger files are mapped."""
+SMALL_FILE = 1024 * 1024
+"""Files up to this size are read whole (one read; also right for /sys files whose size lies)."""
 EMPTY_STAT_READ = 1024 * 1024
 """How much is read from a file whose size says 0 (/proc and /sys files have content anyway)."""
+_BLOCK = 16 * 1024  # most reads are headers and tables of a few hundred bytes to a few KB
+_CACHED_BLOCKS = 256  # 4 MiB of small reads cached; large reads go straight to the file
 
 
 def data_extents(fd: int, size: int) -> list[tuple[int, int]]:
@@ -392,49 +397,99 @@ def data_extents(fd: int, size: int) -> list[tuple[int, int]]:
     return out
 
 
-class Snapshot:
-    """A file's contents as an anonymous mapping: reading it never touches the file again.
+class FileView:
+    """A regular file's bytes, read with ``pread`` where and when a parser looks (never mapped).
 
-    Holes are left as the mapping's zero pages, so a 2 GB sparse file costs no memory. Raises
-    ``UnsafeInput`` when the file shrinks or grows while it is copied."""
+    Behaves like a read-only ``bytes`` for what the artifact readers and pefile use (``len``,
+    indexing, slicing, ``find``).
+    Reading a 40 MB Go binary touches a few hundred KB of it. A file that shrinks while it is read
+    cannot kill the process with SIGBUS, as a mapping would: the short read raises ``UnsafeInput``
+    (one line) and sets ``shrank``, which the caller checks again after parsers that swallow
+    exceptions. Small reads go through a bounded cache of 16 KiB blocks. The view owns ``fd``.
+    """
 
     def __init__(self, fd: int, size: int, path: object) -> None:
-        import mmap
+        self._fd = fd
+        self._size = size
+        self._path = path
+        self._blocks: dict[int, bytes] = {}
+        self.shrank = False
 
-        self.map = mmap.mmap(-1, size, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS | getattr(mmap, "MAP_NORESERVE", 0))
-        self.length = size
-        """Bytes of content: less than the size when a pseudo-file (/sys) claims more than it has."""
-        view = memoryview(self.map)
-        try:
-            for start, end in data_extents(fd, size):
-                pos = start
-                while pos < end:
-                    n = os.preadv(fd, [view[pos : min(end, pos + (8 << 20))]], pos)
-                    if n <= 0:
-                        if os.fstat(fd).st_size == size:
-                            self.length = pos  # the size lied (/sys): what was read is the content
-                            break
-                        raise UnsafeInput(path, "the file shrank while it was read (still being written?)")
-                    pos += n
-                if self.length < size:
-                    break
-        except OSError as exc:
-            view.release()
-            self.map.close()
-            raise UnsafeInput(path, os_reason(exc)) from None
-        except BaseException:
-            view.release()
-            self.map.close()
-            raise
-        view.release()
-        if os.fstat(fd).st_size != size:
-            self.map.close()
-            raise UnsafeInput(path, "the file changed size while it was read (still being written?)")
+    # bytes-like
+    def __len__(self) -> int:
+        return self._size
+
+    def __getitem__(self, key: int | slice) -> Any:
+        if isinstance(key, slice):
+            start, stop, step = key.indices(self._size)
+            if step != 1:
+                raise ValueError("FileView slices take no step")
+            return self._read(start, max(0, stop - start))
+        index = key + self._size if key < 0 else key
+        if not 0 <= index < self._size:
+            raise IndexError("FileView index out of range")
+        return self._read(index, 1)[0]
+
+    def __bytes__(self) -> bytes:
+        return self._read(0, self._size)
+
+    def find(self, sub: bytes, start: int = 0, end: int | None = None) -> int:
+        """``bytes.find``, reading 1 MiB at a time (a search over a large file holds no copy of it)."""
+        start, end, _ = slice(start, end).indices(self._size)
+        step = max(1 << 20, 2 * len(sub))
+        pos = start
+        while pos < end:
+            chunk = self._read(pos, min(end, pos + step + len(sub) - 1) - pos)
+            found = chunk.find(sub)
+            if found >= 0:
+                return pos + found
+            pos += step
+        return -1 if sub or start > end else start
+
+    def extents(self) -> list[tuple[int, int]]:
+        """The regions holding data (holes of a sparse file skipped)."""
+        return data_extents(self._fd, self._size)
 
     def close(self) -> None:
-        self.map.close()
+        if self._fd >= 0:
+            os.close(self._fd)
+            self._fd = -1
+        self._blocks.clear()
 
+    def _read(self, offset: int, n: int) -> bytes:
+        n = max(0, min(n, self._size - offset))
+        if n == 0:
+            return b""
+        first, last = offset // _BLOCK, (offset + n - 1) // _BLOCK
+        if last - first > 1:  # large: straight from the file, not through the cache
+            return self._pread(offset, n)
+        parts = [self._block(b) for b in range(first, last + 1)]
+        data = parts[0] if len(parts) == 1 else b"".join(parts)
+        skip = offset - first * _BLOCK
+        return data[skip : skip + n]
 
-def snapshot_fits(fd: int, size: int) -> bool:
-    """True when the data regions of the file are small enough to copy into a ``Snapshot``."""
-    return sum(end - start for start, end in data_extents(fd, size)) <= SNAPSHOT_DATA_LIMIT
+    def _block(self, index: int) -> bytes:
+        block = self._blocks.get(index)
+        if block is None:
+            if len(self._blocks) >= _CACHED_BLOCKS:
+                self._blocks.pop(next(iter(self._blocks)))
+            start = index * _BLOCK
+            block = self._blocks[index] = self._pread(start, min(_BLOCK, self._size - start))
+        return block
+
+    def _pread(self, offset: int, n: int) -> bytes:
+        chunks: list[bytes] = []
+        got = 0
+        try:
+            while got < n:
+                chunk = os.pread(self._fd, n - got, offset + got)
+                if not chunk:
+                    break
+                chunks.append(chunk)
+                got += len(chunk)
+        except OSError as exc:
+            raise UnsafeInput(self._path, os_reason(exc)) from None
+        if got < n:
+            self.shrank = True
+            raise UnsafeInput(self._path, "the file shrank while it was read (still being written?)")
+        return chunks[0] if len(chunks) == 1 else b"".join(chunks)

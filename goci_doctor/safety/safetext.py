@@ -118,16 +118,25 @@ def clean_text(text: str) -> str:
     return "\n".join(_disarm(line) for line in text.split("\n"))
 
 
-def _clean_value(value: Any) -> Any:
+def _clean_value(value: Any, seen: dict[str, str] | None = None) -> Any:
+    """``value`` with every string redacted. ``seen`` remembers the strings of one document
+    already redacted: a batch report repeats the same paths, versions and module names."""
+    if seen is None:
+        seen = {}
     if isinstance(value, str):
-        return redact(value)
+        done = seen.get(value)
+        if done is None:
+            done = seen[value] = redact(value)
+        return done
     if isinstance(value, dict):
         return {
-            k: (MASK if isinstance(k, str) and isinstance(v, str) and v and is_secret_name(k) else _clean_value(v))
+            k: (
+                MASK if isinstance(k, str) and isinstance(v, str) and v and is_secret_name(k) else _clean_value(v, seen)
+            )
             for k, v in value.items()
         }
     if isinstance(value, list):
-        out = [_clean_value(v) for v in value]
+        out = [_clean_value(v, seen) for v in value]
         # argv-style lists: ["--password", "x"] hides "x" from a per-string pass.
         for i in range(len(out) - 1):
             flag = value[i]

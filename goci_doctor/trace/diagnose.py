@@ -20,8 +20,9 @@ from typing import Literal, cast
 from goci_doctor import artifact
 from goci_doctor.artifact import imagefs
 from goci_doctor.diagnosis import check_artifact, predict
-from goci_doctor.model import ArtifactFacts, ChainNode, Diagnosis, Evidence, RunResult, Target
+from goci_doctor.model import ArtifactFacts, Evidence
 from goci_doctor.platforms import host_goarch
+from goci_doctor.records import ChainNode, Diagnosis, RunResult, Target
 from goci_doctor.trace.events import ExecDiagnosis, ExecEvent, Status
 from goci_doctor.trace.rootfs import RootFS, read_fd
 

@@ -12,7 +12,7 @@ import errno
 from dataclasses import dataclass
 from typing import Literal
 
-from goci_doctor.model import ChainNode
+from goci_doctor.records import ChainNode
 
 ExecResult = Literal["ok", "ENOEXEC", "ENOENT", "EACCES", "other"]
 Status = Literal["ok", "failed", "loader-failed", "not-found"]

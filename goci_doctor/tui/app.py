@@ -29,18 +29,8 @@ from textual.screen import Screen
 from textual.widgets import Input, TabbedContent, TextArea
 from textual.worker import Worker, WorkerState
 
-from goci_doctor.model import (
-    ArtifactFacts,
-    BadInputError,
-    BuildResult,
-    ChainNode,
-    Diagnosis,
-    EnvFacts,
-    GociError,
-    Report,
-    RunResult,
-    no_such_file,
-)
+from goci_doctor.model import ArtifactFacts, BadInputError, GociError, no_such_file
+from goci_doctor.records import BuildResult, ChainNode, Diagnosis, EnvFacts, Report, RunResult
 from goci_doctor.tui.screens import FilePickerScreen, HelpScreen, HistoryScreen, SessionScreen
 from goci_doctor.tui.widgets import (
     STEPS,

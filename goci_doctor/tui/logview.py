@@ -14,7 +14,8 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from goci_doctor.model import BadInputError, Diagnosis
+from goci_doctor.model import BadInputError
+from goci_doctor.records import Diagnosis
 
 CONTEXT = 3
 """Lines shown before and after each matched line."""

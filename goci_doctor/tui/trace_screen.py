@@ -22,7 +22,8 @@ from textual.screen import Screen
 from textual.widgets import Footer, Header, Label, OptionList
 from textual.widgets.option_list import Option
 
-from goci_doctor.model import BadInputError, Diagnosis, from_jsonable
+from goci_doctor.model import BadInputError, from_jsonable
+from goci_doctor.records import Diagnosis
 from goci_doctor.trace.events import ExecDiagnosis, Trace
 from goci_doctor.tui.widgets import ChainTree
 

@@ -30,7 +30,8 @@ from textual.widgets.option_list import Option
 from textual.widgets.tree import TreeNode
 
 from goci_doctor.diagnosis.fixstatus import fix_status, summary_line
-from goci_doctor.model import ArtifactFacts, BuildResult, ChainNode, Diagnosis, EnvFacts, RunResult, Verdict
+from goci_doctor.model import ArtifactFacts
+from goci_doctor.records import BuildResult, ChainNode, Diagnosis, EnvFacts, RunResult, Verdict
 
 if TYPE_CHECKING:
     from goci_doctor.lab.demo import Scenario
@@ -612,7 +613,7 @@ class ChainPane(Vertical):
         best = summary_line(diagnosis, builds)
         if diagnosis is not None and diagnosis.hypotheses:
             # When the text alone is ambiguous: the leading hypothesis and the one command that decides.
-            from goci_doctor.render import hypothesis_lines
+            from goci_doctor.render.text import hypothesis_lines
 
             lead = "\n".join(line.strip() for line in hypothesis_lines(diagnosis) if line.strip())
             best = f"{lead}\n{best}" if best and lead else lead or best

@@ -24,7 +24,8 @@ from goci_doctor.diagnosis.classify import FROM_LINE, MAX_LINE, Screen, context_
 from goci_doctor.diagnosis.common import at_least, older_go_facts
 from goci_doctor.diagnosis.explain.pastefacts import PasteFacts
 from goci_doctor.knowledge.failures import families
-from goci_doctor.model import ChainNode, Diagnosis, Evidence, Finding, Hypothesis
+from goci_doctor.model import Evidence
+from goci_doctor.records import ChainNode, Diagnosis, Finding, Hypothesis
 from goci_doctor.safety import linear
 
 

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 import re2
 
 from goci_doctor.diagnosis.explain.pastefacts import PasteFacts
-from goci_doctor.model import Finding, Hypothesis
+from goci_doctor.records import Finding, Hypothesis
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,8 @@ import sys
 from collections.abc import Iterator
 from typing import BinaryIO
 
-from goci_doctor.model import BadInputError, Diagnosis, no_such_file
+from goci_doctor.model import BadInputError, no_such_file
+from goci_doctor.records import Diagnosis
 from goci_doctor.safety.safetext import TERMINAL_SEQUENCE
 
 MAX_LOG_LINE = 4 * 1024
