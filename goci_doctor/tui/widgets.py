@@ -6,6 +6,7 @@ user's choices to the app; they hold no diagnosis logic.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, cast
@@ -310,9 +311,50 @@ def _known_libc(target: str) -> str:
 
 MATRIX_COLUMNS = ("Target", "Image", "libc", "Predicted", "Observed", "Exact message")
 
+MATRIX_WIDTHS = {"Image": (22, 14), "libc": (15, 10), "Predicted": (9, 9)}
+"""(width, narrowest) of the columns whose values have a known size; Target and Observed are sized
+from what the table will hold. On a narrow terminal Image, then Target, then libc give way (down
+to their narrowest) so the exact message keeps MESSAGE_MIN columns; the detail box shows every
+value whole."""
+MESSAGE_MIN = 30
+
+
+def matrix_widths(available: int, targets: Sequence[str], variants: Sequence[str], observed: int) -> dict[str, int]:
+    """Widths of every matrix column but the last, for a table ``available`` cells wide."""
+    labels = [*targets, *(f"{v} build" for v in variants)]
+    target = max([len("Target"), *(len(t) for t in labels)])
+    if variants and targets:
+        target = max(target, max(len(t) for t in targets) + max(len(v) for v in variants) + 3)
+    widths = {"Target": min(target, 34), **{k: w for k, (w, _) in MATRIX_WIDTHS.items()}, "Observed": observed}
+    narrowest = {
+        "Target": min(widths["Target"], max([len("Target"), 14, *(len(t) for t in targets)])),
+        **{k: n for k, (_, n) in MATRIX_WIDTHS.items()},
+    }
+    # Each column also takes one cell of padding on either side.
+    spare = available - sum(widths.values()) - 2 * len(MATRIX_COLUMNS) - MESSAGE_MIN
+    for col in ("Image", "Target", "libc"):
+        if spare >= 0:
+            break
+        give = min(widths[col] - narrowest[col], -spare)
+        widths[col] -= give
+        spare += give
+    return widths
+
+
+def elapsed_text(seconds: float) -> str:
+    """A running cell's age: "7 s", "2 min 05 s"."""
+    whole = max(0, int(seconds))
+    return f"{whole} s" if whole < 60 else f"{whole // 60} min {whole % 60:02d} s"
+
 
 class MatrixPane(Vertical):
-    """Step 4: live per-target runs, then diagnostic build variants as they finish."""
+    """Step 4: live per-target runs, then diagnostic build variants as they finish.
+
+    Every column but the last has a width fixed when the table is reset, from what its rows can
+    hold (the targets, the variants that may run, the longest outcome), so the columns stay where
+    they are while rows arrive; the exact message, last, takes the rest. Running cells and builds
+    show how long they have been at it, ticking every second.
+    """
 
     def compose(self) -> ComposeResult:
         yield Static("Press [b]m[/b] (or Run) to run the artifact in the target containers.", id="matrix-status")
@@ -324,9 +366,45 @@ class MatrixPane(Vertical):
 
     def on_mount(self) -> None:
         self._messages: dict[str, str] = {}
+        self._ticking: dict[str, tuple[str, float]] = {}
+        """Row key -> (its phase, when it started): the cells whose Observed column ticks."""
+        self._clock = self.set_interval(1.0, self._tick, pause=True)
+        self._set_columns([], [])
+
+    def _set_columns(self, targets: Sequence[str], variants: Sequence[str], observed: int = 16) -> None:
+        """(Re)create the columns, every one but the last with a fixed width."""
         table = self.query_one("#matrix-table", DataTable)
+        table.clear(columns=True)
+        # The table spans the pane (less its padding and a scrollbar), laid out or not yet.
+        available = (self.size.width or self.app.size.width - 2) - 2
+        widths = matrix_widths(available, targets, variants, observed)
         for col in MATRIX_COLUMNS:
-            table.add_column(col, key=col)
+            table.add_column(col, key=col, width=widths.get(col))
+
+    def start_clock(self) -> None:
+        """Work started: running cells tick."""
+        self._ticking = {}
+        self._clock.resume()
+
+    def stop_clock(self) -> None:
+        """Work ended: nothing ticks any more."""
+        self._clock.pause()
+        self._ticking = {}
+
+    def _tick(self) -> None:
+        now = time.monotonic()
+        for key, (phase, started) in list(self._ticking.items()):
+            if key in self.query_one("#matrix-table", DataTable).rows:
+                self._update(key, "Observed", f"… {phase} {elapsed_text(now - started)}")
+
+    def _start(self, key: str, phase: str) -> str:
+        """Mark ``key`` as running ``phase``: the Observed text with its age so far."""
+        if phase == "queued":
+            self._ticking.pop(key, None)
+            return "… queued"
+        started = self._ticking.get(key, (phase, time.monotonic()))[1]
+        self._ticking[key] = (phase, started)
+        return f"… {phase} {elapsed_text(time.monotonic() - started)}"
 
     @on(Button.Pressed, "#run-matrix")
     def _run(self) -> None:
@@ -357,7 +435,9 @@ class MatrixPane(Vertical):
         return Text(value, style=f"bold {colours[kind]}" if kind else "dim")
 
     def _update(self, key: str, column: str, value: str) -> None:
-        self.query_one("#matrix-table", DataTable).update_cell(key, column, self._cell(column, value))
+        self.query_one("#matrix-table", DataTable).update_cell(
+            key, column, self._cell(column, value), update_width=column == MATRIX_COLUMNS[-1]
+        )
 
     @staticmethod
     def row_key(target: str, variant: str = "") -> str:
@@ -371,17 +451,27 @@ class MatrixPane(Vertical):
         *,
         recorded: bool = False,
         predicted_only: Sequence[str] = (),
+        variants: Sequence[str] = (),
+        size_for: Sequence[str] = (),
     ) -> None:
-        """One row per target with its static prediction, and any runs already known."""
+        """One row per target with its static prediction, and any runs already known.
+
+        ``variants`` (rebuilt variants whose rows may arrive later) and ``size_for`` (targets whose
+        rows may arrive later) size the first column.
+        """
+        runs = list(runs)
+        names = [*targets, *size_for, *(r.target for r in runs)]
+        kinds = {*variants, *(r.variant for r in runs if r.variant)}
+        observed = 23 if predicted_only else 18 if recorded else 16
+        self._set_columns(names, sorted(kinds), observed)
         table = self.query_one("#matrix-table", DataTable)
-        table.clear()
         self._messages = {}
         by_target = {v.target: v for v in verdicts}
         for t in targets:
             v = by_target.get(t)
-            observed = "not run: predicted only" if t in predicted_only else ""
+            observed_text = "not run: predicted only" if t in predicted_only else ""
             image, libc = ("-", _known_libc(t)) if t in predicted_only else ("", "")
-            values = (t, image, libc, v.outcome if v else "?", observed, v.message if v else "")
+            values = (t, image, libc, v.outcome if v else "?", observed_text, v.message if v else "")
             table.add_row(*(self._cell(c, x) for c, x in zip(MATRIX_COLUMNS, values, strict=True)), key=self.row_key(t))
             self._messages[self.row_key(t)] = f"{t}: predicted {v.outcome}: {v.message}" if v else ""
         for r in runs:
@@ -404,9 +494,9 @@ class MatrixPane(Vertical):
         return key
 
     def show_phase(self, target: str, phase: str, message: str, variant: str = "") -> None:
-        """A run in progress: show its phase in the Observed column."""
+        """A run in progress: its phase and how long it has run, in the Observed column."""
         key = self._ensure_row(target, variant)
-        self._update(key, "Observed", f"… {phase}")
+        self._update(key, "Observed", self._start(key, phase))
         if message:
             self._update(key, "Exact message", message)
 
@@ -421,10 +511,11 @@ class MatrixPane(Vertical):
         if key not in table.rows:
             table.add_row(Text(f"{variant} build"), "", "", "", "", "", key=key)
         if result is None:
-            self._update(key, "Observed", "… building")
+            self._update(key, "Observed", self._start(key, "building"))
             self._update(key, "Exact message", message)
             self._messages[key] = f"{variant}: {message}"
             return
+        self._ticking.pop(key, None)
         if result.ok:
             observed, facts = "built", result.facts
             needs = ""
@@ -451,42 +542,53 @@ class MatrixPane(Vertical):
             self._update(key, "Predicted", v.outcome)
 
     def show_project(
-        self, builds: Sequence[BuildResult], runs: Sequence[RunResult], predictions: dict[str, list[Verdict]]
+        self,
+        builds: Sequence[BuildResult],
+        runs: Sequence[RunResult],
+        predictions: dict[str, list[Verdict]],
+        *,
+        recorded: bool = False,
     ) -> None:
         """A project's matrix: per variant, its build row, then one row per target it ran on."""
+        variants = sorted({b.variant for b in builds} | {r.variant for r in runs if r.variant})
+        targets = sorted({r.target for r in runs} | {v.target for vs in predictions.values() for v in vs})
+        self._set_columns(targets, variants, 18 if recorded else 16)
         table = self.query_one("#matrix-table", DataTable)
-        table.clear()
         self._messages = {}
         for b in builds:
             self.show_build(b.variant, b)
             self.predict(b.variant, predictions.get(b.variant, []))
             for r in runs:
                 if r.variant == b.variant:
-                    self.show_result(r)
+                    self.show_result(r, recorded=recorded)
         for r in runs:
             if r.variant not in {b.variant for b in builds}:
-                self.show_result(r)
+                self.show_result(r, recorded=recorded)
         first = table.ordered_rows[0].key.value if table.ordered_rows else ""
         self._show_detail(first or "")
 
     def show_result(self, r: RunResult, recorded: bool = False) -> None:
         """A finished run: outcome, the image and libc really used, the exact message."""
         key = self._ensure_row(r.target, r.variant)
+        self._ticking.pop(key, None)
         table = self.query_one("#matrix-table", DataTable)
         observed = r.outcome + (" (recorded)" if recorded else "")
+        message = r.message or (f"exit {r.exit_code}" if r.exit_code is not None else "")
         if r.outcome == "error" and "predicted only" in (r.error or ""):
             observed = "not run: predicted only"  # no image here and no local stand-in with its libc
         elif r.error == "cancelled":
-            observed = "cancelled"
+            observed, message = "cancelled", ""  # said once, in the Observed column
         if r.timed_out:
             observed += " (timeout)"
         self._update(key, "Observed", observed)
         self._update(key, "Image", r.image)
         self._update(key, "libc", r.libc)
-        message = r.message or (f"exit {r.exit_code}" if r.exit_code is not None else "")
         self._update(key, "Exact message", message)
         where = f"{r.target} ({r.variant})" if r.variant else r.target
-        self._messages[key] = f"{where} in {r.image or '?'} [{r.libc or '?'}]: {r.outcome}: {message}"
+        outcome = "cancelled" if r.error == "cancelled" else r.outcome
+        self._messages[key] = f"{where} in {r.image or '?'} [{r.libc or '?'}]: {outcome}" + (
+            f": {message}" if message else ""
+        )
         if table.cursor_row >= 0 and table.ordered_rows and table.ordered_rows[table.cursor_row].key.value == key:
             self._show_detail(key)
 
@@ -630,6 +732,7 @@ class ChainPane(Vertical):
             # cursor lands on ``target`` now rather than on no line at all.
             _ = tree.last_line
             tree.move_cursor(target)
+
             # The best-fix box above may have just appeared and shrunk the tree: scroll again once
             # the new layout is known, from the top, so the view is the same whatever the timing.
             def settle(node: TreeNode[ChainNode] = target) -> None:
