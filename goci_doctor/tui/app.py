@@ -45,6 +45,7 @@ from goci_doctor.tui.widgets import (
     SourcePane,
     lit,
     main_widget,
+    readable,
 )
 
 
@@ -103,8 +104,12 @@ class GociApp(App[int]):
         targets: Iterable[str] | None = None,
         history_dir: Path | None = None,
         config: Any = None,
+        lazy_steps: bool | None = None,
     ) -> None:
+        """``lazy_steps``: mount the hidden steps after the first paint (None: in a real terminal,
+        not under a headless test driver, whose tests read every step right after start-up)."""
         super().__init__()
+        self.lazy_steps = lazy_steps
         self._start_path = str(path) if path else ""
         self._start_log = log
         self._start_log_source = log_source
@@ -147,17 +152,22 @@ class GociApp(App[int]):
             self.notify(f"theme not saved: {exc}", severity="warning", markup=False)
 
     def get_default_screen(self) -> Screen[Any]:
-        from goci_doctor import demo
+        def scenarios() -> list[Any]:
+            from goci_doctor import demo
 
-        try:
-            scenarios = demo.scenarios()
-        except GociError:
-            scenarios = []
-        return SessionScreen(scenarios)
+            try:
+                return list(demo.scenarios())
+            except GociError:
+                return []
+
+        # Read when step 2 is mounted (after the first paint, in a terminal).
+        lazy = not self.is_headless if self.lazy_steps is None else self.lazy_steps
+        return SessionScreen(scenarios, lazy=lazy)
 
     def start_session(self) -> None:
         """Called by the session screen once its panes exist: open what the command line named."""
         self.theme_changed_signal.subscribe(self, self._on_theme_changed)
+        self.controller.ready()
         if self.session.env is not None:
             self._show_env()
         elif self._gather_env and not (self._start_demo or self._start_report):
@@ -205,7 +215,12 @@ class GociApp(App[int]):
         """
         screen = self._session_screen()
         screen.query_one("#steps", TabbedContent).active = step
-        target = screen.query_one(main_widget(step, self.session.demo != ""))
+        try:
+            target = screen.query_one(main_widget(step, self.session.demo != ""))
+        except NoMatches:
+            # The hidden steps are mounted just after the first paint: focus once this one is.
+            self.call_after_refresh(self.goto, step)
+            return
         screen.set_focus(target)
 
     @property
@@ -228,16 +243,19 @@ class GociApp(App[int]):
         """Colours of chain-node kinds in the current theme: five distinct hues, readable in light and dark.
 
         "why" (mechanism) and "root cause" must never share a colour: the cause takes the theme's
-        primary, which no other kind uses (its accent can equal its warning colour).
+        primary, which no other kind uses (its accent can equal its warning colour). Each is made
+        readable as text on the theme's background (``readable``).
         """
         t = self.current_theme
-        return {
-            "symptom": t.error or "red",
-            "mechanism": t.warning or "yellow",
+        background = t.background or ("#121212" if t.dark else "#efefef")
+        raw = {
+            "symptom": t.error or "#ba3c5b",
+            "mechanism": t.warning or "#ffa62b",
             "cause": t.primary,
-            "fix": t.success or "green",
+            "fix": t.success or "#4ebf71",
             "note": t.secondary or t.primary,
         }
+        return {kind: readable(colour, background, t.dark) for kind, colour in raw.items()}
 
     @staticmethod
     def _redact(text: str) -> str:

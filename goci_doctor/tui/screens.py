@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -10,6 +10,7 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
+from textual.lazy import Lazy
 from textual.screen import ModalScreen, Screen
 from textual.widgets import (
     Button,
@@ -18,7 +19,6 @@ from textual.widgets import (
     Header,
     Input,
     Label,
-    Markdown,
     OptionList,
     TabbedContent,
     TabPane,
@@ -42,11 +42,23 @@ if TYPE_CHECKING:
 
 
 class SessionScreen(Screen[None]):
-    """The guided session: six steps a person moves through and back."""
+    """The guided session: six steps a person moves through and back.
 
-    def __init__(self, demo_scenarios: Sequence[Scenario] = (), **kwargs: Any) -> None:
+    With ``lazy`` the first step is drawn at once and the hidden ones are mounted right after the
+    first paint (most of the start-up is mounting and styling their widgets); the session opens
+    what the command line named once they all are.
+    """
+
+    def __init__(
+        self,
+        demo_scenarios: Sequence[Scenario] | Callable[[], Sequence[Scenario]] = (),
+        *,
+        lazy: bool = False,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(**kwargs)
         self._scenarios = demo_scenarios
+        self._lazy = lazy
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -61,11 +73,20 @@ class SessionScreen(Screen[None]):
             }
             for pane_id, title in STEPS:
                 with TabPane(title, id=pane_id):
-                    yield panes[pane_id]
+                    first = pane_id == STEPS[0][0]
+                    yield Lazy(panes[pane_id]) if self._lazy and not first else panes[pane_id]
         yield Footer()
 
     def on_mount(self) -> None:
-        self.app.start_session()  # type: ignore[attr-defined]
+        self._start_when_mounted()
+
+    def _start_when_mounted(self) -> None:
+        """Open what the command line named once every step's pane is mounted."""
+        panes = (EnvironmentPane, SourcePane, FactsPane, MatrixPane, ChainPane, ExportPane)
+        if all(self.query(kind) for kind in panes):
+            self.app.start_session()  # type: ignore[attr-defined]
+        else:
+            self.call_after_refresh(self._start_when_mounted)
 
 
 HELP_TEXT = """\
@@ -106,6 +127,8 @@ class HelpScreen(ModalScreen[None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(id="help-dialog", classes="dialog"):
+            from textual.widgets import Markdown  # markdown-it: imported when help is first opened
+
             yield Markdown(HELP_TEXT, id="help-text")
             yield Button("Close", id="help-close", variant="primary")
 

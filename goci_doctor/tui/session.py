@@ -149,7 +149,15 @@ class SessionController:
         """Counts resets: a job started before the last one belongs to a session no longer shown."""
         self._work_generation = -1
         self.state = Session(env=env, env_origin="This machine" if env else "")
-        self.state.targets = canonical_targets(targets) if targets else self.configured_targets()
+        # The configured targets are read on first need (``ready``): the knowledge base costs start-up time.
+        self.state.targets = canonical_targets(targets) if targets else []
+        self._targets_known = bool(targets)
+
+    def ready(self) -> None:
+        """Read the configured targets if none were given (called after the UI's first paint)."""
+        if not self._targets_known:
+            self.state.targets = self.configured_targets()
+            self._targets_known = True
 
     # ---------------------------------------------------------------------------------------
     # Settings
@@ -218,6 +226,7 @@ class SessionController:
 
         if not path:
             raise BadInputError("Type or browse to the binary first.")
+        self.ready()
         facts = artifact.inspect_path(Path(path).expanduser())
         replayed = self.state.replayed_from
         self.reset()
@@ -230,12 +239,14 @@ class SessionController:
         """Explain a pasted log (the error of a failed explanation). Raises BadInputError when it is empty."""
         if not text.strip():
             raise BadInputError("Paste a log (or load one) first.")
+        self.ready()
         self.reset()
         self.state.log_text, self.state.log_source = text, source
         return self._diagnosed()
 
     def begin_log(self, path: str) -> None:
         """A log file is about to be read and explained by ``read_log`` (in a worker)."""
+        self.ready()
         self.reset()
         self.state.log_source = path
 
@@ -280,6 +291,7 @@ class SessionController:
         from goci_doctor import demo
 
         sc = demo.scenario(name)
+        self._targets_known = True  # the scenario's own
         self.reset()
         s = self.state
         s.demo, s.created, s.title = sc.name, sc.recorded, f"demo: {sc.title}"
@@ -304,6 +316,7 @@ class SessionController:
         A project's report keeps its build rows: its builds and their runs come back as a build matrix.
         Returns the error when the static prediction cannot be made (the rest is open by then).
         """
+        self.ready()
         self.reset()
         s = self.state
         d = report.diagnosis
@@ -337,6 +350,7 @@ class SessionController:
             raise BadInputError("Type the Go project directory first.")
         if not Path(directory).expanduser().is_dir():
             raise BadInputError(f"{directory} is not a directory")
+        self.ready()
         self.reset()
         self.state.project = str(Path(directory).expanduser())
         self.state.title = f"project {Path(directory).name}"

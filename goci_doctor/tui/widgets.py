@@ -7,7 +7,7 @@ user's choices to the app; they hold no diagnosis logic.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, cast
 
@@ -63,6 +63,44 @@ def main_widget(step: str, demo: bool = False) -> str:
     if step == "source" and demo:
         return "#demo-list"
     return MAIN_WIDGETS[step]
+
+
+def _luminance(colour: Any) -> float:
+    def channel(v: int) -> float:
+        c = v / 255
+        return c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4
+
+    return 0.2126 * channel(colour.r) + 0.7152 * channel(colour.g) + 0.0722 * channel(colour.b)
+
+
+def contrast(a: str, b: str) -> float:
+    """The WCAG contrast ratio of two colours (1 to 21)."""
+    from textual.color import Color
+
+    la, lb = sorted((_luminance(Color.parse(a)), _luminance(Color.parse(b))), reverse=True)
+    return (la + 0.05) / (lb + 0.05)
+
+
+def readable(colour: str, background: str, dark: bool, ratio: float = 4.5) -> str:
+    """``colour`` darkened (light themes) or lightened (dark themes) until text in it reads on ``background``.
+
+    Theme colours are chosen for backgrounds and borders: orange or green text on a light grey is
+    hard to read (about 2:1); this keeps the hue and reaches the WCAG ratio for text.
+    """
+    from textual.color import Color, ColorParseError
+
+    if "ansi" in colour or "ansi" in background:
+        return colour  # the terminal's own palette: its contrast is the terminal's to choose
+    try:
+        c = Color.parse(colour)
+        Color.parse(background)
+    except ColorParseError:
+        return colour
+    for _ in range(20):
+        if contrast(c.hex, background) >= ratio:
+            break
+        c = c.lighten(0.05) if dark else c.darken(0.05)
+    return c.hex
 
 
 KIND_LABEL = {"symptom": "symptom", "mechanism": "why", "cause": "root cause", "fix": "fix", "note": "note"}
@@ -150,9 +188,13 @@ class EnvironmentPane(Vertical):
 class SourcePane(VerticalScroll):
     """Step 2: a binary, a log, a Go project or a demo scenario."""
 
-    def __init__(self, demo_scenarios: Sequence[Scenario] = (), **kwargs: Any) -> None:
+    def __init__(
+        self, demo_scenarios: Sequence[Scenario] | Callable[[], Sequence[Scenario]] = (), **kwargs: Any
+    ) -> None:
+        """``demo_scenarios``: the demo's scenarios, or a function returning them (called at compose,
+        so a pane mounted after the first paint reads them after it too)."""
         super().__init__(**kwargs)
-        self._scenarios = list(demo_scenarios)
+        self._scenarios = demo_scenarios
 
     def compose(self) -> ComposeResult:
         yield Label("[b]A binary[/b] that crashed or will be deployed")
@@ -173,9 +215,14 @@ class SourcePane(VerticalScroll):
             yield Button("Build variants", id="build-project")
         yield Label("[b]A demo scenario[/b] (recorded evidence, no Docker or Go needed)")
         yield OptionList(
-            *[Option(f"{lit(s.title)}  [dim]{lit(s.name)}[/dim]", id=s.name) for s in self._scenarios],
+            *[Option(f"{lit(s.title)}  [dim]{lit(s.name)}[/dim]", id=s.name) for s in self.scenarios()],
             id="demo-list",
         )
+
+    def scenarios(self) -> list[Scenario]:
+        found = self._scenarios() if callable(self._scenarios) else self._scenarios
+        self._scenarios = list(found)
+        return self._scenarios
 
     @on(Button.Pressed, "#inspect")
     @on(Input.Submitted, "#artifact-path")
