@@ -466,6 +466,7 @@ class GociApp(App[int]):
 
     def _after_open(self, step: str) -> None:
         s = self.session
+        self._pane(SourcePane).demo_first(bool(s.demo))
         self._pane(SourcePane).set_values(artifact=s.artifact_path if not s.demo else "", log=s.log_text)
         self._refresh_all()
         self.goto(step)
@@ -660,6 +661,35 @@ class GociApp(App[int]):
             except Exception:
                 pass
         self.exit(0)
+
+    def deliver_screenshot(
+        self, filename: str | None = None, path: str | None = None, time_format: str | None = None
+    ) -> str | None:
+        """Save an SVG of the screen (the palette's "Screenshot"); the toast says where, or why not.
+
+        Into ``path`` when given, else the Downloads folder, else (when there is none) the current
+        folder, saying so.
+        """
+        import os
+        from datetime import datetime
+
+        from goci_doctor import render
+
+        name = filename or f"goci-doctor-{datetime.now():%Y%m%d-%H%M%S}.svg"
+        downloads = Path(os.environ.get("XDG_DOWNLOAD_DIR") or "~/Downloads").expanduser()
+        folder, why = Path(path).expanduser() if path else downloads, ""
+        if not path and not downloads.is_dir():
+            folder, why = Path.cwd(), f"{downloads} does not exist, so "
+        target = folder / name
+        try:
+            render.write_atomic(target, self.export_screenshot())
+        except (OSError, GociError) as exc:
+            reason = exc.message if isinstance(exc, GociError) else exc.strerror or str(exc)
+            self.notify(f"Screenshot not saved: cannot write {target}: {reason}", severity="error", markup=False)
+            return None
+        message = f"{why}the screenshot is saved as {target}"
+        self.notify(message[0].upper() + message[1:], title="Screenshot", markup=False)
+        return str(target)
 
     # ---------------------------------------------------------------------------------------
     # Export and history (step 6)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -179,6 +180,30 @@ class FilePickerScreen(ModalScreen[Path | None]):
         self.dismiss(None)
 
 
+_SAVED_RE = re.compile(r"^(\d{4})(\d{2})(\d{2})-(\d{2})(\d{2})\d{2}")
+
+
+def entry_date(entry: HistoryEntry) -> str:
+    """When the session was saved, read from its id (UTC, as the id was made): "2026-11-26 16:51 UTC".
+
+    The report's own date can be older (a demo's recording, a replayed report); it is a note beside.
+    """
+    m = _SAVED_RE.match(entry.id)
+    if m is None:
+        return entry.created[:16].replace("T", " ") or entry.id
+    y, mo, d, h, mi = m.groups()
+    return f"{y}-{mo}-{d} {h}:{mi} UTC"
+
+
+def recorded_note(entry: HistoryEntry) -> str:
+    """ ", recorded 2026-10-03" when the report's own date is another day than the save's ("" otherwise)."""
+    m = _SAVED_RE.match(entry.id)
+    created = entry.created[:10]
+    if m is None or not created or created == "-".join(m.groups()[:3]):
+        return ""
+    return f", recorded {created}"
+
+
 class HistoryScreen(ModalScreen[str | None]):
     """Saved sessions, newest first. Returns the chosen session id, or None."""
 
@@ -194,8 +219,8 @@ class HistoryScreen(ModalScreen[str | None]):
             options = [
                 Option(
                     # Titles and subjects come from saved reports: literal text, never markup.
-                    f"{lit(e.created[:19] or e.id)}  {lit(e.title or Path(e.subject).name)}  "
-                    f"[dim]{e.problems} problem{'s' if e.problems != 1 else ''}[/dim]",
+                    f"{lit(entry_date(e))}  {lit(e.title or Path(e.subject).name)}  "
+                    f"[dim]{e.problems} problem{'s' if e.problems != 1 else ''}{lit(recorded_note(e))}[/dim]",
                     id=e.id,
                 )
                 for e in self._entries

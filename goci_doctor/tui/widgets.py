@@ -126,8 +126,12 @@ def _app(widget: Any) -> GociApp:
 
 
 def _kv_table(table: DataTable[Any], rows: Iterable[tuple[str, str]]) -> None:
+    """Fact/value rows; the fact column has a fixed width (its longest name, up to 30), so a long
+    value never squeezes it to "OS /" or "Kern" whatever the order in which the table is laid out."""
+    rows = list(rows)
     table.clear(columns=True)
-    table.add_columns("Fact", "Value")
+    table.add_column("Fact", width=min(30, max([len("Fact"), *(len(k) for k, _ in rows)])))
+    table.add_column("Value")
     for key, value in rows:
         table.add_row(Text(key), Text(value))
 
@@ -197,7 +201,7 @@ class SourcePane(VerticalScroll):
         self._scenarios = demo_scenarios
 
     def compose(self) -> ComposeResult:
-        yield Label("[b]A binary[/b] that crashed or will be deployed")
+        yield Label("[b]A binary[/b] that crashed or will be deployed", id="artifact-label")
         with Horizontal(classes="row"):
             yield Input(placeholder="path to the binary", id="artifact-path")
             yield Button("Browse…", id="browse-artifact")
@@ -213,7 +217,7 @@ class SourcePane(VerticalScroll):
         with Horizontal(classes="row"):
             yield Input(placeholder="project directory", id="project-dir")
             yield Button("Build variants", id="build-project")
-        yield Label("[b]A demo scenario[/b] (recorded evidence, no Docker or Go needed)")
+        yield Label("[b]A demo scenario[/b] (recorded evidence, no Docker or Go needed)", id="demo-label")
         yield OptionList(
             *[Option(f"{lit(s.title)}  [dim]{lit(s.name)}[/dim]", id=s.name) for s in self.scenarios()],
             id="demo-list",
@@ -258,6 +262,16 @@ class SourcePane(VerticalScroll):
     @on(Button.Pressed, "#whole-log")
     def _whole_log(self) -> None:
         _app(self).show_whole_log()
+
+    def demo_first(self, first: bool) -> None:
+        """In a demo the scenario list comes first, so a small terminal (80x24) shows it without scrolling."""
+        label, options = self.query_one("#demo-label"), self.query_one("#demo-list")
+        if first and self.children[0] is not label:
+            self.move_child(label, before=0)
+            self.move_child(options, after=label)
+        elif not first and self.children[0] is label:
+            self.move_child(label, after=len(self.children) - 1)
+            self.move_child(options, after=label)
 
     def show_log(self, text: str, note: str, row: int = 0) -> None:
         """Show a loaded log's excerpt (or the whole of it), with a note saying which it is.
@@ -647,12 +661,27 @@ class MatrixPane(Vertical):
 class ChainTree(Tree[ChainNode]):
     """The crash chains as a tree: symptom → mechanism → root cause → fixes."""
 
-    def on_resize(self) -> None:
-        # A scroll made while the tree was smaller (the best-fix box above was still growing) is not
-        # undone when it grows: scroll no further than the new size needs, and keep the cursor in view.
-        self.scroll_to(y=min(self.scroll_y, self.max_scroll_y), animate=False, immediate=True)
+    def scroll_to_line(self, line: int, animate: bool = True) -> None:
+        """Bring ``line`` into view now (never animated, never deferred).
+
+        Textual's own scroll computes a relative move now and applies it after the next refresh; one
+        computed before the best-fix box above settled the tree's height then lands on another
+        layout, and the view depended on timing (the snapshots saw it as a random scroll of a row or two).
+        """
+        region = self._get_label_region(line)
+        if region is not None:
+            self.scroll_to_region(region, animate=False, force=True, origin_visible=False, x_axis=False, immediate=True)
+
+    def settle(self) -> None:
+        """The view for the current size: from the top, scrolled only as far as the cursor needs."""
+        self.scroll_to(y=0, animate=False, immediate=True)
         if self.cursor_node is not None:
             self.scroll_to_node(self.cursor_node, animate=False)
+
+    def on_resize(self) -> None:
+        # The height changes as the best-fix box above fills in: the view is a function of the
+        # final size and the cursor, whatever was scrolled while the layout was settling.
+        self.settle()
 
     def show(self, diagnosis: Diagnosis | None, colours: dict[str, str], builds: Sequence[BuildResult] = ()) -> None:
         """Rebuild the tree from ``diagnosis`` (``colours``: node kind -> colour for the theme)."""
@@ -783,8 +812,8 @@ class ChainPane(Vertical):
             # The best-fix box above may have just appeared and shrunk the tree: scroll again once
             # the new layout is known, from the top, so the view is the same whatever the timing.
             def settle(node: TreeNode[ChainNode] = target) -> None:
-                tree.scroll_home(animate=False, immediate=True)
                 tree.move_cursor(node)
+                tree.settle()
 
             self.call_after_refresh(settle)
 
