@@ -372,11 +372,11 @@ def _known_libc(target: str) -> str:
 
 MATRIX_COLUMNS = ("Target", "Image", "libc", "Predicted", "Observed", "Exact message")
 
-MATRIX_WIDTHS = {"Image": (22, 14), "libc": (15, 10), "Predicted": (9, 9)}
+MATRIX_WIDTHS = {"Image": (22, 10), "libc": (15, 10), "Predicted": (9, 9)}
 """(width, narrowest) of the columns whose values have a known size; Target and Observed are sized
-from what the table will hold. On a narrow terminal Image, then Target, then libc give way (down
-to their narrowest) so the exact message keeps MESSAGE_MIN columns; the detail box shows every
-value whole."""
+from what the table will hold. On a narrow terminal Target (down to its plain targets), then Image,
+then libc give way so the exact message keeps MESSAGE_MIN columns; the detail box shows every value
+whole."""
 MESSAGE_MIN = 30
 
 
@@ -388,12 +388,12 @@ def matrix_widths(available: int, targets: Sequence[str], variants: Sequence[str
         target = max(target, max(len(t) for t in targets) + max(len(v) for v in variants) + 3)
     widths = {"Target": min(target, 34), **{k: w for k, (w, _) in MATRIX_WIDTHS.items()}, "Observed": observed}
     narrowest = {
-        "Target": min(widths["Target"], max([len("Target"), 14, *(len(t) for t in targets)])),
+        "Target": min(widths["Target"], max([len("Target"), *(len(t) for t in targets)])),
         **{k: n for k, (_, n) in MATRIX_WIDTHS.items()},
     }
     # Each column also takes one cell of padding on either side.
     spare = available - sum(widths.values()) - 2 * len(MATRIX_COLUMNS) - MESSAGE_MIN
-    for col in ("Image", "Target", "libc"):
+    for col in ("Target", "Image", "libc"):
         if spare >= 0:
             break
         give = min(widths[col] - narrowest[col], -spare)
