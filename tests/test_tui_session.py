@@ -240,3 +240,20 @@ def test_docker_project_builds_stop_on_the_cancel_event(tmp_path, monkeypatch):
     assert started.is_set()
     assert [b.variant for b in result.builds] == ["as-configured"] and result.runs == []
     assert c.finish("project", result).state == "cancelled"
+
+
+def test_markdown_export_fences_what_it_quotes(tmp_path):
+    """Evidence holding backticks stays one code span; Dockerfile lines are fenced as dockerfile."""
+    from markdown_it import MarkdownIt
+
+    loader = "version `GLIBC_2.34' not found (required by ./app)"
+    parsed = MarkdownIt().parseInline(f"evidence: {render.md_code(loader)} (log:3)")[0].children
+    assert [t.content for t in parsed if t.type == "code_inline"] == [loader]
+    block = render.md_code_blocks(["echo ```", "RUN true"])
+    assert block == ["````sh", "echo ```", "````", "```dockerfile", "RUN true", "```"]
+    c = demo_controller()
+    md = c.export("markdown", str(tmp_path)).read_text()
+    lines = md.splitlines()
+    docker = [i for i, ln in enumerate(lines) if ln.strip() == "```dockerfile"]
+    assert docker and lines[docker[0] + 1].strip().startswith("FROM ")
+    assert not any(ln.strip().startswith("FROM ") and lines[i - 1].strip() == "```sh" for i, ln in enumerate(lines))
