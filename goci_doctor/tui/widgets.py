@@ -374,10 +374,10 @@ MATRIX_COLUMNS = ("Target", "Image", "libc", "Predicted", "Observed", "Exact mes
 
 MATRIX_WIDTHS = {"Image": (22, 10), "libc": (15, 10), "Predicted": (9, 9)}
 """(width, narrowest) of the columns whose values have a known size; Target and Observed are sized
-from what the table will hold. On a narrow terminal Target (down to its plain targets), then Image,
-then libc give way so the exact message keeps MESSAGE_MIN columns; the detail box shows every value
-whole."""
-MESSAGE_MIN = 30
+from what the table will hold. On a narrow terminal Target (down to its plain targets), then libc,
+then Image give way so the exact message keeps MESSAGE_MIN columns; the detail box below the table
+shows the highlighted row's values whole."""
+MESSAGE_MIN = 16
 
 
 def matrix_widths(available: int, targets: Sequence[str], variants: Sequence[str], observed: int) -> dict[str, int]:
@@ -393,7 +393,7 @@ def matrix_widths(available: int, targets: Sequence[str], variants: Sequence[str
     }
     # Each column also takes one cell of padding on either side.
     spare = available - sum(widths.values()) - 2 * len(MATRIX_COLUMNS) - MESSAGE_MIN
-    for col in ("Target", "Image", "libc"):
+    for col in ("Target", "libc", "Image"):
         if spare >= 0:
             break
         give = min(widths[col] - narrowest[col], -spare)
