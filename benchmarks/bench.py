@@ -401,7 +401,12 @@ def bench_tui(repeat: int) -> Table:
             "empty": (
                 [*CLI, "tui"],
                 b"OS / arch",
-                {**common, "3": b"No artifact yet", "4": b"pick a binary in step 2", "5": b"No diagnosis yet"},
+                {
+                    **common,
+                    "3": b"No artifact yet",
+                    "4": b"to run the artifact in the target containers",
+                    "5": b"No diagnosis yet",
+                },
             ),
         }
         switches: dict[str, list[float]] = {"log": [], "empty": []}
