@@ -111,7 +111,7 @@ def test_rerunning_the_recorder_reproduces_the_corpus(tmp_path):
         subprocess.run(["docker", "info"], capture_output=True, check=True, timeout=30)
     except (OSError, subprocess.SubprocessError) as exc:
         pytest.skip(f"no Docker engine or docker CLI: {exc}")
-    from goci_doctor.lab.docker import connect
+    from goci_doctor.lab.engine import connect
     from goci_doctor.lab.images import build_images
 
     build_images(on_progress=lambda _line: None, client=connect())

@@ -10,6 +10,7 @@ import asyncio
 import dataclasses
 import functools
 import json
+import re
 import time
 from pathlib import Path
 
@@ -522,7 +523,7 @@ async def test_docker_prove_fix_reruns_its_variant(tmp_path, monkeypatch):
             s.build_matrix, runs=[r for r in s.build_matrix.runs if r.variant == "as-configured"]
         )
         s.runs = list(s.build_matrix.runs)
-        app._diagnose()
+        app.controller.diagnose()
         app._refresh_all()
         await pilot.press("5")
         assert not _fixes(app)["cgo-off"].proven_in
@@ -560,8 +561,8 @@ async def test_docker_escape_stops_project_builds(tmp_path, monkeypatch):
             assert time.monotonic() < deadline, "the first build did not start within 60 s"
             await asyncio.sleep(0.05)
         await pilot.press("escape")
-        with pytest.raises(WorkerFailed):
-            await asyncio.wait_for(app.work.wait(), timeout=900)
+        # The builds take the session's cancel event: the one under way finishes, no other starts.
+        await asyncio.wait_for(app.work.wait(), timeout=900)
         await pilot.pause()
         assert "Cancelled" in str(app.screen.query_one("#matrix-status").render())
         assert "zig-2.17@build" not in table.rows and app.session.runs == []
@@ -638,3 +639,121 @@ async def test_theme_choice_is_kept_in_the_user_config(tmp_path, monkeypatch):
     async with again.run_test(size=(100, 34)) as pilot:
         await pilot.pause()
         assert again.theme == "textual-light"
+
+
+@sync
+async def test_hidden_steps_mount_after_the_first_paint_and_keys_wait_for_them():
+    """In a terminal the hidden steps are mounted after the first paint: keys typed at once still land."""
+    from goci_doctor.config import Config
+
+    app = GociApp(demo_scenario="glibc-centos7", config=Config(), lazy_steps=True)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("5")  # before the other steps exist
+        for _ in range(100):
+            await pilot.pause(0.02)
+            if app.session.demo and app.screen.query(ChainTree):
+                break
+        # The session opened what was asked (the demo, on its facts), then the keys work as usual.
+        assert app.session.demo == "glibc-centos7"
+        await pilot.press("5")
+        assert app.current_step == "chain" and app.focused is app.screen.query_one(ChainTree)
+        await pilot.press("2")
+        assert app.current_step == "source" and app.focused.id == "demo-list"
+
+
+@sync
+async def test_running_cells_tick_and_the_columns_keep_their_widths():
+    from goci_doctor.config import Config
+
+    sc = demo.scenario("glibc-on-alpine")
+    app = GociApp(demo_scenario=sc.name, runner=ReplayRunner(list(sc.runs), delay=0.6), config=Config())
+    async with app.run_test(size=(100, 34)) as pilot:
+        await pilot.pause()
+        table = app.screen.query_one("#matrix-table")
+        await pilot.press("m")
+        widths = [c.width for c in table.columns.values()][:-1]
+        seen: set[str] = set()
+        while app.work.state.name in ("PENDING", "RUNNING"):
+            await pilot.pause(0.1)
+            seen.update(str(table.get_cell(k, "Observed")) for k in table.rows)
+            assert [c.width for c in table.columns.values()][:-1] == widths
+        await pilot.pause()
+        # Each running cell said how long it had been at it; the columns never moved.
+        assert any(re.fullmatch(r"… (preparing|running) \d+ s", text) for text in seen), seen
+        assert [c.width for c in table.columns.values()][:-1] == widths
+        assert "Done: " in str(app.screen.query_one("#matrix-status").render())
+
+
+@sync
+async def test_why_and_root_cause_have_distinct_readable_colours():
+    from goci_doctor.config import Config
+    from goci_doctor.tui.widgets import contrast
+
+    app = GociApp(gather_env=False, config=Config())
+    async with app.run_test(size=SIZE) as pilot:
+        for theme in ("textual-light", "textual-dark", "solarized-light", "nord"):
+            app.theme = theme
+            await pilot.pause()
+            colours = app.kind_colours()
+            background = app.current_theme.background or ("#121212" if app.current_theme.dark else "#efefef")
+            assert colours["mechanism"] != colours["cause"], theme
+            assert all(contrast(c, background) >= 4.5 for c in colours.values()), (theme, colours)
+
+
+@sync
+async def test_screenshot_without_a_downloads_folder_says_where_it_went(tmp_path, monkeypatch):
+    from goci_doctor.config import Config
+
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    monkeypatch.delenv("XDG_DOWNLOAD_DIR", raising=False)
+    monkeypatch.chdir(tmp_path)
+    app = GociApp(gather_env=False, config=Config())
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        saved = app.deliver_screenshot()
+        await pilot.pause()
+        assert saved is not None and Path(saved).parent == tmp_path and Path(saved).read_text().startswith("<svg")
+        said = [str(n.message) for n in app._notifications]
+        assert any("Downloads does not exist" in m and str(tmp_path) in m for m in said), said
+
+
+@sync
+async def test_a_replayed_project_report_keeps_its_build_rows(tmp_path):
+    from goci_doctor.config import Config
+    from goci_doctor.lab import builds
+    from goci_doctor.records import BuildResult
+    from goci_doctor.tui.session import SessionController
+
+    sc = demo.scenario("glibc-centos7")
+    facts = sc.artifact
+    runs = [
+        r if r.variant else dataclasses.replace(r, variant="as-configured")
+        for r in sc.runs
+        if r.variant in ("", "zig-2.17")
+    ]
+    made = [
+        BuildResult(
+            variant=v,
+            title=v,
+            env=(),
+            command=("go", "build"),
+            ok=True,
+            output="",
+            artifact=facts.path,
+            image="goci/build:trixie",
+            facts=facts,
+        )
+        for v in ("as-configured", "zig-2.17")
+    ]
+    c = SessionController(config=Config(), targets=["debian:11"])
+    c.open_project(str(tmp_path))
+    c.start_work("project")
+    c.finish("project", builds.BuildMatrix(builds=made, runs=runs, targets=["debian:11"], project=str(tmp_path)))
+    saved = c.export("json", str(tmp_path))
+    app = GociApp(report=render.load_report(saved), report_path=str(saved), gather_env=False, config=Config())
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        await pilot.press("4")
+        rows = set(app.screen.query_one("#matrix-table").rows)
+        assert {"as-configured@build", "zig-2.17@build", "as-configured@debian:11", "zig-2.17@debian:11"} <= rows
+        assert "Recorded builds" in str(app.screen.query_one("#matrix-status").render())

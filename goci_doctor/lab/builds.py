@@ -31,6 +31,7 @@ import re
 import shlex
 import shutil
 import tempfile
+import threading
 import time
 import uuid
 from collections.abc import Callable, Sequence
@@ -465,8 +466,12 @@ def build_variants(
     client: Any = None,
     config: Any = None,
     timeout: float | None = None,
+    cancel: threading.Event | None = None,
 ) -> list[BuildResult]:
     """Build ``project`` once per variant in ``build_image`` and inspect each binary produced.
+
+    ``cancel``, once set, stops before the next variant's build starts (the one running finishes and
+    its container is removed): the builds done so far are returned.
 
     A failing build is a result (``ok=False``, go's full output, a one-line ``reason``), never
     an exception. Raises ``BadInputError`` for a bad project, unknown variant or missing build
@@ -527,6 +532,8 @@ def build_variants(
 
     results: list[BuildResult] = []
     for v in chosen:
+        if cancel is not None and cancel.is_set():
+            break
         out_dir = owned_dir(build_dir / re.sub(r"[^A-Za-z0-9._-]+", "-", v.name), owner)
         env = _env_for(v, arch, vendor, allow_network, proxy)
         out_name = "app.exe" if env["GOOS"] == "windows" else "app"
@@ -726,11 +733,14 @@ def prove(
     timeout: float | None = None,
     runner: Any = None,
     config: Any = None,
+    cancel: threading.Event | None = None,
 ) -> BuildMatrix:
     """Build the variants, then run every successful one on every target in real containers.
 
     ``runner`` defaults to ``lab.DockerRunner(config)``; events from both stages go to ``on_event``.
-    ``timeout`` is per run, the config's ``[run] timeout`` when not given.
+    ``timeout`` is per run, the config's ``[run] timeout`` when not given. ``cancel``, once set, stops
+    before the next build and the next variant's runs (call ``runner.cancel()`` too to stop the runs
+    under way): what was done so far is returned.
     """
     if config is None:
         from goci_doctor import config as config_module
@@ -748,6 +758,7 @@ def prove(
         arch=arch,
         on_event=on_event,
         config=config,
+        cancel=cancel,
     )
     if runner is None and targets and any(b.ok for b in builds):
         from goci_doctor.lab import docker as lab
@@ -756,6 +767,8 @@ def prove(
     runs: list[RunResult] = []
     not_run: dict[str, str] = {}
     for b in builds:
+        if cancel is not None and cancel.is_set():
+            break
         if not b.ok or not targets:
             continue
         platform, why_not = _platform_for(b)

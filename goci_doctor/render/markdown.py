@@ -14,6 +14,44 @@ from goci_doctor.render.text import _KIND_LABEL, _MARK, artifact_lines, hypothes
 # Markdown
 
 
+_DOCKERFILE_WORDS = frozenset(
+    "FROM RUN COPY ADD ENV ARG WORKDIR CMD ENTRYPOINT USER LABEL EXPOSE SHELL VOLUME HEALTHCHECK ONBUILD".split()
+)
+
+
+def _longest_backtick_run(text: str) -> int:
+    longest = run = 0
+    for ch in text:
+        run = run + 1 if ch == "`" else 0
+        longest = max(longest, run)
+    return longest
+
+
+def md_code(text: str) -> str:
+    """``text`` as a Markdown code span that its own backticks cannot close (a longer fence)."""
+    ticks = "`" * (_longest_backtick_run(text) + 1)
+    pad = " " if text.startswith("`") or text.endswith("`") else ""
+    return f"{ticks}{pad}{text}{pad}{ticks}"
+
+
+def md_code_blocks(lines: Sequence[str], indent: str = "") -> list[str]:
+    """Fenced blocks for command lines: Dockerfile instructions fenced as ``dockerfile``, the rest as
+    ``sh`` (a run of each kind per block), each fence longer than any backtick run inside."""
+    out: list[str] = []
+    groups: list[tuple[str, list[str]]] = []
+    for line in lines:
+        words = line.split(maxsplit=1)
+        kind = "dockerfile" if words and words[0] in _DOCKERFILE_WORDS else "sh"
+        if groups and groups[-1][0] == kind:
+            groups[-1][1].append(line)
+        else:
+            groups.append((kind, [line]))
+    for kind, group in groups:
+        fence = "`" * max(3, 1 + max(_longest_backtick_run(line) for line in group))
+        out += [f"{indent}{fence}{kind}", *(f"{indent}{line}" for line in group), f"{indent}{fence}"]
+    return out
+
+
 def markdown_chain_lines(node: ChainNode, depth: int = 0, builds: Sequence[BuildResult] = ()) -> list[str]:
     from goci_doctor.diagnosis.fixstatus import fix_status
 
@@ -28,11 +66,9 @@ def markdown_chain_lines(node: ChainNode, depth: int = 0, builds: Sequence[Build
     if node.detail:
         lines.append(f"{pad}  {node.detail}")
     for ev in node.evidence:
-        lines.append(f"{pad}  - evidence: {ev.fact} = `{ev.value}` ({ev.source})")
+        lines.append(f"{pad}  - evidence: {ev.fact} = {md_code(ev.value)} ({ev.source})")
     if node.commands:
-        lines.append(f"{pad}  ```sh")
-        lines.extend(f"{pad}  {c}" for c in node.commands)
-        lines.append(f"{pad}  ```")
+        lines.extend(md_code_blocks(node.commands, f"{pad}  "))
     for where in node.proven_in:
         lines.append(f"{pad}  - runs on {where}")
     for where in node.failed_in:
@@ -82,7 +118,7 @@ def render_markdown(diagnosis: Diagnosis, report: Report | None = None) -> str:
         best = summary_line(diagnosis, diagnosis.builds)
         if best:
             head, _, cmd = best.partition("\n")
-            out += [f"**{head}**", ""] + (["```sh", cmd.removeprefix("$ "), "```", ""] if cmd else [])
+            out += [f"**{head}**", ""] + ([*md_code_blocks([cmd.removeprefix("$ ")]), ""] if cmd else [])
         for chain in diagnosis.chains:
             head = chain.children[0].title if chain.children else chain.title
             out += [f"### {head}", "", *markdown_chain_lines(chain, builds=diagnosis.builds), ""]

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+import re
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -10,6 +11,7 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
+from textual.lazy import Lazy
 from textual.screen import ModalScreen, Screen
 from textual.widgets import (
     Button,
@@ -18,7 +20,6 @@ from textual.widgets import (
     Header,
     Input,
     Label,
-    Markdown,
     OptionList,
     TabbedContent,
     TabPane,
@@ -42,11 +43,23 @@ if TYPE_CHECKING:
 
 
 class SessionScreen(Screen[None]):
-    """The guided session: six steps a person moves through and back."""
+    """The guided session: six steps a person moves through and back.
 
-    def __init__(self, demo_scenarios: Sequence[Scenario] = (), **kwargs: Any) -> None:
+    With ``lazy`` the first step is drawn at once and the hidden ones are mounted right after the
+    first paint (most of the start-up is mounting and styling their widgets); the session opens
+    what the command line named once they all are.
+    """
+
+    def __init__(
+        self,
+        demo_scenarios: Sequence[Scenario] | Callable[[], Sequence[Scenario]] = (),
+        *,
+        lazy: bool = False,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(**kwargs)
         self._scenarios = demo_scenarios
+        self._lazy = lazy
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -61,11 +74,20 @@ class SessionScreen(Screen[None]):
             }
             for pane_id, title in STEPS:
                 with TabPane(title, id=pane_id):
-                    yield panes[pane_id]
+                    first = pane_id == STEPS[0][0]
+                    yield Lazy(panes[pane_id]) if self._lazy and not first else panes[pane_id]
         yield Footer()
 
     def on_mount(self) -> None:
-        self.app.start_session()  # type: ignore[attr-defined]
+        self._start_when_mounted()
+
+    def _start_when_mounted(self) -> None:
+        """Open what the command line named once every step's pane is mounted."""
+        panes = (EnvironmentPane, SourcePane, FactsPane, MatrixPane, ChainPane, ExportPane)
+        if all(self.query(kind) for kind in panes):
+            self.app.start_session()  # type: ignore[attr-defined]
+        else:
+            self.call_after_refresh(self._start_when_mounted)
 
 
 HELP_TEXT = """\
@@ -106,6 +128,8 @@ class HelpScreen(ModalScreen[None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(id="help-dialog", classes="dialog"):
+            from textual.widgets import Markdown  # markdown-it: imported when help is first opened
+
             yield Markdown(HELP_TEXT, id="help-text")
             yield Button("Close", id="help-close", variant="primary")
 
@@ -156,6 +180,30 @@ class FilePickerScreen(ModalScreen[Path | None]):
         self.dismiss(None)
 
 
+_SAVED_RE = re.compile(r"^(\d{4})(\d{2})(\d{2})-(\d{2})(\d{2})\d{2}")
+
+
+def entry_date(entry: HistoryEntry) -> str:
+    """When the session was saved, read from its id (UTC, as the id was made): "2026-11-26 16:51 UTC".
+
+    The report's own date can be older (a demo's recording, a replayed report); it is a note beside.
+    """
+    m = _SAVED_RE.match(entry.id)
+    if m is None:
+        return entry.created[:16].replace("T", " ") or entry.id
+    y, mo, d, h, mi = m.groups()
+    return f"{y}-{mo}-{d} {h}:{mi} UTC"
+
+
+def recorded_note(entry: HistoryEntry) -> str:
+    """ ", recorded 2026-10-03" when the report's own date is another day than the save's ("" otherwise)."""
+    m = _SAVED_RE.match(entry.id)
+    created = entry.created[:10]
+    if m is None or not created or created == "-".join(m.groups()[:3]):
+        return ""
+    return f", recorded {created}"
+
+
 class HistoryScreen(ModalScreen[str | None]):
     """Saved sessions, newest first. Returns the chosen session id, or None."""
 
@@ -171,8 +219,8 @@ class HistoryScreen(ModalScreen[str | None]):
             options = [
                 Option(
                     # Titles and subjects come from saved reports: literal text, never markup.
-                    f"{lit(e.created[:19] or e.id)}  {lit(e.title or Path(e.subject).name)}  "
-                    f"[dim]{e.problems} problem{'s' if e.problems != 1 else ''}[/dim]",
+                    f"{lit(entry_date(e))}  {lit(e.title or Path(e.subject).name)}  "
+                    f"[dim]{e.problems} problem{'s' if e.problems != 1 else ''}{lit(recorded_note(e))}[/dim]",
                     id=e.id,
                 )
                 for e in self._entries

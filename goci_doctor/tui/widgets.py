@@ -6,9 +6,10 @@ user's choices to the app; they hold no diagnosis logic.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+import time
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar, cast
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol, cast
 
 from rich.text import Text
 from textual import on
@@ -35,7 +36,6 @@ from goci_doctor.records import BuildResult, ChainNode, Diagnosis, EnvFacts, Run
 
 if TYPE_CHECKING:
     from goci_doctor.lab.demo import Scenario
-    from goci_doctor.tui.app import GociApp
 
 STEPS: tuple[tuple[str, str], ...] = (
     ("environment", "1 Environment"),
@@ -65,6 +65,44 @@ def main_widget(step: str, demo: bool = False) -> str:
     return MAIN_WIDGETS[step]
 
 
+def _luminance(colour: Any) -> float:
+    def channel(v: int) -> float:
+        c = v / 255
+        return c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4
+
+    return 0.2126 * channel(colour.r) + 0.7152 * channel(colour.g) + 0.0722 * channel(colour.b)
+
+
+def contrast(a: str, b: str) -> float:
+    """The WCAG contrast ratio of two colours (1 to 21)."""
+    from textual.color import Color
+
+    la, lb = sorted((_luminance(Color.parse(a)), _luminance(Color.parse(b))), reverse=True)
+    return (la + 0.05) / (lb + 0.05)
+
+
+def readable(colour: str, background: str, dark: bool, ratio: float = 4.5) -> str:
+    """``colour`` darkened (light themes) or lightened (dark themes) until text in it reads on ``background``.
+
+    Theme colours are chosen for backgrounds and borders: orange or green text on a light grey is
+    hard to read (about 2:1); this keeps the hue and reaches the WCAG ratio for text.
+    """
+    from textual.color import Color, ColorParseError
+
+    if "ansi" in colour or "ansi" in background:
+        return colour  # the terminal's own palette: its contrast is the terminal's to choose
+    try:
+        c = Color.parse(colour)
+        Color.parse(background)
+    except ColorParseError:
+        return colour
+    for _ in range(20):
+        if contrast(c.hex, background) >= ratio:
+            break
+        c = c.lighten(0.05) if dark else c.darken(0.05)
+    return c.hex
+
+
 KIND_LABEL = {"symptom": "symptom", "mechanism": "why", "cause": "root cause", "fix": "fix", "note": "note"}
 
 
@@ -83,13 +121,36 @@ def lit(text: str) -> str:
     return text.replace("[", "\\[")
 
 
-def _app(widget: Any) -> GociApp:
-    return cast("GociApp", widget.app)
+class SessionActions(Protocol):
+    """What the panes ask of the app (``tui.app.GociApp`` implements it): the panes never import the
+    app, so the app can import them."""
+
+    def open_artifact(self, path: str, *, keep_runs: bool = False) -> None: ...
+    def explain_log(self, text: str, source: str = "log") -> None: ...
+    def open_project(self, directory: str) -> None: ...
+    def open_demo(self, name: str) -> None: ...
+    def pick_file(self, purpose: str) -> None: ...
+    def show_whole_log(self) -> None: ...
+    def action_run_matrix(self) -> None: ...
+    def action_cancel(self) -> None: ...
+    def action_save_history(self) -> None: ...
+    def prove_fix(self, node: ChainNode) -> None: ...
+    def why_not_provable(self, node: ChainNode) -> str: ...
+    def kind_colours(self) -> dict[str, str]: ...
+    def export(self, fmt: str, directory: str = "") -> Path | None: ...
+
+
+def _app(widget: Any) -> SessionActions:
+    return cast(SessionActions, widget.app)
 
 
 def _kv_table(table: DataTable[Any], rows: Iterable[tuple[str, str]]) -> None:
+    """Fact/value rows; the fact column has a fixed width (its longest name, up to 30), so a long
+    value never squeezes it to "OS /" or "Kern" whatever the order in which the table is laid out."""
+    rows = list(rows)
     table.clear(columns=True)
-    table.add_columns("Fact", "Value")
+    table.add_column("Fact", width=min(30, max([len("Fact"), *(len(k) for k, _ in rows)])))
+    table.add_column("Value")
     for key, value in rows:
         table.add_row(Text(key), Text(value))
 
@@ -150,12 +211,16 @@ class EnvironmentPane(Vertical):
 class SourcePane(VerticalScroll):
     """Step 2: a binary, a log, a Go project or a demo scenario."""
 
-    def __init__(self, demo_scenarios: Sequence[Scenario] = (), **kwargs: Any) -> None:
+    def __init__(
+        self, demo_scenarios: Sequence[Scenario] | Callable[[], Sequence[Scenario]] = (), **kwargs: Any
+    ) -> None:
+        """``demo_scenarios``: the demo's scenarios, or a function returning them (called at compose,
+        so a pane mounted after the first paint reads them after it too)."""
         super().__init__(**kwargs)
-        self._scenarios = list(demo_scenarios)
+        self._scenarios = demo_scenarios
 
     def compose(self) -> ComposeResult:
-        yield Label("[b]A binary[/b] that crashed or will be deployed")
+        yield Label("[b]A binary[/b] that crashed or will be deployed", id="artifact-label")
         with Horizontal(classes="row"):
             yield Input(placeholder="path to the binary", id="artifact-path")
             yield Button("Browse…", id="browse-artifact")
@@ -171,11 +236,16 @@ class SourcePane(VerticalScroll):
         with Horizontal(classes="row"):
             yield Input(placeholder="project directory", id="project-dir")
             yield Button("Build variants", id="build-project")
-        yield Label("[b]A demo scenario[/b] (recorded evidence, no Docker or Go needed)")
+        yield Label("[b]A demo scenario[/b] (recorded evidence, no Docker or Go needed)", id="demo-label")
         yield OptionList(
-            *[Option(f"{lit(s.title)}  [dim]{lit(s.name)}[/dim]", id=s.name) for s in self._scenarios],
+            *[Option(f"{lit(s.title)}  [dim]{lit(s.name)}[/dim]", id=s.name) for s in self.scenarios()],
             id="demo-list",
         )
+
+    def scenarios(self) -> list[Scenario]:
+        found = self._scenarios() if callable(self._scenarios) else self._scenarios
+        self._scenarios = list(found)
+        return self._scenarios
 
     @on(Button.Pressed, "#inspect")
     @on(Input.Submitted, "#artifact-path")
@@ -211,6 +281,16 @@ class SourcePane(VerticalScroll):
     @on(Button.Pressed, "#whole-log")
     def _whole_log(self) -> None:
         _app(self).show_whole_log()
+
+    def demo_first(self, first: bool) -> None:
+        """In a demo the scenario list comes first, so a small terminal (80x24) shows it without scrolling."""
+        label, options = self.query_one("#demo-label"), self.query_one("#demo-list")
+        if first and self.children[0] is not label:
+            self.move_child(label, before=0)
+            self.move_child(options, after=label)
+        elif not first and self.children[0] is label:
+            self.move_child(label, after=len(self.children) - 1)
+            self.move_child(options, after=label)
 
     def show_log(self, text: str, note: str, row: int = 0) -> None:
         """Show a loaded log's excerpt (or the whole of it), with a note saying which it is.
@@ -311,9 +391,50 @@ def _known_libc(target: str) -> str:
 
 MATRIX_COLUMNS = ("Target", "Image", "libc", "Predicted", "Observed", "Exact message")
 
+MATRIX_WIDTHS = {"Image": (22, 10), "libc": (15, 10), "Predicted": (9, 9)}
+"""(width, narrowest) of the columns whose values have a known size; Target and Observed are sized
+from what the table will hold. On a narrow terminal Target (down to its plain targets), then libc,
+then Image give way so the exact message keeps MESSAGE_MIN columns; the detail box below the table
+shows the highlighted row's values whole."""
+MESSAGE_MIN = 16
+
+
+def matrix_widths(available: int, targets: Sequence[str], variants: Sequence[str], observed: int) -> dict[str, int]:
+    """Widths of every matrix column but the last, for a table ``available`` cells wide."""
+    labels = [*targets, *(f"{v} build" for v in variants)]
+    target = max([len("Target"), *(len(t) for t in labels)])
+    if variants and targets:
+        target = max(target, max(len(t) for t in targets) + max(len(v) for v in variants) + 3)
+    widths = {"Target": min(target, 34), **{k: w for k, (w, _) in MATRIX_WIDTHS.items()}, "Observed": observed}
+    narrowest = {
+        "Target": min(widths["Target"], max([len("Target"), *(len(t) for t in targets)])),
+        **{k: n for k, (_, n) in MATRIX_WIDTHS.items()},
+    }
+    # Each column also takes one cell of padding on either side.
+    spare = available - sum(widths.values()) - 2 * len(MATRIX_COLUMNS) - MESSAGE_MIN
+    for col in ("Target", "libc", "Image"):
+        if spare >= 0:
+            break
+        give = min(widths[col] - narrowest[col], -spare)
+        widths[col] -= give
+        spare += give
+    return widths
+
+
+def elapsed_text(seconds: float) -> str:
+    """A running cell's age: "7 s", "2 min 05 s"."""
+    whole = max(0, int(seconds))
+    return f"{whole} s" if whole < 60 else f"{whole // 60} min {whole % 60:02d} s"
+
 
 class MatrixPane(Vertical):
-    """Step 4: live per-target runs, then diagnostic build variants as they finish."""
+    """Step 4: live per-target runs, then diagnostic build variants as they finish.
+
+    Every column but the last has a width fixed when the table is reset, from what its rows can
+    hold (the targets, the variants that may run, the longest outcome), so the columns stay where
+    they are while rows arrive; the exact message, last, takes the rest. Running cells and builds
+    show how long they have been at it, ticking every second.
+    """
 
     def compose(self) -> ComposeResult:
         yield Static("Press [b]m[/b] (or Run) to run the artifact in the target containers.", id="matrix-status")
@@ -325,9 +446,45 @@ class MatrixPane(Vertical):
 
     def on_mount(self) -> None:
         self._messages: dict[str, str] = {}
+        self._ticking: dict[str, tuple[str, float]] = {}
+        """Row key -> (its phase, when it started): the cells whose Observed column ticks."""
+        self._clock = self.set_interval(1.0, self._tick, pause=True)
+        self._set_columns([], [])
+
+    def _set_columns(self, targets: Sequence[str], variants: Sequence[str], observed: int = 16) -> None:
+        """(Re)create the columns, every one but the last with a fixed width."""
         table = self.query_one("#matrix-table", DataTable)
+        table.clear(columns=True)
+        # The table spans the pane (less its padding and a scrollbar), laid out or not yet.
+        available = (self.size.width or self.app.size.width - 2) - 2
+        widths = matrix_widths(available, targets, variants, observed)
         for col in MATRIX_COLUMNS:
-            table.add_column(col, key=col)
+            table.add_column(col, key=col, width=widths.get(col))
+
+    def start_clock(self) -> None:
+        """Work started: running cells tick."""
+        self._ticking = {}
+        self._clock.resume()
+
+    def stop_clock(self) -> None:
+        """Work ended: nothing ticks any more."""
+        self._clock.pause()
+        self._ticking = {}
+
+    def _tick(self) -> None:
+        now = time.monotonic()
+        for key, (phase, started) in list(self._ticking.items()):
+            if key in self.query_one("#matrix-table", DataTable).rows:
+                self._update(key, "Observed", f"… {phase} {elapsed_text(now - started)}")
+
+    def _start(self, key: str, phase: str) -> str:
+        """Mark ``key`` as running ``phase``: the Observed text with its age so far."""
+        if phase == "queued":
+            self._ticking.pop(key, None)
+            return "… queued"
+        started = self._ticking.get(key, (phase, time.monotonic()))[1]
+        self._ticking[key] = (phase, started)
+        return f"… {phase} {elapsed_text(time.monotonic() - started)}"
 
     @on(Button.Pressed, "#run-matrix")
     def _run(self) -> None:
@@ -358,7 +515,9 @@ class MatrixPane(Vertical):
         return Text(value, style=f"bold {colours[kind]}" if kind else "dim")
 
     def _update(self, key: str, column: str, value: str) -> None:
-        self.query_one("#matrix-table", DataTable).update_cell(key, column, self._cell(column, value))
+        self.query_one("#matrix-table", DataTable).update_cell(
+            key, column, self._cell(column, value), update_width=column == MATRIX_COLUMNS[-1]
+        )
 
     @staticmethod
     def row_key(target: str, variant: str = "") -> str:
@@ -372,17 +531,27 @@ class MatrixPane(Vertical):
         *,
         recorded: bool = False,
         predicted_only: Sequence[str] = (),
+        variants: Sequence[str] = (),
+        size_for: Sequence[str] = (),
     ) -> None:
-        """One row per target with its static prediction, and any runs already known."""
+        """One row per target with its static prediction, and any runs already known.
+
+        ``variants`` (rebuilt variants whose rows may arrive later) and ``size_for`` (targets whose
+        rows may arrive later) size the first column.
+        """
+        runs = list(runs)
+        names = [*targets, *size_for, *(r.target for r in runs)]
+        kinds = {*variants, *(r.variant for r in runs if r.variant)}
+        observed = 23 if predicted_only else 18 if recorded else 16
+        self._set_columns(names, sorted(kinds), observed)
         table = self.query_one("#matrix-table", DataTable)
-        table.clear()
         self._messages = {}
         by_target = {v.target: v for v in verdicts}
         for t in targets:
             v = by_target.get(t)
-            observed = "not run: predicted only" if t in predicted_only else ""
+            observed_text = "not run: predicted only" if t in predicted_only else ""
             image, libc = ("-", _known_libc(t)) if t in predicted_only else ("", "")
-            values = (t, image, libc, v.outcome if v else "?", observed, v.message if v else "")
+            values = (t, image, libc, v.outcome if v else "?", observed_text, v.message if v else "")
             table.add_row(*(self._cell(c, x) for c, x in zip(MATRIX_COLUMNS, values, strict=True)), key=self.row_key(t))
             self._messages[self.row_key(t)] = f"{t}: predicted {v.outcome}: {v.message}" if v else ""
         for r in runs:
@@ -405,9 +574,9 @@ class MatrixPane(Vertical):
         return key
 
     def show_phase(self, target: str, phase: str, message: str, variant: str = "") -> None:
-        """A run in progress: show its phase in the Observed column."""
+        """A run in progress: its phase and how long it has run, in the Observed column."""
         key = self._ensure_row(target, variant)
-        self._update(key, "Observed", f"… {phase}")
+        self._update(key, "Observed", self._start(key, phase))
         if message:
             self._update(key, "Exact message", message)
 
@@ -422,10 +591,11 @@ class MatrixPane(Vertical):
         if key not in table.rows:
             table.add_row(Text(f"{variant} build"), "", "", "", "", "", key=key)
         if result is None:
-            self._update(key, "Observed", "… building")
+            self._update(key, "Observed", self._start(key, "building"))
             self._update(key, "Exact message", message)
             self._messages[key] = f"{variant}: {message}"
             return
+        self._ticking.pop(key, None)
         if result.ok:
             observed, facts = "built", result.facts
             needs = ""
@@ -452,42 +622,53 @@ class MatrixPane(Vertical):
             self._update(key, "Predicted", v.outcome)
 
     def show_project(
-        self, builds: Sequence[BuildResult], runs: Sequence[RunResult], predictions: dict[str, list[Verdict]]
+        self,
+        builds: Sequence[BuildResult],
+        runs: Sequence[RunResult],
+        predictions: dict[str, list[Verdict]],
+        *,
+        recorded: bool = False,
     ) -> None:
         """A project's matrix: per variant, its build row, then one row per target it ran on."""
+        variants = sorted({b.variant for b in builds} | {r.variant for r in runs if r.variant})
+        targets = sorted({r.target for r in runs} | {v.target for vs in predictions.values() for v in vs})
+        self._set_columns(targets, variants, 18 if recorded else 16)
         table = self.query_one("#matrix-table", DataTable)
-        table.clear()
         self._messages = {}
         for b in builds:
             self.show_build(b.variant, b)
             self.predict(b.variant, predictions.get(b.variant, []))
             for r in runs:
                 if r.variant == b.variant:
-                    self.show_result(r)
+                    self.show_result(r, recorded=recorded)
         for r in runs:
             if r.variant not in {b.variant for b in builds}:
-                self.show_result(r)
+                self.show_result(r, recorded=recorded)
         first = table.ordered_rows[0].key.value if table.ordered_rows else ""
         self._show_detail(first or "")
 
     def show_result(self, r: RunResult, recorded: bool = False) -> None:
         """A finished run: outcome, the image and libc really used, the exact message."""
         key = self._ensure_row(r.target, r.variant)
+        self._ticking.pop(key, None)
         table = self.query_one("#matrix-table", DataTable)
         observed = r.outcome + (" (recorded)" if recorded else "")
+        message = r.message or (f"exit {r.exit_code}" if r.exit_code is not None else "")
         if r.outcome == "error" and "predicted only" in (r.error or ""):
             observed = "not run: predicted only"  # no image here and no local stand-in with its libc
         elif r.error == "cancelled":
-            observed = "cancelled"
+            observed, message = "cancelled", ""  # said once, in the Observed column
         if r.timed_out:
             observed += " (timeout)"
         self._update(key, "Observed", observed)
         self._update(key, "Image", r.image)
         self._update(key, "libc", r.libc)
-        message = r.message or (f"exit {r.exit_code}" if r.exit_code is not None else "")
         self._update(key, "Exact message", message)
         where = f"{r.target} ({r.variant})" if r.variant else r.target
-        self._messages[key] = f"{where} in {r.image or '?'} [{r.libc or '?'}]: {r.outcome}: {message}"
+        outcome = "cancelled" if r.error == "cancelled" else r.outcome
+        self._messages[key] = f"{where} in {r.image or '?'} [{r.libc or '?'}]: {outcome}" + (
+            f": {message}" if message else ""
+        )
         if table.cursor_row >= 0 and table.ordered_rows and table.ordered_rows[table.cursor_row].key.value == key:
             self._show_detail(key)
 
@@ -499,12 +680,27 @@ class MatrixPane(Vertical):
 class ChainTree(Tree[ChainNode]):
     """The crash chains as a tree: symptom → mechanism → root cause → fixes."""
 
-    def on_resize(self) -> None:
-        # A scroll made while the tree was smaller (the best-fix box above was still growing) is not
-        # undone when it grows: scroll no further than the new size needs, and keep the cursor in view.
-        self.scroll_to(y=min(self.scroll_y, self.max_scroll_y), animate=False, immediate=True)
+    def scroll_to_line(self, line: int, animate: bool = True) -> None:
+        """Bring ``line`` into view now (never animated, never deferred).
+
+        Textual's own scroll computes a relative move now and applies it after the next refresh; one
+        computed before the best-fix box above settled the tree's height then lands on another
+        layout, and the view depended on timing (the snapshots saw it as a random scroll of a row or two).
+        """
+        region = self._get_label_region(line)
+        if region is not None:
+            self.scroll_to_region(region, animate=False, force=True, origin_visible=False, x_axis=False, immediate=True)
+
+    def settle(self) -> None:
+        """The view for the current size: from the top, scrolled only as far as the cursor needs."""
+        self.scroll_to(y=0, animate=False, immediate=True)
         if self.cursor_node is not None:
             self.scroll_to_node(self.cursor_node, animate=False)
+
+    def on_resize(self) -> None:
+        # The height changes as the best-fix box above fills in: the view is a function of the
+        # final size and the cursor, whatever was scrolled while the layout was settling.
+        self.settle()
 
     def show(self, diagnosis: Diagnosis | None, colours: dict[str, str], builds: Sequence[BuildResult] = ()) -> None:
         """Rebuild the tree from ``diagnosis`` (``colours``: node kind -> colour for the theme)."""
@@ -635,8 +831,8 @@ class ChainPane(Vertical):
             # The best-fix box above may have just appeared and shrunk the tree: scroll again once
             # the new layout is known, from the top, so the view is the same whatever the timing.
             def settle(node: TreeNode[ChainNode] = target) -> None:
-                tree.scroll_home(animate=False, immediate=True)
                 tree.move_cursor(node)
+                tree.settle()
 
             self.call_after_refresh(settle)
 
