@@ -118,3 +118,14 @@ def test_the_cycle_finder_finds_a_cycle(tmp_path, monkeypatch):
     (pkg / "b.py").write_text("def f():\n    from goci_doctor_cycle_probe import a\n")
     monkeypatch.syspath_prepend(str(tmp_path))
     assert _import_cycles("goci_doctor_cycle_probe") == [["goci_doctor_cycle_probe.a", "goci_doctor_cycle_probe.b"]]
+
+
+def test_every_module_says_what_lives_there_and_what_it_imports():
+    import re
+
+    missing = [
+        name
+        for name, path in sorted(_modules().items())
+        if not re.search(r"\b(Imports?|May import|imports)\b", ast.get_docstring(ast.parse(path.read_text())) or "")
+    ]
+    assert missing == [], missing

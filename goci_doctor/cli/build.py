@@ -2,6 +2,8 @@
 
 The lab (``lab.builds``) and the Docker SDK are imported only when it runs; the matrix is
 rendered by ``render.builds``.
+
+Imports: cli.common, config, hostenv.engines, lab.builds, lab.fleet, render.builds, safety.safetext.
 """
 
 from __future__ import annotations

@@ -4,6 +4,8 @@ the config and the default targets.
 Cheap to import (the parser is built from every subcommand module at start-up): ``argparse`` and
 ``model`` at module level, everything else (even ``safetext``, which loads the secret patterns)
 inside the functions.
+
+Imports: config, knowledge, model, records, render, render.documents, safety.safetext.
 """
 
 from __future__ import annotations

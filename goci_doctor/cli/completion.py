@@ -1,6 +1,8 @@
 """``goci-doctor completion SHELL``: print a shell completion script (bash, zsh or fish).
 
 The script generator (``cli.shellcomplete``, shtab) is imported only when it runs.
+
+Imports: cli.shellcomplete, model.
 """
 
 from __future__ import annotations

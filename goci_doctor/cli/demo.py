@@ -2,6 +2,8 @@
 
 Opens the TUI on a terminal (Textual is imported then, and only then); ``--text`` prints the
 walkthrough (``render.demo``).
+
+Imports: lab.demo, model, render.demo, safety.safetext, tui.app.
 """
 
 from __future__ import annotations

@@ -1,6 +1,8 @@
 """``goci-doctor explain [LOGFILE]``: explain a pasted crash or CI log.
 
 The log is read by the one log decoder (``diagnosis.explain.logread``), imported when it runs.
+
+Imports: cli.common, diagnosis.explain.logread, model, render.
 """
 
 from __future__ import annotations

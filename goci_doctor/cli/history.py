@@ -1,4 +1,7 @@
-"""``goci-doctor history [ID]``: list or show saved sessions (``render.history``)."""
+"""``goci-doctor history [ID]``: list or show saved sessions (``render.history``).
+
+Imports: cli.common, model, render, render.documents, render.history, safety.safetext.
+"""
 
 from __future__ import annotations
 

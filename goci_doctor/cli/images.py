@@ -1,6 +1,8 @@
 """``goci-doctor images build|list``: the local target images, no registry needed.
 
 The lab (``lab.images``) and the Docker SDK are imported only when it runs.
+
+Imports: cli.common, hostenv.engines, lab.engine, lab.images, model, render.images, safety.safetext.
 """
 
 from __future__ import annotations

@@ -2,6 +2,8 @@
 
 Must start fast (a benchmark and a subprocess test watch it): ``artifact`` and ``render`` are
 imported only when it runs, never Textual or the Docker SDK.
+
+Imports: artifact, cli.common, model, render.documents, render.text.
 """
 
 from __future__ import annotations

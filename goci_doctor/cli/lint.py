@@ -2,6 +2,8 @@
 
 Exit codes: 0 no error-level finding, 1 error findings or a policy violation, 2 bad input.
 The rules are ``gate.lint``, the output ``render.lint``; both are imported when it runs.
+
+Imports: cli.common, gate.lint, gate.policyfile, model, render.lint.
 """
 
 from __future__ import annotations

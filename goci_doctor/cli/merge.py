@@ -1,6 +1,8 @@
 """``goci-doctor merge REPORT.json...``: join the JSON reports of a CI matrix into one diagnosis.
 
 The joining and its reports are ``render.fanin``, imported when it runs.
+
+Imports: cli.common, model, render.documents, render.fanin.
 """
 
 from __future__ import annotations

@@ -2,6 +2,9 @@
 
 The lab (``lab.docker``, ``lab.fleet``, ``lab.onmachine``) and the Docker SDK are imported only
 when it runs; the report is ``render.runs``.
+
+Imports: cli.common, config, lab.onmachine, lab.proof, model, render, render.documents,
+render.markdown, render.runs.
 """
 
 from __future__ import annotations

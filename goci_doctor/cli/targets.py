@@ -1,4 +1,7 @@
-"""``goci-doctor targets``: the deploy and build targets the knowledge base knows."""
+"""``goci-doctor targets``: the deploy and build targets the knowledge base knows.
+
+Imports: cli.common, knowledge, model, render.documents.
+"""
 
 from __future__ import annotations
 

@@ -1,6 +1,8 @@
 """``goci-doctor trace -- COMMAND``: run a command and explain every exec that fails in it.
 
 The tracer (``goci_doctor.trace``) is imported only when it runs; its output is ``render.trace``.
+
+Imports: cli.common, model, render.trace, trace.session.
 """
 
 from __future__ import annotations

@@ -1,6 +1,8 @@
 """``goci-doctor tui`` (and no command at all): open the interactive session.
 
 Textual is imported only when the session opens.
+
+Imports: model, tui.app.
 """
 
 from __future__ import annotations

@@ -1,4 +1,7 @@
-"""CI providers (detected from their environment variables) and the build-relevant environment."""
+"""CI providers (detected from their environment variables) and the build-relevant environment.
+
+Imports: nothing of goci_doctor.
+"""
 
 from __future__ import annotations
 

@@ -1,5 +1,8 @@
 """Is the container engine there? A raw HTTP GET /version over its socket (no Docker SDK), for the
-default engine and every other one configured or in the Docker CLI's contexts."""
+default engine and every other one configured or in the Docker CLI's contexts.
+
+Imports: hostenv.engines, hostenv.tools, model.
+"""
 
 from __future__ import annotations
 

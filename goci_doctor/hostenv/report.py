@@ -1,4 +1,7 @@
-"""What the environment means: the problems ``env`` and the TUI warn about, and the text report."""
+"""What the environment means: the problems ``env`` and the TUI warn about, and the text report.
+
+Imports: hostenv.tools, knowledge, records, safety.redact.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,7 @@
-"""The host system: OS release, libc, binfmt_misc handlers (qemu)."""
+"""The host system: OS release, libc, binfmt_misc handlers (qemu).
+
+Imports: hostenv.tools, platforms.
+"""
 
 from __future__ import annotations
 

@@ -1,5 +1,8 @@
 """The host's toolchains: Go (the one Go discovery: ``find_go``, ``host_go``), C and cross
-compilers, zig; each probed with a short timeout."""
+compilers, zig; each probed with a short timeout.
+
+Imports: hostenv.engines, model, platforms, records.
+"""
 
 from __future__ import annotations
 

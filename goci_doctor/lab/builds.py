@@ -19,6 +19,9 @@ run as the host user (so what they add to the shared build cache stays the user'
 per call; a project keeps its newest three, and none older than a day).
 
 The Docker SDK is imported lazily, inside functions, so importing this module stays cheap.
+
+Imports: artifact, config, hostenv, knowledge, lab.buildsrc, lab.docker, lab.engine, lab.images,
+lab.proof, lab.sandbox, model, platforms, records, safety.linear, safety.redact.
 """
 
 from __future__ import annotations

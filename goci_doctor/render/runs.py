@@ -2,7 +2,8 @@
 
 Also the one plain-text table layout the lab's reports share (``table``, used by ``images list``)
 and the progress line printed on stderr while a matrix runs.
-Imports: ``model``, ``lab.runner`` (the run summary and events), ``render`` and ``render.documents``.
+Imports: ``model``, ``lab.runner`` (the run summary and events), ``render`` and
+``render.documents``.
 """
 
 from __future__ import annotations

@@ -9,6 +9,9 @@ freezes; escape or quitting sets the controller's cancel event and the runner re
 The runner is passed in (``GociApp(runner=...)``): the demo and the tests hand it a
 ``ReplayRunner``; otherwise a ``DockerRunner`` is created only when the matrix step first runs,
 so the Docker SDK is never imported for static analysis and a missing engine only costs step 4.
+
+Imports: diagnosis.fixstatus, hostenv, lab.demo, model, records, render, render.history,
+safety.redact, tui.screens, tui.session, tui.trace_screen, tui.widgets.
 """
 
 from __future__ import annotations

@@ -1,4 +1,7 @@
-"""Screens: the session (six steps as tabs), help, the file picker and the history."""
+"""Screens: the session (six steps as tabs), help, the file picker and the history.
+
+Imports: lab.demo, render.history, tui.widgets.
+"""
 
 from __future__ import annotations
 

@@ -2,6 +2,8 @@
 
 Widgets only display what the core computed (facts, verdicts, runs, chains) and forward the
 user's choices to the app; they hold no diagnosis logic.
+
+Imports: diagnosis.fixstatus, knowledge, lab.demo, model, records, render.text.
 """
 
 from __future__ import annotations
