@@ -67,8 +67,9 @@ def command_module(name: str) -> ModuleType:
     return importlib.import_module(f"goci_doctor.cli.{name}")
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The ``goci-doctor`` parser, each subcommand configured by its own module."""
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    """The ``goci-doctor`` parser, each subcommand configured by its own module (``only``: just that
+    subcommand's, when the command line names it: start-up time, ``--help`` lists them all)."""
     parser = _Parser(
         prog="goci-doctor",
         description="Diagnose Go builds and deploys that crash (exec format error, GLIBC_x.y not found, ...).",
@@ -79,9 +80,23 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"goci-doctor {__version__}")
     parser.add_argument("--config", metavar="FILE", help="config file (default: the user config directory)")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for name in SUBCOMMANDS:
+    for name in (only,) if only in SUBCOMMANDS else SUBCOMMANDS:
         command_module(name).configure_parser(sub)
     return parser
+
+
+def _named_command(argv: Sequence[str]) -> str | None:
+    """The subcommand the command line names, if it names one before anything else but --config."""
+    i = 0
+    while i < len(argv):
+        arg = argv[i]
+        if arg == "--config":
+            i += 2
+        elif arg.startswith("--config="):
+            i += 1
+        else:
+            return arg if arg in SUBCOMMANDS else None
+    return None
 
 
 # Symbols the reports use, spelled in ASCII for a terminal or log that cannot show them
@@ -273,8 +288,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _main(argv: Sequence[str] | None, stdout_open: bool) -> int:
-    parser = build_parser()
     argv = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser(_named_command(argv))
     try:
         args = parser.parse_args(argv)
         if args.command is None:
