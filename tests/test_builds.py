@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from goci_doctor import cli, hostenv
-from goci_doctor.lab import builds
+from goci_doctor.lab import buildmatrix, builds
 from goci_doctor.model import SCHEMA_VERSION, BadInputError
 from goci_doctor.render import builds as build_report
 
@@ -47,28 +47,28 @@ def _go() -> str:
 
 
 def test_variant_table_is_complete():
-    names = [v.name for v in builds.VARIANTS]
+    names = [v.name for v in buildmatrix.VARIANTS]
     assert names == ["as-configured", "cgo-off", "zig-2.17", "musl-static", "netgo", "goamd64-v1", "goarm-6"]
     # The CPU-level variants prove a fix when asked; a plain `build` does not build them.
-    assert builds.DEFAULT_VARIANTS == ("as-configured", "cgo-off", "zig-2.17", "musl-static", "netgo")
-    for v in builds.VARIANTS:
+    assert buildmatrix.DEFAULT_VARIANTS == ("as-configured", "cgo-off", "zig-2.17", "musl-static", "netgo")
+    for v in buildmatrix.VARIANTS:
         assert v.title and v.proves, v.name
-        assert builds.variant(v.name) is v
-    assert dict(builds.variant("cgo-off").env)["CGO_ENABLED"] == "0"
-    assert builds.variant("musl-static").cc == "musl-gcc"
-    assert "-extldflags -static" in " ".join(builds.variant("musl-static").flags)
-    assert builds.variant("netgo").flags == ("-tags", "netgo,osusergo")
+        assert buildmatrix.variant(v.name) is v
+    assert dict(buildmatrix.variant("cgo-off").env)["CGO_ENABLED"] == "0"
+    assert buildmatrix.variant("musl-static").cc == "musl-gcc"
+    assert "-extldflags -static" in " ".join(buildmatrix.variant("musl-static").flags)
+    assert buildmatrix.variant("netgo").flags == ("-tags", "netgo,osusergo")
 
 
 def test_cross_variants_name_their_platform():
-    assert builds.variant("cross").name == "cross:linux/arm64"
-    assert builds.variant("cross", arch="arm64").name == "cross:linux/amd64"
-    win = builds.variant("cross:windows/amd64")
+    assert buildmatrix.variant("cross").name == "cross:linux/arm64"
+    assert buildmatrix.variant("cross", arch="arm64").name == "cross:linux/amd64"
+    win = buildmatrix.variant("cross:windows/amd64")
     assert (win.goos, win.goarch) == ("windows", "amd64")
     assert dict(win.env)["CGO_ENABLED"] == "0"
     for bad in ("cross:linux", "cross:/arm64", "static-please"):
         with pytest.raises(BadInputError):
-            builds.variant(bad)
+            buildmatrix.variant(bad)
 
 
 def test_zig_variant_uses_a_glibc_217_wrapper(tmp_path):
@@ -76,7 +76,7 @@ def test_zig_variant_uses_a_glibc_217_wrapper(tmp_path):
     script = (tmp_path / "zigcc-arm64").read_text()
     assert "zig cc -target aarch64-linux-gnu.2.17" in script
     assert os.access(tmp_path / "zigcc-arm64", os.X_OK)
-    env = builds._env_for(builds.variant("zig-2.17"), "arm64", vendor=False, allow_network=False, proxy="")
+    env = builds._env_for(buildmatrix.variant("zig-2.17"), "arm64", vendor=False, allow_network=False, proxy="")
     assert env["CC"] == f"{builds.C_TOOLS}/zigcc-arm64"
     assert env["GOPROXY"] == "off"
 
@@ -84,12 +84,12 @@ def test_zig_variant_uses_a_glibc_217_wrapper(tmp_path):
 def test_offline_env_and_vendor(tmp_path, monkeypatch):
     monkeypatch.setenv("GOFLAGS", "-trimpath")
     monkeypatch.setenv("GOPRIVATE", "example.com/private")
-    env = builds._env_for(builds.variant("as-configured"), "amd64", vendor=True, allow_network=False, proxy="x")
+    env = builds._env_for(buildmatrix.variant("as-configured"), "amd64", vendor=True, allow_network=False, proxy="x")
     assert env["GOFLAGS"] == "-trimpath -mod=vendor"
     assert env["GOPRIVATE"] == "example.com/private"
     assert env["GOPROXY"] == "off"
     online = builds._env_for(
-        builds.variant("cgo-off"), "amd64", vendor=False, allow_network=True, proxy="https://goproxy.example"
+        buildmatrix.variant("cgo-off"), "amd64", vendor=False, allow_network=True, proxy="https://goproxy.example"
     )
     assert online["GOPROXY"] == "https://goproxy.example"
     assert online["GOFLAGS"] == "-trimpath -mod=mod"
@@ -229,7 +229,7 @@ def test_as_configured_crashes_where_the_glibc_is_older(matrix):
         assert run.outcome == expected, (target, run)
     assert matrix.fails_on("as-configured") == [BULLSEYE]
     assert matrix.crash_observed
-    assert builds.exit_code(matrix) == 1
+    assert buildmatrix.exit_code(matrix) == 1
 
 
 @pytest.mark.docker
@@ -380,7 +380,7 @@ def test_binaries_that_cannot_run_here_are_not_run_and_say_why(engine):
     assert m.works_on("cgo-off") == [BOOKWORM]
     row = next(ln for ln in build_report.render_text(m).splitlines() if ln.startswith("cross:windows/amd64"))
     assert row.split()[1:] == ["ok", "not", "run"]
-    assert builds.exit_code(m) == 0  # no as-configured build: no crash among the variants tried
+    assert buildmatrix.exit_code(m) == 0  # no as-configured build: no crash among the variants tried
 
 
 @pytest.mark.docker
@@ -508,7 +508,7 @@ def test_zz_no_build_container_left_behind(engine, started, matrix):
 @pytest.mark.docker
 def test_crash_chain_marks_the_fixes_the_variants_proved(matrix):
     """The project's own crash becomes a chain whose fixes carry the targets where variants really ran."""
-    diag = builds.matrix_diagnosis(matrix)
+    diag = buildmatrix.matrix_diagnosis(matrix)
     assert diag is not None
     glibc = next(c for c in diag.chains if c.id == "glibc-too-new/symptom")
     fixes = {n.variant: n for n in glibc.walk() if n.kind == "fix" and n.variant}

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from goci_doctor import diagnosis, knowledge
-from goci_doctor.lab import builds
+from goci_doctor.lab import buildmatrix
 from goci_doctor.model import GociError
 
 DATA = Path(diagnosis.__file__).parents[1] / "data"
@@ -74,7 +74,7 @@ def test_every_fix_variant_exists_and_builds_a_variant():
     named = {fx.variant for fam in knowledge.families().values() for fx in fam.fixes if fx.variant}
     assert {"goamd64-v1", "goarm-6", "cgo-off", "zig-2.17"} <= named
     for name in named:
-        assert builds.variant(name).name.startswith(name.split(":")[0])
+        assert buildmatrix.variant(name).name.startswith(name.split(":")[0])
 
 
 def test_a_fix_naming_an_unknown_variant_is_refused_at_load():

@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 
 from goci_doctor import hostenv, render
-from goci_doctor.lab import containerfs
+from goci_doctor.lab import buildmatrix, containerfs
 from goci_doctor.lab import engine as lab_engine
 from goci_doctor.model import FORMATS, EngineUnavailableError
 from goci_doctor.safety import redact
@@ -477,13 +477,12 @@ def test_hostile_project_dir_in_a_diagnostic_build(engine, tmp_path, monkeypatch
 
 @pytest.mark.docker
 def test_secret_in_goflags_stays_out_of_the_build_report(engine, tmp_path, monkeypatch):
-    from goci_doctor.lab import builds
     from goci_doctor.render import builds as build_report
 
     monkeypatch.setenv("GOFLAGS", SECRETS["GOFLAGS"])
     results = _build_hello(engine, tmp_path / "proj")
     assert results[0].ok, results[0].output[-2000:]
-    matrix = builds.BuildMatrix(builds=results, runs=[], project=str(tmp_path / "proj"))
+    matrix = buildmatrix.BuildMatrix(builds=results, runs=[], project=str(tmp_path / "proj"))
     rendered = (
         build_report.render_json(matrix) + build_report.render_markdown(matrix) + build_report.render_text(matrix)
     )

@@ -18,7 +18,7 @@ import pytest
 from textual.worker import WorkerFailed
 
 from goci_doctor import render
-from goci_doctor.lab import demo, engine
+from goci_doctor.lab import buildmatrix, demo, engine
 from goci_doctor.lab.runner import ReplayRunner
 from goci_doctor.tui.app import GociApp
 from goci_doctor.tui.screens import HelpScreen, HistoryScreen
@@ -477,7 +477,7 @@ async def test_docker_project_builds_variants_proves_fixes_and_exports(tmp_path,
         assert cell(app, "as-configured@debian:12", "Observed") == "runs"
         assert cell(app, "cgo-off@debian:11", "Observed") == "runs"
         assert cell(app, "cgo-off@build", "libc") == "static"
-        # Step 5: the chain builds.matrix_diagnosis gives, fixes marked where their variants ran.
+        # Step 5: the chain buildmatrix.matrix_diagnosis gives, fixes marked where their variants ran.
         await pilot.press("5")
         assert app.current_step == "chain"
         assert s.diagnosis.chains[0].id == "glibc-too-new/symptom"
@@ -720,7 +720,6 @@ async def test_screenshot_without_a_downloads_folder_says_where_it_went(tmp_path
 @sync
 async def test_a_replayed_project_report_keeps_its_build_rows(tmp_path):
     from goci_doctor.config import Config
-    from goci_doctor.lab import builds
     from goci_doctor.records import BuildResult
     from goci_doctor.tui.session import SessionController
 
@@ -748,7 +747,7 @@ async def test_a_replayed_project_report_keeps_its_build_rows(tmp_path):
     c = SessionController(config=Config(), targets=["debian:11"])
     c.open_project(str(tmp_path))
     c.start_work("project")
-    c.finish("project", builds.BuildMatrix(builds=made, runs=runs, targets=["debian:11"], project=str(tmp_path)))
+    c.finish("project", buildmatrix.BuildMatrix(builds=made, runs=runs, targets=["debian:11"], project=str(tmp_path)))
     saved = c.export("json", str(tmp_path))
     app = GociApp(report=render.load_report(saved), report_path=str(saved), gather_env=False, config=Config())
     async with app.run_test(size=SIZE) as pilot:

@@ -19,7 +19,7 @@ import pytest
 
 from goci_doctor import render
 from goci_doctor.config import Config
-from goci_doctor.lab import builds, demo
+from goci_doctor.lab import buildmatrix, demo
 from goci_doctor.lab.runner import ReplayRunner
 from goci_doctor.model import BadInputError
 from goci_doctor.records import BuildResult, ChainNode
@@ -149,7 +149,7 @@ def test_artifact_log_and_project_inputs(bin_path, tmp_path, fixture_bins):
         c.open_project(str(tmp_path / "nope"))
     c.open_project(str(tmp_path))
     assert c.state.project == str(tmp_path) and c.matrix_blocker() == ""
-    assert set(builds.DEFAULT_VARIANTS) <= set(c.variants())
+    assert set(buildmatrix.DEFAULT_VARIANTS) <= set(c.variants())
 
 
 def test_export_is_a_normal_file_and_needs_a_folder(tmp_path):
@@ -206,7 +206,7 @@ def test_a_project_report_replays_with_its_build_rows(bin_path, tmp_path):
     c = SessionController(config=Config(), targets=["debian:11"])
     c.open_project(str(tmp_path))
     c.start_work("project")  # the job's result is handed in below, as a worker would return it
-    matrix = builds.BuildMatrix(builds=made, runs=runs, targets=["debian:11"], project=str(tmp_path))
+    matrix = buildmatrix.BuildMatrix(builds=made, runs=runs, targets=["debian:11"], project=str(tmp_path))
     assert c.finish("project", matrix).state == "done"
     assert c.state.diagnosis is not None and c.state.diagnosis.chains
     saved = c.export("json", str(tmp_path))

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from goci_doctor.cli.common import add_format, emit, output_format, target_arg
+from goci_doctor.lab import buildmatrix
 
 
 def configure_parser(subparsers: Any) -> None:
@@ -50,7 +51,7 @@ def execute(args: argparse.Namespace) -> int:
     project = builds.check_project(Path(args.project))
     names = list(getattr(args, "variant", None) or []) or None
     for name in names or ():
-        builds.variant(name)
+        buildmatrix.variant(name)
     config = config_module.load_config(getattr(args, "config", None))
     timeout = config_module.resolve_timeout(getattr(args, "timeout", None), config.run.timeout)
     targets = list(getattr(args, "target", None) or []) or list(config.default_targets)
@@ -78,4 +79,4 @@ def execute(args: argparse.Namespace) -> int:
             f"goci-doctor: {len(failed)} run(s) could not start: {clean_line(failed[0].error or failed[0].message)}",
             file=sys.stderr,
         )
-    return builds.exit_code(matrix)
+    return buildmatrix.exit_code(matrix)

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from goci_doctor.lab.builds import BuildMatrix, is_skipped, matrix_diagnosis, variant, where_ran
+from goci_doctor.lab.buildmatrix import BuildMatrix, is_skipped, matrix_diagnosis, variant, where_ran
 from goci_doctor.records import BuildResult, RunResult
 from goci_doctor.render.documents import document, dumps
 from goci_doctor.safety import linear

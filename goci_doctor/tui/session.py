@@ -22,6 +22,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
+from goci_doctor.lab import buildmatrix
 from goci_doctor.model import ArtifactFacts, BadInputError, GociError
 from goci_doctor.records import BuildResult, ChainNode, Diagnosis, EnvFacts, Report, RunResult, Verdict
 
@@ -62,7 +63,7 @@ class Session:
     demo_runs: list[RunResult] = field(default_factory=list)
     """A demo's recorded runs (its own and its rebuilt variants'), for "prove this fix"."""
     build_matrix: Any = None
-    """A project's ``builds.BuildMatrix``: its variants' builds and runs, the source of its chain."""
+    """A project's ``buildmatrix.BuildMatrix``: its variants' builds and runs, the source of its chain."""
     predicted_only: list[str] = field(default_factory=list)
     """Targets a demo only predicts (no recording): shown, never run."""
     runs_recorded: bool = False
@@ -321,7 +322,7 @@ class SessionController:
             s.log_source = d.subject
         s.diagnosis = d
         if s.builds:
-            from goci_doctor.lab.builds import BuildMatrix
+            from goci_doctor.lab.buildmatrix import BuildMatrix
 
             s.build_matrix = BuildMatrix(
                 builds=list(s.builds), runs=list(s.runs), targets=list(s.targets), project=d.subject
@@ -371,7 +372,6 @@ class SessionController:
         """A project's chain: its own build's crash, each fix marked where its variant really ran."""
         from goci_doctor import diagnosis, knowledge
         from goci_doctor.diagnosis import explain
-        from goci_doctor.lab import builds
 
         s = self.state
         matrix = s.build_matrix
@@ -379,7 +379,7 @@ class SessionController:
         s.static = None
         if s.facts is not None:
             s.static = diagnosis.check_artifact(s.facts, [knowledge.resolve_target(t) for t in s.targets])
-        found = builds.matrix_diagnosis(matrix)
+        found = buildmatrix.matrix_diagnosis(matrix)
         if found is not None:
             s.diagnosis = found
         elif own is not None and not own.ok and own.output.strip():
@@ -429,7 +429,7 @@ class SessionController:
         s = self.state
         found = {r.variant for r in [*s.demo_runs, *s.runs] if r.variant} | {b.variant for b in s.builds}
         if s.project:
-            from goci_doctor.lab.builds import DEFAULT_VARIANTS
+            from goci_doctor.lab.buildmatrix import DEFAULT_VARIANTS
 
             found.update(DEFAULT_VARIANTS)
         return sorted(found)
