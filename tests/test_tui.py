@@ -756,3 +756,29 @@ async def test_a_replayed_project_report_keeps_its_build_rows(tmp_path):
         rows = set(app.screen.query_one("#matrix-table").rows)
         assert {"as-configured@build", "zig-2.17@build", "as-configured@debian:11", "zig-2.17@debian:11"} <= rows
         assert "Recorded builds" in str(app.screen.query_one("#matrix-status").render())
+
+
+@sync
+async def test_a_binary_opened_after_the_demo_is_run_for_real_not_replayed(bin_path):
+    from goci_doctor.config import Config
+
+    app = GociApp(demo_scenario="glibc-centos7", config=Config())
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        assert isinstance(app.runner, ReplayRunner)
+        env_box = app.screen.query_one(EnvironmentPane).query_one("#env-problems")
+        assert "DEMO" in str(env_box.render())
+        await pilot.press("2", "tab")
+        assert app.focused is not None and app.focused.id == "artifact-path"
+        await pilot.press(*str(bin_path("cgo-host")), "enter")
+        await pilot.pause()
+        assert app.session.artifact_path == str(bin_path("cgo-host"))
+        assert app.sub_title == ""  # no longer "DEMO: …"
+        assert app.runner is None  # m now creates a DockerRunner: no recorded run stands in for this binary
+        assert app.session.targets == app.canonical_targets(Config().default_targets)
+        assert "centos:7" not in app.session.targets
+        # Step 1 no longer shows the recording's machine: this one is gathered again.
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert app.session.env_origin == "This machine"
+        assert "DEMO" not in str(env_box.render())

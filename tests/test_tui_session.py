@@ -260,3 +260,24 @@ def test_markdown_export_fences_what_it_quotes(tmp_path):
     docker = [i for i, ln in enumerate(lines) if ln.strip() == "```dockerfile"]
     assert docker and lines[docker[0] + 1].strip().startswith("FROM ")
     assert not any(ln.strip().startswith("FROM ") and lines[i - 1].strip() == "```sh" for i, ln in enumerate(lines))
+
+
+def test_leaving_a_demo_drops_its_replay_runner_and_its_targets(bin_path):
+    controller = SessionController(config=Config(default_targets=("debian:bookworm", "alpine:3.20")))
+    controller.open_demo("glibc-centos7")
+    assert isinstance(controller.runner, ReplayRunner)
+    assert "centos:7" in controller.state.targets
+    assert controller.open_artifact(str(bin_path("cgo-host"))) is None
+    # The next run is a real one (a DockerRunner on first need), on the configured targets.
+    assert controller.runner is None
+    assert controller.state.targets == ["debian:12", "alpine:3.20"]
+    assert controller.state.env is None  # the recording's machine is not this one
+
+
+def test_leaving_a_demo_keeps_a_given_runner_and_the_given_targets(bin_path):
+    runner = ReplayRunner(list(demo.scenario("glibc-centos7").runs))
+    controller = SessionController(config=Config(), runner=runner, targets=["debian:bullseye"])
+    controller.open_demo("glibc-centos7")
+    controller.open_artifact(str(bin_path("cgo-host")))
+    assert controller.runner is runner
+    assert controller.state.targets == ["debian:11"]

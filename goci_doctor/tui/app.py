@@ -185,6 +185,18 @@ class GociApp(App[int]):
         elif self._start_project:
             self.open_project(self._start_project)
 
+    def _regather_env(self) -> None:
+        """Step 1 shows this machine again when the session left a demo (its recorded machine is not this one)."""
+        if self.session.env is not None:
+            return
+        if not self._gather_env:
+            self._show_env()
+            return
+        if any(w.group == "env" and w.state in (WorkerState.PENDING, WorkerState.RUNNING) for w in self.workers):
+            return
+        self._pane(EnvironmentPane).show(None, [], self._redact, "Gathering this machine's environment…")
+        self.run_worker(self._gather, thread=True, name="env", group="env", exit_on_error=False)
+
     @staticmethod
     def _gather() -> tuple[EnvFacts, list[str]]:
         from goci_doctor import hostenv
@@ -377,6 +389,8 @@ class GociApp(App[int]):
         """Read and explain a log file in a worker (it may be huge); step 5 shows progress, then the chain."""
         self.action_cancel()
         self.controller.begin_log(path)
+        self.sub_title = ""
+        self._regather_env()
         self._pane(FactsPane).show(None, (), "This session started from a log: there is no artifact to inspect.")
         self._pane(MatrixPane).reset([], [])
         self._pane(MatrixPane).set_status(self._matrix_idle_status())
@@ -445,6 +459,8 @@ class GociApp(App[int]):
         except GociError as exc:
             self._fail(exc)
             return
+        self.sub_title = ""
+        self._regather_env()
         self._pane(SourcePane).set_values(project=directory)
         self._refresh_chain()
         self._refresh_export()
@@ -464,6 +480,9 @@ class GociApp(App[int]):
 
     def _after_open(self, step: str) -> None:
         s = self.session
+        if not s.demo and not s.replayed_from:
+            self.sub_title = ""  # a demo's or a report's title no longer describes the session
+        self._regather_env()
         self._pane(SourcePane).demo_first(bool(s.demo))
         self._pane(SourcePane).set_values(artifact=s.artifact_path if not s.demo else "", log=s.log_text)
         self._refresh_all()
@@ -539,6 +558,8 @@ class GociApp(App[int]):
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         worker = event.worker
         if worker.group == "env":
+            if self.session.demo or self.session.replayed_from:
+                return  # a demo or a report opened meanwhile: step 1 shows its recorded environment
             if event.state == WorkerState.SUCCESS and worker.result is not None:
                 facts, problems = worker.result
                 self.session.env, self.session.env_origin = facts, "This machine"

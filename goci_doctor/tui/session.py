@@ -141,6 +141,7 @@ class SessionController:
         self.state = Session(env=env, env_origin="This machine" if env else "")
         # The configured targets are read on first need (``ready``): the knowledge base costs start-up time.
         self.state.targets = canonical_targets(targets) if targets else []
+        self._given_targets = list(self.state.targets)
         self._targets_known = bool(targets)
 
     def ready(self) -> None:
@@ -188,8 +189,19 @@ class SessionController:
     # Opening what failed
 
     def reset(self) -> None:
-        """Forget the previous input (the targets and the environment stay)."""
+        """Forget the previous input (the targets and the environment stay, except a demo's).
+
+        Leaving a demo drops what belongs to its recording: the replay runner it created (the next
+        run is a real one), its targets (the given or configured ones come back) and its recorded
+        environment, like leaving a replayed report: the app gathers this machine's again.
+        """
         s = self.state
+        if s.demo:
+            if not self.runner_given:
+                self.runner = None
+            s.targets = list(self._given_targets) or self.configured_targets()
+        if s.demo or s.replayed_from:
+            s.env, s.env_origin = None, ""
         s.facts, s.artifact_path, s.log_text, s.log_source, s.project = None, "", "", "", ""
         s.runs, s.builds, s.static, s.diagnosis = [], [], None, None
         s.demo, s.replayed_from, s.created, s.title = "", "", "", ""
@@ -220,10 +232,11 @@ class SessionController:
             raise BadInputError("Type or browse to the binary first.")
         self.ready()
         facts = artifact.inspect_path(Path(path).expanduser())
-        replayed = self.state.replayed_from
+        kept = self.state.replayed_from, self.state.env, self.state.env_origin
         self.reset()
         s = self.state
-        s.replayed_from = replayed if keep_replay else ""
+        if keep_replay:
+            s.replayed_from, s.env, s.env_origin = kept
         s.artifact_path, s.facts = str(Path(path).expanduser()), facts
         return self._diagnosed()
 
