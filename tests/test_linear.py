@@ -196,7 +196,7 @@ def test_patterns_were_found_everywhere() -> None:
         "redact.py",
         "classify.py",
         "shell.py",
-        "lint.py",
+        "buildrules.py",
         "safetext.py",
         "detect-secrets",
         "families.toml",

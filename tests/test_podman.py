@@ -132,9 +132,9 @@ def _by_target(results: list[RunResult]) -> dict[str, RunResult]:
 def test_fixture_runs_on_podman_as_on_docker(name, podman, docker_engine, lab_config, bin_path, monkeypatch):
     artifact = bin_path(name)
     # The libc probe is cached per image id, and both engines hold the same ids: probe afresh.
-    monkeypatch.setattr(imagefs, "_LIBC_CACHE", {})
+    monkeypatch.setattr(containerfs, "_LIBC_CACHE", {})
     on_podman = _by_target(lab.DockerRunner(config=lab_config, client=podman).run_matrix(artifact, TARGETS, timeout=30))
-    monkeypatch.setattr(imagefs, "_LIBC_CACHE", {})
+    monkeypatch.setattr(containerfs, "_LIBC_CACHE", {})
     on_docker = _by_target(
         lab.DockerRunner(config=lab_config, client=docker_engine).run_matrix(artifact, TARGETS, timeout=30)
     )
@@ -164,9 +164,9 @@ def test_fixture_runs_on_podman_as_on_docker(name, podman, docker_engine, lab_co
 def test_libc_probe_on_podman_matches_docker(podman, docker_engine, lab_config, monkeypatch):
     for target in TARGETS:
         ref = lab_config.images[target]
-        monkeypatch.setattr(imagefs, "_LIBC_CACHE", {})
+        monkeypatch.setattr(containerfs, "_LIBC_CACHE", {})
         on_podman = containerfs.probe_image_libc(podman, ref)
-        monkeypatch.setattr(imagefs, "_LIBC_CACHE", {})
+        monkeypatch.setattr(containerfs, "_LIBC_CACHE", {})
         assert on_podman == containerfs.probe_image_libc(docker_engine, ref), ref
         assert on_podman.split()[0] in ("glibc", "musl", "none")
     assert _lab_leftovers(podman) == ([], [])
