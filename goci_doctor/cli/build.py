@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import Any
 
 from goci_doctor.cli.common import add_format, emit, output_format, target_arg
-from goci_doctor.lab import buildmatrix
 
 
 def configure_parser(subparsers: Any) -> None:
@@ -44,7 +43,7 @@ def configure_parser(subparsers: Any) -> None:
 def execute(args: argparse.Namespace) -> int:
     """Rebuild as variants, run them on targets, print the matrix."""
     from goci_doctor import config as config_module
-    from goci_doctor.lab import builds
+    from goci_doctor.lab import buildmatrix, builds
     from goci_doctor.render.builds import RENDERERS
     from goci_doctor.safety.safetext import clean_line
 

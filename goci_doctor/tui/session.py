@@ -22,7 +22,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from goci_doctor.lab import buildmatrix
 from goci_doctor.model import ArtifactFacts, BadInputError, GociError
 from goci_doctor.records import BuildResult, ChainNode, Diagnosis, EnvFacts, Report, RunResult, Verdict
 
@@ -385,6 +384,7 @@ class SessionController:
         """A project's chain: its own build's crash, each fix marked where its variant really ran."""
         from goci_doctor import diagnosis, knowledge
         from goci_doctor.diagnosis import explain
+        from goci_doctor.lab import buildmatrix
 
         s = self.state
         matrix = s.build_matrix
