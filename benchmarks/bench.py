@@ -498,7 +498,7 @@ def bench_tui(repeat: int) -> Table:
     from goci_doctor.lab import demo
     from goci_doctor.lab.runner import ReplayRunner
     from goci_doctor.tui.app import GociApp
-    from goci_doctor.tui.widgets import ChainTree
+    from goci_doctor.tui.chainpane import ChainTree
 
     t = Table("TUI: first paint in a real pseudo-terminal (100x34), and a 30 MB log")
     with tempfile.TemporaryDirectory(prefix="goci-bench-tui-") as d:

@@ -30,7 +30,7 @@ from goci_doctor.config import Config  # noqa: E402
 from goci_doctor.lab import demo  # noqa: E402
 from goci_doctor.lab.runner import ReplayRunner  # noqa: E402
 from goci_doctor.tui.app import GociApp  # noqa: E402
-from goci_doctor.tui.widgets import ChainTree  # noqa: E402
+from goci_doctor.tui.chainpane import ChainTree  # noqa: E402
 
 SIZE = (110, 34)
 SCENARIO = "glibc-centos7"

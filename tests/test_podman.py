@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from goci_doctor.artifact import imagefs, inspect_path
+from goci_doctor.artifact import inspect_path
 from goci_doctor.config import Config, RunSettings
 from goci_doctor.lab import containerfs, engine
 from goci_doctor.lab import docker as lab

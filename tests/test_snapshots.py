@@ -16,8 +16,8 @@ from goci_doctor.lab import demo
 from goci_doctor.lab.runner import ReplayRunner
 from goci_doctor.render import history
 from goci_doctor.tui.app import GociApp
+from goci_doctor.tui.chainpane import ChainTree
 from goci_doctor.tui.screens import FilePickerScreen
-from goci_doctor.tui.widgets import ChainTree
 
 SIZE = (100, 34)
 

@@ -379,8 +379,8 @@ def test_trace_screen_lists_failed_execs_and_opens_each_chain(workdir, tmp_path)
     from textual.app import App
     from textual.widgets import OptionList
 
+    from goci_doctor.tui.chainpane import ChainTree
     from goci_doctor.tui.trace_screen import TraceScreen, load_trace
-    from goci_doctor.tui.widgets import ChainTree
 
     script = _script(workdir, "run ./app.exe\nrun ./app-arm64\n")
     doc_path = tmp_path / "trace.json"

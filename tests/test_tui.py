@@ -21,8 +21,9 @@ from goci_doctor import render
 from goci_doctor.lab import buildmatrix, demo, engine
 from goci_doctor.lab.runner import ReplayRunner
 from goci_doctor.tui.app import GociApp
+from goci_doctor.tui.chainpane import ChainTree
+from goci_doctor.tui.inputpanes import EnvironmentPane
 from goci_doctor.tui.screens import HelpScreen, HistoryScreen
-from goci_doctor.tui.widgets import ChainTree, EnvironmentPane
 
 SIZE = (100, 34)
 
@@ -687,7 +688,7 @@ async def test_running_cells_tick_and_the_columns_keep_their_widths():
 @sync
 async def test_why_and_root_cause_have_distinct_readable_colours():
     from goci_doctor.config import Config
-    from goci_doctor.tui.widgets import contrast
+    from goci_doctor.tui.kit import contrast
 
     app = GociApp(gather_env=False, config=Config())
     async with app.run_test(size=SIZE) as pilot:

@@ -14,7 +14,7 @@ from textual.widgets import Input, TextArea
 
 from goci_doctor.lab import demo
 from goci_doctor.tui.app import GociApp
-from goci_doctor.tui.widgets import STEPS, ChainPane, ChainTree
+from goci_doctor.tui.chainpane import STEPS, ChainPane, ChainTree
 
 ORDER = [pane for pane, _ in STEPS]
 

@@ -108,7 +108,7 @@ async def test_markup_in_history_titles_and_export_folders(tmp_path):
 def test_every_demo_node_detail_shows_its_text_literally():
     # Titles, details and evidence quote real logs and binaries ("stp x29,x30,[sp,", paths, `...`):
     # each one must come out of the detail pane's markup exactly as it went in.
-    from goci_doctor.tui.widgets import node_detail
+    from goci_doctor.tui.chainpane import node_detail
 
     checked = 0
     for sc in demo.scenarios():

@@ -11,7 +11,7 @@ The runner is passed in (``GociApp(runner=...)``): the demo and the tests hand i
 so the Docker SDK is never imported for static analysis and a missing engine only costs step 4.
 
 Imports: diagnosis.fixstatus, hostenv, lab.demo, model, records, render, render.history,
-safety.redact, tui.screens, tui.session, tui.trace_screen, tui.widgets.
+safety.redact, tui.screens, tui.session, tui.trace_screen, tui.kit and the panes.
 """
 
 from __future__ import annotations
@@ -31,20 +31,12 @@ from textual.worker import Worker, WorkerState
 
 from goci_doctor.model import BadInputError, GociError, no_such_file
 from goci_doctor.records import ChainNode, EnvFacts, Report
+from goci_doctor.tui.chainpane import STEPS, ChainPane
+from goci_doctor.tui.inputpanes import EnvironmentPane, ExportPane, FactsPane, SourcePane
+from goci_doctor.tui.kit import lit, main_widget, readable
+from goci_doctor.tui.matrixpane import MatrixPane
 from goci_doctor.tui.screens import FilePickerScreen, HelpScreen, HistoryScreen, SessionScreen
 from goci_doctor.tui.session import Finished, Session, SessionController, WorkName, canonical_targets
-from goci_doctor.tui.widgets import (
-    STEPS,
-    ChainPane,
-    EnvironmentPane,
-    ExportPane,
-    FactsPane,
-    MatrixPane,
-    SourcePane,
-    lit,
-    main_widget,
-    readable,
-)
 
 
 class LogProgress(Message):

@@ -1,6 +1,6 @@
 """Screens: the session (six steps as tabs), help, the file picker and the history.
 
-Imports: lab.demo, render.history, tui.widgets.
+Imports: lab.demo, render.history, tui.kit and the panes.
 """
 
 from __future__ import annotations
@@ -29,16 +29,10 @@ from textual.widgets import (
 )
 from textual.widgets.option_list import Option
 
-from goci_doctor.tui.widgets import (
-    STEPS,
-    ChainPane,
-    EnvironmentPane,
-    ExportPane,
-    FactsPane,
-    MatrixPane,
-    SourcePane,
-    lit,
-)
+from goci_doctor.tui.chainpane import STEPS, ChainPane
+from goci_doctor.tui.inputpanes import EnvironmentPane, ExportPane, FactsPane, SourcePane
+from goci_doctor.tui.kit import lit
+from goci_doctor.tui.matrixpane import MatrixPane
 
 if TYPE_CHECKING:
     from goci_doctor.lab.demo import Scenario

@@ -25,7 +25,7 @@ from textual.widgets.option_list import Option
 from goci_doctor.model import BadInputError, from_jsonable
 from goci_doctor.records import Diagnosis
 from goci_doctor.trace.events import ExecDiagnosis, Trace
-from goci_doctor.tui.widgets import ChainTree
+from goci_doctor.tui.chainpane import ChainTree
 
 
 def load_trace(path: str | Path) -> Trace:
