@@ -567,6 +567,10 @@ async def test_docker_escape_stops_project_builds(tmp_path, monkeypatch):
         await pilot.pause()
         assert "Cancelled" in str(app.screen.query_one("#matrix-status").render())
         assert "zig-2.17@build" not in table.rows and app.session.runs == []
+        # Rows that never got an answer say so: none is left blank or still "… running".
+        observed = [str(table.get_cell(key, "Observed")) for key in table.rows]
+        assert observed and all(o and not o.startswith("…") for o in observed), observed
+        assert "cancelled" in observed
     assert _left_behind(client, project, app.runner) == []
 
 

@@ -577,6 +577,7 @@ class GociApp(App[int]):
             self._fail(err) if err is not None else None
             return
         if event.state == WorkerState.CANCELLED:
+            matrix.mark_cancelled()
             matrix.set_status("Cancelled.")
             return
         if event.state == WorkerState.SUCCESS:
@@ -601,6 +602,8 @@ class GociApp(App[int]):
                 from goci_doctor.diagnosis.fixstatus import fix_status
 
                 self.notify(f"{node.title}: {fix_status(node, s.builds).label}", markup=False)
+        if done.state == "cancelled":
+            self._pane(MatrixPane).mark_cancelled()
         self._pane(MatrixPane).set_status(self._finished_status(done))
 
     @staticmethod

@@ -155,6 +155,15 @@ class MatrixPane(Vertical):
     def _cancel(self) -> None:
         _app(self).action_cancel()
 
+    def mark_cancelled(self) -> None:
+        """Work was cancelled: rows still waiting or running, and rows that never got an answer, say
+        "cancelled" (the status line says why, once)."""
+        table = self.query_one("#matrix-table", DataTable)
+        for key in list(table.rows):
+            observed = str(table.get_cell(key, "Observed"))
+            if not observed or observed.startswith("…"):
+                self._update(key.value or "", "Observed", "cancelled")
+
     def set_status(self, text: str) -> None:
         """One line above the table: what is happening, or why nothing can run."""
         self.query_one("#matrix-status", Static).update(text)
