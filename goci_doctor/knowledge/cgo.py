@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import functools
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
-from goci_doctor.knowledge.base import _data_path, _read_toml
+from goci_doctor.knowledge.base import _check_keys, _data_path, _entries, _read_toml
 from goci_doctor.model import GociError
 
-_KEYS = {"path": str, "library": str, "alternatives": list, "note": str, "source": str}
+_KEYS: dict[str, type] = {"path": str, "library": str, "alternatives": list, "note": str, "source": str}
 
 
 @dataclass(frozen=True)
@@ -31,26 +33,18 @@ class CgoModule:
         return module == self.path or (module.startswith(self.path + "/v") and module[len(self.path) + 2 :].isdigit())
 
 
-def load_cgo_modules(doc: dict[str, object], origin: str = "cgo_modules.toml") -> tuple[CgoModule, ...]:
+def load_cgo_modules(doc: dict[str, Any], origin: str = "cgo_modules.toml") -> tuple[CgoModule, ...]:
     """Validate a parsed cgo_modules.toml; a malformed entry raises GociError naming it and the key."""
-    entries = doc.get("module", [])
-    if not isinstance(entries, list):
-        raise GociError(f"{origin}: 'module' must be an array of tables")
+    path = Path(origin)
     out = []
-    for i, entry in enumerate(entries):
-        where = f"{origin}: module #{i + 1}"
-        if not isinstance(entry, dict):
-            raise GociError(f"{where}: not a table")
-        unknown = sorted(set(entry) - set(_KEYS))
-        if unknown:
-            raise GociError(f"{where}: unknown keys {unknown}")
+    for i, entry in enumerate(_entries(path, doc, "module")):
+        label = f"module #{i + 1}"
+        _check_keys(path, label, entry, _KEYS, {})
         for key, kind in _KEYS.items():
-            if key not in entry:
-                raise GociError(f"{where}: missing key '{key}'")
-            if not isinstance(entry[key], kind) or (kind is str and not entry[key]):
-                raise GociError(f"{where}: '{key}' must be a non-empty {kind.__name__}")
-        if not all(isinstance(a, str) and a for a in entry["alternatives"]):
-            raise GociError(f"{where}: 'alternatives' must be module paths")
+            if kind is str and not entry[key]:
+                raise GociError(f"{path}: {label}: '{key}' must be a non-empty str")
+        if not all(entry["alternatives"]):
+            raise GociError(f"{path}: {label}: 'alternatives' must be module paths")
         out.append(
             CgoModule(entry["path"], entry["library"], tuple(entry["alternatives"]), entry["note"], entry["source"])
         )
