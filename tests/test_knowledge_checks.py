@@ -107,7 +107,10 @@ def test_malformed_variant_entries_name_the_file_and_entry(tmp_path, entry, need
         ({"path": "x", "library": "y", "alternatives": [], "note": "n"}, "missing required key 'source'"),
         ({"path": "x", "library": "y", "alternatives": "z", "note": "n", "source": "s"}, "'alternatives' must be"),
         ({"path": "", "library": "y", "alternatives": [], "note": "n", "source": "s"}, "'path' must be"),
-        ({"path": "x", "library": "y", "alternatives": [], "note": "n", "source": "s", "url": "u"}, r"unknown key\(s\) \['url'\]"),
+        (
+            {"path": "x", "library": "y", "alternatives": [], "note": "n", "source": "s", "url": "u"},
+            r"unknown key\(s\) \['url'\]",
+        ),
     ],
 )
 def test_a_malformed_cgo_module_entry_fails_at_load(entry, complaint):
