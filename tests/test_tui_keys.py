@@ -14,7 +14,8 @@ from textual.widgets import Input, TextArea
 
 from goci_doctor.lab import demo
 from goci_doctor.tui.app import GociApp
-from goci_doctor.tui.chainpane import STEPS, ChainPane, ChainTree
+from goci_doctor.tui.chainpane import ChainPane, ChainTree
+from goci_doctor.tui.kit import STEPS
 
 ORDER = [pane for pane, _ in STEPS]
 

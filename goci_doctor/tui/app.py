@@ -31,9 +31,9 @@ from textual.worker import Worker, WorkerState
 
 from goci_doctor.model import BadInputError, GociError, no_such_file
 from goci_doctor.records import ChainNode, EnvFacts, Report
-from goci_doctor.tui.chainpane import STEPS, ChainPane
+from goci_doctor.tui.chainpane import ChainPane
 from goci_doctor.tui.inputpanes import EnvironmentPane, ExportPane, FactsPane, SourcePane
-from goci_doctor.tui.kit import lit, main_widget, readable
+from goci_doctor.tui.kit import STEPS, lit, main_widget, readable
 from goci_doctor.tui.matrixpane import MatrixPane
 from goci_doctor.tui.screens import FilePickerScreen, HelpScreen, HistoryScreen, SessionScreen
 from goci_doctor.tui.session import Finished, Session, SessionController, WorkName, canonical_targets

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, ClassVar
+from typing import ClassVar
 
 from rich.text import Text
 from textual import on
@@ -29,19 +29,6 @@ from textual.widgets.tree import TreeNode
 from goci_doctor.diagnosis.fixstatus import fix_status, summary_line
 from goci_doctor.records import BuildResult, ChainNode, Diagnosis
 from goci_doctor.tui.kit import KIND_LABEL, _app, lit
-
-if TYPE_CHECKING:
-    pass
-
-STEPS: tuple[tuple[str, str], ...] = (
-    ("environment", "1 Environment"),
-    ("source", "2 What failed"),
-    ("facts", "3 Artifact"),
-    ("matrix", "4 Matrix"),
-    ("chain", "5 Crash chain"),
-    ("export", "6 Export"),
-)
-"""(pane id, tab label) in the order a person walks through them."""
 
 # --------------------------------------------------------------------------------------------
 # 5 Crash chain

@@ -32,16 +32,6 @@ from goci_doctor.tui.kit import _app, _kv_table, lit
 if TYPE_CHECKING:
     from goci_doctor.lab.demo import Scenario
 
-STEPS: tuple[tuple[str, str], ...] = (
-    ("environment", "1 Environment"),
-    ("source", "2 What failed"),
-    ("facts", "3 Artifact"),
-    ("matrix", "4 Matrix"),
-    ("chain", "5 Crash chain"),
-    ("export", "6 Export"),
-)
-"""(pane id, tab label) in the order a person walks through them."""
-
 # --------------------------------------------------------------------------------------------
 # 1 Environment
 

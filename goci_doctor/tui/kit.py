@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol, cast
+from typing import Any, Protocol, cast
 
 from rich.text import Text
 from textual.widgets import (
@@ -16,9 +16,6 @@ from textual.widgets import (
 )
 
 from goci_doctor.records import ChainNode
-
-if TYPE_CHECKING:
-    pass
 
 STEPS: tuple[tuple[str, str], ...] = (
     ("environment", "1 Environment"),

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
 
 from rich.text import Text
 from textual import on
@@ -22,19 +21,6 @@ from textual.widgets import (
 
 from goci_doctor.records import BuildResult, RunResult, Verdict
 from goci_doctor.tui.kit import _app, lit
-
-if TYPE_CHECKING:
-    pass
-
-STEPS: tuple[tuple[str, str], ...] = (
-    ("environment", "1 Environment"),
-    ("source", "2 What failed"),
-    ("facts", "3 Artifact"),
-    ("matrix", "4 Matrix"),
-    ("chain", "5 Crash chain"),
-    ("export", "6 Export"),
-)
-"""(pane id, tab label) in the order a person walks through them."""
 
 # --------------------------------------------------------------------------------------------
 # 4 Container matrix

@@ -29,9 +29,9 @@ from textual.widgets import (
 )
 from textual.widgets.option_list import Option
 
-from goci_doctor.tui.chainpane import STEPS, ChainPane
+from goci_doctor.tui.chainpane import ChainPane
 from goci_doctor.tui.inputpanes import EnvironmentPane, ExportPane, FactsPane, SourcePane
-from goci_doctor.tui.kit import lit
+from goci_doctor.tui.kit import STEPS, lit
 from goci_doctor.tui.matrixpane import MatrixPane
 
 if TYPE_CHECKING:
