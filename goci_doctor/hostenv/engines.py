@@ -22,7 +22,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from goci_doctor import platforms
 from goci_doctor.model import BadInputError, EngineUnavailableError
 
 DEFAULT_SOCKET = "/var/run/docker.sock"
@@ -75,11 +74,6 @@ class EngineInfo:
     @property
     def platform(self) -> str:
         return f"{self.os or 'linux'}/{self.arch}" if self.arch else ""
-
-
-def goarch(machine: str) -> str:
-    """Go's name for an engine's or kernel's architecture string ("x86_64" → "amd64")."""
-    return platforms.goarch(machine)
 
 
 def _config_dir(environ: Mapping[str, str]) -> Path:

@@ -42,15 +42,12 @@ from typing import Any
 
 from goci_doctor import hostenv, platforms
 from goci_doctor.knowledge import Variant
-from goci_doctor.lab import engine
+from goci_doctor.lab import containerfs, engine
 from goci_doctor.lab.buildmatrix import DEFAULT_VARIANTS, BuildEvent, BuildMatrix, variant
 from goci_doctor.lab.sandbox import GRACE_S, build_create_kwargs, frames_text, oom_message, read_logs
 from goci_doctor.model import BadInputError, EngineUnavailableError, GociError
 from goci_doctor.records import BuildResult, RunResult
 from goci_doctor.safety import linear
-
-LABEL = {"goci-doctor": "1"}
-"""Every container we create carries this label, so a leftover one can always be found."""
 
 DEFAULT_BUILD_IMAGE = "goci/build:trixie"
 BUILD_OUTPUT_LIMIT = 1 << 20
@@ -565,7 +562,7 @@ def _run_container(
             working_dir=C_SRC,
             network_mode="bridge" if network else "none",
             detach=True,
-            **{**options, "labels": {**LABEL, **options.get("labels", {})}},
+            **{**options, "labels": {containerfs.LABEL: "1", **options.get("labels", {})}},
         )
         container.start()
         try:

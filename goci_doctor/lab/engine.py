@@ -15,10 +15,11 @@ from collections.abc import Iterator
 from typing import Any
 
 from goci_doctor.artifact.imagefs import MOUNT_DIR
-from goci_doctor.hostenv.engines import EngineInfo, EngineSpec, default_spec, goarch
+from goci_doctor.hostenv.engines import EngineInfo, EngineSpec, default_spec
 from goci_doctor.lab.containerfs import LABEL, SESSION_LABEL, remove_container
 from goci_doctor.lab.sandbox import expired
 from goci_doctor.model import EngineUnavailableError
+from goci_doctor.platforms import goarch
 
 
 def connect_spec(spec: EngineSpec, timeout: float = 60.0) -> Any:

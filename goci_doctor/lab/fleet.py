@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from goci_doctor import platforms
 from goci_doctor.config import Config
 from goci_doctor.hostenv import engines
 from goci_doctor.lab import engine
@@ -71,7 +72,7 @@ def assemble(specs: Sequence[engines.EngineSpec], timeout: float = 10.0) -> list
 def wanted_arch(facts: ArtifactFacts | None, platform: str | None) -> str:
     """The CPU the cells need: ``--platform`` when given, else the artifact's own."""
     if platform:
-        return engines.goarch(platform.split("/")[1] if "/" in platform else platform)
+        return platforms.goarch(platform.split("/")[1] if "/" in platform else platform)
     return (facts.arch if facts is not None else "") or ""
 
 

@@ -26,8 +26,8 @@ from typing import Any
 from goci_doctor.model import SCHEMA_VERSION, ArtifactFacts, BadInputError, from_jsonable, to_jsonable, unreadable
 from goci_doctor.records import BuildResult, Diagnosis, RunResult
 from goci_doctor.render import documents
+from goci_doctor.safety.safeio import MAX_REPORT_BYTES
 
-MAX_REPORT_BYTES = 64 * 1024 * 1024
 """A report larger than this is not one goci-doctor wrote: refused before it is parsed."""
 
 _KINDS = ("run", "report", "diagnosis", "build")
