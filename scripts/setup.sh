@@ -32,9 +32,13 @@ extras="."
 [ "$mode" = "--test" ] && extras=".[test]"
 stamp="$VENV/.goci-setup"
 hash=$(sha256sum pyproject.toml | cut -c1-16)
+# editable_mode=compat: a plain path entry in a .pth file. The default editable mode installs an
+# import finder that costs every goci-doctor process ~15 ms of start-up (it imports pathlib and
+# urllib) which an installed wheel never pays; benchmarks/bench.py measures start-up.
+hash="$hash-compat"
 if ! grep -qxF "$hash $extras" "$stamp" 2>/dev/null && ! grep -qxF "$hash .[test]" "$stamp" 2>/dev/null; then
-    log "pip install -e '$extras'"
-    if ! "$VENV/bin/pip" install -q --disable-pip-version-check -e "$extras"; then
+    log "pip install -e '$extras' (editable_mode=compat)"
+    if ! "$VENV/bin/pip" install -q --disable-pip-version-check --config-settings editable_mode=compat -e "$extras"; then
         log "pip install failed (is PyPI reachable from here?)"
         exit 1
     fi
