@@ -1,22 +1,35 @@
 """Plain data shared by every layer of goci-doctor.
 
-Everything here is a frozen dataclass (or an exception). Nothing in this module imports another
+Everything here is a frozen ``Record`` (or an exception). Nothing in this module imports another
 goci-doctor module, Textual, Rich or the Docker SDK: the rest of the core depends on it, never the
 other way round. The records of a diagnosis (``Target``, ``EnvFacts``, ``RunResult``,
-``BuildResult``, ``ChainNode``, ``Verdict``, ``Diagnosis``, ``Report``, ...) live one floor up in
-``goci_doctor.records``: a dataclass costs start-up time, and ``goci-doctor inspect`` needs only
-the artifact facts, the errors and the exit codes defined here.
+``BuildResult``, ``ChainNode``, ``Verdict``, ``Diagnosis``, ``Report``, ...) are dataclasses one
+floor up in ``goci_doctor.records``. ``goci-doctor inspect`` needs only the artifact facts, the
+errors and the exit codes defined here, and is meant to start as fast as ``readelf``: importing
+``dataclasses`` (it imports ``inspect``, ``ast``, ``dis``, ``tokenize``) and generating a frozen
+dataclass's methods cost that command about a third of its start-up, so the artifact facts are
+``Record``s: frozen, typed (mypy reads ``Record`` as a dataclass through ``dataclass_transform``),
+compared, hashed and printed like frozen dataclasses, with ``replace`` and ``record_fields``
+instead of ``dataclasses.replace`` and ``dataclasses.fields``.
 
 Imports: nothing of goci_doctor.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import enum
-from dataclasses import dataclass
 from pathlib import PurePath
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
+
+if TYPE_CHECKING:
+    from typing import Self
+
+    from typing_extensions import dataclass_transform
+else:
+
+    def dataclass_transform(**_kwargs: object) -> Any:
+        return lambda cls: cls
+
 
 SCHEMA_VERSION = 1
 """Version of the JSON documents goci-doctor writes (see docs/schema.json)."""
@@ -79,11 +92,106 @@ def unreadable(path: object, exc: OSError, what: str = "file") -> BadInputError:
 
 
 # --------------------------------------------------------------------------------------------
+# Records
+
+
+class FrozenRecordError(AttributeError):
+    """Assigning to a field of a frozen record (as ``dataclasses.FrozenInstanceError``)."""
+
+
+@dataclass_transform(frozen_default=True)
+class Record:
+    """A frozen record: fields are the class's annotations (in order), defaults its class attributes.
+
+    Construction takes the fields by position or by name and checks them as a dataclass's
+    ``__init__`` does (unknown, repeated or missing names raise TypeError); instances compare equal
+    when their type and every field are, hash by their fields, and refuse assignment.
+    """
+
+    __slots__ = ()
+    _fields: ClassVar[tuple[str, ...]] = ()
+    _defaults: ClassVar[dict[str, Any]] = {}
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        # Not inspect.get_annotations: importing inspect is the cost a Record avoids.
+        annotations = cls.__dict__.get("__annotations__", {})  # noqa: RUF063
+        own = [name for name, hint in annotations.items() if "ClassVar" not in str(hint)]
+        cls._fields = (*cls._fields, *own)
+        cls._defaults = {**cls._defaults, **{name: cls.__dict__[name] for name in own if name in cls.__dict__}}
+        seen_default = ""
+        for name in cls._fields:
+            if name in cls._defaults:
+                seen_default = name
+            elif seen_default:
+                raise TypeError(f"{cls.__name__}: field {name!r} without a default follows {seen_default!r}")
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        fields = self._fields
+        if len(args) > len(fields):
+            raise TypeError(f"{type(self).__name__}() takes {len(fields)} fields, {len(args)} given")
+        values = dict(zip(fields, args, strict=False))
+        for name, value in kwargs.items():
+            if name in values:
+                raise TypeError(f"{type(self).__name__}() got field {name!r} twice")
+            if name not in fields:
+                raise TypeError(f"{type(self).__name__}() got an unexpected field {name!r}")
+            values[name] = value
+        if len(values) < len(fields):
+            missing = [name for name in fields if name not in values and name not in self._defaults]
+            if missing:
+                raise TypeError(f"{type(self).__name__}() missing field(s): {', '.join(missing)}")
+        self.__dict__.update(values)
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise FrozenRecordError(f"cannot assign to field {name!r} of a frozen {type(self).__name__}")
+
+    def __delattr__(self, name: str) -> None:
+        raise FrozenRecordError(f"cannot delete field {name!r} of a frozen {type(self).__name__}")
+
+    def _values(self) -> tuple[Any, ...]:
+        return tuple(getattr(self, name) for name in self._fields)
+
+    def __eq__(self, other: object) -> bool:
+        if type(other) is not type(self):
+            return NotImplemented
+        return self._values() == other._values()  # type: ignore[attr-defined]
+
+    def __hash__(self) -> int:
+        return hash(self._values())
+
+    def __repr__(self) -> str:
+        inner = ", ".join(f"{name}={getattr(self, name)!r}" for name in self._fields)
+        return f"{type(self).__name__}({inner})"
+
+    def replace(self, **changes: Any) -> Self:
+        """A copy with ``changes`` applied (``dataclasses.replace`` for records)."""
+        return type(self)(**{**{name: getattr(self, name) for name in self._fields}, **changes})
+
+
+def is_record_type(tp: object) -> bool:
+    """Whether ``tp`` is a class ``to_jsonable``/``from_jsonable`` take apart field by field: a
+    ``Record`` or a dataclass."""
+    return isinstance(tp, type) and (issubclass(tp, Record) or hasattr(tp, "__dataclass_fields__"))
+
+
+def record_fields(cls: type) -> tuple[tuple[str, bool], ...]:
+    """(name, required) for each field of a ``Record`` or dataclass class, in order."""
+    if issubclass(cls, Record):
+        return tuple((name, name not in cls._defaults) for name in cls._fields)
+    import dataclasses
+
+    return tuple(
+        (f.name, f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING)
+        for f in dataclasses.fields(cls)  # type: ignore[arg-type]
+    )
+
+
+# --------------------------------------------------------------------------------------------
 # Facts
 
 
-@dataclass(frozen=True)
-class Evidence:
+class Evidence(Record):
     """One fact that supports a conclusion, with where it came from."""
 
     fact: str
@@ -98,8 +206,7 @@ class Evidence:
     """1-based line in ``file``; 0 when the fact has no line."""
 
 
-@dataclass(frozen=True)
-class VersionNeed:
+class VersionNeed(Record):
     """Symbol versions an ELF file needs from one shared library (from .gnu.version_r)."""
 
     library: str
@@ -107,8 +214,7 @@ class VersionNeed:
     """All version names needed from that library, e.g. ("GLIBC_2.2.5", "GLIBC_2.34")."""
 
 
-@dataclass(frozen=True)
-class GoBuildInfo:
+class GoBuildInfo(Record):
     """Build information the Go linker embeds in every binary (what ``go version -m`` prints)."""
 
     go_version: str
@@ -145,8 +251,7 @@ class GoBuildInfo:
 ArtifactKind = Literal["elf", "pe", "macho", "script", "archive", "empty", "text", "html", "lfs-pointer", "unknown"]
 
 
-@dataclass(frozen=True)
-class ArtifactFacts:
+class ArtifactFacts(Record):
     """What static inspection learned about one file. Never obtained by running it."""
 
     path: str
@@ -197,12 +302,11 @@ class ArtifactFacts:
 
 
 def to_jsonable(obj: Any) -> Any:
-    """Turn dataclasses (recursively) into JSON-ready dicts, lists and scalars."""
-    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
-        out: dict[str, Any] = {}
-        for f in dataclasses.fields(obj):
-            out[f.name] = to_jsonable(getattr(obj, f.name))
-        return out
+    """Turn records and dataclasses (recursively) into JSON-ready dicts, lists and scalars."""
+    if isinstance(obj, Record):
+        return {name: to_jsonable(getattr(obj, name)) for name in obj._fields}
+    if hasattr(obj, "__dataclass_fields__") and not isinstance(obj, type):
+        return {name: to_jsonable(getattr(obj, name)) for name in obj.__dataclass_fields__}
     if isinstance(obj, dict):
         return {str(k): to_jsonable(v) for k, v in obj.items()}
     if isinstance(obj, (list, tuple)):
@@ -215,7 +319,7 @@ def to_jsonable(obj: Any) -> Any:
 
 
 def from_jsonable(cls: Any, data: Any) -> Any:
-    """Rebuild a dataclass (recursively) from what ``to_jsonable`` produced.
+    """Rebuild a record or dataclass (recursively) from what ``to_jsonable`` produced.
 
     Unknown keys are ignored and missing ones take their defaults, so reports written by a newer or
     older goci-doctor still load. Raises ValueError/TypeError on data of the wrong shape.
@@ -245,7 +349,7 @@ def from_jsonable(cls: Any, data: Any) -> Any:
             if not isinstance(value, dict):
                 raise TypeError(f"expected an object, got {type(value).__name__}")
             return {str(k): convert(args[1], v) for k, v in value.items()}
-        if dataclasses.is_dataclass(tp):
+        if is_record_type(tp):
             return build(tp, value)
         if tp is float and isinstance(value, int):
             return float(value)
@@ -258,9 +362,9 @@ def from_jsonable(cls: Any, data: Any) -> Any:
             raise TypeError(f"expected an object for {klass.__name__}, got {type(value).__name__}")
         hints = typing.get_type_hints(klass)
         kwargs = {}
-        for f in dataclasses.fields(klass):
-            if f.name in value:
-                kwargs[f.name] = convert(hints[f.name], value[f.name])
+        for name, _required in record_fields(klass):
+            if name in value:
+                kwargs[name] = convert(hints[name], value[name])
         return klass(**kwargs)
 
     return build(cls, data)

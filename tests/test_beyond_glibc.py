@@ -7,7 +7,6 @@ in, and every log message is one users really saw (public issues) or this host r
 
 from __future__ import annotations
 
-import dataclasses
 import os
 import shutil
 import subprocess
@@ -235,7 +234,7 @@ def test_rpath_into_the_build_machine_is_a_warning(facts_of) -> None:
     assert "/home/builder/lib" in chain.title
     assert [(e.fact, e.value) for e in chain.children[0].evidence] == [("DT_RUNPATH", "/home/builder/lib")]
     # $ORIGIN-relative and system paths are what a deployable binary should carry.
-    fine = dataclasses.replace(facts, runpath=("$ORIGIN/../lib", "/usr/lib/x86_64-linux-gnu"), rpath=())
+    fine = facts.replace(runpath=("$ORIGIN/../lib", "/usr/lib/x86_64-linux-gnu"), rpath=())
     assert diagnosis.build_machine_paths(fine) == []
     assert (
         _families(diagnosis.check_artifact(facts_of("cgo-host"), [knowledge.resolve_target(DEBIAN)], arch="amd64"))

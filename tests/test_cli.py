@@ -292,3 +292,18 @@ def test_warnings_explain_but_do_not_fail(bin_path) -> None:
     assert [c["id"] for c in chains] == ["gui-subsystem/symptom"] and chains[0]["severity"] == "warning"
     crash = run_cli("check", str(bin_path("windows-gui")), "-t", "debian:bookworm")
     assert crash.returncode == 1
+
+
+def test_inspect_does_not_import_dataclasses(bin_path) -> None:
+    """The artifact facts are ``model.Record``s so that `inspect` skips importing ``dataclasses``
+    (and ``inspect``, ``ast``, ``dis``), about a third of its start-up (benchmarks/bench.py)."""
+    code = (
+        "import sys, io, contextlib\n"
+        "from goci_doctor.cli import main\n"
+        "with contextlib.redirect_stdout(io.StringIO()):\n"
+        f"    main(['inspect', '--json', {str(bin_path('cgo-host'))!r}])\n"
+        "print(','.join(m for m in ('dataclasses', 'inspect', 'ast') if m in sys.modules))\n"
+    )
+    proc = subprocess.run([PY, "-c", code], capture_output=True, text=True, timeout=60, check=False)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "", f"imported: {proc.stdout}"

@@ -1,4 +1,4 @@
-"""JSON Schema of the documents goci-doctor writes, generated from the dataclasses in ``model``.
+"""JSON Schema of the documents goci-doctor writes, generated from the records of ``model`` and ``records``.
 
 The committed ``docs/schema.json`` is this module's output; a test regenerates it and fails on any
 difference, so the schema cannot drift from the code. Regenerate it after changing a dataclass::
@@ -29,7 +29,7 @@ from collections.abc import Sequence
 from pathlib import PurePath
 from typing import Any, Literal
 
-from goci_doctor.model import SCHEMA_VERSION, ArtifactFacts
+from goci_doctor.model import SCHEMA_VERSION, ArtifactFacts, is_record_type, record_fields
 from goci_doctor.records import BuildResult, Diagnosis, EnvFacts, Report, RunResult, Target
 from goci_doctor.render.documents import KINDS, RECORDING_KIND
 
@@ -72,7 +72,7 @@ def _type_schema(tp: Any, defs: dict[str, Any]) -> dict[str, Any]:
         return dict(_SCALARS[tp])
     if isinstance(tp, type) and issubclass(tp, PurePath):
         return {"type": "string"}
-    if dataclasses.is_dataclass(tp) and isinstance(tp, type):
+    if is_record_type(tp):
         _add_definition(tp, defs)
         return {"$ref": f"#/$defs/{tp.__name__}"}
     origin, args = typing.get_origin(tp), typing.get_args(tp)
@@ -105,13 +105,13 @@ def _add_definition(cls: type, defs: dict[str, Any]) -> None:
     docs = _field_docs(cls)
     properties: dict[str, Any] = {}
     required: list[str] = []
-    for f in dataclasses.fields(cls):  # type: ignore[arg-type]
-        prop = _type_schema(hints[f.name], defs)
-        if f.name in docs:
-            prop = {"description": docs[f.name], **prop}
-        properties[f.name] = prop
-        if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
-            required.append(f.name)
+    for field, is_required in record_fields(cls):
+        prop = _type_schema(hints[field], defs)
+        if field in docs:
+            prop = {"description": docs[field], **prop}
+        properties[field] = prop
+        if is_required:
+            required.append(field)
     schema: dict[str, Any] = {"type": "object"}
     doc = inspect.getdoc(cls)
     if doc:
