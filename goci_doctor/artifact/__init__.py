@@ -22,13 +22,18 @@ import stat
 import struct
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Any
 
 from goci_doctor.artifact.elf import ElfHeaders, inspect_elf
-from goci_doctor.artifact.gobuildinfo import Buffer, Layout, buildinfo_from_layout
+from goci_doctor.artifact.gobuildinfo import Layout, buildinfo_from_layout
 from goci_doctor.artifact.sniff import inspect_other, macho_magic
 from goci_doctor.model import ArtifactFacts, BadInputError, GoBuildInfo
 from goci_doctor.safety import safeio
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing: start-up (see model)
+if TYPE_CHECKING:
+    from typing import Any
+
+    from goci_doctor.artifact.gobuildinfo import Buffer
 
 # --------------------------------------------------------------------------------------------
 # Public API

@@ -12,8 +12,12 @@ import struct
 from collections.abc import Callable
 
 from goci_doctor.artifact.elfdynamic import PT_DYNAMIC, PT_INTERP, PT_LOAD, DynamicFacts, read_dynamic
-from goci_doctor.artifact.gobuildinfo import Buffer, Layout, buildinfo_from_layout, unpack_from
+from goci_doctor.artifact.gobuildinfo import Layout, buildinfo_from_layout, unpack_from
 from goci_doctor.model import ArtifactFacts, GoBuildInfo
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing: start-up (see model)
+if TYPE_CHECKING:
+    from goci_doctor.artifact.gobuildinfo import Buffer
 
 _ELF_MACHINES: dict[int, tuple[str, str]] = {
     # e_machine: (file(1)-style name, GOARCH); 64-bit and endian variants resolved in _elf_arch.

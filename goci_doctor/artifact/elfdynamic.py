@@ -12,24 +12,29 @@ Imports: model, artifact.gobuildinfo (the ``Buffer`` type and ``unpack_from``).
 from __future__ import annotations
 
 import struct
-from typing import Protocol
 
-from goci_doctor.artifact.gobuildinfo import Buffer, unpack_from
+from goci_doctor.artifact.gobuildinfo import unpack_from
 from goci_doctor.model import VersionNeed
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing: start-up (see model)
+if TYPE_CHECKING:
+    from typing import Protocol
+
+    from goci_doctor.artifact.gobuildinfo import Buffer
+
+    class Headers(Protocol):
+        """What the reader needs from ``elf.ElfHeaders``."""
+
+        size: int
+        bits: int
+        endian: str
+        phdrs: list[tuple[int, int, int, int, int, int]]
+        section_index_by_type: dict[int, int]
+        section_rows: list[tuple[int, int, int, int, int, int]]
+
 
 PT_LOAD, PT_DYNAMIC, PT_INTERP = 1, 2, 3
 SHT_DYNAMIC, SHT_GNU_VERNEED, SHT_GNU_VERSYM = 6, 0x6FFFFFFE, 0x6FFFFFFF
-
-
-class Headers(Protocol):
-    """What the reader needs from ``elf.ElfHeaders``."""
-
-    size: int
-    bits: int
-    endian: str
-    phdrs: list[tuple[int, int, int, int, int, int]]
-    section_index_by_type: dict[int, int]
-    section_rows: list[tuple[int, int, int, int, int, int]]
 
 
 class DynamicFacts:

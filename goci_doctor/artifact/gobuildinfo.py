@@ -12,17 +12,18 @@ Imports: model, safety.linear, safety.redact.
 from __future__ import annotations
 
 import struct
-from typing import TYPE_CHECKING, Any, TypeAlias
 
 from goci_doctor.model import GoBuildInfo
 from goci_doctor.safety import linear
 from goci_doctor.safety.safeio import FileView
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing: start-up (see model)
 if TYPE_CHECKING:
     import mmap
+    from typing import Any, TypeAlias
 
-Buffer: TypeAlias = "bytes | bytearray | memoryview | mmap.mmap | FileView"
-"""What the format readers read: bytes in memory, or a file read on demand (``FileView``)."""
+    Buffer: TypeAlias = bytes | bytearray | memoryview | mmap.mmap | FileView
+    """What the format readers read: bytes in memory, or a file read on demand (``FileView``)."""
 
 
 def unpack_from(fmt: str, buf: Buffer, offset: int) -> tuple[Any, ...]:

@@ -10,11 +10,13 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from goci_doctor.artifact.elf import safe_buildinfo
-from goci_doctor.artifact.gobuildinfo import Buffer, Layout, unpack_from
+from goci_doctor.artifact.gobuildinfo import Layout, unpack_from
 from goci_doctor.artifact.sniff import macho_magic
 from goci_doctor.model import ArtifactFacts
 
 if TYPE_CHECKING:
+    from goci_doctor.artifact.gobuildinfo import Buffer
+
     pass
 
 

@@ -9,10 +9,12 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from goci_doctor.artifact.elf import safe_buildinfo
-from goci_doctor.artifact.gobuildinfo import Buffer, Layout, unpack_from
+from goci_doctor.artifact.gobuildinfo import Layout, unpack_from
 from goci_doctor.model import ArtifactFacts
 
 if TYPE_CHECKING:
+    from goci_doctor.artifact.gobuildinfo import Buffer
+
     pass
 
 

@@ -8,14 +8,16 @@ from __future__ import annotations
 
 import re
 import struct
-from typing import TYPE_CHECKING, Any
 
-from goci_doctor.artifact.gobuildinfo import Buffer
 from goci_doctor.model import ArtifactFacts
 from goci_doctor.safety.safeio import FileView
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing: start-up (see model)
+
 if TYPE_CHECKING:
-    pass
+    from typing import Any
+
+    from goci_doctor.artifact.gobuildinfo import Buffer
 
 
 _ARCHIVES: tuple[tuple[bytes, str], ...] = (

@@ -23,11 +23,14 @@ import os
 import sys
 from collections.abc import Sequence
 from types import ModuleType
-from typing import Any, NoReturn, TextIO
 
 from goci_doctor import __version__
 from goci_doctor.model import ExitCode, GociError
 from goci_doctor.safety import interrupts
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing: start-up (see model)
+if TYPE_CHECKING:
+    from typing import Any, NoReturn, TextIO
 
 SUBCOMMANDS = (
     "env",
@@ -56,7 +59,25 @@ class UsageError(Exception):
     """A command line argparse rejected; printed as one line (argparse prints a usage block)."""
 
 
+def _terminal_width() -> int:
+    """Columns for help text, as ``shutil.get_terminal_size`` finds them: importing ``shutil``
+    (and ``bz2``, ``lzma``) for it was a visible part of every command's start-up."""
+    try:
+        columns = int(os.environ.get("COLUMNS", "0"))
+    except ValueError:
+        columns = 0
+    if columns <= 0:
+        try:
+            columns = os.get_terminal_size(sys.__stdout__.fileno() if sys.__stdout__ else 1).columns
+        except (AttributeError, ValueError, OSError):
+            columns = 0
+    return (columns or 80) - 2
+
+
 class _Parser(argparse.ArgumentParser):
+    def _get_formatter(self) -> argparse.HelpFormatter:
+        return self.formatter_class(prog=self.prog, width=_terminal_width())  # type: ignore[call-arg]
+
     def error(self, message: str) -> NoReturn:  # type: ignore[override]
         command = self.prog.removeprefix("goci-doctor").strip()
         raise UsageError(f"{command + ': ' if command else ''}{message} (see `{self.prog} --help`)")
@@ -80,13 +101,18 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"goci-doctor {__version__}")
     parser.add_argument("--config", metavar="FILE", help="config file (default: the user config directory)")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for name in (only,) if only in SUBCOMMANDS else SUBCOMMANDS:
+    for name in (only,) if only in SUBCOMMANDS else () if only == VERSION_ONLY else SUBCOMMANDS:
         command_module(name).configure_parser(sub)
     return parser
 
 
+VERSION_ONLY = "--version"
+"""``build_parser(only=VERSION_ONLY)``: no subcommand at all (``goci-doctor --version``)."""
+
+
 def _named_command(argv: Sequence[str]) -> str | None:
-    """The subcommand the command line names, if it names one before anything else but --config."""
+    """The subcommand the command line names, if it names one before anything else but --config
+    (``VERSION_ONLY`` for ``--version`` alone: it needs no subcommand's parser)."""
     i = 0
     while i < len(argv):
         arg = argv[i]
@@ -94,6 +120,8 @@ def _named_command(argv: Sequence[str]) -> str | None:
             i += 2
         elif arg.startswith("--config="):
             i += 1
+        elif arg == VERSION_ONLY and i == len(argv) - 1:
+            return VERSION_ONLY
         else:
             return arg if arg in SUBCOMMANDS else None
     return None

@@ -13,11 +13,14 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
 
 from goci_doctor.model import FORMATS
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing: start-up (see model)
+
 if TYPE_CHECKING:  # annotations only: `inspect` never builds the diagnosis records
+    from typing import Any
+
     from goci_doctor.config import Config
     from goci_doctor.records import Target
 

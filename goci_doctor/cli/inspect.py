@@ -9,10 +9,13 @@ Imports: artifact, cli.common, model, render.documents, render.text.
 from __future__ import annotations
 
 import argparse
-from typing import Any
 
 from goci_doctor.cli.common import add_format, emit, emit_document
 from goci_doctor.model import BadInputError, ExitCode
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing: start-up (see model)
+if TYPE_CHECKING:
+    from typing import Any
 
 
 def configure_parser(subparsers: Any) -> None:

@@ -15,14 +15,17 @@ import json
 import os
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
 
 from goci_doctor import __version__
 from goci_doctor.model import FORMATS, SCHEMA_VERSION, BadInputError, from_jsonable, to_jsonable
 from goci_doctor.render.documents import document, dumps
 from goci_doctor.safety.outfile import write_report
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing: start-up (see model)
+
 if TYPE_CHECKING:
+    from typing import Any
+
     from goci_doctor.records import Diagnosis, Report
 
 

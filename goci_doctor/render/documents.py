@@ -12,9 +12,12 @@ Imports: ``model`` only, so any renderer can use it.
 from __future__ import annotations
 
 import json
-from typing import Any
 
 from goci_doctor.model import SCHEMA_VERSION, to_jsonable
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing: start-up (see model)
+if TYPE_CHECKING:
+    from typing import Any
 
 KINDS = (
     "diagnosis",

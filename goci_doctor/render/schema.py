@@ -29,7 +29,7 @@ from collections.abc import Sequence
 from pathlib import PurePath
 from typing import Any, Literal
 
-from goci_doctor.model import SCHEMA_VERSION, ArtifactFacts, is_record_type, record_fields
+from goci_doctor.model import SCHEMA_VERSION, ArtifactFacts, is_record_type, record_fields, type_hints
 from goci_doctor.records import BuildResult, Diagnosis, EnvFacts, Report, RunResult, Target
 from goci_doctor.render.documents import KINDS, RECORDING_KIND
 
@@ -101,7 +101,7 @@ def _add_definition(cls: type, defs: dict[str, Any]) -> None:
     if name in defs:
         return
     defs[name] = {}  # placeholder: recursive types (ChainNode.children) refer to themselves
-    hints = typing.get_type_hints(cls)
+    hints = type_hints(cls)
     docs = _field_docs(cls)
     properties: dict[str, Any] = {}
     required: list[str] = []
@@ -160,7 +160,7 @@ def document_schema() -> dict[str, Any]:
 
     defs: dict[str, Any] = {}
     ref = functools.partial(_type_schema, defs=defs)
-    report = typing.get_type_hints(Report)
+    report = type_hints(Report)
     findings = _findings(ref(tuple[LintFinding, ...]), defs)
     summary = {
         "type": "object",

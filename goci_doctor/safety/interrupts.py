@@ -19,7 +19,10 @@ import signal
 import threading
 from collections.abc import Iterator
 from types import FrameType
-from typing import Any
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing: start-up (see model)
+if TYPE_CHECKING:
+    from typing import Any
 
 HANDLED = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 _received: list[int] = []

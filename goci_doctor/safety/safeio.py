@@ -23,9 +23,12 @@ import os
 import stat
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 from goci_doctor.model import BadInputError
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing: start-up (see model)
+if TYPE_CHECKING:
+    from typing import Any
 
 MAX_CONFIG_BYTES = 4 * 1024 * 1024
 """Cap for one CI config, settings file, policy or JSON report (real ones are a few KB)."""

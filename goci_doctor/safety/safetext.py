@@ -14,9 +14,12 @@ from __future__ import annotations
 
 import json
 import re
-from typing import Any
 
 from goci_doctor.safety.redact import MASK, is_secret_name, redact
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing: start-up (see model)
+if TYPE_CHECKING:
+    from typing import Any
 
 __all__ = [
     "TERMINAL_SEQUENCE",
