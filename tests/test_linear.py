@@ -109,7 +109,7 @@ def _held(value: object, depth: int = 0) -> Iterator[re.Pattern[str]]:
 def runtime_patterns() -> Iterator[tuple[str, re.Pattern[str]]]:
     """Compiled patterns the modules hold, plus the ones built from data files."""
     from goci_doctor.diagnosis import explain
-    from goci_doctor.safety import redact
+    from goci_doctor.safety import redact, secretformats
 
     for info in pkgutil.walk_packages(goci_doctor.__path__, "goci_doctor."):
         if info.name.endswith("__main__") or info.name.startswith("goci_doctor.tui"):
@@ -119,7 +119,7 @@ def runtime_patterns() -> Iterator[tuple[str, re.Pattern[str]]]:
         for name, value in vars(module).items():
             for i, pattern in enumerate(_held(value)):
                 yield f"{short}.{name}[{i}]", pattern
-    for source, pattern in redact.token_patterns():
+    for source, pattern in secretformats.token_patterns():
         yield f"detect-secrets {source}", pattern
     yield "redact denylist", redact._denylist()
     for fam in knowledge.families().values():
@@ -210,7 +210,7 @@ def test_untrusted_text_patterns_are_re2() -> None:
     from goci_doctor.diagnosis import classify, explain
     from goci_doctor.diagnosis.explain import logread
     from goci_doctor.gate import ghaworkflow, shell
-    from goci_doctor.safety import redact, safetext
+    from goci_doctor.safety import redact, safetext, secretformats
 
     # safetext.TERMINAL_SEQUENCE stays in Python's engine for speed; the adversarial test above covers it.
     assert logread.ANSI is safetext.TERMINAL_SEQUENCE
@@ -221,7 +221,7 @@ def test_untrusted_text_patterns_are_re2() -> None:
         ghaworkflow._EXPR,
         explain._context_any(),
         *(p for p, _ in redact._RULES),
-        *(p for _, p in redact.token_patterns()),
+        *(p for _, p in secretformats.token_patterns()),
         *(p for fam in knowledge.families().values() for p in fam.patterns + fam.context),
     ]
     assert [p.pattern for p in held if isinstance(p, re.Pattern)] == []

@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 
 from goci_doctor.lab import engine as lab_engine
-from goci_doctor.safety import redact
+from goci_doctor.safety import redact, secretformats
 
 # (the text as it appears in the wild, the values that must never be shown)
 CORPUS: tuple[tuple[str, tuple[str, ...]], ...] = (
@@ -139,12 +139,12 @@ def test_redact_keeps_ordinary_text(text: str) -> None:
 def test_shipped_patterns_match_the_installed_detect_secrets() -> None:
     from importlib import resources
 
-    shipped = json.loads(resources.files("goci_doctor").joinpath("data", redact.DATA_FILE).read_text())
-    assert shipped == redact.detect_secrets_data(), "run: python -m goci_doctor.safety.redact --write"
+    shipped = json.loads(resources.files("goci_doctor").joinpath("data", secretformats.DATA_FILE).read_text())
+    assert shipped == secretformats.detect_secrets_data(), "run: python -m goci_doctor.safety.secretformats --write"
 
 
 def test_detect_secrets_plugins_are_used() -> None:
-    sources = {source for source, _ in redact.token_patterns()}
+    sources = {source for source, _ in secretformats.token_patterns()}
     # Token formats come from detect-secrets (run through RE2); our own rules only add forms.
     for plugin in (
         "AWSKeyDetector",
@@ -456,12 +456,12 @@ def test_build_never_shows_compiler_quotes_or_goflags_in_clear(fmt: str, tmp_pat
 def test_token_group_counts_match_the_compiled_patterns():
     """The combined token pattern is built without compiling each format (start-up time): the
     capturing groups counted from each pattern's text must be those RE2 compiles."""
-    for source, pattern in redact.token_patterns():
-        assert redact.group_count(pattern.pattern) == pattern.groups, (source, pattern.pattern)
+    for source, pattern in secretformats.token_patterns():
+        assert secretformats.group_count(pattern.pattern) == pattern.groups, (source, pattern.pattern)
     for text, groups in [
         (r"(a)(?:b)(?P<n>c)(?<m>d)", 3),
         (r"\((x)\)[(](?=y)", 1),
         (r"[]()](z)[^]a(]", 1),
         (r"(?<=p)(?<!q)(r)", 1),
     ]:
-        assert redact.group_count(text) == groups, text
+        assert secretformats.group_count(text) == groups, text

@@ -27,7 +27,7 @@ from goci_doctor.artifact.elf import ElfHeaders, inspect_elf
 from goci_doctor.artifact.gobuildinfo import Layout, buildinfo_from_layout
 from goci_doctor.artifact.sniff import inspect_other, macho_magic
 from goci_doctor.model import ArtifactFacts, BadInputError, GoBuildInfo
-from goci_doctor.safety import safeio
+from goci_doctor.safety import fileview, safeio
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing: start-up (see model)
 if TYPE_CHECKING:
@@ -179,7 +179,7 @@ def _layout_for(buf: Buffer) -> Layout | None:
 class _ArtifactFile:
     """A file's contents for reading, turning OS errors into BadInputError.
 
-    Small files (``safeio.SMALL_FILE``) are read whole; bigger ones through a ``safeio.FileView``,
+    Small files (``fileview.SMALL_FILE``) are read whole; bigger ones through a ``fileview.FileView``,
     which reads with ``pread`` only the parts the parsers look at (headers, the dynamic and version
     tables, Go's build info): a 40 MB Go binary costs a few hundred KB of reads and no copy, a
     sparse 2 GB file nothing, and a file truncated while it is inspected gives one line instead of
@@ -188,7 +188,7 @@ class _ArtifactFile:
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        self._view: safeio.FileView | None = None
+        self._view: fileview.FileView | None = None
 
     def __enter__(self) -> Buffer:
         p = self.path
@@ -206,7 +206,7 @@ class _ArtifactFile:
             raise BadInputError(f"{p}: {exc.reason}") from None
         try:
             size = os.fstat(fd).st_size
-            if size <= safeio.SMALL_FILE:
+            if size <= fileview.SMALL_FILE:
                 return self._read_small(fd, size)
         except OSError as exc:
             os.close(fd)
@@ -214,12 +214,12 @@ class _ArtifactFile:
         except BaseException:
             os.close(fd)
             raise
-        self._view = safeio.FileView(fd, size, p)
+        self._view = fileview.FileView(fd, size, p)
         return self._view
 
     def _read_small(self, fd: int, size: int) -> bytes:
         # Read to the end, not to st_size: /proc files say 0 and /sys files claim 4096.
-        limit = size or safeio.EMPTY_STAT_READ
+        limit = size or fileview.EMPTY_STAT_READ
         chunks: list[bytes] = []
         total = 0
         try:

@@ -15,7 +15,7 @@ import struct
 
 from goci_doctor.model import GoBuildInfo
 from goci_doctor.safety import linear
-from goci_doctor.safety.safeio import FileView
+from goci_doctor.safety.fileview import FileView
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing: start-up (see model)
 if TYPE_CHECKING:

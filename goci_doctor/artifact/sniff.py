@@ -10,7 +10,7 @@ import re
 import struct
 
 from goci_doctor.model import ArtifactFacts
-from goci_doctor.safety.safeio import FileView
+from goci_doctor.safety.fileview import FileView
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing: start-up (see model)
 

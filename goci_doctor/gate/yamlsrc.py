@@ -12,7 +12,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Protocol
 
-from goci_doctor.safety import safeio
+from goci_doctor.safety import safeio, yamlsafe
 
 
 class YMap(dict):  # type: ignore[type-arg]
@@ -96,8 +96,8 @@ def load_yaml(text: str) -> Any:
     import yaml
 
     try:
-        node = safeio.compose_yaml(text)  # depth and alias expansion bounded
-    except safeio.YamlLimitError as exc:
+        node = yamlsafe.compose_yaml(text)  # depth and alias expansion bounded
+    except yamlsafe.YamlLimitError as exc:
         raise YamlError(f"refused YAML: {exc}", exc.line) from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)

@@ -5,7 +5,8 @@ or socket; the open is non-blocking so a FIFO cannot hang us, and the type is ch
 on the descriptor actually opened), optionally only inside a root folder (a symlink out of a
 pull request's checkout is refused), and never more than a size cap per file. YAML is composed
 with its nesting depth bounded and aliases checked (a cycle, or an expansion beyond a node budget,
-is refused before anything is built from it); variable expansion in CI configs draws on a budget.
+is refused before anything is built from it: ``safety.yamlsafe``); variable expansion in CI configs
+draws on a budget. Artifacts are read on demand through ``safety.fileview.FileView``.
 
 Every refusal is an ``UnsafeInput`` (a ``BadInputError``: one line, exit code 2), whose ``reason``
 omits the path so callers that name the file themselves (lint's GOCI000) can use it.
@@ -18,7 +19,6 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
-import errno
 import os
 import stat
 from collections.abc import Iterator
@@ -34,10 +34,6 @@ MAX_CONFIG_BYTES = 4 * 1024 * 1024
 """Cap for one CI config, settings file, policy or JSON report (real ones are a few KB)."""
 MAX_REPORT_BYTES = 64 * 1024 * 1024
 """Cap for a saved JSON report or history entry (``tui --report``, ``history ID``)."""
-MAX_YAML_DEPTH = 100
-"""Nesting levels of one YAML document (real workflows use under 20)."""
-MAX_YAML_NODES = 200_000
-"""Nodes of a YAML document once aliases are expanded (billion laughs needs 10^9)."""
 MAX_NESTING = 200
 """Nesting levels of a TOML or JSON document (tomllib and json recurse; 5,000 levels crash them)."""
 MAX_EXPANSION = 256 * 1024
@@ -232,106 +228,6 @@ def loads_json(text: str | bytes, path: object = "") -> Any:
 
 
 # --------------------------------------------------------------------------------------------
-# YAML
-
-
-class YamlLimitError(Exception):
-    """A YAML document beyond our bounds, with the 1-based line where it was noticed."""
-
-    def __init__(self, message: str, line: int) -> None:
-        super().__init__(message)
-        self.line = line
-
-
-def compose_yaml(text: str) -> Any:
-    """The node graph of one YAML document (``yaml.compose`` with SafeLoader), or None.
-
-    Refuses (``YamlLimitError``) nesting deeper than ``MAX_YAML_DEPTH``, an alias that contains
-    itself, and documents that would expand to more than ``MAX_YAML_NODES`` nodes. Invalid YAML
-    raises ``yaml.YAMLError`` as ``yaml.compose`` does.
-    """
-    import yaml
-
-    class _BoundedLoader(yaml.SafeLoader):
-        depth = 0
-
-        def fetch_flow_collection_start(self, token_class: Any) -> None:
-            # The scanner rechecks every open flow level per token: 3,000 "[" would take seconds
-            # (and 4 MB of them forever) before the composer ever saw the depth.
-            if self.flow_level >= MAX_YAML_DEPTH:
-                mark = self.get_mark()
-                raise YamlLimitError(f"YAML nested more than {MAX_YAML_DEPTH} levels deep", mark.line + 1)
-            super().fetch_flow_collection_start(token_class)
-
-        def compose_node(self, parent: Any, index: Any) -> Any:
-            self.depth += 1
-            try:
-                if self.depth > MAX_YAML_DEPTH:
-                    mark = self.peek_event().start_mark
-                    raise YamlLimitError(f"YAML nested more than {MAX_YAML_DEPTH} levels deep", mark.line + 1)
-                return super().compose_node(parent, index)
-            finally:
-                self.depth -= 1
-
-    loader = _BoundedLoader(text)
-    try:
-        node = loader.get_single_node()
-    finally:
-        loader.dispose()
-    if node is not None:
-        _check_expansion(node)
-    return node
-
-
-def _check_expansion(root: Any) -> None:
-    """Walk the node graph once (iteratively), computing each node's expanded size and depth."""
-    import yaml
-
-    size: dict[int, int] = {}
-    depth: dict[int, int] = {}
-    on_path: set[int] = set()
-    stack: list[tuple[Any, bool]] = [(root, False)]
-
-    def children(node: Any) -> list[Any]:
-        if isinstance(node, yaml.MappingNode):
-            return [n for pair in node.value for n in pair]
-        if isinstance(node, yaml.SequenceNode):
-            return list(node.value)
-        return []
-
-    while stack:
-        node, done = stack.pop()
-        key = id(node)
-        if done:
-            kids = children(node)
-            on_path.discard(key)
-            size[key] = 1 + sum(size[id(k)] for k in kids)
-            depth[key] = 1 + max((depth[id(k)] for k in kids), default=0)
-            if size[key] > MAX_YAML_NODES:
-                raise YamlLimitError(
-                    f"YAML aliases expand to more than {MAX_YAML_NODES:,} nodes (an alias bomb?)",
-                    node.start_mark.line + 1,
-                )
-            if depth[key] > MAX_YAML_DEPTH:
-                raise YamlLimitError(
-                    f"YAML aliases nest more than {MAX_YAML_DEPTH} levels deep", node.start_mark.line + 1
-                )
-            continue
-        if key in size:
-            continue
-        if key in on_path:
-            raise YamlLimitError("a YAML alias that contains itself (recursive anchor)", node.start_mark.line + 1)
-        on_path.add(key)
-        stack.append((node, True))
-        for kid in children(node):
-            kid_key = id(kid)
-            if kid_key in on_path:
-                raise YamlLimitError("a YAML alias that contains itself (recursive anchor)", kid.start_mark.line + 1)
-            if kid_key not in size:
-                stack.append((kid, False))
-
-
-# --------------------------------------------------------------------------------------------
 # Variable expansion budget
 
 _BUDGET: contextvars.ContextVar[list[int] | None] = contextvars.ContextVar("goci_safeio_budget", default=None)
@@ -363,136 +259,3 @@ def spend(produced: int) -> None:
         budget[0] -= produced + 64  # a call costs too: expansions that produce nothing still take time
         if budget[0] < 0:
             raise UnsafeInput("", "variable expansion exceeds its budget (an exponential chain?); not expanded")
-
-
-# --------------------------------------------------------------------------------------------
-# Artifacts: read on demand, so a truncation can never turn into SIGBUS
-
-SMALL_FILE = 1024 * 1024
-"""Files up to this size are read whole (one read; also right for /sys files whose size lies)."""
-EMPTY_STAT_READ = 1024 * 1024
-"""How much is read from a file whose size says 0 (/proc and /sys files have content anyway)."""
-_BLOCK = 16 * 1024  # most reads are headers and tables of a few hundred bytes to a few KB
-_CACHED_BLOCKS = 256  # 4 MiB of small reads cached; large reads go straight to the file
-
-
-def data_extents(fd: int, size: int) -> list[tuple[int, int]]:
-    """(start, end) of the regions of a file that hold data; holes of a sparse file are skipped.
-
-    Filesystems without SEEK_DATA report the whole file as data."""
-    out: list[tuple[int, int]] = []
-    pos = 0
-    while pos < size:
-        try:
-            start = os.lseek(fd, pos, os.SEEK_DATA)
-        except OSError as exc:
-            if exc.errno == errno.ENXIO:  # no data after pos
-                break
-            return [(0, size)]  # EINVAL: SEEK_DATA unsupported here
-        try:
-            end = min(os.lseek(fd, start, os.SEEK_HOLE), size)
-        except OSError:
-            end = size
-        if end <= start:
-            break
-        out.append((start, end))
-        pos = end
-    return out
-
-
-class FileView:
-    """A regular file's bytes, read with ``pread`` where and when a parser looks (never mapped).
-
-    Behaves like a read-only ``bytes`` for what the artifact readers and pefile use (``len``,
-    indexing, slicing, ``find``).
-    Reading a 40 MB Go binary touches a few hundred KB of it. A file that shrinks while it is read
-    cannot kill the process with SIGBUS, as a mapping would: the short read raises ``UnsafeInput``
-    (one line) and sets ``shrank``, which the caller checks again after parsers that swallow
-    exceptions. Small reads go through a bounded cache of 16 KiB blocks. The view owns ``fd``.
-    """
-
-    def __init__(self, fd: int, size: int, path: object) -> None:
-        self._fd = fd
-        self._size = size
-        self._path = path
-        self._blocks: dict[int, bytes] = {}
-        self.shrank = False
-
-    # bytes-like
-    def __len__(self) -> int:
-        return self._size
-
-    def __getitem__(self, key: int | slice) -> Any:
-        if isinstance(key, slice):
-            start, stop, step = key.indices(self._size)
-            if step != 1:
-                raise ValueError("FileView slices take no step")
-            return self._read(start, max(0, stop - start))
-        index = key + self._size if key < 0 else key
-        if not 0 <= index < self._size:
-            raise IndexError("FileView index out of range")
-        return self._read(index, 1)[0]
-
-    def __bytes__(self) -> bytes:
-        return self._read(0, self._size)
-
-    def find(self, sub: bytes, start: int = 0, end: int | None = None) -> int:
-        """``bytes.find``, reading 1 MiB at a time (a search over a large file holds no copy of it)."""
-        start, end, _ = slice(start, end).indices(self._size)
-        step = max(1 << 20, 2 * len(sub))
-        pos = start
-        while pos < end:
-            chunk = self._read(pos, min(end, pos + step + len(sub) - 1) - pos)
-            found = chunk.find(sub)
-            if found >= 0:
-                return pos + found
-            pos += step
-        return -1 if sub or start > end else start
-
-    def extents(self) -> list[tuple[int, int]]:
-        """The regions holding data (holes of a sparse file skipped)."""
-        return data_extents(self._fd, self._size)
-
-    def close(self) -> None:
-        if self._fd >= 0:
-            os.close(self._fd)
-            self._fd = -1
-        self._blocks.clear()
-
-    def _read(self, offset: int, n: int) -> bytes:
-        n = max(0, min(n, self._size - offset))
-        if n == 0:
-            return b""
-        first, last = offset // _BLOCK, (offset + n - 1) // _BLOCK
-        if last - first > 1:  # large: straight from the file, not through the cache
-            return self._pread(offset, n)
-        parts = [self._block(b) for b in range(first, last + 1)]
-        data = parts[0] if len(parts) == 1 else b"".join(parts)
-        skip = offset - first * _BLOCK
-        return data[skip : skip + n]
-
-    def _block(self, index: int) -> bytes:
-        block = self._blocks.get(index)
-        if block is None:
-            if len(self._blocks) >= _CACHED_BLOCKS:
-                self._blocks.pop(next(iter(self._blocks)))
-            start = index * _BLOCK
-            block = self._blocks[index] = self._pread(start, min(_BLOCK, self._size - start))
-        return block
-
-    def _pread(self, offset: int, n: int) -> bytes:
-        chunks: list[bytes] = []
-        got = 0
-        try:
-            while got < n:
-                chunk = os.pread(self._fd, n - got, offset + got)
-                if not chunk:
-                    break
-                chunks.append(chunk)
-                got += len(chunk)
-        except OSError as exc:
-            raise UnsafeInput(self._path, os_reason(exc)) from None
-        if got < n:
-            self.shrank = True
-            raise UnsafeInput(self._path, "the file shrank while it was read (still being written?)")
-        return chunks[0] if len(chunks) == 1 else b"".join(chunks)
