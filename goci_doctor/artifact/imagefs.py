@@ -1,7 +1,8 @@
 """An image's or a root's filesystem, read without running anything in it.
 
-From any read-only ``FileView`` we learn the libc it really holds (``probe_libc``) and,
-lddtree-style, the loader or DT_NEEDED libraries an artifact will miss there (``find_missing``).
+From any read-only ``FilesystemView`` (a whole tree; ``safety.fileview.FileView`` is one file's
+bytes) we learn the libc it really holds (``probe_libc``) and, lddtree-style, the loader or
+DT_NEEDED libraries an artifact will miss there (``find_missing``).
 The views themselves live with what provides them: a created, never started container
 (``lab.containerfs``) or a traced process's root (``trace.rootfs``).
 
@@ -30,7 +31,7 @@ MOUNT_DIR = "/goci"
 """Where the lab puts the artifact in a container: ``$ORIGIN`` when libraries are searched."""
 
 
-class FileView(Protocol):
+class FilesystemView(Protocol):
     """A read-only view of a filesystem: a container's (``lab.containerfs.ContainerFS``) or a
     process's root seen from the host (``trace.rootfs``)."""
 
@@ -67,7 +68,7 @@ def _arch_order(preferred: str) -> list[str]:
     return [preferred] + [a for a in _ARCH if a != preferred]
 
 
-def probe_libc(fs: FileView, arch: str = "amd64") -> str:
+def probe_libc(fs: FilesystemView, arch: str = "amd64") -> str:
     """The libc an image really holds: "glibc 2.31", "musl 1.2.3", "musl (version unknown)" or "none"."""
     glibc_paths: list[str] = []
     for a in _arch_order(arch):
@@ -92,7 +93,7 @@ def probe_libc(fs: FileView, arch: str = "amd64") -> str:
     return "none"
 
 
-def _search_dirs(facts: ArtifactFacts, fs: FileView) -> list[str]:
+def _search_dirs(facts: ArtifactFacts, fs: FilesystemView) -> list[str]:
     """Where the loader looks for DT_NEEDED libraries, in order (ld.so.cache is not consulted)."""
     origin = MOUNT_DIR
 
@@ -123,7 +124,7 @@ def _search_dirs(facts: ArtifactFacts, fs: FileView) -> list[str]:
 MUSL_BUILTIN = re.compile(r"^lib(c|pthread|rt|m|dl|util|xnet)\.so(\.\d+)*$")
 
 
-def find_missing(fs: FileView, facts: ArtifactFacts) -> tuple[str, ...]:
+def find_missing(fs: FilesystemView, facts: ArtifactFacts) -> tuple[str, ...]:
     """The loader or DT_NEEDED libraries the artifact will not find in the image, without running it.
 
     Only direct dependencies are resolved; when the loader itself is missing, that is the whole
