@@ -17,16 +17,15 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from goci_doctor.model import SCHEMA_VERSION, ArtifactFacts, BadInputError, from_jsonable, to_jsonable, unreadable
+from goci_doctor.model import SCHEMA_VERSION, ArtifactFacts, BadInputError, from_jsonable, to_jsonable
 from goci_doctor.records import BuildResult, Diagnosis, RunResult
 from goci_doctor.render import documents
-from goci_doctor.safety.safeio import MAX_REPORT_BYTES
+from goci_doctor.safety.safeio import MAX_REPORT_BYTES, read_bytes
 
 """A report larger than this is not one goci-doctor wrote: refused before it is parsed."""
 
@@ -70,21 +69,8 @@ class Merged:
 
 def _load(path: str) -> dict[str, Any]:
     p = Path(path)
-    try:
-        # O_NONBLOCK: opening a FIFO would otherwise wait for a writer forever (the type is then
-        # checked on what was opened); it changes nothing for a regular file.
-        fd = os.open(p, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
-        with os.fdopen(fd, "rb") as fh:
-            st = os.fstat(fh.fileno())
-            import stat
-
-            if not stat.S_ISREG(st.st_mode):
-                raise BadInputError(f"{p}: not a regular file (give the JSON report a job wrote)")
-            raw = fh.read(MAX_REPORT_BYTES + 1)
-    except OSError as exc:
-        raise unreadable(p, exc, "report file") from None
-    if len(raw) > MAX_REPORT_BYTES:
-        raise BadInputError(f"{p}: larger than {MAX_REPORT_BYTES // (1 << 20)} MiB: not a goci-doctor report")
+    # A regular file only (a FIFO or device is refused without blocking), at most the report cap.
+    raw = read_bytes(p, limit=MAX_REPORT_BYTES)
     try:
         doc = json.loads(raw.decode("utf-8"))
     except UnicodeDecodeError:
