@@ -329,7 +329,7 @@ def test_run_container_root_is_read_only_and_tmp_is_bounded(engine, hog, tmp_pat
     host = found[0]["HostConfig"]
     assert host["ReadonlyRootfs"] is True and "size=64m" in host["Tmpfs"]["/tmp"]
     assert {"Name": "cpu", "Soft": 60, "Hard": 60} in host["Ulimits"]  # RLIMIT_CPU: 30 s + grace
-    assert host["Memory"] == 256 << 20 and host["PidsLimit"] == 128  # config.py's one set of defaults
+    assert host["Memory"] == 256 << 20 and host["PidsLimit"] == 128  # config.settings' one set of defaults
     assert containers_for(engine, hog.name) == []
 
 

@@ -52,7 +52,7 @@ class DockerRunnerBase:
         return default if value in (None, "") else value
 
     def run_settings(self) -> RunSettings:
-        """The ``[run]`` limits (config.py holds the one set of defaults)."""
+        """The ``[run]`` limits (config.settings holds the one set of defaults)."""
         default = RunSettings()
         return RunSettings(
             timeout=float(self._run_setting("timeout", default.timeout)),
