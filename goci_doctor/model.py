@@ -5,7 +5,8 @@ goci-doctor module, Textual, Rich or the Docker SDK: the rest of the core depend
 other way round. The records of a diagnosis (``Target``, ``EnvFacts``, ``RunResult``,
 ``BuildResult``, ``ChainNode``, ``Verdict``, ``Diagnosis``, ``Report``, ...) live one floor up in
 ``goci_doctor.records``: a dataclass costs start-up time, and ``goci-doctor inspect`` needs only
-the artifact facts, the errors and the exit codes defined here.
+the artifact facts, the errors and the exit codes defined here (and ``first_line``, the one line
+an error or a tool's output becomes in a message).
 
 Imports: nothing of goci_doctor.
 """
@@ -76,6 +77,12 @@ def unreadable(path: object, exc: OSError, what: str = "file") -> BadInputError:
     if isinstance(exc, PermissionError):
         return BadInputError(f"{path}: permission denied")
     return BadInputError(f"{path}: cannot read: {exc.strerror or exc}")
+
+
+def first_line(text: str) -> str:
+    """The first non-blank line of ``text``, stripped ("" when there is none): what a tool's output
+    or an error's text becomes in a one-line message."""
+    return next((ln.strip() for ln in text.splitlines() if ln.strip()), "")
 
 
 # --------------------------------------------------------------------------------------------

@@ -16,7 +16,7 @@ from typing import Any
 from goci_doctor.lab import containerfs, engine
 from goci_doctor.lab.buildplan import C_GOROOT, C_SRC
 from goci_doctor.lab.sandbox import build_create_kwargs, frames_text, read_logs
-from goci_doctor.model import BadInputError, EngineUnavailableError
+from goci_doctor.model import BadInputError, EngineUnavailableError, first_line
 
 BUILD_OUTPUT_LIMIT = 1 << 20
 """Bytes of a build's output kept (the end: go prints the errors last)."""
@@ -32,9 +32,8 @@ def _docker_client(client: Any = None) -> Any:
     return client
 
 
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__
+def _error_line(exc: BaseException) -> str:
+    return first_line(str(exc)) or type(exc).__name__
 
 
 def _require_image(client: Any, image: str) -> Any:
@@ -47,7 +46,7 @@ def _require_image(client: Any, image: str) -> Any:
             f"build image {image} is not available locally; build it with `goci-doctor images build`"
         ) from exc
     except docker.errors.APIError as exc:
-        raise EngineUnavailableError(f"container engine error: {_first_line(exc)}") from exc
+        raise EngineUnavailableError(f"container engine error: {_error_line(exc)}") from exc
 
 
 def _image_go(client: Any, image: str, found: Any) -> str:
@@ -122,7 +121,7 @@ def _run_container(
     except docker.errors.ImageNotFound as exc:
         raise BadInputError(f"build image {image} is not available locally") from exc
     except docker.errors.APIError as exc:
-        raise EngineUnavailableError(f"container engine error: {_first_line(exc)}") from exc
+        raise EngineUnavailableError(f"container engine error: {_error_line(exc)}") from exc
     finally:
         try:
             (container or client.containers.get(name)).remove(force=True)
