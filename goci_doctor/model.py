@@ -10,7 +10,8 @@ errors and the exit codes defined here, and is meant to start as fast as ``reade
 dataclass's methods cost that command about a third of its start-up, so the artifact facts are
 ``Record``s: frozen, typed (mypy reads ``Record`` as a dataclass through ``dataclass_transform``),
 compared, hashed and printed like frozen dataclasses, with ``replace`` and ``record_fields``
-instead of ``dataclasses.replace`` and ``dataclasses.fields``.
+instead of ``dataclasses.replace`` and ``dataclasses.fields``. ``first_line`` is the one line an
+error or a tool's output becomes in a message.
 
 Imports: nothing of goci_doctor.
 """
@@ -91,6 +92,12 @@ def unreadable(path: object, exc: OSError, what: str = "file") -> BadInputError:
     if isinstance(exc, PermissionError):
         return BadInputError(f"{path}: permission denied")
     return BadInputError(f"{path}: cannot read: {exc.strerror or exc}")
+
+
+def first_line(text: str) -> str:
+    """The first non-blank line of ``text``, stripped ("" when there is none): what a tool's output
+    or an error's text becomes in a one-line message."""
+    return next((ln.strip() for ln in text.splitlines() if ln.strip()), "")
 
 
 # --------------------------------------------------------------------------------------------

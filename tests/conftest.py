@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import shutil
 import sys
+import uuid
 from pathlib import Path
 
 import pytest
@@ -62,3 +64,11 @@ def facts_of(bin_path):
         return cache[name]
 
     return get
+
+
+@pytest.fixture
+def sleeper(bin_path, tmp_path) -> Path:
+    """The sleeper fixture under a name no other test uses: the lab's containers are found by it."""
+    path = tmp_path / f"sleeper-{uuid.uuid4().hex[:10]}"
+    shutil.copy2(bin_path("sleeper"), path)
+    return path

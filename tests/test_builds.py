@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from goci_doctor import cli, hostenv
-from goci_doctor.lab import buildmatrix, builds
+from goci_doctor.lab import buildcontainer, buildmatrix, buildoutput, buildplan, builds
 from goci_doctor.model import SCHEMA_VERSION, BadInputError
 from goci_doctor.render import builds as build_report
 
@@ -72,23 +72,23 @@ def test_cross_variants_name_their_platform():
 
 
 def test_zig_variant_uses_a_glibc_217_wrapper(tmp_path):
-    builds._zig_wrappers(tmp_path, "arm64")
+    buildplan._zig_wrappers(tmp_path, "arm64")
     script = (tmp_path / "zigcc-arm64").read_text()
     assert "zig cc -target aarch64-linux-gnu.2.17" in script
     assert os.access(tmp_path / "zigcc-arm64", os.X_OK)
-    env = builds._env_for(buildmatrix.variant("zig-2.17"), "arm64", vendor=False, allow_network=False, proxy="")
-    assert env["CC"] == f"{builds.C_TOOLS}/zigcc-arm64"
+    env = buildplan._env_for(buildmatrix.variant("zig-2.17"), "arm64", vendor=False, allow_network=False, proxy="")
+    assert env["CC"] == f"{buildplan.C_TOOLS}/zigcc-arm64"
     assert env["GOPROXY"] == "off"
 
 
 def test_offline_env_and_vendor(tmp_path, monkeypatch):
     monkeypatch.setenv("GOFLAGS", "-trimpath")
     monkeypatch.setenv("GOPRIVATE", "example.com/private")
-    env = builds._env_for(buildmatrix.variant("as-configured"), "amd64", vendor=True, allow_network=False, proxy="x")
+    env = buildplan._env_for(buildmatrix.variant("as-configured"), "amd64", vendor=True, allow_network=False, proxy="x")
     assert env["GOFLAGS"] == "-trimpath -mod=vendor"
     assert env["GOPRIVATE"] == "example.com/private"
     assert env["GOPROXY"] == "off"
-    online = builds._env_for(
+    online = buildplan._env_for(
         buildmatrix.variant("cgo-off"), "amd64", vendor=False, allow_network=True, proxy="https://goproxy.example"
     )
     assert online["GOPROXY"] == "https://goproxy.example"
@@ -127,8 +127,8 @@ def test_main_package_found_under_cmd(tmp_path):
     (tmp_path / "go.mod").write_text("module example.com/x\n\ngo 1.21\n")
     (tmp_path / "cmd" / "server").mkdir(parents=True)
     (tmp_path / "cmd" / "server" / "main.go").write_text("package main\n\nfunc main() {}\n")
-    assert builds._main_package(tmp_path) == "./cmd/server"
-    assert builds._main_package(CGOAPP) == "."
+    assert buildplan._main_package(tmp_path) == "./cmd/server"
+    assert buildplan._main_package(CGOAPP) == "."
 
 
 def test_missing_module_read_from_real_offline_go_output(tmp_path):
@@ -147,16 +147,16 @@ def test_missing_module_read_from_real_offline_go_output(tmp_path):
     assert proc.returncode != 0
     output = proc.stderr + proc.stdout
     assert "GOPROXY=off" in output
-    assert builds.missing_module(output) == "module example.com/goci/notcached@v1.4.2 is not in the module cache"
-    reason = builds._failure_reason(output, allow_network=False)
+    assert buildoutput.missing_module(output) == "module example.com/goci/notcached@v1.4.2 is not in the module cache"
+    reason = buildoutput._failure_reason(output, allow_network=False)
     assert "example.com/goci/notcached@v1.4.2" in reason and "--allow-network" in reason
 
 
 def test_missing_module_is_empty_for_other_failures(bin_path):
     log = bin_path("fail-windows-hostgcc").read_text()
     assert "windows.h" in log
-    assert builds.missing_module(log) == ""
-    assert builds._failure_reason(log, allow_network=False)
+    assert buildoutput.missing_module(log) == ""
+    assert buildoutput._failure_reason(log, allow_network=False)
 
 
 def test_import_does_not_load_docker():
@@ -478,8 +478,8 @@ def test_go_in_an_unlabelled_image_is_found_by_running_it(engine):
             image, _ = engine.images.build(fileobj=io.BytesIO(dockerfile.encode()), tag=tag, rm=True)
             made.append(tag)
             expected = image_go_version(engine.images.get(base))
-            assert builds._image_go(engine, tag, image) == expected
-        assert builds._image_go(engine, made[0], engine.images.get(made[0])).startswith("go1.")
+            assert buildcontainer._image_go(engine, tag, image) == expected
+        assert buildcontainer._image_go(engine, made[0], engine.images.get(made[0])).startswith("go1.")
     finally:
         for tag in made:
             engine.images.remove(tag, force=True)

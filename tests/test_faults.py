@@ -13,92 +13,25 @@ from __future__ import annotations
 import asyncio
 import errno
 import os
-import shutil
 import signal
 import subprocess
 import sys
 import threading
 import time
-import uuid
 from pathlib import Path
 
 import pytest
+from dockerlab import containers_for, engine_or_skip, local_config_file, start_cli, wait_for
 from engine_relay import EngineRelay
 
 from goci_doctor import render
 from goci_doctor.lab import engine as lab_engine
-from goci_doctor.model import EngineUnavailableError
 from goci_doctor.render import history
-
-ENV_ISOLATION = {"GOCI_DOCTOR_IMAGES": ""}
-
-
-def _config_file(tmp_path: Path) -> Path:
-    from goci_doctor.lab.images import local_image_map
-
-    lines = ["[run]", "allow_pull = false", "", "[images]"]
-    lines += [f'"{k}" = "{v}"' for k, v in local_image_map().items()]
-    path = tmp_path / "config.toml"
-    path.write_text("\n".join(lines) + "\n")
-    return path
 
 
 @pytest.fixture(scope="module")
 def engine():
-
-    try:
-        client = lab_engine.connect()
-    except EngineUnavailableError as exc:
-        pytest.skip(f"no Docker engine: {exc}")
-    missing = [
-        ref for ref in ("goci/debian:bookworm", "goci/debian:trixie", "goci/musl") if not client.images.list(name=ref)
-    ]
-    if missing:
-        pytest.skip(f"local images missing ({', '.join(missing)}): run `goci-doctor images build`")
-    return client
-
-
-@pytest.fixture
-def sleeper(bin_path, tmp_path) -> Path:
-    """The sleeper fixture under a name no other test uses (containers are found by it)."""
-    path = tmp_path / f"sleeper-{uuid.uuid4().hex[:10]}"
-    shutil.copy2(bin_path("sleeper"), path)
-    return path
-
-
-def containers_for(engine, artifact: Path) -> list[dict]:
-    return [
-        c
-        for c in engine.api.containers(all=True, filters={"label": ["goci-doctor=1"]})
-        if artifact.name in c.get("Command", "")
-    ]
-
-
-def wait_for(predicate, timeout: float = 30.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.05)
-    return False
-
-
-def _default_sigint() -> None:
-    # A background job of a non-interactive shell starts with SIGINT ignored, and Python keeps an
-    # ignored SIGINT ignored: the child must get the default back to see Ctrl-C as a user would.
-    signal.signal(signal.SIGINT, signal.SIG_DFL)
-
-
-def start_cli(*args: str, env: dict[str, str] | None = None) -> subprocess.Popen[str]:
-    full = {**os.environ, **ENV_ISOLATION, **(env or {})}
-    return subprocess.Popen(
-        [sys.executable, "-m", "goci_doctor", *args],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=full,
-        preexec_fn=_default_sigint,
-    )
+    return engine_or_skip("goci/debian:bookworm", "goci/debian:trixie", "goci/musl")
 
 
 # --------------------------------------------------------------------------------------------
@@ -117,7 +50,7 @@ def test_engine_stopping_mid_run_is_one_clear_report(engine, sleeper, tmp_path):
     out = tmp_path / "report.md"
     proc = start_cli(
         "--config",
-        str(_config_file(tmp_path)),
+        str(local_config_file(tmp_path)),
         "run",
         str(sleeper),
         "-t",
@@ -165,7 +98,7 @@ def test_engine_stopping_mid_run_is_one_clear_report(engine, sleeper, tmp_path):
 def test_missing_image_is_an_error_cell_and_exit_2(engine, bin_path, tmp_path):
     proc = start_cli(
         "--config",
-        str(_config_file(tmp_path)),
+        str(local_config_file(tmp_path)),
         "run",
         str(bin_path("static")),
         "-t",
@@ -188,7 +121,7 @@ def test_container_killed_from_outside(engine, sleeper, tmp_path):
     from goci_doctor.config import load_config
     from goci_doctor.lab import docker as lab
 
-    runner = lab.DockerRunner(config=load_config(_config_file(tmp_path)), client=engine)
+    runner = lab.DockerRunner(config=load_config(local_config_file(tmp_path)), client=engine)
 
     def on_event(e) -> None:
         if e.phase == "running":
@@ -212,7 +145,7 @@ def test_timeout_through_the_cli(engine, sleeper, tmp_path):
     start = time.monotonic()
     proc = start_cli(
         "--config",
-        str(_config_file(tmp_path)),
+        str(local_config_file(tmp_path)),
         "run",
         str(sleeper),
         "-t",
@@ -239,7 +172,7 @@ def test_ctrl_c_at_each_step(engine, sleeper, tmp_path, step):
     out.write_text("the previous report\n")
     proc = start_cli(
         "--config",
-        str(_config_file(tmp_path)),
+        str(local_config_file(tmp_path)),
         "run",
         str(sleeper),
         "-t",

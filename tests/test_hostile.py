@@ -637,23 +637,23 @@ def test_run_streams_a_large_artifact(tmp_path, bin_path):
 
 
 def test_build_outputs_are_pruned(tmp_path, monkeypatch):
-    from goci_doctor.lab import builds
+    from goci_doctor.lab import buildplan
 
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
-    project = builds.builds_dir() / "app-0123456789ab"
+    project = buildplan.builds_dir() / "app-0123456789ab"
     now = time.time()
     ages = {"fresh-1": 10, "fresh-2": 20, "fresh-3": 30, "fresh-4": 40, "old": 2 * 86400}
     for name, age in ages.items():
         (project / name / "cgo-off").mkdir(parents=True)
         (project / name / "cgo-off" / "app").write_bytes(b"\0" * 1024)
         os.utime(project / name, (now - age, now - age))
-    other = builds.builds_dir() / "other-0123456789ab" / "ancient"
+    other = buildplan.builds_dir() / "other-0123456789ab" / "ancient"
     other.mkdir(parents=True)
     os.utime(other, (now - 3 * 86400, now - 3 * 86400))
-    builds.prune_builds()
+    buildplan.prune_builds()
     assert sorted(p.name for p in project.iterdir()) == ["fresh-1", "fresh-2", "fresh-3"]
     assert not other.exists()
-    assert str(builds.builds_dir()).startswith(str(tmp_path))
+    assert str(buildplan.builds_dir()).startswith(str(tmp_path))
 
 
 def test_check_of_a_folder_with_an_unreadable_file_predicts_nothing_for_it(tmp_path, bin_path):

@@ -20,16 +20,15 @@ import uuid
 from pathlib import Path
 
 import pytest
+from dockerlab import ENV_ISOLATION, containers_for, engine_or_skip, local_config_file, start_cli, wait_for
 
 from goci_doctor import hostenv
 from goci_doctor.config import BuildSettings, Config, RunSettings, load_config
 from goci_doctor.lab import builds, sandbox
-from goci_doctor.lab import engine as lab_engine
 
 pytestmark = pytest.mark.docker
 
 BUILD_IMAGE = "goci/build:trixie"
-ENV_ISOLATION = {"GOCI_DOCTOR_IMAGES": ""}
 
 HOG_SOURCE = """package main
 
@@ -72,16 +71,7 @@ func main() {
 
 @pytest.fixture(scope="module")
 def engine():
-    from goci_doctor.model import EngineUnavailableError
-
-    try:
-        client = lab_engine.connect()
-    except EngineUnavailableError as exc:
-        pytest.skip(f"no Docker engine: {exc}")
-    missing = [r for r in ("goci/debian:bookworm", BUILD_IMAGE) if not client.images.list(name=r)]
-    if missing:
-        pytest.skip(f"local images missing ({', '.join(missing)}): run `goci-doctor images build`")
-    return client
+    return engine_or_skip("goci/debian:bookworm", BUILD_IMAGE)
 
 
 def _go() -> str:
@@ -113,60 +103,9 @@ def hog(hog_binary, tmp_path) -> Path:
     return path
 
 
-@pytest.fixture
-def sleeper(bin_path, tmp_path) -> Path:
-    path = tmp_path / f"sleeper-{uuid.uuid4().hex[:10]}"
-    shutil.copy2(bin_path("sleeper"), path)
-    return path
-
-
-def _config_file(tmp_path: Path, extra: str = "") -> Path:
-    from goci_doctor.lab.images import local_image_map
-
-    lines = ["[run]", "allow_pull = false", "", "[images]"]
-    lines += [f'"{k}" = "{v}"' for k, v in local_image_map().items()]
-    path = tmp_path / "config.toml"
-    path.write_text(extra + "\n" + "\n".join(lines) + "\n")
-    return path
-
-
-def containers_for(engine, needle: str) -> list[dict]:
-    return [
-        c
-        for c in engine.api.containers(all=True, filters={"label": ["goci-doctor=1"]})
-        if needle in c.get("Command", "") or needle in json.dumps(c.get("Mounts", []))
-    ]
-
-
 def volumes_of(engine, sessions: set[str]) -> list[str]:
     found = engine.api.volumes(filters={"label": "goci-doctor=1"}).get("Volumes") or []
     return [v["Name"] for v in found if (v.get("Labels") or {}).get("goci-doctor.session") in sessions]
-
-
-def wait_for(predicate, timeout: float = 30.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.05)
-    return False
-
-
-def _reset_signals() -> None:
-    # The child must not inherit an ignored SIGINT (a shell's background job) or anything else.
-    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
-        signal.signal(sig, signal.SIG_DFL)
-
-
-def start_cli(*args: str) -> subprocess.Popen[str]:
-    return subprocess.Popen(
-        [sys.executable, "-m", "goci_doctor", *args],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env={**os.environ, **ENV_ISOLATION},
-        preexec_fn=_reset_signals,
-    )
 
 
 def _project(tmp_path: Path, name: str, go_mod: str | None = "module example.com/p\n\ngo 1.21\n") -> Path:
@@ -273,7 +212,7 @@ def test_stdout_flood_is_runs_timed_out_with_bounded_memory(engine, hog, tmp_pat
             "-m",
             "goci_doctor",
             "--config",
-            str(_config_file(tmp_path)),
+            str(local_config_file(tmp_path)),
             "run",
             str(hog),
             "-t",
@@ -318,7 +257,7 @@ def test_stdout_flood_is_runs_timed_out_with_bounded_memory(engine, hog, tmp_pat
 def test_run_container_root_is_read_only_and_tmp_is_bounded(engine, hog, tmp_path):
     from goci_doctor.lab import docker as lab
 
-    runner = lab.DockerRunner(config=load_config(_config_file(tmp_path)), client=engine)
+    runner = lab.DockerRunner(config=load_config(local_config_file(tmp_path)), client=engine)
     watcher = _Inspector(engine, hog.name)
     (root,) = runner.run_matrix(hog, ["debian:bookworm"], args=("disk", "/"), timeout=30)
     (tmp,) = runner.run_matrix(hog, ["debian:bookworm"], args=("disk", "/tmp"), timeout=30)
@@ -329,12 +268,12 @@ def test_run_container_root_is_read_only_and_tmp_is_bounded(engine, hog, tmp_pat
     host = found[0]["HostConfig"]
     assert host["ReadonlyRootfs"] is True and "size=64m" in host["Tmpfs"]["/tmp"]
     assert {"Name": "cpu", "Soft": 60, "Hard": 60} in host["Ulimits"]  # RLIMIT_CPU: 30 s + grace
-    assert host["Memory"] == 256 << 20 and host["PidsLimit"] == 128  # config.py's one set of defaults
+    assert host["Memory"] == 256 << 20 and host["PidsLimit"] == 128  # config.settings' one set of defaults
     assert containers_for(engine, hog.name) == []
 
 
 def test_config_timeout_is_honoured_by_run_and_the_flag_overrides_it(engine, sleeper, tmp_path):
-    config = _config_file(tmp_path, "")
+    config = local_config_file(tmp_path, "")
     text = config.read_text().replace("[run]\n", "[run]\ntimeout = 2\n")
     config.write_text(text)
     started = time.monotonic()
@@ -365,7 +304,7 @@ def test_config_timeout_is_honoured_by_build(engine, sleeper, tmp_path):
     _go()
     project = tmp_path / f"sleepy-{uuid.uuid4().hex[:8]}"
     shutil.copytree(Path(__file__).parent / "fixtures" / "go" / "sleeper", project)
-    config = _config_file(tmp_path)
+    config = local_config_file(tmp_path)
     config.write_text(config.read_text().replace("[run]\n", "[run]\ntimeout = 2\n"))
     proc = start_cli(
         "--config", str(config), "build", str(project), "--variant", "cgo-off", "-t", "debian:bookworm", "--json"
@@ -379,7 +318,7 @@ def test_config_timeout_is_honoured_by_build(engine, sleeper, tmp_path):
 @pytest.mark.parametrize("flag", ["0", "-1", "nan", "inf", "1e308"])
 def test_bad_timeout_is_one_line_before_any_container(engine, sleeper, tmp_path, flag):
     proc = start_cli(
-        "--config", str(_config_file(tmp_path)), "run", str(sleeper), "-t", "debian:bookworm", f"--timeout={flag}"
+        "--config", str(local_config_file(tmp_path)), "run", str(sleeper), "-t", "debian:bookworm", f"--timeout={flag}"
     )
     _stdout, stderr = proc.communicate(timeout=60)
     assert proc.returncode == 2
@@ -388,7 +327,7 @@ def test_bad_timeout_is_one_line_before_any_container(engine, sleeper, tmp_path,
 
 
 def test_bad_memory_in_the_config_is_one_line_before_any_container(engine, sleeper, tmp_path):
-    config = _config_file(tmp_path)
+    config = local_config_file(tmp_path)
     config.write_text(config.read_text().replace("[run]\n", '[run]\nmemory = "0"\n'))
     proc = start_cli("--config", str(config), "run", str(sleeper), "-t", "debian:bookworm")
     _stdout, stderr = proc.communicate(timeout=60)
@@ -404,7 +343,7 @@ def test_bad_memory_in_the_config_is_one_line_before_any_container(engine, sleep
 def test_signals_remove_every_container(engine, sleeper, tmp_path, sig, code):
     proc = start_cli(
         "--config",
-        str(_config_file(tmp_path)),
+        str(local_config_file(tmp_path)),
         "run",
         str(sleeper),
         "-t",
@@ -426,7 +365,7 @@ def test_signals_remove_every_container(engine, sleeper, tmp_path, sig, code):
 def test_a_second_ctrl_c_right_after_the_first_is_harmless(engine, sleeper, tmp_path, gap):
     proc = start_cli(
         "--config",
-        str(_config_file(tmp_path)),
+        str(local_config_file(tmp_path)),
         "run",
         str(sleeper),
         "-t",
@@ -449,7 +388,7 @@ def test_a_second_ctrl_c_right_after_the_first_is_harmless(engine, sleeper, tmp_
 
 
 def test_sigkill_leaves_nothing_after_the_next_invocation(engine, sleeper, bin_path, tmp_path):
-    config = _config_file(tmp_path)
+    config = local_config_file(tmp_path)
     proc = start_cli("--config", str(config), "run", str(sleeper), "-t", "debian:bookworm", "--timeout", "2")
     assert wait_for(lambda: any(c["State"] == "running" for c in containers_for(engine, sleeper.name)), 60)
     proc.kill()
@@ -493,7 +432,7 @@ def test_runner_without_a_timeout_takes_the_configs(engine, sleeper, tmp_path):
     # The TUI calls run_matrix without a timeout: the config's [run] timeout is the one used.
     from goci_doctor.lab import docker as lab
 
-    config = _config_file(tmp_path)
+    config = local_config_file(tmp_path)
     config.write_text(config.read_text().replace("[run]\n", "[run]\ntimeout = 2\n"))
     runner = lab.DockerRunner(config=load_config(config), client=engine)
     started = time.monotonic()

@@ -37,7 +37,7 @@ def execute(args: argparse.Namespace) -> int:
 
 def cache_text() -> str:
     """Where goci-doctor keeps build outputs and how much they hold (they are pruned, not kept)."""
-    from goci_doctor.lab.builds import KEEP_BUILDS_PER_PROJECT, builds_dir
+    from goci_doctor.lab.buildplan import KEEP_BUILDS_PER_PROJECT, builds_dir
 
     folder = builds_dir()
     total = 0

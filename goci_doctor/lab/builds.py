@@ -18,326 +18,53 @@ run as the host user (so what they add to the shared build cache stays the user'
 ``<user cache>/goci-doctor/builds/<project>-<hash>/<time>-<id>/<variant>/app`` (one directory
 per call; a project keeps its newest three, and none older than a day).
 
+Here: ``build_variants`` and ``prove`` (the two steps, run in order). What a build is made of
+(paths, environment, script, output directories) is in ``buildplan``; the build container itself
+in ``buildcontainer``; reading go's output when a build fails in ``buildoutput``.
+
 The Docker SDK is imported lazily, inside functions, so importing this module stays cheap.
 
-Imports: artifact, config, hostenv, knowledge, lab.buildsrc, lab.docker, lab.engine, lab.images,
-lab.proof, lab.sandbox, model, platforms, records, safety.linear, safety.redact.
+Imports: artifact, config, hostenv, lab.buildcontainer, lab.buildmatrix, lab.buildoutput,
+lab.buildplan, lab.buildsrc, lab.docker, lab.sandbox, model, platforms, records, safety.redact.
 """
 
 from __future__ import annotations
 
-import hashlib
-import importlib
 import os
 import re
-import shlex
-import shutil
-import tempfile
 import threading
 import time
-import uuid
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 from goci_doctor import hostenv, platforms
-from goci_doctor.knowledge import Variant
-from goci_doctor.lab import containerfs, engine
+from goci_doctor.lab.buildcontainer import _docker_client, _image_go, _require_image, _run_container
 from goci_doctor.lab.buildmatrix import DEFAULT_VARIANTS, BuildEvent, BuildMatrix, variant
-from goci_doctor.lab.sandbox import GRACE_S, build_create_kwargs, frames_text, oom_message, read_logs
-from goci_doctor.model import BadInputError, EngineUnavailableError, GociError
-from goci_doctor.records import BuildResult, RunResult
-from goci_doctor.safety import linear
-
-DEFAULT_BUILD_IMAGE = "goci/build:trixie"
-BUILD_OUTPUT_LIMIT = 1 << 20
-"""Bytes of a build's output kept (the end: go prints the errors last)."""
-
-SKIPPED_EXIT = 97
-"""Exit status of the in-container script when the variant's C compiler is absent."""
-
-# Where things sit inside the build container.
-C_GOROOT = "/usr/local/go"
-C_SRC = "/src"
-C_OUT = "/out"
-C_GOCACHE = "/var/cache/go-build"
-C_GOMODCACHE = "/go/pkg/mod"
-C_TOOLS = "/opt/goci"
-C_ZIG = "/opt/ziglang"
-C_ZIGCACHE = "/var/cache/zig"
-
-ZIG_TRIPLES = {
-    "amd64": "x86_64",
-    "arm64": "aarch64",
-    "386": "x86",
-    "arm": "arm",
-    "riscv64": "riscv64",
-    "ppc64le": "powerpc64le",
-    "s390x": "s390x",
-}
-"""GOARCH -> zig/LLVM architecture name."""
-
-HOST_ENV_PASSTHROUGH = ("GOFLAGS", "GOPRIVATE", "GONOPROXY", "GONOSUMDB", "GOINSECURE", "GOAMD64", "GOARM")
-"""Build settings taken from the user's environment: they are part of "the project's own settings"."""
-
-
-# --------------------------------------------------------------------------------------------
-# Host facts: the toolchain and caches we mount
-
-
-def _cache_dir() -> Path:
-    import platformdirs
-
-    return Path(platformdirs.user_cache_dir("goci-doctor"))
-
-
-def _ziglang_dir() -> Path | None:
-    """The installed PyPI ``ziglang`` package (a static zig binary plus its lib/), if any."""
-    import importlib.util
-
-    spec = importlib.util.find_spec("ziglang")
-    if spec is None or spec.origin is None:
-        return None
-    root = Path(spec.origin).parent
-    return root if (root / "zig").exists() else None
-
-
-def _zig_wrappers(tools: Path, arch: str) -> None:
-    """Write the CC/CXX scripts the zig variant uses: Go wants CC to be one command."""
-    triple = f"{ZIG_TRIPLES.get(arch, arch)}-linux-gnu.2.17"
-    tools.mkdir(parents=True, exist_ok=True)
-    for name, mode in (("zigcc", "cc"), ("zigcxx", "c++")):
-        script = tools / f"{name}-{arch}"
-        text = f'#!/bin/sh\nexec {C_ZIG}/zig {mode} -target {triple} "$@"\n'
-        if not script.exists() or script.read_text() != text:
-            # Write beside and rename: a concurrent build never sees a half-written script.
-            tmp = script.with_name(f".{script.name}.{os.getpid()}")
-            tmp.write_text(text)
-            tmp.chmod(0o755)
-            os.replace(tmp, script)
-
-
-# --------------------------------------------------------------------------------------------
-# Project checks
-
-
-def check_project(project: Path) -> Path:
-    """The project directory, resolved; ``BadInputError`` when it is not a Go project."""
-    project = Path(project).expanduser()
-    if not project.exists():
-        raise BadInputError(f"{project}: no such directory")
-    if not project.is_dir():
-        raise BadInputError(f"{project}: not a directory (give the Go project's folder)")
-    if not (project / "go.mod").exists() and not any(project.glob("*.go")):
-        raise BadInputError(f"{project}: not a Go project (no go.mod and no .go files)")
-    return project.resolve()
-
-
-def _main_package(project: Path) -> str:
-    """The package to build: the root if it holds Go files, else the only ./cmd/<name>."""
-    if any(project.glob("*.go")):
-        return "."
-    cmds = sorted(p.parent for p in project.glob("cmd/*/*.go"))
-    unique = sorted(set(cmds))
-    if len(unique) == 1:
-        return "./" + unique[0].relative_to(project).as_posix()
-    for path in sorted(project.rglob("*.go")):
-        if "vendor" in path.parts or path.name.endswith("_test.go"):
-            continue
-        try:
-            head = path.read_text(errors="replace")[:4000]
-        except OSError:
-            continue
-        if re.search(r"^package main\b", head, re.M):
-            return "./" + path.parent.relative_to(project).as_posix()
-    return "."
-
-
-# --------------------------------------------------------------------------------------------
-# Reading go's output
-
-
-# Go's output quotes the project (untrusted): linear time (RE2).
-_LOOKUP_DISABLED = linear.compile(r"(?:(\S+@\S+): )?module lookup disabled by GOPROXY=off")
-_DOWNLOADING = linear.compile(r"^go: downloading (\S+) (v\S+)$", re.M)
-_RO_MODCACHE = linear.compile(rf"{C_GOMODCACHE}/\S*: read-only file system")
-_MISSING_PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
-    (
-        linear.compile(r"missing go\.sum entry for module providing package (\S+)"),
-        "no go.sum entry for the module providing package {0}",
-    ),
-    (
-        linear.compile(r"missing go\.sum entry for go\.mod file; to add it:\s+go mod download (\S+)"),
-        "no go.sum entry for module {0}",
-    ),
-    (linear.compile(r"cannot find module providing package (\S+)"), "no module provides package {0}"),
-    (linear.compile(r"no required module provides package (\S+)"), "no required module provides package {0}"),
+from goci_doctor.lab.buildoutput import _failure_reason
+from goci_doctor.lab.buildplan import (
+    C_GOCACHE,
+    C_GOMODCACHE,
+    C_GOROOT,
+    C_OUT,
+    C_SRC,
+    C_TOOLS,
+    C_ZIG,
+    C_ZIGCACHE,
+    SKIPPED_EXIT,
+    _cache_dir,
+    _configured_build_image,
+    _env_for,
+    _main_package,
+    _new_build_dir,
+    _script,
+    _zig_wrappers,
+    _ziglang_dir,
+    check_project,
 )
-
-
-def missing_module(output: str) -> str:
-    """What an offline build lacked, from go's output ("module x@v1 is not in the module cache"), or ""."""
-    lookup = _LOOKUP_DISABLED.search(output)
-    if lookup and lookup.group(1):
-        return f"module {lookup.group(1)} is not in the module cache"
-    # "go: downloading" names the module go looked for. Offline it then fails with "module lookup
-    # disabled", or, with the module cache mounted read-only, earlier, taking its download lock.
-    downloading = _DOWNLOADING.findall(output)
-    if downloading and (lookup or _RO_MODCACHE.search(output)):
-        names = ", ".join(f"module {path}@{version}" for path, version in downloading)
-        return f"{names} {'is' if len(downloading) == 1 else 'are'} not in the module cache"
-    for pattern, template in _MISSING_PATTERNS:
-        m = pattern.search(output)
-        if m:
-            return template.format(m.group(1).rstrip(":;,"))
-    return ""
-
-
-def _failure_reason(output: str, allow_network: bool) -> str:
-    """One line saying why a build failed: a missing module, the log diagnosis, or go's first error."""
-    missing = missing_module(output)
-    if missing:
-        if allow_network:
-            return missing
-        return f"{missing} and the build is offline (GOPROXY=off); rerun with --allow-network or run `go mod download`"
-    if "read-only file system" in output and ("go.sum" in output or "go.mod" in output):
-        return "go wanted to update go.mod/go.sum: run `go mod tidy` in the project first"
-    try:
-        # Optional: the log explainer knows the classic cgo failures and words them best.
-        explain: Any = importlib.import_module("goci_doctor.diagnosis.explain")
-    except ImportError:
-        explain = None
-    if explain is not None and hasattr(explain, "explain_text"):
-        try:
-            explained = explain.explain_text(output)
-        except GociError:
-            explained = None
-        if explained is not None and explained.chains:
-            chain = explained.chains[0]
-            nodes = chain.walk()
-            why = next((n.title for n in nodes if n.kind == "mechanism"), "")
-            return f"{why}: {chain.title}" if why else chain.title
-    lines = [ln.strip() for ln in output.splitlines() if ln.strip() and not ln.startswith("#")]
-    for ln in lines:
-        if "error" in ln.lower() or "not found" in ln or "cannot" in ln:
-            return ln
-    return lines[-1] if lines else "build failed without output"
-
-
-# --------------------------------------------------------------------------------------------
-# Building
-
-
-def _docker_client(client: Any = None) -> Any:
-    if client is not None:
-        return client
-
-    client = engine.connect()
-    # What a killed goci-doctor left behind (its deadline label passed) goes before we add more.
-    engine.sweep_stale_containers(client)
-    return client
-
-
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__
-
-
-def _configured_build_image(config: Any = None) -> str:
-    if config is None:
-        from goci_doctor import config as config_module
-
-        config = config_module.load_config()
-    image = getattr(config, "build_image", "")
-    return str(image) if image else DEFAULT_BUILD_IMAGE
-
-
-KEEP_BUILDS_S = 24 * 3600.0
-"""Earlier builds (of any project) are pruned once they are this old."""
-KEEP_BUILDS_PER_PROJECT = 3
-"""Newest earlier builds kept per project, however recent: a few builds must not pile up 100 MB."""
-
-
-def builds_dir() -> Path:
-    """Where ``build`` writes its binaries (shown by ``goci-doctor env``)."""
-    return _cache_dir() / "builds"
-
-
-def prune_builds(keep: int = KEEP_BUILDS_PER_PROJECT, max_age: float = KEEP_BUILDS_S) -> None:
-    """Remove build output directories older than ``max_age`` and all but the newest ``keep`` per project."""
-    now = time.time()
-    try:
-        projects = [p for p in builds_dir().iterdir() if p.is_dir() and not p.is_symlink()]
-    except OSError:
-        return
-    for project in projects:
-        try:
-            runs = sorted(
-                ((d.stat().st_mtime, d) for d in project.iterdir() if d.is_dir() and not d.is_symlink()), reverse=True
-            )
-        except OSError:
-            continue
-        for index, (mtime, run) in enumerate(runs):
-            if index >= keep or now - mtime > max_age:
-                shutil.rmtree(run, ignore_errors=True)
-
-
-def _new_build_dir(project: Path) -> Path:
-    """A fresh directory for one ``build_variants`` call; prunes old ones first (``prune_builds``).
-
-    Each call gets its own directory, so concurrent sessions building the same project (the TUI
-    and the CLI, parallel test runs) never overwrite each other's binaries.
-    """
-    key = hashlib.sha256(str(project).encode()).hexdigest()[:12]
-    root = builds_dir() / f"{project.name}-{key}"
-    root.mkdir(parents=True, exist_ok=True)
-    # Room for this one: the newest KEEP_BUILDS_PER_PROJECT - 1 earlier builds stay.
-    prune_builds(keep=KEEP_BUILDS_PER_PROJECT - 1)
-    return Path(tempfile.mkdtemp(prefix=time.strftime("%Y%m%d-%H%M%S-"), dir=root))
-
-
-def _env_for(v: Variant, arch: str, vendor: bool, allow_network: bool, proxy: str) -> dict[str, str]:
-    """The build environment of one variant (shown to the user as part of the result)."""
-    env: dict[str, str] = {"GOOS": v.goos or "linux", "GOARCH": v.goarch or arch}
-    for key in HOST_ENV_PASSTHROUGH:
-        if os.environ.get(key):
-            env[key] = os.environ[key]
-    if v.name == "as-configured" and os.environ.get("CGO_ENABLED"):
-        env["CGO_ENABLED"] = os.environ["CGO_ENABLED"]
-    goflags = env.get("GOFLAGS", "")
-    if "-mod=" not in goflags:
-        # vendor/ wins, as it does for the go command itself; else resolve from the module cache.
-        env["GOFLAGS"] = (goflags + (" -mod=vendor" if vendor else " -mod=mod")).strip()
-    env["GOPROXY"] = (proxy or "https://proxy.golang.org,direct") if allow_network else "off"
-    if not allow_network:
-        env["GOSUMDB"] = "off"
-    for key, value in v.env:
-        env[key] = value.format(zigcc=f"{C_TOOLS}/zigcc-{env['GOARCH']}", zigcxx=f"{C_TOOLS}/zigcxx-{env['GOARCH']}")
-    return env
-
-
-def _script(v: Variant, image: str, command: Sequence[str], timeout: float = 0.0) -> str:
-    check = ""
-    if v.cc == "zig":
-        check = (
-            f"[ -x {C_ZIG}/zig ] || "
-            f'{{ echo "skipped: zig is not installed (pip install ziglang)"; exit {SKIPPED_EXIT}; }}\n'
-        )
-    elif v.cc:
-        check = (
-            f"command -v {v.cc} >/dev/null 2>&1 || "
-            f'{{ echo "skipped: {v.cc} not in build image {image}"; exit {SKIPPED_EXIT}; }}\n'
-        )
-    # The deadline enforced inside the container too: a build outlives no goci-doctor that died.
-    bounded = (
-        (
-            f"if command -v timeout >/dev/null 2>&1; then exec timeout -s KILL {int(timeout + GRACE_S)} "
-            f"{shlex.join(command)}; fi\n"
-        )
-        if timeout
-        else ""
-    )
-    return f"export PATH={C_GOROOT}/bin:$PATH\n{check}{bounded}exec {shlex.join(command)}\n"
+from goci_doctor.lab.sandbox import build_create_kwargs, oom_message
+from goci_doctor.model import BadInputError
+from goci_doctor.records import BuildResult, RunResult
 
 
 def build_variants(
@@ -489,100 +216,6 @@ def build_variants(
         if on_event:
             on_event(BuildEvent(v.name, "done", "built" if ok else reason, result))
     return results
-
-
-def _require_image(client: Any, image: str) -> Any:
-    import docker.errors
-
-    try:
-        return client.images.get(image)
-    except docker.errors.ImageNotFound as exc:
-        raise BadInputError(
-            f"build image {image} is not available locally; build it with `goci-doctor images build`"
-        ) from exc
-    except docker.errors.APIError as exc:
-        raise EngineUnavailableError(f"container engine error: {_first_line(exc)}") from exc
-
-
-def _image_go(client: Any, image: str, found: Any) -> str:
-    """The version of the Go toolchain at /usr/local/go in ``image``, "" when it has none.
-
-    goci-doctor's images say it in a label; any other image (a golang:* one from the config) is
-    asked by running its ``go env GOVERSION`` in a throwaway container.
-    """
-    from goci_doctor.lab.images import GO_LABEL, image_go_version
-
-    labels = (found.attrs.get("Config") or {}).get("Labels") or {}
-    if labels.get("goci-doctor.image"):
-        return image_go_version(found) if GO_LABEL in labels else ""
-    from goci_doctor.config import BuildSettings
-    from goci_doctor.lab.buildsrc import NOBODY
-
-    status, output, _oom = _run_container(
-        client,
-        image,
-        f"exec {C_GOROOT}/bin/go env GOVERSION",
-        {"HOME": "/tmp", "GOTOOLCHAIN": "local"},
-        {},
-        network=False,
-        timeout=60.0,
-        options=build_create_kwargs(BuildSettings(), 60.0, NOBODY),
-    )
-    lines = output.strip().splitlines()
-    return lines[-1].strip() if status == 0 and lines and lines[-1].startswith("go") else ""
-
-
-def _run_container(
-    client: Any,
-    image: str,
-    script: str,
-    env: dict[str, str],
-    volumes: dict[str, dict[str, str]],
-    *,
-    network: bool,
-    timeout: float,
-    options: dict[str, Any],
-) -> tuple[int | None, str, bool]:
-    """Run the build script: (exit status or None on timeout, combined output, OOM-killed).
-
-    ``options`` are the sandbox's (``sandbox.build_create_kwargs``). Removes the container."""
-    import docker.errors
-    import requests
-
-    container = None
-    # A known name lets the cleanup find the container even if Ctrl-C lands inside create().
-    name = f"goci-build-{uuid.uuid4().hex[:12]}"
-    try:
-        container = client.containers.create(
-            image,
-            name=name,
-            command=["/bin/sh", "-c", script],
-            environment=env,
-            volumes=volumes,
-            working_dir=C_SRC,
-            network_mode="bridge" if network else "none",
-            detach=True,
-            **{**options, "labels": {containerfs.LABEL: "1", **options.get("labels", {})}},
-        )
-        container.start()
-        try:
-            status: int | None = int(container.wait(timeout=timeout).get("StatusCode", 1))
-        except (requests.exceptions.ReadTimeout, requests.exceptions.ConnectionError):
-            status = None
-            container.kill()
-        oom = bool((client.api.inspect_container(container.id).get("State") or {}).get("OOMKilled"))
-        output = frames_text(read_logs(client.api, container.id))[-BUILD_OUTPUT_LIMIT:]
-        return status, output.decode("utf-8", "replace"), oom
-    except docker.errors.ImageNotFound as exc:
-        raise BadInputError(f"build image {image} is not available locally") from exc
-    except docker.errors.APIError as exc:
-        raise EngineUnavailableError(f"container engine error: {_first_line(exc)}") from exc
-    finally:
-        try:
-            (container or client.containers.get(name)).remove(force=True)
-        except (docker.errors.APIError, requests.exceptions.ConnectionError):
-            # Never created, already gone, or the engine died: nothing left we can clean.
-            pass
 
 
 # --------------------------------------------------------------------------------------------

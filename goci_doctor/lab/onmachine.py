@@ -180,7 +180,7 @@ def run_here(
         raise BadInputError(f"{artifact}: cannot run it here ({exc.strerror or exc})") from None
     if not path.is_file():
         raise BadInputError(f"{artifact}: not a regular file")
-    # The one timeout check (config.py): finite, above zero, at most a day; one line naming --timeout.
+    # The one timeout check (config.settings): finite, above zero, at most a day; one line naming --timeout.
     timeout = resolve_timeout(timeout, 0.0)
     machine = machine or describe_this_machine()
     name = target or machine.target

@@ -1,7 +1,7 @@
 """What confines every lab container: limits, a capped log, a read-only root and a deadline label.
 
 ``run`` containers (lab.py) and build containers (builds.py) take their limits from the config
-(``[run]`` / ``[build]``, config.py is the one home of the defaults) through ``run_host_config``
+(``[run]`` / ``[build]``, config.settings is the one home of the defaults) through ``run_host_config``
 and ``build_create_kwargs``. Every container and volume is stamped with its deadline
 (``goci-doctor.deadline``, epoch seconds): ``expired`` lets any later goci-doctor process remove
 what a killed one left behind as soon as that deadline has passed, not an hour later. The engine
