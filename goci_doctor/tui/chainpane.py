@@ -104,25 +104,30 @@ class ChainTree(Tree[ChainNode]):
 
 
 def node_detail(node: ChainNode, builds: Sequence[BuildResult] = (), prove_hint: str = "") -> str:
-    """Content markup describing one chain node: explanation, evidence, the fix's state.
+    """Content markup describing one chain node: a fix's state, explanation, evidence.
 
+    A fix's verdict (proven, still crashes, build failed) is the first line: the pane can be a few
+    rows high on a small terminal, and the answer a proof brings must be seen without scrolling.
     ``prove_hint`` is shown under a fix that was not proven: how to prove it, or why it cannot be here.
     """
-    out = [f"[b]{lit(node.title)}[/b]  [dim]({lit(node.kind)} · {lit(node.id)})[/dim]"]
+    out: list[str] = []
+    status = fix_status(node, builds) if node.kind == "fix" else None
+    if status is not None and status.state != "not-tried":
+        # Same wording as the text report: each place the rebuilt variant really ran, or still crashed.
+        out.extend(f"[$success]✔ proven: runs on {lit(where)}[/]" for where in node.proven_in)
+        if status.state == "build-failed":
+            out.append(f"[$error]✖ build failed[/]: {lit(status.reason)}")
+        out.extend(f"[$error]✖ still crashes on {lit(where)}[/]" for where in node.failed_in)
+    out.append(f"[b]{lit(node.title)}[/b]  [dim]({lit(node.kind)} · {lit(node.id)})[/dim]")
+    if status is not None and status.state != "not-tried" and node.variant:
+        out.append(f"[dim]Rebuilt as[/dim] [b]{lit(node.variant)}[/b]")
     if node.detail:
         out.append(lit(node.detail))
     if node.evidence:
         out.append("\n[b]Evidence[/b]")
         out.extend(f"• {lit(e.fact)}: [b]{lit(e.value)}[/b]\n  [dim]{lit(e.source)}[/dim]" for e in node.evidence)
-    if node.kind != "fix":
+    if status is None:
         return "\n".join(out)
-    status = fix_status(node, builds)
-    out.append(f"\n[b]Rebuilt as {lit(node.variant)}[/b]" if node.variant and status.state != "not-tried" else "")
-    # Same wording as the text report: each place the rebuilt variant really ran, or still crashed.
-    out.extend(f"[$success]✔ proven: runs on {lit(where)}[/]" for where in node.proven_in)
-    if status.state == "build-failed":
-        out.append(f"[$error]✖ build failed[/]: {lit(status.reason)}")
-    out.extend(f"[$error]✖ still crashes on {lit(where)}[/]" for where in node.failed_in)
     if status.state == "not-tried":
         out.append("\n[dim]Not tried in a container yet.[/dim]")
     if prove_hint and status.state != "proven":
@@ -226,6 +231,9 @@ class ChainPane(Vertical):
                 else f"\n[dim]{lit(why_not)}[/dim]"
             )
         detail.update(Content.from_markup(node_detail(node, getattr(self, "_builds", ()), hint)))
+        # Each node's explanation is read from its first line (where a fix's verdict is), never from
+        # where the previous node's was scrolled to.
+        self.query_one("#chain-detail-scroll", VerticalScroll).scroll_home(animate=False, immediate=True)
         prove.display = not why_not and not node.proven_in
         fixes = [node] if node.kind == "fix" else [c for c in node.children if c.kind == "fix"]
         lines = [c for f in fixes[:1] for c in f.commands]
