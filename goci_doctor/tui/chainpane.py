@@ -75,7 +75,7 @@ class ChainTree(Tree[ChainNode]):
 
     def label_lines(self, node: TreeNode[ChainNode]) -> list[Text]:
         """``node``'s label as it is shown: one Text per line, wrapped at the tree's current width."""
-        label = node.label
+        label = node.label if isinstance(node.label, Text) else Text(str(node.label))
         width = self.scrollable_content_region.width
         if width <= 0:
             return [label]
@@ -85,14 +85,22 @@ class ChainTree(Tree[ChainNode]):
         return lines or [label]
 
     def _build(self) -> None:
-        """Textual's one line per node, then each node's continuation lines after its first."""
+        """Textual's one line per node, then each node's continuation lines after its first.
+
+        The cursor stays on its node, renumbered quietly: a rebuild (a resize, a change of focus)
+        never announces a highlight, which would redraw the detail and the commands under a person
+        who is using them.
+        """
+        cursor = self.cursor_node if self.cursor_line != -1 else None
+        self.set_reactive(Tree.cursor_line, -1)
         self._building = True
         try:
             super()._build()
         finally:
             self._building = False
         lines = self._tree_lines_cached or []
-        out, parts = [], []
+        out: list[Any] = []
+        parts: list[int] = []
         widest = 0
         for line in lines:
             node = line.node
@@ -106,8 +114,10 @@ class ChainTree(Tree[ChainNode]):
         self._tree_lines_cached = out
         self._line_parts = parts
         self.virtual_size = Size(widest if out else self.size.width, len(out))
-        if self.cursor_line != -1 and self.cursor_node is not None:
-            self.cursor_line = self.cursor_node._line
+        if cursor is not None and 0 <= cursor._line < len(out) and out[cursor._line].node is cursor:
+            self.set_reactive(Tree.cursor_line, cursor._line)
+        elif cursor is not None:
+            self.cursor_line = -1  # its node is no longer shown (as Textual's own build does)
 
     def render_label(self, node: TreeNode[ChainNode], base_style: Style, style: Style) -> Text:
         """The first line of ``node``'s label (its continuation lines are drawn by ``_render_line``)."""
