@@ -197,3 +197,29 @@ def test_hostile_log_line(snap_compare, monkeypatch, size, step):
         await pilot.pause()
 
     assert snap_compare(app, terminal_size=size, run_before=run_before)
+
+
+@pytest.mark.parametrize("size", [(80, 24), (120, 36)], ids=["80x24", "120x36"])
+def test_matrix_sizes(snap_compare, size):
+    # At 80 columns the exact message takes the room the fixed columns give up, in taller rows.
+    assert snap_compare(demo_app(), terminal_size=size, run_before=_run_matrix)
+
+
+@pytest.mark.parametrize("size", [(80, 24), (120, 36)], ids=["80x24", "120x36"])
+def test_chain_wrapped_labels(snap_compare, size):
+    # Keys only: the cursor walked down to the zig fix; every label wraps at the tree's width.
+    async def run_before(pilot) -> None:
+        await _run_matrix(pilot)
+        await pilot.press("5")
+        await pilot.pause()
+        tree = pilot.app.screen.query_one(ChainTree)
+        for _ in range(20):
+            node = tree.cursor_node
+            if node is not None and node.data is not None and node.data.variant == "zig-2.17":
+                break
+            await pilot.press("down")
+            await pilot.pause()
+        await pilot.wait_for_scheduled_animations()
+        await pilot.pause()
+
+    assert snap_compare(demo_app(), terminal_size=size, run_before=run_before)

@@ -6,16 +6,21 @@ Imports: textual, model, records, diagnosis.fixstatus, render.text, tui.kit.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import copy
+from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import ClassVar
+from typing import Any, ClassVar
 
+from rich.segment import Segment
+from rich.style import Style
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.content import Content
+from textual.geometry import Region, Size
+from textual.strip import Strip
 from textual.widgets import (
     Button,
     Label,
@@ -34,8 +39,165 @@ from goci_doctor.tui.kit import KIND_LABEL, _app, lit
 # 5 Crash chain
 
 
+TOGGLE = Style.from_meta({"toggle": True})
+"""What a click on a node's expand icon carries (as in Textual's own tree)."""
+
+MIN_LABEL_WIDTH = 12
+"""Labels wrap at the tree's width, never narrower than this (deeper nodes then scroll sideways)."""
+
+
 class ChainTree(Tree[ChainNode]):
-    """The crash chains as a tree: symptom → mechanism → root cause → fixes."""
+    """The crash chains as a tree: symptom → mechanism → root cause → fixes.
+
+    A label longer than the tree is wide wraps onto continuation lines under it, at the tree's
+    current width (again on every resize): a title, a fix's state or a log line is read whole,
+    never cut at the edge. The cursor moves node by node; a continuation line belongs to its node
+    (a click on it selects the node, the cursor highlights all of its lines).
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._line_parts: list[int] = []
+        """Per tree line: 0 for a node's first line, k for its k-th continuation."""
+        self._building = False
+
+    # -- wrapping -----------------------------------------------------------------------------
+
+    def _guide_width(self, node: TreeNode[ChainNode]) -> int:
+        depth = 0
+        parent = node.parent
+        while parent is not None:
+            depth += 1
+            parent = parent.parent
+        if not self.show_root:
+            depth -= 1
+        return max(0, depth) * self.guide_depth
+
+    def label_lines(self, node: TreeNode[ChainNode]) -> list[Text]:
+        """``node``'s label as it is shown: one Text per line, wrapped at the tree's current width."""
+        label = node.label if isinstance(node.label, Text) else Text(str(node.label))
+        width = self.scrollable_content_region.width
+        if width <= 0:
+            return [label]
+        # Two cells on every line: the expand icon on the first, the hanging indent on the others.
+        wrap_at = max(MIN_LABEL_WIDTH, width - self._guide_width(node) - 2)
+        lines = list(label.wrap(self.app.console, wrap_at, overflow="fold"))
+        return lines or [label]
+
+    def _build(self) -> None:
+        """Textual's one line per node, then each node's continuation lines after its first.
+
+        The cursor stays on its node, renumbered quietly: a rebuild (a resize, a change of focus)
+        never announces a highlight, which would redraw the detail and the commands under a person
+        who is using them.
+        """
+        cursor = self.cursor_node if self.cursor_line != -1 else None
+        self.set_reactive(Tree.cursor_line, -1)
+        self._building = True
+        try:
+            super()._build()
+        finally:
+            self._building = False
+        lines = self._tree_lines_cached or []
+        out: list[Any] = []
+        parts: list[int] = []
+        widest = 0
+        for line in lines:
+            node = line.node
+            wrapped = self.label_lines(node)
+            node._line = len(out)
+            guides = self._guide_width(node) + 2
+            for k, text in enumerate(wrapped):
+                out.append(line if k == 0 else copy.copy(line))
+                parts.append(k)
+                widest = max(widest, guides + text.cell_len)
+        self._tree_lines_cached = out
+        self._line_parts = parts
+        self.virtual_size = Size(widest if out else self.size.width, len(out))
+        if cursor is not None and 0 <= cursor._line < len(out) and out[cursor._line].node is cursor:
+            self.set_reactive(Tree.cursor_line, cursor._line)
+        elif cursor is not None:
+            self.cursor_line = -1  # its node is no longer shown (as Textual's own build does)
+
+    def render_label(self, node: TreeNode[ChainNode], base_style: Style, style: Style) -> Text:
+        """The first line of ``node``'s label (its continuation lines are drawn by ``_render_line``)."""
+        first = self.label_lines(node)[0].copy()
+        first.stylize(style)
+        if node.allow_expand:
+            icon = self.ICON_NODE_EXPANDED if node.is_expanded else self.ICON_NODE
+            return Text.assemble((icon, base_style + TOGGLE), first)
+        return Text.assemble(("", base_style), first)
+
+    def _render_line(self, y: int, x1: int, x2: int, base_style: Style) -> Strip:
+        part = self._line_parts[y] if 0 <= y < len(self._line_parts) else 0
+        lines = self._tree_lines
+        if part == 0 or y >= len(lines):
+            return super()._render_line(y, x1, x2, base_style)
+        line = lines[y]
+        node = line.node
+        wrapped = self.label_lines(node)
+        text = wrapped[part].copy() if part < len(wrapped) else Text()
+        # Guides as Textual draws them, with each node's own line continuing below it when a
+        # sibling follows (and the line to its children when it has some).
+        guide = self.get_component_rich_style("tree--guides", partial=True)
+        selected_guide = guide + self.get_component_rich_style("tree--guides-selected", partial=True)
+        chars = self.LINES["default"] if self.show_guides else ("  ",) * 4
+        pad = " " * max(0, self.guide_depth - 2)
+        space, vertical = (f"{c[0]}{c[1] * len(pad)} " for c in chars[:2])
+        line_style = base_style + Style(meta={"line": y})
+        out = Text(style=line_style)
+        selected = line.path[0]._selected and self.has_focus
+        for step in line.path[1:]:
+            out.append(space if step.is_last else vertical, style=selected_guide if selected else guide)
+            selected = (selected or step._selected) and self.has_focus
+        to_children = node.is_expanded and bool(node.children)
+        out.append(f"{chars[1][0]} " if to_children else "  ", style=selected_guide if selected else guide)
+        label_style = self.get_component_rich_style("tree--label", partial=True)
+        if self.hover_line == y:
+            label_style += self.get_component_rich_style("tree--highlight", partial=True)
+        if self.cursor_node is node and self.cursor_line == node._line:
+            label_style += self.get_component_rich_style("tree--cursor", partial=False)
+        text.stylize(label_style)
+        text.stylize(Style(meta={"node": node.id}))
+        out.append(text)
+        segments = list(out.render(self.app.console))
+        width = max(self.virtual_size.width, self.size.width)
+        return Strip(Segment.adjust_line_length(segments, width, style=line_style)).crop(x1, x2)
+
+    def _get_label_region(self, line: int) -> Region | None:
+        """Every line of the node at ``line``: scrolling to a node shows its whole label."""
+        region = super()._get_label_region(line)
+        if region is None:
+            return None
+        node = self._tree_lines[line].node
+        count = sum(1 for _ in self._continuations(node._line)) + 1
+        return Region(region.x, node._line, region.width, count)
+
+    def _continuations(self, first: int) -> Iterator[int]:
+        k = first + 1
+        while k < len(self._line_parts) and self._line_parts[k] > 0:
+            yield k
+            k += 1
+
+    # -- the cursor moves from node to node ---------------------------------------------------
+
+    def validate_cursor_line(self, value: int) -> int:
+        line = super().validate_cursor_line(value)
+        if self._building or len(self._line_parts) != len(self._tree_lines_cached or ()):
+            return line
+        while line > 0 and self._line_parts[line] > 0:
+            line -= 1
+        return line
+
+    def action_cursor_down(self) -> None:
+        if self.cursor_line == -1:
+            self.cursor_line = 0
+        else:
+            # Past the node's continuation lines: the next node's first line (the last node stays).
+            after = max([self.cursor_line, *self._continuations(self.cursor_line)]) + 1
+            if after < len(self._tree_lines):
+                self.cursor_line = after
+        self.scroll_to_line(self.cursor_line, animate=False)
 
     def scroll_to_line(self, line: int, animate: bool = True) -> None:
         """Bring ``line`` into view now (never animated, never deferred).
@@ -57,6 +219,8 @@ class ChainTree(Tree[ChainNode]):
     def on_resize(self) -> None:
         # The height changes as the best-fix box above fills in: the view is a function of the
         # final size and the cursor, whatever was scrolled while the layout was settling.
+        # The labels are wrapped again at the new width first: it numbers the lines settle scrolls to.
+        self._invalidate()
         self.settle()
 
     def show(self, diagnosis: Diagnosis | None, colours: dict[str, str], builds: Sequence[BuildResult] = ()) -> None:
@@ -104,25 +268,30 @@ class ChainTree(Tree[ChainNode]):
 
 
 def node_detail(node: ChainNode, builds: Sequence[BuildResult] = (), prove_hint: str = "") -> str:
-    """Content markup describing one chain node: explanation, evidence, the fix's state.
+    """Content markup describing one chain node: a fix's state, explanation, evidence.
 
+    A fix's verdict (proven, still crashes, build failed) is the first line: the pane can be a few
+    rows high on a small terminal, and the answer a proof brings must be seen without scrolling.
     ``prove_hint`` is shown under a fix that was not proven: how to prove it, or why it cannot be here.
     """
-    out = [f"[b]{lit(node.title)}[/b]  [dim]({lit(node.kind)} · {lit(node.id)})[/dim]"]
+    out: list[str] = []
+    status = fix_status(node, builds) if node.kind == "fix" else None
+    if status is not None and status.state != "not-tried":
+        # Same wording as the text report: each place the rebuilt variant really ran, or still crashed.
+        out.extend(f"[$success]✔ proven: runs on {lit(where)}[/]" for where in node.proven_in)
+        if status.state == "build-failed":
+            out.append(f"[$error]✖ build failed[/]: {lit(status.reason)}")
+        out.extend(f"[$error]✖ still crashes on {lit(where)}[/]" for where in node.failed_in)
+    out.append(f"[b]{lit(node.title)}[/b]  [dim]({lit(node.kind)} · {lit(node.id)})[/dim]")
+    if status is not None and status.state != "not-tried" and node.variant:
+        out.append(f"[dim]Rebuilt as[/dim] [b]{lit(node.variant)}[/b]")
     if node.detail:
         out.append(lit(node.detail))
     if node.evidence:
         out.append("\n[b]Evidence[/b]")
         out.extend(f"• {lit(e.fact)}: [b]{lit(e.value)}[/b]\n  [dim]{lit(e.source)}[/dim]" for e in node.evidence)
-    if node.kind != "fix":
+    if status is None:
         return "\n".join(out)
-    status = fix_status(node, builds)
-    out.append(f"\n[b]Rebuilt as {lit(node.variant)}[/b]" if node.variant and status.state != "not-tried" else "")
-    # Same wording as the text report: each place the rebuilt variant really ran, or still crashed.
-    out.extend(f"[$success]✔ proven: runs on {lit(where)}[/]" for where in node.proven_in)
-    if status.state == "build-failed":
-        out.append(f"[$error]✖ build failed[/]: {lit(status.reason)}")
-    out.extend(f"[$error]✖ still crashes on {lit(where)}[/]" for where in node.failed_in)
     if status.state == "not-tried":
         out.append("\n[dim]Not tried in a container yet.[/dim]")
     if prove_hint and status.state != "proven":
@@ -226,6 +395,9 @@ class ChainPane(Vertical):
                 else f"\n[dim]{lit(why_not)}[/dim]"
             )
         detail.update(Content.from_markup(node_detail(node, getattr(self, "_builds", ()), hint)))
+        # Each node's explanation is read from its first line (where a fix's verdict is), never from
+        # where the previous node's was scrolled to.
+        self.query_one("#chain-detail-scroll", VerticalScroll).scroll_home(animate=False, immediate=True)
         prove.display = not why_not and not node.proven_in
         fixes = [node] if node.kind == "fix" else [c for c in node.children if c.kind == "fix"]
         lines = [c for f in fixes[:1] for c in f.commands]

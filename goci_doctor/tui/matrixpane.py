@@ -38,12 +38,29 @@ def _known_libc(target: str) -> str:
 
 MATRIX_COLUMNS = ("Target", "Image", "libc", "Predicted", "Observed", "Exact message")
 
-MATRIX_WIDTHS = {"Image": (22, 10), "libc": (15, 10), "Predicted": (9, 9)}
+MATRIX_WIDTHS = {"Image": (22, 8), "libc": (15, 6), "Predicted": (9, 9)}
 """(width, narrowest) of the columns whose values have a known size; Target and Observed are sized
 from what the table will hold. On a narrow terminal Target (down to its plain targets), then libc,
-then Image give way so the exact message keeps MESSAGE_MIN columns; the detail box below the table
-shows the highlighted row's values whole."""
+Image and Observed give way so the exact message keeps at least MESSAGE_MIN columns, or
+MESSAGE_SHARE of the table's width; a message narrower than WIDE_MESSAGE then makes the rows taller
+(``row_lines``), and every cell wraps in its width. The detail box below the table shows the
+highlighted row's values whole."""
 MESSAGE_MIN = 16
+MESSAGE_SHARE = 0.4
+OBSERVED_NARROWEST = 10
+"""Observed wraps its longer outcomes at this width: "not run:" / "predicted only"."""
+WIDE_MESSAGE = 40
+MESSAGE_CHARS = 90
+"""What a narrow row holds of its message: a loader's "…: version `GLIBC_2.34' not found" line."""
+MAX_ROW_LINES = 4
+
+
+def row_lines(message: int) -> int:
+    """Lines per matrix row when the exact message is ``message`` cells wide: one when it is wide
+    (it runs on, the table scrolls sideways), else as many as MESSAGE_CHARS take, up to MAX_ROW_LINES."""
+    if message >= WIDE_MESSAGE:
+        return 1
+    return max(2, min(MAX_ROW_LINES, -(-MESSAGE_CHARS // max(1, message))))
 
 
 def matrix_widths(available: int, targets: Sequence[str], variants: Sequence[str], observed: int) -> dict[str, int]:
@@ -56,16 +73,23 @@ def matrix_widths(available: int, targets: Sequence[str], variants: Sequence[str
     narrowest = {
         "Target": min(widths["Target"], max([len("Target"), *(len(t) for t in targets)])),
         **{k: n for k, (_, n) in MATRIX_WIDTHS.items()},
+        "Observed": min(observed, OBSERVED_NARROWEST),
     }
+    message = max(MESSAGE_MIN, int(available * MESSAGE_SHARE))
     # Each column also takes one cell of padding on either side.
-    spare = available - sum(widths.values()) - 2 * len(MATRIX_COLUMNS) - MESSAGE_MIN
-    for col in ("Target", "libc", "Image"):
+    spare = available - sum(widths.values()) - 2 * len(MATRIX_COLUMNS) - message
+    for col in ("Target", "libc", "Image", "Observed"):
         if spare >= 0:
             break
         give = min(widths[col] - narrowest[col], -spare)
         widths[col] -= give
         spare += give
     return widths
+
+
+def message_width(available: int, widths: dict[str, int]) -> int:
+    """What the exact message (the last column) has left of ``available`` cells."""
+    return available - sum(widths.values()) - 2 * len(MATRIX_COLUMNS)
 
 
 def elapsed_text(seconds: float) -> str:
@@ -91,6 +115,9 @@ class MatrixPane(Vertical):
         yield DataTable(id="matrix-table", cursor_type="row", zebra_stripes=True)
         yield Static("", id="matrix-detail")
 
+    _row_height = 1
+    """Lines per row: more than one when the exact message is narrow (it wraps in its width)."""
+
     def on_mount(self) -> None:
         self._messages: dict[str, str] = {}
         self._ticking: dict[str, tuple[str, float]] = {}
@@ -105,6 +132,11 @@ class MatrixPane(Vertical):
         # The table spans the pane (less its padding and a scrollbar), laid out or not yet.
         available = (self.size.width or self.app.size.width - 2) - 2
         widths = matrix_widths(available, targets, variants, observed)
+        message = message_width(available, widths)
+        # A narrow message wraps onto a second line in its own width, rather than running off the edge.
+        self._row_height = row_lines(message)
+        if self._row_height > 1:
+            widths[MATRIX_COLUMNS[-1]] = max(MESSAGE_MIN, message)
         for col in MATRIX_COLUMNS:
             table.add_column(col, key=col, width=widths.get(col))
 
@@ -171,9 +203,10 @@ class MatrixPane(Vertical):
         return Text(value, style=f"bold {colours[kind]}" if kind else "dim")
 
     def _update(self, key: str, column: str, value: str) -> None:
-        self.query_one("#matrix-table", DataTable).update_cell(
-            key, column, self._cell(column, value), update_width=column == MATRIX_COLUMNS[-1]
-        )
+        # The last column grows with its widest message, unless it wraps in the width it was given.
+        grow = column == MATRIX_COLUMNS[-1] and self._row_height == 1
+        table = self.query_one("#matrix-table", DataTable)
+        table.update_cell(key, column, self._cell(column, value), update_width=grow)
 
     @staticmethod
     def row_key(target: str, variant: str = "") -> str:
@@ -208,7 +241,11 @@ class MatrixPane(Vertical):
             observed_text = "not run: predicted only" if t in predicted_only else ""
             image, libc = ("-", _known_libc(t)) if t in predicted_only else ("", "")
             values = (t, image, libc, v.outcome if v else "?", observed_text, v.message if v else "")
-            table.add_row(*(self._cell(c, x) for c, x in zip(MATRIX_COLUMNS, values, strict=True)), key=self.row_key(t))
+            table.add_row(
+                *(self._cell(c, x) for c, x in zip(MATRIX_COLUMNS, values, strict=True)),
+                key=self.row_key(t),
+                height=self._row_height,
+            )
             self._messages[self.row_key(t)] = f"{t}: predicted {v.outcome}: {v.message}" if v else ""
         for r in runs:
             self.show_result(r, recorded=recorded)
@@ -226,7 +263,7 @@ class MatrixPane(Vertical):
         key = self.row_key(target, variant)
         if key not in table.rows:
             label = f"{target} ({variant})" if variant else target
-            table.add_row(Text(label), "", "", "", "", "", key=key)
+            table.add_row(Text(label), "", "", "", "", "", key=key, height=self._row_height)
         return key
 
     def show_phase(self, target: str, phase: str, message: str, variant: str = "") -> None:
@@ -245,7 +282,7 @@ class MatrixPane(Vertical):
         key = self.row_key("build", variant)
         table = self.query_one("#matrix-table", DataTable)
         if key not in table.rows:
-            table.add_row(Text(f"{variant} build"), "", "", "", "", "", key=key)
+            table.add_row(Text(f"{variant} build"), "", "", "", "", "", key=key, height=self._row_height)
         if result is None:
             self._update(key, "Observed", self._start(key, "building"))
             self._update(key, "Exact message", message)

@@ -16,6 +16,7 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.lazy import Lazy
 from textual.screen import ModalScreen, Screen
+from textual.widget import Widget
 from textual.widgets import (
     Button,
     DirectoryTree,
@@ -37,6 +38,25 @@ from goci_doctor.tui.matrixpane import MatrixPane
 if TYPE_CHECKING:
     from goci_doctor.lab.demo import Scenario
     from goci_doctor.render.history import HistoryEntry
+
+
+FIRST_IN_FOOTER = ("help", "quit")
+"""Actions the footer shows first, whatever the step and the focus: on a narrow terminal the keys
+that do not fit are cut at the right edge, and help and quit must never be among them."""
+
+
+class SessionFooter(Footer):
+    """The footer with help and quit first, then the step's own keys, then the session's."""
+
+    def compose(self) -> ComposeResult:
+        keys: list[Widget] = list(super().compose())
+
+        def rank(key: Widget) -> int:
+            action = getattr(key, "action", "")
+            return FIRST_IN_FOOTER.index(action) if action in FIRST_IN_FOOTER else len(FIRST_IN_FOOTER)
+
+        # sorted is stable: the other keys keep the order Textual gives them.
+        yield from sorted(keys, key=rank)
 
 
 class SessionScreen(Screen[None]):
@@ -73,7 +93,7 @@ class SessionScreen(Screen[None]):
                 with TabPane(title, id=pane_id):
                     first = pane_id == STEPS[0][0]
                     yield Lazy(panes[pane_id]) if self._lazy and not first else panes[pane_id]
-        yield Footer()
+        yield SessionFooter()
 
     def on_mount(self) -> None:
         self._start_when_mounted()
