@@ -17,7 +17,7 @@ from typing import Any
 
 from textual.app import App
 from textual.css.query import NoMatches
-from textual.widgets import Input, TabbedContent, TextArea
+from textual.widgets import Input, TabbedContent
 from textual.worker import Worker, WorkerState
 
 from goci_doctor.model import GociError
@@ -113,6 +113,8 @@ class AppBase(App[int]):
 
     def in_text_field(self) -> bool:
         """True when the focus is in a field that takes typed letters (an Input or editable TextArea)."""
+        from textual.widgets import TextArea  # loaded by then: steps 2 and 6 hold the text areas
+
         focused = self.focused
         return isinstance(focused, Input) or (isinstance(focused, TextArea) and not focused.read_only)
 
