@@ -488,7 +488,7 @@ def first_paint(cmd: Sequence[str], marker: bytes, timeout: float = 60.0) -> flo
 
 def generated_log(path: Path, megabytes: int = 30) -> int:
     """A CI log of ``megabytes`` of filler with the demo's real failing cross build in the middle; lines written."""
-    from goci_doctor import demo
+    from goci_doctor.lab import demo
 
     real = demo.scenario("cgo-cross-no-cc").log.encode()
     line = "#12 {:07d} [build 3/7] RUN go mod download example.com/module{} v1.2.3 (cached layer, 0.1s)\n"

@@ -1,7 +1,8 @@
 """Step 5: the crash chain as a tree, the best fix of the session, a node's detail and its
 commands, proving a fix.
 
-Imports: textual, model, records, diagnosis.fixstatus, render.text, tui.kit.
+Imports: textual, model, records, tui.kit, and lazily diagnosis.fixstatus and render.text (the
+diagnosis package loads the knowledge base: the first paint does not wait for it).
 """
 
 from __future__ import annotations
@@ -31,7 +32,6 @@ from textual.widgets import (
 from textual.widgets.option_list import Option
 from textual.widgets.tree import TreeNode
 
-from goci_doctor.diagnosis.fixstatus import fix_status, summary_line
 from goci_doctor.records import BuildResult, ChainNode, Diagnosis
 from goci_doctor.tui.kit import KIND_LABEL, _app, lit
 
@@ -252,6 +252,8 @@ class ChainTree(Tree[ChainNode]):
         text = Text()
         text.append(KIND_LABEL.get(node.kind, node.kind), style=f"bold {colours.get(node.kind, '')}".strip())
         if node.kind == "fix":
+            from goci_doctor.diagnosis.fixstatus import fix_status
+
             # The state comes first: a long title cut at the edge never hides whether the fix works.
             status = fix_status(node, builds)
             colour = {"proven": "fix", "not-tried": "note"}.get(status.state, "symptom")
@@ -274,6 +276,8 @@ def node_detail(node: ChainNode, builds: Sequence[BuildResult] = (), prove_hint:
     rows high on a small terminal, and the answer a proof brings must be seen without scrolling.
     ``prove_hint`` is shown under a fix that was not proven: how to prove it, or why it cannot be here.
     """
+    from goci_doctor.diagnosis.fixstatus import fix_status
+
     out: list[str] = []
     status = fix_status(node, builds) if node.kind == "fix" else None
     if status is not None and status.state != "not-tried":
@@ -332,6 +336,9 @@ class ChainPane(Vertical):
         tree = self.query_one(ChainTree)
         tree.show(diagnosis, _app(self).kind_colours(), builds)
         self._builds = list(builds)
+        # Imported here: the diagnosis package (and its knowledge base) is not needed before the first paint.
+        from goci_doctor.diagnosis.fixstatus import summary_line
+
         best = summary_line(diagnosis, builds)
         if diagnosis is not None and diagnosis.hypotheses:
             # When the text alone is ambiguous: the leading hypothesis and the one command that decides.

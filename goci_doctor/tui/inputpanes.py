@@ -1,7 +1,8 @@
 """Steps 1-3 and 6: the environment, what failed (a binary, a log, a project, a demo), the
 artifact's facts, and export.
 
-Imports: textual, model, records, lab.demo, knowledge, tui.kit.
+Imports: textual (its TextArea only once steps 2 and 6 are built), model, records, lab.demo,
+knowledge, tui.kit.
 """
 
 from __future__ import annotations
@@ -21,7 +22,6 @@ from textual.widgets import (
     Label,
     OptionList,
     Static,
-    TextArea,
 )
 from textual.widgets.option_list import Option
 
@@ -30,7 +30,17 @@ from goci_doctor.records import EnvFacts, Verdict
 from goci_doctor.tui.kit import _app, _kv_table, lit
 
 if TYPE_CHECKING:
+    from textual.widgets import TextArea
+
     from goci_doctor.lab.demo import Scenario
+
+
+def _text_area() -> type[TextArea]:
+    """Textual's TextArea, loaded when steps 2 and 6 are built (after the first paint: it costs ~10 ms)."""
+    from textual.widgets import TextArea
+
+    return TextArea
+
 
 # --------------------------------------------------------------------------------------------
 # 1 Environment
@@ -104,7 +114,7 @@ class SourcePane(VerticalScroll):
             yield Button("Inspect", id="inspect", variant="primary")
         yield Label("[b]A log[/b]: paste the crash or CI output, or load a file")
         yield Static("", id="log-note")
-        yield TextArea(id="log-text", soft_wrap=True, show_line_numbers=False)
+        yield _text_area()(id="log-text", soft_wrap=True, show_line_numbers=False)
         with Horizontal(classes="row"):
             yield Button("Load log…", id="browse-log")
             yield Button("Explain", id="explain", variant="primary")
@@ -131,7 +141,7 @@ class SourcePane(VerticalScroll):
 
     @on(Button.Pressed, "#explain")
     def _explain(self) -> None:
-        _app(self).explain_log(self.query_one("#log-text", TextArea).text, source="pasted log")
+        _app(self).explain_log(self.query_one("#log-text", _text_area()).text, source="pasted log")
 
     @on(Button.Pressed, "#build-project")
     @on(Input.Submitted, "#project-dir")
@@ -174,7 +184,7 @@ class SourcePane(VerticalScroll):
 
         ``row``: the line to bring into view (the first matched line).
         """
-        area = self.query_one("#log-text", TextArea)
+        area = self.query_one("#log-text", _text_area())
         area.text = text
         area.move_cursor((row, 0), center=True)
         box = self.query_one("#log-note", Static)
@@ -187,7 +197,7 @@ class SourcePane(VerticalScroll):
         if artifact:
             self.query_one("#artifact-path", Input).value = artifact
         if log:
-            self.query_one("#log-text", TextArea).text = log
+            self.query_one("#log-text", _text_area()).text = log
         if project:
             self.query_one("#project-dir", Input).value = project
 
@@ -266,7 +276,7 @@ class ExportPane(Vertical):
             yield Button("JSON", id="export-json")
             yield Button("Save to history", id="export-history")
         yield Static("", id="export-status")
-        yield TextArea("", id="export-preview", read_only=True, language="markdown", soft_wrap=True)
+        yield _text_area()("", id="export-preview", read_only=True, language="markdown", soft_wrap=True)
 
     @on(Button.Pressed, "#export-markdown")
     def _md(self) -> None:
@@ -281,6 +291,6 @@ class ExportPane(Vertical):
         _app(self).action_save_history()
 
     def show(self, markdown: str, status: str = "") -> None:
-        self.query_one("#export-preview", TextArea).text = markdown
+        self.query_one("#export-preview", _text_area()).text = markdown
         if status:
             self.query_one("#export-status", Static).update(status)
