@@ -133,6 +133,7 @@ Click a tab with the mouse, or press **ctrl+p** for every command.
 | m | Run the container matrix |
 | escape | Leave a text field; otherwise cancel running work (containers are removed) |
 | h | Saved sessions |
+| [ / ] | Step 5: give the crash-chain tree less / more of the pane's height |
 | F1 / ? | This help |
 | q / ctrl+q | Quit (outside text fields; running containers are removed first) |
 """
