@@ -528,3 +528,23 @@ def test_duration_watches_the_machine_until_ctrl_c(workdir):
     assert doc["trace"]["scope"] == "system" and "stopped with Ctrl-C" in doc["trace"]["notes"]
     exe = _failure(doc, "./app.exe")
     assert exe["family"] == "pe-on-linux" and exe["event"]["comm"] == "sh"
+
+
+@needs_strace
+def test_strace_on_a_running_pid_reports_long_paths_whole(workdir):
+    """``--pid`` with strace follows a running tree with the very options a traced command gets
+    (one ``strace_command``; the pid form had its own copy, without ``-s 4096``), and a path longer
+    than strace's default string size is reported whole."""
+    deep = workdir / ("d" * 48) / "app-glibc"
+    deep.parent.mkdir()
+    shutil.copy(workdir / "app-glibc", deep)
+    waiter = subprocess.Popen(["sh", "-c", f"sleep 1.5; {deep} >/dev/null 2>&1; sleep 1"])
+    try:
+        code, doc, _ = _trace(["--engine", "strace", "--pid", str(waiter.pid), "--duration", "6"], cwd=workdir)
+    finally:
+        waiter.wait(timeout=30)
+    paths = [ev["path"] for ev in doc["trace"]["events"]]
+    assert str(deep) in paths, paths
+    assert code == 0, doc["trace"]["failures"]  # the host's glibc runs it
+    assert engines.strace_command("out", pids=[7])[-2:] == ["-p", "7"]
+    assert engines.strace_command("out", ["true"])[:-2] == engines.strace_command("out", pids=[7])[:-2]

@@ -249,7 +249,10 @@ def bpftrace_env() -> dict[str, str]:
     return env
 
 
-def strace_command(output: str, command: Sequence[str]) -> list[str]:
+def strace_command(output: str, command: Sequence[str] = (), pids: Sequence[int] = ()) -> list[str]:
+    """The fallback tracer's command line: ``command`` run under strace, or the running ``pids``
+    followed (``-p``), writing to ``output``; the same options either way."""
+    follow = ["--", *command] if command else [arg for pid in pids for arg in ("-p", str(pid))]
     return [
         "strace",
         "-f",
@@ -265,6 +268,5 @@ def strace_command(output: str, command: Sequence[str]) -> list[str]:
         "signal=none",
         "-o",
         output,
-        "--",
-        *command,
+        *follow,
     ]

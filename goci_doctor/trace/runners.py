@@ -198,22 +198,8 @@ def _run_strace(opts: Options, asm: Assembler, work: str) -> tuple[int | None, l
     if opts.command:
         cmd = engines.strace_command(str(out), opts.command)
     else:
-        cmd = [
-            "strace",
-            "-f",
-            "-q",
-            "-Y",
-            "-y",
-            "-ttt",
-            "-e",
-            f"trace={engines.STRACE_TRACE}",
-            "-e",
-            "signal=none",
-            "-o",
-            str(out),
-        ]
-        for pid in descendants(opts.pid):
-            cmd += ["-p", str(pid)]
+        # The same options as for a command (argv strings up to 4096 bytes, not strace's 32).
+        cmd = engines.strace_command(str(out), pids=descendants(opts.pid))
     err_r, err_w = os.pipe()
     try:
         proc = subprocess.Popen(cmd, stdin=None, stdout=opts.command_stdout, stderr=err_w)
