@@ -140,7 +140,13 @@ class GociApp(OpenActions, ExportActions):
         if self.session.env is not None:
             self._show_env()
         elif self._gather_env and not (self._start_demo or self._start_report):
-            self.run_worker(self._gather, thread=True, name="env", group="env", exit_on_error=False)
+            # In a terminal, after the first paint: the gathering thread (go env, compilers, the
+            # engine) would otherwise take the interpreter from the first screen being drawn.
+            # Headless (tests, snapshots) it starts at once, so waiting for workers sees it.
+            if self.is_headless:
+                self._start_gathering()
+            else:
+                self.call_after_refresh(self._start_gathering)
         else:
             self._show_env()
         if self._start_demo:

@@ -57,6 +57,9 @@ class AppBase(App[int]):
         if any(w.group == "env" and w.state in (WorkerState.PENDING, WorkerState.RUNNING) for w in self.workers):
             return
         self._pane(EnvironmentPane).show(None, [], self._redact, "Gathering this machine's environment…")
+        self._start_gathering()
+
+    def _start_gathering(self) -> None:
         self.run_worker(self._gather, thread=True, name="env", group="env", exit_on_error=False)
 
     @staticmethod
