@@ -667,6 +667,19 @@ async def test_hidden_steps_mount_after_the_first_paint_and_keys_wait_for_them()
 
 
 @sync
+async def test_quitting_before_the_hidden_steps_are_mounted_ends_cleanly():
+    """`q` in the first moments of a terminal session (the hidden steps not mounted yet) quits with
+    no MountError traceback (Textual's Lazy failed to mount into a step that was going away)."""
+    from goci_doctor.config import Config
+
+    app = GociApp(config=Config(), gather_env=False, lazy_steps=True)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("q")
+        await pilot.pause(0.3)
+    assert app.return_code == 0
+
+
+@sync
 async def test_running_cells_tick_and_the_columns_keep_their_widths():
     from goci_doctor.config import Config
 

@@ -16,7 +16,7 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.lazy import Lazy
 from textual.screen import ModalScreen, Screen
-from textual.widget import Widget
+from textual.widget import MountError, Widget
 from textual.widgets import (
     Button,
     DirectoryTree,
@@ -59,6 +59,32 @@ class SessionFooter(Footer):
         yield from sorted(keys, key=rank)
 
 
+class DeferredPane(Lazy):
+    """Textual's ``Lazy`` (mounted after the first paint), except that a session closed before the
+    hidden steps are mounted (``q`` in its first half second) just ends: the step it was going
+    into is gone, and Textual's own ``Lazy`` then failed with a MountError traceback."""
+
+    def __init__(self, widget: Widget) -> None:
+        super().__init__(widget)
+        self._pane = widget
+
+    async def mount_composed_widgets(self, widgets: list[Widget]) -> None:
+        parent = self.parent
+        if not isinstance(parent, Widget):
+            return
+
+        async def mount() -> None:
+            if not (parent.is_attached and self.is_attached):
+                return
+            try:
+                await parent.mount(self._pane, after=self)
+            except MountError:
+                return  # the session is closing: its step went away first
+            await self.remove()
+
+        self.call_after_refresh(mount)
+
+
 class SessionScreen(Screen[None]):
     """The guided session: six steps a person moves through and back.
 
@@ -92,7 +118,7 @@ class SessionScreen(Screen[None]):
             for pane_id, title in STEPS:
                 with TabPane(title, id=pane_id):
                     first = pane_id == STEPS[0][0]
-                    yield Lazy(panes[pane_id]) if self._lazy and not first else panes[pane_id]
+                    yield DeferredPane(panes[pane_id]) if self._lazy and not first else panes[pane_id]
         yield SessionFooter()
 
     def on_mount(self) -> None:
