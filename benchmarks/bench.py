@@ -531,7 +531,8 @@ def bench_tui(repeat: int) -> Table:
         size_mb = log.stat().st_size / 1e6
         shown = [first_paint([*COMMAND, "tui", "--log", str(log)], b"Environment") for _ in range(repeat)]
         explained = [
-            first_paint([*COMMAND, "tui", "--log", str(log)], b"explained", timeout=300) for _ in range(max(1, repeat // 2))
+            first_paint([*COMMAND, "tui", "--log", str(log)], b"explained", timeout=300)
+            for _ in range(max(1, repeat // 2))
         ]
         t.add(
             f"tui --log ({size_mb:.0f} MB, {lines:,} lines): start to first screen",
