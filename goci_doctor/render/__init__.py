@@ -77,9 +77,11 @@ def report_to_json(report: Report) -> str:
     return clean_json(dumps(report_document(report)))
 
 
-def load_report(path: str | os.PathLike[str]) -> Report:
-    """Load a JSON report (or a diagnosis document) written by goci-doctor; one clear error otherwise."""
-    from goci_doctor.records import Diagnosis, Report
+def read_report_document(path: str | os.PathLike[str]) -> dict[str, Any]:
+    """A JSON document goci-doctor wrote (a report, a run, a diagnosis, ...), read and checked: a
+    regular file under the report cap, UTF-8 JSON of bounded nesting, an object whose
+    ``schema_version`` this goci-doctor understands. One clear ``BadInputError`` otherwise
+    (``load_report`` and ``merge`` both read through here)."""
     from goci_doctor.safety import safeio
 
     p = Path(path)
@@ -93,13 +95,24 @@ def load_report(path: str | os.PathLike[str]) -> Report:
         raise BadInputError(f"{p}: not a goci-doctor report (not UTF-8 text)") from None
     except json.JSONDecodeError as exc:
         raise BadInputError(f"{p}: not a goci-doctor report (invalid JSON at line {exc.lineno})") from None
-    if not isinstance(doc, dict) or "schema_version" not in doc:
+    except safeio.UnsafeInput as exc:
+        raise BadInputError(f"{p}: not a goci-doctor report ({exc.reason})") from None
+    if not isinstance(doc, dict) or not isinstance(doc.get("schema_version"), int):
         raise BadInputError(f"{p}: not a goci-doctor report (no schema_version)")
-    if not isinstance(doc["schema_version"], int) or doc["schema_version"] > SCHEMA_VERSION:
+    if doc["schema_version"] > SCHEMA_VERSION:
         raise BadInputError(
             f"{p}: report schema {doc['schema_version']} is newer than this goci-doctor "
             f"understands ({SCHEMA_VERSION}); upgrade goci-doctor"
         )
+    return doc
+
+
+def load_report(path: str | os.PathLike[str]) -> Report:
+    """Load a JSON report (or a diagnosis document) written by goci-doctor; one clear error otherwise."""
+    from goci_doctor.records import Diagnosis, Report
+
+    p = Path(path)
+    doc = read_report_document(p)
     try:
         if doc.get("kind") == "diagnosis":
             diag = from_jsonable(Diagnosis, doc["diagnosis"])

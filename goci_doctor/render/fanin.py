@@ -16,18 +16,14 @@ here).
 from __future__ import annotations
 
 import dataclasses
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from goci_doctor.model import SCHEMA_VERSION, ArtifactFacts, BadInputError, from_jsonable, to_jsonable
+from goci_doctor.model import ArtifactFacts, BadInputError, from_jsonable, to_jsonable
 from goci_doctor.records import BuildResult, Diagnosis, RunResult
-from goci_doctor.render import documents
-from goci_doctor.safety.safeio import MAX_REPORT_BYTES, read_bytes
-
-"""A report larger than this is not one goci-doctor wrote: refused before it is parsed."""
+from goci_doctor.render import documents, read_report_document
 
 _KINDS = ("run", "report", "diagnosis", "build")
 
@@ -68,27 +64,10 @@ class Merged:
 
 
 def _load(path: str) -> dict[str, Any]:
-    p = Path(path)
-    # A regular file only (a FIFO or device is refused without blocking), at most the report cap.
-    raw = read_bytes(p, limit=MAX_REPORT_BYTES)
-    try:
-        doc = json.loads(raw.decode("utf-8"))
-    except UnicodeDecodeError:
-        raise BadInputError(f"{p}: not a goci-doctor report (not UTF-8 text)") from None
-    except json.JSONDecodeError as exc:
-        raise BadInputError(f"{p}: not a goci-doctor report (invalid JSON at line {exc.lineno})") from None
-    except RecursionError:
-        raise BadInputError(f"{p}: not a goci-doctor report (JSON nested too deeply)") from None
-    if not isinstance(doc, dict) or not isinstance(doc.get("schema_version"), int):
-        raise BadInputError(f"{p}: not a goci-doctor report (no schema_version)")
-    if doc["schema_version"] > SCHEMA_VERSION:
-        raise BadInputError(
-            f"{p}: report schema {doc['schema_version']} is newer than this goci-doctor "
-            f"understands ({SCHEMA_VERSION}); upgrade goci-doctor"
-        )
+    doc = read_report_document(path)
     if doc.get("kind") not in _KINDS:
         raise BadInputError(
-            f"{p}: a {doc.get('kind')!r} document cannot be merged (merge takes {', '.join(_KINDS)} reports)"
+            f"{Path(path)}: a {doc.get('kind')!r} document cannot be merged (merge takes {', '.join(_KINDS)} reports)"
         )
     return doc
 
