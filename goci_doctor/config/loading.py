@@ -95,33 +95,31 @@ def _from_doc(doc: dict[str, Any], file: Path, text: str, env_images: dict[str, 
     theme = string("theme", doc["theme"]) if "theme" in doc else defaults.theme
     build_image = string("build_image", doc["build_image"]) if "build_image" in doc else defaults.build_image
 
-    images: dict[str, str] = {}
-    if "images" in doc:
-        table = doc["images"]
+    def string_table(name: str, shape: str) -> dict[str, str]:
+        if name not in doc:
+            return {}
+        table = doc[name]
         if not isinstance(table, dict):
-            raise fail("images", f'must be a table of target = "image", got {_describe(table)}')
-        for target, image in table.items():
-            images[target] = string(target, image, "images")
+            raise fail(name, f"must be a table of {shape}, got {_describe(table)}")
+        return {key: string(key, value, name) for key, value in table.items()}
 
-    engines: dict[str, str] = {}
-    if "engines" in doc:
-        table = doc["engines"]
+    def settings_table(name: str, names: tuple[str, ...]) -> dict[str, Any]:
+        table = doc[name]
         if not isinstance(table, dict):
-            raise fail("engines", f'must be a table of name = "context or URL", got {_describe(table)}')
-        for name, where in table.items():
-            engines[name] = string(name, where, "engines")
+            raise fail(name, f"must be a table, got {_describe(table)}")
+        for key in table:
+            if key not in names:
+                raise fail(key, f"is not a setting (known: {', '.join(sorted(names))})", name)
+        if isinstance(table.get("timeout"), str):  # the CLI parses strings; the file must hold a number
+            raise fail("timeout", f"must be a positive number of seconds, got {_describe(table['timeout'])}", name)
+        return table
+
+    images = string_table("images", 'target = "image"')
+    engines = string_table("engines", 'name = "context or URL"')
 
     run = defaults.run
     if "run" in doc:
-        table = doc["run"]
-        if not isinstance(table, dict):
-            raise fail("run", f"must be a table, got {_describe(table)}")
-        for key in table:
-            if key not in ("timeout", "memory", "pids", "allow_pull", "exact_images"):
-                raise fail(key, "is not a setting (known: allow_pull, exact_images, memory, pids, timeout)", "run")
-        timeout = table.get("timeout", run.timeout)
-        if isinstance(timeout, str):  # the CLI parses strings; the file must hold a number
-            raise fail("timeout", f"must be a positive number of seconds, got {_describe(timeout)}", "run")
+        table = settings_table("run", ("timeout", "memory", "pids", "allow_pull", "exact_images"))
         limits = _limits(table, run, ("timeout", "memory", "pids"), "run", fail)
         allow_pull = table.get("allow_pull", run.allow_pull)
         if not isinstance(allow_pull, bool):
@@ -133,16 +131,8 @@ def _from_doc(doc: dict[str, Any], file: Path, text: str, env_images: dict[str, 
 
     build = defaults.build
     if "build" in doc:
-        table = doc["build"]
-        if not isinstance(table, dict):
-            raise fail("build", f"must be a table, got {_describe(table)}")
         names = ("cpus", "memory", "pids", "timeout")
-        for key in table:
-            if key not in names:
-                raise fail(key, f"is not a setting (known: {', '.join(names)})", "build")
-        if isinstance(table.get("timeout"), str):
-            raise fail("timeout", f"must be a positive number of seconds, got {_describe(table['timeout'])}", "build")
-        build = BuildSettings(**_limits(table, build, names, "build", fail))
+        build = BuildSettings(**_limits(settings_table("build", names), build, names, "build", fail))
 
     return Config(
         default_targets=targets,
