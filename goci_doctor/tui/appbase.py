@@ -207,13 +207,6 @@ class AppBase(App[int]):
         self._refresh_chain()
         self._refresh_export()
 
-    def _diagnose(self) -> None:
-        """Ask the controller for the diagnosis again; a failure is a toast (the session is kept)."""
-        try:
-            self.controller.diagnose()
-        except GociError as exc:
-            self._fail(exc)
-
     def _fail(self, exc: BaseException) -> None:
         message = exc.message if isinstance(exc, GociError) else f"{type(exc).__name__}: {exc}"
         self.notify(message, severity="error", timeout=8, markup=False)

@@ -138,10 +138,6 @@ class SessionBase:
     # ---------------------------------------------------------------------------------------
     # Settings
 
-    @property
-    def config_injected(self) -> bool:
-        return self._given_config is not None
-
     def config(self) -> Any:
         """The injected config, else the user's (None when it cannot be read)."""
         if self._given_config is not None:
