@@ -3,12 +3,15 @@
 Imports: cli (inside ``entry``, so that Ctrl-C while it loads is one line, not a traceback).
 """
 
+import gc
 import os
 import sys
 
 
 def entry() -> None:
     """Run the CLI; Ctrl-C (or SIGTERM/SIGHUP) while it still loads exits 130 with one line."""
+    # Off while starting (all that start-up allocates stays alive); ``goci_doctor.started`` turns it on.
+    gc.disable()
     try:
         from goci_doctor.cli import main
     except KeyboardInterrupt:  # nothing to clean yet

@@ -24,7 +24,7 @@ import sys
 from collections.abc import Sequence
 from types import ModuleType
 
-from goci_doctor import __version__
+from goci_doctor import __version__, started
 from goci_doctor.model import ExitCode, GociError
 from goci_doctor.safety import interrupts
 
@@ -341,10 +341,13 @@ def _main(argv: Sequence[str] | None, stdout_open: bool) -> int:
             config.load_config()
         if not stdout_open and not getattr(args, "output", None):
             raise GociError("standard output is closed; pass -o FILE to write the report to a file")
+        module = command_module(args.command)
+        tui = args.command in ("tui", "demo")
+        if not tui:
+            started()  # the TUI says so itself, once its first screen is drawn
         # Textual handles the terminal's own signals in the TUI.
-        signals = interrupts.handled() if args.command not in ("tui", "demo") else contextlib.nullcontext()
-        with signals:
-            return int(command_module(args.command).execute(args))
+        with interrupts.handled() if not tui else contextlib.nullcontext():
+            return int(module.execute(args))
     except GociError as exc:
         from goci_doctor.safety.safetext import clean_line
 

@@ -20,23 +20,25 @@ and lazily lab.demo, render and tui.trace_screen.
 
 from __future__ import annotations
 
-import gc
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from textual.app import SystemCommand
 from textual.binding import Binding, BindingType
 from textual.screen import Screen
 from textual.worker import Worker
 
+from goci_doctor import started
 from goci_doctor.model import BadInputError, GociError, no_such_file
-from goci_doctor.records import EnvFacts, Report
 from goci_doctor.tui.appexport import ExportActions
 from goci_doctor.tui.appopen import OpenActions
 from goci_doctor.tui.kit import STEPS
 from goci_doctor.tui.screens import HelpScreen, SessionScreen
 from goci_doctor.tui.session import SessionController, canonical_targets
+
+if TYPE_CHECKING:
+    from goci_doctor.records import EnvFacts, Report
 
 
 class GociApp(OpenActions, ExportActions):
@@ -135,6 +137,7 @@ class GociApp(OpenActions, ExportActions):
 
     def start_session(self) -> None:
         """Called by the session screen once its panes exist: open what the command line named."""
+        started()  # in a terminal the first screen is drawn by now (goci_doctor.started)
         self.theme_changed_signal.subscribe(self, self._on_theme_changed)
         self.controller.ready()
         if self.session.env is not None:
@@ -273,9 +276,5 @@ def run_app(
         demo_scenario=demo_scenario,
         runner=runner,
     )
-    # Everything imported so far lives as long as the process: moved out of the collector's sight,
-    # the full collection that the first screen's allocations trigger no longer walks all of it
-    # (it cost ~30 ms, just before the first paint).
-    gc.freeze()
     result = app.run()
     return int(result or 0)

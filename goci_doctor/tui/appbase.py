@@ -13,7 +13,7 @@ hostenv and safety.redact.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from textual.app import App
 from textual.css.query import NoMatches
@@ -21,13 +21,15 @@ from textual.widgets import Input, TabbedContent
 from textual.worker import Worker, WorkerState
 
 from goci_doctor.model import GociError
-from goci_doctor.records import EnvFacts
 from goci_doctor.tui.chainpane import ChainPane
 from goci_doctor.tui.inputpanes import EnvironmentPane, ExportPane, FactsPane
 from goci_doctor.tui.kit import lit, main_widget, readable
 from goci_doctor.tui.matrixpane import MatrixPane
 from goci_doctor.tui.screens import SessionScreen
 from goci_doctor.tui.session import Session, SessionController
+
+if TYPE_CHECKING:
+    from goci_doctor.records import EnvFacts
 
 
 class AppBase(App[int]):

@@ -7,12 +7,15 @@ Imports: Textual, model, records, tui.appbase, tui.inputpanes, tui.kit, and lazi
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from goci_doctor.model import GociError
-from goci_doctor.records import Report
 from goci_doctor.tui.appbase import AppBase
 from goci_doctor.tui.inputpanes import ExportPane
 from goci_doctor.tui.kit import lit
+
+if TYPE_CHECKING:
+    from goci_doctor.records import Report
 
 
 class ExportActions(AppBase):

@@ -10,18 +10,20 @@ render.history.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from textual.message import Message
 from textual.worker import Worker, WorkerState
 
 from goci_doctor.model import GociError
-from goci_doctor.records import Report
 from goci_doctor.tui.appwork import WorkActions
 from goci_doctor.tui.chainpane import ChainPane
 from goci_doctor.tui.inputpanes import ExportPane, FactsPane, SourcePane
 from goci_doctor.tui.matrixpane import MatrixPane
 from goci_doctor.tui.screens import FilePickerScreen, HistoryScreen
+
+if TYPE_CHECKING:
+    from goci_doctor.records import Report
 
 
 class LogProgress(Message):

@@ -8,18 +8,20 @@ Imports: Textual, model, records, tui.appbase, tui.kit, tui.matrixpane and tui.s
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from textual.message import Message
 from textual.worker import Worker, WorkerState
 
 from goci_doctor.model import GociError
-from goci_doctor.records import ChainNode
 from goci_doctor.tui.appbase import AppBase
 from goci_doctor.tui.chainpane import ChainPane
 from goci_doctor.tui.kit import lit
 from goci_doctor.tui.matrixpane import MatrixPane
 from goci_doctor.tui.session import Finished, WorkName
+
+if TYPE_CHECKING:
+    from goci_doctor.records import ChainNode
 
 
 class RunProgress(Message):

@@ -10,7 +10,7 @@ from __future__ import annotations
 import copy
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from rich.segment import Segment
 from rich.style import Style
@@ -32,8 +32,10 @@ from textual.widgets import (
 from textual.widgets.option_list import Option
 from textual.widgets.tree import TreeNode
 
-from goci_doctor.records import BuildResult, ChainNode, Diagnosis
 from goci_doctor.tui.kit import KIND_LABEL, _app, lit
+
+if TYPE_CHECKING:
+    from goci_doctor.records import BuildResult, ChainNode, Diagnosis
 
 # --------------------------------------------------------------------------------------------
 # 5 Crash chain
@@ -46,7 +48,7 @@ MIN_LABEL_WIDTH = 12
 """Labels wrap at the tree's width, never narrower than this (deeper nodes then scroll sideways)."""
 
 
-class ChainTree(Tree[ChainNode]):
+class ChainTree(Tree["ChainNode"]):
     """The crash chains as a tree: symptom → mechanism → root cause → fixes.
 
     A label longer than the tree is wide wraps onto continuation lines under it, at the tree's

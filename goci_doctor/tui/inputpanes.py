@@ -26,13 +26,13 @@ from textual.widgets import (
 from textual.widgets.option_list import Option
 
 from goci_doctor.model import ArtifactFacts
-from goci_doctor.records import EnvFacts, Verdict
 from goci_doctor.tui.kit import _app, _kv_table, lit
 
 if TYPE_CHECKING:
     from textual.widgets import TextArea
 
     from goci_doctor.lab.demo import Scenario
+    from goci_doctor.records import EnvFacts, Verdict
 
 
 def _text_area() -> type[TextArea]:

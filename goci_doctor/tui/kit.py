@@ -8,14 +8,16 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, Protocol, cast
+from typing import TYPE_CHECKING, Any, Protocol, cast
 
 from rich.text import Text
 from textual.widgets import (
     DataTable,
 )
 
-from goci_doctor.records import ChainNode
+if TYPE_CHECKING:
+    from goci_doctor.records import ChainNode
+
 
 STEPS: tuple[tuple[str, str], ...] = (
     ("environment", "1 Environment"),

@@ -13,9 +13,12 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from goci_doctor.model import BadInputError
-from goci_doctor.records import Diagnosis
+
+if TYPE_CHECKING:
+    from goci_doctor.records import Diagnosis
 
 CONTEXT = 3
 """Lines shown before and after each matched line."""

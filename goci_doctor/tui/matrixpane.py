@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from rich.text import Text
 from textual import on
@@ -19,8 +20,10 @@ from textual.widgets import (
     Static,
 )
 
-from goci_doctor.records import BuildResult, RunResult, Verdict
 from goci_doctor.tui.kit import _app, lit
+
+if TYPE_CHECKING:
+    from goci_doctor.records import BuildResult, RunResult, Verdict
 
 # --------------------------------------------------------------------------------------------
 # 4 Container matrix

@@ -25,7 +25,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
 from goci_doctor.model import BadInputError, GociError
-from goci_doctor.records import Diagnosis, Report
 from goci_doctor.tui.sessionbase import (
     Finished,
     LogView,
@@ -37,6 +36,7 @@ from goci_doctor.tui.sessionwork import SessionWork
 
 if TYPE_CHECKING:
     from goci_doctor.lab.demo import Scenario
+    from goci_doctor.records import Report
     from goci_doctor.tui.logview import LoadedLog
 
 __all__ = ["Finished", "LogView", "Session", "SessionController", "WorkName", "canonical_targets"]
@@ -199,6 +199,7 @@ class SessionController(SessionWork):
     def build_report(self) -> Report:
         """The session as a report: what Markdown/JSON export and the history hold."""
         from goci_doctor import __version__
+        from goci_doctor.records import Diagnosis, Report
 
         s = self.state
         d = s.diagnosis or Diagnosis(subject=s.artifact_path or s.log_source or "session", kind="session")

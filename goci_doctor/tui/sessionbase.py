@@ -17,10 +17,12 @@ import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from goci_doctor.model import ArtifactFacts, GociError
-from goci_doctor.records import BuildResult, ChainNode, Diagnosis, EnvFacts, RunResult, Verdict
+
+if TYPE_CHECKING:
+    from goci_doctor.records import BuildResult, ChainNode, Diagnosis, EnvFacts, RunResult, Verdict
 
 WorkName = Literal["matrix", "project", "prove"]
 """The long jobs of a session: run the artifact on the targets, rebuild a project, prove one fix."""

@@ -14,11 +14,13 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from goci_doctor.model import BadInputError
-from goci_doctor.records import ChainNode, RunResult
 from goci_doctor.tui.sessionbase import Finished, SessionBase, WorkName
+
+if TYPE_CHECKING:
+    from goci_doctor.records import ChainNode, RunResult
 
 
 class SessionWork(SessionBase):

@@ -23,7 +23,6 @@ from textual.widgets import Footer, Header, Label, OptionList
 from textual.widgets.option_list import Option
 
 from goci_doctor.model import BadInputError, from_jsonable
-from goci_doctor.records import Diagnosis
 from goci_doctor.trace.events import ExecDiagnosis, Trace
 from goci_doctor.tui.chainpane import ChainTree
 
@@ -89,6 +88,8 @@ class TraceScreen(Screen[None]):
             self.show_failure(0)
 
     def show_failure(self, index: int) -> None:
+        from goci_doctor.records import Diagnosis
+
         d = self.trace.failures[index]
         diagnosis = Diagnosis(subject=d.event.path, kind="artifact", chains=(d.chain,) if d.chain else ())
         colours: dict[str, str] = getattr(self.app, "kind_colours", lambda: {})()
