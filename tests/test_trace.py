@@ -111,6 +111,12 @@ def _check_local_failures(doc: dict, d: Path) -> None:
     assert exe["family"] == "pe-on-linux"
     assert "PE32+" in exe["description"] or "PE" in exe["description"]
     assert exe["chain"]["id"] == "pe-on-linux/symptom"
+    # A path with nothing there is a failed exec of its own, not taken for a missing loader.
+    gone = _failure(doc, "./not-built")
+    assert gone["event"]["pid"] == pids["./not-built"]
+    assert gone["event"]["result"] == "ENOENT" and gone["event"]["status"] == "failed"
+    assert gone["chain"] is None and gone["family"] == ""
+    assert "no file at this path" in gone["description"] and "not a missing loader" in gone["notes"][0]
     if _arm64_emulated():
         return  # a qemu binfmt handler runs arm64 code here: that exec succeeds
     arm = _failure(doc, "./app-arm64")
@@ -124,7 +130,8 @@ def _check_local_failures(doc: dict, d: Path) -> None:
 
 
 _LOCAL_STEPS = (
-    "run ./app-arm64\nrun ./app.exe\nbash -c 'exec -a \"--token=s3cr3t-t0ken-value\" ./app.exe' 2>/dev/null || true\n"
+    "run ./app-arm64\nrun ./app.exe\nrun ./not-built\n"
+    "bash -c 'exec -a \"--token=s3cr3t-t0ken-value\" ./app.exe' 2>/dev/null || true\n"
 )
 
 

@@ -101,7 +101,10 @@ def diagnose(
 ) -> tuple[ExecDiagnosis | None, Status]:
     """The diagnosis of one exec and its final status.
 
-    A PATH-search miss (ENOENT, no such file) gives (None, "not-found"). A quick exit 1/126/127 is a
+    An exec of a path with nothing there (ENOENT, and the file is not in the process's filesystem)
+    is a failure of its own (``_nothing_there``): the PATH search's misses were dropped before
+    (``collect._path_misses``), so what is left named a file that does not exist, a wrong path or
+    one never built or copied there. A quick exit 1/126/127 is a
     loader failure only when the loader said so on stderr, or when the file is a dynamically linked ELF
     whose loader, libraries or glibc versions are really missing in that filesystem; otherwise it
     is the program's own exit: (None, "ok").
@@ -110,7 +113,7 @@ def diagnose(
     message = exec_message(ev, stderr_lines)
     if where.data is None:
         if ev.status == "not-found" and where.how != "gone":
-            return None, "not-found"
+            return _nothing_there(ev, where, label, message), "failed"
         if ev.status == "loader-failed" and not loader_line:
             return None, "ok"
         return _from_message_only(ev, message, label), ev.status if ev.status != "not-found" else "failed"
@@ -178,6 +181,26 @@ def _pick(chains: Sequence[ChainNode], family: str) -> ChainNode | None:
         if family and c.id.startswith(family + "/"):
             return c
     return chains[0] if chains else None
+
+
+def _nothing_there(ev: ExecEvent, where: Located, label: str, message: str) -> ExecDiagnosis:
+    """The exec named a path where the process's filesystem holds no file.
+
+    No chain: the error text alone ("no such file or directory") is the one a missing loader gives
+    too, and the explainer would say so; here the file itself was looked for and is not there.
+    """
+    return ExecDiagnosis(
+        event=ev,
+        resolved=where.how,
+        description=f"no file at this path in {label}: the exec named a file that does not exist",
+        environment="",
+        family="",
+        message=message,
+        notes=(
+            "not a missing loader: that gives the same error for a file that is there; check the "
+            "path (and the working directory, for a relative one) and that the build or COPY step put it there",
+        ),
+    )
 
 
 def _from_message_only(ev: ExecEvent, message: str, label: str) -> ExecDiagnosis:
