@@ -308,3 +308,32 @@ def test_inspect_does_not_import_dataclasses_typing_or_shutil(bin_path) -> None:
     proc = subprocess.run([PY, "-c", code], capture_output=True, text=True, timeout=60, check=False)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip() == "", f"imported: {proc.stdout}"
+
+
+def test_the_collector_is_off_while_starting_and_on_when_the_command_runs(tmp_path) -> None:
+    """`goci-doctor` starts with the cyclic GC off (start-up only allocates what lives on) and turns it
+    on, with the start-up objects frozen, before the command runs (a long `lint` must not grow)."""
+    code = (
+        "import gc, sys\n"
+        "import goci_doctor.cli.targets as command\n"
+        "seen = []\n"
+        "def execute(args):\n"
+        "    seen.append((gc.isenabled(), gc.get_freeze_count() > 0))\n"
+        "    return 0\n"
+        "command.execute = execute\n"
+        "import goci_doctor.__main__ as entry_module\n"
+        "import goci_doctor.cli\n"
+        "real_main = goci_doctor.cli.main\n"
+        "def main(argv=None):\n"
+        "    seen.append(('starting', gc.isenabled()))\n"
+        "    return real_main(argv)\n"
+        "goci_doctor.cli.main = main\n"
+        "sys.argv = ['goci-doctor', 'targets']\n"
+        "try:\n"
+        "    entry_module.entry()\n"
+        "except SystemExit:\n"
+        "    print(seen)\n"
+    )
+    proc = subprocess.run([PY, "-c", code], capture_output=True, text=True, timeout=60, check=False)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "[('starting', False), (True, True)]", proc.stdout

@@ -680,6 +680,31 @@ async def test_quitting_before_the_hidden_steps_are_mounted_ends_cleanly():
 
 
 @sync
+async def test_a_terminal_session_starts_with_nothing_focused_then_focuses_step_1_and_collects_again():
+    """In a terminal the hidden steps mount after the first paint; once they are, the session turns
+    the cyclic GC back on (``goci-doctor`` starts with it off) and step 1's table has the focus."""
+    import gc
+
+    from goci_doctor.config import Config
+
+    app = GociApp(config=Config(), gather_env=False, lazy_steps=True)
+    gc.disable()
+    try:
+        async with app.run_test(size=(80, 24)) as pilot:
+            assert app.focused is None or app.focused.id == "env-table"
+            for _ in range(50):
+                await pilot.pause(0.05)
+                if gc.isenabled():
+                    break
+            assert gc.isenabled()
+            assert app.focused is not None and app.focused.id == "env-table"
+            await pilot.press("n")
+            assert app.current_step == "source"
+    finally:
+        gc.enable()
+
+
+@sync
 async def test_running_cells_tick_and_the_columns_keep_their_widths():
     from goci_doctor.config import Config
 

@@ -164,6 +164,9 @@ class GociApp(OpenActions, ExportActions):
             self.explain_log(self._start_log, self._start_log_source)
         elif self._start_project:
             self.open_project(self._start_project)
+        if self.focused is None:
+            # Nothing opened moved on to its step: step 1's table takes the focus (nothing had it).
+            self.goto(self.current_step)
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         """A worker ended or moved on: the part of the app that started it takes it."""

@@ -14,7 +14,6 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
-from textual.lazy import Lazy
 from textual.screen import ModalScreen, Screen
 from textual.widget import MountError, Widget
 from textual.widgets import (
@@ -59,39 +58,16 @@ class SessionFooter(Footer):
         yield from sorted(keys, key=rank)
 
 
-class DeferredPane(Lazy):
-    """Textual's ``Lazy`` (mounted after the first paint), except that a session closed before the
-    hidden steps are mounted (``q`` in its first half second) just ends: the step it was going
-    into is gone, and Textual's own ``Lazy`` then failed with a MountError traceback."""
-
-    def __init__(self, widget: Widget) -> None:
-        super().__init__(widget)
-        self._pane = widget
-
-    async def mount_composed_widgets(self, widgets: list[Widget]) -> None:
-        parent = self.parent
-        if not isinstance(parent, Widget):
-            return
-
-        async def mount() -> None:
-            if not (parent.is_attached and self.is_attached):
-                return
-            try:
-                await parent.mount(self._pane, after=self)
-            except MountError:
-                return  # the session is closing: its step went away first
-            await self.remove()
-
-        self.call_after_refresh(mount)
-
-
 class SessionScreen(Screen[None]):
     """The guided session: six steps a person moves through and back.
 
-    With ``lazy`` the first step is drawn at once and the hidden ones are mounted right after the
-    first paint (most of the start-up is mounting and styling their widgets); the session opens
-    what the command line named once they all are.
+    With ``lazy`` the first step is drawn at once and the hidden steps' panes are mounted into
+    their (empty) tabs right after the first paint (most of the start-up is mounting and styling
+    widgets); the session opens what the command line named once they all are. Nothing takes the
+    focus before that (``AUTO_FOCUS``): the session focuses step 1's table when it starts.
     """
+
+    AUTO_FOCUS = ""
 
     def __init__(
         self,
@@ -103,6 +79,7 @@ class SessionScreen(Screen[None]):
         super().__init__(**kwargs)
         self._scenarios = demo_scenarios
         self._lazy = lazy
+        self._deferred: list[tuple[TabPane, Widget]] = []
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -116,13 +93,31 @@ class SessionScreen(Screen[None]):
                 "export": ExportPane(id="export-pane"),
             }
             for pane_id, title in STEPS:
+                if self._lazy and pane_id != STEPS[0][0]:
+                    tab = TabPane(title, id=pane_id)
+                    self._deferred.append((tab, panes[pane_id]))
+                    yield tab
+                    continue
                 with TabPane(title, id=pane_id):
-                    first = pane_id == STEPS[0][0]
-                    yield DeferredPane(panes[pane_id]) if self._lazy and not first else panes[pane_id]
+                    yield panes[pane_id]
         yield SessionFooter()
 
     def on_mount(self) -> None:
+        if self._deferred:
+            self.call_after_refresh(self._mount_deferred)
         self._start_when_mounted()
+
+    async def _mount_deferred(self) -> None:
+        """Mount the hidden steps' panes (after the first paint). A session closed before (``q`` in
+        its first half second) just ends: the steps are gone, and mounting into them must not fail."""
+        deferred, self._deferred = self._deferred, []
+        for tab, pane in deferred:
+            if not (self.is_attached and tab.is_attached):
+                return
+            try:
+                await tab.mount(pane)
+            except MountError:
+                return
 
     def _start_when_mounted(self) -> None:
         """Open what the command line named once every step's pane is mounted."""
