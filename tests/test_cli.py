@@ -33,6 +33,14 @@ def run_cli(
     )
 
 
+def python_stdout(code: str) -> str:
+    """Run ``code`` in a fresh interpreter (what a process starting goci-doctor loads is what it
+    imports); it must exit 0. Returns its standard output, stripped."""
+    proc = subprocess.run([PY, "-c", code], capture_output=True, text=True, timeout=60, check=False)
+    assert proc.returncode == 0, proc.stderr
+    return proc.stdout.strip()
+
+
 def assert_one_clear_line(proc: subprocess.CompletedProcess[str], code: int = 2) -> None:
     assert proc.returncode == code, (proc.returncode, proc.stderr)
     assert "Traceback" not in proc.stderr
@@ -207,9 +215,8 @@ def test_core_commands_never_import_ui_or_docker(argv, bin_path, tmp_path) -> No
         f"bad = [m for m in sys.modules if m.split('.')[0] in {HEAVY!r}]\n"
         "print(','.join(sorted(set(m.split('.')[0] for m in bad))))\n"
     )
-    proc = subprocess.run([PY, "-c", code], capture_output=True, text=True, timeout=60, check=False)
-    assert proc.returncode == 0, proc.stderr
-    assert proc.stdout.strip() == "", f"heavy modules imported: {proc.stdout}"
+    out = python_stdout(code)
+    assert out == "", f"heavy modules imported: {out}"
 
 
 def test_building_the_parser_imports_only_the_subcommand_modules() -> None:
@@ -221,9 +228,8 @@ def test_building_the_parser_imports_only_the_subcommand_modules() -> None:
         "print(' '.join(sorted(m for m in sys.modules if m.startswith('goci_doctor')"
         " and not m.startswith('goci_doctor.cli'))))\n"
     )
-    proc = subprocess.run([PY, "-c", code], capture_output=True, text=True, timeout=60, check=False)
-    assert proc.returncode == 0, proc.stderr
-    loaded = proc.stdout.split()
+    out = python_stdout(code)
+    loaded = out.split()
     # No secret patterns (safetext, redact), knowledge, artifact reader, lab or renderer yet.
     heavy = (
         "goci_doctor.safety.redact",
@@ -247,9 +253,8 @@ def test_core_modules_import_nothing_heavy() -> None:
         "goci_doctor.cli.build_parser()\n"
         f"print(','.join(sorted({{m.split('.')[0] for m in sys.modules}} & set({HEAVY!r}))))\n"
     )
-    proc = subprocess.run([PY, "-c", code], capture_output=True, text=True, timeout=60, check=False)
-    assert proc.returncode == 0, proc.stderr
-    assert proc.stdout.strip() == ""
+    out = python_stdout(code)
+    assert out == ""
 
 
 def test_history_json_lists_saved_sessions(tmp_path, bin_path) -> None:
@@ -305,9 +310,8 @@ def test_inspect_does_not_import_dataclasses_typing_or_shutil(bin_path) -> None:
         f"    main(['inspect', '--json', {str(bin_path('cgo-host'))!r}])\n"
         "print(','.join(m for m in ('dataclasses', 'inspect', 'ast', 'typing', 'shutil') if m in sys.modules))\n"
     )
-    proc = subprocess.run([PY, "-c", code], capture_output=True, text=True, timeout=60, check=False)
-    assert proc.returncode == 0, proc.stderr
-    assert proc.stdout.strip() == "", f"imported: {proc.stdout}"
+    out = python_stdout(code)
+    assert out == "", f"imported: {out}"
 
 
 def test_the_collector_is_off_while_starting_and_on_when_the_command_runs(tmp_path) -> None:
@@ -334,6 +338,5 @@ def test_the_collector_is_off_while_starting_and_on_when_the_command_runs(tmp_pa
         "except SystemExit:\n"
         "    print(seen)\n"
     )
-    proc = subprocess.run([PY, "-c", code], capture_output=True, text=True, timeout=60, check=False)
-    assert proc.returncode == 0, proc.stderr
-    assert proc.stdout.strip() == "[('starting', False), (True, True)]", proc.stdout
+    out = python_stdout(code)
+    assert out == "[('starting', False), (True, True)]", out
