@@ -105,11 +105,13 @@ class SessionScreen(Screen[None]):
     def on_mount(self) -> None:
         if self._deferred:
             self.call_after_refresh(self._mount_deferred)
-        self._start_when_mounted()
+        else:
+            self.app.start_session()  # type: ignore[attr-defined]
 
     async def _mount_deferred(self) -> None:
-        """Mount the hidden steps' panes (after the first paint). A session closed before (``q`` in
-        its first half second) just ends: the steps are gone, and mounting into them must not fail."""
+        """Mount the hidden steps' panes (after the first paint), then open what the command line
+        named. A session closed before (``q`` in its first half second) just ends: the steps are
+        gone, and mounting into them must not fail."""
         deferred, self._deferred = self._deferred, []
         for tab, pane in deferred:
             if not (self.is_attached and tab.is_attached):
@@ -118,14 +120,7 @@ class SessionScreen(Screen[None]):
                 await tab.mount(pane)
             except MountError:
                 return
-
-    def _start_when_mounted(self) -> None:
-        """Open what the command line named once every step's pane is mounted."""
-        panes = (EnvironmentPane, SourcePane, FactsPane, MatrixPane, ChainPane, ExportPane)
-        if all(self.query(kind) for kind in panes):
-            self.app.start_session()  # type: ignore[attr-defined]
-        else:
-            self.call_after_refresh(self._start_when_mounted)
+        self.app.start_session()  # type: ignore[attr-defined]
 
 
 HELP_TEXT = """\
